@@ -1,0 +1,52 @@
+//! The command line: one file per pipeline stage, each turning arguments into a call of that
+//! stage and its outcome into a French message and an exit code.
+
+pub mod render;
+pub mod seal;
+pub mod store;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+/// A command that did not succeed: the French message for the person, and the exit code
+/// (2 = the input is wrong and nothing was done, 1 = a check failed or the work could not be done).
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    /// Wrong input: nothing was written.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self { code: 2, message: message.into() }
+    }
+    /// A verification that does not hold, or work that could not be done.
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self { code: 1, message: message.into() }
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+/// The parafe data directory (keys, database, embedded store): `--data-dir`, else
+/// `PARAFE_DATA_DIR`, else `parafe-data/` in the working directory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDir {
+    /// Répertoire des données de parafe (clés, base, coffre embarqué).
+    #[arg(long = "data-dir", env = "PARAFE_DATA_DIR", default_value = "parafe-data")]
+    pub data_dir: PathBuf,
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place, so that a failure
+/// never leaves a half-written file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,40 @@
+//! Configuration: where parafe keeps its data, and the seams where deployments differ (seal key,
+//! timestamp authority, object store). Read from `<data-dir>/parafe.toml` when present; every
+//! option has a default that gives the zero-setup configuration.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where keys, the embedded store and the local queue live (not read from the file).
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    /// Seal certificate and timestamp authority.
+    pub seal: crate::seal::SealConfig,
+    /// Evidence store (S3) and retention.
+    pub store: crate::store::StoreConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("fichier de configuration {path} illisible : {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("fichier de configuration {path} invalide : {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Loads `<data_dir>/parafe.toml` if it exists, the defaults otherwise.
+    pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
+        let path = data_dir.join("parafe.toml");
+        let mut config: Config = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.clone(), message: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        config.data_dir = data_dir.to_path_buf();
+        Ok(config)
+    }
+}

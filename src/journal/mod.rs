@@ -1,0 +1,1 @@
+//! The evidence journal: append-only, hash-chained per PLIE, anchored by timestamps.

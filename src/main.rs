@@ -1,0 +1,69 @@
+//! `parafe`: the command line of the service. See `parafe --help`.
+
+use clap::{Parser, Subcommand};
+use parafe::cli::{self, CliResult};
+use std::process::ExitCode;
+
+/// parafe : documents, signatures et preuves des PLIE.
+///
+/// Compose les documents (contrats d'engagement, fiches de liaison, bilans BRSA, émargements,
+/// affiches FSE) à partir des modèles Typst embarqués, les scelle en PAdES avec horodatage
+/// RFC 3161, et range les preuves dans un coffre S3 à conservation garantie.
+#[derive(Parser)]
+#[command(name = "parafe", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compose un document PDF/A à partir d'un modèle et de ses données JSON.
+    Render(cli::render::RenderArgs),
+    /// Crée les certificats de développement (AC, cachet du PLIE, autorité d'horodatage).
+    Init(cli::seal::InitArgs),
+    /// Scelle un PDF (PAdES B-LTA, horodatage RFC 3161).
+    Seal(cli::seal::SealArgs),
+    /// Vérifie un PDF scellé, ou tout le coffre de preuves (--store).
+    Verify(cli::verify::VerifyArgs),
+    /// Coffre de preuves S3.
+    #[command(subcommand)]
+    Store(cli::store::StoreCommand),
+    /// Mesures de performance, comparées côte à côte à un outil de référence.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Composition : parafe en mémoire contre la commande `typst compile`.
+    Render(cli::render::BenchArgs),
+    /// Scellement : parafe contre `pyhanko sign addsig`.
+    Seal(cli::seal::BenchArgs),
+    /// Coffre : dépôt par parafe contre une boucle PutObject brute.
+    Store(cli::store::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PARAFE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result: CliResult = match Cli::parse().command {
+        Command::Render(args) => cli::render::run(args),
+        Command::Init(args) => cli::seal::init(args),
+        Command::Seal(args) => cli::seal::seal(args),
+        Command::Verify(args) => cli::verify::run(args),
+        Command::Store(command) => cli::store::run(command),
+        Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
+        Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
+        Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("erreur : {}", error.message);
+            ExitCode::from(error.code)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The data types passed between pipeline stages, named after the domain.
+//!
+//! Each type carries what the next stage needs and nothing it could alter by mistake: a
+//! [`RenderedPdf`] or a [`SealedPdf`] exposes its bytes read-only together with their hash.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A SHA-256 digest, shown and serialized as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.to_hex())
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::from_hex(&s).ok_or_else(|| serde::de::Error::custom("empreinte SHA-256 invalide"))
+    }
+}
+
+/// Where the visible part of the seal goes: the `<zone-sceau>` box of the certificat de preuve.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealZone {
+    /// Page index, starting at 0.
+    pub page: usize,
+    /// `[x1, y1, x2, y2]` in PDF points, origin at the bottom left of the page.
+    pub rect: [f32; 4],
+}
+
+/// A document as rendered from its template: PDF/A bytes and their hash, not yet sealed.
+#[derive(Clone, Debug)]
+pub struct RenderedPdf {
+    template: String,
+    bytes: Vec<u8>,
+    sha256: Sha256Digest,
+    seal_zone: Option<SealZone>,
+}
+
+impl RenderedPdf {
+    pub fn new(template: &str, bytes: Vec<u8>, seal_zone: Option<SealZone>) -> Self {
+        let sha256 = Sha256Digest::of(&bytes);
+        Self { template: template.to_owned(), bytes, sha256, seal_zone }
+    }
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    pub fn sha256(&self) -> Sha256Digest {
+        self.sha256
+    }
+    pub fn seal_zone(&self) -> Option<SealZone> {
+        self.seal_zone
+    }
+}
+
+/// An RFC 3161 timestamp token (DER `ContentInfo` of a `SignedData` over a `TSTInfo`), with what
+/// was read from it. Produced by [`crate::seal::tsa`], kept in seals and journal anchors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TimestampToken {
+    /// The token as the TSA returned it.
+    #[serde(with = "base64_bytes")]
+    pub der: Vec<u8>,
+    /// `genTime` of the token (UTC).
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Who issued it: the TSA certificate's subject.
+    pub tsa: String,
+    /// False for the built-in local TSA of the zero-setup default.
+    pub qualified: bool,
+}
+
+/// Serializes bytes as standard base64 in JSON evidence.
+pub mod base64_bytes {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        STANDARD.decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}

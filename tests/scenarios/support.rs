@@ -1,0 +1,45 @@
+//! Helpers shared by the scenarios: running the parafe binary and outside tools.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (examples and templates are read from there).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn examples() -> PathBuf {
+    repo().join("document-templates/examples")
+}
+
+/// Runs `parafe` with `args`.
+pub fn parafe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_parafe")).args(args).output().expect("lancement de parafe")
+}
+
+/// Runs an outside tool; a missing tool is a failed test, not a skipped one: the README's test
+/// command installs them all.
+pub fn tool(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} introuvable ({e}) : lancez les tests par la commande du README"))
+}
+
+pub fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+/// The text of a PDF, as poppler's pdftotext extracts it (layout kept).
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = tool("pdftotext", &["-layout", &pdf.to_string_lossy(), "-"]);
+    assert!(out.status.success(), "pdftotext {}: {}", pdf.display(), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// `qpdf --check` must report no error and no warning.
+pub fn assert_qpdf_clean(pdf: &Path) {
+    let out = tool("qpdf", &["--check", &pdf.to_string_lossy()]);
+    let report = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success() && !report.contains("WARNING"), "qpdf --check {}:\n{report}", pdf.display());
+}
