@@ -74,16 +74,17 @@ pub fn render(
         .iter()
         .map(|a| serde_json::json!({ "nom": a.name, "description": a.description, "contenu": a.json.to_string() }))
         .collect();
-    let inputs = vec![
-        ("donnees", data.to_string()),
-        ("pieces_jointes", Value::Array(attachments).to_string()),
-    ];
     let typst_error = |messages: Vec<String>| RenderError::Typst {
         template: template.to_owned(),
         messages,
     };
-    let world = TemplateWorld::new(template, inputs, options.generated_at)
-        .ok_or_else(|| typst_error(vec!["nom de fichier de modèle invalide".into()]))?;
+    let world = TemplateWorld::new(
+        template,
+        data.to_string(),
+        Value::Array(attachments).to_string(),
+        options.generated_at,
+    )
+    .ok_or_else(|| typst_error(vec!["nom de fichier de modèle invalide".into()]))?;
 
     let document: PagedDocument = typst::compile(&world)
         .output

@@ -1,51 +1,77 @@
 //! The Typst world of a render: embedded templates and fonts only, the document's data as the
-//! `donnees` input, a fixed date. Nothing here reads the file system or the network.
+//! virtual files `/donnees.json` and `/pieces-jointes.json`, a fixed date. Nothing here reads the
+//! file system or the network.
+//!
+//! Everything but the data is shared by all renders (library, fonts, parsed templates), so that
+//! Typst's memoization reuses the evaluation of the common parts from one document to the next:
+//! this is what makes a warm render fast.
 
 use chrono::{DateTime, Datelike, Utc};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use typst::diag::{FileError, FileResult};
-use typst::foundations::{Bytes, Datetime, Dict, Duration, IntoValue};
+use typst::foundations::{Bytes, Datetime, Duration};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
-/// Fonts parsed once per process: this is most of what makes a warm render fast.
-struct Fonts {
+/// The virtual file holding the document's data.
+const DONNEES: &str = "donnees.json";
+/// The virtual file listing the files to attach to the PDF.
+const PIECES_JOINTES: &str = "pieces-jointes.json";
+
+struct Shared {
+    library: LazyHash<Library>,
     book: LazyHash<FontBook>,
     fonts: Vec<Font>,
+    /// Embedded `.typ` files, parsed once.
+    sources: HashMap<FileId, Source>,
 }
 
-fn fonts() -> &'static Fonts {
-    static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| {
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
         let fonts: Vec<Font> = typst_assets::fonts()
             .flat_map(|data| Font::iter(Bytes::new(data)))
             .collect();
-        Fonts {
+        let sources = crate::template::embedded_files()
+            .filter(|(path, _)| path.ends_with(".typ"))
+            .filter_map(|(path, bytes)| {
+                let id = file_id(&format!("/{path}"))?;
+                Some((
+                    id,
+                    Source::new(id, String::from_utf8_lossy(bytes).into_owned()),
+                ))
+            })
+            .collect();
+        Shared {
+            library: LazyHash::new(Library::default()),
             book: LazyHash::new(FontBook::from_fonts(&fonts)),
             fonts,
+            sources,
         }
     })
 }
 
 pub struct TemplateWorld {
-    library: LazyHash<Library>,
     main: FileId,
+    donnees: Bytes,
+    pieces_jointes: Bytes,
     now: DateTime<Utc>,
 }
 
 impl TemplateWorld {
-    /// `inputs` are the template's `sys.inputs` (`donnees`: the data as JSON, ...).
-    pub fn new(template: &str, inputs: Vec<(&str, String)>, now: DateTime<Utc>) -> Option<Self> {
-        let mut dict = Dict::new();
-        for (key, value) in inputs {
-            dict.insert(key.into(), value.into_value());
-        }
-        let main = file_id(&format!("/{template}.typ"))?;
+    pub fn new(
+        template: &str,
+        donnees: String,
+        pieces_jointes: String,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
         Some(Self {
-            library: LazyHash::new(Library::builder().with_inputs(dict).build()),
-            main,
+            main: file_id(&format!("/{template}.typ"))?,
+            donnees: Bytes::from_string(donnees),
+            pieces_jointes: Bytes::from_string(pieces_jointes),
             now,
         })
     }
@@ -55,22 +81,17 @@ fn file_id(path: &str) -> Option<FileId> {
     Some(RootedPath::new(VirtualRoot::Project, VirtualPath::new(path).ok()?).intern())
 }
 
-fn embedded(id: FileId) -> FileResult<&'static [u8]> {
-    let path = id.vpath().get_without_slash();
-    match id.root() {
-        VirtualRoot::Project => crate::template::file(path),
-        VirtualRoot::Package(_) => None,
-    }
-    .ok_or_else(|| FileError::NotFound(path.into()))
+fn not_found(id: FileId) -> FileError {
+    FileError::NotFound(id.vpath().get_without_slash().into())
 }
 
 impl World for TemplateWorld {
     fn library(&self) -> &LazyHash<Library> {
-        &self.library
+        &shared().library
     }
 
     fn book(&self) -> &LazyHash<FontBook> {
-        &fonts().book
+        &shared().book
     }
 
     fn main(&self) -> FileId {
@@ -78,16 +99,28 @@ impl World for TemplateWorld {
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
-        let text = std::str::from_utf8(embedded(id)?).map_err(|_| FileError::InvalidUtf8)?;
-        Ok(Source::new(id, text.to_owned()))
+        shared()
+            .sources
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| not_found(id))
     }
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {
-        embedded(id).map(Bytes::new)
+        if id.root() != &VirtualRoot::Project {
+            return Err(not_found(id));
+        }
+        match id.vpath().get_without_slash() {
+            DONNEES => Ok(self.donnees.clone()),
+            PIECES_JOINTES => Ok(self.pieces_jointes.clone()),
+            path => crate::template::file(path)
+                .map(Bytes::new)
+                .ok_or_else(|| not_found(id)),
+        }
     }
 
     fn font(&self, index: usize) -> Option<Font> {
-        fonts().fonts.get(index).cloned()
+        shared().fonts.get(index).cloned()
     }
 
     fn today(&self, offset: Option<Duration>) -> Option<Datetime> {
