@@ -73,7 +73,12 @@ pub struct RenderedPdf {
 impl RenderedPdf {
     pub fn new(template: &str, bytes: Vec<u8>, seal_zone: Option<SealZone>) -> Self {
         let sha256 = Sha256Digest::of(&bytes);
-        Self { template: template.to_owned(), bytes, sha256, seal_zone }
+        Self {
+            template: template.to_owned(),
+            bytes,
+            sha256,
+            seal_zone,
+        }
     }
     pub fn template(&self) -> &str {
         &self.template
@@ -114,6 +119,38 @@ pub mod base64_bytes {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        STANDARD.decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(String::deserialize(d)?)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A sealed document (PAdES B-LTA): its final bytes, their hash, and the signature timestamp of
+/// the seal, kept as evidence. Read-only: any change would break the seal.
+#[derive(Clone, Debug)]
+pub struct SealedPdf {
+    bytes: Vec<u8>,
+    sha256: Sha256Digest,
+    timestamp: TimestampToken,
+}
+
+impl SealedPdf {
+    pub fn new(bytes: Vec<u8>, timestamp: TimestampToken) -> Self {
+        let sha256 = Sha256Digest::of(&bytes);
+        Self {
+            bytes,
+            sha256,
+            timestamp,
+        }
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    pub fn sha256(&self) -> Sha256Digest {
+        self.sha256
+    }
+    /// The RFC 3161 timestamp over the seal's signature value (when the document was sealed).
+    pub fn timestamp(&self) -> &TimestampToken {
+        &self.timestamp
     }
 }
