@@ -158,7 +158,7 @@ fn signature_fields(doc: &Document) -> Vec<Field> {
             let name = field
                 .get(b"T")
                 .and_then(Object::as_str)
-                .map(|t| decode_text(t))
+                .map(decode_text)
                 .unwrap_or_default();
             out.push(Field {
                 name,

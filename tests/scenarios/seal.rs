@@ -98,7 +98,7 @@ fn signatures(bytes: &[u8]) -> Vec<([usize; 4], Vec<u8>)> {
         let der = hex::decode(hex).unwrap();
         // The DER is zero-padded up to the reserved size: keep its own length.
         let len = der::SliceReader::new(&der)
-            .and_then(|mut r| der::Reader::peek_header(&mut r))
+            .and_then(|r| der::Reader::peek_header(&r))
             .unwrap();
         let total = (len.encoded_len().unwrap() + len.length).unwrap();
         out.push((range, der[..u32::from(total) as usize].to_vec()));
