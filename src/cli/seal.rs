@@ -338,8 +338,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
             "parafe seal",
         )?);
     }
-    // pyHanko signs with the same key and certificate, B-B (no TSA: it cannot reach the local
-    // one), so it does less work than parafe's B-LTA.
+    // pyHanko signs with the same key and certificate as PAdES B-B: it cannot reach parafe's
+    // in-process TSA, so it gets none and does less work than parafe's B-LTA.
     let pyhanko = pyhanko_command(args.pyhanko.as_deref());
     let mut reference = Vec::new();
     for i in 0..runs {
@@ -351,6 +351,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
                     "addsig",
                     "--field",
                     "Cachet",
+                    "--use-pades",
                     "pemder",
                     "--no-pass",
                     "--key",

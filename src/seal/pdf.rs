@@ -74,7 +74,7 @@ impl PdfFile {
         if !bytes.starts_with(b"%PDF-") {
             return Err(PdfError::Unreadable("en-tête %PDF- absent".into()));
         }
-        let doc = Document::load_mem(bytes).map_err(|e| PdfError::Unreadable(e.to_string()))?;
+        let doc = load_strict(bytes).map_err(PdfError::Unreadable)?;
         if doc.trailer.get(b"Encrypt").is_ok() {
             return Err(PdfError::Encrypted);
         }
@@ -517,6 +517,17 @@ impl PdfFile {
         let hex = hex::encode_upper(der);
         self.bytes[prepared.hex_at..prepared.hex_at + hex.len()].copy_from_slice(hex.as_bytes());
         Ok(())
+    }
+}
+
+/// Parses a PDF as written, without the repairs lopdf would otherwise make: a seal must not be
+/// appended to, nor a verification judge, a structure rebuilt from guesses.
+pub fn load_strict(bytes: &[u8]) -> Result<Document, String> {
+    let options = lopdf::LoadOptions { strict: true, ..Default::default() };
+    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| e.to_string())?;
+    match doc.xref_recovery {
+        None => Ok(doc),
+        Some(_) => Err("table des références croisées endommagée".into()),
     }
 }
 

@@ -200,7 +200,7 @@ pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError
             "il ne se termine pas par %%EOF, la fin du fichier manque".into(),
         ));
     }
-    let doc = Document::load_mem(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    let doc = super::pdf::load_strict(bytes).map_err(VerifyError::Malformed)?;
     let mut fields = signature_fields(&doc);
     let byte_range = |f: &Field| -> Vec<i64> {
         f.sig
@@ -240,7 +240,7 @@ pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError
         if report.covers_whole_file || end == 0 {
             continue;
         }
-        let signed = match Document::load_mem(&bytes[..end]) {
+        let signed = match super::pdf::load_strict(&bytes[..end]) {
             Ok(d) => d,
             Err(e) => {
                 report

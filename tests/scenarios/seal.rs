@@ -695,11 +695,32 @@ fn tampered_documents_are_refused() {
     seal(data.path(), &fixture("typst-certificat.pdf"), &sealed);
     let bytes = std::fs::read(&sealed).unwrap();
 
-    // One byte flipped inside the range covered by both signatures.
+    // One byte flipped inside the range covered by both signatures: in the middle of the
+    // longest stream, so that the file still parses and only the signatures can tell.
     let flipped = work.path().join("octet.pdf");
     let mut copy = bytes.clone();
-    let at = copy.windows(6).position(|w| w == b"stream").unwrap() + 20;
-    copy[at] ^= 0x01;
+    let original = signatures(&bytes)[0].0[1];
+    let mut longest = (0, 0);
+    let mut from = 0;
+    while let Some(start) = copy[from..original]
+        .windows(7)
+        .position(|w| w == b"stream\n")
+        .map(|p| from + p + 7)
+    {
+        // "stream\n" may also occur inside binary data: stop at the first that ends nowhere.
+        let Some(len) = copy[start..original]
+            .windows(9)
+            .position(|w| w == b"endstream")
+        else {
+            break;
+        };
+        let end = start + len;
+        if end - start > longest.1 - longest.0 {
+            longest = (start, end);
+        }
+        from = end;
+    }
+    copy[(longest.0 + longest.1) / 2] ^= 0x01;
     std::fs::write(&flipped, &copy).unwrap();
     assert_refused(data.path(), &flipped, "modifié après signature", 1);
 
