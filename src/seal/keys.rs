@@ -148,13 +148,7 @@ impl Keys {
     pub fn load(data_dir: &Path, config: &SealConfig) -> Result<Keys, KeyError> {
         let files = DevFiles::new(data_dir);
         let dev = files.ca_cert.exists();
-        let mut trust = Vec::new();
-        for path in &config.confiance {
-            trust.extend(read_certs(&resolve(data_dir, path))?);
-        }
-        if dev {
-            trust.push(read_cert(&files.ca_cert)?);
-        }
+        let trust = Self::trust_anchors(data_dir, config)?;
         let seal = match &config.pkcs12 {
             Some(path) => read_pkcs12(&resolve(data_dir, path), &config.pkcs12_mot_de_passe_env)?,
             None => dev_seal_key(&files)?,

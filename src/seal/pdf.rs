@@ -523,7 +523,10 @@ impl PdfFile {
 /// Parses a PDF as written, without the repairs lopdf would otherwise make: a seal must not be
 /// appended to, nor a verification judge, a structure rebuilt from guesses.
 pub fn load_strict(bytes: &[u8]) -> Result<Document, String> {
-    let options = lopdf::LoadOptions { strict: true, ..Default::default() };
+    let options = lopdf::LoadOptions {
+        strict: true,
+        ..Default::default()
+    };
     let doc = Document::load_mem_with_options(bytes, options).map_err(|e| e.to_string())?;
     match doc.xref_recovery {
         None => Ok(doc),

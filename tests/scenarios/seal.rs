@@ -404,10 +404,17 @@ fn sealed_documents_pass_outside_validators() {
         ));
         seal(data.path(), &input, &sealed);
         let original = std::fs::read(&input).unwrap();
+        let bytes = std::fs::read(&sealed).unwrap();
         assert!(
-            std::fs::read(&sealed).unwrap().starts_with(&original),
+            bytes.starts_with(&original),
             "les octets d'origine doivent rester intacts"
         );
+        // The updates keep the original's cross-reference style.
+        let added = &bytes[original.len()..];
+        let has = |needle: &[u8]| added.windows(needle.len()).any(|w| w == needle);
+        let streams = original.windows(5).any(|w| w == b"/XRef");
+        assert_eq!(has(b"/Type/XRef"), streams, "{}", input.display());
+        assert_eq!(has(b"\nxref\n"), !streams, "{}", input.display());
         assert_validators_pass(&sealed, data.path(), &[ca(data.path())], true);
     }
 }
