@@ -1,7 +1,7 @@
 //! Certificate paths: from a signer's certificate up to a trusted one, each link's signature
 //! checked and each certificate valid at the time that matters (the timestamp's).
 
-use super::cms::verify_ecdsa;
+use super::cms::verify_signature;
 use der::Encode;
 use std::time::SystemTime;
 use x509_cert::Certificate;
@@ -44,7 +44,7 @@ pub fn verify_path(
             .tbs_certificate
             .to_der()
             .map_err(|e| e.to_string())?;
-        verify_ecdsa(
+        verify_signature(
             issuer,
             &current.signature_algorithm,
             &tbs,

@@ -328,7 +328,7 @@ pub fn verify_signer_info(
             ));
         }
     }
-    verify_ecdsa(
+    verify_signature(
         cert,
         &info.signature_algorithm,
         &attrs.to_der()?,
@@ -356,26 +356,50 @@ pub fn timestamp_token(info: &SignerInfo) -> Result<Option<Vec<u8>>, CmsError> {
         .transpose()
 }
 
-/// ECDSA P-256 / SHA-256, the one algorithm parafe issues and checks.
-pub fn verify_ecdsa(
+/// Checks a signature made with the key of `cert`: ECDSA P-256 with SHA-256 (what parafe
+/// issues), or RSA PKCS#1 v1.5 with SHA-256/384/512 (what most remote TSAs and CAs use).
+pub fn verify_signature(
     cert: &Certificate,
     algorithm: &AlgorithmIdentifierOwned,
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CmsError> {
-    if algorithm.oid != ECDSA_WITH_SHA_256
-        && algorithm.oid != const_oid::db::rfc5912::ID_EC_PUBLIC_KEY
-    {
-        return Err(invalid(format!(
-            "algorithme de signature {} non pris en charge (ECDSA P-256 / SHA-256 attendu)",
-            algorithm.oid
-        )));
+    use const_oid::db::rfc5912::{
+        RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
+        SHA_512_WITH_RSA_ENCRYPTION,
+    };
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    let bad = || invalid("signature cryptographiquement invalide");
+    match algorithm.oid {
+        oid if oid == ECDSA_WITH_SHA_256 => {
+            let key = super::pki::p256_key(cert)
+                .ok_or_else(|| invalid("clé publique du certificat non prise en charge (ECDSA P-256 attendu)"))?;
+            let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| bad())?;
+            key.verify(message, &signature).map_err(|_| bad())
+        }
+        oid if [RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION]
+            .contains(&oid) =>
+        {
+            use rsa::pkcs8::DecodePublicKey;
+            use rsa::signature::Verifier as _;
+            let key = rsa::RsaPublicKey::from_public_key_der(&spki.to_der()?)
+                .map_err(|_| invalid("clé publique RSA du certificat illisible"))?;
+            let signature = rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| bad())?;
+            // rsaEncryption alone (CMS SignerInfo) means the digest algorithm of the SignerInfo,
+            // which parafe requires to be SHA-256.
+            match oid {
+                o if o == SHA_384_WITH_RSA_ENCRYPTION => {
+                    rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key).verify(message, &signature)
+                }
+                o if o == SHA_512_WITH_RSA_ENCRYPTION => {
+                    rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key).verify(message, &signature)
+                }
+                _ => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(message, &signature),
+            }
+            .map_err(|_| bad())
+        }
+        oid => Err(invalid(format!(
+            "algorithme de signature {oid} non pris en charge (ECDSA P-256 ou RSA avec SHA-2 attendus)"
+        ))),
     }
-    let key = super::pki::p256_key(cert).ok_or_else(|| {
-        invalid("clé publique du certificat non prise en charge (ECDSA P-256 attendu)")
-    })?;
-    let signature = p256::ecdsa::Signature::from_der(signature)
-        .map_err(|_| invalid("valeur de signature ECDSA illisible"))?;
-    key.verify(message, &signature)
-        .map_err(|_| invalid("signature cryptographiquement invalide"))
 }

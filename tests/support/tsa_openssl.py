@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """An RFC 3161 timestamp authority that parafe did not write: `openssl ts -reply` behind a tiny
-HTTP server, with its own CA and TSA certificate (ECDSA P-256) created in WORKDIR.
+HTTP server, with its own CA and TSA certificate created in WORKDIR: RSA-3072 like most qualified TSAs, or
+ECDSA P-256 with --ec.
 
-Usage: tsa_openssl.py WORKDIR — prints "PORT <n>" once listening on 127.0.0.1; WORKDIR/ca.pem is
+Usage: tsa_openssl.py WORKDIR [--ec] — prints "PORT <n>" once listening on 127.0.0.1; WORKDIR/ca.pem is
 the CA to trust. Each POST of an application/timestamp-query body gets openssl's reply.
 """
 import http.server
@@ -13,6 +14,7 @@ import tempfile
 
 work = sys.argv[1]
 os.makedirs(work, exist_ok=True)
+ec = "--ec" in sys.argv[2:]
 
 
 def sh(*args):
@@ -33,10 +35,19 @@ with open(os.path.join(work, "ts.cnf"), "w") as f:
     )
 with open(os.path.join(work, "serial"), "w") as f:
     f.write("01\n")
-sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
+
+
+def genkey(path):
+    if ec:
+        sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path)
+    else:
+        sh("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072", "-out", path)
+
+
+genkey("ca.key")
 sh("openssl", "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=AC de test openssl/O=Tiers/C=FR",
    "-days", "30", "-sha256", "-extensions", "ca", "-config", "ext.cnf", "-out", "ca.pem")
-sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tsa.key")
+genkey("tsa.key")
 sh("openssl", "req", "-new", "-key", "tsa.key", "-subj", "/CN=TSA openssl de test/O=Tiers/C=FR", "-out", "tsa.csr")
 sh("openssl", "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
    "-days", "30", "-sha256", "-extfile", "ext.cnf", "-extensions", "tsa", "-out", "tsa.pem")
