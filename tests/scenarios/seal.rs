@@ -23,10 +23,13 @@ fn bin() -> PathBuf {
 }
 
 fn parafe(args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .args(args)
-        .output()
-        .expect("lancement de parafe")
+    match std::env::var_os("PARAFE_BIN") {
+        Some(bin) => Command::new(bin)
+            .args(args)
+            .output()
+            .expect("lancement de parafe"),
+        None => crate::support::parafe(args),
+    }
 }
 
 fn venv(program: &str) -> String {
