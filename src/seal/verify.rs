@@ -40,7 +40,7 @@ pub struct Report {
 #[derive(Debug, Serialize)]
 pub struct SignatureReport {
     pub field: String,
-    /// `signature` (CAdES) or `horodatage de document` (RFC 3161).
+    /// `signature` (CAdES) or `document_timestamp` (RFC 3161).
     pub kind: &'static str,
     pub sub_filter: String,
     pub signer: Option<CertificateInfo>,
@@ -315,7 +315,7 @@ fn pades_level(doc: &Document, signatures: &[SignatureReport]) -> Option<&'stati
         .is_some_and(|c| c.get(b"DSS").is_ok());
     let archived = signatures
         .iter()
-        .any(|s| s.kind == "horodatage de document" && s.valid);
+        .any(|s| s.kind == "document_timestamp" && s.valid);
     Some(
         match (
             first.timestamp.as_ref().is_some_and(|t| t.valid),
@@ -347,7 +347,7 @@ fn check_signature(
     let mut report = SignatureReport {
         field: field.name.clone(),
         kind: if document_timestamp {
-            "horodatage de document"
+            "document_timestamp"
         } else {
             "signature"
         },
