@@ -124,3 +124,33 @@ pub mod base64_bytes {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// A sealed document (PAdES B-LTA): its final bytes, their hash, and the signature timestamp of
+/// the seal, kept as evidence. Read-only: any change would break the seal.
+#[derive(Clone, Debug)]
+pub struct SealedPdf {
+    bytes: Vec<u8>,
+    sha256: Sha256Digest,
+    timestamp: TimestampToken,
+}
+
+impl SealedPdf {
+    pub fn new(bytes: Vec<u8>, timestamp: TimestampToken) -> Self {
+        let sha256 = Sha256Digest::of(&bytes);
+        Self {
+            bytes,
+            sha256,
+            timestamp,
+        }
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    pub fn sha256(&self) -> Sha256Digest {
+        self.sha256
+    }
+    /// The RFC 3161 timestamp over the seal's signature value (when the document was sealed).
+    pub fn timestamp(&self) -> &TimestampToken {
+        &self.timestamp
+    }
+}

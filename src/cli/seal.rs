@@ -1,7 +1,11 @@
 //! `parafe init`, `parafe seal`, `parafe verify file.pdf`, `parafe bench seal`.
 
-use super::{CliError, CliResult, DataDir};
+use super::{write_atomically, CliError, CliResult, DataDir};
+use crate::config::Config;
+use crate::seal::{self, Keys, Report, Tsa};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
@@ -21,20 +25,365 @@ pub struct SealArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
-
-pub fn init(_args: InitArgs) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+pub struct BenchArgs {
+    /// PDF à sceller (environ 200 Ko).
+    #[arg(long, default_value = "tests/support/typst-200k.pdf")]
+    pub pdf: PathBuf,
+    /// Nombre de documents scellés par chaque outil.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// Commande pyHanko (sinon `pyhanko` du PATH, ou de $PARAFE_VENV/bin).
+    #[arg(long)]
+    pub pyhanko: Option<PathBuf>,
 }
 
-pub fn seal(_args: SealArgs) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+fn load(data: &DataDir) -> Result<Config, CliError> {
+    Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))
 }
 
-pub fn verify_pdf(_file: &Path, _json: bool) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("démarrage du moteur asynchrone impossible : {e}")))
 }
 
-pub fn bench(_args: BenchArgs) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+pub fn init(args: InitArgs) -> CliResult {
+    let report = seal::init(&args.data.data_dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let f = &report.files;
+    if report.created.is_empty() {
+        println!(
+            "Clés de développement déjà présentes dans {} (rien n'a été modifié) :",
+            f.dir.display()
+        );
+    } else {
+        println!(
+            "Clés de développement créées dans {} (fichiers lisibles par vous seul) :",
+            f.dir.display()
+        );
+    }
+    for (what, path) in [
+        (
+            "AC de développement (à donner en confiance aux vérificateurs)",
+            &f.ca_cert,
+        ),
+        ("clé de l'AC", &f.ca_key),
+        ("liste de révocation de l'AC", &f.ca_crl),
+        ("certificat de cachet du PLIE", &f.seal_cert),
+        ("clé de cachet", &f.seal_key),
+        (
+            "certificat de l'horodatage local (non qualifié)",
+            &f.tsa_cert,
+        ),
+        ("clé de l'horodatage local", &f.tsa_key),
+    ] {
+        let mark = if report.created.contains(path) {
+            "créé"
+        } else {
+            "présent"
+        };
+        println!("  {:<7} {}  — {what}", mark, path.display());
+    }
+    println!(
+        "En production, indiquez dans parafe.toml : [seal] pkcs12 = \"…\" et tsa_url = \"…\"."
+    );
+    Ok(())
+}
+
+pub fn seal(args: SealArgs) -> CliResult {
+    let bytes = std::fs::read(&args.input).map_err(|e| {
+        CliError::input(format!(
+            "lecture de {} impossible : {e}",
+            args.input.display()
+        ))
+    })?;
+    let config = load(&args.data)?;
+    let keys = Keys::load(&args.data.data_dir, &config.seal)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let tsa = Tsa::from_config(&args.data.data_dir, &config.seal, &keys)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let sealed = runtime()?
+        .block_on(seal::seal_bytes(&bytes, None, &keys, &tsa))
+        .map_err(|e| match e {
+            seal::SealError::Pdf(seal::PdfError::Unreadable(_) | seal::PdfError::Encrypted) => {
+                CliError::input(format!("{} : {e}", args.input.display()))
+            }
+            e => CliError::failure(e.to_string()),
+        })?;
+    write_atomically(&args.output, sealed.bytes()).map_err(|e| {
+        CliError::failure(format!(
+            "écriture de {} impossible : {e}",
+            args.output.display()
+        ))
+    })?;
+    let ts = sealed.timestamp();
+    println!(
+        "{} scellé (PAdES B-LTA, {} octets, SHA-256 {}), horodaté le {} par {}{}",
+        args.output.display(),
+        sealed.bytes().len(),
+        sealed.sha256(),
+        ts.time
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .format("%d/%m/%Y à %H:%M:%S"),
+        ts.tsa,
+        if ts.qualified {
+            ""
+        } else {
+            " (horodatage non qualifié)"
+        }
+    );
+    Ok(())
+}
+
+/// The data directory of `parafe verify`: `PARAFE_DATA_DIR`, else `parafe-data`, as `DataDir`.
+fn verify_data_dir() -> PathBuf {
+    std::env::var_os("PARAFE_DATA_DIR").map_or_else(|| PathBuf::from("parafe-data"), PathBuf::from)
+}
+
+pub fn verify_pdf(file: &Path, json: bool) -> CliResult {
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::input(format!("lecture de {} impossible : {e}", file.display())))?;
+    let data_dir = verify_data_dir();
+    let config = Config::load(&data_dir).map_err(|e| CliError::input(e.to_string()))?;
+    let trust = Keys::trust_anchors(&data_dir, &config.seal)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let report = seal::verify(&bytes, &trust)
+        .map_err(|e| CliError::input(format!("{} : {e}", file.display())))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::failure(e.to_string()))?
+        );
+    } else {
+        print_report(file, &report, trust.is_empty());
+    }
+    if report.valid {
+        Ok(())
+    } else {
+        let mut reasons: Vec<String> = report.problems.clone();
+        for s in &report.signatures {
+            reasons.extend(s.problems.iter().map(|p| format!("« {} » : {p}", s.field)));
+        }
+        Err(CliError::failure(format!(
+            "{} n'est PAS valide : {}",
+            file.display(),
+            reasons.join(" ; ")
+        )))
+    }
+}
+
+fn print_report(file: &Path, report: &Report, no_trust: bool) {
+    println!(
+        "{} — SHA-256 {} ({} octets)",
+        file.display(),
+        report.sha256,
+        report.size
+    );
+    if let Some(level) = report.pades_level {
+        println!("Niveau PAdES : {level}");
+    }
+    for s in &report.signatures {
+        println!(
+            "\n{} « {} » ({})",
+            if s.kind == "signature" {
+                "Signature"
+            } else {
+                "Horodatage de document"
+            },
+            s.field,
+            s.sub_filter
+        );
+        if let Some(signer) = &s.signer {
+            println!("  signataire      : {}", signer.subject);
+            println!(
+                "  émis par        : {} (n° {}, valable du {} au {})",
+                signer.issuer, signer.serial, signer.not_before, signer.not_after
+            );
+        }
+        if let Some(ts) = &s.timestamp {
+            println!(
+                "  horodatage      : {} par {}{}",
+                ts.time
+                    .with_timezone(&chrono_tz::Europe::Paris)
+                    .format("%d/%m/%Y %H:%M:%S (heure de Paris)"),
+                ts.tsa,
+                if ts.valid { "" } else { " — INVALIDE" }
+            );
+        }
+        println!("  empreinte       : {}", s.digest_algorithm);
+        println!(
+            "  intègre         : {}",
+            if s.intact { "oui" } else { "NON" }
+        );
+        println!(
+            "  de confiance    : {}",
+            if s.trusted { "oui" } else { "NON" }
+        );
+        if s.covers_whole_file {
+            println!("  couverture      : tout le fichier");
+        } else if s.forbidden_changes_after.is_empty() {
+            let added = if s.permitted_changes_after.is_empty() {
+                "rien".into()
+            } else {
+                s.permitted_changes_after.join(", ")
+            };
+            println!("  couverture      : tout le fichier sauf les révisions permises ajoutées ensuite ({added})");
+        } else {
+            println!(
+                "  modifié ensuite : {}",
+                s.forbidden_changes_after.join(" ; ")
+            );
+        }
+        for p in &s.problems {
+            println!("  problème        : {p}");
+        }
+    }
+    for p in &report.problems {
+        println!("problème : {p}");
+    }
+    if no_trust {
+        println!("\n(aucune autorité de confiance : lancez `parafe init` ou indiquez [seal] confiance dans parafe.toml)");
+    }
+    println!(
+        "\n{}",
+        if report.valid {
+            "VALIDE : toutes les vérifications sont satisfaites."
+        } else {
+            "NON VALIDE."
+        }
+    );
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The pyhanko command: `--pyhanko`, else `$PARAFE_VENV/bin/pyhanko`, else `pyhanko` on PATH.
+fn pyhanko_command(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    match std::env::var_os("PARAFE_VENV") {
+        Some(venv) => PathBuf::from(venv).join("bin/pyhanko"),
+        None => PathBuf::from("pyhanko"),
+    }
+}
+
+pub fn bench(args: BenchArgs) -> CliResult {
+    let pdf = std::fs::read(&args.pdf).map_err(|e| {
+        CliError::input(format!(
+            "lecture de {} impossible : {e}",
+            args.pdf.display()
+        ))
+    })?;
+    let runs = args.runs.max(1);
+    let work = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
+    let data_dir = work.path().join("donnees");
+    let init = seal::init(&data_dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let config = Config::load(&data_dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let keys = Keys::load(&data_dir, &config.seal).map_err(|e| CliError::failure(e.to_string()))?;
+    let tsa = Tsa::from_config(&data_dir, &config.seal, &keys)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let rt = runtime()?;
+    println!(
+        "Scellement de {} ({} Ko), {runs} documents par outil, un processus par document.",
+        args.pdf.display(),
+        pdf.len() / 1024
+    );
+
+    // In process: the seal alone (B-T + B-LTA with the local TSA), keys already loaded.
+    let mut in_process = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        rt.block_on(seal::seal_bytes(&pdf, None, &keys, &tsa))
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        in_process.push(start.elapsed());
+    }
+
+    let exe = std::env::current_exe().map_err(|e| CliError::failure(e.to_string()))?;
+    let input = work.path().join("entree.pdf");
+    std::fs::write(&input, &pdf).map_err(|e| CliError::failure(e.to_string()))?;
+    let run = |cmd: &mut Command, what: &str| -> Result<Duration, CliError> {
+        let start = Instant::now();
+        let out = cmd.output().map_err(|e| {
+            CliError::failure(format!(
+                "{what} introuvable ({e}) : installez-le (voir le README)"
+            ))
+        })?;
+        let elapsed = start.elapsed();
+        if !out.status.success() {
+            return Err(CliError::failure(format!(
+                "{what} a échoué : {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(elapsed)
+    };
+    let mut parafe = Vec::new();
+    for i in 0..runs {
+        let out = work.path().join(format!("parafe-{i}.pdf"));
+        parafe.push(run(
+            Command::new(&exe)
+                .arg("seal")
+                .arg(&input)
+                .arg("-o")
+                .arg(&out)
+                .arg("--data-dir")
+                .arg(&data_dir),
+            "parafe seal",
+        )?);
+    }
+    // pyHanko signs with the same key and certificate as PAdES B-B: it cannot reach parafe's
+    // in-process TSA, so it gets none and does less work than parafe's B-LTA.
+    let pyhanko = pyhanko_command(args.pyhanko.as_deref());
+    let mut reference = Vec::new();
+    for i in 0..runs {
+        let out = work.path().join(format!("pyhanko-{i}.pdf"));
+        reference.push(run(
+            Command::new(&pyhanko)
+                .args([
+                    "sign",
+                    "addsig",
+                    "--field",
+                    "Cachet",
+                    "--use-pades",
+                    "pemder",
+                    "--no-pass",
+                    "--key",
+                ])
+                .arg(&init.files.seal_key)
+                .arg("--cert")
+                .arg(&init.files.seal_cert)
+                .arg("--chain")
+                .arg(&init.files.ca_cert)
+                .arg(&input)
+                .arg(&out),
+            "pyhanko sign addsig",
+        )?);
+    }
+    let (p, r, i) = (median(parafe), median(reference), median(in_process));
+    let ratio = r.as_secs_f64() / p.as_secs_f64().max(1e-9);
+    println!("{:<48} {:>10}", "outil (médiane par document)", "durée");
+    println!(
+        "{:<48} {:>10}",
+        "parafe seal (PAdES B-LTA, horodatage local)",
+        ms(p)
+    );
+    println!(
+        "{:<48} {:>10}",
+        "pyhanko sign addsig (PAdES B-B, sans TSA)",
+        ms(r)
+    );
+    println!(
+        "{:<48} {:>10}",
+        "parafe en mémoire (scellement seul, B-LTA)",
+        ms(i)
+    );
+    println!("rapport : parafe est {ratio:.1} fois plus rapide par document (objectif ≥ 10) ; en mémoire {} (objectif ≤ 15 ms)", ms(i));
+    Ok(())
 }

@@ -1,9 +1,174 @@
 //! Seals finished documents as PAdES (B-T, then B-LTA) with the PLIE's seal certificate and an
 //! RFC 3161 timestamp, and verifies sealed documents independently.
+//!
+//! Split as pyHanko is: [`pdf`] writes bytes (incremental updates), [`cms`] builds and checks
+//! CMS structures, [`tsa`] obtains and checks timestamps, [`keys`] and [`pki`] hold the
+//! certificates, [`chain`] and [`verify`] decide what is valid. [`seal`] strings them together.
 
+mod chain;
+mod cms;
+mod diff;
+pub mod keys;
+mod pdf;
+mod pki;
+pub mod tsa;
+pub mod verify;
+
+pub use keys::{init, InitReport, KeyError, Keys};
+pub use pdf::PdfError;
+pub use tsa::{Tsa, TsaError};
+pub use verify::{verify, Report};
+
+use crate::model::{RenderedPdf, SealZone, SealedPdf, Sha256Digest};
+use der::Encode;
 use serde::Deserialize;
+use std::path::PathBuf;
 
-/// Seal key and timestamp authority (`[seal]` in parafe.toml).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Seal key and timestamp authority (`[seal]` in parafe.toml). Every field is optional: without
+/// any, the development keys of `parafe init` and the local TSA are used.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SealConfig {}
+pub struct SealConfig {
+    /// RFC 3161 service (`https://…`); when absent, the built-in local TSA, non-qualified.
+    pub tsa_url: Option<String>,
+    /// Whether `tsa_url` is a qualified TSA (eIDAS); it is written as such in the evidence.
+    pub tsa_qualifiee: bool,
+    /// PEM certificates the remote TSA's tokens must chain to.
+    pub tsa_confiance: Option<PathBuf>,
+    /// The PLIE's seal as a PKCS#12 file (ECDSA P-256); relative paths start at the data dir.
+    pub pkcs12: Option<PathBuf>,
+    /// Name of the environment variable holding the PKCS#12 password (never the file).
+    pub pkcs12_mot_de_passe_env: String,
+    /// Further PEM files of certificates `parafe verify` trusts (the seal's CA in production).
+    pub confiance: Vec<PathBuf>,
+}
+
+impl Default for SealConfig {
+    fn default() -> Self {
+        Self {
+            tsa_url: None,
+            tsa_qualifiee: false,
+            tsa_confiance: None,
+            pkcs12: None,
+            pkcs12_mot_de_passe_env: "PARAFE_PKCS12_MOT_DE_PASSE".into(),
+            confiance: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    #[error(transparent)]
+    Tsa(#[from] TsaError),
+    #[error("construction de la signature CMS impossible : {0}")]
+    Cms(#[from] cms::CmsError),
+    #[error("la zone du cachet désigne la page {page}, absente du document")]
+    Zone { page: usize },
+}
+
+/// Seals a rendered document, its visible seal in the document's `<zone-sceau>` when it has one.
+pub async fn seal(pdf: &RenderedPdf, keys: &Keys, tsa: &Tsa) -> Result<SealedPdf, SealError> {
+    seal_bytes(pdf.bytes(), pdf.seal_zone(), keys, tsa).await
+}
+
+/// Seals PDF bytes: PAdES B-T (CAdES signature with its signature timestamp) as one
+/// incremental update, then the B-LTA update (DSS with certificates and CRLs, document
+/// timestamp). Without a zone, the signature widget is invisible on page 1.
+pub async fn seal_bytes(
+    bytes: &[u8],
+    zone: Option<SealZone>,
+    keys: &Keys,
+    tsa: &Tsa,
+) -> Result<SealedPdf, SealError> {
+    let mut file = pdf::PdfFile::parse(bytes)?;
+    let widget = match zone {
+        Some(zone) if zone.page >= file.page_count() => {
+            return Err(SealError::Zone {
+                page: zone.page + 1,
+            })
+        }
+        Some(zone) => pdf::Widget {
+            page: zone.page,
+            rect: zone.rect,
+        },
+        None => pdf::Widget {
+            page: 0,
+            rect: [0.0; 4],
+        },
+    };
+    let seal = &keys.seal;
+    let signer_cert = seal
+        .chain
+        .first()
+        .ok_or(cms::CmsError::Invalid("chaîne du cachet vide".into()))?;
+    let chain_len: usize = seal
+        .chain
+        .iter()
+        .map(|c| c.to_der().map_or(0, |d| d.len()))
+        .sum();
+
+    // B-T: the signature, then a timestamp over its value (RFC 3161 appendix A).
+    let kind = pdf::SigKind::Signature {
+        name: chain::subject(signer_cert),
+        reason:
+            "Cachet électronique du PLIE : document scellé à la fin de la collecte des signatures"
+                .into(),
+        time: chrono::Utc::now(),
+    };
+    let prepared = file.append_signature(
+        &kind,
+        widget,
+        chain_len + tsa.token_size_hint() + 1024,
+        None,
+    )?;
+    let digest = file.signed_digest(&prepared);
+    let mut signer_info = cms::CmsSigner {
+        key: &seal.key,
+        chain: &seal.chain,
+    }
+    .sign(cms::ID_DATA, &digest)?;
+    let timestamp = tsa
+        .timestamp(&Sha256Digest::of(signer_info.signature.as_bytes()))
+        .await?;
+    cms::add_timestamp(&mut signer_info, &timestamp.der)?;
+    file.fill(
+        prepared,
+        &cms::signed_data(cms::ID_DATA, None, signer_info, &seal.chain)?,
+    )?;
+
+    // B-LTA: everything a verifier needs in 2033 without parafe, then a document timestamp.
+    let mut dss = pdf::Dss {
+        certs: Vec::new(),
+        crls: keys.crls.clone(),
+    };
+    for cert in seal
+        .chain
+        .iter()
+        .chain(tsa.local_chain())
+        .cloned()
+        .chain(tsa::token_certificates(&timestamp.der))
+    {
+        let der = cert.to_der().map_err(cms::CmsError::from)?;
+        if !dss.certs.contains(&der) {
+            dss.certs.push(der);
+        }
+    }
+    let invisible = pdf::Widget {
+        page: 0,
+        rect: [0.0; 4],
+    };
+    let prepared = file.append_signature(
+        &pdf::SigKind::DocTimeStamp,
+        invisible,
+        tsa.token_size_hint() + 512,
+        Some(&dss),
+    )?;
+    let doc_timestamp = tsa
+        .timestamp(&Sha256Digest(file.signed_digest(&prepared)))
+        .await?;
+    file.fill(prepared, &doc_timestamp.der)?;
+
+    Ok(SealedPdf::new(file.into_bytes(), timestamp))
+}

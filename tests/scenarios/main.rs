@@ -2,5 +2,6 @@
 //! pyHanko, openssl, S3 servers). One test binary for all of them keeps CI's link time low.
 
 mod render;
+mod seal;
 mod support;
 mod workflow;
