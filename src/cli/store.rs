@@ -136,12 +136,14 @@ pub struct BenchArgs {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Runtime::new().map_err(|e| CliError::failure(format!("démarrage impossible : {e}")))
+    tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::failure(format!("démarrage impossible : {e}")))
 }
 
 fn store_error(e: StoreError) -> CliError {
     match e {
-        StoreError::Input(_) | StoreError::Retention(crate::store::retention::RetentionError::Shortened { .. }) => {
+        StoreError::Input(_)
+        | StoreError::Retention(crate::store::retention::RetentionError::Shortened { .. }) => {
             CliError::input(e.to_string())
         }
         _ => CliError::failure(e.to_string()),
@@ -159,7 +161,9 @@ fn plie(id: &str) -> Result<PlieId, CliError> {
 
 /// A retain-until instant as a person reads it: the last day kept, in Paris.
 fn last_day(t: chrono::DateTime<chrono::Utc>) -> String {
-    (t.with_timezone(&chrono_tz::Europe::Paris) - chrono::Duration::seconds(1)).format("%d/%m/%Y inclus").to_string()
+    (t.with_timezone(&chrono_tz::Europe::Paris) - chrono::Duration::seconds(1))
+        .format("%d/%m/%Y inclus")
+        .to_string()
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -179,12 +183,20 @@ async fn run_async(command: StoreCommand) -> CliResult {
         StoreCommand::Check { data } => {
             let vault = open(&data).await?;
             let check = vault.check().await.map_err(store_error)?;
-            let kind = if check.embedded { "coffre embarqué (s3s-fs)" } else { "S3" };
+            let kind = if check.embedded {
+                "coffre embarqué (s3s-fs)"
+            } else {
+                "S3"
+            };
             println!("coffre        : {kind} {}", check.endpoint);
             println!("compartiment  : {}", check.bucket);
             println!("versionnage   : {}", yes_no(check.features.versioning));
             println!("Object Lock   : {}", yes_no(check.features.object_lock));
-            let mode = if check.production { "production" } else { "développement" };
+            let mode = if check.production {
+                "production"
+            } else {
+                "développement"
+            };
             println!("mode          : {mode}");
             if !check.features.object_lock {
                 println!("conservation  : assurée par parafe seul (aucune écriture par-dessus, suppression refusée avant échéance)");
@@ -198,30 +210,69 @@ async fn run_async(command: StoreCommand) -> CliResult {
         StoreCommand::Queue { flush, wait, data } => {
             let vault = open(&data).await?;
             if flush && vault.queue_len() > 0 {
-                vault.flush_with_backoff(Duration::from_secs(wait)).await.map_err(store_error)?;
+                vault
+                    .flush_with_backoff(Duration::from_secs(wait))
+                    .await
+                    .map_err(store_error)?;
             }
             println!("{} pièce(s) en attente du coffre", vault.queue_len());
             Ok(())
         }
-        StoreCommand::Retention { target, closure, years, last_payment, data } => {
+        StoreCommand::Retention {
+            target,
+            closure,
+            years,
+            last_payment,
+            data,
+        } => {
             let vault = open(&data).await?;
-            let rule = RetentionRule { closure, years_after_last_payment: years, last_payment };
-            let until = vault.set_retention(&plie(&target.plie)?, &target.operation, rule).await.map_err(store_error)?;
-            println!("opération {} : pièces conservées jusqu'au {}", target.operation, last_day(until));
+            let rule = RetentionRule {
+                closure,
+                years_after_last_payment: years,
+                last_payment,
+            };
+            let until = vault
+                .set_retention(&plie(&target.plie)?, &target.operation, rule)
+                .await
+                .map_err(store_error)?;
+            println!(
+                "opération {} : pièces conservées jusqu'au {}",
+                target.operation,
+                last_day(until)
+            );
             Ok(())
         }
-        StoreCommand::LegalHold { target, state, data } => {
+        StoreCommand::LegalHold {
+            target,
+            state,
+            data,
+        } => {
             let vault = open(&data).await?;
             let on = matches!(state, HoldState::On);
-            let n = vault.set_legal_hold(&plie(&target.plie)?, &target.operation, on).await.map_err(store_error)?;
+            let n = vault
+                .set_legal_hold(&plie(&target.plie)?, &target.operation, on)
+                .await
+                .map_err(store_error)?;
             let what = if on { "placée" } else { "levée" };
-            println!("conservation pour contrôle {what} sur {n} pièce(s) de l'opération {}", target.operation);
+            println!(
+                "conservation pour contrôle {what} sur {n} pièce(s) de l'opération {}",
+                target.operation
+            );
             Ok(())
         }
-        StoreCommand::Delete { plie: id, sha256, reason, data } => {
-            let sha = Sha256Digest::from_hex(&sha256).ok_or_else(|| CliError::input(format!("empreinte SHA-256 invalide : {sha256}")))?;
+        StoreCommand::Delete {
+            plie: id,
+            sha256,
+            reason,
+            data,
+        } => {
+            let sha = Sha256Digest::from_hex(&sha256)
+                .ok_or_else(|| CliError::input(format!("empreinte SHA-256 invalide : {sha256}")))?;
             let vault = open(&data).await?;
-            vault.delete(&plie(&id)?, &sha, &reason).await.map_err(store_error)?;
+            vault
+                .delete(&plie(&id)?, &sha, &reason)
+                .await
+                .map_err(store_error)?;
             println!("{sha256} supprimé");
             Ok(())
         }
@@ -235,12 +286,18 @@ async fn put(args: PutArgs) -> CliResult {
     for file in &args.files {
         let metadata = EvidenceMetadata {
             content_type: args.content_type.clone(),
-            original_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            original_name: file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             operation: args.operation.clone(),
             participant: args.participant.clone(),
             kind: args.kind.clone(),
         };
-        let filed = vault.file(&plie, metadata, Content::File(file.clone())).await.map_err(store_error)?;
+        let filed = vault
+            .file(&plie, metadata, Content::File(file.clone()))
+            .await
+            .map_err(store_error)?;
         let state = match (filed.already_filed, filed.queued) {
             (true, _) => "déjà déposé",
             (false, true) => "en file d'attente (coffre injoignable)",
@@ -255,10 +312,16 @@ async fn put(args: PutArgs) -> CliResult {
         );
     }
     if vault.queue_len() > 0 && args.wait > 0 {
-        vault.flush_with_backoff(Duration::from_secs(args.wait)).await.map_err(store_error)?;
+        vault
+            .flush_with_backoff(Duration::from_secs(args.wait))
+            .await
+            .map_err(store_error)?;
     }
     if vault.queue_len() > 0 {
-        println!("{} pièce(s) en attente : `parafe store queue --flush` les renverra", vault.queue_len());
+        println!(
+            "{} pièce(s) en attente : `parafe store queue --flush` les renverra",
+            vault.queue_len()
+        );
     }
     Ok(())
 }
@@ -273,8 +336,13 @@ async fn serve(port: u16, data: &DataDir) -> CliResult {
     let server = crate::store::embedded::EmbeddedS3::start(&root, addr, access, secret)
         .await
         .map_err(|e| CliError::failure(format!("écoute sur {addr} impossible : {e}")))?;
-    println!("coffre embarqué sur {} (Ctrl-C pour arrêter)", server.endpoint());
-    tokio::signal::ctrl_c().await.map_err(|e| CliError::failure(e.to_string()))?;
+    println!(
+        "coffre embarqué sur {} (Ctrl-C pour arrêter)",
+        server.endpoint()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?;
     server.stop().await;
     Ok(())
 }
@@ -382,7 +450,9 @@ where
         });
     }
     while let Some(result) = workers.join_next().await {
-        result.map_err(|e| CliError::failure(e.to_string()))?.map_err(CliError::failure)?;
+        result
+            .map_err(|e| CliError::failure(e.to_string()))?
+            .map_err(CliError::failure)?;
     }
     Ok(started.elapsed().as_secs_f64())
 }
@@ -394,14 +464,24 @@ async fn bench_async(args: BenchArgs) -> CliResult {
     let vault = Arc::new(Vault::open(&config).await.map_err(store_error)?);
     let plie = plie("bench")?;
     let (n, size, conc) = (args.objects, args.size, args.concurrency);
-    println!("coffre embarqué {} ; {n} pièces de {size} octets, {conc} requêtes simultanées", vault.embedded().map(|e| e.endpoint()).unwrap_or_default());
+    println!(
+        "coffre embarqué {} ; {n} pièces de {size} octets, {conc} requêtes simultanées",
+        vault.embedded().map(|e| e.endpoint()).unwrap_or_default()
+    );
 
     let (client, bucket) = (vault.s3().client().clone(), vault.s3().bucket().to_owned());
     let raw = drive(n, conc, move |i| {
         let (client, bucket) = (client.clone(), bucket.clone());
         async move {
-            let put = client.put_object().bucket(bucket).key(format!("brut/{i}")).body(body(i as u64, size).into());
-            put.send().await.map(|_| ()).map_err(|e| format!("PutObject : {e:?}"))
+            let put = client
+                .put_object()
+                .bucket(bucket)
+                .key(format!("brut/{i}"))
+                .body(body(i as u64, size).into());
+            put.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("PutObject : {e:?}"))
         }
     })
     .await?;
@@ -419,24 +499,40 @@ async fn bench_async(args: BenchArgs) -> CliResult {
                     kind: "emargement".into(),
                 };
                 let content = Content::Bytes(body((1 << 40) + (offset + i) as u64, size));
-                vault.file(&plie, metadata, content).await.map(|_| ()).map_err(|e| e.to_string())
+                vault
+                    .file(&plie, metadata, content)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         }
     };
     let parafe = drive(n, conc, file(0)).await?;
     let (raw_rate, parafe_rate) = (n as f64 / raw, n as f64 / parafe);
-    println!("PutObject brut        : {raw:.2} s, {raw_rate:.0} objets/s, {:.1} Mo/s", raw_rate * size as f64 / 1e6);
+    println!(
+        "PutObject brut        : {raw:.2} s, {raw_rate:.0} objets/s, {:.1} Mo/s",
+        raw_rate * size as f64 / 1e6
+    );
     println!("dépôt parafe         : {parafe:.2} s, {parafe_rate:.0} objets/s (empreinte + journal + coffre)");
-    println!("rapport parafe/brut  : {:.0} % (objectif ≥ 80 %)", 100.0 * parafe_rate / raw_rate);
+    println!(
+        "rapport parafe/brut  : {:.0} % (objectif ≥ 80 %)",
+        100.0 * parafe_rate / raw_rate
+    );
 
     if args.verify_objects > n {
         drive(args.verify_objects - n, conc, file(n)).await?;
     }
     let started = Instant::now();
-    let report = vault.verify(&check_token, None).await.map_err(store_error)?;
+    let report = vault
+        .verify(&check_token, None)
+        .await
+        .map_err(store_error)?;
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(first) = report.breaks.first() {
-        return Err(CliError::failure(format!("vérification en échec : {} : {}", first.place, first.problem)));
+        return Err(CliError::failure(format!(
+            "vérification en échec : {} : {}",
+            first.place, first.problem
+        )));
     }
     println!(
         "verify --store       : {} objets, {} entrées en {elapsed:.2} s, {:.0} objets/s (objectif ≥ 2 000/s)",

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 /// journal does not depend on how tokens are obtained.
 pub trait Timestamper {
     /// A token over `imprint` (SHA-256); fails closed, never falls back to the local clock.
-    fn timestamp(&self, imprint: &Sha256Digest) -> impl Future<Output = Result<TimestampToken, String>> + Send;
+    fn timestamp(
+        &self,
+        imprint: &Sha256Digest,
+    ) -> impl Future<Output = Result<TimestampToken, String>> + Send;
 }
 
 /// One chain's head at anchoring time.
@@ -53,7 +56,13 @@ struct AnchorBody<'a> {
 }
 
 pub fn anchor_hash(a: &Anchor) -> Sha256Digest {
-    let body = AnchorBody { number: a.number, prev: &a.prev, heads: &a.heads, root: &a.root, token: &a.token };
+    let body = AnchorBody {
+        number: a.number,
+        prev: &a.prev,
+        heads: &a.heads,
+        root: &a.root,
+        token: &a.token,
+    };
     Sha256Digest::of(&serde_json::to_vec(&body).unwrap_or_default())
 }
 
@@ -113,7 +122,10 @@ pub fn read_anchors(journal_dir: &Path) -> io::Result<Vec<Anchor>> {
         let line = line?;
         if !line.is_empty() {
             let anchor = serde_json::from_str(&line).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("anchors.jsonl ligne {} : {e}", i + 1))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("anchors.jsonl ligne {} : {e}", i + 1),
+                )
             })?;
             anchors.push(anchor);
         }
@@ -128,16 +140,31 @@ pub async fn record<T: Timestamper>(
     tsa: &T,
 ) -> Result<Anchor, String> {
     let previous = read_anchors(journal_dir).map_err(|e| e.to_string())?;
-    let (number, prev) = previous.last().map_or((1, Sha256Digest([0; 32])), |a| (a.number + 1, a.hash));
+    let (number, prev) = previous
+        .last()
+        .map_or((1, Sha256Digest([0; 32])), |a| (a.number + 1, a.hash));
     let root = merkle_root(&heads);
     let token = tsa.timestamp(&root).await?;
-    let mut anchor = Anchor { number, prev, heads, root, token, hash: Sha256Digest([0; 32]) };
+    let mut anchor = Anchor {
+        number,
+        prev,
+        heads,
+        root,
+        token,
+        hash: Sha256Digest([0; 32]),
+    };
     anchor.hash = anchor_hash(&anchor);
     let mut line = serde_json::to_vec(&anchor).map_err(|e| e.to_string())?;
     line.push(b'\n');
     let path = anchors_path(journal_dir);
-    let mut file = OpenOptions::new().append(true).create(true).open(&path).map_err(|e| e.to_string())?;
-    file.write_all(&line).and_then(|()| file.sync_all()).map_err(|e| e.to_string())?;
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.write_all(&line)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| e.to_string())?;
     Ok(anchor)
 }
 
@@ -146,7 +173,11 @@ mod tests {
     use super::*;
 
     fn head(plie: &str, seq: u64) -> ChainHead {
-        ChainHead { plie: PlieId::new(plie).unwrap(), seq, hash: Sha256Digest::of(plie.as_bytes()) }
+        ChainHead {
+            plie: PlieId::new(plie).unwrap(),
+            seq,
+            hash: Sha256Digest::of(plie.as_bytes()),
+        }
     }
 
     #[test]

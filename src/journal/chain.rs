@@ -28,7 +28,13 @@ struct EntryBody<'a> {
 
 /// SHA-256 of the entry's JSON without its `hash` field.
 pub fn entry_hash(e: &JournalEntry) -> Sha256Digest {
-    let body = EntryBody { seq: e.seq, at: &e.at, event: &e.event, objects: &e.objects, prev: &e.prev };
+    let body = EntryBody {
+        seq: e.seq,
+        at: &e.at,
+        event: &e.event,
+        objects: &e.objects,
+        prev: &e.prev,
+    };
     // Serializing plain structs, strings and dates cannot fail.
     Sha256Digest::of(&serde_json::to_vec(&body).unwrap_or_default())
 }
@@ -73,7 +79,10 @@ pub fn segment_numbers(dir: &Path) -> io::Result<Vec<u64>> {
             for entry in entries {
                 let name = entry?.file_name();
                 let name = name.to_string_lossy();
-                if let Some(n) = name.strip_suffix(".jsonl").and_then(|n| n.parse::<u64>().ok()) {
+                if let Some(n) = name
+                    .strip_suffix(".jsonl")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
                     numbers.push(n);
                 }
             }
@@ -101,7 +110,11 @@ impl Chain {
         let numbers = segment_numbers(&dir)?;
         let segment = numbers.last().copied().unwrap_or(1);
         let path = segment_path(&dir, segment);
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)?;
         let mut text = Vec::new();
         file.read_to_end(&mut text)?;
         let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -111,8 +124,19 @@ impl Chain {
             file.seek(io::SeekFrom::End(0))?;
             file.sync_all()?;
         }
-        let mut head = Head { segment, file: Arc::new(file), in_segment: 0, first_seq: 1, seq: 0, hash: GENESIS };
-        for (i, line) in text[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+        let mut head = Head {
+            segment,
+            file: Arc::new(file),
+            in_segment: 0,
+            first_seq: 1,
+            seq: 0,
+            hash: GENESIS,
+        };
+        for (i, line) in text[..complete]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
             let entry: JournalEntry = serde_json::from_slice(line)
                 .map_err(|e| invalid(format!("{} ligne {} : {e}", path.display(), i + 1)))?;
             if i == 0 {
@@ -133,7 +157,13 @@ impl Chain {
         } else if head.in_segment == 0 {
             sync_dir(&dir)?;
         }
-        Ok(Chain { plie, dir, segment_entries: segment_entries.max(2), head: Mutex::new(head), synced: Mutex::new(0) })
+        Ok(Chain {
+            plie,
+            dir,
+            segment_entries: segment_entries.max(2),
+            head: Mutex::new(head),
+            synced: Mutex::new(0),
+        })
     }
 
     pub fn plie(&self) -> &PlieId {
@@ -156,7 +186,11 @@ impl Chain {
         let (entry, closed) = {
             let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
             let entry = write_entry(&mut head, event, objects)?;
-            let closed = if head.in_segment >= self.segment_entries { Some(self.rotate(&mut head)?) } else { None };
+            let closed = if head.in_segment >= self.segment_entries {
+                Some(self.rotate(&mut head)?)
+            } else {
+                None
+            };
             (entry, closed)
         };
         self.sync_to(entry.seq)?;
@@ -184,15 +218,29 @@ impl Chain {
         head.file.sync_all()?;
         let path = segment_path(&self.dir, head.segment);
         let sha256 = hash_file(&path)?;
-        let closed = ClosedSegment { plie: self.plie.clone(), number: head.segment, path, sha256 };
+        let closed = ClosedSegment {
+            plie: self.plie.clone(),
+            number: head.segment,
+            path,
+            sha256,
+        };
         let (first_seq, last_seq) = (head.first_seq, head.seq);
         head.segment += 1;
         let next = segment_path(&self.dir, head.segment);
-        head.file = Arc::new(OpenOptions::new().append(true).create_new(true).open(&next)?);
+        head.file = Arc::new(
+            OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(&next)?,
+        );
         sync_dir(&self.dir)?;
         head.in_segment = 0;
         head.first_seq = head.seq + 1;
-        let event = JournalEvent::SegmentArchived { segment: closed.number, first_seq, last_seq };
+        let event = JournalEvent::SegmentArchived {
+            segment: closed.number,
+            first_seq,
+            last_seq,
+        };
         write_entry(head, event, vec![sha256])?;
         Ok(closed)
     }
@@ -213,8 +261,19 @@ impl Chain {
     }
 }
 
-fn write_entry(head: &mut Head, event: JournalEvent, objects: Vec<Sha256Digest>) -> io::Result<JournalEntry> {
-    let mut entry = JournalEntry { seq: head.seq + 1, at: Utc::now(), event, objects, prev: head.hash, hash: GENESIS };
+fn write_entry(
+    head: &mut Head,
+    event: JournalEvent,
+    objects: Vec<Sha256Digest>,
+) -> io::Result<JournalEntry> {
+    let mut entry = JournalEntry {
+        seq: head.seq + 1,
+        at: Utc::now(),
+        event,
+        objects,
+        prev: head.hash,
+        hash: GENESIS,
+    };
     entry.hash = entry_hash(&entry);
     let mut line = serde_json::to_vec(&entry).map_err(|e| invalid(e.to_string()))?;
     line.push(b'\n');
@@ -249,7 +308,8 @@ pub fn read_segment(path: &Path) -> io::Result<Vec<JournalEntry>> {
         if line.is_empty() {
             continue;
         }
-        let entry = serde_json::from_str(&line).map_err(|e| invalid(format!("{} ligne {} : {e}", path.display(), i + 1)))?;
+        let entry = serde_json::from_str(&line)
+            .map_err(|e| invalid(format!("{} ligne {} : {e}", path.display(), i + 1)))?;
         entries.push(entry);
     }
     Ok(entries)

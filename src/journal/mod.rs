@@ -27,7 +27,11 @@ pub struct Journal {
 impl Journal {
     /// `dir` is `<data-dir>/journal`; a segment is closed and filed every `segment_entries`.
     pub fn new(dir: PathBuf, segment_entries: u64) -> Journal {
-        Journal { dir, segment_entries, chains: Mutex::new(HashMap::new()) }
+        Journal {
+            dir,
+            segment_entries,
+            chains: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -43,7 +47,11 @@ impl Journal {
         if let Some(chain) = chains.get(plie) {
             return Ok(chain.clone());
         }
-        let chain = Arc::new(Chain::open(plie.clone(), self.chain_dir(plie), self.segment_entries)?);
+        let chain = Arc::new(Chain::open(
+            plie.clone(),
+            self.chain_dir(plie),
+            self.segment_entries,
+        )?);
         chains.insert(plie.clone(), chain.clone());
         Ok(chain)
     }

@@ -17,22 +17,33 @@ pub struct EmbeddedS3 {
 
 impl EmbeddedS3 {
     /// Serves `root` on `addr` (port 0: any free port) with the given key pair.
-    pub async fn start(root: &Path, addr: SocketAddr, access_key: &str, secret_key: &str) -> std::io::Result<EmbeddedS3> {
+    pub async fn start(
+        root: &Path,
+        addr: SocketAddr,
+        access_key: &str,
+        secret_key: &str,
+    ) -> std::io::Result<EmbeddedS3> {
         std::fs::create_dir_all(root)?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        let fs =
+            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
-            let http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let http =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             // Connections live in this set: aborting the server task drops it and closes them all.
             let mut connections = JoinSet::new();
             loop {
                 while connections.try_join_next().is_some() {}
-                let Ok((socket, _)) = listener.accept().await else { continue };
-                let conn = http.serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone()).into_owned();
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let conn = http
+                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
+                    .into_owned();
                 connections.spawn(async move {
                     let _ = conn.await;
                 });

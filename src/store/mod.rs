@@ -10,7 +10,9 @@ pub mod verify;
 
 use crate::journal::chain::{hash_file, ClosedSegment};
 use crate::journal::{self, Anchor, ChainHead, Journal, Timestamper};
-use crate::model::{EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest};
+use crate::model::{
+    EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
+};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use embedded::EmbeddedS3;
@@ -84,7 +86,10 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { anchor_interval_minutes: 24 * 60, segment_entries: 10_000 }
+        Self {
+            anchor_interval_minutes: 24 * 60,
+            segment_entries: 10_000,
+        }
     }
 }
 
@@ -98,11 +103,18 @@ pub enum StoreError {
     #[error(transparent)]
     S3(#[from] S3Failure),
     #[error("{context} : {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     #[error("le compartiment « {bucket} » n'a pas {missing} : refusé en mode production (activez-les sur le compartiment, ou mettez allow_without_object_lock = true dans [store] en connaissance de cause)")]
     NotCompliant { bucket: String, missing: String },
     #[error("l'objet {sha256} est conservé jusqu'au {until}{hold} : suppression refusée")]
-    Retained { sha256: Sha256Digest, until: String, hold: &'static str },
+    Retained {
+        sha256: Sha256Digest,
+        until: String,
+        hold: &'static str,
+    },
     #[error("ancrage impossible : {0}")]
     Anchor(String),
 }
@@ -154,8 +166,12 @@ impl StoreCheck {
         if !self.features.object_lock {
             missing.push("l'Object Lock");
         }
-        (self.production && !self.allow_without_object_lock && !missing.is_empty())
-            .then(|| StoreError::NotCompliant { bucket: self.bucket.clone(), missing: missing.join(" ni ") })
+        (self.production && !self.allow_without_object_lock && !missing.is_empty()).then(|| {
+            StoreError::NotCompliant {
+                bucket: self.bucket.clone(),
+                missing: missing.join(" ni "),
+            }
+        })
     }
 }
 
@@ -199,11 +215,16 @@ impl Vault {
                 (None, url.clone(), keys)
             }
             None => {
-                let keys = store.access_key.clone().zip(store.secret_key.clone()).unwrap_or_else(|| ("parafe".into(), random_hex(20)));
+                let keys = store
+                    .access_key
+                    .clone()
+                    .zip(store.secret_key.clone())
+                    .unwrap_or_else(|| ("parafe".into(), random_hex(20)));
                 let addr = std::net::SocketAddr::from(([127, 0, 0, 1], store.embedded_port));
-                let server = EmbeddedS3::start(&data.join("store/embedded"), addr, &keys.0, &keys.1)
-                    .await
-                    .map_err(io_error("démarrage du coffre embarqué"))?;
+                let server =
+                    EmbeddedS3::start(&data.join("store/embedded"), addr, &keys.0, &keys.1)
+                        .await
+                        .map_err(io_error("démarrage du coffre embarqué"))?;
                 let url = server.endpoint();
                 (Some(server), url, Some(keys))
             }
@@ -219,7 +240,8 @@ impl Vault {
             s3.ensure_bucket().await?;
         }
         let register = Register::open(data.join("store/retention.json"), store.retention.clone())?;
-        let queue = Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
+        let queue =
+            Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
         let journal = Journal::new(data.join("journal"), store.journal.segment_entries);
         let vault = Vault {
             s3,
@@ -297,7 +319,10 @@ impl Vault {
     async fn ask_features(&self) -> Result<BucketFeatures, StoreError> {
         if self.embedded.is_some() {
             // s3s-fs implements neither; asking only fills the log with its 501 answers.
-            return Ok(BucketFeatures { versioning: false, object_lock: false });
+            return Ok(BucketFeatures {
+                versioning: false,
+                object_lock: false,
+            });
         }
         Ok(self.s3.features().await?)
     }
@@ -312,35 +337,61 @@ impl Vault {
     }
 
     fn store_down(&self) -> bool {
-        self.down_until.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|t| Instant::now() < t)
+        self.down_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| Instant::now() < t)
     }
 
     fn mark_down(&self, up: bool) {
-        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = (!up).then(|| Instant::now() + Duration::from_secs(1));
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!up).then(|| Instant::now() + Duration::from_secs(1));
     }
 
     /// Loads the PLIE's filed objects from its journal, once.
     async fn ensure_index(&self, plie: &PlieId) -> Result<(), StoreError> {
-        if self.filed.lock().unwrap_or_else(|p| p.into_inner()).contains_key(plie) {
+        if self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(plie)
+        {
             return Ok(());
         }
         let journal = self.journal.clone();
         let p = plie.clone();
         let entries = tokio::task::spawn_blocking(move || journal.entries(&p))
             .await
-            .map_err(|e| StoreError::Io { context: "lecture du journal".into(), source: std::io::Error::other(e) })?
+            .map_err(|e| StoreError::Io {
+                context: "lecture du journal".into(),
+                source: std::io::Error::other(e),
+            })?
             .map_err(io_error(format!("lecture du journal de {plie}")))?;
         let mut index = HashMap::new();
         for entry in entries {
             match &entry.event {
-                JournalEvent::DocumentFiled { operation, retain_until, .. } => {
+                JournalEvent::DocumentFiled {
+                    operation,
+                    retain_until,
+                    ..
+                } => {
                     for sha in &entry.objects {
-                        let info = FiledInfo { operation: operation.clone(), retain_until: *retain_until, seq: entry.seq };
+                        let info = FiledInfo {
+                            operation: operation.clone(),
+                            retain_until: *retain_until,
+                            seq: entry.seq,
+                        };
                         index.insert(*sha, info);
                     }
                 }
-                JournalEvent::RetentionChanged { operation, retain_until } => {
-                    for info in index.values_mut().filter(|i| &i.operation == operation || i.operation.is_empty()) {
+                JournalEvent::RetentionChanged {
+                    operation,
+                    retain_until,
+                } => {
+                    for info in index
+                        .values_mut()
+                        .filter(|i| &i.operation == operation || i.operation.is_empty())
+                    {
                         info.retain_until = info.retain_until.max(*retain_until);
                     }
                 }
@@ -352,25 +403,41 @@ impl Vault {
                 _ => {}
             }
         }
-        self.filed.lock().unwrap_or_else(|p| p.into_inner()).entry(plie.clone()).or_insert(index);
+        self.filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(plie.clone())
+            .or_insert(index);
         Ok(())
     }
 
     /// Files a piece of evidence: hashes it, stores it under its hash with its retention (or
     /// queues it durably when the store is unreachable), and journals `document_filed`. Filing
     /// the same bytes again for the same PLIE writes nothing and returns the first filing.
-    pub async fn file(&self, plie: &PlieId, metadata: EvidenceMetadata, content: Content) -> Result<Filed, StoreError> {
+    pub async fn file(
+        &self,
+        plie: &PlieId,
+        metadata: EvidenceMetadata,
+        content: Content,
+    ) -> Result<Filed, StoreError> {
         if metadata.operation.trim().is_empty() || metadata.kind.trim().is_empty() {
-            return Err(StoreError::Input("indiquez l'opération et le type de document de la pièce à déposer".into()));
+            return Err(StoreError::Input(
+                "indiquez l'opération et le type de document de la pièce à déposer".into(),
+            ));
         }
         let (sha256, size) = match &content {
             Content::Bytes(bytes) => (Sha256Digest::of(bytes), bytes.len() as u64),
             Content::File(path) => {
                 let p = path.clone();
-                tokio::task::spawn_blocking(move || Ok::<_, std::io::Error>((hash_file(&p)?, std::fs::metadata(&p)?.len())))
-                    .await
-                    .map_err(|e| StoreError::Io { context: path.display().to_string(), source: std::io::Error::other(e) })?
-                    .map_err(io_error(format!("lecture de {}", path.display())))?
+                tokio::task::spawn_blocking(move || {
+                    Ok::<_, std::io::Error>((hash_file(&p)?, std::fs::metadata(&p)?.len()))
+                })
+                .await
+                .map_err(|e| StoreError::Io {
+                    context: path.display().to_string(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(format!("lecture de {}", path.display())))?
             }
         };
         if size > self.config.max_object_size {
@@ -395,10 +462,22 @@ impl Vault {
             let mut filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
             let index = filed.entry(plie.clone()).or_default();
             if let Some(info) = index.get(&sha256) {
-                let object = EvidenceObject { retain_until: info.retain_until, ..object };
-                return Ok(Filed { object, seq: info.seq, queued: false, already_filed: true });
+                let object = EvidenceObject {
+                    retain_until: info.retain_until,
+                    ..object
+                };
+                return Ok(Filed {
+                    object,
+                    seq: info.seq,
+                    queued: false,
+                    already_filed: true,
+                });
             }
-            let info = FiledInfo { operation: object.metadata.operation.clone(), retain_until, seq: 0 };
+            let info = FiledInfo {
+                operation: object.metadata.operation.clone(),
+                retain_until,
+                seq: 0,
+            };
             index.insert(sha256, info);
         }
         let outcome = self.write_filing(&object, content).await;
@@ -409,7 +488,12 @@ impl Vault {
                 if let Some(info) = index.get_mut(&sha256) {
                     info.seq = seq;
                 }
-                Ok(Filed { object, seq, queued, already_filed: false })
+                Ok(Filed {
+                    object,
+                    seq,
+                    queued,
+                    already_filed: false,
+                })
             }
             Err(e) => {
                 index.remove(&sha256);
@@ -418,7 +502,11 @@ impl Vault {
         }
     }
 
-    async fn write_filing(&self, object: &EvidenceObject, content: Content) -> Result<(u64, bool), StoreError> {
+    async fn write_filing(
+        &self,
+        object: &EvidenceObject,
+        content: Content,
+    ) -> Result<(u64, bool), StoreError> {
         let queued = self.store_or_queue(object, content).await?;
         let m = &object.metadata;
         let event = JournalEvent::DocumentFiled {
@@ -427,25 +515,46 @@ impl Vault {
             participant: m.participant.clone(),
             retain_until: object.retain_until,
         };
-        let entry = self.append(&object.plie, event, vec![object.sha256]).await?;
+        let entry = self
+            .append(&object.plie, event, vec![object.sha256])
+            .await?;
         Ok((entry.seq, queued))
     }
 
     /// Journals an event about evidence (generated, viewed, signed, sealed, downloaded, export…).
-    pub async fn record(&self, plie: &PlieId, event: JournalEvent, objects: Vec<Sha256Digest>) -> Result<JournalEntry, StoreError> {
-        if matches!(event, JournalEvent::DocumentFiled { .. } | JournalEvent::SegmentArchived { .. }) {
-            return Err(StoreError::Input("ce type d'événement est écrit par le coffre lui-même".into()));
+    pub async fn record(
+        &self,
+        plie: &PlieId,
+        event: JournalEvent,
+        objects: Vec<Sha256Digest>,
+    ) -> Result<JournalEntry, StoreError> {
+        if matches!(
+            event,
+            JournalEvent::DocumentFiled { .. } | JournalEvent::SegmentArchived { .. }
+        ) {
+            return Err(StoreError::Input(
+                "ce type d'événement est écrit par le coffre lui-même".into(),
+            ));
         }
         self.append(plie, event, objects).await
     }
 
-    async fn append(&self, plie: &PlieId, event: JournalEvent, objects: Vec<Sha256Digest>) -> Result<JournalEntry, StoreError> {
+    async fn append(
+        &self,
+        plie: &PlieId,
+        event: JournalEvent,
+        objects: Vec<Sha256Digest>,
+    ) -> Result<JournalEntry, StoreError> {
         let journal = self.journal.clone();
         let p = plie.clone();
-        let (entry, closed) = tokio::task::spawn_blocking(move || journal.append(&p, event, objects))
-            .await
-            .map_err(|e| StoreError::Io { context: "journal".into(), source: std::io::Error::other(e) })?
-            .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        let (entry, closed) =
+            tokio::task::spawn_blocking(move || journal.append(&p, event, objects))
+                .await
+                .map_err(|e| StoreError::Io {
+                    context: "journal".into(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(format!("écriture du journal de {plie}")))?;
         if let Some(segment) = closed {
             self.file_segment(segment).await?;
         }
@@ -454,7 +563,9 @@ impl Vault {
 
     /// Files a closed journal segment under the longest retention in force.
     async fn file_segment(&self, segment: ClosedSegment) -> Result<(), StoreError> {
-        let size = std::fs::metadata(&segment.path).map_err(io_error(segment.path.display().to_string()))?.len();
+        let size = std::fs::metadata(&segment.path)
+            .map_err(io_error(segment.path.display().to_string()))?
+            .len();
         let retain_until = self.register().longest()?;
         let object = EvidenceObject {
             key: s3::object_key(segment.plie.as_str(), &segment.sha256),
@@ -470,15 +581,29 @@ impl Vault {
             retain_until,
             plie: segment.plie.clone(),
         };
-        self.store_or_queue(&object, Content::File(segment.path.clone())).await?;
-        let info = FiledInfo { operation: String::new(), retain_until, seq: 0 };
-        self.filed.lock().unwrap_or_else(|p| p.into_inner()).entry(segment.plie).or_default().insert(segment.sha256, info);
+        self.store_or_queue(&object, Content::File(segment.path.clone()))
+            .await?;
+        let info = FiledInfo {
+            operation: String::new(),
+            retain_until,
+            seq: 0,
+        };
+        self.filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(segment.plie)
+            .or_default()
+            .insert(segment.sha256, info);
         Ok(())
     }
 
     /// Stores the object now, or keeps it in the durable queue when the store is unreachable.
     /// Returns whether it was queued.
-    async fn store_or_queue(&self, object: &EvidenceObject, content: Content) -> Result<bool, StoreError> {
+    async fn store_or_queue(
+        &self,
+        object: &EvidenceObject,
+        content: Content,
+    ) -> Result<bool, StoreError> {
         if !self.store_down() {
             match self.put(object, &content).await {
                 Ok(_) => return Ok(false),
@@ -493,7 +618,10 @@ impl Vault {
         let o = object.clone();
         tokio::task::spawn_blocking(move || queue.push(&o, &content))
             .await
-            .map_err(|e| StoreError::Io { context: "file d'attente".into(), source: std::io::Error::other(e) })?
+            .map_err(|e| StoreError::Io {
+                context: "file d'attente".into(),
+                source: std::io::Error::other(e),
+            })?
             .map_err(io_error("mise en file d'attente locale"))?;
         Ok(true)
     }
@@ -502,12 +630,20 @@ impl Vault {
         let features = self.features().await?;
         let body = match content {
             Content::Bytes(bytes) => ByteStream::from(bytes.clone()),
-            Content::File(path) => ByteStream::from_path(path)
-                .await
-                .map_err(|e| StoreError::Io { context: path.display().to_string(), source: std::io::Error::other(e) })?,
+            Content::File(path) => {
+                ByteStream::from_path(path)
+                    .await
+                    .map_err(|e| StoreError::Io {
+                        context: path.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })?
+            }
         };
         let hold = self.register().legal_hold(&object.metadata.operation);
-        Ok(self.s3.put(object, body, features.object_lock, hold).await?)
+        Ok(self
+            .s3
+            .put(object, body, features.object_lock, hold)
+            .await?)
     }
 
     /// One pass over the queue. Stops at the first sign that the store is still unreachable.
@@ -516,7 +652,10 @@ impl Vault {
         let queue = self.queue.clone();
         let items = tokio::task::spawn_blocking(move || queue.pending())
             .await
-            .map_err(|e| StoreError::Io { context: "file d'attente".into(), source: std::io::Error::other(e) })?
+            .map_err(|e| StoreError::Io {
+                context: "file d'attente".into(),
+                source: std::io::Error::other(e),
+            })?
             .map_err(io_error("lecture de la file d'attente"))?;
         let mut sent = 0;
         for item in items {
@@ -527,7 +666,9 @@ impl Vault {
             }
             match self.put(&object, &Content::File(item.data.clone())).await {
                 Ok(_) => {
-                    self.queue.remove(&item).map_err(io_error("file d'attente"))?;
+                    self.queue
+                        .remove(&item)
+                        .map_err(io_error("file d'attente"))?;
                     sent += 1;
                 }
                 Err(e @ StoreError::S3(S3Failure::Unreachable(_))) => {
@@ -535,8 +676,15 @@ impl Vault {
                     return Err(e);
                 }
                 Err(e) => {
-                    let dir = self.queue.reject(&item).map_err(io_error("file d'attente"))?;
-                    tracing::error!("{} refusé par le coffre ({e}), mis de côté dans {}", object.sha256, dir.display());
+                    let dir = self
+                        .queue
+                        .reject(&item)
+                        .map_err(io_error("file d'attente"))?;
+                    tracing::error!(
+                        "{} refusé par le coffre ({e}), mis de côté dans {}",
+                        object.sha256,
+                        dir.display()
+                    );
                 }
             }
         }
@@ -589,7 +737,9 @@ impl Vault {
             .map(|index| {
                 index
                     .iter()
-                    .filter(|(_, i)| i.seq != 0 && (i.operation == operation || i.operation.is_empty()))
+                    .filter(|(_, i)| {
+                        i.seq != 0 && (i.operation == operation || i.operation.is_empty())
+                    })
                     .map(|(sha, _)| *sha)
                     .collect()
             })
@@ -599,17 +749,32 @@ impl Vault {
     /// Puts a new retention rule in force for an opération: extended, never shortened. Applied
     /// as Object Lock retain-until on every piece already filed where the store has Object Lock,
     /// and journaled.
-    pub async fn set_retention(&self, plie: &PlieId, operation: &str, rule: RetentionRule) -> Result<DateTime<Utc>, StoreError> {
+    pub async fn set_retention(
+        &self,
+        plie: &PlieId,
+        operation: &str,
+        rule: RetentionRule,
+    ) -> Result<DateTime<Utc>, StoreError> {
         self.ensure_index(plie).await?;
         let until = self.register().set_rule(operation, rule)?;
-        let event = JournalEvent::RetentionChanged { operation: operation.into(), retain_until: until };
+        let event = JournalEvent::RetentionChanged {
+            operation: operation.into(),
+            retain_until: until,
+        };
         let objects = self.objects_of(plie, operation);
         if self.features().await?.object_lock {
             for sha in &objects {
-                self.s3.extend_retention(&s3::object_key(plie.as_str(), sha), until).await?;
+                self.s3
+                    .extend_retention(&s3::object_key(plie.as_str(), sha), until)
+                    .await?;
             }
         }
-        if let Some(index) = self.filed.lock().unwrap_or_else(|p| p.into_inner()).get_mut(plie) {
+        if let Some(index) = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(plie)
+        {
             for sha in &objects {
                 if let Some(info) = index.get_mut(sha) {
                     info.retain_until = info.retain_until.max(until);
@@ -621,43 +786,98 @@ impl Vault {
     }
 
     /// Legal hold on or off for an opération's pieces (during a control).
-    pub async fn set_legal_hold(&self, plie: &PlieId, operation: &str, on: bool) -> Result<usize, StoreError> {
+    pub async fn set_legal_hold(
+        &self,
+        plie: &PlieId,
+        operation: &str,
+        on: bool,
+    ) -> Result<usize, StoreError> {
         self.ensure_index(plie).await?;
         self.register().set_legal_hold(operation, on)?;
         let objects: Vec<_> = self.objects_of(plie, operation);
         if self.features().await?.object_lock {
             for sha in &objects {
-                self.s3.set_legal_hold(&s3::object_key(plie.as_str(), sha), on).await?;
+                self.s3
+                    .set_legal_hold(&s3::object_key(plie.as_str(), sha), on)
+                    .await?;
             }
         }
         let count = objects.len();
-        self.append(plie, JournalEvent::LegalHold { operation: operation.into(), on }, objects).await?;
+        self.append(
+            plie,
+            JournalEvent::LegalHold {
+                operation: operation.into(),
+                on,
+            },
+            objects,
+        )
+        .await?;
         Ok(count)
     }
 
     /// Deletes a piece whose retention has ended. Refused while it is retained or under legal
     /// hold: this is how parafe enforces retention on stores without Object Lock.
-    pub async fn delete(&self, plie: &PlieId, sha256: &Sha256Digest, reason: &str) -> Result<(), StoreError> {
+    pub async fn delete(
+        &self,
+        plie: &PlieId,
+        sha256: &Sha256Digest,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         self.ensure_index(plie).await?;
-        let info = self.filed.lock().unwrap_or_else(|p| p.into_inner()).get(plie).and_then(|i| i.get(sha256).cloned());
+        let info = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(plie)
+            .and_then(|i| i.get(sha256).cloned());
         let Some(info) = info else {
-            return Err(StoreError::Input(format!("aucun objet {sha256} déposé pour le PLIE « {plie} »")));
+            return Err(StoreError::Input(format!(
+                "aucun objet {sha256} déposé pour le PLIE « {plie} »"
+            )));
         };
         let (until, hold) = {
             let register = self.register();
             let current = register.retain_until(&info.operation).ok();
-            (info.retain_until.max(current.unwrap_or(info.retain_until)), register.legal_hold(&info.operation))
+            (
+                info.retain_until.max(current.unwrap_or(info.retain_until)),
+                register.legal_hold(&info.operation),
+            )
         };
         if Utc::now() < until || hold {
-            let day = until.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m/%Y %H:%M").to_string();
-            let hold = if hold { " et sous conservation pour contrôle (legal hold)" } else { "" };
-            return Err(StoreError::Retained { sha256: *sha256, until: day, hold });
+            let day = until
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .format("%d/%m/%Y %H:%M")
+                .to_string();
+            let hold = if hold {
+                " et sous conservation pour contrôle (legal hold)"
+            } else {
+                ""
+            };
+            return Err(StoreError::Retained {
+                sha256: *sha256,
+                until: day,
+                hold,
+            });
         }
-        self.s3.delete(&s3::object_key(plie.as_str(), sha256)).await?;
-        if let Some(index) = self.filed.lock().unwrap_or_else(|p| p.into_inner()).get_mut(plie) {
+        self.s3
+            .delete(&s3::object_key(plie.as_str(), sha256))
+            .await?;
+        if let Some(index) = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(plie)
+        {
             index.remove(sha256);
         }
-        self.append(plie, JournalEvent::ObjectDeleted { reason: reason.into() }, vec![*sha256]).await?;
+        self.append(
+            plie,
+            JournalEvent::ObjectDeleted {
+                reason: reason.into(),
+            },
+            vec![*sha256],
+        )
+        .await?;
         Ok(())
     }
 
@@ -666,11 +886,17 @@ impl Vault {
     pub async fn anchor<T: Timestamper>(&self, tsa: &T) -> Result<Anchor, StoreError> {
         let mut heads = Vec::new();
         for plie in self.journal.plies().map_err(io_error("journal"))? {
-            let chain = self.journal.chain(&plie).map_err(io_error(format!("journal de {plie}")))?;
+            let chain = self
+                .journal
+                .chain(&plie)
+                .map_err(io_error(format!("journal de {plie}")))?;
             let c = chain.clone();
             let closed = tokio::task::spawn_blocking(move || c.close_segment())
                 .await
-                .map_err(|e| StoreError::Io { context: "journal".into(), source: std::io::Error::other(e) })?
+                .map_err(|e| StoreError::Io {
+                    context: "journal".into(),
+                    source: std::io::Error::other(e),
+                })?
                 .map_err(io_error(format!("journal de {plie}")))?;
             if let Some(segment) = closed {
                 self.file_segment(segment).await?;
@@ -680,7 +906,9 @@ impl Vault {
                 heads.push(ChainHead { plie, seq, hash });
             }
         }
-        let anchor = journal::anchor::record(self.journal.dir(), heads, tsa).await.map_err(StoreError::Anchor)?;
+        let anchor = journal::anchor::record(self.journal.dir(), heads, tsa)
+            .await
+            .map_err(StoreError::Anchor)?;
         let bytes = serde_json::to_vec(&anchor).map_err(|e| StoreError::Anchor(e.to_string()))?;
         let sha256 = Sha256Digest::of(&bytes);
         let object = EvidenceObject {
@@ -703,9 +931,16 @@ impl Vault {
     }
 
     /// Anchors when the configured interval has passed since the last anchor.
-    pub async fn anchor_if_due<T: Timestamper>(&self, tsa: &T) -> Result<Option<Anchor>, StoreError> {
-        let last = journal::anchor::read_anchors(self.journal.dir()).map_err(io_error("ancres"))?.last().map(|a| a.token.time);
-        let interval = chrono::Duration::minutes(self.config.journal.anchor_interval_minutes as i64);
+    pub async fn anchor_if_due<T: Timestamper>(
+        &self,
+        tsa: &T,
+    ) -> Result<Option<Anchor>, StoreError> {
+        let last = journal::anchor::read_anchors(self.journal.dir())
+            .map_err(io_error("ancres"))?
+            .last()
+            .map(|a| a.token.time);
+        let interval =
+            chrono::Duration::minutes(self.config.journal.anchor_interval_minutes as i64);
         if journal::anchor::due(last, Utc::now(), interval) {
             self.anchor(tsa).await.map(Some)
         } else {

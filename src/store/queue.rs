@@ -51,7 +51,10 @@ fn copy_hashing(from: &Path, to: &mut File) -> io::Result<Sha256Digest> {
 impl Queue {
     pub fn open(dir: PathBuf) -> io::Result<Queue> {
         std::fs::create_dir_all(&dir)?;
-        let queue = Queue { dir, len: AtomicUsize::new(0) };
+        let queue = Queue {
+            dir,
+            len: AtomicUsize::new(0),
+        };
         let len = queue.pending()?.len();
         queue.len.store(len, Ordering::Relaxed);
         Ok(queue)
@@ -83,7 +86,10 @@ impl Queue {
             Content::File(path) => {
                 if copy_hashing(path, &mut file)? != object.sha256 {
                     let _ = std::fs::remove_file(&tmp);
-                    return Err(io::Error::other(format!("{} a changé pendant le dépôt", path.display())));
+                    return Err(io::Error::other(format!(
+                        "{} a changé pendant le dépôt",
+                        path.display()
+                    )));
                 }
             }
         }
@@ -114,9 +120,21 @@ impl Queue {
                     continue;
                 }
                 let object: EvidenceObject = serde_json::from_slice(&std::fs::read(&json)?)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{} : {e}", json.display())))?;
+                    .map_err(|e| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("{} : {e}", json.display()),
+                        )
+                    })?;
                 let modified = std::fs::metadata(&json)?.modified()?;
-                items.push((modified, Pending { data: json.with_extension("data"), json, object }));
+                items.push((
+                    modified,
+                    Pending {
+                        data: json.with_extension("data"),
+                        json,
+                        object,
+                    },
+                ));
             }
         }
         items.sort_by_key(|(modified, _)| *modified);

@@ -29,7 +29,9 @@ impl RetentionRule {
     /// The last day the pieces must be kept: the later of the rules that apply.
     pub fn last_day(&self) -> Option<NaiveDate> {
         let after_payment = match (self.years_after_last_payment, self.last_payment) {
-            (Some(years), Some(paid)) => NaiveDate::from_ymd_opt(paid.year() + years as i32, 12, 31),
+            (Some(years), Some(paid)) => {
+                NaiveDate::from_ymd_opt(paid.year() + years as i32, 12, 31)
+            }
             _ => None,
         };
         self.closure.max(after_payment)
@@ -40,7 +42,10 @@ impl RetentionRule {
 pub fn retain_until_instant(day: NaiveDate) -> DateTime<Utc> {
     let next = day.succ_opt().unwrap_or(day);
     let midnight = next.and_hms_opt(0, 0, 0).unwrap_or_default();
-    Paris.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+    Paris
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// `[store.retention]` in parafe.toml: a default rule and per-opération rules.
@@ -57,7 +62,13 @@ impl Default for RetentionConfig {
     fn default() -> Self {
         // FSE 2014-2020: "jusqu'à la date de clôture du programme", indicatively 2033-12-31.
         let closure = NaiveDate::from_ymd_opt(2033, 12, 31);
-        Self { default: RetentionRule { closure, ..Default::default() }, operations: BTreeMap::new() }
+        Self {
+            default: RetentionRule {
+                closure,
+                ..Default::default()
+            },
+            operations: BTreeMap::new(),
+        }
     }
 }
 
@@ -74,7 +85,11 @@ pub enum RetentionError {
     #[error("aucune règle de conservation applicable à l'opération « {0} » : indiquez une date de clôture, ou une durée après le dernier paiement et sa date")]
     NoRule(String),
     #[error("la conservation de l'opération « {operation} » court jusqu'au {current} ; elle ne peut pas être raccourcie au {requested}")]
-    Shortened { operation: String, current: String, requested: String },
+    Shortened {
+        operation: String,
+        current: String,
+        requested: String,
+    },
     #[error("registre de conservation {path} : {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -88,18 +103,26 @@ pub struct Register {
 
 fn paris_day(t: DateTime<Utc>) -> String {
     // The day a person reads: the last day kept, in Paris.
-    (t.with_timezone(&Paris) - chrono::Duration::seconds(1)).format("%d/%m/%Y").to_string()
+    (t.with_timezone(&Paris) - chrono::Duration::seconds(1))
+        .format("%d/%m/%Y")
+        .to_string()
 }
 
 impl Register {
     pub fn open(path: PathBuf, config: RetentionConfig) -> Result<Register, RetentionError> {
         let state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| RetentionError::Io { path: path.clone(), source: io::Error::other(e) })?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RetentionError::Io {
+                path: path.clone(),
+                source: io::Error::other(e),
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => return Err(RetentionError::Io { path, source }),
         };
-        Ok(Register { path, config, state })
+        Ok(Register {
+            path,
+            config,
+            state,
+        })
     }
 
     fn rule(&self, operation: &str) -> &RetentionRule {
@@ -114,7 +137,9 @@ impl Register {
     pub fn retain_until(&self, operation: &str) -> Result<DateTime<Utc>, RetentionError> {
         let from_rule = self.rule(operation).last_day().map(retain_until_instant);
         let floor = self.state.get(operation).and_then(|s| s.floor);
-        from_rule.max(floor).ok_or_else(|| RetentionError::NoRule(operation.to_owned()))
+        from_rule
+            .max(floor)
+            .ok_or_else(|| RetentionError::NoRule(operation.to_owned()))
     }
 
     /// The longest retention in force, for what concerns every opération (journal segments).
@@ -133,9 +158,16 @@ impl Register {
     }
 
     /// Puts a new rule in force; refused when it would end earlier than the retention in force.
-    pub fn set_rule(&mut self, operation: &str, rule: RetentionRule) -> Result<DateTime<Utc>, RetentionError> {
+    pub fn set_rule(
+        &mut self,
+        operation: &str,
+        rule: RetentionRule,
+    ) -> Result<DateTime<Utc>, RetentionError> {
         let current = self.retain_until(operation).ok();
-        let requested = rule.last_day().map(retain_until_instant).ok_or_else(|| RetentionError::NoRule(operation.into()))?;
+        let requested = rule
+            .last_day()
+            .map(retain_until_instant)
+            .ok_or_else(|| RetentionError::NoRule(operation.into()))?;
         if let Some(current) = current.filter(|c| requested < *c) {
             return Err(RetentionError::Shortened {
                 operation: operation.into(),
@@ -151,13 +183,20 @@ impl Register {
     }
 
     pub fn set_legal_hold(&mut self, operation: &str, on: bool) -> Result<(), RetentionError> {
-        self.state.entry(operation.to_owned()).or_default().legal_hold = on;
+        self.state
+            .entry(operation.to_owned())
+            .or_default()
+            .legal_hold = on;
         self.save()
     }
 
     fn save(&self) -> Result<(), RetentionError> {
-        let io_err = |source| RetentionError::Io { path: self.path.clone(), source };
-        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| io_err(io::Error::other(e)))?;
+        let io_err = |source| RetentionError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let bytes =
+            serde_json::to_vec_pretty(&self.state).map_err(|e| io_err(io::Error::other(e)))?;
         write_durably(&self.path, &bytes).map_err(io_err)
     }
 }
@@ -184,30 +223,58 @@ mod tests {
 
     #[test]
     fn the_later_rule_wins() {
-        let closure = RetentionRule { closure: Some(day(2033, 12, 31)), ..Default::default() };
+        let closure = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..Default::default()
+        };
         assert_eq!(closure.last_day(), Some(day(2033, 12, 31)));
-        let fse_plus = RetentionRule { years_after_last_payment: Some(5), last_payment: Some(day(2030, 3, 2)), ..Default::default() };
+        let fse_plus = RetentionRule {
+            years_after_last_payment: Some(5),
+            last_payment: Some(day(2030, 3, 2)),
+            ..Default::default()
+        };
         assert_eq!(fse_plus.last_day(), Some(day(2035, 12, 31)));
-        let both = RetentionRule { closure: Some(day(2033, 12, 31)), ..fse_plus.clone() };
+        let both = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..fse_plus.clone()
+        };
         assert_eq!(both.last_day(), Some(day(2035, 12, 31)));
-        let unknown_payment = RetentionRule { years_after_last_payment: Some(5), ..Default::default() };
+        let unknown_payment = RetentionRule {
+            years_after_last_payment: Some(5),
+            ..Default::default()
+        };
         assert_eq!(unknown_payment.last_day(), None);
         // Kept through 31/12/2033 in Paris: until 2034-01-01T00:00+01:00.
-        assert_eq!(retain_until_instant(day(2033, 12, 31)).to_rfc3339(), "2033-12-31T23:00:00+00:00");
+        assert_eq!(
+            retain_until_instant(day(2033, 12, 31)).to_rfc3339(),
+            "2033-12-31T23:00:00+00:00"
+        );
     }
 
     #[test]
     fn retention_is_extended_never_shortened() {
         let dir = tempfile::tempdir().unwrap();
-        let mut register = Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
-        let longer = RetentionRule { years_after_last_payment: Some(5), last_payment: Some(day(2031, 1, 1)), ..Default::default() };
+        let mut register =
+            Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
+        let longer = RetentionRule {
+            years_after_last_payment: Some(5),
+            last_payment: Some(day(2031, 1, 1)),
+            ..Default::default()
+        };
         let until = register.set_rule("op-1", longer).unwrap();
         assert_eq!(until, retain_until_instant(day(2036, 12, 31)));
-        let shorter = RetentionRule { closure: Some(day(2033, 12, 31)), ..Default::default() };
+        let shorter = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..Default::default()
+        };
         let err = register.set_rule("op-1", shorter).unwrap_err().to_string();
         assert!(err.contains("ne peut pas être raccourcie"), "{err}");
-        let reopened = Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
+        let reopened =
+            Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
         assert_eq!(reopened.retain_until("op-1").unwrap(), until);
-        assert_eq!(reopened.retain_until("op-2").unwrap(), retain_until_instant(day(2033, 12, 31)));
+        assert_eq!(
+            reopened.retain_until("op-2").unwrap(),
+            retain_until_instant(day(2033, 12, 31))
+        );
     }
 }

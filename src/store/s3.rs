@@ -3,13 +3,14 @@
 
 use crate::model::{EvidenceObject, Sha256Digest};
 use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation, SharedCredentialsProvider,
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    SharedCredentialsProvider,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, ChecksumAlgorithm, ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus,
-    ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode,
+    BucketVersioningStatus, ChecksumAlgorithm, ObjectLockEnabled, ObjectLockLegalHold,
+    ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode,
 };
 use aws_sdk_s3::Client;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -42,13 +43,23 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
             let e = ctx.err();
-            let text = format!("{} {} ({status})", e.code().unwrap_or("?"), e.message().unwrap_or(""));
-            let failure =
-                if status >= 500 || status == 429 { S3Failure::Unreachable(text) } else { S3Failure::Rejected(text) };
+            let text = format!(
+                "{} {} ({status})",
+                e.code().unwrap_or("?"),
+                e.message().unwrap_or("")
+            );
+            let failure = if status >= 500 || status == 429 {
+                S3Failure::Unreachable(text)
+            } else {
+                S3Failure::Rejected(text)
+            };
             (Some(status), failure)
         }
         SdkError::ConstructionFailure(e) => (None, S3Failure::Rejected(format!("{e:?}"))),
-        other => (None, S3Failure::Unreachable(DisplayErrorChain(&other).to_string())),
+        other => (
+            None,
+            S3Failure::Unreachable(DisplayErrorChain(&other).to_string()),
+        ),
     }
 }
 
@@ -100,9 +111,13 @@ pub struct BucketFeatures {
 /// Builds the client every part of parafe uses.
 pub fn client(endpoint: &Endpoint<'_>) -> Client {
     let credentials = match endpoint.credentials {
-        Some((access, secret)) => SharedCredentialsProvider::new(Credentials::new(access, secret, None, None, "parafe")),
+        Some((access, secret)) => {
+            SharedCredentialsProvider::new(Credentials::new(access, secret, None, None, "parafe"))
+        }
         // Environment only: the default chain would also query the cloud metadata address.
-        None => SharedCredentialsProvider::new(aws_config::environment::EnvironmentVariableCredentialsProvider::new()),
+        None => SharedCredentialsProvider::new(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        ),
     };
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -161,7 +176,13 @@ impl S3 {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) => match classify(e) {
-                (Some(404), _) => match self.client.create_bucket().bucket(&self.bucket).send().await {
+                (Some(404), _) => match self
+                    .client
+                    .create_bucket()
+                    .bucket(&self.bucket)
+                    .send()
+                    .await
+                {
                     Ok(_) => Ok(()),
                     Err(e) => Err(classify(e).1),
                 },
@@ -172,24 +193,45 @@ impl S3 {
 
     /// Versioning and Object Lock status. A store that does not implement the query has neither.
     pub async fn features(&self) -> Result<BucketFeatures, S3Failure> {
-        let versioning = match self.client.get_bucket_versioning().bucket(&self.bucket).send().await {
+        let versioning = match self
+            .client
+            .get_bucket_versioning()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
             Err(e) => match classify(e) {
-                (_, S3Failure::Unreachable(m)) if !m.contains("NotImplemented") => return Err(S3Failure::Unreachable(m)),
+                (_, S3Failure::Unreachable(m)) if !m.contains("NotImplemented") => {
+                    return Err(S3Failure::Unreachable(m))
+                }
                 _ => false,
             },
         };
-        let object_lock = match self.client.get_object_lock_configuration().bucket(&self.bucket).send().await {
+        let object_lock = match self
+            .client
+            .get_object_lock_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(out) => out
                 .object_lock_configuration()
                 .and_then(|c| c.object_lock_enabled())
                 .is_some_and(|e| *e == ObjectLockEnabled::Enabled),
             Err(e) => match classify(e) {
-                (_, S3Failure::Unreachable(m)) if !m.contains("NotImplemented") => return Err(S3Failure::Unreachable(m)),
+                (_, S3Failure::Unreachable(m)) if !m.contains("NotImplemented") => {
+                    return Err(S3Failure::Unreachable(m))
+                }
                 _ => false,
             },
         };
-        Ok(BucketFeatures { versioning, object_lock })
+        // Object Lock turns versioning on for good (it cannot be suspended): some stores answer
+        // the versioning query in a form the SDK does not parse (moto), the lock settles it.
+        Ok(BucketFeatures {
+            versioning: versioning || object_lock,
+            object_lock,
+        })
     }
 
     /// Files one object. The store checks the SHA-256 sent along and rejects a body that does not
@@ -233,6 +275,13 @@ impl S3 {
             Ok(_) => Ok(Put::Stored),
             Err(e) => match classify(e) {
                 (Some(412), _) => Ok(Put::AlreadyThere),
+                (_, S3Failure::Rejected(m)) if m.contains("BadDigest") => {
+                    // s3s-fs writes the body before comparing digests: take the wrong bytes
+                    // away, or the next, correct upload would meet them under `If-None-Match`.
+                    // The key was free (the condition passed), so nothing filed is touched.
+                    let _ = self.delete(&object.key).await;
+                    Err(S3Failure::Rejected(m))
+                }
                 (_, failure) => Err(failure),
             },
         }
@@ -240,7 +289,14 @@ impl S3 {
 
     /// Reads an object back and hashes it as it streams. `None` when it is absent.
     pub async fn rehash(&self, key: &str) -> Result<Option<(Sha256Digest, u64)>, S3Failure> {
-        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 return match classify(e) {
@@ -253,7 +309,8 @@ impl S3 {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| S3Failure::Unreachable(DisplayErrorChain(&e).to_string()))?;
+            let chunk =
+                chunk.map_err(|e| S3Failure::Unreachable(DisplayErrorChain(&e).to_string()))?;
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }
@@ -262,8 +319,10 @@ impl S3 {
 
     /// Raises the COMPLIANCE retain-until of the current version (the store refuses to lower it).
     pub async fn extend_retention(&self, key: &str, until: DateTime<Utc>) -> Result<(), S3Failure> {
-        let retention =
-            ObjectLockRetention::builder().mode(ObjectLockRetentionMode::Compliance).retain_until_date(smithy_time(until)).build();
+        let retention = ObjectLockRetention::builder()
+            .mode(ObjectLockRetentionMode::Compliance)
+            .retain_until_date(smithy_time(until))
+            .build();
         self.client
             .put_object_retention()
             .bucket(&self.bucket)
@@ -277,7 +336,11 @@ impl S3 {
     }
 
     pub async fn set_legal_hold(&self, key: &str, on: bool) -> Result<(), S3Failure> {
-        let status = if on { ObjectLockLegalHoldStatus::On } else { ObjectLockLegalHoldStatus::Off };
+        let status = if on {
+            ObjectLockLegalHoldStatus::On
+        } else {
+            ObjectLockLegalHoldStatus::Off
+        };
         self.client
             .put_object_legal_hold()
             .bucket(&self.bucket)
@@ -292,6 +355,13 @@ impl S3 {
 
     /// Deletes an object whose retention has ended (the caller checked it).
     pub async fn delete(&self, key: &str) -> Result<(), S3Failure> {
-        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map(|_| ()).map_err(|e| classify(e).1)
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e).1)
     }
 }

@@ -2,4 +2,5 @@
 //! pyHanko, openssl, S3 servers). One test binary for all of them keeps CI's link time low.
 
 mod render;
+mod store;
 mod support;
