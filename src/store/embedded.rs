@@ -5,12 +5,13 @@
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// A running embedded server; stopping it (or dropping it) closes every connection.
 pub struct EmbeddedS3 {
+    root: PathBuf,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -49,11 +50,16 @@ impl EmbeddedS3 {
                 });
             }
         });
-        Ok(EmbeddedS3 { addr, task })
+        Ok(EmbeddedS3 {
+            root: root.to_path_buf(),
+            addr,
+            task,
+        })
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The directory served: `<root>/<bucket>/<key>` holds each object's bytes.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     pub fn endpoint(&self) -> String {

@@ -286,6 +286,13 @@ impl Vault {
         self.embedded.as_ref()
     }
 
+    /// Where the embedded store keeps the bytes of `key` on disk (s3s-fs: `<root>/<bucket>/<key>`).
+    fn embedded_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.embedded
+            .as_ref()
+            .map(|e| e.root().join(&self.config.bucket).join(key))
+    }
+
     /// Versioning and Object Lock, asked once; in production, refused without them.
     async fn features(&self) -> Result<BucketFeatures, StoreError> {
         self.features
