@@ -11,14 +11,23 @@ fn main() {
     let mut out = String::from("/// (chemin relatif à `document-templates/`, contenu)\npub static FILES: &[(&str, &[u8])] = &[\n");
     for rel in &files {
         let abs = fs::canonicalize(root.join(rel)).expect("chemin de modèle");
-        out.push_str(&format!("    ({rel:?}, include_bytes!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({rel:?}, include_bytes!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs"),
+        out,
+    )
+    .unwrap();
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         println!("cargo:rerun-if-changed={}", path.display());
@@ -26,8 +35,15 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
             if path.file_name().is_some_and(|n| n != "examples") {
                 collect(root, &path, files);
             }
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("typ" | "toml")) {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("typ" | "toml")
+        ) {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             files.push(rel);
         }
     }

@@ -20,7 +20,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("fichier de configuration {path} illisible : {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("fichier de configuration {path} invalide : {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -30,7 +33,10 @@ impl Config {
     pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
         let path = data_dir.join("parafe.toml");
         let mut config: Config = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.clone(), message: e.to_string() })?,
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };

@@ -10,6 +10,9 @@
 //! 4. [`journal`] — journal des preuves chaîné par empreintes, ancré par horodatage ;
 //! 5. [`store`] — coffre de preuves sur S3 (Object Lock), adressé par SHA-256.
 //!
+//! Les workflows ([`workflow`], `workflows/*.toml`) disent qui signe quoi, dans quel ordre et
+//! dans quels délais.
+//!
 //! Les types échangés entre étapes sont dans [`model`] ; la configuration dans [`config`].
 
 pub mod cli;
@@ -20,3 +23,4 @@ pub mod render;
 pub mod seal;
 pub mod store;
 pub mod template;
+pub mod workflow;

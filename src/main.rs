@@ -26,6 +26,8 @@ enum Command {
     Seal(cli::seal::SealArgs),
     /// Vérifie un PDF scellé, ou tout le coffre de preuves (--store).
     Verify(cli::verify::VerifyArgs),
+    /// Vérifie et liste les workflows (workflows/*.toml).
+    Workflows(cli::workflow::WorkflowsArgs),
     /// Coffre de preuves S3.
     #[command(subcommand)]
     Store(cli::store::StoreCommand),
@@ -46,7 +48,10 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PARAFE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PARAFE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result: CliResult = match Cli::parse().command {
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cli::seal::init(args),
         Command::Seal(args) => cli::seal::seal(args),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Workflows(args) => cli::workflow::run(args),
         Command::Store(command) => cli::store::run(command),
         Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),

@@ -73,7 +73,12 @@ pub struct RenderedPdf {
 impl RenderedPdf {
     pub fn new(template: &str, bytes: Vec<u8>, seal_zone: Option<SealZone>) -> Self {
         let sha256 = Sha256Digest::of(&bytes);
-        Self { template: template.to_owned(), bytes, sha256, seal_zone }
+        Self {
+            template: template.to_owned(),
+            bytes,
+            sha256,
+            seal_zone,
+        }
     }
     pub fn template(&self) -> &str {
         &self.template
@@ -114,7 +119,9 @@ pub mod base64_bytes {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        STANDARD.decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(String::deserialize(d)?)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod render;
 pub mod seal;
 pub mod store;
 pub mod verify;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 
@@ -19,11 +20,17 @@ pub struct CliError {
 impl CliError {
     /// Wrong input: nothing was written.
     pub fn input(message: impl Into<String>) -> Self {
-        Self { code: 2, message: message.into() }
+        Self {
+            code: 2,
+            message: message.into(),
+        }
     }
     /// A verification that does not hold, or work that could not be done.
     pub fn failure(message: impl Into<String>) -> Self {
-        Self { code: 1, message: message.into() }
+        Self {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -34,16 +41,26 @@ pub type CliResult = Result<(), CliError>;
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataDir {
     /// Répertoire des données de parafe (clés, base, coffre embarqué).
-    #[arg(long = "data-dir", env = "PARAFE_DATA_DIR", default_value = "parafe-data")]
+    #[arg(
+        long = "data-dir",
+        env = "PARAFE_DATA_DIR",
+        default_value = "parafe-data"
+    )]
     pub data_dir: PathBuf,
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed into place, so that a failure
 /// never leaves a half-written file behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {

@@ -33,6 +33,8 @@ pub struct RenderArgs {
 
 /// One document to render: which template, its data, where it goes.
 struct Job {
+    /// The data file, named in messages.
+    source: PathBuf,
     template: String,
     data: Value,
     output: PathBuf,
@@ -41,13 +43,31 @@ struct Job {
 pub fn run(args: RenderArgs) -> CliResult {
     let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
     let jobs = match (&args.data_dir, &args.template, &args.data) {
-        (Some(dir), _, _) => folder_jobs(catalogue, dir, args.output.as_deref().unwrap_or(Path::new("rendu")))?,
+        (Some(dir), _, _) => folder_jobs(
+            catalogue,
+            dir,
+            args.output.as_deref().unwrap_or(Path::new("rendu")),
+        )?,
         (None, Some(template), Some(data)) => {
-            catalogue.get(template).map_err(|e| CliError::input(e.to_string()))?;
-            let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{template}.pdf")));
-            vec![Job { template: template.clone(), data: read_json(data)?, output }]
+            catalogue
+                .get(template)
+                .map_err(|e| CliError::input(e.to_string()))?;
+            let output = args
+                .output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("{template}.pdf")));
+            vec![Job {
+                source: data.clone(),
+                template: template.clone(),
+                data: read_json(data)?,
+                output,
+            }]
         }
-        _ => return Err(CliError::input("indiquez un modèle et --data FICHIER, ou --all --data-dir DOSSIER")),
+        _ => {
+            return Err(CliError::input(
+                "indiquez un modèle et --data FICHIER, ou --all --data-dir DOSSIER",
+            ))
+        }
     };
 
     // Every input is checked before anything is written: a batch is all or nothing.
@@ -57,30 +77,55 @@ pub fn run(args: RenderArgs) -> CliResult {
             let schema = catalogue.get(&job.template).ok()?;
             template::validate(schema, &job.data).err().map(|errors| {
                 let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-                format!("{} (modèle « {} ») :\n{}", job.output.display(), job.template, lines.join("\n"))
+                format!(
+                    "{} (modèle « {} ») :\n{}",
+                    job.source.display(),
+                    job.template,
+                    lines.join("\n")
+                )
             })
         })
         .collect();
     if !errors.is_empty() {
-        return Err(CliError::input(format!("données invalides, aucun fichier écrit.\n{}", errors.join("\n"))));
+        return Err(CliError::input(format!(
+            "données invalides, aucun fichier écrit.\n{}",
+            errors.join("\n")
+        )));
     }
 
     let options = RenderOptions::default();
     let rendered = render_batch(&jobs, &options, jobs.len() > 1)?;
     for (job, pdf) in jobs.iter().zip(&rendered) {
-        write_atomically(&job.output, pdf.bytes())
-            .map_err(|e| CliError::failure(format!("écriture de {} impossible : {e}", job.output.display())))?;
+        write_atomically(&job.output, pdf.bytes()).map_err(|e| {
+            CliError::failure(format!(
+                "écriture de {} impossible : {e}",
+                job.output.display()
+            ))
+        })?;
     }
     match jobs.as_slice() {
-        [one] => println!("{} écrit ({} octets, SHA-256 {})", one.output.display(), rendered[0].bytes().len(), rendered[0].sha256()),
+        [one] => println!(
+            "{} écrit ({} octets, SHA-256 {})",
+            one.output.display(),
+            rendered[0].bytes().len(),
+            rendered[0].sha256()
+        ),
         _ => println!("{} documents écrits", jobs.len()),
     }
     Ok(())
 }
 
 /// Renders jobs on every core, with a progress bar for long batches.
-fn render_batch(jobs: &[Job], options: &RenderOptions, progress: bool) -> Result<Vec<RenderedPdf>, CliError> {
-    let bar = if progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
+fn render_batch(
+    jobs: &[Job],
+    options: &RenderOptions,
+    progress: bool,
+) -> Result<Vec<RenderedPdf>, CliError> {
+    let bar = if progress {
+        ProgressBar::new(jobs.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} documents ({per_sec}, reste {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -90,7 +135,9 @@ fn render_batch(jobs: &[Job], options: &RenderOptions, progress: bool) -> Result
         .map(|job| {
             let pdf = render::render(&job.template, &job.data, options);
             bar.inc(1);
-            pdf.map_err(|e: RenderError| CliError::failure(format!("{} : {e}", job.output.display())))
+            pdf.map_err(|e: RenderError| {
+                CliError::failure(format!("{} : {e}", job.source.display()))
+            })
         })
         .collect();
     bar.finish_and_clear();
@@ -100,7 +147,8 @@ fn render_batch(jobs: &[Job], options: &RenderOptions, progress: bool) -> Result
 }
 
 fn folder_jobs(catalogue: &Catalogue, dir: &Path, out_dir: &Path) -> Result<Vec<Job>, CliError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| CliError::input(format!("dossier {} illisible : {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::input(format!("dossier {} illisible : {e}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -108,7 +156,10 @@ fn folder_jobs(catalogue: &Catalogue, dir: &Path, out_dir: &Path) -> Result<Vec<
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(CliError::input(format!("aucun fichier .json dans {}", dir.display())));
+        return Err(CliError::input(format!(
+            "aucun fichier .json dans {}",
+            dir.display()
+        )));
     }
     files
         .iter()
@@ -121,15 +172,26 @@ fn folder_jobs(catalogue: &Catalogue, dir: &Path, out_dir: &Path) -> Result<Vec<
                     catalogue.names().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            Ok(Job { template: schema.name.clone(), data: read_json(path)?, output: out_dir.join(format!("{stem}.pdf")) })
+            Ok(Job {
+                source: path.clone(),
+                template: schema.name.clone(),
+                data: read_json(path)?,
+                output: out_dir.join(format!("{stem}.pdf")),
+            })
         })
         .collect()
 }
 
 fn read_json(path: &Path) -> Result<Value, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::input(format!("fichier {} illisible : {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("fichier {} illisible : {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| {
-        CliError::input(format!("{} n'est pas un JSON valide (ligne {}, colonne {}) : {e}", path.display(), e.line(), e.column()))
+        CliError::input(format!(
+            "{} n'est pas un JSON valide (ligne {}, colonne {}) : {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -164,7 +226,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
         .map(|i| {
             let data = variant(i, &contrat);
             let start = Instant::now();
-            render::render("contrat-engagement", &data, &options).map_err(|e| CliError::failure(e.to_string()))?;
+            render::render("contrat-engagement", &data, &options)
+                .map_err(|e| CliError::failure(e.to_string()))?;
             Ok(start.elapsed())
         })
         .skip(1) // the first render loads the fonts: that is the cold start, not a warm render
@@ -172,35 +235,61 @@ pub fn bench(args: BenchArgs) -> CliResult {
 
     let root = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
     for (path, bytes) in template::embedded_files() {
-        write_atomically(&root.path().join(path), bytes).map_err(|e| CliError::failure(e.to_string()))?;
+        write_atomically(&root.path().join(path), bytes)
+            .map_err(|e| CliError::failure(e.to_string()))?;
     }
     let cli = (0..args.iterations)
         .map(|i| {
             let start = Instant::now();
             let status = Command::new(&args.typst)
                 .arg("compile")
-                .args(["--root", &root.path().to_string_lossy(), "--ignore-system-fonts", "--pdf-standard", "a-3b"])
+                .args([
+                    "--root",
+                    &root.path().to_string_lossy(),
+                    "--ignore-system-fonts",
+                    "--pdf-standard",
+                    "a-3b",
+                ])
                 .args(["--input", &format!("donnees={}", variant(i, &contrat))])
                 .args(["--input", "pieces_jointes=[]"])
                 .arg(root.path().join("contrat-engagement.typ"))
                 .arg(root.path().join("sortie.pdf"))
                 .status()
-                .map_err(|e| CliError::failure(format!("commande {} introuvable : {e}", args.typst.display())))?;
+                .map_err(|e| {
+                    CliError::failure(format!(
+                        "commande {} introuvable : {e}",
+                        args.typst.display()
+                    ))
+                })?;
             if !status.success() {
-                return Err(CliError::failure(format!("{} compile a échoué", args.typst.display())));
+                return Err(CliError::failure(format!(
+                    "{} compile a échoué",
+                    args.typst.display()
+                )));
             }
             Ok(start.elapsed())
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     let (warm_ms, cli_ms) = (median_ms(warm), median_ms(cli));
-    println!("contrat d'engagement, médiane sur {} compositions :", args.iterations);
+    println!(
+        "contrat d'engagement, médiane sur {} compositions :",
+        args.iterations
+    );
     println!("  parafe en mémoire (à chaud) : {warm_ms:8.1} ms");
     println!("  typst compile (CLI)         : {cli_ms:8.1} ms");
-    println!("  rapport parafe / CLI        : {:8.3}  (objectif ≤ 0,333)", warm_ms / cli_ms);
+    println!(
+        "  rapport parafe / CLI        : {:8.3}  (objectif ≤ 0,333)",
+        warm_ms / cli_ms
+    );
 
     let sheet = read_json(&args.examples.join("emargement-collectif.json"))?;
     let jobs: Vec<Job> = (0..args.sheets)
-        .map(|i| Job { template: "emargement-collectif".into(), data: variant(i, &sheet), output: PathBuf::new() })
+        .map(|i| Job {
+            source: args.examples.join("emargement-collectif.json"),
+            template: "emargement-collectif".into(),
+            data: variant(i, &sheet),
+            output: PathBuf::new(),
+        })
         .collect();
     let start = Instant::now();
     let pdfs = render_batch(&jobs, &options, true)?;
@@ -218,5 +307,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
 
 fn median_ms(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
-    samples.get(samples.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    samples
+        .get(samples.len() / 2)
+        .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
 }

@@ -21,6 +21,8 @@ pub fn run(args: VerifyArgs) -> CliResult {
     match (&args.file, args.store) {
         (None, true) => super::store::verify_store(&args),
         (Some(file), false) => super::seal::verify_pdf(file, args.json),
-        _ => Err(CliError::input("indiquez soit un fichier à vérifier, soit --store")),
+        _ => Err(CliError::input(
+            "indiquez soit un fichier à vérifier, soit --store",
+        )),
     }
 }

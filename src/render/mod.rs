@@ -10,8 +10,9 @@ use crate::template::{self, Catalogue, TemplateError};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::Value;
 use typst::foundations::{Datetime, Label, Smart};
-use typst::layout::PagedDocument;
+use typst::introspection::Introspector;
 use typst::utils::PicoStr;
+use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 use world::TemplateWorld;
 
@@ -35,7 +36,10 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        Self { generated_at: Utc::now(), attachments: Vec::new() }
+        Self {
+            generated_at: Utc::now(),
+            attachments: Vec::new(),
+        }
     }
 }
 
@@ -44,13 +48,20 @@ pub enum RenderError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("le modèle « {template} » n'a pas pu être composé :\n{}", messages.join("\n"))]
-    Typst { template: String, messages: Vec<String> },
+    Typst {
+        template: String,
+        messages: Vec<String>,
+    },
     #[error("catalogue des modèles indisponible : {0}")]
     Catalogue(&'static TemplateError),
 }
 
 /// Validates `data` against the template's schema, then renders it.
-pub fn render(template: &str, data: &Value, options: &RenderOptions) -> Result<RenderedPdf, RenderError> {
+pub fn render(
+    template: &str,
+    data: &Value,
+    options: &RenderOptions,
+) -> Result<RenderedPdf, RenderError> {
     let catalogue = Catalogue::embedded().map_err(RenderError::Catalogue)?;
     let schema = catalogue.get(template)?;
     template::validate(schema, data).map_err(|errors| TemplateError::InvalidData {
@@ -63,8 +74,14 @@ pub fn render(template: &str, data: &Value, options: &RenderOptions) -> Result<R
         .iter()
         .map(|a| serde_json::json!({ "nom": a.name, "description": a.description, "contenu": a.json.to_string() }))
         .collect();
-    let inputs = vec![("donnees", data.to_string()), ("pieces_jointes", Value::Array(attachments).to_string())];
-    let typst_error = |messages: Vec<String>| RenderError::Typst { template: template.to_owned(), messages };
+    let inputs = vec![
+        ("donnees", data.to_string()),
+        ("pieces_jointes", Value::Array(attachments).to_string()),
+    ];
+    let typst_error = |messages: Vec<String>| RenderError::Typst {
+        template: template.to_owned(),
+        messages,
+    };
     let world = TemplateWorld::new(template, inputs, options.generated_at)
         .ok_or_else(|| typst_error(vec!["nom de fichier de modèle invalide".into()]))?;
 
@@ -74,7 +91,8 @@ pub fn render(template: &str, data: &Value, options: &RenderOptions) -> Result<R
     let pdf_options = PdfOptions {
         ident: Smart::Auto,
         timestamp: Some(Timestamp::new_utc(typst_datetime(options.generated_at))),
-        standards: PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| typst_error(vec![e.to_string()]))?,
+        standards: PdfStandards::new(&[PdfStandard::A_3b])
+            .map_err(|e| typst_error(vec![e.message().to_string()]))?,
         ..PdfOptions::default()
     };
     let bytes = typst_pdf::pdf(&document, &pdf_options)
@@ -83,14 +101,23 @@ pub fn render(template: &str, data: &Value, options: &RenderOptions) -> Result<R
 }
 
 fn typst_datetime(t: DateTime<Utc>) -> Datetime {
-    Datetime::from_ymd_hms(t.year(), t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
-        .unwrap_or_else(|| Datetime::from_ymd(1970, 1, 1).expect("date valide"))
+    Datetime::from_ymd_hms(
+        t.year(),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_else(|| Datetime::from_ymd(1970, 1, 1).expect("date valide"))
 }
 
 /// The position of the `<zone-sceau>` box, converted to PDF coordinates (origin bottom left).
 fn seal_zone(document: &PagedDocument) -> Option<SealZone> {
     let introspector = document.introspector();
-    let content = introspector.query_label(Label::new(PicoStr::intern("zone-sceau"))?).ok()?;
+    let content = introspector
+        .query_label(Label::new(PicoStr::intern("zone-sceau"))?)
+        .ok()?;
     let position = introspector.position(content.location()?)?;
     let page = position.page.get() - 1;
     let page_height = document.pages().get(page)?.frame.height().to_pt();
@@ -102,6 +129,11 @@ fn seal_zone(document: &PagedDocument) -> Option<SealZone> {
     let (width, height) = (length("width"), length("height"));
     Some(SealZone {
         page,
-        rect: [x as f32, (page_height - top - height) as f32, (x + width) as f32, (page_height - top) as f32],
+        rect: [
+            x as f32,
+            (page_height - top - height) as f32,
+            (x + width) as f32,
+            (page_height - top) as f32,
+        ],
     })
 }

@@ -19,9 +19,13 @@ struct Fonts {
 fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
     FONTS.get_or_init(|| {
-        let fonts: Vec<Font> =
-            typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
-        Fonts { book: LazyHash::new(FontBook::from_fonts(&fonts)), fonts }
+        let fonts: Vec<Font> = typst_assets::fonts()
+            .flat_map(|data| Font::iter(Bytes::new(data)))
+            .collect();
+        Fonts {
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+        }
     })
 }
 
@@ -39,7 +43,11 @@ impl TemplateWorld {
             dict.insert(key.into(), value.into_value());
         }
         let main = file_id(&format!("/{template}.typ"))?;
-        Some(Self { library: LazyHash::new(Library::builder().with_inputs(dict).build()), main, now })
+        Some(Self {
+            library: LazyHash::new(Library::builder().with_inputs(dict).build()),
+            main,
+            now,
+        })
     }
 }
 
@@ -85,8 +93,13 @@ impl World for TemplateWorld {
     fn today(&self, offset: Option<Duration>) -> Option<Datetime> {
         // Documents are read in France: without an explicit offset, "today" is Europe/Paris.
         let date = match offset {
-            Some(offset) => (self.now + chrono::Duration::hours(offset.hours() as i64)).date_naive(),
-            None => self.now.with_timezone(&chrono_tz::Europe::Paris).date_naive(),
+            Some(offset) => {
+                (self.now + chrono::Duration::hours(offset.hours() as i64)).date_naive()
+            }
+            None => self
+                .now
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .date_naive(),
         };
         Datetime::from_ymd(date.year(), date.month() as u8, date.day() as u8)
     }

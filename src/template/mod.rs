@@ -18,9 +18,15 @@ mod embedded {
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("modèle inconnu « {name} » ; modèles disponibles : {}", available.join(", "))]
-    Unknown { name: String, available: Vec<String> },
+    Unknown {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("données invalides pour le modèle « {template} » :\n{}", errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
-    InvalidData { template: String, errors: Vec<FieldError> },
+    InvalidData {
+        template: String,
+        errors: Vec<FieldError>,
+    },
     #[error("schéma de modèle invalide ({file}) : {message}")]
     BadSchema { file: String, message: String },
 }
@@ -42,7 +48,9 @@ impl Catalogue {
         let types = schema::parse_types(text("_types.toml").unwrap_or(""))?;
         let mut schemas = BTreeMap::new();
         for (path, bytes) in embedded::FILES {
-            let Some(name) = path.strip_suffix(".toml") else { continue };
+            let Some(name) = path.strip_suffix(".toml") else {
+                continue;
+            };
             if name.contains('/') || name.starts_with('_') {
                 continue;
             }
@@ -63,10 +71,12 @@ impl Catalogue {
     }
 
     pub fn get(&self, name: &str) -> Result<&Schema, TemplateError> {
-        self.schemas.get(name).ok_or_else(|| TemplateError::Unknown {
-            name: name.to_owned(),
-            available: self.names().map(str::to_owned).collect(),
-        })
+        self.schemas
+            .get(name)
+            .ok_or_else(|| TemplateError::Unknown {
+                name: name.to_owned(),
+                available: self.names().map(str::to_owned).collect(),
+            })
     }
 
     /// The template whose name is the longest prefix of `stem` (`emargement-collectif-20` →
@@ -76,7 +86,9 @@ impl Catalogue {
             .iter()
             .filter(|(name, _)| {
                 stem == name.as_str()
-                    || stem.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with('-'))
+                    || stem
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|rest| rest.starts_with('-'))
             })
             .max_by_key(|(name, _)| name.len())
             .map(|(_, schema)| schema)
@@ -85,7 +97,10 @@ impl Catalogue {
 
 /// An embedded file of `document-templates/`, by its path relative to that folder.
 pub fn file(path: &str) -> Option<&'static [u8]> {
-    embedded::FILES.iter().find(|(p, _)| *p == path).map(|(_, bytes)| *bytes)
+    embedded::FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, bytes)| *bytes)
 }
 
 fn text(path: &str) -> Option<&'static str> {

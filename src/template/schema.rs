@@ -64,36 +64,75 @@ impl Kind {
 pub struct Types(Table);
 
 pub fn parse_types(source: &str) -> Result<Types, TemplateError> {
-    source.parse::<Table>().map(Types).map_err(|e| bad("_types.toml", e.message()))
+    source
+        .parse::<Table>()
+        .map(Types)
+        .map_err(|e| bad("_types.toml", e.message()))
 }
 
 pub fn parse_schema(name: &str, source: &str, types: &Types) -> Result<Schema, TemplateError> {
     let file = format!("{name}.toml");
-    let table: Table = source.parse().map_err(|e: toml::de::Error| bad(&file, e.message()))?;
-    let get = |key: &str| table.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let table: Table = source
+        .parse()
+        .map_err(|e: toml::de::Error| bad(&file, e.message()))?;
+    let get = |key: &str| {
+        table
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let champs = match table.get("champs") {
         Some(Value::Table(t)) => fields(t, types, &file, 0)?,
         _ => return Err(bad(&file, "la table [champs] est absente")),
     };
-    Ok(Schema { name: name.to_owned(), titre: get("titre"), description: get("description"), champs })
+    Ok(Schema {
+        name: name.to_owned(),
+        titre: get("titre"),
+        description: get("description"),
+        champs,
+    })
 }
 
-fn fields(table: &Table, types: &Types, file: &str, depth: usize) -> Result<Vec<(String, Field)>, TemplateError> {
+fn fields(
+    table: &Table,
+    types: &Types,
+    file: &str,
+    depth: usize,
+) -> Result<Vec<(String, Field)>, TemplateError> {
     table
         .iter()
         .map(|(key, def)| Ok((key.clone(), field(key, def, types, file, depth)?)))
         .collect()
 }
 
-fn field(key: &str, def: &Value, types: &Types, file: &str, depth: usize) -> Result<Field, TemplateError> {
+fn field(
+    key: &str,
+    def: &Value,
+    types: &Types,
+    file: &str,
+    depth: usize,
+) -> Result<Field, TemplateError> {
     if depth > 16 {
-        return Err(bad(file, &format!("{key} : types imbriqués trop profondément (cycle ?)")));
+        return Err(bad(
+            file,
+            &format!("{key} : types imbriqués trop profondément (cycle ?)"),
+        ));
     }
-    let def = def.as_table().ok_or_else(|| bad(file, &format!("{key} : définition attendue sous forme de table")))?;
-    let type_name = def.get("type").and_then(Value::as_str).ok_or_else(|| bad(file, &format!("{key} : « type » manquant")))?;
+    let def = def.as_table().ok_or_else(|| {
+        bad(
+            file,
+            &format!("{key} : définition attendue sous forme de table"),
+        )
+    })?;
+    let type_name = def
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(file, &format!("{key} : « type » manquant")))?;
     let int = |k: &str| def.get(k).and_then(Value::as_integer);
     let mut field = match type_name {
-        "texte" | "date" | "heure" | "horodatage" | "email" | "entier" | "booleen" | "trace" | "choix" | "liste" | "objet" => Field {
+        "texte" | "date" | "heure" | "horodatage" | "email" | "entier" | "booleen" | "trace"
+        | "choix" | "liste" | "objet" => Field {
             libelle: String::new(),
             requis: true,
             kind: primitive(key, type_name, def, types, file, depth)?,
@@ -101,7 +140,10 @@ fn field(key: &str, def: &Value, types: &Types, file: &str, depth: usize) -> Res
             max: None,
         },
         named => {
-            let named_def = types.0.get(named).ok_or_else(|| bad(file, &format!("{key} : type inconnu « {named} »")))?;
+            let named_def = types
+                .0
+                .get(named)
+                .ok_or_else(|| bad(file, &format!("{key} : type inconnu « {named} »")))?;
             field(key, named_def, types, "_types.toml", depth + 1)?
         }
     };
@@ -119,7 +161,14 @@ fn field(key: &str, def: &Value, types: &Types, file: &str, depth: usize) -> Res
     Ok(field)
 }
 
-fn primitive(key: &str, type_name: &str, def: &Table, types: &Types, file: &str, depth: usize) -> Result<Kind, TemplateError> {
+fn primitive(
+    key: &str,
+    type_name: &str,
+    def: &Table,
+    types: &Types,
+    file: &str,
+    depth: usize,
+) -> Result<Kind, TemplateError> {
     Ok(match type_name {
         "texte" => Kind::Texte,
         "date" => Kind::Date,
@@ -130,20 +179,47 @@ fn primitive(key: &str, type_name: &str, def: &Table, types: &Types, file: &str,
         "booleen" => Kind::Booleen,
         "trace" => Kind::Trace,
         "choix" => {
-            let values = def.get("valeurs").and_then(Value::as_array).ok_or_else(|| bad(file, &format!("{key} : « valeurs » manquantes pour un choix")))?;
-            Kind::Choix(values.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            let values = def
+                .get("valeurs")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    bad(
+                        file,
+                        &format!("{key} : « valeurs » manquantes pour un choix"),
+                    )
+                })?;
+            Kind::Choix(
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            )
         }
         "liste" => {
-            let elements = def.get("elements").ok_or_else(|| bad(file, &format!("{key} : « elements » manquant pour une liste")))?;
+            let elements = def.get("elements").ok_or_else(|| {
+                bad(
+                    file,
+                    &format!("{key} : « elements » manquant pour une liste"),
+                )
+            })?;
             Kind::Liste(Box::new(field(key, elements, types, file, depth + 1)?))
         }
         _ => match def.get("champs") {
             Some(Value::Table(t)) => Kind::Objet(fields(t, types, file, depth + 1)?),
-            _ => return Err(bad(file, &format!("{key} : « champs » manquant pour un objet"))),
+            _ => {
+                return Err(bad(
+                    file,
+                    &format!("{key} : « champs » manquant pour un objet"),
+                ))
+            }
         },
     })
 }
 
 fn bad(file: &str, message: &str) -> TemplateError {
-    TemplateError::BadSchema { file: file.to_owned(), message: message.to_owned() }
+    TemplateError::BadSchema {
+        file: file.to_owned(),
+        message: message.to_owned(),
+    }
 }

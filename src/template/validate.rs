@@ -39,26 +39,47 @@ pub fn validate(schema: &Schema, data: &Value) -> Result<(), Vec<FieldError>> {
     }
 }
 
-fn check_object(champs: &[(String, Field)], object: &Map<String, Value>, prefix: &str, errors: &mut Vec<FieldError>) {
-    let path = |key: &str| if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+fn check_object(
+    champs: &[(String, Field)],
+    object: &Map<String, Value>,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let path = |key: &str| {
+        if prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
     for (key, field) in champs {
         match object.get(key) {
             None | Some(Value::Null) if field.requis => errors.push(FieldError {
                 chemin: path(key),
                 libelle: field.libelle.clone(),
-                message: format!("champ obligatoire manquant ({} attendu)", field.kind.expected()),
+                message: format!(
+                    "champ obligatoire manquant ({} attendu)",
+                    field.kind.expected()
+                ),
             }),
             None | Some(Value::Null) => {}
             Some(value) => check(field, value, &path(key), errors),
         }
     }
-    for key in object.keys().filter(|k| !champs.iter().any(|(c, _)| c == *k)) {
+    for key in object
+        .keys()
+        .filter(|k| !champs.iter().any(|(c, _)| c == *k))
+    {
         errors.push(FieldError {
             chemin: path(key),
             libelle: "champ inconnu".into(),
             message: format!(
                 "ce champ n'existe pas dans le modèle ; champs attendus ici : {}",
-                champs.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+                champs
+                    .iter()
+                    .map(|(c, _)| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -66,7 +87,11 @@ fn check_object(champs: &[(String, Field)], object: &Map<String, Value>, prefix:
 
 fn check(field: &Field, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
     let mut fail = |message: String| {
-        errors.push(FieldError { chemin: path.to_owned(), libelle: field.libelle.clone(), message });
+        errors.push(FieldError {
+            chemin: path.to_owned(),
+            libelle: field.libelle.clone(),
+            message,
+        });
     };
     let shown = || match value {
         Value::String(s) => format!("« {s} »"),
@@ -79,36 +104,52 @@ fn check(field: &Field, value: &Value, path: &str, errors: &mut Vec<FieldError>)
             if field.requis && s.trim().is_empty() {
                 fail("ne doit pas être vide".into());
             } else if let Some(min) = field.min.filter(|m| len < *m) {
-                fail(format!("trop court ({len} caractères, au moins {min} attendus)"));
+                fail(format!(
+                    "trop court ({len} caractères, au moins {min} attendus)"
+                ));
             } else if let Some(max) = field.max.filter(|m| len > *m) {
-                fail(format!("trop long ({len} caractères, au plus {max} attendus)"));
+                fail(format!(
+                    "trop long ({len} caractères, au plus {max} attendus)"
+                ));
             }
         }
         (Kind::Date, Value::String(s)) if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() => {
-            fail(format!("{} n'est pas une date valide ({expected})", shown()))
+            fail(format!(
+                "{} n'est pas une date valide ({expected})",
+                shown()
+            ))
         }
-        (Kind::Heure, Value::String(s)) if NaiveTime::parse_from_str(s, "%H:%M").is_err() => {
-            fail(format!("{} n'est pas une heure valide ({expected})", shown()))
-        }
-        (Kind::Horodatage, Value::String(s)) if DateTime::parse_from_rfc3339(s).is_err() => {
-            fail(format!("{} n'est pas un horodatage valide ({expected})", shown()))
-        }
+        (Kind::Heure, Value::String(s)) if NaiveTime::parse_from_str(s, "%H:%M").is_err() => fail(
+            format!("{} n'est pas une heure valide ({expected})", shown()),
+        ),
+        (Kind::Horodatage, Value::String(s)) if DateTime::parse_from_rfc3339(s).is_err() => fail(
+            format!("{} n'est pas un horodatage valide ({expected})", shown()),
+        ),
         (Kind::Email, Value::String(s)) if !is_email(s) => {
             fail(format!("{} n'est pas une adresse e-mail valide", shown()))
         }
         (Kind::Date | Kind::Heure | Kind::Horodatage | Kind::Email, Value::String(_)) => {}
         (Kind::Entier, Value::Number(n)) => match n.as_i64() {
             None => fail(format!("{} n'est pas un nombre entier", shown())),
-            Some(v) if field.min.is_some_and(|m| v < m) => fail(format!("{v} est inférieur au minimum {}", field.min.unwrap_or_default())),
-            Some(v) if field.max.is_some_and(|m| v > m) => fail(format!("{v} dépasse le maximum {}", field.max.unwrap_or_default())),
+            Some(v) if field.min.is_some_and(|m| v < m) => fail(format!(
+                "{v} est inférieur au minimum {}",
+                field.min.unwrap_or_default()
+            )),
+            Some(v) if field.max.is_some_and(|m| v > m) => fail(format!(
+                "{v} dépasse le maximum {}",
+                field.max.unwrap_or_default()
+            )),
             Some(_) => {}
         },
         (Kind::Booleen, Value::Bool(_)) => {}
-        (Kind::Choix(values), Value::String(s)) if !values.contains(s) => {
-            fail(format!("{} n'est pas une valeur permise ({expected})", shown()))
-        }
+        (Kind::Choix(values), Value::String(s)) if !values.contains(s) => fail(format!(
+            "{} n'est pas une valeur permise ({expected})",
+            shown()
+        )),
         (Kind::Choix(_), Value::String(_)) => {}
-        (Kind::Trace, value) if !is_trace(value) => fail(format!("tracé invalide ({expected}, coordonnées de 0 à 1000)")),
+        (Kind::Trace, value) if !is_trace(value) => fail(format!(
+            "tracé invalide ({expected}, coordonnées de 0 à 1000)"
+        )),
         (Kind::Trace, _) => {}
         (Kind::Liste(item), Value::Array(items)) => {
             let n = items.len() as i64;
@@ -139,7 +180,9 @@ fn json_kind(value: &Value) -> &'static str {
 
 /// A deliberately plain check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !s.chars().any(char::is_whitespace)
         && !domain.contains('@')
@@ -152,7 +195,10 @@ fn is_trace(value: &Value) -> bool {
     value.as_array().is_some_and(|strokes| {
         strokes.iter().all(|stroke| {
             stroke.as_array().is_some_and(|points| {
-                points.iter().all(|p| p.as_array().is_some_and(|xy| xy.len() == 2 && xy.iter().all(in_range)))
+                points.iter().all(|p| {
+                    p.as_array()
+                        .is_some_and(|xy| xy.len() == 2 && xy.iter().all(in_range))
+                })
             })
         })
     })

@@ -4,3 +4,4 @@
 mod render;
 mod store;
 mod support;
+mod workflow;

@@ -1,1 +1,286 @@
-//! Issue 2: every example renders to a clean PDF/A; bad input is refused with French messages.
+//! Issue 2: every example renders to a clean PDF/A that says what it must; bad input is refused
+//! with a French message naming each faulty field, exit code 2, and no file written.
+
+use crate::support::{assert_qpdf_clean, examples, parafe, pdf_text, text, tool};
+use serde_json::Value;
+
+/// The FSE mention each programme must print.
+fn fse_mention(programme: &str) -> &'static str {
+    match programme {
+        "fse-2014-2020" => "Emploi et Inclusion",
+        "fse-plus-2021-2027" => "Cofinancé par l'Union européenne",
+        other => panic!("programme inattendu dans un exemple : {other}"),
+    }
+}
+
+/// ISO date → the dd/mm/yyyy a French reader sees.
+fn french(date: &str) -> String {
+    let parts: Vec<&str> = date.split('-').collect();
+    format!("{}/{}/{}", parts[2], parts[1], parts[0])
+}
+
+/// pdftotext may break lines anywhere a layout does; compare with whitespace folded.
+fn folded(s: &str) -> String {
+    s.replace('\u{2019}', "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn every_example_renders_to_a_clean_pdf_that_says_what_it_must() {
+    let out = tempfile::tempdir().unwrap();
+    let run = parafe(&[
+        "render",
+        "--all",
+        "--data-dir",
+        &examples().to_string_lossy(),
+        "-o",
+        &out.path().to_string_lossy(),
+    ]);
+    assert!(
+        run.status.success(),
+        "parafe render --all : {}",
+        text(&run.stderr)
+    );
+
+    let mut checked = 0;
+    for entry in std::fs::read_dir(examples()).unwrap() {
+        let json_path = entry.unwrap().path();
+        let stem = json_path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let data: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        let pdf = out.path().join(format!("{stem}.pdf"));
+        assert_qpdf_clean(&pdf);
+        let body = folded(&pdf_text(&pdf));
+
+        assert!(
+            body.contains(&folded(data["reference"].as_str().unwrap())),
+            "{stem} : référence absente"
+        );
+        let programme = data["operation"]["programme"].as_str().unwrap();
+        assert!(
+            body.contains(fse_mention(programme)),
+            "{stem} : mention FSE « {} » absente",
+            fse_mention(programme)
+        );
+        if let Some(nom) = data.pointer("/participant/nom").and_then(Value::as_str) {
+            assert!(
+                body.to_uppercase().contains(&nom.to_uppercase()),
+                "{stem} : nom du participant {nom} absent"
+            );
+        }
+        // Every top-level date is printed in the French form.
+        for (key, value) in data.as_object().unwrap() {
+            if let Some(date) = value.as_str().filter(|s| is_iso_date(s)) {
+                assert!(
+                    body.contains(&french(date)),
+                    "{stem} : date {key} = {date} absente sous la forme {}",
+                    french(date)
+                );
+            }
+        }
+        assert!(
+            !body.contains("none"),
+            "{stem} : une valeur absente est imprimée « none »"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "seulement {checked} exemples");
+}
+
+fn is_iso_date(s: &str) -> bool {
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+#[test]
+fn the_poster_is_a3_and_the_20_attendee_sheet_paginates() {
+    let out = tempfile::tempdir().unwrap();
+    for (template, example) in [
+        ("affiche-fse", "affiche-fse"),
+        ("emargement-collectif", "emargement-collectif-20"),
+    ] {
+        let pdf = out.path().join(format!("{example}.pdf"));
+        let data = examples().join(format!("{example}.json"));
+        let run = parafe(&[
+            "render",
+            template,
+            "--data",
+            &data.to_string_lossy(),
+            "-o",
+            &pdf.to_string_lossy(),
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    let info = text(
+        &tool(
+            "pdfinfo",
+            &[&out.path().join("affiche-fse.pdf").to_string_lossy()],
+        )
+        .stdout,
+    );
+    assert!(info.contains("(A3)"), "l'affiche n'est pas en A3 :\n{info}");
+
+    let sheet = out.path().join("emargement-collectif-20.pdf");
+    let info = text(&tool("pdfinfo", &[&sheet.to_string_lossy()]).stdout);
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        pages >= 2,
+        "20 émargements tiennent sur {pages} page : cases de signature trop petites ?"
+    );
+    // Every attendee is on the sheet exactly once, and each page says which page it is.
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("emargement-collectif-20.json")).unwrap(),
+    )
+    .unwrap();
+    let body = folded(&pdf_text(&sheet)).to_uppercase();
+    let attendees = data["participants"].as_array().expect("liste participants");
+    assert_eq!(attendees.len(), 20);
+    for attendee in attendees {
+        let nom = attendee["nom"].as_str().unwrap().to_uppercase();
+        assert_eq!(body.matches(&nom).count(), 1, "{nom} doit figurer une fois");
+    }
+    for page in 1..=pages {
+        assert!(
+            body.contains(&format!("{page} / {pages}")),
+            "pagination « {page} / {pages} » absente"
+        );
+    }
+}
+
+#[test]
+fn bad_data_names_every_faulty_field_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("contrat-engagement.json")).unwrap(),
+    )
+    .unwrap();
+    let object = data.as_object_mut().unwrap();
+    object.remove("reference");
+    object["participant"]["nom"] = Value::from(42);
+    object["operation"]["programme"] = Value::from("fse-1789");
+    object.insert("couleur_preferee".into(), Value::from("bleu"));
+    let bad = dir.path().join("contrat.json");
+    std::fs::write(&bad, data.to_string()).unwrap();
+    let pdf = dir.path().join("contrat.pdf");
+
+    let run = parafe(&[
+        "render",
+        "contrat-engagement",
+        "--data",
+        &bad.to_string_lossy(),
+        "-o",
+        &pdf.to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let message = text(&run.stderr);
+    for expected in [
+        "reference",
+        "champ obligatoire manquant",
+        "participant.nom",
+        "texte attendu, reçu un nombre",
+        "operation.programme",
+        "« fse-1789 » n'est pas une valeur permise",
+        "couleur_preferee",
+        "champ inconnu",
+    ] {
+        assert!(
+            message.contains(expected),
+            "message sans « {expected} » :\n{message}"
+        );
+    }
+    assert!(
+        !pdf.exists(),
+        "un fichier a été écrit malgré des données invalides"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "fichier temporaire laissé"
+    );
+
+    // Not JSON at all.
+    std::fs::write(&bad, "{ \"reference\": ").unwrap();
+    let run = parafe(&[
+        "render",
+        "contrat-engagement",
+        "--data",
+        &bad.to_string_lossy(),
+        "-o",
+        &pdf.to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("n'est pas un JSON valide (ligne 1"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!pdf.exists());
+}
+
+#[test]
+fn an_unknown_template_lists_the_available_ones() {
+    let run = parafe(&[
+        "render",
+        "contrat-de-travail",
+        "--data",
+        &examples().join("contrat-engagement.json").to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let message = text(&run.stderr);
+    assert!(
+        message.contains("modèle inconnu « contrat-de-travail »"),
+        "{message}"
+    );
+    for name in [
+        "contrat-engagement",
+        "emargement-collectif",
+        "bilan-brsa",
+        "affiche-fse",
+        "certificat-preuve",
+    ] {
+        assert!(
+            message.contains(name),
+            "{name} absent de la liste : {message}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_file_in_a_batch_stops_the_whole_batch() {
+    let input = tempfile::tempdir().unwrap();
+    let output = tempfile::tempdir().unwrap();
+    for name in ["emargement-individuel.json", "contrat-engagement.json"] {
+        std::fs::copy(examples().join(name), input.path().join(name)).unwrap();
+    }
+    std::fs::write(input.path().join("emargement-individuel-2.json"), "{}").unwrap();
+    let run = parafe(&[
+        "render",
+        "--all",
+        "--data-dir",
+        &input.path().to_string_lossy(),
+        "-o",
+        &output.path().to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("emargement-individuel-2"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(output.path()).unwrap().count(),
+        0,
+        "des fichiers ont été écrits"
+    );
+}

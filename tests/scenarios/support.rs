@@ -14,7 +14,10 @@ pub fn examples() -> PathBuf {
 
 /// Runs `parafe` with `args`.
 pub fn parafe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_parafe")).args(args).output().expect("lancement de parafe")
+    Command::new(env!("CARGO_BIN_EXE_parafe"))
+        .args(args)
+        .output()
+        .expect("lancement de parafe")
 }
 
 /// Runs an outside tool; a missing tool is a failed test, not a skipped one: the README's test
@@ -23,7 +26,9 @@ pub fn tool(program: &str, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{program} introuvable ({e}) : lancez les tests par la commande du README"))
+        .unwrap_or_else(|e| {
+            panic!("{program} introuvable ({e}) : lancez les tests par la commande du README")
+        })
 }
 
 pub fn text(out: &[u8]) -> String {
@@ -33,7 +38,12 @@ pub fn text(out: &[u8]) -> String {
 /// The text of a PDF, as poppler's pdftotext extracts it (layout kept).
 pub fn pdf_text(pdf: &Path) -> String {
     let out = tool("pdftotext", &["-layout", &pdf.to_string_lossy(), "-"]);
-    assert!(out.status.success(), "pdftotext {}: {}", pdf.display(), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pdftotext {}: {}",
+        pdf.display(),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -41,5 +51,9 @@ pub fn pdf_text(pdf: &Path) -> String {
 pub fn assert_qpdf_clean(pdf: &Path) {
     let out = tool("qpdf", &["--check", &pdf.to_string_lossy()]);
     let report = text(&out.stdout) + &text(&out.stderr);
-    assert!(out.status.success() && !report.contains("WARNING"), "qpdf --check {}:\n{report}", pdf.display());
+    assert!(
+        out.status.success() && !report.contains("WARNING"),
+        "qpdf --check {}:\n{report}",
+        pdf.display()
+    );
 }
