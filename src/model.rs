@@ -135,7 +135,9 @@ impl PlieId {
     pub fn new(id: &str) -> Result<Self, String> {
         let valid = !id.is_empty()
             && id.len() <= 63
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !id.starts_with('-');
         if valid {
             Ok(Self(id.to_owned()))
@@ -203,9 +205,17 @@ pub struct EvidenceObject {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum JournalEvent {
-    DocumentGenerated { operation: String, kind: String, participant: Option<String> },
-    DocumentViewed { actor: String },
-    DocumentSigned { signer: String },
+    DocumentGenerated {
+        operation: String,
+        kind: String,
+        participant: Option<String>,
+    },
+    DocumentViewed {
+        actor: String,
+    },
+    DocumentSigned {
+        signer: String,
+    },
     DocumentSealed,
     DocumentFiled {
         operation: String,
@@ -213,13 +223,30 @@ pub enum JournalEvent {
         participant: Option<String>,
         retain_until: chrono::DateTime<chrono::Utc>,
     },
-    DocumentDownloaded { actor: String },
-    RetentionChanged { operation: String, retain_until: chrono::DateTime<chrono::Utc> },
-    LegalHold { operation: String, on: bool },
-    ExportMade { actor: String, operation: String },
-    ObjectDeleted { reason: String },
+    DocumentDownloaded {
+        actor: String,
+    },
+    RetentionChanged {
+        operation: String,
+        retain_until: chrono::DateTime<chrono::Utc>,
+    },
+    LegalHold {
+        operation: String,
+        on: bool,
+    },
+    ExportMade {
+        actor: String,
+        operation: String,
+    },
+    ObjectDeleted {
+        reason: String,
+    },
     /// First entry of a segment: the previous segment, closed, was filed as the object listed.
-    SegmentArchived { segment: u64, first_seq: u64, last_seq: u64 },
+    SegmentArchived {
+        segment: u64,
+        first_seq: u64,
+        last_seq: u64,
+    },
 }
 
 /// One journal entry: chained to the previous entry of the same PLIE by `prev`, sealed by `hash`
