@@ -668,3 +668,239 @@ async fn moto_object_lock_refuses_delete_and_overwrite_of_a_locked_version() {
         );
     }
 }
+
+/// A real RFC 3161 TSA nobody here wrote: `openssl ts -reply`, with its own CA.
+struct OpensslTsa {
+    dir: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} : {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+impl OpensslTsa {
+    fn new(dir: PathBuf) -> OpensslTsa {
+        std::fs::create_dir_all(&dir).unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        openssl(
+            &dir,
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=AC essai",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &dir,
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "tsa.key",
+                    "-out",
+                    "tsa.csr",
+                    "-subj",
+                    "/CN=TSA essai",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "extendedKeyUsage=critical,timeStamping\n",
+        )
+        .unwrap();
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "tsa.crt",
+            ],
+        );
+        let cnf = "[tsa]\ndefault_tsa = t\n[t]\ndir = .\nserial = ./serial\nsigner_cert = tsa.crt\nsigner_key = tsa.key\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.32473.9\ndigests = sha256\ness_cert_id_alg = sha256\n";
+        std::fs::write(dir.join("ts.cnf"), cnf).unwrap();
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        OpensslTsa { dir }
+    }
+
+    fn check(
+        &self,
+        token: &parafe::model::TimestampToken,
+        imprint: &Sha256Digest,
+    ) -> Result<(), String> {
+        let path = self.dir.join(format!("check-{}.der", imprint.to_hex()));
+        std::fs::write(&path, &token.der).map_err(|e| e.to_string())?;
+        let out = Command::new("openssl")
+            .args([
+                "ts",
+                "-verify",
+                "-digest",
+                &imprint.to_hex(),
+                "-token_in",
+                "-in",
+            ])
+            .arg(&path)
+            .args(["-CAfile", "ca.crt", "-untrusted", "tsa.crt"])
+            .current_dir(&self.dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(text(&out.stderr))
+        }
+    }
+}
+
+impl parafe::journal::Timestamper for OpensslTsa {
+    async fn timestamp(
+        &self,
+        imprint: &Sha256Digest,
+    ) -> Result<parafe::model::TimestampToken, String> {
+        let hex = imprint.to_hex();
+        openssl(
+            &self.dir,
+            &[
+                "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "q.tsq",
+            ],
+        );
+        openssl(
+            &self.dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                "ts.cnf",
+                "-queryfile",
+                "q.tsq",
+                "-token_out",
+                "-out",
+                "t.der",
+            ],
+        );
+        let info = openssl(
+            &self.dir,
+            &["ts", "-reply", "-in", "t.der", "-token_in", "-text"],
+        );
+        let stamp = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Time stamp: "))
+            .ok_or("genTime absent")?;
+        let time = chrono::NaiveDateTime::parse_from_str(stamp.trim(), "%b %e %H:%M:%S %Y GMT")
+            .map_err(|e| e.to_string())?;
+        Ok(parafe::model::TimestampToken {
+            der: std::fs::read(self.dir.join("t.der")).map_err(|e| e.to_string())?,
+            time: time.and_utc(),
+            tsa: "CN=TSA essai".into(),
+            qualified: false,
+        })
+    }
+}
+
+/// The chain heads are anchored under an RFC 3161 timestamp; cutting the end of a chain, which
+/// no hash inside the chain can reveal, breaks the anchor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anchor_timestamps_every_head_and_reveals_a_cut_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsa = OpensslTsa::new(dir.path().join("tsa"));
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let vault = Vault::open(&Config::load(&data).unwrap()).await.unwrap();
+    let (dijon, rouen) = (
+        PlieId::new(PLIE).unwrap(),
+        PlieId::new("plie-rouen").unwrap(),
+    );
+    for i in 0..5 {
+        vault
+            .file(
+                &dijon,
+                metadata(i),
+                Content::Bytes(format!("dijon {i}").into_bytes()),
+            )
+            .await
+            .unwrap();
+        vault
+            .file(
+                &rouen,
+                metadata(i),
+                Content::Bytes(format!("rouen {i}").into_bytes()),
+            )
+            .await
+            .unwrap();
+    }
+    let anchor = vault.anchor(&tsa).await.unwrap();
+    assert_eq!(anchor.heads.len(), 2, "une tête par PLIE");
+    assert!(
+        anchor.heads.iter().all(|h| h.seq == 6),
+        "segment 1 clos et archivé avant l'ancre : {:?}",
+        anchor.heads
+    );
+    assert!(
+        vault.anchor_if_due(&tsa).await.unwrap().is_none(),
+        "ancrage quotidien : pas deux fois de suite"
+    );
+    let check =
+        |token: &parafe::model::TimestampToken, imprint: &Sha256Digest| tsa.check(token, imprint);
+    let report = vault.verify(&check, None).await.unwrap();
+    assert!(report.breaks.is_empty(), "{:?}", report.breaks);
+    assert_eq!(
+        (report.anchors, report.objects),
+        (1, 13),
+        "10 pièces, 2 segments, 1 ancre"
+    );
+
+    // Cut the end of Dijon's chain: what remains is perfectly chained.
+    std::fs::remove_file(segment(&data, 2)).unwrap();
+    drop(vault);
+    let vault = Vault::open(&Config::load(&data).unwrap()).await.unwrap();
+    let report = vault.verify(&check, None).await.unwrap();
+    let first = report.breaks.first().expect("coupure non détectée");
+    assert_eq!(first.place.to_string(), "ancres (anchors.jsonl), ligne 1");
+    assert!(
+        first
+            .problem
+            .contains("s'arrête à l'entrée n° 5 alors que l'ancre n° 1 en atteste 6"),
+        "{}",
+        first.problem
+    );
+}
