@@ -154,3 +154,141 @@ impl SealedPdf {
         &self.timestamp
     }
 }
+
+/// A PLIE (tenant) identifier: lowercase ASCII letters, digits and `-`, because it names object
+/// key prefixes and journal directories. Each PLIE has its own journal chain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PlieId(String);
+
+impl PlieId {
+    pub fn new(id: &str) -> Result<Self, String> {
+        let valid = !id.is_empty()
+            && id.len() <= 63
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !id.starts_with('-');
+        if valid {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(format!(
+                "identifiant de PLIE « {id} » invalide : lettres minuscules sans accent, chiffres et tirets, 63 caractères au plus"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PlieId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(&s)
+    }
+}
+
+impl From<PlieId> for String {
+    fn from(id: PlieId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for PlieId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What is known about a piece of evidence when it is filed. Personal data stays in the database:
+/// the participant is named here only by a pseudonymous id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceMetadata {
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    /// File name as uploaded or generated (kept for the person who retrieves it).
+    pub original_name: String,
+    /// The FSE opération the piece belongs to; its retention rule applies.
+    pub operation: String,
+    /// Pseudonymous participant id (the mapping stays in the database).
+    pub participant: Option<String>,
+    /// Document kind: `contrat-engagement`, `emargement`, `justificatif`, `segment-journal`…
+    pub kind: String,
+}
+
+/// A piece of evidence in the store: content-addressed by its SHA-256.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceObject {
+    pub plie: PlieId,
+    pub sha256: Sha256Digest,
+    pub size: u64,
+    /// S3 key, derived from the hash: `<plie>/sha256/ab/cd/<hex>`.
+    pub key: String,
+    pub metadata: EvidenceMetadata,
+    /// Object Lock COMPLIANCE retain-until (or parafe's own enforcement where the store has none).
+    pub retain_until: chrono::DateTime<chrono::Utc>,
+}
+
+/// What happened to evidence, as recorded in the journal. No personal data in clear: people
+/// are named by pseudonymous ids only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JournalEvent {
+    DocumentGenerated {
+        operation: String,
+        kind: String,
+        participant: Option<String>,
+    },
+    DocumentViewed {
+        actor: String,
+    },
+    DocumentSigned {
+        signer: String,
+    },
+    DocumentSealed,
+    DocumentFiled {
+        operation: String,
+        kind: String,
+        participant: Option<String>,
+        retain_until: chrono::DateTime<chrono::Utc>,
+    },
+    DocumentDownloaded {
+        actor: String,
+    },
+    RetentionChanged {
+        operation: String,
+        retain_until: chrono::DateTime<chrono::Utc>,
+    },
+    LegalHold {
+        operation: String,
+        on: bool,
+    },
+    ExportMade {
+        actor: String,
+        operation: String,
+    },
+    ObjectDeleted {
+        reason: String,
+    },
+    /// First entry of a segment: the previous segment, closed, was filed as the object listed.
+    SegmentArchived {
+        segment: u64,
+        first_seq: u64,
+        last_seq: u64,
+    },
+}
+
+/// One journal entry: chained to the previous entry of the same PLIE by `prev`, sealed by `hash`
+/// (SHA-256 of the entry's JSON without `hash`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalEntry {
+    pub seq: u64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub event: JournalEvent,
+    /// SHA-256 of the evidence objects this entry concerns.
+    pub objects: Vec<Sha256Digest>,
+    pub prev: Sha256Digest,
+    pub hash: Sha256Digest,
+}

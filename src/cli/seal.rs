@@ -136,17 +136,16 @@ pub fn seal(args: SealArgs) -> CliResult {
 }
 
 /// The data directory of `parafe verify`: `PARAFE_DATA_DIR`, else `parafe-data`, as `DataDir`.
-fn verify_data_dir() -> PathBuf {
-    std::env::var_os("PARAFE_DATA_DIR").map_or_else(|| PathBuf::from("parafe-data"), PathBuf::from)
+/// The certificates verification trusts: the local CA of `parafe init` and the configured ones.
+pub fn trust_anchors(data: &DataDir) -> Result<Vec<x509_cert::Certificate>, CliError> {
+    let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
+    Keys::trust_anchors(&data.data_dir, &config.seal).map_err(|e| CliError::failure(e.to_string()))
 }
 
-pub fn verify_pdf(file: &Path, json: bool) -> CliResult {
+pub fn verify_pdf(file: &Path, json: bool, data: &DataDir) -> CliResult {
     let bytes = std::fs::read(file)
         .map_err(|e| CliError::input(format!("lecture de {} impossible : {e}", file.display())))?;
-    let data_dir = verify_data_dir();
-    let config = Config::load(&data_dir).map_err(|e| CliError::input(e.to_string()))?;
-    let trust = Keys::trust_anchors(&data_dir, &config.seal)
-        .map_err(|e| CliError::failure(e.to_string()))?;
+    let trust = trust_anchors(data)?;
     let report = seal::verify(&bytes, &trust)
         .map_err(|e| CliError::input(format!("{} : {e}", file.display())))?;
     if json {

@@ -2,6 +2,14 @@
 
 use super::verify::VerifyArgs;
 use super::{CliError, CliResult, DataDir};
+use crate::config::Config;
+use crate::model::{EvidenceMetadata, PlieId, Sha256Digest, TimestampToken};
+use crate::store::retention::RetentionRule;
+use crate::store::{Content, StoreError, Vault};
+use chrono::NaiveDate;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum StoreCommand {
@@ -10,19 +18,596 @@ pub enum StoreCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Dépose des pièces dans le coffre (empreinte SHA-256, conservation, journal).
+    Put(PutArgs),
+    /// Nombre de pièces en attente du coffre ; --flush les lui renvoie.
+    Queue {
+        /// Renvoie les pièces en attente, avec reprises espacées.
+        #[arg(long)]
+        flush: bool,
+        /// Durée maximale des reprises, en secondes.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Fixe la règle de conservation d'une opération (prolongée, jamais raccourcie).
+    Retention {
+        #[command(flatten)]
+        target: OperationArgs,
+        /// Date de clôture du programme (AAAA-MM-JJ), p. ex. 2033-12-31.
+        #[arg(long)]
+        closure: Option<NaiveDate>,
+        /// Années à compter du 31 décembre de l'année du dernier paiement (FSE+ : 5).
+        #[arg(long)]
+        years: Option<u32>,
+        /// Date du dernier paiement (AAAA-MM-JJ).
+        #[arg(long)]
+        last_payment: Option<NaiveDate>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Place ou lève la conservation pour contrôle (legal hold) des pièces d'une opération.
+    LegalHold {
+        #[command(flatten)]
+        target: OperationArgs,
+        #[arg(value_enum)]
+        state: HoldState,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Supprime une pièce dont la conservation est échue (refusé sinon).
+    Delete {
+        #[arg(long)]
+        plie: String,
+        /// Empreinte SHA-256 de la pièce.
+        sha256: String,
+        /// Motif, inscrit au journal.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Horodate ensemble les têtes de toutes les chaînes du journal (ancre RFC 3161).
+    Anchor {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Sert le coffre embarqué (s3s-fs) sur la boucle locale, pour d'autres instances ou les tests.
+    Serve {
+        /// Port d'écoute sur 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
-
-pub fn run(_command: StoreCommand) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+pub struct OperationArgs {
+    /// PLIE concerné.
+    #[arg(long)]
+    pub plie: String,
+    /// Opération FSE.
+    #[arg(long)]
+    pub operation: String,
 }
 
-pub fn verify_store(_args: &VerifyArgs) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HoldState {
+    On,
+    Off,
 }
 
-pub fn bench(_args: BenchArgs) -> CliResult {
-    Err(CliError::failure("pas encore disponible"))
+#[derive(Debug, clap::Args)]
+pub struct PutArgs {
+    /// Fichiers à déposer.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub plie: String,
+    /// Opération FSE (sa règle de conservation s'applique).
+    #[arg(long)]
+    pub operation: String,
+    /// Type de document : contrat-engagement, emargement, justificatif…
+    #[arg(long)]
+    pub kind: String,
+    /// Identifiant pseudonyme du participant (jamais son nom).
+    #[arg(long)]
+    pub participant: Option<String>,
+    #[arg(long, default_value = "application/pdf")]
+    pub content_type: String,
+    /// Secondes d'attente pour vider la file si le coffre était injoignable.
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Pièces déposées par chaque côté.
+    #[arg(long, default_value_t = 1000)]
+    pub objects: usize,
+    /// Taille de chaque pièce, en octets.
+    #[arg(long, default_value_t = 100 * 1024)]
+    pub size: usize,
+    /// Requêtes simultanées, identiques des deux côtés.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Manches alternées (brut, parafe, brut…), pour que la charge de fond touche les deux côtés.
+    #[arg(long, default_value_t = 4)]
+    pub rounds: usize,
+    /// Pièces dans le coffre pour mesurer `verify --store`.
+    #[arg(long, default_value_t = 10_000)]
+    pub verify_objects: usize,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::failure(format!("démarrage impossible : {e}")))
+}
+
+fn store_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::Input(_)
+        | StoreError::Retention(crate::store::retention::RetentionError::Shortened { .. }) => {
+            CliError::input(e.to_string())
+        }
+        _ => CliError::failure(e.to_string()),
+    }
+}
+
+async fn open(data: &DataDir) -> Result<Vault, CliError> {
+    let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
+    Vault::open(&config).await.map_err(store_error)
+}
+
+fn plie(id: &str) -> Result<PlieId, CliError> {
+    PlieId::new(id).map_err(CliError::input)
+}
+
+/// A retain-until instant as a person reads it: the last day kept, in Paris.
+fn last_day(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t.with_timezone(&chrono_tz::Europe::Paris) - chrono::Duration::seconds(1))
+        .format("%d/%m/%Y inclus")
+        .to_string()
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "oui"
+    } else {
+        "non"
+    }
+}
+
+pub fn run(command: StoreCommand) -> CliResult {
+    runtime()?.block_on(run_async(command))
+}
+
+async fn run_async(command: StoreCommand) -> CliResult {
+    match command {
+        StoreCommand::Check { data } => {
+            let vault = open(&data).await?;
+            let check = vault.check().await.map_err(store_error)?;
+            let kind = if check.embedded {
+                "coffre embarqué (s3s-fs)"
+            } else {
+                "S3"
+            };
+            println!("coffre        : {kind} {}", check.endpoint);
+            println!("compartiment  : {}", check.bucket);
+            println!("versionnage   : {}", yes_no(check.features.versioning));
+            println!("Object Lock   : {}", yes_no(check.features.object_lock));
+            let mode = if check.production {
+                "production"
+            } else {
+                "développement"
+            };
+            println!("mode          : {mode}");
+            if !check.features.object_lock {
+                println!("conservation  : assurée par parafe seul (aucune écriture par-dessus, suppression refusée avant échéance)");
+            }
+            match check.refusal() {
+                Some(refusal) => Err(CliError::failure(refusal.to_string())),
+                None => Ok(()),
+            }
+        }
+        StoreCommand::Put(args) => put(args).await,
+        StoreCommand::Queue { flush, wait, data } => {
+            let vault = open(&data).await?;
+            if flush && vault.queue_len() > 0 {
+                vault
+                    .flush_with_backoff(Duration::from_secs(wait))
+                    .await
+                    .map_err(store_error)?;
+            }
+            println!("{} pièce(s) en attente du coffre", vault.queue_len());
+            Ok(())
+        }
+        StoreCommand::Retention {
+            target,
+            closure,
+            years,
+            last_payment,
+            data,
+        } => {
+            let vault = open(&data).await?;
+            let rule = RetentionRule {
+                closure,
+                years_after_last_payment: years,
+                last_payment,
+            };
+            let until = vault
+                .set_retention(&plie(&target.plie)?, &target.operation, rule)
+                .await
+                .map_err(store_error)?;
+            println!(
+                "opération {} : pièces conservées jusqu'au {}",
+                target.operation,
+                last_day(until)
+            );
+            Ok(())
+        }
+        StoreCommand::LegalHold {
+            target,
+            state,
+            data,
+        } => {
+            let vault = open(&data).await?;
+            let on = matches!(state, HoldState::On);
+            let n = vault
+                .set_legal_hold(&plie(&target.plie)?, &target.operation, on)
+                .await
+                .map_err(store_error)?;
+            let what = if on { "placée" } else { "levée" };
+            println!(
+                "conservation pour contrôle {what} sur {n} pièce(s) de l'opération {}",
+                target.operation
+            );
+            Ok(())
+        }
+        StoreCommand::Anchor { data } => {
+            let config =
+                Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
+            let keys = crate::seal::Keys::load(&data.data_dir, &config.seal)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            let tsa = crate::seal::Tsa::from_config(&data.data_dir, &config.seal, &keys)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            let vault = Vault::open(&config).await.map_err(store_error)?;
+            let anchor = vault.anchor(&tsa).await.map_err(store_error)?;
+            println!(
+                "ancre n° {} : {} chaîne(s) horodatée(s) le {} par {}",
+                anchor.number,
+                anchor.heads.len(),
+                anchor
+                    .token
+                    .time
+                    .with_timezone(&chrono_tz::Europe::Paris)
+                    .format("%d/%m/%Y à %H:%M:%S"),
+                anchor.token.tsa
+            );
+            Ok(())
+        }
+        StoreCommand::Delete {
+            plie: id,
+            sha256,
+            reason,
+            data,
+        } => {
+            let sha = Sha256Digest::from_hex(&sha256)
+                .ok_or_else(|| CliError::input(format!("empreinte SHA-256 invalide : {sha256}")))?;
+            let vault = open(&data).await?;
+            vault
+                .delete(&plie(&id)?, &sha, &reason)
+                .await
+                .map_err(store_error)?;
+            println!("{sha256} supprimé");
+            Ok(())
+        }
+        StoreCommand::Serve { port, data } => serve(port, &data).await,
+    }
+}
+
+async fn put(args: PutArgs) -> CliResult {
+    let plie = plie(&args.plie)?;
+    let vault = open(&args.data).await?;
+    for file in &args.files {
+        let metadata = EvidenceMetadata {
+            content_type: args.content_type.clone(),
+            original_name: file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            operation: args.operation.clone(),
+            participant: args.participant.clone(),
+            kind: args.kind.clone(),
+        };
+        let filed = vault
+            .file(&plie, metadata, Content::File(file.clone()))
+            .await
+            .map_err(store_error)?;
+        let state = match (filed.already_filed, filed.queued) {
+            (true, _) => "déjà déposé",
+            (false, true) => "en file d'attente (coffre injoignable)",
+            (false, false) => "déposé",
+        };
+        println!(
+            "{}  {}  {state}, entrée n° {}, conservé jusqu'au {}",
+            filed.object.sha256,
+            file.display(),
+            filed.seq,
+            last_day(filed.object.retain_until)
+        );
+    }
+    if vault.queue_len() > 0 && args.wait > 0 {
+        vault
+            .flush_with_backoff(Duration::from_secs(args.wait))
+            .await
+            .map_err(store_error)?;
+    }
+    if vault.queue_len() > 0 {
+        println!(
+            "{} pièce(s) en attente : `parafe store queue --flush` les renverra",
+            vault.queue_len()
+        );
+    }
+    Ok(())
+}
+
+async fn serve(port: u16, data: &DataDir) -> CliResult {
+    let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
+    let (Some(access), Some(secret)) = (&config.store.access_key, &config.store.secret_key) else {
+        return Err(CliError::input("indiquez access_key et secret_key dans [store] de parafe.toml : les clients en ont besoin"));
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let root = data.data_dir.join("store/embedded");
+    let server = crate::store::embedded::EmbeddedS3::start(&root, addr, access, secret)
+        .await
+        .map_err(|e| CliError::failure(format!("écoute sur {addr} impossible : {e}")))?;
+    println!(
+        "coffre embarqué sur {} (Ctrl-C pour arrêter)",
+        server.endpoint()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    server.stop().await;
+    Ok(())
+}
+
+/// Checks anchor tokens against the TSA certificates verification trusts.
+fn token_checker(
+    data: &DataDir,
+) -> Result<impl Fn(&TimestampToken, &Sha256Digest) -> Result<(), String> + Sync, CliError> {
+    let trust = super::seal::trust_anchors(data)?;
+    Ok(move |token: &TimestampToken, imprint: &Sha256Digest| {
+        crate::seal::tsa::verify_token(&token.der, imprint, &trust)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+pub fn verify_store(args: &VerifyArgs) -> CliResult {
+    runtime()?.block_on(async {
+        let vault = open(&args.data).await?;
+        let check_token = token_checker(&args.data)?;
+        let bar = indicatif::ProgressBar::new(0);
+        if args.json {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} objets ({per_sec})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("empreintes");
+        let started = Instant::now();
+        let progress_bar = bar.clone();
+        let report = vault
+            .verify(&check_token, Some(Arc::new(move |n| progress_bar.set_position(n as u64))))
+            .await
+            .map_err(store_error)?;
+        bar.finish_and_clear();
+        let elapsed = started.elapsed().as_secs_f64();
+        if args.json {
+            let breaks: Vec<_> = report.breaks.iter().map(|b| serde_json::json!({"place": b.place.to_string(), "probleme": b.problem})).collect();
+            let json = serde_json::json!({
+                "chaines": report.chains, "entrees": report.entries, "objets": report.objects,
+                "ancres": report.anchors, "ruptures": breaks, "valide": report.breaks.is_empty(),
+            });
+            println!("{json}");
+        } else {
+            println!(
+                "{} chaîne(s), {} entrée(s), {} ancre(s), {} objet(s) relus en {elapsed:.2} s ({:.0} objets/s)",
+                report.chains,
+                report.entries,
+                report.anchors,
+                report.objects,
+                report.objects as f64 / elapsed.max(1e-9)
+            );
+            for b in report.breaks.iter().skip(1).take(20) {
+                println!("  aussi : {} : {}", b.place, b.problem);
+            }
+        }
+        match report.breaks.first() {
+            None => {
+                if !args.json {
+                    println!("coffre intègre : chaînes, ancres et empreintes concordent");
+                }
+                Ok(())
+            }
+            Some(first) => Err(CliError::failure(format!(
+                "première rupture : {} : {} ({} rupture(s) en tout)",
+                first.place,
+                first.problem,
+                report.breaks.len()
+            ))),
+        }
+    })
+}
+
+pub fn bench(args: BenchArgs) -> CliResult {
+    runtime()?.block_on(bench_async(args))
+}
+
+/// Distinct pseudo-random bodies, so that content addressing never deduplicates them.
+fn body(seed: u64, size: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(size + 8);
+    while out.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(size);
+    out
+}
+
+fn bench_metadata(i: usize) -> EvidenceMetadata {
+    EvidenceMetadata {
+        content_type: "application/pdf".into(),
+        original_name: format!("emargement-{i}.pdf"),
+        operation: "bench".into(),
+        participant: Some(format!("p-{}", i % 97)),
+        kind: "emargement".into(),
+    }
+}
+
+/// Runs `n` jobs with `concurrency` in flight; returns the elapsed seconds.
+async fn drive<F, Fut>(n: usize, concurrency: usize, job: F) -> Result<f64, CliError>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers: tokio::task::JoinSet<Result<(), String>> = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (job, next) = (job.clone(), next.clone());
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok(());
+                }
+                job(i).await?;
+            }
+        });
+    }
+    while let Some(result) = workers.join_next().await {
+        result
+            .map_err(|e| CliError::failure(e.to_string()))?
+            .map_err(CliError::failure)?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn bench_async(args: BenchArgs) -> CliResult {
+    let dir = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
+    let mut config = Config::load(dir.path()).map_err(|e| CliError::input(e.to_string()))?;
+    config.store.concurrency = args.concurrency;
+    let vault = Arc::new(Vault::open(&config).await.map_err(store_error)?);
+    let plie = plie("bench")?;
+    let (n, size, conc) = (args.objects, args.size, args.concurrency);
+    println!(
+        "coffre embarqué {} ; {n} pièces de {size} octets, {conc} requêtes simultanées",
+        vault.embedded().map(|e| e.endpoint()).unwrap_or_default()
+    );
+
+    // Alternate rounds so that both sides see the same background load (2 shared cores); the
+    // bodies are made before the clock starts.
+    let rounds = args.rounds.clamp(1, n.max(1));
+    let (mut raw, mut parafe) = (0.0, 0.0);
+    for round in 0..rounds {
+        let (start, end) = (round * n / rounds, (round + 1) * n / rounds);
+        let bodies: Arc<Vec<Vec<u8>>> =
+            Arc::new((start..end).map(|i| body(i as u64, size)).collect());
+        let (client, bucket, b) = (
+            vault.s3().client().clone(),
+            vault.s3().bucket().to_owned(),
+            bodies.clone(),
+        );
+        raw += drive(end - start, conc, move |i| {
+            let put = client
+                .put_object()
+                .bucket(&bucket)
+                .key(format!("brut/{}", start + i))
+                .body(b[i].clone().into());
+            async move {
+                put.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("PutObject : {e:?}"))
+            }
+        })
+        .await?;
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+            (start..end)
+                .map(|i| body((1 << 40) + i as u64, size))
+                .collect(),
+        );
+        let (v, p) = (vault.clone(), plie.clone());
+        parafe += drive(end - start, conc, move |i| {
+            let (vault, plie, content) = (v.clone(), p.clone(), Content::Bytes(bodies[i].clone()));
+            async move {
+                vault
+                    .file(&plie, bench_metadata(start + i), content)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+    }
+    let (raw_rate, parafe_rate) = (n as f64 / raw, n as f64 / parafe);
+    println!(
+        "PutObject brut        : {raw:.2} s, {raw_rate:.0} objets/s, {:.1} Mo/s",
+        raw_rate * size as f64 / 1e6
+    );
+    println!("dépôt parafe         : {parafe:.2} s, {parafe_rate:.0} objets/s (empreinte + journal + coffre)");
+    println!(
+        "rapport parafe/brut  : {:.0} % (objectif ≥ 80 %, {rounds} manches alternées)",
+        100.0 * parafe_rate / raw_rate
+    );
+
+    if args.verify_objects > n {
+        let (v, p) = (vault.clone(), plie.clone());
+        drive(args.verify_objects - n, conc, move |i| {
+            let (vault, plie) = (v.clone(), p.clone());
+            let content = Content::Bytes(body((1 << 41) + i as u64, size));
+            async move {
+                vault
+                    .file(&plie, bench_metadata(n + i), content)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+    }
+    let check_token = token_checker(&DataDir {
+        data_dir: dir.path().to_path_buf(),
+    })?;
+    let started = Instant::now();
+    let report = vault
+        .verify(&check_token, None)
+        .await
+        .map_err(store_error)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(first) = report.breaks.first() {
+        return Err(CliError::failure(format!(
+            "vérification en échec : {} : {}",
+            first.place, first.problem
+        )));
+    }
+    println!(
+        "verify --store       : {} objets, {} entrées en {elapsed:.2} s, {:.0} objets/s (objectif ≥ 2 000/s)",
+        report.objects,
+        report.entries,
+        report.objects as f64 / elapsed
+    );
+    Ok(())
 }

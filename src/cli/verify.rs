@@ -20,7 +20,7 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> CliResult {
     match (&args.file, args.store) {
         (None, true) => super::store::verify_store(&args),
-        (Some(file), false) => super::seal::verify_pdf(file, args.json),
+        (Some(file), false) => super::seal::verify_pdf(file, args.json, &args.data),
         _ => Err(CliError::input(
             "indiquez soit un fichier à vérifier, soit --store",
         )),

@@ -389,3 +389,12 @@ pub fn token_claims(der: &[u8]) -> Option<(Sha256Digest, chrono::DateTime<chrono
 pub fn token_certificates(der: &[u8]) -> Vec<Certificate> {
     cms::parse(der).map(|p| p.certificates).unwrap_or_default()
 }
+
+/// The journal's anchors are timestamped by the same authority as the seals.
+impl crate::journal::Timestamper for Tsa {
+    async fn timestamp(&self, imprint: &Sha256Digest) -> Result<TimestampToken, String> {
+        Tsa::timestamp(self, imprint)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

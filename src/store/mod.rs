@@ -1,8 +1,957 @@
-//! The evidence store: content-addressed objects on S3 with Object Lock retention.
+//! The evidence store: content-addressed objects on S3 with Object Lock retention, the journal
+//! that records what happened to them, and the local queue that keeps what the store could not
+//! take yet. [`Vault`] is the one entry point: `file`, `record`, `verify`.
 
+pub mod embedded;
+pub mod queue;
+pub mod retention;
+pub mod s3;
+pub mod verify;
+
+use crate::journal::chain::{hash_file, ClosedSegment};
+use crate::journal::{self, Anchor, ChainHead, Journal, Timestamper};
+use crate::model::{
+    EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
+use embedded::EmbeddedS3;
+pub use queue::Content;
+use queue::Queue;
+use retention::{Register, RetentionConfig, RetentionError, RetentionRule};
+use s3::{BucketFeatures, Put, S3Failure, S3};
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
 
 /// Object store and retention (`[store]` in parafe.toml).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {}
+pub struct StoreConfig {
+    /// S3 endpoint URL. None: the embedded s3s-fs server on loopback over the data directory.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    /// Key pair; when absent, `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (for the embedded
+    /// server: a random pair for this run).
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`): what S3-compatible stores understand.
+    pub path_style: bool,
+    /// Production: the bucket must have versioning and Object Lock…
+    pub production: bool,
+    /// …unless this is set, knowingly (the store then relies on parafe's own enforcement).
+    pub allow_without_object_lock: bool,
+    /// Largest object accepted, in bytes: one streamed PutObject (S3's single-request limit).
+    pub max_object_size: u64,
+    /// Requests in flight during `verify --store` and the queue flush.
+    pub concurrency: usize,
+    /// Port of the embedded server (0: any free port).
+    pub embedded_port: u16,
+    pub retention: RetentionConfig,
+    pub journal: JournalConfig,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            bucket: "parafe".into(),
+            region: "us-east-1".into(),
+            access_key: None,
+            secret_key: None,
+            path_style: true,
+            production: false,
+            allow_without_object_lock: false,
+            max_object_size: 5 * 1024 * 1024 * 1024,
+            concurrency: 16,
+            embedded_port: 0,
+            retention: RetentionConfig::default(),
+            journal: JournalConfig::default(),
+        }
+    }
+}
+
+/// `[store.journal]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Minutes between two anchors of the chain heads (default: daily).
+    pub anchor_interval_minutes: u64,
+    /// Entries per segment; a full segment is closed and filed in the store.
+    pub segment_entries: u64,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            anchor_interval_minutes: 24 * 60,
+            segment_entries: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// What was asked cannot be done as asked (exit code 2).
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Retention(#[from] RetentionError),
+    #[error(transparent)]
+    S3(#[from] S3Failure),
+    #[error("{context} : {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("le compartiment « {bucket} » n'a pas {missing} : refusé en mode production (activez-les sur le compartiment, ou mettez allow_without_object_lock = true dans [store] en connaissance de cause)")]
+    NotCompliant { bucket: String, missing: String },
+    #[error("l'objet {sha256} est conservé jusqu'au {until}{hold} : suppression refusée")]
+    Retained {
+        sha256: Sha256Digest,
+        until: String,
+        hold: &'static str,
+    },
+    #[error("ancrage impossible : {0}")]
+    Anchor(String),
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Io { context, source }
+}
+
+/// Where one filed object stands, as the journal says.
+#[derive(Debug, Clone)]
+struct FiledInfo {
+    operation: String,
+    retain_until: DateTime<Utc>,
+    /// Journal entry that filed it (0 while the filing is in flight).
+    seq: u64,
+}
+
+/// The outcome of filing a piece.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub object: EvidenceObject,
+    /// The journal entry that records the filing.
+    pub seq: u64,
+    /// The store was unreachable: the piece waits in the durable queue.
+    pub queued: bool,
+    /// The same bytes were already filed for this PLIE: nothing was written.
+    pub already_filed: bool,
+}
+
+/// What `parafe store check` reports.
+#[derive(Debug, Clone)]
+pub struct StoreCheck {
+    pub endpoint: String,
+    pub embedded: bool,
+    pub bucket: String,
+    pub features: BucketFeatures,
+    pub production: bool,
+    pub allow_without_object_lock: bool,
+}
+
+impl StoreCheck {
+    /// The refusal, in production without versioning and Object Lock and without the override.
+    pub fn refusal(&self) -> Option<StoreError> {
+        let mut missing = Vec::new();
+        if !self.features.versioning {
+            missing.push("le versionnage");
+        }
+        if !self.features.object_lock {
+            missing.push("l'Object Lock");
+        }
+        (self.production && !self.allow_without_object_lock && !missing.is_empty()).then(|| {
+            StoreError::NotCompliant {
+                bucket: self.bucket.clone(),
+                missing: missing.join(" ni "),
+            }
+        })
+    }
+}
+
+/// The evidence store of one data directory.
+pub struct Vault {
+    config: StoreConfig,
+    s3: S3,
+    endpoint: String,
+    embedded: Option<EmbeddedS3>,
+    features: OnceCell<BucketFeatures>,
+    journal: Arc<Journal>,
+    queue: Arc<Queue>,
+    register: Mutex<Register>,
+    filed: Mutex<HashMap<PlieId, HashMap<Sha256Digest, FiledInfo>>>,
+    /// After a failure, writes go straight to the queue until then (no waiting on a dead store).
+    down_until: Mutex<Option<Instant>>,
+    draining: tokio::sync::Mutex<()>,
+}
+
+/// Kind of the journal segments filed as evidence.
+pub const SEGMENT_KIND: &str = "segment-journal";
+/// Key prefix of the anchors (not a PLIE id: those never start with `_`).
+pub const ANCHOR_PREFIX: &str = "_ancres";
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+impl Vault {
+    /// Opens the store of `config` (starting the embedded server when no endpoint is set), the
+    /// journal and the queue under its data directory.
+    pub async fn open(config: &crate::config::Config) -> Result<Vault, StoreError> {
+        let data = &config.data_dir;
+        let store = config.store.clone();
+        let (embedded, endpoint, keys) = match &store.endpoint {
+            Some(url) => {
+                let keys = store.access_key.clone().zip(store.secret_key.clone());
+                (None, url.clone(), keys)
+            }
+            None => {
+                let keys = store
+                    .access_key
+                    .clone()
+                    .zip(store.secret_key.clone())
+                    .unwrap_or_else(|| ("parafe".into(), random_hex(20)));
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], store.embedded_port));
+                let server =
+                    EmbeddedS3::start(&data.join("store/embedded"), addr, &keys.0, &keys.1)
+                        .await
+                        .map_err(io_error("démarrage du coffre embarqué"))?;
+                let url = server.endpoint();
+                (Some(server), url, Some(keys))
+            }
+        };
+        let client = s3::client(&s3::Endpoint {
+            url: &endpoint,
+            region: &store.region,
+            credentials: keys.as_ref().map(|(a, s)| (a.as_str(), s.as_str())),
+            path_style: store.path_style,
+        });
+        let s3 = S3::new(client, store.bucket.clone());
+        if embedded.is_some() {
+            s3.ensure_bucket().await?;
+        }
+        let register = Register::open(data.join("store/retention.json"), store.retention.clone())?;
+        let queue =
+            Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
+        let journal = Journal::new(data.join("journal"), store.journal.segment_entries);
+        let vault = Vault {
+            s3,
+            endpoint,
+            embedded,
+            features: OnceCell::new(),
+            journal: Arc::new(journal),
+            queue: Arc::new(queue),
+            register: Mutex::new(register),
+            filed: Mutex::new(HashMap::new()),
+            down_until: Mutex::new(None),
+            draining: tokio::sync::Mutex::new(()),
+            config: store,
+        };
+        if vault.config.production {
+            match vault.features().await {
+                Err(StoreError::S3(S3Failure::Unreachable(m))) => {
+                    tracing::warn!("coffre injoignable à l'ouverture, vérification de l'Object Lock remise : {m}")
+                }
+                other => {
+                    other?;
+                }
+            }
+        }
+        Ok(vault)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub fn s3(&self) -> &S3 {
+        &self.s3
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The embedded server, when this vault runs one.
+    pub fn embedded(&self) -> Option<&EmbeddedS3> {
+        self.embedded.as_ref()
+    }
+
+    /// Where the embedded store keeps the bytes of `key` on disk (s3s-fs: `<root>/<bucket>/<key>`).
+    fn embedded_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.embedded
+            .as_ref()
+            .map(|e| e.root().join(&self.config.bucket).join(key))
+    }
+
+    /// Versioning and Object Lock, asked once; in production, refused without them.
+    async fn features(&self) -> Result<BucketFeatures, StoreError> {
+        self.features
+            .get_or_try_init(|| async {
+                let features = self.ask_features().await?;
+                match self.check_with(features).refusal() {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(features),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    fn check_with(&self, features: BucketFeatures) -> StoreCheck {
+        StoreCheck {
+            endpoint: self.endpoint.clone(),
+            embedded: self.embedded.is_some(),
+            bucket: self.config.bucket.clone(),
+            features,
+            production: self.config.production,
+            allow_without_object_lock: self.config.allow_without_object_lock,
+        }
+    }
+
+    /// `parafe store check`: what the bucket offers, asked afresh.
+    pub async fn check(&self) -> Result<StoreCheck, StoreError> {
+        Ok(self.check_with(self.ask_features().await?))
+    }
+
+    async fn ask_features(&self) -> Result<BucketFeatures, StoreError> {
+        if self.embedded.is_some() {
+            // s3s-fs implements neither; asking only fills the log with its 501 answers.
+            return Ok(BucketFeatures {
+                versioning: false,
+                object_lock: false,
+            });
+        }
+        Ok(self.s3.features().await?)
+    }
+
+    /// Items waiting in the local queue (for the health endpoint and `parafe store queue`).
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn register(&self) -> std::sync::MutexGuard<'_, Register> {
+        self.register.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store_down(&self) -> bool {
+        self.down_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| Instant::now() < t)
+    }
+
+    fn mark_down(&self, up: bool) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!up).then(|| Instant::now() + Duration::from_secs(1));
+    }
+
+    /// Loads the PLIE's filed objects from its journal, once.
+    async fn ensure_index(&self, plie: &PlieId) -> Result<(), StoreError> {
+        if self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(plie)
+        {
+            return Ok(());
+        }
+        let journal = self.journal.clone();
+        let p = plie.clone();
+        let entries = tokio::task::spawn_blocking(move || journal.entries(&p))
+            .await
+            .map_err(|e| StoreError::Io {
+                context: "lecture du journal".into(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(io_error(format!("lecture du journal de {plie}")))?;
+        let mut index = HashMap::new();
+        for entry in entries {
+            match &entry.event {
+                JournalEvent::DocumentFiled {
+                    operation,
+                    retain_until,
+                    ..
+                } => {
+                    for sha in &entry.objects {
+                        let info = FiledInfo {
+                            operation: operation.clone(),
+                            retain_until: *retain_until,
+                            seq: entry.seq,
+                        };
+                        index.insert(*sha, info);
+                    }
+                }
+                JournalEvent::RetentionChanged {
+                    operation,
+                    retain_until,
+                } => {
+                    for info in index
+                        .values_mut()
+                        .filter(|i| &i.operation == operation || i.operation.is_empty())
+                    {
+                        info.retain_until = info.retain_until.max(*retain_until);
+                    }
+                }
+                JournalEvent::ObjectDeleted { .. } => {
+                    for sha in &entry.objects {
+                        index.remove(sha);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(plie.clone())
+            .or_insert(index);
+        Ok(())
+    }
+
+    /// Files a piece of evidence: hashes it, stores it under its hash with its retention (or
+    /// queues it durably when the store is unreachable), and journals `document_filed`. Filing
+    /// the same bytes again for the same PLIE writes nothing and returns the first filing.
+    pub async fn file(
+        &self,
+        plie: &PlieId,
+        metadata: EvidenceMetadata,
+        content: Content,
+    ) -> Result<Filed, StoreError> {
+        if metadata.operation.trim().is_empty() || metadata.kind.trim().is_empty() {
+            return Err(StoreError::Input(
+                "indiquez l'opération et le type de document de la pièce à déposer".into(),
+            ));
+        }
+        let (sha256, size) = match &content {
+            Content::Bytes(bytes) => (Sha256Digest::of(bytes), bytes.len() as u64),
+            Content::File(path) => {
+                let p = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    Ok::<_, std::io::Error>((hash_file(&p)?, std::fs::metadata(&p)?.len()))
+                })
+                .await
+                .map_err(|e| StoreError::Io {
+                    context: path.display().to_string(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(format!("lecture de {}", path.display())))?
+            }
+        };
+        if size > self.config.max_object_size {
+            return Err(StoreError::Input(format!(
+                "pièce de {size} octets : au-delà de la taille maximale du coffre ({} octets, max_object_size)",
+                self.config.max_object_size
+            )));
+        }
+        let retain_until = self.register().retain_until(&metadata.operation)?;
+        let object = EvidenceObject {
+            plie: plie.clone(),
+            sha256,
+            size,
+            key: s3::object_key(plie.as_str(), &sha256),
+            metadata,
+            retain_until,
+        };
+        self.ensure_index(plie).await?;
+        // Claim the hash before writing, so that two concurrent filings of the same bytes
+        // journal it once.
+        {
+            let mut filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+            let index = filed.entry(plie.clone()).or_default();
+            if let Some(info) = index.get(&sha256) {
+                let object = EvidenceObject {
+                    retain_until: info.retain_until,
+                    ..object
+                };
+                return Ok(Filed {
+                    object,
+                    seq: info.seq,
+                    queued: false,
+                    already_filed: true,
+                });
+            }
+            let info = FiledInfo {
+                operation: object.metadata.operation.clone(),
+                retain_until,
+                seq: 0,
+            };
+            index.insert(sha256, info);
+        }
+        let outcome = self.write_filing(&object, content).await;
+        let mut filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+        let index = filed.entry(plie.clone()).or_default();
+        match outcome {
+            Ok((seq, queued)) => {
+                if let Some(info) = index.get_mut(&sha256) {
+                    info.seq = seq;
+                }
+                Ok(Filed {
+                    object,
+                    seq,
+                    queued,
+                    already_filed: false,
+                })
+            }
+            Err(e) => {
+                index.remove(&sha256);
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_filing(
+        &self,
+        object: &EvidenceObject,
+        content: Content,
+    ) -> Result<(u64, bool), StoreError> {
+        let queued = self.store_or_queue(object, content).await?;
+        let m = &object.metadata;
+        let event = JournalEvent::DocumentFiled {
+            operation: m.operation.clone(),
+            kind: m.kind.clone(),
+            participant: m.participant.clone(),
+            retain_until: object.retain_until,
+        };
+        let entry = self
+            .append(&object.plie, event, vec![object.sha256])
+            .await?;
+        Ok((entry.seq, queued))
+    }
+
+    /// Journals an event about evidence (generated, viewed, signed, sealed, downloaded, export…).
+    pub async fn record(
+        &self,
+        plie: &PlieId,
+        event: JournalEvent,
+        objects: Vec<Sha256Digest>,
+    ) -> Result<JournalEntry, StoreError> {
+        if matches!(
+            event,
+            JournalEvent::DocumentFiled { .. } | JournalEvent::SegmentArchived { .. }
+        ) {
+            return Err(StoreError::Input(
+                "ce type d'événement est écrit par le coffre lui-même".into(),
+            ));
+        }
+        self.append(plie, event, objects).await
+    }
+
+    async fn append(
+        &self,
+        plie: &PlieId,
+        event: JournalEvent,
+        objects: Vec<Sha256Digest>,
+    ) -> Result<JournalEntry, StoreError> {
+        let journal = self.journal.clone();
+        let p = plie.clone();
+        let (entry, closed) =
+            tokio::task::spawn_blocking(move || journal.append(&p, event, objects))
+                .await
+                .map_err(|e| StoreError::Io {
+                    context: "journal".into(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        if let Some(segment) = closed {
+            self.file_segment(segment).await?;
+        }
+        Ok(entry)
+    }
+
+    /// Files a closed journal segment under the longest retention in force.
+    async fn file_segment(&self, segment: ClosedSegment) -> Result<(), StoreError> {
+        let size = std::fs::metadata(&segment.path)
+            .map_err(io_error(segment.path.display().to_string()))?
+            .len();
+        let retain_until = self.register().longest()?;
+        let object = EvidenceObject {
+            key: s3::object_key(segment.plie.as_str(), &segment.sha256),
+            sha256: segment.sha256,
+            size,
+            metadata: EvidenceMetadata {
+                content_type: "application/x-ndjson".into(),
+                original_name: format!("{}-{:06}.jsonl", segment.plie, segment.number),
+                operation: String::new(),
+                participant: None,
+                kind: SEGMENT_KIND.into(),
+            },
+            retain_until,
+            plie: segment.plie.clone(),
+        };
+        self.store_or_queue(&object, Content::File(segment.path.clone()))
+            .await?;
+        let info = FiledInfo {
+            operation: String::new(),
+            retain_until,
+            seq: 0,
+        };
+        self.filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(segment.plie)
+            .or_default()
+            .insert(segment.sha256, info);
+        Ok(())
+    }
+
+    /// Stores the object now, or keeps it in the durable queue when the store is unreachable.
+    /// Returns whether it was queued.
+    async fn store_or_queue(
+        &self,
+        object: &EvidenceObject,
+        content: Content,
+    ) -> Result<bool, StoreError> {
+        if !self.store_down() {
+            match self.put(object, &content).await {
+                Ok(_) => return Ok(false),
+                Err(StoreError::S3(S3Failure::Unreachable(m))) => {
+                    tracing::warn!("{m} ; {} mis en file d'attente", object.sha256);
+                    self.mark_down(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let queue = self.queue.clone();
+        let o = object.clone();
+        tokio::task::spawn_blocking(move || queue.push(&o, &content))
+            .await
+            .map_err(|e| StoreError::Io {
+                context: "file d'attente".into(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(io_error("mise en file d'attente locale"))?;
+        Ok(true)
+    }
+
+    async fn put(&self, object: &EvidenceObject, content: &Content) -> Result<Put, StoreError> {
+        let features = self.features().await?;
+        let body = match content {
+            Content::Bytes(bytes) => ByteStream::from(bytes.clone()),
+            Content::File(path) => {
+                ByteStream::from_path(path)
+                    .await
+                    .map_err(|e| StoreError::Io {
+                        context: path.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })?
+            }
+        };
+        let hold = self.register().legal_hold(&object.metadata.operation);
+        Ok(self
+            .s3
+            .put(object, body, features.object_lock, hold)
+            .await?)
+    }
+
+    /// One pass over the queue. Stops at the first sign that the store is still unreachable.
+    pub async fn flush_queue(&self) -> Result<usize, StoreError> {
+        let _single = self.draining.lock().await;
+        let queue = self.queue.clone();
+        let items = tokio::task::spawn_blocking(move || queue.pending())
+            .await
+            .map_err(|e| StoreError::Io {
+                context: "file d'attente".into(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(io_error("lecture de la file d'attente"))?;
+        let mut sent = 0;
+        for item in items {
+            let mut object = item.object.clone();
+            // The retention may have been extended while the piece waited.
+            if let Ok(until) = self.register().retain_until(&object.metadata.operation) {
+                object.retain_until = object.retain_until.max(until);
+            }
+            match self.put(&object, &Content::File(item.data.clone())).await {
+                Ok(_) => {
+                    self.queue
+                        .remove(&item)
+                        .map_err(io_error("file d'attente"))?;
+                    sent += 1;
+                }
+                Err(e @ StoreError::S3(S3Failure::Unreachable(_))) => {
+                    self.mark_down(false);
+                    return Err(e);
+                }
+                Err(e) => {
+                    let dir = self
+                        .queue
+                        .reject(&item)
+                        .map_err(io_error("file d'attente"))?;
+                    tracing::error!(
+                        "{} refusé par le coffre ({e}), mis de côté dans {}",
+                        object.sha256,
+                        dir.display()
+                    );
+                }
+            }
+        }
+        self.mark_down(true);
+        Ok(sent)
+    }
+
+    /// Flushes the queue, retrying with exponential backoff (0.2 s doubling up to 30 s) until it
+    /// is empty or `limit` has passed.
+    pub async fn flush_with_backoff(&self, limit: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + limit;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self.flush_queue().await {
+                Ok(_) if self.queue.is_empty() => return Ok(()),
+                Ok(_) => {}
+                Err(e @ StoreError::S3(S3Failure::Unreachable(_))) => {
+                    if Instant::now() + delay > deadline {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Retries the queue in the background for as long as the service runs.
+    pub fn spawn_retry_worker(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let vault = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if !vault.queue.is_empty() {
+                    if let Err(e) = vault.flush_with_backoff(Duration::from_secs(30)).await {
+                        tracing::warn!("file d'attente : {e}");
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+
+    /// Keys of the PLIE's objects concerned by an opération's retention (its pieces, and the
+    /// journal segments, which must outlive every piece they mention).
+    fn objects_of(&self, plie: &PlieId, operation: &str) -> Vec<Sha256Digest> {
+        let filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+        filed
+            .get(plie)
+            .map(|index| {
+                index
+                    .iter()
+                    .filter(|(_, i)| {
+                        i.seq != 0 && (i.operation == operation || i.operation.is_empty())
+                    })
+                    .map(|(sha, _)| *sha)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Puts a new retention rule in force for an opération: extended, never shortened. Applied
+    /// as Object Lock retain-until on every piece already filed where the store has Object Lock,
+    /// and journaled.
+    pub async fn set_retention(
+        &self,
+        plie: &PlieId,
+        operation: &str,
+        rule: RetentionRule,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        self.ensure_index(plie).await?;
+        let until = self.register().set_rule(operation, rule)?;
+        let event = JournalEvent::RetentionChanged {
+            operation: operation.into(),
+            retain_until: until,
+        };
+        let objects = self.objects_of(plie, operation);
+        if self.features().await?.object_lock {
+            for sha in &objects {
+                self.s3
+                    .extend_retention(&s3::object_key(plie.as_str(), sha), until)
+                    .await?;
+            }
+        }
+        if let Some(index) = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(plie)
+        {
+            for sha in &objects {
+                if let Some(info) = index.get_mut(sha) {
+                    info.retain_until = info.retain_until.max(until);
+                }
+            }
+        }
+        self.append(plie, event, objects).await?;
+        Ok(until)
+    }
+
+    /// Legal hold on or off for an opération's pieces (during a control).
+    pub async fn set_legal_hold(
+        &self,
+        plie: &PlieId,
+        operation: &str,
+        on: bool,
+    ) -> Result<usize, StoreError> {
+        self.ensure_index(plie).await?;
+        self.register().set_legal_hold(operation, on)?;
+        let objects: Vec<_> = self.objects_of(plie, operation);
+        if self.features().await?.object_lock {
+            for sha in &objects {
+                self.s3
+                    .set_legal_hold(&s3::object_key(plie.as_str(), sha), on)
+                    .await?;
+            }
+        }
+        let count = objects.len();
+        self.append(
+            plie,
+            JournalEvent::LegalHold {
+                operation: operation.into(),
+                on,
+            },
+            objects,
+        )
+        .await?;
+        Ok(count)
+    }
+
+    /// Deletes a piece whose retention has ended. Refused while it is retained or under legal
+    /// hold: this is how parafe enforces retention on stores without Object Lock.
+    pub async fn delete(
+        &self,
+        plie: &PlieId,
+        sha256: &Sha256Digest,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.ensure_index(plie).await?;
+        let info = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(plie)
+            .and_then(|i| i.get(sha256).cloned());
+        let Some(info) = info else {
+            return Err(StoreError::Input(format!(
+                "aucun objet {sha256} déposé pour le PLIE « {plie} »"
+            )));
+        };
+        let (until, hold) = {
+            let register = self.register();
+            let current = register.retain_until(&info.operation).ok();
+            (
+                info.retain_until.max(current.unwrap_or(info.retain_until)),
+                register.legal_hold(&info.operation),
+            )
+        };
+        if Utc::now() < until || hold {
+            let day = until
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .format("%d/%m/%Y %H:%M")
+                .to_string();
+            let hold = if hold {
+                " et sous conservation pour contrôle (legal hold)"
+            } else {
+                ""
+            };
+            return Err(StoreError::Retained {
+                sha256: *sha256,
+                until: day,
+                hold,
+            });
+        }
+        self.s3
+            .delete(&s3::object_key(plie.as_str(), sha256))
+            .await?;
+        if let Some(index) = self
+            .filed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(plie)
+        {
+            index.remove(sha256);
+        }
+        self.append(
+            plie,
+            JournalEvent::ObjectDeleted {
+                reason: reason.into(),
+            },
+            vec![*sha256],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Anchors every chain: closes and files the open segments, timestamps the Merkle root of
+    /// the heads, records and files the anchor.
+    pub async fn anchor<T: Timestamper>(&self, tsa: &T) -> Result<Anchor, StoreError> {
+        let mut heads = Vec::new();
+        for plie in self.journal.plies().map_err(io_error("journal"))? {
+            let chain = self
+                .journal
+                .chain(&plie)
+                .map_err(io_error(format!("journal de {plie}")))?;
+            let c = chain.clone();
+            let closed = tokio::task::spawn_blocking(move || c.close_segment())
+                .await
+                .map_err(|e| StoreError::Io {
+                    context: "journal".into(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(io_error(format!("journal de {plie}")))?;
+            if let Some(segment) = closed {
+                self.file_segment(segment).await?;
+            }
+            let (seq, hash) = chain.head();
+            if seq > 0 {
+                heads.push(ChainHead { plie, seq, hash });
+            }
+        }
+        let anchor = journal::anchor::record(self.journal.dir(), heads, tsa)
+            .await
+            .map_err(StoreError::Anchor)?;
+        let bytes = serde_json::to_vec(&anchor).map_err(|e| StoreError::Anchor(e.to_string()))?;
+        let sha256 = Sha256Digest::of(&bytes);
+        let object = EvidenceObject {
+            // Anchors concern every PLIE: filed under their own prefix, never a PLIE's.
+            plie: PlieId::new("ancres").map_err(StoreError::Anchor)?,
+            key: s3::object_key(ANCHOR_PREFIX, &sha256),
+            sha256,
+            size: bytes.len() as u64,
+            metadata: EvidenceMetadata {
+                content_type: "application/json".into(),
+                original_name: format!("ancre-{:06}.json", anchor.number),
+                operation: String::new(),
+                participant: None,
+                kind: "ancre-journal".into(),
+            },
+            retain_until: self.register().longest()?,
+        };
+        self.store_or_queue(&object, Content::Bytes(bytes)).await?;
+        Ok(anchor)
+    }
+
+    /// Anchors when the configured interval has passed since the last anchor.
+    pub async fn anchor_if_due<T: Timestamper>(
+        &self,
+        tsa: &T,
+    ) -> Result<Option<Anchor>, StoreError> {
+        let last = journal::anchor::read_anchors(self.journal.dir())
+            .map_err(io_error("ancres"))?
+            .last()
+            .map(|a| a.token.time);
+        let interval =
+            chrono::Duration::minutes(self.config.journal.anchor_interval_minutes as i64);
+        if journal::anchor::due(last, Utc::now(), interval) {
+            self.anchor(tsa).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}

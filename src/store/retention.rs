@@ -1,0 +1,280 @@
+//! Retention per opération: how long evidence is kept, and legal hold during a control.
+//!
+//! FSE rules (domain.md, "Retention and control"): keep every piece until the programme's
+//! closure (31 December 2033 for 2014-2020), or N years from 31 December of the year of the last
+//! payment (FSE+ 2021-2027, Regulation (EU) 2021/1060 art. 82: 5 years); the later of the two when
+//! both apply. A retention is extended, never shortened. The register of rules in force lives in
+//! `<data-dir>/store/retention.json`, every change is journaled.
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How long the pieces of one opération are kept. Dates are written `"2033-12-31"`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionRule {
+    /// Programme closure date: kept through that day (2014-2020: 2033-12-31).
+    pub closure: Option<NaiveDate>,
+    /// Years counted from 31 December of the year of the last payment (FSE+: 5).
+    pub years_after_last_payment: Option<u32>,
+    /// Date of the last payment to the opération, once known.
+    pub last_payment: Option<NaiveDate>,
+}
+
+impl RetentionRule {
+    /// The last day the pieces must be kept: the later of the rules that apply.
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        let after_payment = match (self.years_after_last_payment, self.last_payment) {
+            (Some(years), Some(paid)) => {
+                NaiveDate::from_ymd_opt(paid.year() + years as i32, 12, 31)
+            }
+            _ => None,
+        };
+        self.closure.max(after_payment)
+    }
+}
+
+/// Kept through `day` (Europe/Paris): retained until the next midnight, Paris time, in UTC.
+pub fn retain_until_instant(day: NaiveDate) -> DateTime<Utc> {
+    let next = day.succ_opt().unwrap_or(day);
+    let midnight = next.and_hms_opt(0, 0, 0).unwrap_or_default();
+    Paris
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// `[store.retention]` in parafe.toml: a default rule and per-opération rules.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Applies to any opération without its own rule.
+    pub default: RetentionRule,
+    /// By opération identifier (e.g. the Ma Démarche FSE number).
+    pub operations: BTreeMap<String, RetentionRule>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        // FSE 2014-2020: "jusqu'à la date de clôture du programme", indicatively 2033-12-31.
+        let closure = NaiveDate::from_ymd_opt(2033, 12, 31);
+        Self {
+            default: RetentionRule {
+                closure,
+                ..Default::default()
+            },
+            operations: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct OperationState {
+    rule: Option<RetentionRule>,
+    /// The longest retention ever applied: a new rule may not end before it.
+    floor: Option<DateTime<Utc>>,
+    legal_hold: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error("aucune règle de conservation applicable à l'opération « {0} » : indiquez une date de clôture, ou une durée après le dernier paiement et sa date")]
+    NoRule(String),
+    #[error("la conservation de l'opération « {operation} » court jusqu'au {current} ; elle ne peut pas être raccourcie au {requested}")]
+    Shortened {
+        operation: String,
+        current: String,
+        requested: String,
+    },
+    #[error("registre de conservation {path} : {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// The rules in force and the legal holds.
+pub struct Register {
+    path: PathBuf,
+    config: RetentionConfig,
+    state: BTreeMap<String, OperationState>,
+}
+
+fn paris_day(t: DateTime<Utc>) -> String {
+    // The day a person reads: the last day kept, in Paris.
+    (t.with_timezone(&Paris) - chrono::Duration::seconds(1))
+        .format("%d/%m/%Y")
+        .to_string()
+}
+
+impl Register {
+    pub fn open(path: PathBuf, config: RetentionConfig) -> Result<Register, RetentionError> {
+        let state = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RetentionError::Io {
+                path: path.clone(),
+                source: io::Error::other(e),
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => return Err(RetentionError::Io { path, source }),
+        };
+        Ok(Register {
+            path,
+            config,
+            state,
+        })
+    }
+
+    fn rule(&self, operation: &str) -> &RetentionRule {
+        self.state
+            .get(operation)
+            .and_then(|s| s.rule.as_ref())
+            .or_else(|| self.config.operations.get(operation))
+            .unwrap_or(&self.config.default)
+    }
+
+    /// Retain-until of the opération's pieces filed now.
+    pub fn retain_until(&self, operation: &str) -> Result<DateTime<Utc>, RetentionError> {
+        let from_rule = self.rule(operation).last_day().map(retain_until_instant);
+        let floor = self.state.get(operation).and_then(|s| s.floor);
+        from_rule
+            .max(floor)
+            .ok_or_else(|| RetentionError::NoRule(operation.to_owned()))
+    }
+
+    /// The longest retention in force, for what concerns every opération (journal segments).
+    pub fn longest(&self) -> Result<DateTime<Utc>, RetentionError> {
+        let mut operations: Vec<&str> = self.config.operations.keys().map(String::as_str).collect();
+        operations.extend(self.state.keys().map(String::as_str));
+        let mut longest = self.config.default.last_day().map(retain_until_instant);
+        for op in operations {
+            longest = longest.max(self.retain_until(op).ok());
+        }
+        longest.ok_or_else(|| RetentionError::NoRule("(règle par défaut)".into()))
+    }
+
+    pub fn legal_hold(&self, operation: &str) -> bool {
+        self.state.get(operation).is_some_and(|s| s.legal_hold)
+    }
+
+    /// Puts a new rule in force; refused when it would end earlier than the retention in force.
+    pub fn set_rule(
+        &mut self,
+        operation: &str,
+        rule: RetentionRule,
+    ) -> Result<DateTime<Utc>, RetentionError> {
+        let current = self.retain_until(operation).ok();
+        let requested = rule
+            .last_day()
+            .map(retain_until_instant)
+            .ok_or_else(|| RetentionError::NoRule(operation.into()))?;
+        if let Some(current) = current.filter(|c| requested < *c) {
+            return Err(RetentionError::Shortened {
+                operation: operation.into(),
+                current: paris_day(current),
+                requested: paris_day(requested),
+            });
+        }
+        let state = self.state.entry(operation.to_owned()).or_default();
+        state.rule = Some(rule);
+        state.floor = Some(requested);
+        self.save()?;
+        Ok(requested)
+    }
+
+    pub fn set_legal_hold(&mut self, operation: &str, on: bool) -> Result<(), RetentionError> {
+        self.state
+            .entry(operation.to_owned())
+            .or_default()
+            .legal_hold = on;
+        self.save()
+    }
+
+    fn save(&self) -> Result<(), RetentionError> {
+        let io_err = |source| RetentionError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let bytes =
+            serde_json::to_vec_pretty(&self.state).map_err(|e| io_err(io::Error::other(e)))?;
+        write_durably(&self.path, &bytes).map_err(io_err)
+    }
+}
+
+/// Writes through a temporary file, fsync, rename, fsync of the directory: all or nothing.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_later_rule_wins() {
+        let closure = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..Default::default()
+        };
+        assert_eq!(closure.last_day(), Some(day(2033, 12, 31)));
+        let fse_plus = RetentionRule {
+            years_after_last_payment: Some(5),
+            last_payment: Some(day(2030, 3, 2)),
+            ..Default::default()
+        };
+        assert_eq!(fse_plus.last_day(), Some(day(2035, 12, 31)));
+        let both = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..fse_plus.clone()
+        };
+        assert_eq!(both.last_day(), Some(day(2035, 12, 31)));
+        let unknown_payment = RetentionRule {
+            years_after_last_payment: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(unknown_payment.last_day(), None);
+        // Kept through 31/12/2033 in Paris: until 2034-01-01T00:00+01:00.
+        assert_eq!(
+            retain_until_instant(day(2033, 12, 31)).to_rfc3339(),
+            "2033-12-31T23:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn retention_is_extended_never_shortened() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut register =
+            Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
+        let longer = RetentionRule {
+            years_after_last_payment: Some(5),
+            last_payment: Some(day(2031, 1, 1)),
+            ..Default::default()
+        };
+        let until = register.set_rule("op-1", longer).unwrap();
+        assert_eq!(until, retain_until_instant(day(2036, 12, 31)));
+        let shorter = RetentionRule {
+            closure: Some(day(2033, 12, 31)),
+            ..Default::default()
+        };
+        let err = register.set_rule("op-1", shorter).unwrap_err().to_string();
+        assert!(err.contains("ne peut pas être raccourcie"), "{err}");
+        let reopened =
+            Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
+        assert_eq!(reopened.retain_until("op-1").unwrap(), until);
+        assert_eq!(
+            reopened.retain_until("op-2").unwrap(),
+            retain_until_instant(day(2033, 12, 31))
+        );
+    }
+}
