@@ -32,9 +32,9 @@ pub struct BenchArgs {
     /// Nombre de documents scellés par chaque outil.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
-    /// Commande pyHanko (sinon `pyhanko` du PATH, ou de $PARAFE_VENV/bin).
-    #[arg(long)]
-    pub pyhanko: Option<PathBuf>,
+    /// Commande pyHanko.
+    #[arg(long, default_value = "pyhanko")]
+    pub pyhanko: PathBuf,
 }
 
 fn load(data: &DataDir) -> Result<Config, CliError> {
@@ -262,17 +262,6 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The pyhanko command: `--pyhanko`, else `$PARAFE_VENV/bin/pyhanko`, else `pyhanko` on PATH.
-fn pyhanko_command(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
-    }
-    match std::env::var_os("PARAFE_VENV") {
-        Some(venv) => PathBuf::from(venv).join("bin/pyhanko"),
-        None => PathBuf::from("pyhanko"),
-    }
-}
-
 pub fn bench(args: BenchArgs) -> CliResult {
     let pdf = std::fs::read(&args.pdf).map_err(|e| {
         CliError::input(format!(
@@ -339,7 +328,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     }
     // pyHanko signs with the same key and certificate as PAdES B-B: it cannot reach parafe's
     // in-process TSA, so it gets none and does less work than parafe's B-LTA.
-    let pyhanko = pyhanko_command(args.pyhanko.as_deref());
+    let pyhanko = args.pyhanko.clone();
     let mut reference = Vec::new();
     for i in 0..runs {
         let out = work.path().join(format!("pyhanko-{i}.pdf"));

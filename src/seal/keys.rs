@@ -269,26 +269,25 @@ fn read_pkcs12(path: &Path, password_env: &str) -> Result<SealKey, KeyError> {
     }
 }
 
+/// Reads and decodes one PEM file; any failure names the file.
+fn read_pem<T, E: std::fmt::Display>(
+    path: &Path,
+    decode: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, KeyError> {
+    let read_error = |message: String| KeyError::Read {
+        path: path.to_owned(),
+        message,
+    };
+    let pem = std::fs::read_to_string(path).map_err(|e| read_error(e.to_string()))?;
+    decode(&pem).map_err(|e| read_error(e.to_string()))
+}
+
 fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let pem = std::fs::read_to_string(path).map_err(|e| KeyError::Read {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Read {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    read_pem(path, SigningKey::from_pkcs8_pem)
 }
 
 pub(super) fn read_cert(path: &Path) -> Result<Certificate, KeyError> {
-    let pem = std::fs::read(path).map_err(|e| KeyError::Read {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    Certificate::from_pem(&pem).map_err(|e| KeyError::Read {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    read_pem(path, |pem| Certificate::from_pem(pem.as_bytes()))
 }
 
 /// Every certificate of a PEM file (a CA bundle).

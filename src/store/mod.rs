@@ -554,14 +554,9 @@ impl Vault {
     ) -> Result<JournalEntry, StoreError> {
         let journal = self.journal.clone();
         let p = plie.clone();
-        let (entry, closed) =
-            tokio::task::spawn_blocking(move || journal.append(&p, event, objects))
-                .await
-                .map_err(|e| StoreError::Io {
-                    context: "journal".into(),
-                    source: std::io::Error::other(e),
-                })?
-                .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        let (entry, closed) = on_journal_thread(move || journal.append(&p, event, objects))
+            .await?
+            .map_err(io_error(format!("écriture du journal de {plie}")))?;
         if let Some(segment) = closed {
             self.file_segment(segment).await?;
         }
@@ -898,12 +893,8 @@ impl Vault {
                 .chain(&plie)
                 .map_err(io_error(format!("journal de {plie}")))?;
             let c = chain.clone();
-            let closed = tokio::task::spawn_blocking(move || c.close_segment())
-                .await
-                .map_err(|e| StoreError::Io {
-                    context: "journal".into(),
-                    source: std::io::Error::other(e),
-                })?
+            let closed = on_journal_thread(move || c.close_segment())
+                .await?
                 .map_err(io_error(format!("journal de {plie}")))?;
             if let Some(segment) = closed {
                 self.file_segment(segment).await?;
@@ -954,4 +945,16 @@ impl Vault {
             Ok(None)
         }
     }
+}
+
+/// Runs blocking journal I/O (fsync) off the async workers.
+async fn on_journal_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Io {
+            context: "journal".into(),
+            source: std::io::Error::other(e),
+        })
 }

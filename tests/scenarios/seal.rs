@@ -2,10 +2,10 @@
 //! pdfsig, pyHanko, openssl cms / ts); a TSA parafe did not write (openssl ts -reply) serves
 //! the RFC 3161 client; tampered, truncated or malformed files are refused.
 //!
-//! Tools: qpdf, pdfsig (poppler-utils) and openssl from PATH; pyhanko and the python that has
-//! it from `$PARAFE_VENV/bin` when PARAFE_VENV is set, else from PATH.
+//! Tools come from PATH: qpdf, pdfsig (poppler-utils), openssl, and pyhanko with its python
+//! (`tests/run` puts the project's `.venv/bin` first).
 
-use crate::support::{assert_qpdf_clean, examples, repo, text, tool};
+use crate::support::{assert_qpdf_clean, examples, parafe, repo, text, tool};
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
@@ -13,34 +13,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The parafe binary: `PARAFE_BIN` when set (several worktrees sharing one target directory
-/// overwrite each other's `target/debug/parafe`), else the one cargo built for these tests.
 fn bin() -> PathBuf {
-    std::env::var_os("PARAFE_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_BIN_EXE_parafe")),
-        PathBuf::from,
-    )
-}
-
-fn parafe(args: &[&str]) -> std::process::Output {
-    match std::env::var_os("PARAFE_BIN") {
-        Some(bin) => Command::new(bin)
-            .args(args)
-            .output()
-            .expect("lancement de parafe"),
-        None => crate::support::parafe(args),
-    }
-}
-
-fn venv(program: &str) -> String {
-    match std::env::var_os("PARAFE_VENV") {
-        Some(dir) => PathBuf::from(dir)
-            .join("bin")
-            .join(program)
-            .to_string_lossy()
-            .into_owned(),
-        None => program.to_owned(),
-    }
+    PathBuf::from(env!("CARGO_BIN_EXE_parafe"))
 }
 
 fn s(path: &Path) -> String {
@@ -185,7 +159,7 @@ fn assert_validators_pass(pdf: &Path, data: &Path, trust: &[PathBuf], revocation
     args.extend(trust_args.iter().map(String::as_str));
     args.push(&p);
     let report = assert_ok(
-        &tool(&venv("pyhanko"), &args),
+        &tool("pyhanko", &args),
         "pyhanko sign validate",
         "INTACT:TRUSTED",
     );
@@ -200,7 +174,7 @@ fn assert_validators_pass(pdf: &Path, data: &Path, trust: &[PathBuf], revocation
         args.extend(trust_args.iter().map(String::as_str));
         args.push(&p);
         let report = assert_ok(
-            &tool(&venv("pyhanko"), &args),
+            &tool("pyhanko", &args),
             "pyhanko sign adesverify",
             "The signature is judged VALID.",
         );
@@ -678,7 +652,7 @@ fn assert_refused(data: &Path, pdf: &Path, reason: &str, exit: i32) {
     assert_eq!(out.status.code(), Some(exit), "{report}");
     assert!(report.contains(reason), "attendu « {reason} » :\n{report}");
     let out = tool(
-        &venv("pyhanko"),
+        "pyhanko",
         &[
             "sign",
             "validate",
@@ -737,7 +711,7 @@ fn tampered_documents_are_refused() {
     // A revision appended with pyHanko's own writer, replacing the content of page 1.
     let forged = work.path().join("revision.pdf");
     let out = tool(
-        &venv("python"),
+        "python",
         &[&s(&fixture("tamper.py")), &s(&sealed), &s(&forged)],
     );
     assert!(out.status.success(), "tamper.py : {}", text(&out.stderr));

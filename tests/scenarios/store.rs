@@ -1,7 +1,7 @@
 //! Issue 4: evidence filed in object storage for the whole retention period, with a
 //! tamper-evident journal. Real S3 servers on loopback: the embedded s3s-fs, and moto server
-//! (`moto_server` from PyPI `moto[server]`: `$PARAFE_MOTO_SERVER`, else on PATH, else
-//! `/work/venv/bin/moto_server`), which enforces Object Lock.
+//! (`moto_server` from PyPI `moto[server]`, on PATH: `tests/run` installs it), which enforces
+//! Object Lock.
 
 use crate::support::{parafe, text};
 use aws_sdk_s3::primitives::ByteStream;
@@ -474,27 +474,16 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
-        let program = std::env::var("PARAFE_MOTO_SERVER").ok().or_else(|| {
-            let on_path = Command::new("moto_server")
-                .arg("--help")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok();
-            Some(if on_path {
-                "moto_server".into()
-            } else {
-                "/work/venv/bin/moto_server".into()
-            })
-        });
-        let program = program.unwrap_or_default();
+        let program = "moto_server";
         let port = free_port();
-        let child = Command::new(&program)
+        let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{program} introuvable ({e}) : pip install 'moto[server]' (voir tests/support/store-moto.sh)"));
+            .unwrap_or_else(|e| {
+                panic!("{program} introuvable ({e}) : lancez les tests par bash tests/run")
+            });
         wait_for_port(port);
         Moto { child, port }
     }
