@@ -117,6 +117,9 @@ pub fn run(args: RenderArgs) -> CliResult {
 
 const TYPST_STACK: usize = 64 << 20;
 
+/// Renders done before measuring, so that the measure is of a warm service.
+const WARM_UP: usize = 5;
+
 /// Renders jobs on every core, with a progress bar for long batches.
 fn render_batch(
     jobs: &[Job],
@@ -216,7 +219,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "document-templates/examples")]
     pub examples: PathBuf,
     /// Nombre de compositions du contrat mesurées de chaque côté.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 50)]
     pub iterations: usize,
     /// Nombre de feuilles d'émargement composées en lot.
     #[arg(long, default_value_t = 500)]
@@ -229,21 +232,26 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let contrat = read_json(&args.examples.join("contrat-engagement.json"))?;
     let options = RenderOptions::default();
     let variant = |i: usize, data: &Value| {
-        // A different reference each time, so that Typst's memoization cannot replay a result.
+        // Another document for another person each time, as in real use: Typst's memoization
+        // may reuse what the documents share, it cannot replay a whole result.
         let mut data = data.clone();
         data["reference"] = Value::String(format!("PLIE-BENCH-{i:06}"));
+        if let Some(nom) = data.pointer_mut("/participant/nom") {
+            *nom = Value::String(format!("Participant {i}"));
+        }
         data
     };
-    let warm = (0..=args.iterations)
-        .map(|i| {
-            let data = variant(i, &contrat);
-            let start = Instant::now();
-            render::render("contrat-engagement", &data, &options)
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            Ok(start.elapsed())
-        })
-        .skip(1) // the first render loads the fonts: that is the cold start, not a warm render
-        .collect::<Result<Vec<_>, CliError>>()?;
+    let in_process = |i: usize| {
+        let start = Instant::now();
+        render::render("contrat-engagement", &variant(i, &contrat), &options)
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        Ok::<_, CliError>(start.elapsed())
+    };
+    // The first renders load fonts and fill Typst's caches: that is the cold start, not what a
+    // running service pays per document.
+    for i in 0..WARM_UP {
+        in_process(usize::MAX - i)?;
+    }
 
     let root = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
     for (path, bytes) in template::embedded_files() {
@@ -252,42 +260,46 @@ pub fn bench(args: BenchArgs) -> CliResult {
     }
     write_atomically(&root.path().join("pieces-jointes.json"), b"[]")
         .map_err(|e| CliError::failure(e.to_string()))?;
-    let cli = (0..args.iterations)
-        .map(|i| {
-            // Writing the data file belongs to the CLI's cost: parafe receives it the same way.
-            let start = Instant::now();
-            write_atomically(
-                &root.path().join("donnees.json"),
-                variant(i, &contrat).to_string().as_bytes(),
-            )
-            .map_err(|e| CliError::failure(e.to_string()))?;
-            let status = Command::new(&args.typst)
-                .arg("compile")
-                .args([
-                    "--root",
-                    &root.path().to_string_lossy(),
-                    "--ignore-system-fonts",
-                    "--pdf-standard",
-                    "a-3b",
-                ])
-                .arg(root.path().join("contrat-engagement.typ"))
-                .arg(root.path().join("sortie.pdf"))
-                .status()
-                .map_err(|e| {
-                    CliError::failure(format!(
-                        "commande {} introuvable : {e}",
-                        args.typst.display()
-                    ))
-                })?;
-            if !status.success() {
-                return Err(CliError::failure(format!(
-                    "{} compile a échoué",
+    let with_cli = |i: usize| {
+        // Writing the data file belongs to the CLI's cost: parafe receives the data the same way.
+        let start = Instant::now();
+        write_atomically(
+            &root.path().join("donnees.json"),
+            variant(i, &contrat).to_string().as_bytes(),
+        )
+        .map_err(|e| CliError::failure(e.to_string()))?;
+        let status = Command::new(&args.typst)
+            .arg("compile")
+            .args([
+                "--root",
+                &root.path().to_string_lossy(),
+                "--ignore-system-fonts",
+                "--pdf-standard",
+                "a-3b",
+            ])
+            .arg(root.path().join("contrat-engagement.typ"))
+            .arg(root.path().join("sortie.pdf"))
+            .status()
+            .map_err(|e| {
+                CliError::failure(format!(
+                    "commande {} introuvable : {e}",
                     args.typst.display()
-                )));
-            }
-            Ok(start.elapsed())
-        })
-        .collect::<Result<Vec<_>, CliError>>()?;
+                ))
+            })?;
+        if !status.success() {
+            return Err(CliError::failure(format!(
+                "{} compile a échoué",
+                args.typst.display()
+            )));
+        }
+        Ok(start.elapsed())
+    };
+    // Side by side, one of each in turn, so that the machine's noise hits both alike.
+    let (mut warm, mut cli) = (Vec::new(), Vec::new());
+    for i in 0..args.iterations {
+        warm.push(in_process(i)?);
+        cli.push(with_cli(i)?);
+    }
     let (warm_ms, cli_ms) = (median_ms(warm), median_ms(cli));
     println!(
         "contrat d'engagement, médiane sur {} compositions :",
