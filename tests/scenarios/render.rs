@@ -284,3 +284,45 @@ fn a_bad_file_in_a_batch_stops_the_whole_batch() {
         "des fichiers ont été écrits"
     );
 }
+
+#[test]
+fn a_document_carries_its_evidence_json_as_an_associated_file() {
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("emargement-individuel.json")).unwrap(),
+    )
+    .unwrap();
+    let evidence = serde_json::json!({ "document": "PLIE-MTP-2025-00311", "signataires": 2 });
+    let options = parafe::render::RenderOptions {
+        attachments: vec![parafe::render::Attachment {
+            name: "preuve.json".into(),
+            description: "Preuves de signature".into(),
+            json: evidence.clone(),
+        }],
+        ..Default::default()
+    };
+    let pdf = parafe::render::render("emargement-individuel", &data, &options).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("emargement.pdf");
+    std::fs::write(&path, pdf.bytes()).unwrap();
+    assert_qpdf_clean(&path);
+
+    let listing = text(&tool("pdfdetach", &["-list", &path.to_string_lossy()]).stdout);
+    assert!(
+        listing.contains("preuve.json"),
+        "pièce jointe absente :\n{listing}"
+    );
+    let saved = dir.path().join("extrait.json");
+    let out = tool(
+        "pdfdetach",
+        &[
+            "-save",
+            "1",
+            "-o",
+            &saved.to_string_lossy(),
+            &path.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let extracted: Value = serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    assert_eq!(extracted, evidence);
+}
