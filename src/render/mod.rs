@@ -122,8 +122,11 @@ fn seal_zone(document: &PagedDocument) -> Option<SealZone> {
     let position = introspector.position(content.location()?)?;
     let page = position.page.get() - 1;
     let page_height = document.pages().get(page)?.frame.height().to_pt();
+    // The box's size as written in the template (plain lengths, which Typst stores as relative
+    // lengths with no relative part).
     let length = |name: &str| match content.field_by_name(name) {
         Ok(typst::foundations::Value::Length(l)) => l.abs.to_pt(),
+        Ok(typst::foundations::Value::Relative(r)) => r.abs.abs.to_pt(),
         _ => 0.0,
     };
     let (x, top) = (position.point.x.to_pt(), position.point.y.to_pt());

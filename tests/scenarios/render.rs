@@ -326,3 +326,37 @@ fn a_document_carries_its_evidence_json_as_an_associated_file() {
     let extracted: Value = serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
     assert_eq!(extracted, evidence);
 }
+
+#[test]
+fn the_certificat_de_preuve_locates_its_seal_zone() {
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("certificat-preuve.json")).unwrap(),
+    )
+    .unwrap();
+    let pdf = parafe::render::render("certificat-preuve", &data, &Default::default()).unwrap();
+    let zone = pdf
+        .seal_zone()
+        .expect("la boîte <zone-sceau> doit être trouvée");
+    let [x1, y1, x2, y2] = zone.rect;
+    let mm = |pt: f32| pt / 72.0 * 25.4;
+    assert_eq!(zone.page, 0);
+    assert!(
+        (mm(x2 - x1) - 90.0).abs() < 0.5 && (mm(y2 - y1) - 28.0).abs() < 0.5,
+        "zone {:?}",
+        zone.rect
+    );
+    // On the A4 page (595 × 842 pt), inside the margins, in the lower half.
+    assert!(
+        x1 > 40.0 && x2 < 560.0 && y1 > 50.0 && y2 < 421.0,
+        "zone {:?}",
+        zone.rect
+    );
+
+    // A document without a certificat has no zone: its seal widget will be invisible.
+    let contrat: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("contrat-engagement.json")).unwrap(),
+    )
+    .unwrap();
+    let pdf = parafe::render::render("contrat-engagement", &contrat, &Default::default()).unwrap();
+    assert!(pdf.seal_zone().is_none());
+}
