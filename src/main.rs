@@ -28,6 +28,8 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// Vérifie et liste les workflows (workflows/*.toml).
     Workflows(cli::workflow::WorkflowsArgs),
+    /// Échéancier des bilans BRSA d'un CER (5, 11, 17 mois ou selon le workflow ; sortie anticipée).
+    Bilans(cli::workflow::BilansArgs),
     /// Coffre de preuves S3.
     #[command(subcommand)]
     Store(cli::store::StoreCommand),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => cli::seal::seal(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Workflows(args) => cli::workflow::run(args),
+        Command::Bilans(args) => cli::workflow::bilans(args),
         Command::Store(command) => cli::store::run(command),
         Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),

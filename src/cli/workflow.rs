@@ -78,3 +78,80 @@ pub fn run(args: WorkflowsArgs) -> CliResult {
     );
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct BilansArgs {
+    /// Début du CER (AAAA-MM-JJ).
+    #[arg(long = "cer-debut")]
+    pub cer_debut: String,
+    /// Date de sortie du PLIE, si le participant est sorti (AAAA-MM-JJ).
+    #[arg(long)]
+    pub sortie: Option<String>,
+    /// Jour auquel évaluer les retards (AAAA-MM-JJ ; défaut : aujourd'hui, heure de Paris).
+    #[arg(long)]
+    pub aujourdhui: Option<String>,
+    /// Dossier des définitions de workflows (les mois viennent de bilan-brsa.toml).
+    #[arg(long, default_value = "workflows")]
+    pub dir: PathBuf,
+}
+
+/// `parafe bilans`: the bilans BRSA a CER calls for, from the months of the bilan-brsa workflow.
+pub fn bilans(args: BilansArgs) -> CliResult {
+    let date = |name: &str, value: &str| {
+        chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+            CliError::input(format!(
+                "{name} : « {value} » n'est pas une date AAAA-MM-JJ"
+            ))
+        })
+    };
+    let debut = date("--cer-debut", &args.cer_debut)?;
+    let sortie = args
+        .sortie
+        .as_deref()
+        .map(|s| date("--sortie", s))
+        .transpose()?;
+    let aujourdhui = match args.aujourdhui.as_deref() {
+        Some(s) => date("--aujourdhui", s)?,
+        None => chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive(),
+    };
+    let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
+    let workflows =
+        workflow::load_dir(&args.dir, catalogue).map_err(|e| CliError::input(e.to_string()))?;
+    let bilan = workflows
+        .iter()
+        .find(|w| w.modele == "bilan-brsa" && !w.echeances_mois.is_empty())
+        .ok_or_else(|| {
+            CliError::input(format!(
+                "aucun workflow du modèle bilan-brsa avec des échéances dans {}",
+                args.dir.display()
+            ))
+        })?;
+
+    let fr = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    let mois: Vec<String> = bilan
+        .echeances_mois
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    println!(
+        "Bilans BRSA du CER commencé le {} ({} : {} mois)",
+        fr(debut),
+        bilan.nom,
+        mois.join(", ")
+    );
+    for e in workflow::bilans_brsa(debut, &bilan.echeances_mois, sortie) {
+        let nom = match e.bilan {
+            workflow::Bilan::Mois(m) => format!("bilan à {m} mois"),
+            workflow::Bilan::SortieAnticipee => "bilan de sortie anticipée".to_owned(),
+        };
+        let etat = match e.etat(aujourdhui) {
+            workflow::Etat::AVenir => "à venir".to_owned(),
+            workflow::Etat::Echue => format!("échu au {}", fr(aujourdhui)),
+            workflow::Etat::Annulee => "annulé (sortie anticipée)".to_owned(),
+        };
+        println!("  {nom:<28} dû le {}  {etat}", fr(e.due));
+    }
+    Ok(())
+}

@@ -3,5 +3,7 @@
 //! sealed result. This module reads and checks them; a bad file names its line.
 
 mod definition;
+mod echeancier;
 
 pub use definition::{load_dir, Duree, Methode, Ordre, Role, Signataire, Workflow, WorkflowError};
+pub use echeancier::{bilans_brsa, Bilan, Echeance, Etat};

@@ -60,3 +60,66 @@ fn a_bad_workflow_names_its_file_and_line() {
         );
     }
 }
+
+#[test]
+fn bilans_brsa_follow_the_workflow_months_and_an_early_exit() {
+    let dir = repo().join("workflows");
+    let run = parafe(&[
+        "bilans",
+        "--cer-debut",
+        "2025-01-15",
+        "--sortie",
+        "2025-09-10",
+        "--aujourdhui",
+        "2025-09-01",
+        "--dir",
+        &dir.to_string_lossy(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let lines: Vec<String> = text(&run.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines[1..],
+        [
+            "bilan à 5 mois dû le 15/06/2025 échu au 01/09/2025",
+            "bilan de sortie anticipée dû le 10/09/2025 à venir",
+            "bilan à 11 mois dû le 15/12/2025 annulé (sortie anticipée)",
+            "bilan à 17 mois dû le 15/06/2026 annulé (sortie anticipée)",
+        ]
+    );
+
+    // A Département with other months: the workflow file decides.
+    let other = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(dir.join("bilan-brsa.toml"))
+        .unwrap()
+        .replace("mois = [5, 11, 17]", "mois = [6, 12]");
+    std::fs::write(other.path().join("bilan-brsa.toml"), source).unwrap();
+    let run = parafe(&[
+        "bilans",
+        "--cer-debut",
+        "2025-01-31",
+        "--dir",
+        &other.path().to_string_lossy(),
+    ]);
+    let out = text(&run.stdout);
+    assert!(
+        out.contains("bilan à 6 mois") && out.contains("31/07/2025") && out.contains("31/01/2026"),
+        "{out}"
+    );
+
+    let run = parafe(&[
+        "bilans",
+        "--cer-debut",
+        "2025-02-30",
+        "--dir",
+        &dir.to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("« 2025-02-30 » n'est pas une date"),
+        "{}",
+        text(&run.stderr)
+    );
+}
