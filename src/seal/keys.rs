@@ -310,23 +310,37 @@ pub fn read_certs(path: &Path) -> Result<Vec<Certificate>, KeyError> {
 }
 
 fn write_key(path: &Path, key: &SigningKey, created: &mut Vec<PathBuf>) -> Result<(), KeyError> {
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Write {
-            path: path.to_owned(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    write_private(path, pem.as_bytes())?;
-    created.push(path.to_owned());
-    Ok(())
+    let pem = key.to_pkcs8_pem(LineEnding::LF);
+    write_pem(
+        path,
+        pem.as_ref()
+            .map(|p| p.as_bytes())
+            .map_err(ToString::to_string),
+        created,
+    )
 }
 
 fn write_cert(path: &Path, cert: &Certificate, created: &mut Vec<PathBuf>) -> Result<(), KeyError> {
-    let pem = cert.to_pem(LineEnding::LF).map_err(|e| KeyError::Write {
+    let pem = cert.to_pem(LineEnding::LF);
+    write_pem(
+        path,
+        pem.as_ref()
+            .map(|p| p.as_bytes())
+            .map_err(ToString::to_string),
+        created,
+    )
+}
+
+fn write_pem(
+    path: &Path,
+    pem: Result<&[u8], String>,
+    created: &mut Vec<PathBuf>,
+) -> Result<(), KeyError> {
+    let pem = pem.map_err(|e| KeyError::Write {
         path: path.to_owned(),
-        source: std::io::Error::other(e.to_string()),
+        source: std::io::Error::other(e),
     })?;
-    write_private(path, pem.as_bytes())?;
+    write_private(path, pem)?;
     created.push(path.to_owned());
     Ok(())
 }

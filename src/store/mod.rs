@@ -204,6 +204,14 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl Vault {
+    /// The index of filed objects. A panic elsewhere while it was held leaves it usable: every
+    /// change to it is a single insert or remove.
+    fn filed(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PlieId, HashMap<Sha256Digest, FiledInfo>>> {
+        self.filed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Opens the store of `config` (starting the embedded server when no endpoint is set), the
     /// journal and the queue under its data directory.
     pub async fn open(config: &crate::config::Config) -> Result<Vault, StoreError> {
@@ -357,12 +365,7 @@ impl Vault {
 
     /// Loads the PLIE's filed objects from its journal, once.
     async fn ensure_index(&self, plie: &PlieId) -> Result<(), StoreError> {
-        if self
-            .filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(plie)
-        {
+        if self.filed().contains_key(plie) {
             return Ok(());
         }
         let journal = self.journal.clone();
@@ -410,11 +413,7 @@ impl Vault {
                 _ => {}
             }
         }
-        self.filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(plie.clone())
-            .or_insert(index);
+        self.filed().entry(plie.clone()).or_insert(index);
         Ok(())
     }
 
@@ -466,7 +465,7 @@ impl Vault {
         // Claim the hash before writing, so that two concurrent filings of the same bytes
         // journal it once.
         {
-            let mut filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+            let mut filed = self.filed();
             let index = filed.entry(plie.clone()).or_default();
             if let Some(info) = index.get(&sha256) {
                 let object = EvidenceObject {
@@ -488,7 +487,7 @@ impl Vault {
             index.insert(sha256, info);
         }
         let outcome = self.write_filing(&object, content).await;
-        let mut filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut filed = self.filed();
         let index = filed.entry(plie.clone()).or_default();
         match outcome {
             Ok((seq, queued)) => {
@@ -590,9 +589,7 @@ impl Vault {
             retain_until,
             seq: 0,
         };
-        self.filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.filed()
             .entry(segment.plie)
             .or_default()
             .insert(segment.sha256, info);
@@ -733,7 +730,7 @@ impl Vault {
     /// Keys of the PLIE's objects concerned by an opération's retention (its pieces, and the
     /// journal segments, which must outlive every piece they mention).
     fn objects_of(&self, plie: &PlieId, operation: &str) -> Vec<Sha256Digest> {
-        let filed = self.filed.lock().unwrap_or_else(|p| p.into_inner());
+        let filed = self.filed();
         filed
             .get(plie)
             .map(|index| {
@@ -771,12 +768,7 @@ impl Vault {
                     .await?;
             }
         }
-        if let Some(index) = self
-            .filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(plie)
-        {
+        if let Some(index) = self.filed().get_mut(plie) {
             for sha in &objects {
                 if let Some(info) = index.get_mut(sha) {
                     info.retain_until = info.retain_until.max(until);
@@ -826,12 +818,7 @@ impl Vault {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.ensure_index(plie).await?;
-        let info = self
-            .filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(plie)
-            .and_then(|i| i.get(sha256).cloned());
+        let info = self.filed().get(plie).and_then(|i| i.get(sha256).cloned());
         let Some(info) = info else {
             return Err(StoreError::Input(format!(
                 "aucun objet {sha256} déposé pour le PLIE « {plie} »"
@@ -864,12 +851,7 @@ impl Vault {
         self.s3
             .delete(&s3::object_key(plie.as_str(), sha256))
             .await?;
-        if let Some(index) = self
-            .filed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(plie)
-        {
+        if let Some(index) = self.filed().get_mut(plie) {
             index.remove(sha256);
         }
         self.append(
