@@ -120,8 +120,12 @@ pub fn init(data_dir: &Path) -> Result<InitReport, KeyError> {
         }
         let key = SigningKey::random(&mut rand::rngs::OsRng);
         let ca = pki::issue_ca(&key, CA_SUBJECT)?;
-        write_key(&files.ca_key, &key, &mut created)?;
-        write_cert(&files.ca_cert, &ca, &mut created)?;
+        write_pem(
+            &files.ca_key,
+            key.to_pkcs8_pem(LineEnding::LF),
+            &mut created,
+        )?;
+        write_pem(&files.ca_cert, ca.to_pem(LineEnding::LF), &mut created)?;
         (key, ca)
     };
     for (cert_path, key_path, subject, role) in [
@@ -131,8 +135,8 @@ pub fn init(data_dir: &Path) -> Result<InitReport, KeyError> {
         if !key_path.exists() {
             let key = SigningKey::random(&mut rand::rngs::OsRng);
             let cert = pki::issue_leaf(&ca_key, &ca, &key, subject, role)?;
-            write_key(key_path, &key, &mut created)?;
-            write_cert(cert_path, &cert, &mut created)?;
+            write_pem(key_path, key.to_pkcs8_pem(LineEnding::LF), &mut created)?;
+            write_pem(cert_path, cert.to_pem(LineEnding::LF), &mut created)?;
         }
     }
     if !files.ca_crl.exists() {
@@ -309,38 +313,17 @@ pub fn read_certs(path: &Path) -> Result<Vec<Certificate>, KeyError> {
     Ok(certs)
 }
 
-fn write_key(path: &Path, key: &SigningKey, created: &mut Vec<PathBuf>) -> Result<(), KeyError> {
-    let pem = key.to_pkcs8_pem(LineEnding::LF);
-    write_pem(
-        path,
-        pem.as_ref()
-            .map(|p| p.as_bytes())
-            .map_err(ToString::to_string),
-        created,
-    )
-}
-
-fn write_cert(path: &Path, cert: &Certificate, created: &mut Vec<PathBuf>) -> Result<(), KeyError> {
-    let pem = cert.to_pem(LineEnding::LF);
-    write_pem(
-        path,
-        pem.as_ref()
-            .map(|p| p.as_bytes())
-            .map_err(ToString::to_string),
-        created,
-    )
-}
-
-fn write_pem(
+/// Writes a key or a certificate as PEM, owner-only, and records it as created.
+fn write_pem<P: AsRef<[u8]>, E: std::fmt::Display>(
     path: &Path,
-    pem: Result<&[u8], String>,
+    pem: Result<P, E>,
     created: &mut Vec<PathBuf>,
 ) -> Result<(), KeyError> {
     let pem = pem.map_err(|e| KeyError::Write {
         path: path.to_owned(),
-        source: std::io::Error::other(e),
+        source: std::io::Error::other(e.to_string()),
     })?;
-    write_private(path, pem)?;
+    write_private(path, pem.as_ref())?;
     created.push(path.to_owned());
     Ok(())
 }

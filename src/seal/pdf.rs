@@ -274,36 +274,26 @@ impl PdfFile {
         )?;
         changed.push((page_id, Object::Dictionary(page)));
 
-        match catalog.get(b"AcroForm").cloned() {
-            Ok(Object::Reference(id)) => {
-                let mut acroform = self.dictionary(id)?;
-                self.push_to_array(
-                    &mut acroform,
-                    b"Fields",
-                    Object::Reference(field_id),
-                    &mut changed,
-                )?;
-                acroform.set("SigFlags", 3);
-                changed.push((id, Object::Dictionary(acroform)));
-            }
-            Ok(Object::Dictionary(mut acroform)) => {
-                self.push_to_array(
-                    &mut acroform,
-                    b"Fields",
-                    Object::Reference(field_id),
-                    &mut changed,
-                )?;
-                acroform.set("SigFlags", 3);
-                catalog.set("AcroForm", acroform);
-            }
-            _ => {
-                let id = self.alloc();
-                let mut acroform = Dictionary::new();
-                acroform.set("Fields", vec![Object::Reference(field_id)]);
-                acroform.set("SigFlags", 3);
+        // The signature field joins the form, wherever the original keeps it: an indirect
+        // AcroForm is rewritten as a changed object, an inline one inside the catalog.
+        let (indirect, mut acroform) = match catalog.get(b"AcroForm").cloned() {
+            Ok(Object::Reference(id)) => (Some(id), self.dictionary(id)?),
+            Ok(Object::Dictionary(acroform)) => (None, acroform),
+            _ => (Some(self.alloc()), Dictionary::new()),
+        };
+        self.push_to_array(
+            &mut acroform,
+            b"Fields",
+            Object::Reference(field_id),
+            &mut changed,
+        )?;
+        acroform.set("SigFlags", 3);
+        match indirect {
+            Some(id) => {
                 changed.push((id, Object::Dictionary(acroform)));
                 catalog.set("AcroForm", Object::Reference(id));
             }
+            None => catalog.set("AcroForm", acroform),
         }
         if let Some(dss) = dss {
             let dss_id = self.dss(&catalog, dss, &mut changed)?;

@@ -1,7 +1,7 @@
 //! Issue 2: every example renders to a clean PDF/A that says what it must; bad input is refused
 //! with a French message naming each faulty field, exit code 2, and no file written.
 
-use crate::support::{assert_qpdf_clean, examples, parafe, pdf_text, text, tool};
+use crate::support::{assert_qpdf_clean, example, examples, parafe, pdf_text, text, tool};
 use serde_json::Value;
 
 /// The FSE mention each programme must print.
@@ -139,10 +139,7 @@ fn the_poster_is_a3_and_the_20_attendee_sheet_paginates() {
         "20 émargements tiennent sur {pages} page : cases de signature trop petites ?"
     );
     // Every attendee is on the sheet exactly once, and each page says which page it is.
-    let data: Value = serde_json::from_str(
-        &std::fs::read_to_string(examples().join("emargement-collectif-20.json")).unwrap(),
-    )
-    .unwrap();
+    let data: Value = example("emargement-collectif-20");
     let body = folded(&pdf_text(&sheet)).to_uppercase();
     let attendees = data["participants"].as_array().expect("liste participants");
     assert_eq!(attendees.len(), 20);
@@ -161,10 +158,7 @@ fn the_poster_is_a3_and_the_20_attendee_sheet_paginates() {
 #[test]
 fn bad_data_names_every_faulty_field_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut data: Value = serde_json::from_str(
-        &std::fs::read_to_string(examples().join("contrat-engagement.json")).unwrap(),
-    )
-    .unwrap();
+    let mut data: Value = example("contrat-engagement");
     let object = data.as_object_mut().unwrap();
     object.remove("reference");
     object["participant"]["nom"] = Value::from(42);
@@ -287,10 +281,7 @@ fn a_bad_file_in_a_batch_stops_the_whole_batch() {
 
 #[test]
 fn a_document_carries_its_evidence_json_as_an_associated_file() {
-    let data: Value = serde_json::from_str(
-        &std::fs::read_to_string(examples().join("emargement-individuel.json")).unwrap(),
-    )
-    .unwrap();
+    let data: Value = example("emargement-individuel");
     let evidence = serde_json::json!({ "document": "PLIE-MTP-2025-00311", "signataires": 2 });
     let options = parafe::render::RenderOptions {
         attachments: vec![parafe::render::Attachment {
@@ -329,10 +320,7 @@ fn a_document_carries_its_evidence_json_as_an_associated_file() {
 
 #[test]
 fn the_certificat_de_preuve_locates_its_seal_zone() {
-    let data: Value = serde_json::from_str(
-        &std::fs::read_to_string(examples().join("certificat-preuve.json")).unwrap(),
-    )
-    .unwrap();
+    let data: Value = example("certificat-preuve");
     let pdf = parafe::render::render("certificat-preuve", &data, &Default::default()).unwrap();
     let zone = pdf
         .seal_zone()
@@ -353,10 +341,7 @@ fn the_certificat_de_preuve_locates_its_seal_zone() {
     );
 
     // A document without a certificat has no zone: its seal widget will be invisible.
-    let contrat: Value = serde_json::from_str(
-        &std::fs::read_to_string(examples().join("contrat-engagement.json")).unwrap(),
-    )
-    .unwrap();
+    let contrat: Value = example("contrat-engagement");
     let pdf = parafe::render::render("contrat-engagement", &contrat, &Default::default()).unwrap();
     assert!(pdf.seal_zone().is_none());
 }

@@ -113,6 +113,14 @@ fn signature_timestamp(cms_der: &[u8]) -> (Vec<u8>, String) {
     )
 }
 
+/// `openssl ts -verify` of a token over an imprint (`-digest`) or over data (`-data`).
+fn ts_verify(token: &Path, over: &[&str], bundle: &Path, what: &str) {
+    let mut args = vec!["ts", "-verify", "-in", token.to_str().unwrap(), "-token_in"];
+    args.extend(over);
+    args.extend(["-CAfile", bundle.to_str().unwrap()]);
+    assert_ok(&tool("openssl", &args), what, "Verification: OK");
+}
+
 fn assert_ok(out: &std::process::Output, what: &str, expect: &str) -> String {
     let report = text(&out.stdout) + &text(&out.stderr);
     assert!(
@@ -228,46 +236,20 @@ fn assert_validators_pass(pdf: &Path, data: &Path, trust: &[PathBuf], revocation
     assert_ok(&out, "openssl cms -verify", "Verification successful");
     let (ts, imprint) = signature_timestamp(cms_der);
     std::fs::write(&token, ts).unwrap();
-    let out = tool(
-        "openssl",
-        &[
-            "ts",
-            "-verify",
-            "-in",
-            &s(&token),
-            "-token_in",
-            "-digest",
-            &imprint,
-            "-CAfile",
-            &s(&bundle),
-        ],
-    );
-    assert_ok(
-        &out,
+    ts_verify(
+        &token,
+        &["-digest", &imprint],
+        &bundle,
         "openssl ts -verify (horodatage de la signature)",
-        "Verification: OK",
     );
     let (range, doc_ts) = &sigs[1];
     std::fs::write(&content, signed_bytes(&bytes, *range)).unwrap();
     std::fs::write(&token, doc_ts).unwrap();
-    let out = tool(
-        "openssl",
-        &[
-            "ts",
-            "-verify",
-            "-in",
-            &s(&token),
-            "-token_in",
-            "-data",
-            &s(&content),
-            "-CAfile",
-            &s(&bundle),
-        ],
-    );
-    assert_ok(
-        &out,
+    ts_verify(
+        &token,
+        &["-data", &s(&content)],
+        &bundle,
         "openssl ts -verify (horodatage de document)",
-        "Verification: OK",
     );
 
     let report = assert_ok(&verify(data, pdf, false), "parafe verify", "VALIDE");

@@ -12,6 +12,13 @@ pub fn examples() -> PathBuf {
     repo().join("document-templates/examples")
 }
 
+/// The data of an example, `document-templates/examples/<name>.json`.
+pub fn example(name: &str) -> serde_json::Value {
+    let path = examples().join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Runs `parafe` with `args`.
 pub fn parafe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_parafe"))
