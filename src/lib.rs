@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod journal;
 pub mod model;
 pub mod render;

@@ -292,3 +292,10 @@ pub struct JournalEntry {
     pub prev: Sha256Digest,
     pub hash: Sha256Digest,
 }
+
+/// An instant as a person in France reads it: « 22/11/2026 à 02:27:09 », heure de Paris.
+pub fn heure_de_paris(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y à %H:%M:%S")
+        .to_string()
+}

@@ -7,7 +7,7 @@ pub mod store;
 pub mod verify;
 pub mod workflow;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A command that did not succeed: the French message for the person, and the exit code
 /// (2 = the input is wrong and nothing was done, 1 = a check failed or the work could not be done).
@@ -47,23 +47,4 @@ pub struct DataDir {
         default_value = "parafe-data"
     )]
     pub data_dir: PathBuf,
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed into place, so that a failure
-/// never leaves a half-written file behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -1,6 +1,7 @@
 //! `parafe render` (one document or a whole folder) and `parafe bench render`.
 
-use super::{write_atomically, CliError, CliResult};
+use super::{CliError, CliResult};
+use crate::files::write_durably;
 use crate::model::RenderedPdf;
 use crate::render::{self, RenderError, RenderOptions};
 use crate::template::{self, Catalogue};
@@ -96,7 +97,7 @@ pub fn run(args: RenderArgs) -> CliResult {
     let options = RenderOptions::default();
     let rendered = render_batch(&jobs, &options, jobs.len() > 1)?;
     for (job, pdf) in jobs.iter().zip(&rendered) {
-        write_atomically(&job.output, pdf.bytes()).map_err(|e| {
+        write_durably(&job.output, pdf.bytes()).map_err(|e| {
             CliError::failure(format!(
                 "écriture de {} impossible : {e}",
                 job.output.display()
@@ -255,15 +256,15 @@ pub fn bench(args: BenchArgs) -> CliResult {
 
     let root = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
     for (path, bytes) in template::embedded_files() {
-        write_atomically(&root.path().join(path), bytes)
+        write_durably(&root.path().join(path), bytes)
             .map_err(|e| CliError::failure(e.to_string()))?;
     }
-    write_atomically(&root.path().join("pieces-jointes.json"), b"[]")
+    write_durably(&root.path().join("pieces-jointes.json"), b"[]")
         .map_err(|e| CliError::failure(e.to_string()))?;
     let with_cli = |i: usize| {
         // Writing the data file belongs to the CLI's cost: parafe receives the data the same way.
         let start = Instant::now();
-        write_atomically(
+        write_durably(
             &root.path().join("donnees.json"),
             variant(i, &contrat).to_string().as_bytes(),
         )

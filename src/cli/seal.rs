@@ -1,7 +1,8 @@
 //! `parafe init`, `parafe seal`, `parafe verify file.pdf`, `parafe bench seal`.
 
-use super::{write_atomically, CliError, CliResult, DataDir};
+use super::{CliError, CliResult, DataDir};
 use crate::config::Config;
+use crate::files::write_durably;
 use crate::seal::{self, Keys, Report, Tsa};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,7 +111,7 @@ pub fn seal(args: SealArgs) -> CliResult {
             }
             e => CliError::failure(e.to_string()),
         })?;
-    write_atomically(&args.output, sealed.bytes()).map_err(|e| {
+    write_durably(&args.output, sealed.bytes()).map_err(|e| {
         CliError::failure(format!(
             "écriture de {} impossible : {e}",
             args.output.display()
@@ -122,9 +123,7 @@ pub fn seal(args: SealArgs) -> CliResult {
         args.output.display(),
         sealed.bytes().len(),
         sealed.sha256(),
-        ts.time
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .format("%d/%m/%Y à %H:%M:%S"),
+        crate::model::heure_de_paris(ts.time),
         ts.tsa,
         if ts.qualified {
             ""
@@ -201,10 +200,8 @@ fn print_report(file: &Path, report: &Report, no_trust: bool) {
         }
         if let Some(ts) = &s.timestamp {
             println!(
-                "  horodatage      : {} par {}{}",
-                ts.time
-                    .with_timezone(&chrono_tz::Europe::Paris)
-                    .format("%d/%m/%Y %H:%M:%S (heure de Paris)"),
+                "  horodatage      : {} (heure de Paris) par {}{}",
+                crate::model::heure_de_paris(ts.time),
                 ts.tsa,
                 if ts.valid { "" } else { " — INVALIDE" }
             );

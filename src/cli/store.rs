@@ -167,11 +167,9 @@ fn plie(id: &str) -> Result<PlieId, CliError> {
     PlieId::new(id).map_err(CliError::input)
 }
 
-/// A retain-until instant as a person reads it: the last day kept, in Paris.
+/// A retain-until instant as a person reads it.
 fn last_day(t: chrono::DateTime<chrono::Utc>) -> String {
-    (t.with_timezone(&chrono_tz::Europe::Paris) - chrono::Duration::seconds(1))
-        .format("%d/%m/%Y inclus")
-        .to_string()
+    format!("{} inclus", crate::store::retention::paris_day(t))
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -281,11 +279,7 @@ async fn run_async(command: StoreCommand) -> CliResult {
                 "ancre n° {} : {} chaîne(s) horodatée(s) le {} par {}",
                 anchor.number,
                 anchor.heads.len(),
-                anchor
-                    .token
-                    .time
-                    .with_timezone(&chrono_tz::Europe::Paris)
-                    .format("%d/%m/%Y à %H:%M:%S"),
+                crate::model::heure_de_paris(anchor.token.time),
                 anchor.token.tsa
             );
             Ok(())

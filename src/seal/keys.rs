@@ -6,8 +6,7 @@ use super::SealConfig;
 use der::{Decode, DecodePem, EncodePem};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use x509_cert::Certificate;
 
@@ -330,19 +329,7 @@ fn write_pem<P: AsRef<[u8]>, E: std::fmt::Display>(
 
 /// Writes a file readable by its owner only (keys, and the rest alongside them).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    let write = || -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|source| KeyError::Write {
+    crate::files::write_private(path, bytes).map_err(|source| KeyError::Write {
         path: path.to_owned(),
         source,
     })

@@ -833,10 +833,7 @@ impl Vault {
             )
         };
         if Utc::now() < until || hold {
-            let day = until
-                .with_timezone(&chrono_tz::Europe::Paris)
-                .format("%d/%m/%Y %H:%M")
-                .to_string();
+            let day = crate::model::heure_de_paris(until);
             let hold = if hold {
                 " et sous conservation pour contrôle (legal hold)"
             } else {

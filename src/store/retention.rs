@@ -10,8 +10,8 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 
 /// How long the pieces of one opération are kept. Dates are written `"2033-12-31"`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -101,8 +101,8 @@ pub struct Register {
     state: BTreeMap<String, OperationState>,
 }
 
-fn paris_day(t: DateTime<Utc>) -> String {
-    // The day a person reads: the last day kept, in Paris.
+/// A retain-until instant as a person reads it: the last day kept, in Paris.
+pub fn paris_day(t: DateTime<Utc>) -> String {
     (t.with_timezone(&Paris) - chrono::Duration::seconds(1))
         .format("%d/%m/%Y")
         .to_string()
@@ -197,20 +197,8 @@ impl Register {
         };
         let bytes =
             serde_json::to_vec_pretty(&self.state).map_err(|e| io_err(io::Error::other(e)))?;
-        write_durably(&self.path, &bytes).map_err(io_err)
+        crate::files::write_durably(&self.path, &bytes).map_err(io_err)
     }
-}
-
-/// Writes through a temporary file, fsync, rename, fsync of the directory: all or nothing.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
