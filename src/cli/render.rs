@@ -4,7 +4,7 @@ use super::{CliError, CliResult};
 use crate::files::write_durably;
 use crate::model::RenderedPdf;
 use crate::render::{self, RenderError, RenderOptions};
-use crate::template::{self, Catalogue};
+use crate::template::{self, Catalogue, Validated};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -71,31 +71,13 @@ pub fn run(args: RenderArgs) -> CliResult {
         }
     };
 
-    // Every input is checked before anything is written: a batch is all or nothing.
-    let errors: Vec<String> = jobs
-        .iter()
-        .filter_map(|job| {
-            let schema = catalogue.get(&job.template).ok()?;
-            template::validate(schema, &job.data).err().map(|errors| {
-                let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-                format!(
-                    "{} (modèle « {} ») :\n{}",
-                    job.source.display(),
-                    job.template,
-                    lines.join("\n")
-                )
-            })
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(CliError::input(format!(
-            "données invalides, aucun fichier écrit.\n{}",
-            errors.join("\n")
-        )));
-    }
-
     let options = RenderOptions::default();
-    let rendered = render_batch(&jobs, &options, jobs.len() > 1)?;
+    let rendered = render_batch(
+        &jobs,
+        &validate_all(catalogue, &jobs)?,
+        &options,
+        jobs.len() > 1,
+    )?;
     for (job, pdf) in jobs.iter().zip(&rendered) {
         write_durably(&job.output, pdf.bytes()).map_err(|e| {
             CliError::failure(format!(
@@ -121,9 +103,44 @@ const TYPST_STACK: usize = 64 << 20;
 /// Renders done before measuring, so that the measure is of a warm service.
 const WARM_UP: usize = 5;
 
-/// Renders jobs on every core, with a progress bar for long batches.
+/// Checks every job before anything is rendered or written: a batch is all or nothing.
+fn validate_all<'a>(
+    catalogue: &'a Catalogue,
+    jobs: &'a [Job],
+) -> Result<Vec<Validated<'a>>, CliError> {
+    let mut validated = Vec::with_capacity(jobs.len());
+    let mut errors = Vec::new();
+    for job in jobs {
+        let schema = catalogue
+            .get(&job.template)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        match template::validate(schema, &job.data) {
+            Ok(v) => validated.push(v),
+            Err(faults) => {
+                let lines: Vec<String> = faults.iter().map(|e| format!("  - {e}")).collect();
+                errors.push(format!(
+                    "{} (modèle « {} ») :\n{}",
+                    job.source.display(),
+                    job.template,
+                    lines.join("\n")
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(validated)
+    } else {
+        Err(CliError::input(format!(
+            "données invalides, aucun fichier écrit.\n{}",
+            errors.join("\n")
+        )))
+    }
+}
+
+/// Renders validated jobs on every core, with a progress bar for long batches.
 fn render_batch(
     jobs: &[Job],
+    validated: &[Validated],
     options: &RenderOptions,
     progress: bool,
 ) -> Result<Vec<RenderedPdf>, CliError> {
@@ -147,8 +164,9 @@ fn render_batch(
         })?;
     let result = pool.install(|| {
         jobs.par_iter()
-            .map(|job| {
-                let pdf = render::render(&job.template, &job.data, options);
+            .zip(validated)
+            .map(|(job, validated)| {
+                let pdf = render::render_validated(validated, options);
                 bar.inc(1);
                 pdf.map_err(|e: RenderError| {
                     CliError::failure(format!("{} : {e}", job.source.display()))
@@ -323,7 +341,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
         })
         .collect();
     let start = Instant::now();
-    let pdfs = render_batch(&jobs, &options, true)?;
+    let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
+    let pdfs = render_batch(&jobs, &validate_all(catalogue, &jobs)?, &options, true)?;
     let elapsed = start.elapsed().as_secs_f64();
     println!(
         "lot de {} feuilles d'émargement collectif ({} cœurs) : {:.1} s, {:.0} feuilles/s (objectif ≥ 50), {} octets en moyenne",

@@ -6,7 +6,7 @@
 mod world;
 
 use crate::model::{RenderedPdf, SealZone};
-use crate::template::{self, Catalogue, TemplateError};
+use crate::template::{self, Catalogue, TemplateError, Validated};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::Value;
 use typst::foundations::{Datetime, Label, Smart};
@@ -64,10 +64,20 @@ pub fn render(
 ) -> Result<RenderedPdf, RenderError> {
     let catalogue = Catalogue::embedded().map_err(RenderError::Catalogue)?;
     let schema = catalogue.get(template)?;
-    template::validate(schema, data).map_err(|errors| TemplateError::InvalidData {
-        template: template.to_owned(),
-        errors,
-    })?;
+    let validated =
+        template::validate(schema, data).map_err(|errors| TemplateError::InvalidData {
+            template: template.to_owned(),
+            errors,
+        })?;
+    render_validated(&validated, options)
+}
+
+/// Renders data already checked against its template.
+pub fn render_validated(
+    validated: &Validated,
+    options: &RenderOptions,
+) -> Result<RenderedPdf, RenderError> {
+    let (template, data) = (validated.template(), validated.data());
 
     let attachments: Vec<Value> = options
         .attachments

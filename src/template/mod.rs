@@ -5,7 +5,7 @@ mod schema;
 mod validate;
 
 pub use schema::{Field, Kind, Schema};
-pub use validate::{validate, FieldError};
+pub use validate::{validate, FieldError, Validated};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -22,7 +22,24 @@ impl fmt::Display for FieldError {
 }
 
 /// Every error in `data`, or none.
-pub fn validate(schema: &Schema, data: &Value) -> Result<(), Vec<FieldError>> {
+/// Data checked against its template's schema: the only input rendering accepts, so that data
+/// is checked once, and always.
+#[derive(Debug, Clone, Copy)]
+pub struct Validated<'a> {
+    schema: &'a Schema,
+    data: &'a Value,
+}
+
+impl Validated<'_> {
+    pub fn template(&self) -> &str {
+        &self.schema.name
+    }
+    pub fn data(&self) -> &Value {
+        self.data
+    }
+}
+
+pub fn validate<'a>(schema: &'a Schema, data: &'a Value) -> Result<Validated<'a>, Vec<FieldError>> {
     let mut errors = Vec::new();
     match data.as_object() {
         Some(object) => check_object(&schema.champs, object, "", &mut errors),
@@ -33,7 +50,7 @@ pub fn validate(schema: &Schema, data: &Value) -> Result<(), Vec<FieldError>> {
         }),
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(Validated { schema, data })
     } else {
         Err(errors)
     }
