@@ -98,8 +98,6 @@ pub fn run(args: RenderArgs) -> CliResult {
     Ok(())
 }
 
-const TYPST_STACK: usize = 64 << 20;
-
 /// Renders done before measuring, so that the measure is of a warm service.
 const WARM_UP: usize = 5;
 
@@ -153,15 +151,11 @@ fn render_batch(
         ProgressStyle::with_template("{bar:40} {pos}/{len} documents ({per_sec}, reste {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // Typst recurses deeply through layouts: its threads need more than rayon's default stack.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(TYPST_STACK)
-        .build()
-        .map_err(|e| {
-            CliError::failure(format!(
-                "démarrage des fils de composition impossible : {e}"
-            ))
-        })?;
+    let pool = render::pool().map_err(|e| {
+        CliError::failure(format!(
+            "démarrage des fils de composition impossible : {e}"
+        ))
+    })?;
     let result = pool.install(|| {
         jobs.par_iter()
             .zip(validated)

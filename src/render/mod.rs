@@ -9,6 +9,7 @@ use crate::model::{RenderedPdf, SealZone};
 use crate::template::{self, Catalogue, TemplateError, Validated};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::Value;
+use std::sync::OnceLock;
 use typst::foundations::{Datetime, Label, Smart};
 use typst::introspection::Introspector;
 use typst::utils::PicoStr;
@@ -54,6 +55,24 @@ pub enum RenderError {
     },
     #[error("catalogue des modèles indisponible : {0}")]
     Catalogue(&'static TemplateError),
+}
+
+/// Typst recurses deeply through layouts: 2 MB thread stacks (rayon's, tokio's blocking
+/// threads) overflow on a sheet of signatures.
+const TYPST_STACK: usize = 64 << 20;
+
+/// The threads documents are rendered on, with stacks deep enough for Typst: render batches and
+/// the service's renders inside `pool().install(…)`, never on a default thread.
+pub fn pool() -> Result<&'static rayon::ThreadPool, String> {
+    static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(TYPST_STACK)
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// Validates `data` against the template's schema, then renders it.
