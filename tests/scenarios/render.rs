@@ -167,15 +167,18 @@ fn bad_data_names_every_faulty_field_and_writes_nothing() {
     let bad = dir.path().join("contrat.json");
     std::fs::write(&bad, data.to_string()).unwrap();
     let pdf = dir.path().join("contrat.pdf");
+    let render = || {
+        parafe(&[
+            "render",
+            "contrat-engagement",
+            "--data",
+            &bad.to_string_lossy(),
+            "-o",
+            &pdf.to_string_lossy(),
+        ])
+    };
 
-    let run = parafe(&[
-        "render",
-        "contrat-engagement",
-        "--data",
-        &bad.to_string_lossy(),
-        "-o",
-        &pdf.to_string_lossy(),
-    ]);
+    let run = render();
     assert_eq!(run.status.code(), Some(2));
     let message = text(&run.stderr);
     for expected in [
@@ -205,14 +208,7 @@ fn bad_data_names_every_faulty_field_and_writes_nothing() {
 
     // Not JSON at all.
     std::fs::write(&bad, "{ \"reference\": ").unwrap();
-    let run = parafe(&[
-        "render",
-        "contrat-engagement",
-        "--data",
-        &bad.to_string_lossy(),
-        "-o",
-        &pdf.to_string_lossy(),
-    ]);
+    let run = render();
     assert_eq!(run.status.code(), Some(2));
     assert!(
         text(&run.stderr).contains("n'est pas un JSON valide (ligne 1"),
