@@ -15,6 +15,10 @@ pub struct Config {
     pub seal: crate::seal::SealConfig,
     /// Evidence store (S3) and retention.
     pub store: crate::store::StoreConfig,
+    /// The web service: where it listens, its public address, the first PLIE.
+    pub service: crate::service::ServiceConfig,
+    /// Outgoing mail: an SMTP server, or the development mailbox.
+    pub courriel: crate::delivery::CourrielConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,17 +11,32 @@
 //! 5. [`store`] — coffre de preuves sur S3 (Object Lock), adressé par SHA-256.
 //!
 //! Les workflows ([`workflow`], `workflows/*.toml`) disent qui signe quoi, dans quel ordre et
-//! dans quels délais.
+//! dans quels délais ; [`document`] fixe le cycle de vie d'un document.
+//!
+//! Le service ([`service`], `parafe serve`) enchaîne ces étapes : il garde ses données avec
+//! [`db`], planifie les bilans ([`schedule`]), importe les participants ([`import`]), confie
+//! scellement, dépôt et courriels à une boîte d'envoi durable ([`outbox`]), remet les documents
+//! par SMTP ([`delivery`]) et répond à l'API JSON ([`api`]).
 //!
 //! Les types échangés entre étapes sont dans [`model`] ; la configuration dans [`config`].
 
+pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod db;
+pub mod delivery;
+pub mod document;
 pub mod files;
+pub mod import;
 pub mod journal;
+pub mod justificatif;
 pub mod model;
+pub mod outbox;
 pub mod render;
+pub mod schedule;
 pub mod seal;
+pub mod service;
 pub mod store;
 pub mod template;
 pub mod workflow;

@@ -18,6 +18,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Lance le service : API JSON, signature par lien, boîte d'envoi, échéancier.
+    Serve(cli::serve::ServeArgs),
+    /// Comptes du personnel (référents, assistants, coordinateurs, administrateurs).
+    #[command(subcommand)]
+    Comptes(cli::serve::ComptesCommand),
     /// Compose un document PDF/A à partir d'un modèle et de ses données JSON.
     Render(cli::render::RenderArgs),
     /// Crée les certificats de développement (AC, cachet du PLIE, autorité d'horodatage).
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result: CliResult = match Cli::parse().command {
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Comptes(command) => cli::serve::comptes(command),
         Command::Render(args) => cli::render::run(args),
         Command::Init(args) => cli::seal::init(args),
         Command::Seal(args) => cli::seal::seal(args),

@@ -247,6 +247,21 @@ pub enum JournalEvent {
         signer: String,
     },
     DocumentSealed,
+    /// A step of a document's life cycle (`document::Etat` codes); the actor by pseudonym.
+    DocumentTransition {
+        document: String,
+        from: String,
+        to: String,
+        actor: String,
+    },
+    /// A sealed document accepted by the recipient's mail server.
+    DocumentDelivered {
+        document: String,
+        recipient: String,
+        message_id: String,
+        smtp_reply: String,
+        accepted_at: chrono::DateTime<chrono::Utc>,
+    },
     DocumentFiled {
         operation: String,
         kind: String,

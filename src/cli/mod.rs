@@ -3,6 +3,7 @@
 
 pub mod render;
 pub mod seal;
+pub mod serve;
 pub mod store;
 pub mod verify;
 pub mod workflow;

@@ -5,7 +5,7 @@
 //! CMS structures, [`tsa`] obtains and checks timestamps, [`keys`] and [`pki`] hold the
 //! certificates, [`chain`] and [`verify`] decide what is valid. [`seal`] strings them together.
 
-mod chain;
+pub mod chain;
 mod cms;
 mod diff;
 pub mod keys;

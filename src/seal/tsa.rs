@@ -61,6 +61,23 @@ pub struct RemoteTsa {
 }
 
 impl Tsa {
+    /// How evidence names this authority: its certificate's subject, or its URL.
+    pub fn nom(&self) -> String {
+        match self {
+            Tsa::Local(local) => local
+                .key
+                .chain
+                .first()
+                .map_or_else(|| "autorité locale".into(), super::chain::subject),
+            Tsa::Remote(remote) => remote.url.clone(),
+        }
+    }
+
+    /// Whether its tokens are qualified (eIDAS), as the configuration says.
+    pub fn qualifiee(&self) -> bool {
+        matches!(self, Tsa::Remote(remote) if remote.qualified)
+    }
+
     /// The TSA of the configuration: the remote one when `tsa_url` is set, else the local one.
     pub fn from_config(
         data_dir: &std::path::Path,

@@ -1,0 +1,191 @@
+//! Who is calling, and what they may see: staff members authenticated by an API token (for
+//! integrations) — the web screens add sessions on top. Roles follow the PLIE's organisation:
+//! a référent sees his own portfolio, an assistant reads everything of the PLIE and changes
+//! nothing, a coordinateur validates and settles workflows, an admin manages accounts.
+
+pub mod comptes;
+pub mod mots_de_passe;
+pub mod session;
+
+use crate::model::PlieId;
+use crate::service::App;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolePersonnel {
+    Referent,
+    Assistant,
+    Coordinateur,
+    Admin,
+}
+
+impl RolePersonnel {
+    pub fn parse(s: &str) -> Option<RolePersonnel> {
+        match s {
+            "referent" => Some(Self::Referent),
+            "assistant" => Some(Self::Assistant),
+            "coordinateur" => Some(Self::Coordinateur),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Referent => "referent",
+            Self::Assistant => "assistant",
+            Self::Coordinateur => "coordinateur",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated staff member.
+#[derive(Debug, Clone)]
+pub struct Acteur {
+    pub personnel_id: i64,
+    pub plie: PlieId,
+    pub role: RolePersonnel,
+}
+
+impl Acteur {
+    /// Assistants read and export, never create, send, sign or cancel.
+    pub fn peut_modifier(&self) -> bool {
+        self.role != RolePersonnel::Assistant
+    }
+    /// Référents see only their own participants; the others see the whole PLIE.
+    pub fn portefeuille(&self) -> Option<i64> {
+        (self.role == RolePersonnel::Referent).then_some(self.personnel_id)
+    }
+    /// How the journal names this person: by id, never by name.
+    pub fn pseudonyme(&self) -> String {
+        format!("personnel-{}", self.personnel_id)
+    }
+}
+
+/// Why a request is not let in (the API turns it into 401/403).
+#[derive(Debug, thiserror::Error)]
+pub enum Refus {
+    #[error("authentification requise : jeton d'API (en-tête Authorization: Bearer …) ou session")]
+    NonAuthentifie,
+    #[error("votre rôle ne permet pas cette action")]
+    Interdit,
+
+    #[error(transparent)]
+    Base(#[from] sqlx::Error),
+}
+
+/// A fresh secret for a link, a token or a session (≥ 128 random bits, base32) and the SHA-256
+/// kept in the database in its place: a stolen database does not hand out working links.
+pub fn nouveau_secret() -> (String, String) {
+    use rand::RngCore;
+    let mut bytes = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = crate::db::base32(&bytes);
+    let empreinte = empreinte_secret(&secret);
+    (secret, empreinte)
+}
+
+pub fn empreinte_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Creates an API token for a staff member; the token is shown once and only its hash is kept.
+pub async fn creer_jeton_api(
+    db: &crate::db::Pool,
+    personnel_id: i64,
+    libelle: &str,
+    maintenant: chrono::DateTime<chrono::Utc>,
+) -> Result<String, sqlx::Error> {
+    let (jeton, empreinte) = nouveau_secret();
+    sqlx::query(
+        "INSERT INTO jeton_api (sha256, personnel_id, libelle, cree_le) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&empreinte)
+    .bind(personnel_id)
+    .bind(libelle)
+    .bind(crate::db::instant(maintenant))
+    .execute(db)
+    .await?;
+    Ok(format!("pfa_{jeton}"))
+}
+
+/// The staff member holding an API token, if it is valid and the account active.
+pub async fn par_jeton_api(
+    db: &crate::db::Pool,
+    jeton: &str,
+    maintenant: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Acteur>, sqlx::Error> {
+    let Some(secret) = jeton.strip_prefix("pfa_") else {
+        return Ok(None);
+    };
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT p.id, p.plie, p.role FROM jeton_api j JOIN personnel p ON p.id = j.personnel_id
+         WHERE j.sha256 = ? AND p.actif = 1 AND (j.expire_le IS NULL OR j.expire_le > ?)",
+    )
+    .bind(empreinte_secret(secret))
+    .bind(crate::db::instant(maintenant))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|(id, plie, role)| {
+        Some(Acteur {
+            personnel_id: id,
+            plie: PlieId::new(&plie).ok()?,
+            role: RolePersonnel::parse(&role)?,
+        })
+    }))
+}
+
+impl FromRequestParts<App> for Acteur {
+    type Rejection = crate::api::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(jeton) = bearer {
+            if let Some(acteur) = par_jeton_api(&app.db, jeton.trim(), app.horloge.maintenant())
+                .await
+                .map_err(Refus::from)?
+            {
+                return Ok(acteur);
+            }
+        }
+        // A browser session: its CSRF token must come with every request that changes
+        // something, and a tablet locked on a kiosk sheet reaches nothing else.
+        if let Some(s) = session::de_la_requete(&app.db, &parts.headers, app.horloge.maintenant())
+            .await
+            .map_err(Refus::from)?
+        {
+            let refus = |message: &str| crate::api::ApiError {
+                status: axum::http::StatusCode::FORBIDDEN,
+                message: message.to_owned(),
+                champ: None,
+            };
+            if s.kiosque.is_some() {
+                return Err(refus(
+                    "cette tablette est verrouillée sur une feuille d'émargement",
+                ));
+            }
+            let sure = matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+            );
+            let jeton = parts
+                .headers
+                .get(session::EN_TETE_CSRF)
+                .and_then(|v| v.to_str().ok());
+            if !sure && !session::csrf_valide(&s, jeton) {
+                return Err(refus(
+                    "jeton anti-CSRF absent ou faux (en-tête X-CSRF-Token) : rechargez la page",
+                ));
+            }
+            return Ok(s.acteur);
+        }
+        Err(Refus::NonAuthentifie.into())
+    }
+}

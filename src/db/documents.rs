@@ -1,0 +1,290 @@
+//! Documents (workflow instances), their versions, signers and state history.
+
+use super::Pool;
+use crate::document::Etat;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Document {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub plie: String,
+    #[sqlx(rename = "ref")]
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub workflow: String,
+    pub modele: String,
+    #[serde(skip)]
+    pub participant_id: Option<i64>,
+    #[serde(skip)]
+    pub operation_id: Option<i64>,
+    #[serde(skip)]
+    pub auteur_id: Option<i64>,
+    pub etat: String,
+    #[serde(skip)]
+    pub donnees: String,
+    pub bilan: Option<String>,
+    pub echeance: Option<String>,
+    pub envoye_le: Option<String>,
+    pub expire_le: Option<String>,
+    pub sha256_rendu: Option<String>,
+    pub sha256_scelle: Option<String>,
+    pub depose_seq: Option<i64>,
+    pub cree_le: String,
+    pub modifie_le: String,
+}
+
+impl Document {
+    /// The stored state; a value the life cycle does not know would be a corrupted row.
+    pub fn etat(&self) -> Etat {
+        Etat::parse(&self.etat).unwrap_or(Etat::Annule)
+    }
+}
+
+const COLONNES: &str = "id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
+    etat, donnees, bilan, echeance, envoye_le, expire_le, sha256_rendu, sha256_scelle, depose_seq,
+    cree_le, modifie_le";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Signataire {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub document_id: i64,
+    pub rang: i64,
+    pub role: String,
+    pub nom: String,
+    pub email: Option<String>,
+    pub methode: String,
+    #[serde(skip)]
+    pub personnel_id: Option<i64>,
+    #[serde(skip)]
+    pub participant_id: Option<i64>,
+    pub etat: String,
+    pub signe_le: Option<String>,
+    pub version_sha256: Option<String>,
+    pub motif_refus: Option<String>,
+}
+
+const COLONNES_SIGNATAIRE: &str = "id, document_id, rang, role, nom, email, methode, personnel_id,
+    participant_id, etat, signe_le, version_sha256, motif_refus";
+
+/// What a new document is made of.
+pub struct NouveauDocument<'a> {
+    pub plie: &'a str,
+    pub workflow: &'a str,
+    pub modele: &'a str,
+    pub participant_id: Option<i64>,
+    pub operation_id: Option<i64>,
+    pub auteur_id: Option<i64>,
+    pub donnees: &'a str,
+    pub bilan: Option<&'a str>,
+    pub echeance: Option<&'a str>,
+}
+
+pub struct NouveauSignataire {
+    pub role: String,
+    pub nom: String,
+    pub email: Option<String>,
+    pub methode: String,
+    pub personnel_id: Option<i64>,
+    pub participant_id: Option<i64>,
+}
+
+/// Inserts a draft and its signers; returns its id.
+pub async fn creer(
+    tx: &mut sqlx::SqliteConnection,
+    reference: &str,
+    d: &NouveauDocument<'_>,
+    signataires: &[NouveauSignataire],
+    le: &str,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
+           etat, donnees, bilan, echeance, cree_le, modifie_le)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'brouillon', ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(d.plie)
+    .bind(reference)
+    .bind(d.workflow)
+    .bind(d.modele)
+    .bind(d.participant_id)
+    .bind(d.operation_id)
+    .bind(d.auteur_id)
+    .bind(d.donnees)
+    .bind(d.bilan)
+    .bind(d.echeance)
+    .bind(le)
+    .bind(le)
+    .fetch_one(&mut *tx)
+    .await?;
+    for (rang, s) in signataires.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id,
+               participant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(rang as i64)
+        .bind(&s.role)
+        .bind(&s.nom)
+        .bind(&s.email)
+        .bind(&s.methode)
+        .bind(s.personnel_id)
+        .bind(s.participant_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// A document of the PLIE by reference; for a référent, only one of his participants' or his own.
+pub async fn par_ref<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    reference: &str,
+    portefeuille: Option<i64>,
+) -> Result<Option<Document>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM document d WHERE plie = ? AND ref = ?
+         AND (? IS NULL OR auteur_id = ? OR EXISTS (SELECT 1 FROM participant p
+              WHERE p.id = d.participant_id AND p.referent_id = ?))"
+    ))
+    .bind(plie)
+    .bind(reference)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn par_id<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    id: i64,
+) -> Result<Option<Document>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLONNES} FROM document WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Filters of a document list; every filter is optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Filtre {
+    pub participant: Option<String>,
+    pub etat: Option<String>,
+    pub workflow: Option<String>,
+    pub bilan: Option<String>,
+}
+
+pub async fn liste(
+    db: &Pool,
+    plie: &str,
+    portefeuille: Option<i64>,
+    f: &Filtre,
+    limite: i64,
+) -> Result<Vec<Document>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM document d WHERE plie = ?
+         AND (? IS NULL OR auteur_id = ? OR EXISTS (SELECT 1 FROM participant p
+              WHERE p.id = d.participant_id AND p.referent_id = ?))
+         AND (? IS NULL OR participant_id = (SELECT id FROM participant WHERE plie = d.plie AND ref = ?))
+         AND (? IS NULL OR etat = ?) AND (? IS NULL OR workflow = ?)
+         AND (? IS NULL OR bilan = ?)
+         ORDER BY coalesce(echeance, cree_le), id LIMIT ?"
+    ))
+    .bind(plie)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .bind(&f.participant)
+    .bind(&f.participant)
+    .bind(&f.etat)
+    .bind(&f.etat)
+    .bind(&f.workflow)
+    .bind(&f.workflow)
+    .bind(&f.bilan)
+    .bind(&f.bilan)
+    .bind(limite)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn signataires<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    document_id: i64,
+) -> Result<Vec<Signataire>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_SIGNATAIRE} FROM signataire WHERE document_id = ? ORDER BY rang"
+    ))
+    .bind(document_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Moves a document from `de` to `vers` if it is still in `de` (a concurrent change makes this
+/// return false rather than overwrite it), and records the step in its history.
+pub async fn transition(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    de: Etat,
+    vers: Etat,
+    acteur: &str,
+    le: &str,
+) -> Result<bool, sqlx::Error> {
+    let fait =
+        sqlx::query("UPDATE document SET etat = ?, modifie_le = ? WHERE id = ? AND etat = ?")
+            .bind(vers.code())
+            .bind(le)
+            .bind(document_id)
+            .bind(de.code())
+            .execute(&mut *tx)
+            .await?;
+    if fait.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO evenement (document_id, de, vers, acteur, le) VALUES (?, ?, ?, ?, ?)")
+        .bind(document_id)
+        .bind(de.code())
+        .bind(vers.code())
+        .bind(acteur)
+        .bind(le)
+        .execute(&mut *tx)
+        .await?;
+    Ok(true)
+}
+
+/// Adds a version (rendered for signing, or sealed) of a document.
+pub async fn ajouter_version(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    genre: &str,
+    sha256: &str,
+    taille: i64,
+    le: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le)
+         VALUES (?, (SELECT coalesce(max(numero), 0) + 1 FROM version WHERE document_id = ?), ?, ?, ?, ?)",
+    )
+    .bind(document_id)
+    .bind(document_id)
+    .bind(genre)
+    .bind(sha256)
+    .bind(taille)
+    .bind(le)
+    .execute(&mut *tx)
+    .await?;
+    let colonne = if genre == "scelle" {
+        "sha256_scelle"
+    } else {
+        "sha256_rendu"
+    };
+    sqlx::query(&format!("UPDATE document SET {colonne} = ? WHERE id = ?"))
+        .bind(sha256)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Persistence of the service (sqlx, SQLite by default): PLIE, opérations, staff, participants,
+//! documents with their versions and signers, the outbox. The schema is in
+//! `storage/migrations/`, applied at start. Every query takes the caller's PLIE: rows of another
+//! PLIE are invisible, not forbidden.
+
+pub mod documents;
+pub mod participants;
+pub mod personnel;
+pub mod referentiel;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Pool = sqlx::SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("base de données {path} inaccessible : {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("mise à jour du schéma de la base impossible : {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("erreur de la base de données : {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Opens (creating it if needed) `<data_dir>/parafe.db` and applies the migrations.
+/// WAL and `synchronous = FULL`: a committed transaction survives a crash of the process or of
+/// the machine, which the outbox's "never lost" relies on.
+pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
+    let path = data_dir.join("parafe.db");
+    let options = SqliteConnectOptions::from_str("sqlite:")
+        .map_err(|source| DbError::Open {
+            path: path.display().to_string(),
+            source,
+        })?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    sqlx::migrate!("storage/migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// An instant as stored: UTC, ISO 8601 with milliseconds, so that text order is time order.
+pub fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Reads back an instant written by [`instant`].
+pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A day as stored: `AAAA-MM-JJ`.
+pub fn jour(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub fn parse_jour(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// A random public identifier (`prefix-` + 128 bits in lowercase base32): unguessable, so
+/// knowing one document's reference says nothing about another's.
+pub fn nouvelle_ref(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}-{}", base32(&bytes))
+}
+
+/// RFC 4648 base32, lowercase, without padding (for identifiers and tokens in URLs).
+pub fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! Participants: identity, commune, référent, RSA and CER dates, prescripteur, exit.
+
+use super::Pool;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Participant {
+    #[serde(skip)]
+    pub id: i64,
+    #[sqlx(rename = "ref")]
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub date_naissance: Option<String>,
+    pub email: Option<String>,
+    pub telephone: Option<String>,
+    pub commune: String,
+    pub code_postal: String,
+    pub departement: Option<String>,
+    pub referent_id: Option<i64>,
+    pub operation_id: Option<i64>,
+    pub prescripteur: String,
+    pub email_prescripteur: Option<String>,
+    pub date_entree: Option<String>,
+    pub rsa: bool,
+    pub cer_debut: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+}
+
+const COLONNES: &str = "id, ref, identifiant_externe, civilite, nom, prenom, date_naissance, email,
+    telephone, commune, code_postal, departement, referent_id, operation_id, prescripteur,
+    email_prescripteur, date_entree, rsa, cer_debut, date_sortie, motif_sortie";
+
+/// A participant as imported (a line of the parcours software's extraction).
+#[derive(Debug, Clone, Default)]
+pub struct Fiche {
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub date_naissance: Option<String>,
+    pub email: Option<String>,
+    pub telephone: Option<String>,
+    pub commune: String,
+    pub code_postal: String,
+    pub departement: Option<String>,
+    pub referent_id: Option<i64>,
+    pub operation_id: Option<i64>,
+    pub prescripteur: String,
+    pub email_prescripteur: Option<String>,
+    pub date_entree: Option<String>,
+    pub rsa: bool,
+    pub cer_debut: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+}
+
+/// Creates or updates a participant by the parcours software's identifier; returns its id.
+pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    f: &Fiche,
+    le: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
+           date_naissance, email, telephone, commune, code_postal, departement, referent_id,
+           operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
+           date_sortie, motif_sortie, cree_le)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (plie, identifiant_externe) DO UPDATE SET civilite = excluded.civilite,
+           nom = excluded.nom, prenom = excluded.prenom, date_naissance = excluded.date_naissance,
+           email = excluded.email, telephone = excluded.telephone, commune = excluded.commune,
+           code_postal = excluded.code_postal, departement = excluded.departement,
+           referent_id = excluded.referent_id, operation_id = excluded.operation_id,
+           prescripteur = excluded.prescripteur, email_prescripteur = excluded.email_prescripteur,
+           date_entree = excluded.date_entree, rsa = excluded.rsa, cer_debut = excluded.cer_debut,
+           date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie
+         RETURNING id",
+    )
+    .bind(plie)
+    .bind(super::nouvelle_ref("p"))
+    .bind(&f.identifiant_externe)
+    .bind(&f.civilite)
+    .bind(&f.nom)
+    .bind(&f.prenom)
+    .bind(&f.date_naissance)
+    .bind(&f.email)
+    .bind(&f.telephone)
+    .bind(&f.commune)
+    .bind(&f.code_postal)
+    .bind(&f.departement)
+    .bind(f.referent_id)
+    .bind(f.operation_id)
+    .bind(&f.prescripteur)
+    .bind(&f.email_prescripteur)
+    .bind(&f.date_entree)
+    .bind(f.rsa)
+    .bind(&f.cer_debut)
+    .bind(&f.date_sortie)
+    .bind(&f.motif_sortie)
+    .bind(le)
+    .fetch_one(db)
+    .await
+}
+
+/// A participant of the PLIE, by reference, if the caller's portfolio holds it (`referent`:
+/// `Some(id)` for a référent, who sees only his own participants).
+pub async fn par_ref(
+    db: &Pool,
+    plie: &str,
+    reference: &str,
+    referent: Option<i64>,
+) -> Result<Option<Participant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND ref = ?
+         AND (? IS NULL OR referent_id = ?)"
+    ))
+    .bind(plie)
+    .bind(reference)
+    .bind(referent)
+    .bind(referent)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Participant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND id = ?"
+    ))
+    .bind(plie)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Participants of the PLIE (of a référent's portfolio), optionally filtered by a name prefix.
+pub async fn liste(
+    db: &Pool,
+    plie: &str,
+    referent: Option<i64>,
+    recherche: Option<&str>,
+    limite: i64,
+) -> Result<Vec<Participant>, sqlx::Error> {
+    let motif = recherche.map(|r| format!("{}%", r.trim()));
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ?
+         AND (? IS NULL OR referent_id = ?)
+         AND (? IS NULL OR nom LIKE ? OR prenom LIKE ? OR identifiant_externe LIKE ?)
+         ORDER BY nom, prenom LIMIT ?"
+    ))
+    .bind(plie)
+    .bind(referent)
+    .bind(referent)
+    .bind(&motif)
+    .bind(&motif)
+    .bind(&motif)
+    .bind(&motif)
+    .bind(limite)
+    .fetch_all(db)
+    .await
+}
+
+/// Participants on RSA with a CER start: those whose bilans BRSA the schedule keeps.
+pub async fn au_rsa(db: &Pool, plie: &str) -> Result<Vec<Participant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND rsa = 1 AND cer_debut IS NOT NULL"
+    ))
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn changer_cer<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    id: i64,
+    cer_debut: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE participant SET cer_debut = ? WHERE id = ?")
+        .bind(cer_debut)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn enregistrer_sortie<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    id: i64,
+    date: &str,
+    motif: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE participant SET date_sortie = ?, motif_sortie = ? WHERE id = ?")
+        .bind(date)
+        .bind(motif)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Staff members: référents, assistants, coordinateurs, admins.
+
+use super::Pool;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Personnel {
+    pub id: i64,
+    pub plie: String,
+    pub email: String,
+    pub nom: String,
+    pub prenom: String,
+    pub role: String,
+    pub structure: String,
+}
+
+const COLONNES: &str = "id, plie, email, nom, prenom, role, structure";
+
+pub struct NouveauPersonnel<'a> {
+    pub plie: &'a str,
+    pub email: &'a str,
+    pub nom: &'a str,
+    pub prenom: &'a str,
+    pub role: crate::auth::RolePersonnel,
+    pub structure: &'a str,
+    pub identifiant_externe: Option<&'a str>,
+}
+
+/// Creates a staff member, or updates the one with the same e-mail in the same PLIE.
+/// An e-mail already used in another PLIE is refused (it is the login).
+pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    p: &NouveauPersonnel<'_>,
+    le: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO personnel (plie, email, nom, prenom, role, structure, identifiant_externe, cree_le)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (email) DO UPDATE SET nom = excluded.nom, prenom = excluded.prenom,
+           structure = excluded.structure,
+           identifiant_externe = coalesce(excluded.identifiant_externe, personnel.identifiant_externe)
+         WHERE personnel.plie = excluded.plie
+         RETURNING id",
+    )
+    .bind(p.plie)
+    .bind(p.email)
+    .bind(p.nom)
+    .bind(p.prenom)
+    .bind(p.role.code())
+    .bind(p.structure)
+    .bind(p.identifiant_externe)
+    .bind(le)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM personnel WHERE plie = ? AND id = ?"
+    ))
+    .bind(plie)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLONNES} FROM personnel WHERE email = ?"))
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}

@@ -1,0 +1,121 @@
+//! The PLIE's frame: the PLIE itself, its FSE opérations, the Départements it sends bilans to.
+
+use super::Pool;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Operation {
+    pub id: i64,
+    pub code: String,
+    pub intitule: String,
+    pub programme: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Departement {
+    pub code: String,
+    pub nom: String,
+    pub email_referent_unique: String,
+    pub email_sdi: String,
+    /// JSON list of months when the Département sets its own (else the workflow's).
+    pub bilans_mois: Option<String>,
+}
+
+pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool, sqlx::Error> {
+    let fait =
+        sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(nom)
+            .bind(le)
+            .execute(db)
+            .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+pub async fn nom_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
+        .bind(plie)
+        .fetch_optional(db)
+        .await
+}
+
+/// Creates or updates an opération by its code.
+pub async fn enregistrer_operation(
+    db: &Pool,
+    plie: &str,
+    code: &str,
+    intitule: &str,
+    programme: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO operation (plie, code, intitule, programme) VALUES (?, ?, ?, ?)
+         ON CONFLICT (plie, code) DO UPDATE SET intitule = excluded.intitule, programme = excluded.programme
+         RETURNING id",
+    )
+    .bind(plie)
+    .bind(code)
+    .bind(intitule)
+    .bind(programme)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn operation(db: &Pool, plie: &str, id: i64) -> Result<Option<Operation>, sqlx::Error> {
+    sqlx::query_as("SELECT id, code, intitule, programme FROM operation WHERE plie = ? AND id = ?")
+        .bind(plie)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn operation_par_code(
+    db: &Pool,
+    plie: &str,
+    code: &str,
+) -> Result<Option<Operation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? AND code = ?",
+    )
+    .bind(plie)
+    .bind(code)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn enregistrer_departement(
+    db: &Pool,
+    plie: &str,
+    d: &Departement,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO departement (plie, code, nom, email_referent_unique, email_sdi, bilans_mois)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (plie, code) DO UPDATE SET nom = excluded.nom,
+           email_referent_unique = excluded.email_referent_unique, email_sdi = excluded.email_sdi,
+           bilans_mois = excluded.bilans_mois",
+    )
+    .bind(plie)
+    .bind(&d.code)
+    .bind(&d.nom)
+    .bind(&d.email_referent_unique)
+    .bind(&d.email_sdi)
+    .bind(&d.bilans_mois)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn departement(
+    db: &Pool,
+    plie: &str,
+    code: &str,
+) -> Result<Option<Departement>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT code, nom, email_referent_unique, email_sdi, bilans_mois FROM departement
+         WHERE plie = ? AND code = ?",
+    )
+    .bind(plie)
+    .bind(code)
+    .fetch_optional(db)
+    .await
+}

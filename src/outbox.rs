@@ -1,0 +1,179 @@
+//! The durable outbox: sealing (with its timestamp request), filing in the evidence store and
+//! e-mails are tasks written in the database in the same transaction as the state change that
+//! calls for them. A worker runs the due ones; a failure (TSA, store or SMTP server down) sets
+//! the next attempt further away; a crash leaves them in the table, to run after restart.
+//!
+//! Each task has a unique key (`sceller:<document>`, `courriel:<document>:<destinataire>`): it
+//! is queued once, and it is marked done in the same transaction as its effect, so that a task
+//! is never done twice. The only window is between the SMTP server's acceptance and that
+//! commit; the message then goes again with the same `Message-ID`, which receivers deduplicate.
+
+use crate::db::{self, Pool};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Genre {
+    /// Render the final version with its certificat de preuve, seal it (RFC 3161 timestamp).
+    Sceller,
+    /// File the sealed document in the evidence store.
+    Deposer,
+    /// Send one e-mail (signing link, reminder, sealed document).
+    Courriel,
+    /// Record a transition in the evidence journal.
+    Journal,
+}
+
+impl Genre {
+    fn code(self) -> &'static str {
+        match self {
+            Genre::Sceller => "sceller",
+            Genre::Deposer => "deposer",
+            Genre::Courriel => "courriel",
+            Genre::Journal => "journal",
+        }
+    }
+    fn parse(s: &str) -> Option<Genre> {
+        match s {
+            "sceller" => Some(Genre::Sceller),
+            "deposer" => Some(Genre::Deposer),
+            "courriel" => Some(Genre::Courriel),
+            "journal" => Some(Genre::Journal),
+            _ => None,
+        }
+    }
+}
+
+/// A task taken from the outbox.
+#[derive(Debug, Clone)]
+pub struct Tache {
+    pub id: i64,
+    pub cle: String,
+    pub genre: Genre,
+    pub plie: String,
+    pub charge: serde_json::Value,
+    pub essais: i64,
+}
+
+/// Queues a task, in the caller's transaction. A key already queued is left as it is.
+pub async fn ajouter(
+    tx: &mut sqlx::SqliteConnection,
+    cle: &str,
+    genre: Genre,
+    plie: &str,
+    charge: &serde_json::Value,
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let le = db::instant(maintenant);
+    sqlx::query(
+        "INSERT INTO outbox (cle, genre, plie, charge, prochain_essai, cree_le)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cle) DO NOTHING",
+    )
+    .bind(cle)
+    .bind(genre.code())
+    .bind(plie)
+    .bind(charge.to_string())
+    .bind(&le)
+    .bind(&le)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The tasks due now, oldest first.
+pub async fn dues(
+    db: &Pool,
+    maintenant: DateTime<Utc>,
+    limite: i64,
+) -> Result<Vec<Tache>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, cle, genre, plie, charge, essais FROM outbox
+         WHERE etat = 'attente' AND prochain_essai <= ? ORDER BY prochain_essai, id LIMIT ?",
+    )
+    .bind(db::instant(maintenant))
+    .bind(limite)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, cle, genre, plie, charge, essais)| {
+            Some(Tache {
+                id,
+                cle,
+                genre: Genre::parse(&genre)?,
+                plie,
+                charge: serde_json::from_str(&charge).ok()?,
+                essais,
+            })
+        })
+        .collect())
+}
+
+/// Marks a task done with what it produced, in the transaction that commits its effect.
+/// False if it was already done (then the caller must roll back its effect).
+pub async fn terminer(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    resultat: &serde_json::Value,
+    maintenant: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let fait = sqlx::query(
+        // The text of a sent e-mail may hold a signing link: it is not kept once sent.
+        "UPDATE outbox SET etat = 'fait', resultat = ?, fait_le = ?, derniere_erreur = NULL,
+           charge = json_remove(charge, '$.texte')
+         WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(resultat.to_string())
+    .bind(db::instant(maintenant))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// Time before the next attempt: 2, 4, 8… seconds, at most 15 minutes.
+pub fn attente(essais: i64) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(essais.clamp(1, 20) as u32).min(900))
+}
+
+/// Records a failed attempt and when to try again.
+pub async fn reporter(
+    db: &Pool,
+    tache: &Tache,
+    erreur: &str,
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let essais = tache.essais + 1;
+    let prochain = maintenant + attente(essais);
+    sqlx::query(
+        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ? WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(essais)
+    .bind(db::instant(prochain))
+    .bind(erreur)
+    .bind(tache.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Tasks waiting (for the health endpoint): by kind, with the oldest's age.
+#[derive(Debug, Serialize)]
+pub struct Etat {
+    pub en_attente: i64,
+    pub en_echec: i64,
+}
+
+pub async fn etat(db: &Pool) -> Result<Etat, sqlx::Error> {
+    let (en_attente, en_echec): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(essais > 0), 0) FROM outbox WHERE etat = 'attente'",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Etat {
+        en_attente,
+        en_echec,
+    })
+}

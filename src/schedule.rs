@@ -1,0 +1,369 @@
+//! What comes due with time. Bilans BRSA: for each participant on RSA under a CER, drafts due at
+//! the workflow's months after the CER start (or the Département's own months), moved when the
+//! CER start changes, replaced by the "sortie anticipée" bilan at an early exit. Signature
+//! requests: reminders, then expiry. The clock is always passed in, so that tests and the
+//! service share the same code.
+
+use crate::db::documents::{self as docs};
+use crate::db::participants::Participant;
+use crate::db::{self, referentiel};
+use crate::document::Etat;
+use crate::service::{App, Erreur};
+use crate::workflow::{bilans_brsa, Bilan};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The workflow of bilans BRSA.
+pub const WORKFLOW_BILAN: &str = "bilan-brsa";
+
+/// What a planning run changed.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Planification {
+    pub crees: usize,
+    pub deplaces: usize,
+    pub annules: usize,
+}
+
+fn cle_bilan(b: Bilan) -> String {
+    match b {
+        Bilan::Mois(m) => m.to_string(),
+        Bilan::SortieAnticipee => "sortie".into(),
+    }
+}
+
+fn libelle_bilan(b: Bilan) -> String {
+    match b {
+        Bilan::Mois(m) => format!("{m} mois"),
+        Bilan::SortieAnticipee => "sortie anticipée".into(),
+    }
+}
+
+/// Brings the bilans of these participants in line with their CER and exit dates, in one
+/// transaction. Only drafts move or get cancelled: a bilan already sent or signed stays.
+pub async fn planifier(
+    app: &App,
+    plie: &str,
+    participants: &[Participant],
+    maintenant: DateTime<Utc>,
+) -> Result<Planification, Erreur> {
+    let workflow = app
+        .workflow(WORKFLOW_BILAN)
+        .ok_or_else(|| Erreur::Interne(format!("workflow {WORKFLOW_BILAN} absent")))?;
+    let mois_du_workflow = workflow.echeances_mois.clone();
+    // Départements with their own months.
+    let mut mois_departement: HashMap<String, Vec<u32>> = HashMap::new();
+    for p in participants {
+        if let Some(code) = &p.departement {
+            if !mois_departement.contains_key(code) {
+                let mois = referentiel::departement(&app.db, plie, code)
+                    .await?
+                    .and_then(|d| d.bilans_mois)
+                    .and_then(|m| serde_json::from_str::<Vec<u32>>(&m).ok())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| mois_du_workflow.clone());
+                mois_departement.insert(code.clone(), mois);
+            }
+        }
+    }
+    let le = db::instant(maintenant);
+    let mut tx = app.db.begin().await?;
+    let existants: Vec<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, participant_id, bilan, etat, echeance FROM document
+         WHERE plie = ? AND workflow = ? AND bilan IS NOT NULL AND etat <> 'annule'",
+    )
+    .bind(plie)
+    .bind(WORKFLOW_BILAN)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut par_participant: HashMap<i64, Vec<(i64, String, String, Option<String>)>> =
+        HashMap::new();
+    for (id, participant, bilan, etat, echeance) in existants {
+        par_participant
+            .entry(participant)
+            .or_default()
+            .push((id, bilan, etat, echeance));
+    }
+    let mut bilan_avant = Planification::default();
+    let mut nouveaux: Vec<(i64, Option<i64>, String, String, String)> = Vec::new();
+    let mut a_annuler: Vec<i64> = Vec::new();
+    for p in participants {
+        let Some(debut) = p.cer_debut.as_deref().and_then(db::parse_jour) else {
+            continue;
+        };
+        if !p.rsa {
+            continue;
+        }
+        let mois = p
+            .departement
+            .as_ref()
+            .and_then(|d| mois_departement.get(d))
+            .unwrap_or(&mois_du_workflow);
+        let sortie = p.date_sortie.as_deref().and_then(db::parse_jour);
+        let echeances = bilans_brsa(debut, mois, sortie);
+        let existants = par_participant.remove(&p.id).unwrap_or_default();
+        for e in &echeances {
+            let cle = cle_bilan(e.bilan);
+            let existant = existants.iter().find(|(_, b, ..)| *b == cle);
+            match (existant, e.annule) {
+                (None, false) => {
+                    let donnees = serde_json::json!({
+                        "echeance": libelle_bilan(e.bilan),
+                        "date": db::jour(e.due),
+                        "cer": { "debut": db::jour(debut) },
+                    });
+                    nouveaux.push((
+                        p.id,
+                        p.operation_id,
+                        cle,
+                        db::jour(e.due),
+                        donnees.to_string(),
+                    ));
+                }
+                (Some((id, _, etat, _)), true) if etat == Etat::Brouillon.code() => {
+                    a_annuler.push(*id);
+                }
+                (Some((id, _, etat, echeance)), false)
+                    if etat == Etat::Brouillon.code()
+                        && echeance.as_deref() != Some(&db::jour(e.due)) =>
+                {
+                    sqlx::query(
+                        "UPDATE document SET echeance = ?, modifie_le = ?,
+                           donnees = json_set(donnees, '$.date', ?, '$.cer.debut', ?) WHERE id = ?",
+                    )
+                    .bind(db::jour(e.due))
+                    .bind(&le)
+                    .bind(db::jour(e.due))
+                    .bind(db::jour(debut))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    bilan_avant.deplaces += 1;
+                }
+                _ => {}
+            }
+        }
+        // A bilan no longer scheduled (a month removed, an exit cancelled): drafts go.
+        for (id, cle, etat, _) in &existants {
+            let prevu = echeances
+                .iter()
+                .any(|e| cle_bilan(e.bilan) == *cle && !e.annule);
+            if !prevu && etat == Etat::Brouillon.code() && !a_annuler.contains(id) {
+                a_annuler.push(*id);
+            }
+        }
+    }
+    for id in &a_annuler {
+        docs::transition(
+            &mut tx,
+            *id,
+            Etat::Brouillon,
+            Etat::Annule,
+            "echeancier",
+            &le,
+        )
+        .await?;
+    }
+    bilan_avant.annules = a_annuler.len();
+    bilan_avant.crees = nouveaux.len();
+    // Many rows per statement: scheduling a whole PLIE is one pass, not one round trip per bilan.
+    for lot in nouveaux.chunks(400) {
+        let mut requete = sqlx::QueryBuilder::new(
+            "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
+               donnees, bilan, echeance, cree_le, modifie_le) ",
+        );
+        requete.push_values(
+            lot,
+            |mut ligne, (participant, operation, cle, due, donnees)| {
+                ligne
+                    .push_bind(plie)
+                    .push_bind(db::nouvelle_ref("d"))
+                    .push_bind(WORKFLOW_BILAN)
+                    .push_bind(&workflow.modele)
+                    .push_bind(participant)
+                    .push_bind(operation)
+                    .push_bind(Etat::Brouillon.code())
+                    .push_bind(donnees)
+                    .push_bind(cle)
+                    .push_bind(due)
+                    .push_bind(&le)
+                    .push_bind(&le);
+            },
+        );
+        requete.build().execute(&mut *tx).await?;
+        // The référent signs the bilan: he is its signer from the start.
+        sqlx::query(
+            "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id)
+             SELECT d.id, 0, 'referent', r.prenom || ' ' || upper(r.nom), r.email, 'tablette', r.id
+             FROM document d JOIN participant p ON p.id = d.participant_id
+             JOIN personnel r ON r.id = p.referent_id
+             WHERE d.plie = ? AND d.workflow = ? AND d.cree_le = ?
+               AND NOT EXISTS (SELECT 1 FROM signataire s WHERE s.document_id = d.id)",
+        )
+        .bind(plie)
+        .bind(WORKFLOW_BILAN)
+        .bind(&le)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(bilan_avant)
+}
+
+/// A bilan in a list of due or overdue ones.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct BilanDu {
+    pub document: String,
+    pub participant: String,
+    pub nom: String,
+    pub prenom: String,
+    pub bilan: String,
+    pub echeance: String,
+    pub etat: String,
+}
+
+/// Bilans not signed yet whose due date has passed (`aujourdhui` excluded), for the caller's
+/// portfolio.
+pub async fn en_retard(
+    app: &App,
+    plie: &str,
+    portefeuille: Option<i64>,
+    aujourdhui: NaiveDate,
+) -> Result<Vec<BilanDu>, Erreur> {
+    Ok(sqlx::query_as(
+        "SELECT d.ref AS document, p.ref AS participant, p.nom, p.prenom, d.bilan, d.echeance, d.etat
+         FROM document d JOIN participant p ON p.id = d.participant_id
+         WHERE d.plie = ? AND d.workflow = ? AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe')
+           AND d.echeance < ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY d.echeance, p.nom",
+    )
+    .bind(plie)
+    .bind(WORKFLOW_BILAN)
+    .bind(db::jour(aujourdhui))
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .fetch_all(&app.db)
+    .await?)
+}
+
+/// One pass of the time-driven work, for every PLIE: reminders to référents before a bilan's
+/// due date, reminders to link signers, expiry of unsigned requests. Each reminder is an outbox
+/// task keyed by what it is about, so a pass run twice sends nothing twice.
+pub async fn veiller(app: &App) -> Result<(), Erreur> {
+    let maintenant = app.horloge.maintenant();
+    let le = db::instant(maintenant);
+    // Expiry.
+    let expires: Vec<String> = sqlx::query_scalar(
+        "SELECT ref FROM document WHERE etat IN ('envoye', 'partiellement_signe') AND expire_le <= ?",
+    )
+    .bind(&le)
+    .fetch_all(&app.db)
+    .await?;
+    for reference in expires {
+        let mut tx = app.db.begin().await?;
+        if let Some(d) = sqlx::query_as::<_, docs::Document>(
+            "SELECT id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id, etat, donnees, bilan, echeance,
+               envoye_le, expire_le, sha256_rendu, sha256_scelle, depose_seq, cree_le, modifie_le FROM document WHERE ref = ?",
+        )
+        .bind(&reference)
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            crate::service::documents::transition(app, &mut tx, &d, Etat::Expire, "echeancier").await?;
+            sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
+                .bind(d.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    // Reminders of bilans to the référent, N days before the due date.
+    if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
+        for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
+            let jusqua = (maintenant + rappel.0)
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .date_naive();
+            let dus: Vec<(String, String, String, String, String)> = sqlx::query_as(
+                "SELECT d.plie, d.ref, d.echeance, r.email, p.prenom || ' ' || upper(p.nom)
+                 FROM document d JOIN participant p ON p.id = d.participant_id
+                 JOIN personnel r ON r.id = p.referent_id
+                 WHERE d.workflow = ? AND d.etat = 'brouillon' AND d.echeance <= ? AND d.echeance >= ?
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.cle = 'rappel:' || d.ref || ':' || ?)",
+            )
+            .bind(WORKFLOW_BILAN)
+            .bind(db::jour(jusqua))
+            .bind(db::jour(app.horloge.aujourdhui()))
+            .bind(i as i64)
+            .fetch_all(&app.db)
+            .await?;
+            for (plie, reference, echeance, email, participant) in dus {
+                let courriel = crate::delivery::Courriel {
+                    a: vec![email],
+                    objet: format!("Bilan BRSA à rédiger pour le {}", db::parse_jour(&echeance).map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or(echeance.clone())),
+                    texte: format!(
+                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {}.\nRédigez-le et signez-le dans parafe : {}/\n",
+                        db::parse_jour(&echeance).map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or(echeance.clone()),
+                        app.url_publique()
+                    ),
+                    message_id: format!("<rappel.{i}.{reference}@parafe>"),
+                    piece_jointe: None,
+                };
+                let mut tx = app.db.begin().await?;
+                crate::outbox::ajouter(
+                    &mut tx,
+                    &format!("rappel:{reference}:{i}"),
+                    crate::outbox::Genre::Courriel,
+                    &plie,
+                    &serde_json::json!({ "courriel": courriel, "document": reference }),
+                    maintenant,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+        }
+    }
+    // Reminders to link signers, at the workflow's delays after sending.
+    let en_signature: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT plie, ref, envoye_le FROM document WHERE etat IN ('envoye', 'partiellement_signe')",
+    )
+    .fetch_all(&app.db)
+    .await?;
+    for (plie, reference, envoye) in en_signature {
+        let Some(document) = docs::par_ref(&app.db, &plie, &reference, None).await? else {
+            continue;
+        };
+        let Some(workflow) = app.workflow(&document.workflow) else {
+            continue;
+        };
+        let Some(envoye) = db::parse_instant(&envoye) else {
+            continue;
+        };
+        for (i, relance) in workflow.relances.iter().enumerate() {
+            if envoye + relance.0 > maintenant {
+                continue;
+            }
+            let cle = format!("relance:{reference}:{i}");
+            let deja: bool = sqlx::query_scalar("SELECT count(*) > 0 FROM outbox WHERE cle = ?")
+                .bind(&cle)
+                .fetch_one(&app.db)
+                .await?;
+            if deja {
+                continue;
+            }
+            let mut tx = app.db.begin().await?;
+            // The marker task records that this reminder was made.
+            crate::outbox::ajouter(&mut tx, &cle, crate::outbox::Genre::Journal, &plie, &serde_json::json!({
+                "evenement": crate::model::JournalEvent::DocumentTransition { document: reference.clone(), from: document.etat.clone(), to: document.etat.clone(), actor: format!("relance-{}", i + 1) },
+                "objets": [document.sha256_rendu],
+            }), maintenant).await?;
+            let signataires = docs::signataires(&mut *tx, document.id).await?;
+            for s in crate::service::documents::a_inviter(workflow, &signataires) {
+                crate::service::documents::inviter(app, &mut tx, &document, s, maintenant, true)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+    }
+    app.reveil.notify_one();
+    Ok(())
+}

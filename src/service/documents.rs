@@ -1,0 +1,720 @@
+//! Documents made from workflows: creation (data prefilled from the participant's file),
+//! sending for signature, cancelling, reminding. Every step goes through the life cycle of
+//! [`crate::document::Etat`] and queues its journal entry in the outbox.
+
+use super::{App, Erreur};
+use crate::auth::Acteur;
+use crate::db::documents::{self as docs, Document, NouveauDocument, NouveauSignataire};
+use crate::db::participants::Participant;
+use crate::db::{self, participants, personnel, referentiel};
+use crate::delivery::{email_valide, Courriel};
+use crate::document::Etat;
+use crate::outbox::{self, Genre};
+use crate::workflow::{Methode, Ordre, Role, Workflow};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// A request to create a document from a workflow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Demande {
+    /// Workflow name (`contrat-engagement`, `bilan-brsa`…).
+    pub workflow: String,
+    /// The participant's reference (`p-…`), when the document concerns one.
+    pub participant: Option<String>,
+    /// The template's data; what the participant's file knows is filled in when absent.
+    #[serde(default)]
+    pub donnees: Value,
+    /// Who signs, by role, when the file does not say (a partner's e-mail…), and how.
+    #[serde(default)]
+    pub signataires: Vec<SignataireDemande>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignataireDemande {
+    pub role: String,
+    pub nom: Option<String>,
+    pub email: Option<String>,
+    /// `tablette` or `lien`; default: the workflow's first.
+    pub methode: Option<String>,
+}
+
+fn methode_code(m: Methode) -> &'static str {
+    match m {
+        Methode::Tablette => "tablette",
+        Methode::Lien => "lien",
+    }
+}
+
+/// Creates a draft. Bad input names its field; nothing is written unless all of it holds.
+pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Document, Erreur> {
+    if !acteur.peut_modifier() {
+        return Err(Erreur::Interdit(
+            "un assistant consulte et exporte, il ne crée pas de document".into(),
+        ));
+    }
+    let plie = acteur.plie.as_str();
+    let workflow = app.workflow(&demande.workflow).ok_or_else(|| {
+        Erreur::invalide(
+            "workflow",
+            format!(
+                "workflow « {} » inconnu ; workflows disponibles : {}",
+                demande.workflow,
+                app.workflows.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let participant = match &demande.participant {
+        None => None,
+        Some(r) => Some(
+            participants::par_ref(&app.db, plie, r, acteur.portefeuille())
+                .await?
+                .ok_or_else(|| {
+                    Erreur::invalide(
+                        "participant",
+                        format!("aucun participant « {r} » dans votre portefeuille"),
+                    )
+                })?,
+        ),
+    };
+    let Value::Object(fournies) = (match demande.donnees {
+        Value::Null => Value::Object(Map::new()),
+        v => v,
+    }) else {
+        return Err(Erreur::invalide(
+            "donnees",
+            "attendu un objet JSON des champs du modèle",
+        ));
+    };
+    let reference = db::nouvelle_ref("d");
+    let mut donnees = prefill(
+        app,
+        &workflow.modele,
+        plie,
+        participant.as_ref(),
+        acteur,
+        &reference,
+    )
+    .await?;
+    donnees.extend(fournies);
+    let donnees = Value::Object(donnees);
+    let signataires = resoudre_signataires(
+        app,
+        acteur,
+        workflow,
+        &demande.signataires,
+        participant.as_ref(),
+        &donnees,
+    )
+    .await?;
+    valider(app, workflow, &donnees)?;
+    let maintenant = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    let id = docs::creer(
+        &mut tx,
+        &reference,
+        &NouveauDocument {
+            plie,
+            workflow: &workflow.nom,
+            modele: &workflow.modele,
+            participant_id: participant.as_ref().map(|p| p.id),
+            operation_id: participant.as_ref().and_then(|p| p.operation_id),
+            auteur_id: Some(acteur.personnel_id),
+            donnees: &donnees.to_string(),
+            bilan: None,
+            echeance: None,
+        },
+        &signataires,
+        &maintenant,
+    )
+    .await?;
+    tx.commit().await?;
+    docs::par_id(&app.db, id)
+        .await?
+        .ok_or_else(|| Erreur::Interne("document créé introuvable".into()))
+}
+
+/// Checks data against the workflow's template; every faulty field is named.
+pub fn valider(app: &App, workflow: &Workflow, donnees: &Value) -> Result<(), Erreur> {
+    let schema = app
+        .catalogue
+        .get(&workflow.modele)
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    crate::template::validate(schema, donnees)
+        .map(|_| ())
+        .map_err(|erreurs| Erreur::Invalide {
+            champ: format!(
+                "donnees.{}",
+                erreurs.first().map_or("", |e| e.chemin.as_str())
+            ),
+            message: erreurs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ; "),
+        })
+}
+
+/// What the service knows for the template's common fields: the PLIE, the opération, the
+/// participant, the référent, the document's own reference.
+pub async fn prefill(
+    app: &App,
+    modele: &str,
+    plie: &str,
+    participant: Option<&Participant>,
+    acteur: &Acteur,
+    reference: &str,
+) -> Result<Map<String, Value>, Erreur> {
+    let mut d = Map::new();
+    d.insert("reference".into(), json!(reference.to_uppercase()));
+    let fiche: Option<String> = sqlx::query_scalar("SELECT fiche FROM plie WHERE id = ?")
+        .bind(plie)
+        .fetch_optional(&app.db)
+        .await?;
+    if let Some(Value::Object(f)) = fiche.and_then(|f| serde_json::from_str(&f).ok()) {
+        if !f.is_empty() {
+            d.insert("plie".into(), Value::Object(f));
+        }
+    }
+    let Some(p) = participant else {
+        return Ok(d);
+    };
+    if let Some(op) = match p.operation_id {
+        Some(id) => referentiel::operation(&app.db, plie, id).await?,
+        None => None,
+    } {
+        d.insert(
+            "operation".into(),
+            json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme }),
+        );
+    }
+    let mut fiche = json!({
+        "identifiant": p.identifiant_externe,
+        "nom": p.nom,
+        "prenom": p.prenom,
+        "commune": p.commune,
+    });
+    if !p.civilite.is_empty() {
+        fiche["civilite"] = json!(p.civilite);
+    }
+    d.insert("participant".into(), fiche);
+    let referent_id = p.referent_id.unwrap_or(acteur.personnel_id);
+    if let Some(r) = personnel::par_id(&app.db, plie, referent_id).await? {
+        let qualite = if r.structure.is_empty() {
+            "Référent de parcours".to_owned()
+        } else {
+            format!("Référent de parcours, {}", r.structure)
+        };
+        d.insert(
+            "referent".into(),
+            json!({ "nom": r.nom, "prenom": r.prenom, "qualite": qualite, "email": r.email }),
+        );
+    }
+    if let Some(date) = &p.date_entree {
+        d.insert("date_entree".into(), json!(date));
+    }
+    if let Some(dep) = match &p.departement {
+        Some(code) => referentiel::departement(&app.db, plie, code).await?,
+        None => None,
+    } {
+        d.insert("referent_unique".into(), json!({ "nom": "Référent unique RSA", "structure": format!("Département {}", dep.nom), "email": dep.email_referent_unique }));
+        d.insert("sdi".into(), json!({ "nom": "Service départemental d'insertion", "structure": format!("Département {}", dep.nom), "email": dep.email_sdi }));
+    }
+    // Only what the template declares: an unknown field would be refused.
+    if let Ok(schema) = app.catalogue.get(modele) {
+        d.retain(|k, _| schema.champs.iter().any(|(nom, _)| nom == k));
+    }
+    Ok(d)
+}
+
+/// The signers of a new document, in the workflow's order: names and e-mails from the file
+/// (participant, référent) or from the request (partner, third signer).
+async fn resoudre_signataires(
+    app: &App,
+    acteur: &Acteur,
+    workflow: &Workflow,
+    demandes: &[SignataireDemande],
+    participant: Option<&Participant>,
+    donnees: &Value,
+) -> Result<Vec<NouveauSignataire>, Erreur> {
+    for (i, d) in demandes.iter().enumerate() {
+        if !workflow.signataires.iter().any(|s| s.role.nom() == d.role) {
+            return Err(Erreur::invalide(
+                &format!("signataires[{i}].role"),
+                format!(
+                    "le workflow « {} » n'a pas de signataire « {} »",
+                    workflow.nom, d.role
+                ),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for s in &workflow.signataires {
+        let trouve = demandes
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.role == s.role.nom());
+        if s.facultatif && trouve.is_none() {
+            continue;
+        }
+        let champ = |suffixe: &str| match trouve {
+            Some((i, _)) => format!("signataires[{i}].{suffixe}"),
+            None => format!("signataires({}).{suffixe}", s.role.nom()),
+        };
+        let demande = trouve.map(|(_, d)| d);
+        let methode = match demande.and_then(|d| d.methode.as_deref()) {
+            None => s.methodes[0],
+            Some("tablette") if s.methodes.contains(&Methode::Tablette) => Methode::Tablette,
+            Some("lien") if s.methodes.contains(&Methode::Lien) => Methode::Lien,
+            Some(autre) => {
+                return Err(Erreur::invalide(
+                    &champ("methode"),
+                    format!(
+                        "méthode « {autre} » non prévue pour le rôle {} ; possibles : {}",
+                        s.role.nom(),
+                        s.methodes
+                            .iter()
+                            .map(|m| methode_code(*m))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        };
+        if s.plusieurs {
+            // One signer per attendee listed in the data (émargement collectif).
+            let presents = donnees
+                .get("participants")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for p in presents {
+                let nom = format!(
+                    "{} {}",
+                    p.get("prenom").and_then(Value::as_str).unwrap_or_default(),
+                    p.get("nom")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_uppercase()
+                );
+                out.push(NouveauSignataire {
+                    role: s.role.nom().into(),
+                    nom,
+                    email: None,
+                    methode: methode_code(methode).into(),
+                    personnel_id: None,
+                    participant_id: None,
+                });
+            }
+            continue;
+        }
+        let (mut nom, mut email, mut personnel_id, mut participant_id) = (None, None, None, None);
+        match s.role {
+            Role::Participant => {
+                if let Some(p) = participant {
+                    nom = Some(format!("{} {}", p.prenom, p.nom.to_uppercase()));
+                    email = p.email.clone();
+                    participant_id = Some(p.id);
+                }
+            }
+            Role::Referent => {
+                let id = participant
+                    .and_then(|p| p.referent_id)
+                    .unwrap_or(acteur.personnel_id);
+                if let Some(r) = personnel::par_id(&app.db, acteur.plie.as_str(), id).await? {
+                    nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));
+                    email = Some(r.email);
+                    personnel_id = Some(r.id);
+                }
+            }
+            Role::Animateur => {
+                if let Some(r) =
+                    personnel::par_id(&app.db, acteur.plie.as_str(), acteur.personnel_id).await?
+                {
+                    nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));
+                    email = Some(r.email);
+                    personnel_id = Some(r.id);
+                }
+            }
+            _ => {}
+        }
+        if let Some(d) = demande {
+            nom = d.nom.clone().or(nom);
+            email = d.email.clone().or(email);
+        }
+        if let Some(e) = &email {
+            if !email_valide(e) {
+                return Err(Erreur::invalide(
+                    &champ("email"),
+                    format!("« {e} » n'est pas une adresse e-mail"),
+                ));
+            }
+        }
+        if methode == Methode::Lien && email.is_none() {
+            return Err(Erreur::invalide(
+                &champ("email"),
+                format!(
+                    "le signataire {} signe par lien : indiquez son adresse e-mail",
+                    s.role.nom()
+                ),
+            ));
+        }
+        let nom = nom.ok_or_else(|| {
+            Erreur::invalide(
+                &champ("nom"),
+                format!("indiquez le nom du signataire {}", s.role.nom()),
+            )
+        })?;
+        out.push(NouveauSignataire {
+            role: s.role.nom().into(),
+            nom,
+            email,
+            methode: methode_code(methode).into(),
+            personnel_id,
+            participant_id,
+        });
+    }
+    Ok(out)
+}
+
+/// A document of the caller's reach, or "not found" (another PLIE's look absent).
+pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
+    docs::par_ref(
+        &app.db,
+        acteur.plie.as_str(),
+        reference,
+        acteur.portefeuille(),
+    )
+    .await?
+    .ok_or_else(|| {
+        Erreur::Introuvable(format!(
+            "aucun document « {reference} » dans votre portefeuille"
+        ))
+    })
+}
+
+fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
+    if acteur.peut_modifier() {
+        Ok(())
+    } else {
+        Err(Erreur::Interdit(
+            "un assistant consulte et exporte, il ne modifie rien".into(),
+        ))
+    }
+}
+
+/// Sends a draft for signature: renders the version the signers will see, keeps it by hash,
+/// and mails a single-use link to the first signer(s) who sign by link.
+pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
+    modification_permise(acteur)?;
+    let document = charger(app, acteur, reference).await?;
+    document.etat().vers(Etat::Envoye)?;
+    let workflow = app.workflow(&document.workflow).ok_or_else(|| {
+        Erreur::Conflit(format!(
+            "le workflow « {} » n'existe plus",
+            document.workflow
+        ))
+    })?;
+    let donnees: Value =
+        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    valider(app, workflow, &donnees)?;
+    let maintenant = app.horloge.maintenant();
+    let rendu = super::pipeline::rendre(app, &document.modele, donnees, maintenant).await?;
+    super::pipeline::garder_version(app, rendu.bytes()).await?;
+    let expire = maintenant + workflow.expiration.0;
+    let le = db::instant(maintenant);
+    let mut tx = app.db.begin().await?;
+    docs::ajouter_version(
+        &mut tx,
+        document.id,
+        "rendu",
+        &rendu.sha256().to_hex(),
+        rendu.bytes().len() as i64,
+        &le,
+    )
+    .await?;
+    sqlx::query("UPDATE document SET envoye_le = ?, expire_le = ? WHERE id = ?")
+        .bind(&le)
+        .bind(db::instant(expire))
+        .bind(document.id)
+        .execute(&mut *tx)
+        .await?;
+    if !transition(app, &mut tx, &document, Etat::Envoye, &acteur.pseudonyme()).await? {
+        return Err(Erreur::Conflit(
+            "le document a changé entre-temps : rechargez-le".into(),
+        ));
+    }
+    let signataires = docs::signataires(&mut *tx, document.id).await?;
+    for s in a_inviter(workflow, &signataires) {
+        inviter(app, &mut tx, &document, s, maintenant, false).await?;
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    charger(app, acteur, reference).await
+}
+
+/// The signers to invite now: everyone waiting in a parallel workflow, the first waiting one
+/// in a sequential one — and only those who sign by link (the others sign on the tablet).
+pub fn a_inviter<'a>(
+    workflow: &Workflow,
+    signataires: &'a [docs::Signataire],
+) -> Vec<&'a docs::Signataire> {
+    let attente = signataires.iter().filter(|s| s.etat == "attente");
+    let choisis: Vec<_> = match workflow.ordre {
+        Ordre::Parallele => attente.collect(),
+        Ordre::Sequentiel => attente.take(1).collect(),
+    };
+    choisis
+        .into_iter()
+        .filter(|s| s.methode == "lien")
+        .collect()
+}
+
+/// Gives a link signer a fresh single-use link (any previous one stops working) and queues
+/// the e-mail carrying it.
+pub async fn inviter(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    document: &Document,
+    signataire: &docs::Signataire,
+    maintenant: chrono::DateTime<chrono::Utc>,
+    relance: bool,
+) -> Result<(), Erreur> {
+    let Some(email) = &signataire.email else {
+        return Ok(());
+    };
+    let (jeton, empreinte) = crate::auth::nouveau_secret();
+    let expire = maintenant + chrono::TimeDelta::hours(app.config.service.duree_lien_heures);
+    let expire = document
+        .expire_le
+        .as_deref()
+        .and_then(db::parse_instant)
+        .map_or(expire, |e| e.min(expire).max(maintenant));
+    sqlx::query(
+        "UPDATE signataire SET jeton_sha256 = ?, jeton_expire_le = ?, jeton_utilise = 0,
+           code_sha256 = NULL, code_essais = 0 WHERE id = ?",
+    )
+    .bind(&empreinte)
+    .bind(db::instant(expire))
+    .bind(signataire.id)
+    .execute(&mut *tx)
+    .await?;
+    let workflow_titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let plie = referentiel::nom_plie(&app.db, &document.plie)
+        .await?
+        .unwrap_or_default();
+    let lien = format!("{}/signer/{jeton}", app.url_publique());
+    let courriel = Courriel {
+        a: vec![email.clone()],
+        objet: format!(
+            "{}{workflow_titre} à signer — {plie}",
+            if relance { "Rappel : " } else { "" }
+        ),
+        texte: format!(
+            "Bonjour {},\n\n{plie} vous invite à signer le document « {workflow_titre} ».\n\n\
+             Ouvrez ce lien personnel pour le lire et le signer :\n{lien}\n\n\
+             Le lien ne sert qu'une fois et expire le {}. Un code de confirmation vous sera \
+             envoyé par courriel au moment de signer.\n\nSi vous n'attendiez pas ce message, ignorez-le.\n",
+            signataire.nom,
+            crate::model::heure_de_paris(expire),
+        ),
+        message_id: format!("<{}.{}@parafe>", empreinte.get(..24).unwrap_or_default(), document.reference),
+        piece_jointe: None,
+    };
+    outbox::ajouter(
+        tx,
+        &format!("courriel:lien:{empreinte}"),
+        Genre::Courriel,
+        &document.plie,
+        &json!({ "courriel": courriel, "document": document.reference }),
+        maintenant,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves a document to its next state in the caller's transaction, and queues the journal
+/// entry recording it. False if the document changed meanwhile.
+pub async fn transition(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    document: &Document,
+    vers: Etat,
+    acteur: &str,
+) -> Result<bool, Erreur> {
+    let de = document.etat();
+    de.vers(vers)?;
+    let maintenant = app.horloge.maintenant();
+    let le = db::instant(maintenant);
+    if !docs::transition(tx, document.id, de, vers, acteur, &le).await? {
+        return Ok(false);
+    }
+    let evenement = crate::model::JournalEvent::DocumentTransition {
+        document: document.reference.clone(),
+        from: de.code().into(),
+        to: vers.code().into(),
+        actor: acteur.into(),
+    };
+    let objets: Vec<&str> = [&document.sha256_rendu, &document.sha256_scelle]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    outbox::ajouter(
+        tx,
+        &format!("journal:{}", db::nouvelle_ref("t")),
+        Genre::Journal,
+        &document.plie,
+        &json!({ "evenement": evenement, "objets": objets }),
+        maintenant,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Cancels a document that is not signed by all yet (a draft, or one waiting for signatures).
+pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
+    modification_permise(acteur)?;
+    let document = charger(app, acteur, reference).await?;
+    let mut tx = app.db.begin().await?;
+    if !transition(app, &mut tx, &document, Etat::Annule, &acteur.pseudonyme()).await? {
+        return Err(Erreur::Conflit(
+            "le document a changé entre-temps : rechargez-le".into(),
+        ));
+    }
+    // Links already sent stop working.
+    sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
+        .bind(document.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    app.reveil.notify_one();
+    charger(app, acteur, reference).await
+}
+
+/// Sends the waiting link signers a new link (the previous one stops working).
+pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usize, Erreur> {
+    modification_permise(acteur)?;
+    let document = charger(app, acteur, reference).await?;
+    if !document.etat().en_signature() {
+        return Err(Erreur::Conflit(format!(
+            "un document {} ne se relance pas",
+            document.etat()
+        )));
+    }
+    let workflow = app
+        .workflow(&document.workflow)
+        .ok_or_else(|| Erreur::Conflit("workflow disparu".into()))?;
+    let mut tx = app.db.begin().await?;
+    let signataires = docs::signataires(&mut *tx, document.id).await?;
+    let invites = a_inviter(workflow, &signataires);
+    for s in &invites {
+        inviter(app, &mut tx, &document, s, app.horloge.maintenant(), true).await?;
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(invites.len())
+}
+
+/// The PDF of a document: the sealed one once sealed, else the version shown to signers.
+pub async fn pdf(
+    app: &App,
+    acteur: &Acteur,
+    reference: &str,
+) -> Result<(Document, Vec<u8>), Erreur> {
+    let document = charger(app, acteur, reference).await?;
+    let sha = document
+        .sha256_scelle
+        .clone()
+        .or_else(|| document.sha256_rendu.clone())
+        .ok_or_else(|| {
+            Erreur::Conflit("ce brouillon n'a pas encore été composé : envoyez-le".into())
+        })?;
+    let octets = super::pipeline::lire_version(app, &sha).await?;
+    let evenement = crate::model::JournalEvent::DocumentDownloaded {
+        actor: acteur.pseudonyme(),
+    };
+    let plie = acteur.plie.clone();
+    let objet = crate::model::Sha256Digest::from_hex(&sha)
+        .into_iter()
+        .collect();
+    app.vault
+        .record(&plie, evenement, objet)
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    Ok((document, octets))
+}
+
+/// Completes or corrects a draft's data (a bilan drafted by the schedule is written this way).
+/// What the file knows is filled beneath; every field is checked when the document is sent.
+pub async fn modifier_donnees(
+    app: &App,
+    acteur: &Acteur,
+    reference: &str,
+    donnees: Value,
+) -> Result<Document, Erreur> {
+    modification_permise(acteur)?;
+    let document = charger(app, acteur, reference).await?;
+    if !document.etat().modifiable() {
+        return Err(Erreur::Conflit(format!(
+            "un document {} ne se modifie plus",
+            document.etat()
+        )));
+    }
+    let Value::Object(nouvelles) = donnees else {
+        return Err(Erreur::invalide(
+            "donnees",
+            "attendu un objet JSON des champs du modèle",
+        ));
+    };
+    let schema = app
+        .catalogue
+        .get(&document.modele)
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    if let Some(inconnu) = nouvelles
+        .keys()
+        .find(|k| !schema.champs.iter().any(|(n, _)| n == *k))
+    {
+        return Err(Erreur::invalide(
+            &format!("donnees.{inconnu}"),
+            format!(
+                "le modèle « {} » n'a pas de champ « {inconnu} »",
+                document.modele
+            ),
+        ));
+    }
+    let participant = match document.participant_id {
+        Some(id) => participants::par_id(&app.db, acteur.plie.as_str(), id).await?,
+        None => None,
+    };
+    let mut fusion = prefill(
+        app,
+        &document.modele,
+        acteur.plie.as_str(),
+        participant.as_ref(),
+        acteur,
+        &document.reference,
+    )
+    .await?;
+    if let Ok(Value::Object(actuelles)) = serde_json::from_str(&document.donnees) {
+        fusion.extend(actuelles);
+    }
+    fusion.extend(nouvelles);
+    let fait = sqlx::query(
+        "UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ? AND etat = 'brouillon'",
+    )
+    .bind(Value::Object(fusion).to_string())
+    .bind(db::instant(app.horloge.maintenant()))
+    .bind(document.id)
+    .execute(&app.db)
+    .await?;
+    if fait.rows_affected() != 1 {
+        return Err(Erreur::Conflit(
+            "le document a changé entre-temps : rechargez-le".into(),
+        ));
+    }
+    charger(app, acteur, reference).await
+}

@@ -1,0 +1,573 @@
+//! What happens after the last signature, run by the outbox: the final version is rendered
+//! with its certificat de preuve and sealed (PAdES, RFC 3161), filed in the evidence store,
+//! then e-mailed to the workflow's recipients, each acceptance recorded as evidence.
+
+use super::documents::transition;
+use super::{App, Erreur};
+use crate::db::documents::{self as docs, Document};
+use crate::db::{self, participants, personnel, referentiel};
+use crate::delivery::{Accuse, Courriel};
+use crate::document::Etat;
+use crate::model::{EvidenceMetadata, JournalEvent, PlieId, RenderedPdf, Sha256Digest};
+use crate::outbox::{self, Genre, Tache};
+use crate::render::{Attachment, RenderOptions};
+use crate::workflow::Role;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads.
+pub async fn rendre(
+    app: &App,
+    modele: &str,
+    donnees: Value,
+    le: DateTime<Utc>,
+) -> Result<RenderedPdf, Erreur> {
+    rendre_avec(app, modele, donnees, le, Vec::new()).await
+}
+
+async fn rendre_avec(
+    _app: &App,
+    modele: &str,
+    donnees: Value,
+    le: DateTime<Utc>,
+    attachments: Vec<Attachment>,
+) -> Result<RenderedPdf, Erreur> {
+    let modele = modele.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let pool = crate::render::pool().map_err(Erreur::Interne)?;
+        pool.install(|| {
+            crate::render::render(
+                &modele,
+                &donnees,
+                &RenderOptions {
+                    generated_at: le,
+                    attachments,
+                },
+            )
+        })
+        .map_err(|e| Erreur::Interne(format!("composition : {e}")))
+    })
+    .await
+    .map_err(|e| Erreur::Interne(e.to_string()))?
+}
+
+fn chemin_version(app: &App, sha: &str) -> PathBuf {
+    app.versions
+        .join(sha.get(..2).unwrap_or("xx"))
+        .join(format!("{sha}.pdf"))
+}
+
+/// Keeps a version's bytes under their hash (durably, before the database refers to them).
+pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
+    let chemin = chemin_version(app, &Sha256Digest::of(octets).to_hex());
+    let octets = octets.to_vec();
+    tokio::task::spawn_blocking(move || {
+        if chemin.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(chemin.parent().unwrap_or(&chemin))?;
+        crate::files::write_durably(&chemin, &octets)
+    })
+    .await
+    .map_err(|e| Erreur::Interne(e.to_string()))?
+    .map_err(|e| Erreur::Interne(format!("écriture d'une version : {e}")))
+}
+
+pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
+    tokio::fs::read(chemin_version(app, sha))
+        .await
+        .map_err(|e| Erreur::Interne(format!("version {sha} illisible : {e}")))
+}
+
+/// Runs the outbox until the process ends: the due tasks, a batch at a time, then waits for a
+/// new task or a second.
+pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let lot = app.config.service.taches_simultanees.max(1) as i64;
+            let taches = match outbox::dues(&app.db, app.horloge.maintenant(), lot).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("boîte d'envoi illisible : {e}");
+                    Vec::new()
+                }
+            };
+            if taches.is_empty() {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), app.reveil.notified())
+                        .await;
+                continue;
+            }
+            let mut en_cours = tokio::task::JoinSet::new();
+            for tache in taches {
+                let app = app.clone();
+                en_cours.spawn(async move {
+                    if let Err(e) = executer(&app, &tache).await {
+                        tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, "tâche reportée : {e}");
+                        if let Err(e) = outbox::reporter(&app.db, &tache, &e.to_string(), app.horloge.maintenant()).await {
+                            tracing::error!("report de la tâche {} impossible : {e}", tache.cle);
+                        }
+                    }
+                });
+            }
+            while en_cours.join_next().await.is_some() {}
+        }
+    })
+}
+
+/// Runs one task. Each is idempotent: run twice after a crash, it does its effect once.
+pub async fn executer(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    match tache.genre {
+        Genre::Sceller => sceller(app, tache).await,
+        Genre::Deposer => deposer(app, tache).await,
+        Genre::Courriel => envoyer_courriel(app, tache).await,
+        Genre::Journal => journaliser(app, tache).await,
+    }
+}
+
+fn plie_de(tache: &Tache) -> Result<PlieId, Erreur> {
+    PlieId::new(&tache.plie).map_err(Erreur::Interne)
+}
+
+async fn document_de(app: &App, tache: &Tache) -> Result<Document, Erreur> {
+    let reference = tache.charge["document"].as_str().unwrap_or_default();
+    docs::par_ref(&app.db, &tache.plie, reference, None)
+        .await?
+        .ok_or_else(|| Erreur::Interne(format!("document {reference} disparu")))
+}
+
+/// Marks the task done alone (its effect was already there).
+async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let mut tx = app.db.begin().await?;
+    outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "deja_fait": true }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn journaliser(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())
+        .map_err(|e| Erreur::Interne(format!("événement illisible : {e}")))?;
+    let objets = tache.charge["objets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| Sha256Digest::from_hex(o.as_str()?))
+        .collect();
+    let entree = app
+        .vault
+        .record(&plie_de(tache)?, evenement, objets)
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut tx = app.db.begin().await?;
+    outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "seq": entree.seq }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The signers' evidence as the certificat de preuve shows it and as the PDF carries it.
+async fn preuves(app: &App, document: &Document) -> Result<(Value, Value), Erreur> {
+    let lignes: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT rang, role, nom, methode, signe_le, ip, agent, traits, version_sha256
+             FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
+    )
+    .bind(document.id)
+    .fetch_all(&app.db)
+    .await?;
+    let mut certificat = Vec::new();
+    let mut detail = Vec::new();
+    for (rang, role, nom, methode, signe_le, ip, agent, traits, version) in lignes {
+        let traits: Value = traits
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null);
+        let horodatage = signe_le
+            .as_deref()
+            .and_then(db::parse_instant)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        certificat.push(json!({
+            "nom": nom,
+            "qualite": qualite(&role),
+            "methode": methode,
+            "horodatage": horodatage,
+            "ip": ip.clone().unwrap_or_default(),
+            "appareil": agent.clone().unwrap_or_default().chars().take(90).collect::<String>(),
+            "verification": traits["verification"].as_str().unwrap_or_default(),
+        }));
+        detail.push(json!({
+            "rang": rang, "role": role, "methode": methode, "signe_le": horodatage,
+            "ip": ip, "agent": agent, "version_sha256": version, "consentement": super::signature::CONSENTEMENT,
+            "trace": traits["trace"], "nom_tape": traits["nom_tape"], "verification": traits["verification"],
+        }));
+    }
+    Ok((json!(certificat), json!(detail)))
+}
+
+fn qualite(role: &str) -> &'static str {
+    match role {
+        "participant" => "Participant",
+        "referent" => "Référent de parcours",
+        "animateur" => "Animateur",
+        "partenaire" => "Partenaire",
+        "equipe_animation" => "Équipe d'animation du PLIE",
+        "referent_etape" => "Référent d'étape",
+        "coordinateur" => "Coordinateur du PLIE",
+        _ => "Signataire",
+    }
+}
+
+/// Puts each signature in the template's data, where the workflow's role is drawn.
+fn placer_signatures(donnees: &mut Value, signes: &[(String, i64, String, Value)]) {
+    let mut presents = 0usize;
+    for (role, _, methode, trace) in signes {
+        let bloc = json!({ "horodatage": trace["horodatage"], "methode": methode, "trace": trace["trace"] });
+        let cible = match role.as_str() {
+            "participant" if donnees.get("participants").is_some_and(Value::is_array) => {
+                let cible = donnees["participants"].get_mut(presents);
+                presents += 1;
+                cible
+            }
+            "participant" => donnees.get_mut("participant"),
+            "referent" => donnees.get_mut("referent"),
+            "animateur" => donnees.get_mut("animateur"),
+            "partenaire" => donnees
+                .get_mut("retour")
+                .and_then(|r| r.get_mut("partenaire")),
+            _ => donnees.get_mut("tiers"),
+        };
+        if let Some(Value::Object(cible)) = cible {
+            cible.insert("signature".into(), bloc);
+        }
+    }
+}
+
+async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let document = document_de(app, tache).await?;
+    match document.etat() {
+        Etat::Signe => {}
+        Etat::Scelle | Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
+        autre => return Err(Erreur::Interne(format!("sceller un document {autre}"))),
+    }
+    let mut donnees: Value =
+        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let signes: Vec<(String, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT role, rang, methode, traits, signe_le FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
+    )
+    .bind(document.id)
+    .fetch_all(&app.db)
+    .await?;
+    let signes: Vec<(String, i64, String, Value)> = signes
+        .into_iter()
+        .map(|(role, rang, methode, traits, signe_le)| {
+            let traits: Value = traits
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null);
+            let trace = match &traits["trace"] {
+                Value::Null => json!([]),
+                t => serde_json::from_value::<super::signature::Trace>(t.clone())
+                    .map(|t| t.pour_modele())
+                    .unwrap_or(json!([])),
+            };
+            let horodatage = signe_le
+                .as_deref()
+                .and_then(db::parse_instant)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            (
+                role,
+                rang,
+                methode,
+                json!({ "trace": trace, "horodatage": horodatage }),
+            )
+        })
+        .collect();
+    placer_signatures(&mut donnees, &signes);
+    let (certificat, detail) = preuves(app, &document).await?;
+    let maintenant = app.horloge.maintenant();
+    let sceau = app.keys.seal.chain.first();
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    donnees["preuve"] = json!({
+        "document": format!("{titre} — {}", document.reference.to_uppercase()),
+        "versions": [{
+            "libelle": "Version présentée aux signataires",
+            "sha256": document.sha256_rendu,
+            "horodatage": document.envoye_le.as_deref().and_then(db::parse_instant).map(|t| t.to_rfc3339()),
+        }],
+        "signataires": certificat,
+        "sceau": {
+            "titulaire": sceau.map(crate::seal::chain::subject).unwrap_or_default(),
+            "emetteur": sceau.map(|c| c.tbs_certificate.issuer.to_string()).unwrap_or_default(),
+            "numero_serie": sceau.map(|c| hex::encode(c.tbs_certificate.serial_number.as_bytes())).unwrap_or_default(),
+            "horodatage": maintenant.to_rfc3339(),
+            "autorite_horodatage": app.tsa.nom(),
+            "autorite_qualifiee": app.tsa.qualifiee(),
+        },
+    });
+    let piece = Attachment {
+        name: "preuves.json".into(),
+        description:
+            "Preuves de signature : signataires, traits horodatés, consentement, vérifications"
+                .into(),
+        json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
+    };
+    let rendu = rendre_avec(app, &document.modele, donnees, maintenant, vec![piece]).await?;
+    let scelle = crate::seal::seal(&rendu, &app.keys, &app.tsa)
+        .await
+        .map_err(|e| Erreur::Interne(format!("scellement : {e}")))?;
+    garder_version(app, scelle.bytes()).await?;
+    let le = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    if !outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time }),
+        app.horloge.maintenant(),
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    docs::ajouter_version(
+        &mut tx,
+        document.id,
+        "scelle",
+        &scelle.sha256().to_hex(),
+        scelle.bytes().len() as i64,
+        &le,
+    )
+    .await?;
+    let document = docs::par_id(&mut *tx, document.id)
+        .await?
+        .ok_or_else(|| Erreur::Interne("document disparu".into()))?;
+    if !transition(app, &mut tx, &document, Etat::Scelle, "parafe").await? {
+        return Err(Erreur::Interne("état changé pendant le scellement".into()));
+    }
+    outbox::ajouter(
+        &mut tx,
+        &format!("deposer:{}", document.reference),
+        Genre::Deposer,
+        &document.plie,
+        &json!({ "document": document.reference }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(())
+}
+
+async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let document = document_de(app, tache).await?;
+    match document.etat() {
+        Etat::Scelle => {}
+        Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
+        autre => return Err(Erreur::Interne(format!("déposer un document {autre}"))),
+    }
+    let sha = document
+        .sha256_scelle
+        .clone()
+        .ok_or_else(|| Erreur::Interne("pas de version scellée".into()))?;
+    let octets = lire_version(app, &sha).await?;
+    let plie = plie_de(tache)?;
+    let participant = match document.participant_id {
+        Some(id) => participants::par_id(&app.db, &document.plie, id).await?,
+        None => None,
+    };
+    let operation = match document.operation_id {
+        Some(id) => referentiel::operation(&app.db, &document.plie, id)
+            .await?
+            .map(|o| o.code),
+        None => None,
+    };
+    let jour = document
+        .envoye_le
+        .as_deref()
+        .unwrap_or(&document.cree_le)
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    let metadata = EvidenceMetadata {
+        content_type: "application/pdf".into(),
+        original_name: format!("{jour}-{}.pdf", document.modele),
+        operation: operation.unwrap_or_else(|| "hors-operation".into()),
+        participant: participant.as_ref().map(|p| p.reference.clone()),
+        kind: document.modele.clone(),
+    };
+    let depot = app
+        .vault
+        .file(&plie, metadata, crate::store::Content::Bytes(octets))
+        .await
+        .map_err(|e| Erreur::Interne(format!("dépôt au coffre : {e}")))?;
+    let maintenant = app.horloge.maintenant();
+    let mut tx = app.db.begin().await?;
+    if !outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued }),
+        maintenant,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    sqlx::query("UPDATE document SET depose_seq = ? WHERE id = ?")
+        .bind(depot.seq as i64)
+        .bind(document.id)
+        .execute(&mut *tx)
+        .await?;
+    if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
+        return Err(Erreur::Interne("état changé pendant le dépôt".into()));
+    }
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let nom_plie = referentiel::nom_plie(&app.db, &document.plie)
+        .await?
+        .unwrap_or_default();
+    for (role, adresses) in destinataires(app, &document, participant.as_ref()).await? {
+        let courriel = Courriel {
+            a: adresses,
+            objet: format!("{titre} signé et scellé — {nom_plie}"),
+            texte: format!(
+                "Bonjour,\n\nVeuillez trouver ci-joint le document « {titre} » (référence {}), signé puis scellé \
+                 par {nom_plie}.\n\nSon empreinte SHA-256 : {sha}\nLe cachet électronique et l'horodatage qu'il \
+                 porte se vérifient avec tout lecteur PDF (panneau des signatures) ou `pdfsig`.\n",
+                document.reference.to_uppercase()
+            ),
+            message_id: format!("<{}.{role}@parafe>", document.reference),
+            piece_jointe: None,
+        };
+        outbox::ajouter(
+            &mut tx,
+            &format!("remise:{}:{role}", document.reference),
+            Genre::Courriel,
+            &document.plie,
+            &json!({ "courriel": courriel, "document": document.reference, "remise": role, "joindre": sha }),
+            maintenant,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(())
+}
+
+/// Who receives the sealed document, by the workflow's roles, with their addresses; a role
+/// without a known address is left out (the document stays filed).
+async fn destinataires(
+    app: &App,
+    document: &Document,
+    participant: Option<&participants::Participant>,
+) -> Result<Vec<(String, Vec<String>)>, Erreur> {
+    let Some(workflow) = app.workflow(&document.workflow) else {
+        return Ok(Vec::new());
+    };
+    let departement = match participant.and_then(|p| p.departement.as_deref()) {
+        Some(code) => referentiel::departement(&app.db, &document.plie, code).await?,
+        None => None,
+    };
+    let mut out = Vec::new();
+    for role in &workflow.destinataires {
+        let adresses: Vec<String> = match role {
+            Role::Participant => participant.and_then(|p| p.email.clone()).into_iter().collect(),
+            Role::Prescripteur => participant.and_then(|p| p.email_prescripteur.clone()).into_iter().collect(),
+            Role::Referent => match participant.and_then(|p| p.referent_id).or(document.auteur_id) {
+                Some(id) => personnel::par_id(&app.db, &document.plie, id).await?.map(|p| p.email).into_iter().collect(),
+                None => Vec::new(),
+            },
+            Role::ReferentUniqueRsa => departement.as_ref().map(|d| d.email_referent_unique.clone()).into_iter().collect(),
+            Role::Sdi => departement.as_ref().map(|d| d.email_sdi.clone()).into_iter().collect(),
+            Role::Coordinateur => sqlx::query_scalar("SELECT email FROM personnel WHERE plie = ? AND role = 'coordinateur' AND actif = 1")
+                .bind(&document.plie)
+                .fetch_all(&app.db)
+                .await?,
+            autre => sqlx::query_scalar("SELECT email FROM signataire WHERE document_id = ? AND role = ? AND email IS NOT NULL")
+                .bind(document.id)
+                .bind(autre.nom())
+                .fetch_all(&app.db)
+                .await?,
+        };
+        if !adresses.is_empty() {
+            out.push((role.nom().to_owned(), adresses));
+        }
+    }
+    Ok(out)
+}
+
+async fn envoyer_courriel(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())
+        .map_err(|e| Erreur::Interne(format!("courriel illisible : {e}")))?;
+    if let Some(sha) = tache.charge["joindre"].as_str() {
+        let document = document_de(app, tache).await?;
+        courriel.piece_jointe = Some((
+            format!("{}-{}.pdf", document.modele, document.reference),
+            lire_version(app, sha).await?,
+        ));
+    }
+    let accuse: Accuse = app
+        .courrier
+        .envoyer(&courriel)
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let maintenant = app.horloge.maintenant();
+    let mut tx = app.db.begin().await?;
+    if !outbox::terminer(&mut tx, tache.id, &json!(accuse), maintenant).await? {
+        return Ok(());
+    }
+    if let Some(role) = tache.charge["remise"].as_str() {
+        let document = document_de(app, tache).await?;
+        let evenement = JournalEvent::DocumentDelivered {
+            document: document.reference.clone(),
+            recipient: role.to_owned(),
+            message_id: accuse.message_id.clone(),
+            smtp_reply: accuse.reponse.clone(),
+            accepted_at: accuse.accepte_le,
+        };
+        outbox::ajouter(
+            &mut tx,
+            &format!("journal:remise:{}:{role}", document.reference),
+            Genre::Journal,
+            &document.plie,
+            &json!({ "evenement": evenement, "objets": [document.sha256_scelle] }),
+            maintenant,
+        )
+        .await?;
+        let restantes: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE cle LIKE ? AND etat = 'attente'")
+                .bind(format!("remise:{}:%", document.reference))
+                .fetch_one(&mut *tx)
+                .await?;
+        if restantes == 0 && document.etat() == Etat::Depose {
+            transition(app, &mut tx, &document, Etat::Delivre, "parafe").await?;
+        }
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(())
+}

@@ -1,0 +1,508 @@
+//! Collecting a signature: by a single-use link confirmed with a one-time code sent by e-mail,
+//! or in person on the référent's tablet. Each signature keeps its evidence (time, IP, device,
+//! SHA-256 of the version displayed, the drawn strokes with their timing, the consent text,
+//! how identity was checked); the document is sealed once, when the last signer has signed.
+
+use super::documents::{a_inviter, inviter, transition};
+use super::{App, Erreur};
+use crate::auth::{empreinte_secret, Acteur};
+use crate::db::documents::{self as docs, Document, Signataire};
+use crate::db::{self};
+use crate::delivery::Courriel;
+use crate::document::Etat;
+use crate::outbox::{self, Genre};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The sentence a signer agrees to, shown beside the signing button and kept with the evidence.
+pub const CONSENTEMENT: &str = "J'ai lu ce document et je le signe électroniquement. Je sais que ma signature, l'heure, mon adresse IP et mon appareil sont conservés comme preuve.";
+
+/// Wrong codes allowed before a link is locked.
+pub const ESSAIS_CODE: i64 = 5;
+
+/// One point of a drawn stroke: position on the pad, milliseconds since the first point,
+/// pressure when the device gives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub t: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+}
+
+/// A drawn signature: the pad's size and the strokes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trace {
+    pub largeur: f64,
+    pub hauteur: f64,
+    pub traits: Vec<Vec<Point>>,
+}
+
+impl Trace {
+    /// The strokes scaled to the 0–1000 square the templates draw in.
+    pub fn pour_modele(&self) -> serde_json::Value {
+        let (l, h) = (self.largeur.max(1.0), self.hauteur.max(1.0));
+        let echelle = |v: f64, max: f64| ((v / max) * 1000.0).round().clamp(0.0, 1000.0) as i64;
+        json!(self
+            .traits
+            .iter()
+            .map(|t| t
+                .iter()
+                .map(|p| [echelle(p.x, l), echelle(p.y, h)])
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>())
+    }
+}
+
+/// What the signer's device sends with a signature.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// The drawn signature; or `nom_tape`, the name typed instead.
+    pub trace: Option<Trace>,
+    pub nom_tape: Option<String>,
+    /// PNG of the pad, base64 (kept as the picture the signer saw).
+    pub png: Option<String>,
+    /// The consent sentence, as displayed: must be [`CONSENTEMENT`].
+    pub consentement: String,
+    /// SHA-256 of the version the signer was shown.
+    pub version: String,
+}
+
+/// Where the signature came from (the request, not the signer's word).
+#[derive(Debug, Clone, Default)]
+pub struct Contexte {
+    pub ip: String,
+    pub agent: String,
+}
+
+/// The link's signer and document, if the link is valid now and it is this signer's turn.
+pub async fn ouvrir_lien(app: &App, jeton: &str) -> Result<(Document, Signataire), Erreur> {
+    let introuvable = || Erreur::Introuvable("lien de signature inconnu ou déjà utilisé".into());
+    let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, document_id, jeton_expire_le, jeton_utilise, code_essais FROM signataire WHERE jeton_sha256 = ?",
+    )
+    .bind(empreinte_secret(jeton))
+    .fetch_optional(&app.db)
+    .await?;
+    let (id, document_id, expire, utilise, essais) = row.ok_or_else(introuvable)?;
+    if utilise != 0 {
+        return Err(introuvable());
+    }
+    if essais >= ESSAIS_CODE {
+        return Err(Erreur::Interdit(
+            "trop de codes erronés : ce lien est bloqué, demandez un nouvel envoi à votre référent"
+                .into(),
+        ));
+    }
+    if db::parse_instant(&expire).is_none_or(|e| e <= app.horloge.maintenant()) {
+        return Err(Erreur::Conflit(
+            "ce lien de signature a expiré : demandez un nouvel envoi à votre référent".into(),
+        ));
+    }
+    let document = docs::par_id(&app.db, document_id)
+        .await?
+        .ok_or_else(introuvable)?;
+    if !document.etat().en_signature() {
+        return Err(Erreur::Conflit(format!(
+            "ce document est {} : il ne se signe plus",
+            document.etat()
+        )));
+    }
+    let signataires = docs::signataires(&app.db, document.id).await?;
+    let signataire = signataires
+        .iter()
+        .find(|s| s.id == id)
+        .cloned()
+        .ok_or_else(introuvable)?;
+    a_son_tour(app, &document, &signataires, &signataire)?;
+    Ok((document, signataire))
+}
+
+fn a_son_tour(
+    app: &App,
+    document: &Document,
+    signataires: &[Signataire],
+    signataire: &Signataire,
+) -> Result<(), Erreur> {
+    if signataire.etat != "attente" {
+        return Err(Erreur::Conflit(format!(
+            "{} a déjà signé ce document",
+            signataire.nom
+        )));
+    }
+    let sequentiel = app
+        .workflow(&document.workflow)
+        .is_some_and(|w| w.ordre == crate::workflow::Ordre::Sequentiel);
+    if sequentiel {
+        if let Some(avant) = signataires
+            .iter()
+            .find(|s| s.rang < signataire.rang && s.etat == "attente")
+        {
+            return Err(Erreur::Conflit(format!(
+                "ce document se signe dans l'ordre : {} doit signer avant",
+                avant.nom
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Sends the link's signer a six-digit code by e-mail, valid 10 minutes.
+pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
+    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let email = signataire
+        .email
+        .clone()
+        .ok_or_else(|| Erreur::Conflit("aucune adresse e-mail pour ce signataire".into()))?;
+    let code = {
+        use rand::Rng;
+        format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+    };
+    let maintenant = app.horloge.maintenant();
+    let mut tx = app.db.begin().await?;
+    sqlx::query("UPDATE signataire SET code_sha256 = ?, code_expire_le = ? WHERE id = ?")
+        .bind(empreinte_code(signataire.id, &code))
+        .bind(db::instant(maintenant + chrono::TimeDelta::minutes(10)))
+        .bind(signataire.id)
+        .execute(&mut *tx)
+        .await?;
+    let (_, nonce) = crate::auth::nouveau_secret();
+    let courriel = Courriel {
+        a: vec![email],
+        objet: "Votre code de signature".into(),
+        texte: format!(
+            "Bonjour {},\n\nVotre code pour signer le document : {code}\n\nIl est valable 10 minutes. \
+             Ne le communiquez à personne.\n",
+            signataire.nom
+        ),
+        message_id: format!("<code.{}@parafe>", nonce.get(..24).unwrap_or_default()),
+        piece_jointe: None,
+    };
+    outbox::ajouter(
+        &mut tx,
+        &format!("courriel:code:{nonce}"),
+        Genre::Courriel,
+        &document.plie,
+        &json!({ "courriel": courriel, "document": document.reference }),
+        maintenant,
+    )
+    .await?;
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(())
+}
+
+fn empreinte_code(signataire: i64, code: &str) -> String {
+    empreinte_secret(&format!("{signataire}:{code}"))
+}
+
+/// Checks the one-time code. The fifth wrong one locks the link.
+pub async fn verifier_code(app: &App, jeton: &str, code: &str) -> Result<(), Erreur> {
+    let (_, signataire) = ouvrir_lien(app, jeton).await?;
+    let (attendu, expire): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT code_sha256, code_expire_le FROM signataire WHERE id = ?")
+            .bind(signataire.id)
+            .fetch_one(&app.db)
+            .await?;
+    let valide = attendu.is_some_and(|a| a == empreinte_code(signataire.id, code.trim()))
+        && expire
+            .as_deref()
+            .and_then(db::parse_instant)
+            .is_some_and(|e| e > app.horloge.maintenant());
+    if valide {
+        sqlx::query("UPDATE signataire SET code_verifie_le = ?, code_sha256 = NULL WHERE id = ?")
+            .bind(db::instant(app.horloge.maintenant()))
+            .bind(signataire.id)
+            .execute(&app.db)
+            .await?;
+        return Ok(());
+    }
+    let essais: i64 = sqlx::query_scalar(
+        "UPDATE signataire SET code_essais = code_essais + 1 WHERE id = ? RETURNING code_essais",
+    )
+    .bind(signataire.id)
+    .fetch_one(&app.db)
+    .await?;
+    Err(if essais >= ESSAIS_CODE {
+        Erreur::Interdit(
+            "trop de codes erronés : ce lien est bloqué, demandez un nouvel envoi à votre référent"
+                .into(),
+        )
+    } else {
+        Erreur::invalide(
+            "code",
+            format!(
+                "code erroné ou expiré ; il vous reste {} essai(s)",
+                ESSAIS_CODE - essais
+            ),
+        )
+    })
+}
+
+/// Signs through a link whose code was confirmed.
+pub async fn signer_par_lien(
+    app: &App,
+    jeton: &str,
+    signature: Signature,
+    contexte: &Contexte,
+) -> Result<Document, Erreur> {
+    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let verifie: Option<String> =
+        sqlx::query_scalar("SELECT code_verifie_le FROM signataire WHERE id = ?")
+            .bind(signataire.id)
+            .fetch_one(&app.db)
+            .await?;
+    let Some(verifie) = verifie else {
+        return Err(Erreur::invalide(
+            "code",
+            "confirmez d'abord le code reçu par courriel",
+        ));
+    };
+    let verification = format!(
+        "lien personnel envoyé à {} et code à usage unique confirmé le {}",
+        masquer_email(signataire.email.as_deref().unwrap_or_default()),
+        db::parse_instant(&verifie)
+            .map(crate::model::heure_de_paris)
+            .unwrap_or(verifie)
+    );
+    enregistrer(
+        app,
+        &document,
+        &signataire,
+        signature,
+        contexte,
+        &verification,
+        "participant-lien",
+    )
+    .await
+}
+
+/// Declines through the link, with the reason given.
+pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Document, Erreur> {
+    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let motif = motif.trim();
+    if motif.is_empty() {
+        return Err(Erreur::invalide(
+            "motif",
+            "indiquez pourquoi vous refusez de signer",
+        ));
+    }
+    let mut tx = app.db.begin().await?;
+    sqlx::query("UPDATE signataire SET etat = 'refuse', motif_refus = ?, jeton_utilise = 1 WHERE id = ? AND etat = 'attente'")
+        .bind(motif)
+        .bind(signataire.id)
+        .execute(&mut *tx)
+        .await?;
+    if !transition(
+        app,
+        &mut tx,
+        &document,
+        Etat::Refuse,
+        &format!("signataire-{}", signataire.id),
+    )
+    .await?
+    {
+        return Err(Erreur::Conflit("le document a changé entre-temps".into()));
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(docs::par_id(&app.db, document.id)
+        .await?
+        .unwrap_or(document))
+}
+
+/// Signs in person on the tablet of a logged-in staff member, who vouches for the signer's
+/// presence.
+pub async fn signer_sur_place(
+    app: &App,
+    acteur: &Acteur,
+    reference: &str,
+    rang: i64,
+    signature: Signature,
+    contexte: &Contexte,
+) -> Result<Document, Erreur> {
+    if !acteur.peut_modifier() {
+        return Err(Erreur::Interdit(
+            "un assistant ne recueille pas de signature".into(),
+        ));
+    }
+    let document = super::documents::charger(app, acteur, reference).await?;
+    if !document.etat().en_signature() {
+        return Err(Erreur::Conflit(format!(
+            "ce document est {} : envoyez-le pour signature d'abord",
+            document.etat()
+        )));
+    }
+    let signataires = docs::signataires(&app.db, document.id).await?;
+    let signataire = signataires
+        .iter()
+        .find(|s| s.rang == rang)
+        .cloned()
+        .ok_or_else(|| Erreur::invalide("rang", format!("aucun signataire au rang {rang}")))?;
+    if signataire.methode != "tablette" {
+        return Err(Erreur::invalide(
+            "rang",
+            format!("{} signe par lien, pas sur la tablette", signataire.nom),
+        ));
+    }
+    a_son_tour(app, &document, &signataires, &signataire)?;
+    let verification = if signataire.personnel_id == Some(acteur.personnel_id) {
+        "session authentifiée du signataire".to_owned()
+    } else {
+        format!(
+            "signature en présence de {} (session authentifiée)",
+            acteur.pseudonyme()
+        )
+    };
+    enregistrer(
+        app,
+        &document,
+        &signataire,
+        signature,
+        contexte,
+        &verification,
+        &acteur.pseudonyme(),
+    )
+    .await
+}
+
+fn masquer_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domaine)) => format!("{}…@{domaine}", local.chars().next().unwrap_or('?')),
+        None => "?".into(),
+    }
+}
+
+/// Records a signature and moves the document on: partly signed, or signed (then sealed by
+/// the outbox); in a sequential workflow the next link signer is invited.
+async fn enregistrer(
+    app: &App,
+    document: &Document,
+    signataire: &Signataire,
+    signature: Signature,
+    contexte: &Contexte,
+    verification: &str,
+    acteur: &str,
+) -> Result<Document, Erreur> {
+    if signature.consentement.trim() != CONSENTEMENT {
+        return Err(Erreur::invalide(
+            "consentement",
+            format!("le consentement doit être la phrase affichée : « {CONSENTEMENT} »"),
+        ));
+    }
+    let presentee = document.sha256_rendu.clone().unwrap_or_default();
+    if signature.version != presentee {
+        return Err(Erreur::invalide(
+            "version",
+            "le document a changé depuis son affichage : rechargez la page",
+        ));
+    }
+    let trace = match (
+        &signature.trace,
+        signature.nom_tape.as_deref().map(str::trim),
+    ) {
+        (Some(t), _)
+            if t.traits.iter().any(|s| !s.is_empty())
+                && t.traits.len() <= 200
+                && t.traits.iter().map(Vec::len).sum::<usize>() <= 20_000 =>
+        {
+            Some(t.clone())
+        }
+        (_, Some(nom)) if !nom.is_empty() && nom.chars().count() <= 120 => None,
+        _ => {
+            return Err(Erreur::invalide(
+                "trace",
+                "tracez votre signature (ou tapez votre nom)",
+            ))
+        }
+    };
+    let png = match &signature.png {
+        None => None,
+        Some(b64) => {
+            use base64::Engine;
+            let octets = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim_start_matches("data:image/png;base64,"))
+                .map_err(|_| Erreur::invalide("png", "image de signature illisible"))?;
+            if !octets.starts_with(b"\x89PNG\r\n\x1a\n") || octets.len() > 2_000_000 {
+                return Err(Erreur::invalide(
+                    "png",
+                    "image de signature : PNG de 2 Mo au plus attendu",
+                ));
+            }
+            Some(octets)
+        }
+    };
+    let maintenant = app.horloge.maintenant();
+    let traits =
+        json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification });
+    let mut tx = app.db.begin().await?;
+    let fait = sqlx::query(
+        "UPDATE signataire SET etat = 'signe', signe_le = ?, ip = ?, agent = ?, version_sha256 = ?,
+           signature_png = ?, traits = ?, consentement = ?, jeton_utilise = 1
+         WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(db::instant(maintenant))
+    .bind(contexte.ip.chars().take(64).collect::<String>())
+    .bind(contexte.agent.chars().take(300).collect::<String>())
+    .bind(&presentee)
+    .bind(png)
+    .bind(traits.to_string())
+    .bind(CONSENTEMENT)
+    .bind(signataire.id)
+    .execute(&mut *tx)
+    .await?;
+    if fait.rows_affected() != 1 {
+        return Err(Erreur::Conflit(format!(
+            "{} a déjà signé ce document",
+            signataire.nom
+        )));
+    }
+    let signataires = docs::signataires(&mut *tx, document.id).await?;
+    let reste = signataires.iter().filter(|s| s.etat == "attente").count();
+    let vers = if reste == 0 {
+        Etat::Signe
+    } else {
+        Etat::PartiellementSigne
+    };
+    if !transition(app, &mut tx, document, vers, acteur).await? {
+        return Err(Erreur::Conflit(
+            "le document a changé entre-temps : rechargez-le".into(),
+        ));
+    }
+    let evenement = crate::model::JournalEvent::DocumentSigned {
+        signer: format!("signataire-{}", signataire.id),
+    };
+    outbox::ajouter(
+        &mut tx,
+        &format!("journal:signature:{}", signataire.id),
+        Genre::Journal,
+        &document.plie,
+        &json!({ "evenement": evenement, "objets": [presentee] }),
+        maintenant,
+    )
+    .await?;
+    if reste == 0 {
+        outbox::ajouter(
+            &mut tx,
+            &format!("sceller:{}", document.reference),
+            Genre::Sceller,
+            &document.plie,
+            &json!({ "document": document.reference }),
+            maintenant,
+        )
+        .await?;
+    } else if let Some(workflow) = app.workflow(&document.workflow) {
+        if workflow.ordre == crate::workflow::Ordre::Sequentiel {
+            for suivant in a_inviter(workflow, &signataires) {
+                inviter(app, &mut tx, document, suivant, maintenant, false).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    app.reveil.notify_one();
+    Ok(docs::par_id(&app.db, document.id)
+        .await?
+        .unwrap_or_else(|| document.clone()))
+}
