@@ -33,6 +33,7 @@ pub mod journal;
 pub mod justificatif;
 pub mod model;
 pub mod outbox;
+pub mod pack;
 pub mod render;
 pub mod schedule;
 pub mod seal;

@@ -1,0 +1,592 @@
+//! The door of the evidence store for outside pieces: a piece is received into a temporary file
+//! while it streams in (counted and hashed, cut off past the size limit: a 2 GB upload never sits
+//! in memory), then its content is recognised from its bytes, never from its name or the
+//! browser's say-so, and refused with a message that says what to fix.
+
+use crate::model::Sha256Digest;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+/// The formats a justificatif may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Pdf,
+    Jpeg,
+    Png,
+    Eml,
+}
+
+impl Format {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Pdf => "application/pdf",
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Eml => "message/rfc822",
+        }
+    }
+
+    pub fn par_mime(mime: &str) -> Option<Format> {
+        [Format::Pdf, Format::Jpeg, Format::Png, Format::Eml]
+            .into_iter()
+            .find(|f| f.mime() == mime)
+    }
+
+    /// The extension files of this format get in a pack.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+            Format::Eml => "eml",
+        }
+    }
+
+    /// The format a file name announces.
+    pub fn par_extension(nom: &str) -> Option<Format> {
+        let ext = nom.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "pdf" => Some(Format::Pdf),
+            "jpg" | "jpeg" => Some(Format::Jpeg),
+            "png" => Some(Format::Png),
+            "eml" => Some(Format::Eml),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Pdf => "PDF",
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Eml => "courriel EML",
+        })
+    }
+}
+
+/// Why a piece is refused; every message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Refus {
+    #[error("« {nom} » est vide (0 octet) : choisissez le bon fichier et recommencez")]
+    Vide { nom: String },
+    #[error("« {nom} » dépasse la taille maximale de {} : réduisez-le (numérisation à 200 dpi, PDF compressé) ou découpez-le", taille_lisible(*limite))]
+    TropGros { nom: String, limite: u64 },
+    #[error("« {nom} » : seuls les fichiers PDF, JPEG, PNG et les courriels enregistrés (.eml) sont acceptés ; enregistrez la pièce dans l'un de ces formats")]
+    FormatRefuse { nom: String },
+    #[error("le contenu de « {nom} » n'est pas un {annonce} comme son nom l'indique : c'est {trouve}. Déposez la pièce elle-même, en PDF, JPEG, PNG ou EML")]
+    ContenuDifferent {
+        nom: String,
+        annonce: Format,
+        trouve: String,
+    },
+    #[error("« {nom} » est un {format} endommagé ou incomplet ({detail}) : enregistrez-le ou numérisez-le à nouveau")]
+    Endommage {
+        nom: String,
+        format: Format,
+        detail: String,
+    },
+    #[error("« {nom} » contient {ce_qui} : les PDF actifs sont refusés. Imprimez-le en PDF (« Enregistrer au format PDF », « Microsoft Print to PDF ») et déposez cette copie")]
+    Actif { nom: String, ce_qui: String },
+    #[error("un justificatif « {libelle} » doit être en {permis}, pas en {format} (« {nom} »)")]
+    FormatNonPermis {
+        nom: String,
+        libelle: String,
+        format: Format,
+        permis: String,
+    },
+    #[error("réception de « {nom} » interrompue : {source}")]
+    Lecture { nom: String, source: io::Error },
+}
+
+/// `52428800` → « 50 Mio ».
+pub fn taille_lisible(octets: u64) -> String {
+    const MIO: u64 = 1024 * 1024;
+    if octets >= 1024 * MIO && octets % (1024 * MIO) == 0 {
+        format!("{} Gio", octets / (1024 * MIO))
+    } else if octets >= MIO {
+        format!("{:.0} Mio", octets as f64 / MIO as f64)
+    } else {
+        format!("{octets} octets")
+    }
+}
+
+/// The beginning and the end of a piece are enough to recognise it.
+const BORD: usize = 4096;
+
+/// A piece being received: written to a temporary file as it arrives.
+pub struct Reception {
+    nom: String,
+    limite: u64,
+    fichier: BufWriter<tempfile::NamedTempFile>,
+    hasher: Sha256,
+    taille: u64,
+    debut: Vec<u8>,
+    fin: Vec<u8>,
+}
+
+/// A piece received whole, not yet examined. The temporary file goes away with it.
+pub struct Recu {
+    pub nom: String,
+    pub taille: u64,
+    pub sha256: Sha256Digest,
+    fichier: tempfile::NamedTempFile,
+    debut: Vec<u8>,
+    fin: Vec<u8>,
+}
+
+impl Reception {
+    /// Starts receiving `nom` into a temporary file under `dir`.
+    pub fn new(dir: &Path, nom: &str, limite: u64) -> Result<Reception, Refus> {
+        let lecture = |source| Refus::Lecture {
+            nom: nom.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(lecture)?;
+        let fichier = tempfile::Builder::new()
+            .prefix(".depot-")
+            .tempfile_in(dir)
+            .map_err(lecture)?;
+        Ok(Reception {
+            nom: nom.to_owned(),
+            limite,
+            fichier: BufWriter::with_capacity(256 * 1024, fichier),
+            hasher: Sha256::new(),
+            taille: 0,
+            debut: Vec::with_capacity(BORD),
+            fin: Vec::with_capacity(2 * BORD),
+        })
+    }
+
+    /// Takes the next chunk; refuses as soon as the total passes the limit.
+    pub fn ecrire(&mut self, chunk: &[u8]) -> Result<(), Refus> {
+        self.taille += chunk.len() as u64;
+        if self.taille > self.limite {
+            return Err(Refus::TropGros {
+                nom: self.nom.clone(),
+                limite: self.limite,
+            });
+        }
+        if self.debut.len() < BORD {
+            let n = (BORD - self.debut.len()).min(chunk.len());
+            self.debut.extend_from_slice(&chunk[..n]);
+        }
+        self.fin
+            .extend_from_slice(&chunk[chunk.len().saturating_sub(BORD)..]);
+        if self.fin.len() > 2 * BORD {
+            self.fin.drain(..self.fin.len() - BORD);
+        }
+        self.hasher.update(chunk);
+        self.fichier
+            .write_all(chunk)
+            .map_err(|source| Refus::Lecture {
+                nom: self.nom.clone(),
+                source,
+            })
+    }
+
+    pub fn terminer(self) -> Result<Recu, Refus> {
+        let nom = self.nom;
+        if self.taille == 0 {
+            return Err(Refus::Vide { nom });
+        }
+        let fichier = self.fichier.into_inner().map_err(|e| Refus::Lecture {
+            nom: nom.clone(),
+            source: e.into_error(),
+        })?;
+        let mut fin = self.fin;
+        if fin.len() > BORD {
+            fin.drain(..fin.len() - BORD);
+        }
+        Ok(Recu {
+            nom,
+            taille: self.taille,
+            sha256: Sha256Digest(self.hasher.finalize().into()),
+            fichier,
+            debut: self.debut,
+            fin,
+        })
+    }
+}
+
+/// Receives a whole piece from a reader, through a fixed buffer.
+pub fn recevoir(source: impl Read, dir: &Path, nom: &str, limite: u64) -> Result<Recu, Refus> {
+    let mut source = source;
+    let mut reception = Reception::new(dir, nom, limite)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(Refus::Lecture {
+                    nom: nom.to_owned(),
+                    source,
+                })
+            }
+        };
+        reception.ecrire(&buf[..n])?;
+    }
+    reception.terminer()
+}
+
+impl Recu {
+    pub fn chemin(&self) -> &Path {
+        self.fichier.path()
+    }
+
+    /// Recognises the piece and checks it: the format its bytes show must be the one its name
+    /// announces, its structure sound, and a PDF must not carry anything active.
+    pub fn examiner(&self) -> Result<Format, Refus> {
+        let nom = &self.nom;
+        let annonce =
+            Format::par_extension(nom).ok_or_else(|| Refus::FormatRefuse { nom: nom.clone() })?;
+        let trouve = reconnaitre(&self.debut);
+        if trouve != Some(annonce) {
+            return Err(Refus::ContenuDifferent {
+                nom: nom.clone(),
+                annonce,
+                trouve: match trouve {
+                    Some(f) => format!("un fichier {f}"),
+                    None => decrire(&self.debut).into(),
+                },
+            });
+        }
+        let endommage = |detail: &str| Refus::Endommage {
+            nom: nom.clone(),
+            format: annonce,
+            detail: detail.to_owned(),
+        };
+        match annonce {
+            Format::Pdf => {
+                if !contient(&self.fin, b"%%EOF") {
+                    return Err(endommage("la fin du fichier (%%EOF) manque"));
+                }
+                self.examiner_pdf()?;
+            }
+            Format::Png => {
+                if !self.debut.get(12..16).is_some_and(|t| t == b"IHDR") {
+                    return Err(endommage("l'en-tête IHDR manque"));
+                }
+                if !contient(&self.fin, b"IEND") {
+                    return Err(endommage("la fin de l'image (IEND) manque"));
+                }
+            }
+            Format::Jpeg => {
+                // Phones append data after the end marker: only the start is checked.
+                let marqueur = self.debut.get(3).copied().unwrap_or(0);
+                if !matches!(marqueur, 0xC0..=0xC3 | 0xC4 | 0xDB | 0xDD | 0xE0..=0xEF | 0xFE) {
+                    return Err(endommage("premier segment inconnu"));
+                }
+            }
+            Format::Eml => {
+                if let Err(detail) = entetes_courriel(&self.debut, self.taille as usize) {
+                    return Err(endommage(&detail));
+                }
+            }
+        }
+        Ok(annonce)
+    }
+
+    /// Active content: JavaScript anywhere, actions run on opening or on events, launching
+    /// programs. Read from the parsed structure (object streams included, names decoded), and
+    /// from the raw bytes (objects a broken cross-reference table hides from the parser).
+    fn examiner_pdf(&self) -> Result<(), Refus> {
+        let nom = &self.nom;
+        let lecture = |source| Refus::Lecture {
+            nom: nom.clone(),
+            source,
+        };
+        if self.taille > ANALYSE_PDF_MAX {
+            return Err(Refus::Endommage {
+                nom: nom.clone(),
+                format: Format::Pdf,
+                detail: format!(
+                    "plus de {} : trop volumineux pour en contrôler le contenu",
+                    taille_lisible(ANALYSE_PDF_MAX)
+                ),
+            });
+        }
+        let mut bytes = Vec::with_capacity(self.taille as usize);
+        std::fs::File::open(self.chemin())
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(lecture)?;
+        let actif = |ce_qui: String| Refus::Actif {
+            nom: nom.clone(),
+            ce_qui,
+        };
+        if let Some(nom_pdf) = noms_actifs_bruts(&bytes) {
+            return Err(actif(format!(
+                "du JavaScript ou une action automatique (/{nom_pdf})"
+            )));
+        }
+        let doc = lopdf::Document::load_mem(&bytes).map_err(|e| Refus::Endommage {
+            nom: nom.clone(),
+            format: Format::Pdf,
+            detail: e.to_string(),
+        })?;
+        let mut objets: Vec<&lopdf::Object> = doc.objects.values().collect();
+        let trailer = lopdf::Object::Dictionary(doc.trailer.clone());
+        objets.push(&trailer);
+        for objet in objets {
+            if let Some(ce_qui) = actif_dans(&doc, objet, 0) {
+                return Err(actif(ce_qui));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PDFs are parsed in memory to be checked: beyond this they are refused.
+pub const ANALYSE_PDF_MAX: u64 = 256 * 1024 * 1024;
+
+fn contient(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
+}
+
+/// The format the first bytes show.
+fn reconnaitre(debut: &[u8]) -> Option<Format> {
+    // PDF readers accept the header anywhere in the first 1024 bytes.
+    if contient(&debut[..debut.len().min(1024)], b"%PDF-") {
+        Some(Format::Pdf)
+    } else if debut.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if debut.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if entetes_courriel(debut, usize::MAX).is_ok() {
+        Some(Format::Eml)
+    } else {
+        None
+    }
+}
+
+/// What an unrecognised file is, for the message.
+fn decrire(debut: &[u8]) -> &'static str {
+    let commence = |p: &[u8]| debut.starts_with(p);
+    if commence(b"MZ") {
+        "un programme Windows (.exe)"
+    } else if commence(b"\x7fELF") {
+        "un programme Linux"
+    } else if commence(b"PK\x03\x04") {
+        "une archive ZIP ou un document bureautique (docx, xlsx, odt)"
+    } else if commence(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "un document bureautique ancien (doc, xls)"
+    } else if commence(b"GIF8") {
+        "une image GIF"
+    } else if commence(b"RIFF") && debut.get(8..12) == Some(b"WEBP") {
+        "une image WebP"
+    } else if debut.get(4..8) == Some(b"ftyp") {
+        "une photo HEIC ou une vidéo (exportez la photo en JPEG)"
+    } else if commence(b"{\\rtf") {
+        "un document RTF"
+    } else if debut
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace() || b >= 0x80)
+    {
+        "du texte"
+    } else {
+        "un fichier d'un format inconnu"
+    }
+}
+
+/// An RFC 5322 message starts with header fields up to an empty line; a saved e-mail has at
+/// least a sender and a date or a subject. `total` is the file size (a file of headers only,
+/// shorter than what was looked at, is complete).
+fn entetes_courriel(debut: &[u8], total: usize) -> Result<(), String> {
+    if debut.contains(&0) {
+        return Err("octets nuls dans les en-têtes".into());
+    }
+    let texte = String::from_utf8_lossy(debut);
+    let mut champs = Vec::new();
+    let mut lignes = texte.split('\n').peekable();
+    let mut fini = false;
+    while let Some(ligne) = lignes.next() {
+        let ligne = ligne.strip_suffix('\r').unwrap_or(ligne);
+        if ligne.is_empty() {
+            fini = true;
+            break;
+        }
+        if lignes.peek().is_none() && debut.len() < total {
+            break; // cut off at the edge of what was read
+        }
+        if ligne.starts_with([' ', '\t']) {
+            if champs.is_empty() {
+                return Err("première ligne d'en-tête invalide".into());
+            }
+            continue;
+        }
+        match ligne.split_once(':') {
+            Some((nom, _))
+                if !nom.is_empty() && nom.bytes().all(|b| b.is_ascii_graphic() && b != b':') =>
+            {
+                champs.push(nom.to_ascii_lowercase())
+            }
+            _ => return Err(format!("ligne d'en-tête invalide « {ligne:.40} »")),
+        }
+    }
+    if !fini && debut.len() >= total {
+        return Err("pas de corps après les en-têtes".into());
+    }
+    let a = |c: &str| champs.iter().any(|x| x == c);
+    if !a("from") || !(a("date") || a("subject") || a("message-id")) {
+        return Err("en-têtes From et Date ou Subject absents".into());
+    }
+    Ok(())
+}
+
+/// Names (decoded from `#xx` escapes) that make a PDF act by itself.
+const NOMS_ACTIFS: [&[u8]; 3] = [b"JS", b"JavaScript", b"AA"];
+
+fn est_delimiteur(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b)
+}
+
+/// The first active name written in clear in the bytes, outside stream data (compressed bytes
+/// would match by chance).
+fn noms_actifs_bruts(bytes: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' => {
+                let debut = i + 1;
+                let mut fin = debut;
+                while fin < bytes.len() && !est_delimiteur(bytes[fin]) {
+                    fin += 1;
+                }
+                let nom = decoder_nom(&bytes[debut..fin]);
+                if NOMS_ACTIFS.contains(&nom.as_slice()) {
+                    return Some(String::from_utf8_lossy(&nom).into_owned());
+                }
+                i = fin;
+            }
+            b's' if bytes[i..].starts_with(b"stream")
+                && (i == 0 || est_delimiteur(bytes[i - 1]))
+                && matches!(bytes.get(i + 6), Some(b'\r' | b'\n')) =>
+            {
+                i = match find(&bytes[i + 6..], b"endstream") {
+                    Some(p) => i + 6 + p + 9,
+                    None => bytes.len(),
+                };
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn decoder_nom(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'#' && i + 2 < raw.len() {
+            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&raw[i + 1..i + 3]), 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Active content in an object, looking into nested dictionaries and arrays.
+fn actif_dans(doc: &lopdf::Document, objet: &lopdf::Object, profondeur: usize) -> Option<String> {
+    use lopdf::Object;
+    if profondeur > 32 {
+        return None;
+    }
+    let dict = match objet {
+        Object::Dictionary(d) => d,
+        Object::Stream(s) => &s.dict,
+        Object::Array(items) => {
+            return items
+                .iter()
+                .find_map(|o| actif_dans(doc, o, profondeur + 1));
+        }
+        _ => return None,
+    };
+    for (cle, valeur) in dict.iter() {
+        match cle.as_slice() {
+            b"JS" | b"JavaScript" => return Some("du JavaScript".into()),
+            b"AA" => return Some("des actions automatiques (/AA)".into()),
+            b"S" => match valeur.as_name() {
+                Ok(b"JavaScript") => return Some("du JavaScript".into()),
+                Ok(b"Launch") => return Some("une action qui lance un programme (/Launch)".into()),
+                _ => {}
+            },
+            b"OpenAction" => {
+                let action = match valeur {
+                    Object::Reference(id) => doc.get_object(*id).ok(),
+                    o => Some(o),
+                };
+                if let Some(ce_qui) = action.and_then(|a| actif_dans(doc, a, profondeur + 1)) {
+                    return Some(format!("{ce_qui} lancé à l'ouverture (/OpenAction)"));
+                }
+            }
+            _ => {}
+        }
+        if let Some(ce_qui) = actif_dans(doc, valeur, profondeur + 1) {
+            return Some(ce_qui);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recu(nom: &str, bytes: &[u8]) -> Result<Format, Refus> {
+        let dir = tempfile::tempdir().unwrap();
+        recevoir(bytes, dir.path(), nom, 1 << 20)?.examiner()
+    }
+
+    #[test]
+    fn noms_echappes() {
+        assert_eq!(decoder_nom(b"J#61vaScript"), b"JavaScript");
+        assert_eq!(
+            noms_actifs_bruts(b"<< /S /J#61vaScript >>").as_deref(),
+            Some("JavaScript")
+        );
+        assert_eq!(noms_actifs_bruts(b"<< /AAAAAA+Arial /F1 >>"), None);
+    }
+
+    #[test]
+    fn courriels() {
+        let eml = b"From: a@b.fr\r\nTo: c@d.fr\r\nSubject: Embauche\r\n\r\nBonjour";
+        assert!(matches!(recu("mail.eml", eml), Ok(Format::Eml)));
+        assert!(matches!(
+            recu("mail.eml", b"Bonjour, voici le contrat"),
+            Err(Refus::ContenuDifferent { .. })
+        ));
+    }
+
+    #[test]
+    fn refus_nommes() {
+        assert!(matches!(recu("a.pdf", b""), Err(Refus::Vide { .. })));
+        assert!(matches!(
+            recu("a.docx", b"PK\x03\x04"),
+            Err(Refus::FormatRefuse { .. })
+        ));
+        let e = recu("setup.pdf", b"MZ\x90\x00\x03")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("programme Windows"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let trop = recevoir(&[b'x'; 100][..], dir.path(), "a.pdf", 99);
+        assert!(matches!(trop, Err(Refus::TropGros { limite: 99, .. })));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,726 @@
+//! The audit pack: one ZIP that answers a contrôle, verifiable without parafe.
+//!
+//! [`exporter`] lays the pack out from the database ([`plan`]), composes and seals its index
+//! ([`index`]) while the pieces stream from the evidence store into the ZIP ([`ecriture`]), adds
+//! the journal excerpt with its anchor ([`extrait`]), the certificates, the manifests and the
+//! controller's README ([`lisezmoi`]), and journals the export. [`verifier`] checks a pack.
+
+pub mod ecriture;
+pub mod extrait;
+pub mod index;
+pub mod lisezmoi;
+pub mod plan;
+pub mod verifier;
+
+use crate::justificatif::etat::{charger, DossierError, Filtre, Periode};
+use crate::justificatif::Catalogue;
+use crate::model::{JournalEvent, PlieId, Sha256Digest};
+use crate::seal::{Keys, Tsa};
+use crate::store::{s3, StoreError, Vault};
+use chrono::{Datelike, Timelike, Utc};
+use der::EncodePem;
+use ecriture::{Ecrivain, Morceau};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Version of the pack layout, written in the manifest.
+pub const FORMAT: &str = "parafe-pack/1";
+/// Files that describe the others and are not listed in the manifest.
+pub const MANIFESTES: [&str; 4] = [
+    "manifeste.json",
+    "manifeste.csv",
+    "manifeste.sha256",
+    "manifeste.json.tsr",
+];
+
+/// What is asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Demande {
+    pub plie: PlieId,
+    /// Code of the opération.
+    pub operation: String,
+    pub periode: Periode,
+    /// One participant only (pseudonymous reference).
+    pub participant: Option<String>,
+    /// Sensitive pieces (health, disability, justice) included: only when asked for.
+    pub donnees_sensibles: bool,
+    /// Who asks, as the journal names them (`personnel-12`, `ligne-de-commande`).
+    pub acteur: String,
+    /// Public reference of the export.
+    pub reference: String,
+}
+
+/// Everything an export reads from.
+pub struct Sources<'a> {
+    pub db: &'a sqlx::SqlitePool,
+    pub vault: &'a Vault,
+    pub keys: &'a Keys,
+    pub tsa: &'a Tsa,
+    pub catalogue: &'a Catalogue,
+    /// Store requests in flight.
+    pub concurrence: usize,
+}
+
+/// Called after each file written: (done, total).
+pub type Progression = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resultat {
+    pub chemin: PathBuf,
+    pub fichiers: usize,
+    pub pieces: usize,
+    pub participants: usize,
+    pub manques: Vec<plan::Manque>,
+    pub exclues: usize,
+    pub sha256: Sha256Digest,
+    pub taille: u64,
+    pub manifeste_sha256: Sha256Digest,
+    /// Journal entry of the export.
+    pub seq: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error(transparent)]
+    Dossier(#[from] DossierError),
+    #[error("lecture de la base impossible : {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("coffre : {0}")]
+    Coffre(#[from] StoreError),
+    #[error(
+        "la pièce {chemin} ({sha256}) est absente du coffre{attente} : le pack n'est pas fait"
+    )]
+    Absent {
+        chemin: String,
+        sha256: String,
+        attente: &'static str,
+    },
+    #[error("lecture de {chemin} dans le coffre impossible : {message}")]
+    Lecture { chemin: String, message: String },
+    #[error("la pièce {chemin} est altérée dans le coffre : empreinte {trouve} au lieu de {attendu} ; le pack n'est pas fait, lancez `parafe verify --store`")]
+    Altere {
+        chemin: String,
+        attendu: Sha256Digest,
+        trouve: Sha256Digest,
+    },
+    #[error("écriture de {} impossible : {source}", chemin.display())]
+    Ecriture {
+        chemin: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index du pack : {0}")]
+    Index(String),
+    #[error("horodatage : {0}")]
+    Horodatage(String),
+    #[error("journal : {0}")]
+    Journal(String),
+    #[error("{0}")]
+    Interne(String),
+}
+
+impl PackError {
+    /// Whether the request itself is wrong (unknown opération or participant).
+    pub fn est_demande(&self) -> bool {
+        matches!(
+            self,
+            PackError::Dossier(
+                DossierError::OperationInconnue(_) | DossierError::ParticipantInconnu(_)
+            )
+        )
+    }
+}
+
+fn ecriture(chemin: &Path) -> impl FnOnce(std::io::Error) -> PackError + '_ {
+    move |source| PackError::Ecriture {
+        chemin: chemin.to_path_buf(),
+        source,
+    }
+}
+
+/// A piece read from the store: whole when small, else its stream.
+enum Lu {
+    Entier(Vec<Morceau>),
+    Flux(aws_sdk_s3::primitives::ByteStream),
+}
+
+/// Pieces up to this size are read ahead whole; larger ones stream when their turn comes.
+const LU_D_AVANCE: i64 = 8 << 20;
+
+async fn lire(s3: s3::S3, cle: String, chemin: String, sha256: String) -> Result<Lu, PackError> {
+    let reponse = s3
+        .client()
+        .get_object()
+        .bucket(s3.bucket())
+        .key(&cle)
+        .send()
+        .await;
+    let sortie = match reponse {
+        Ok(s) => s,
+        Err(e) => {
+            let absent = e.as_service_error().is_some_and(|s| s.is_no_such_key());
+            return Err(if absent {
+                PackError::Absent {
+                    chemin,
+                    sha256,
+                    attente: " (en attente d'envoi ? `parafe store queue --flush`)",
+                }
+            } else {
+                PackError::Lecture {
+                    chemin,
+                    message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                }
+            });
+        }
+    };
+    if sortie.content_length().unwrap_or(i64::MAX) > LU_D_AVANCE {
+        return Ok(Lu::Flux(sortie.body));
+    }
+    let mut corps = sortie.body;
+    let mut morceaux: Vec<Morceau> = Vec::new();
+    while let Some(m) = corps.next().await {
+        let m = m.map_err(|e| PackError::Lecture {
+            chemin: chemin.clone(),
+            message: e.to_string(),
+        })?;
+        morceaux.push(Box::new(m));
+    }
+    Ok(Lu::Entier(morceaux))
+}
+
+fn zip_date(t: chrono::DateTime<Utc>) -> zip::DateTime {
+    let p = t.with_timezone(&chrono_tz::Europe::Paris);
+    zip::DateTime::from_date_and_time(
+        p.year().clamp(1980, 2107) as u16,
+        p.month() as u8,
+        p.day() as u8,
+        p.hour() as u8,
+        p.minute() as u8,
+        p.second() as u8,
+    )
+    .unwrap_or_default()
+}
+
+fn pem(certs: &[x509_cert::Certificate]) -> Result<Vec<u8>, PackError> {
+    let mut out = String::new();
+    for c in certs {
+        out.push_str(
+            &c.to_pem(der::pem::LineEnding::LF)
+                .map_err(|e| PackError::Interne(e.to_string()))?,
+        );
+    }
+    Ok(out.into_bytes())
+}
+
+fn ajouter_sans_doublon(
+    liste: &mut Vec<x509_cert::Certificate>,
+    certs: impl IntoIterator<Item = x509_cert::Certificate>,
+) {
+    for c in certs {
+        if !liste.contains(&c) {
+            liste.push(c);
+        }
+    }
+}
+
+/// Builds the pack of `demande` into `sortie` (written beside it under a temporary name, renamed
+/// when complete), then journals the export.
+pub async fn exporter(
+    sources: &Sources<'_>,
+    demande: &Demande,
+    sortie: &Path,
+    progression: Option<Progression>,
+) -> Result<Resultat, PackError> {
+    let plie = &demande.plie;
+    let filtre = Filtre {
+        participant: demande.participant.clone(),
+        referent_id: None,
+    };
+    let dossier = charger(
+        sources.db,
+        plie.as_str(),
+        &demande.operation,
+        &filtre,
+        sources.catalogue,
+    )
+    .await?;
+    let nom_plie: String = sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
+        .bind(plie.as_str())
+        .fetch_optional(sources.db)
+        .await?
+        .unwrap_or_else(|| plie.to_string());
+    let aujourdhui = crate::justificatif::etat::aujourdhui();
+    let plan = plan::planifier(
+        &dossier,
+        sources.catalogue,
+        &demande.periode,
+        aujourdhui,
+        demande.donnees_sensibles,
+    );
+    let genere_le = Utc::now();
+
+    // The index is known now: composed on the render threads while the pieces stream.
+    let donnees_index = index::donnees(
+        demande,
+        &dossier,
+        &plan,
+        &nom_plie,
+        &sources.catalogue.version,
+        genere_le,
+    );
+    let composition = tokio::task::spawn_blocking(move || {
+        let pool = crate::render::pool().map_err(PackError::Index)?;
+        pool.install(|| {
+            crate::render::render(
+                "index-pack",
+                &donnees_index,
+                &crate::render::RenderOptions {
+                    generated_at: genere_le,
+                    attachments: Vec::new(),
+                },
+            )
+        })
+        .map_err(|e| PackError::Index(e.to_string()))
+    });
+
+    // The anchor that covers the last filing, made now if the last one is older.
+    let journal = sources.vault.journal();
+    let seqs: Vec<Option<i64>> = plan.entrees.iter().map(|e| e.seq).collect();
+    let ancre = if plan.entrees.is_empty() {
+        None
+    } else {
+        let derniere = seqs.iter().flatten().copied().max().unwrap_or(0).max(1) as u64;
+        let existante = extrait::ancre_couvrant(journal.dir(), plie, derniere)
+            .map_err(|e| PackError::Journal(e.to_string()))?;
+        match existante {
+            Some(a) => Some(a),
+            None => Some(sources.vault.anchor(sources.tsa).await?),
+        }
+    };
+    let bornes = match &ancre {
+        Some(a) => {
+            let fin = extrait::tete(a, plie).ok_or_else(|| {
+                PackError::Journal(format!(
+                    "l'ancre n° {} ne couvre pas le PLIE {plie}",
+                    a.number
+                ))
+            })?;
+            // A piece whose filing entry is unknown: the excerpt starts at the beginning.
+            let debut = if seqs.iter().any(Option::is_none) {
+                1
+            } else {
+                seqs.iter().flatten().copied().min().unwrap_or(1).max(1) as u64
+            };
+            Some((debut, fin))
+        }
+        None => None,
+    };
+
+    let dir = sortie
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(ecriture(dir))?;
+    let nom = sortie
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pack.zip".into());
+    let partiel = dir.join(format!(".{nom}.{}.partiel", std::process::id()));
+    let resultat = ecrire_pack(
+        sources,
+        demande,
+        &dossier,
+        &plan,
+        ancre.as_ref(),
+        bornes,
+        composition,
+        genere_le,
+        &partiel,
+        progression,
+    )
+    .await;
+    let (ecrits, manifeste_sha256) = match resultat {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partiel);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partiel, sortie).map_err(ecriture(sortie))?;
+    let chemin = sortie.to_path_buf();
+    let (sha256, taille) = tokio::task::spawn_blocking(move || {
+        Ok::<_, std::io::Error>((
+            crate::journal::chain::hash_file(&chemin)?,
+            std::fs::metadata(&chemin)?.len(),
+        ))
+    })
+    .await
+    .map_err(|e| PackError::Interne(e.to_string()))?
+    .map_err(ecriture(sortie))?;
+    let entree = sources
+        .vault
+        .record(
+            plie,
+            JournalEvent::ExportMade {
+                actor: demande.acteur.clone(),
+                operation: demande.operation.clone(),
+            },
+            vec![manifeste_sha256, sha256],
+        )
+        .await?;
+    Ok(Resultat {
+        chemin: sortie.to_path_buf(),
+        fichiers: ecrits,
+        pieces: plan.entrees.len(),
+        participants: plan.participants.len(),
+        manques: plan.manques,
+        exclues: plan.exclues,
+        sha256,
+        taille,
+        manifeste_sha256,
+        seq: entree.seq,
+    })
+}
+
+/// One line of the manifest.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct LigneManifeste {
+    pub chemin: String,
+    pub sha256: String,
+    pub taille: u64,
+    /// `document`, `justificatif`, `index`, `journal`, `ancre`, `horodatage`, `certificat`,
+    /// `lisezmoi`.
+    pub nature: String,
+    pub genre: Option<String>,
+    pub participant: Option<String>,
+    pub date: Option<String>,
+    /// Journal entry that filed the piece.
+    pub seq: Option<u64>,
+}
+
+/// `manifeste.json`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Manifeste {
+    pub format: String,
+    pub reference: String,
+    pub plie: String,
+    pub operation: String,
+    pub du: String,
+    pub au: String,
+    pub participant: Option<String>,
+    pub donnees_sensibles: bool,
+    pub catalogue: String,
+    pub genere_le: String,
+    pub fichiers: Vec<LigneManifeste>,
+    pub manquants: Vec<serde_json::Value>,
+    pub journal: Option<JournalManifeste>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct JournalManifeste {
+    pub extrait: String,
+    pub premiere_entree: u64,
+    pub derniere_entree: u64,
+    pub ancre: String,
+    pub jeton: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ecrire_pack(
+    sources: &Sources<'_>,
+    demande: &Demande,
+    dossier: &crate::justificatif::Dossier,
+    plan: &plan::Plan,
+    ancre: Option<&crate::journal::Anchor>,
+    bornes: Option<(u64, u64)>,
+    composition: tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>>,
+    genere_le: chrono::DateTime<Utc>,
+    partiel: &Path,
+    progression: Option<Progression>,
+) -> Result<(usize, Sha256Digest), PackError> {
+    let plie = &demande.plie;
+    let zip = Ecrivain::ouvrir(partiel, zip_date(genere_le))?;
+    // Any send refused means the writer stopped: its error is the one to report.
+    macro_rules! ecrire {
+        ($e:expr) => {
+            if $e.await.is_err() {
+                return Err(match zip.terminer().await {
+                    Err(e) => e,
+                    Ok(_) => PackError::Interne("écriture du ZIP interrompue".into()),
+                });
+            }
+        };
+    }
+    let nom_extrait = format!("journal/{plie}-extrait.jsonl");
+    let (nom_ancre, nom_jeton) = match ancre {
+        Some(a) => (
+            format!("journal/ancre-{:06}.json", a.number),
+            format!("journal/ancre-{:06}.tsr", a.number),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let total = plan.entrees.len() + 9 + usize::from(ancre.is_some()) * 3;
+    let mut faits = 0usize;
+    let avancer = |faits: &mut usize, n: usize| {
+        *faits += n;
+        if let Some(p) = &progression {
+            p(*faits, total);
+        }
+    };
+
+    let lisez = lisezmoi::texte(&lisezmoi::Contexte {
+        plie: plie.as_str(),
+        operation: &dossier.operation.code,
+        intitule: &dossier.operation.intitule,
+        du: demande.periode.du.format("%d/%m/%Y").to_string(),
+        au: demande.periode.au.format("%d/%m/%Y").to_string(),
+        reference: &demande.reference,
+        genere_le,
+        pieces: plan.entrees.len(),
+        participants: plan.participants.len(),
+        extrait: ancre.map(|_| nom_extrait.as_str()),
+        ancre: ancre.map(|a| (nom_ancre.as_str(), nom_jeton.as_str(), a.root.to_hex())),
+    });
+    ecrire!(zip.fichier("LISEZMOI.txt", true, lisez.into_bytes()));
+    // Certificates: the trust anchors, the seal's chain, the timestamp authority's.
+    let mut horodatage = Vec::new();
+    ajouter_sans_doublon(&mut horodatage, sources.tsa.local_chain().iter().cloned());
+    if let Some(a) = ancre {
+        ajouter_sans_doublon(
+            &mut horodatage,
+            crate::seal::tsa::token_certificates(&a.token.der),
+        );
+    }
+    ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&sources.keys.trust)?));
+    ecrire!(zip.fichier(
+        "certificats/cachet.pem",
+        true,
+        pem(&sources.keys.seal.chain)?
+    ));
+    ecrire!(zip.fichier("certificats/horodatage.pem", true, pem(&horodatage)?));
+    avancer(&mut faits, 4);
+
+    // The pieces, `concurrence` requests ahead of the writer, written in order.
+    let mut en_cours = VecDeque::new();
+    let mut suivantes = plan.entrees.iter();
+    loop {
+        while en_cours.len() < sources.concurrence.max(1) {
+            let Some(e) = suivantes.next() else { break };
+            let attendu = Sha256Digest::from_hex(&e.sha256).ok_or_else(|| {
+                PackError::Interne(format!("empreinte invalide en base pour {}", e.chemin))
+            })?;
+            let cle = s3::object_key(plie.as_str(), &attendu);
+            let tache = tokio::spawn(lire(
+                sources.vault.s3().clone(),
+                cle,
+                e.chemin.clone(),
+                e.sha256.clone(),
+            ));
+            en_cours.push_back((e, attendu, tache));
+        }
+        let Some((e, attendu, tache)) = en_cours.pop_front() else {
+            break;
+        };
+        let lu = tache
+            .await
+            .map_err(|err| PackError::Interne(err.to_string()))??;
+        let compresser = e.chemin.ends_with(".eml");
+        ecrire!(zip.ouvrir_entree(
+            &e.chemin,
+            compresser,
+            e.taille.map(|t| t as u64),
+            Some(attendu)
+        ));
+        match lu {
+            Lu::Entier(morceaux) => {
+                for m in morceaux {
+                    ecrire!(zip.ecrire(m));
+                }
+            }
+            Lu::Flux(mut corps) => {
+                while let Some(m) = corps.next().await {
+                    let m = m.map_err(|err| PackError::Lecture {
+                        chemin: e.chemin.clone(),
+                        message: err.to_string(),
+                    })?;
+                    ecrire!(zip.ecrire(Box::new(m)));
+                }
+            }
+        }
+        ecrire!(zip.fermer_entree());
+        avancer(&mut faits, 1);
+    }
+
+    // The journal excerpt, streamed from the segments in chunks, and its anchor.
+    let mut journal = None;
+    if let (Some(a), Some((debut, fin))) = (ancre, bornes) {
+        let chain_dir = sources.vault.journal().chain_dir(plie);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let lecture = tokio::task::spawn_blocking(move || {
+            let mut lot = Vec::with_capacity(256 * 1024);
+            let n = extrait::parcourir(&chain_dir, debut, fin, |ligne| {
+                lot.extend_from_slice(ligne);
+                if lot.len() >= 256 * 1024 {
+                    let plein = std::mem::replace(&mut lot, Vec::with_capacity(256 * 1024));
+                    tx.blocking_send(plein)
+                        .map_err(|_| std::io::Error::other("écriture interrompue"))?;
+                }
+                Ok(())
+            })?;
+            if !lot.is_empty() {
+                let _ = tx.blocking_send(lot);
+            }
+            Ok::<u64, std::io::Error>(n)
+        });
+        ecrire!(zip.ouvrir_entree(&nom_extrait, true, None, None));
+        while let Some(lot) = rx.recv().await {
+            ecrire!(zip.ecrire(Box::new(lot)));
+        }
+        ecrire!(zip.fermer_entree());
+        let lues = lecture
+            .await
+            .map_err(|e| PackError::Interne(e.to_string()))?
+            .map_err(|e| PackError::Journal(e.to_string()))?;
+        if lues != fin + 1 - debut {
+            return Err(PackError::Journal(format!(
+                "le journal du PLIE {plie} n'a pas les entrées n° {debut} à {fin} ({lues} lues)"
+            )));
+        }
+        let json = serde_json::to_vec_pretty(a).map_err(|e| PackError::Interne(e.to_string()))?;
+        ecrire!(zip.fichier(&nom_ancre, true, json));
+        ecrire!(zip.fichier(&nom_jeton, false, a.token.der.clone()));
+        avancer(&mut faits, 3);
+        journal = Some(JournalManifeste {
+            extrait: nom_extrait.clone(),
+            premiere_entree: debut,
+            derniere_entree: fin,
+            ancre: nom_ancre.clone(),
+            jeton: nom_jeton.clone(),
+        });
+    }
+
+    // The index, sealed like the documents so that every PDF of the pack carries a seal.
+    let rendu = composition
+        .await
+        .map_err(|e| PackError::Interne(e.to_string()))??;
+    let scelle = crate::seal::seal(&rendu, sources.keys, sources.tsa)
+        .await
+        .map_err(|e| PackError::Index(e.to_string()))?;
+    ecrire!(zip.fichier("index.pdf", false, scelle.bytes().to_vec()));
+    avancer(&mut faits, 1);
+
+    // The manifests: every file written so far, with its hash as written.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    ecrire!(zip.releve(tx));
+    let ecrits = rx
+        .await
+        .map_err(|_| PackError::Interne("relevé du ZIP perdu".into()))?;
+    let par_chemin: std::collections::HashMap<&str, &plan::Entree> = plan
+        .entrees
+        .iter()
+        .map(|e| (e.chemin.as_str(), e))
+        .collect();
+    let nature = |chemin: &str| -> &'static str {
+        match chemin {
+            "LISEZMOI.txt" => "lisezmoi",
+            "index.pdf" => "index",
+            c if c.starts_with("certificats/") => "certificat",
+            c if c == nom_extrait => "journal",
+            c if c.ends_with(".tsr") => "horodatage",
+            c if c.starts_with("journal/") => "ancre",
+            _ => "autre",
+        }
+    };
+    let fichiers: Vec<LigneManifeste> = ecrits
+        .iter()
+        .map(|w| match par_chemin.get(w.chemin.as_str()) {
+            Some(e) => LigneManifeste {
+                chemin: w.chemin.clone(),
+                sha256: w.sha256.to_hex(),
+                taille: w.taille,
+                nature: e.nature.into(),
+                genre: Some(e.genre.clone()),
+                participant: e.participant.clone(),
+                date: e.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                seq: e.seq.map(|s| s as u64),
+            },
+            None => LigneManifeste {
+                chemin: w.chemin.clone(),
+                sha256: w.sha256.to_hex(),
+                taille: w.taille,
+                nature: nature(&w.chemin).into(),
+                genre: None,
+                participant: None,
+                date: None,
+                seq: None,
+            },
+        })
+        .collect();
+    let manifeste = Manifeste {
+        format: FORMAT.into(),
+        reference: demande.reference.clone(),
+        plie: plie.to_string(),
+        operation: demande.operation.clone(),
+        du: demande.periode.du.format("%Y-%m-%d").to_string(),
+        au: demande.periode.au.format("%Y-%m-%d").to_string(),
+        participant: demande.participant.clone(),
+        donnees_sensibles: demande.donnees_sensibles,
+        catalogue: sources.catalogue.version.clone(),
+        genere_le: crate::db::instant(genere_le),
+        manquants: plan
+            .manques
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap_or_default())
+            .collect(),
+        fichiers,
+        journal,
+    };
+    let json =
+        serde_json::to_vec_pretty(&manifeste).map_err(|e| PackError::Interne(e.to_string()))?;
+    let manifeste_sha256 = Sha256Digest::of(&json);
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| PackError::Interne(e.to_string());
+    csv.write_record([
+        "chemin",
+        "sha256",
+        "taille",
+        "nature",
+        "genre",
+        "participant",
+        "date",
+        "seq",
+    ])
+    .map_err(csv_err)?;
+    let mut sha256sum = String::new();
+    for f in &manifeste.fichiers {
+        csv.write_record([
+            f.chemin.as_str(),
+            &f.sha256,
+            &f.taille.to_string(),
+            &f.nature,
+            f.genre.as_deref().unwrap_or(""),
+            f.participant.as_deref().unwrap_or(""),
+            f.date.as_deref().unwrap_or(""),
+            &f.seq.map(|s| s.to_string()).unwrap_or_default(),
+        ])
+        .map_err(csv_err)?;
+        sha256sum.push_str(&format!("{}  {}\n", f.sha256, f.chemin));
+    }
+    let csv = csv
+        .into_inner()
+        .map_err(|e| PackError::Interne(e.to_string()))?;
+    let jeton = sources
+        .tsa
+        .timestamp(&manifeste_sha256)
+        .await
+        .map_err(|e| PackError::Horodatage(e.to_string()))?;
+    ecrire!(zip.fichier("manifeste.json", true, json));
+    ecrire!(zip.fichier("manifeste.csv", true, csv));
+    ecrire!(zip.fichier("manifeste.sha256", true, sha256sum.into_bytes()));
+    ecrire!(zip.fichier("manifeste.json.tsr", false, jeton.der));
+    let ecrits = zip.terminer().await?;
+    let reste = total.saturating_sub(faits);
+    avancer(&mut faits, reste);
+    Ok((ecrits.len(), manifeste_sha256))
+}
