@@ -38,6 +38,11 @@ enum Command {
     /// Coffre de preuves S3.
     #[command(subcommand)]
     Store(cli::store::StoreCommand),
+    /// Pack d'audit d'une opération : pièces, manifestes, extrait du journal, index (ZIP).
+    Pack(cli::pack::PackArgs),
+    /// Justificatifs : dépôt d'une pièce, pièces présentes, manquantes et en retard.
+    #[command(subcommand)]
+    Justificatif(cli::justificatif::JustificatifCommand),
     /// Mesures de performance, comparées côte à côte à un outil de référence.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -71,6 +76,8 @@ fn main() -> ExitCode {
         Command::Workflows(args) => cli::workflow::run(args),
         Command::Bilans(args) => cli::workflow::bilans(args),
         Command::Store(command) => cli::store::run(command),
+        Command::Pack(args) => cli::pack::run(args),
+        Command::Justificatif(command) => cli::justificatif::run(command),
         Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
         Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),

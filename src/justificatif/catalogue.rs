@@ -183,12 +183,7 @@ impl Catalogue {
         }
         let modeles = crate::template::Catalogue::embedded().ok();
         let connu = |m: &str| modeles.is_none_or(|c| c.get(m).is_ok());
-        for m in catalogue
-            .pack
-            .modeles_sensibles
-            .iter()
-            .filter(|m| !connu(m))
-        {
+        if let Some(m) = catalogue.pack.modeles_sensibles.iter().find(|m| !connu(m)) {
             return Err(invalide(format!(
                 "[pack] modeles_sensibles : modèle « {m} » inconnu"
             )));

@@ -107,7 +107,7 @@ pub enum Refus {
 /// `52428800` → « 50 Mio ».
 pub fn taille_lisible(octets: u64) -> String {
     const MIO: u64 = 1024 * 1024;
-    if octets >= 1024 * MIO && octets % (1024 * MIO) == 0 {
+    if octets >= 1024 * MIO && octets.is_multiple_of(1024 * MIO) {
         format!("{} Gio", octets / (1024 * MIO))
     } else if octets >= MIO {
         format!("{:.0} Mio", octets as f64 / MIO as f64)
@@ -271,7 +271,7 @@ impl Recu {
                 self.examiner_pdf()?;
             }
             Format::Png => {
-                if !self.debut.get(12..16).is_some_and(|t| t == b"IHDR") {
+                if self.debut.get(12..16) != Some(b"IHDR".as_slice()) {
                     return Err(endommage("l'en-tête IHDR manque"));
                 }
                 if !contient(&self.fin, b"IEND") {

@@ -192,8 +192,8 @@ fn ecrire(
             }
         }
     }
-    let mut fin = zip.finish().map_err(zip_err)?;
-    fin.flush().map_err(io)?;
-    fin.get_ref().sync_all().map_err(io)?;
+    // No fsync: a pack is derived from the store and made again at will; what must survive a
+    // crash (the journal entry of the export) is written once the file is complete.
+    zip.finish().map_err(zip_err)?.flush().map_err(io)?;
     Ok(ecrits)
 }

@@ -10,6 +10,7 @@ pub mod extrait;
 pub mod index;
 pub mod lisezmoi;
 pub mod plan;
+pub mod suivi;
 pub mod verifier;
 
 use crate::justificatif::etat::{charger, DossierError, Filtre, Periode};
@@ -35,6 +36,14 @@ pub const MANIFESTES: [&str; 4] = [
     "manifeste.json.tsr",
 ];
 
+/// A new export reference: `pack-` and 80 random bits, short enough for the index's header.
+pub fn nouvelle_reference() -> String {
+    use rand::RngCore;
+    let mut octets = [0u8; 10];
+    rand::rngs::OsRng.fill_bytes(&mut octets);
+    format!("pack-{}", crate::db::base32(&octets))
+}
+
 /// What is asked for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Demande {
@@ -50,6 +59,8 @@ pub struct Demande {
     pub acteur: String,
     /// Public reference of the export.
     pub reference: String,
+    /// The day due dates are judged against (the service's clock).
+    pub aujourdhui: chrono::NaiveDate,
 }
 
 /// Everything an export reads from.
@@ -250,12 +261,11 @@ pub async fn exporter(
         .fetch_optional(sources.db)
         .await?
         .unwrap_or_else(|| plie.to_string());
-    let aujourdhui = crate::justificatif::etat::aujourdhui();
     let plan = plan::planifier(
         &dossier,
         sources.catalogue,
         &demande.periode,
-        aujourdhui,
+        demande.aujourdhui,
         demande.donnees_sensibles,
     );
     let genere_le = Utc::now();

@@ -1,0 +1,992 @@
+//! Issue 7: justificatifs and the audit pack. A realistic opération is built through the library
+//! (documents rendered, sealed and filed, rows in the migrated database, justificatifs through
+//! the same deposit as the service's), its pack is exported by the command line, checked by
+//! parafe and by standard tools only (unzip, sha256sum, pdfsig, openssl), then tampered with.
+//! Bad uploads are refused and leave nothing behind.
+
+use crate::support::{example, parafe, pdf_text, sha256_hex, text, tool};
+use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use parafe::config::Config;
+use parafe::justificatif::{self, Catalogue, Demande, DepotError, Refus};
+use parafe::model::{EvidenceMetadata, JournalEvent, PlieId};
+use parafe::render::{self, RenderOptions};
+use parafe::seal::{Keys, Tsa};
+use parafe::store::{Content, Vault};
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PLIE: &str = "plie-pays-de-l-or";
+const OPERATION: &str = "202500417";
+
+fn plie() -> PlieId {
+    PlieId::new(PLIE).unwrap()
+}
+
+/// A data directory with keys, store, journal and database, an opération and two staff members.
+struct Monde {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    db: SqlitePool,
+    vault: Vault,
+    keys: Keys,
+    tsa: Tsa,
+    operation: i64,
+    referent: i64,
+}
+
+fn maintenant() -> String {
+    parafe::db::instant(Utc::now())
+}
+
+async fn monde() -> Monde {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("donnees");
+    parafe::seal::init(&data).unwrap();
+    let config = Config::load(&data).unwrap();
+    let keys = Keys::load(&data, &config.seal).unwrap();
+    let tsa = Tsa::from_config(&data, &config.seal, &keys).unwrap();
+    let vault = Vault::open(&config).await.unwrap();
+    let db = parafe::db::open(&data).await.unwrap();
+    sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du Pays de l''Or', ?)")
+        .bind(PLIE)
+        .bind(maintenant())
+        .execute(&db)
+        .await
+        .unwrap();
+    let operation: i64 = sqlx::query_scalar(
+        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, 'Accompagnement renforcé vers l''emploi 2025') RETURNING id",
+    )
+    .bind(PLIE)
+    .bind(OPERATION)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for (email, nom, role) in [
+        ("t.garnier@plie-paysdelor.fr", "Garnier", "referent"),
+        ("c.roux@plie-paysdelor.fr", "Roux", "assistant"),
+    ] {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO personnel (plie, email, nom, prenom, role, cree_le) VALUES (?, ?, ?, 'Thomas', ?, ?) RETURNING id",
+        )
+        .bind(PLIE)
+        .bind(email)
+        .bind(nom)
+        .bind(role)
+        .bind(maintenant())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    Monde {
+        _dir: dir,
+        data,
+        db,
+        vault,
+        keys,
+        tsa,
+        operation,
+        referent: ids[0],
+    }
+}
+
+fn jour(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+struct Personne {
+    id: i64,
+    reference: String,
+    nom: &'static str,
+    prenom: &'static str,
+}
+
+async fn participant(
+    m: &Monde,
+    i: usize,
+    nom: &'static str,
+    prenom: &'static str,
+    entree: NaiveDate,
+    sortie: NaiveDate,
+) -> Personne {
+    let reference = format!("P-2025-{:04}", 100 + i);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO participant (plie, ref, identifiant_externe, nom, prenom, commune, referent_id,
+            operation_id, date_entree, date_sortie, motif_sortie, rsa, cree_le)
+         VALUES (?, ?, ?, ?, ?, 'Lunel', ?, ?, ?, ?, 'emploi durable', ?, ?) RETURNING id",
+    )
+    .bind(PLIE)
+    .bind(&reference)
+    .bind(format!("UP-{i}"))
+    .bind(nom)
+    .bind(prenom)
+    .bind(m.referent)
+    .bind(m.operation)
+    .bind(jour(entree))
+    .bind(jour(sortie))
+    .bind(i % 5 == 0)
+    .bind(maintenant())
+    .fetch_one(&m.db)
+    .await
+    .unwrap();
+    Personne {
+        id,
+        reference,
+        nom,
+        prenom,
+    }
+}
+
+/// Renders, seals and files a document, and records it as the service does.
+async fn document(
+    m: &Monde,
+    modele: &str,
+    donnees: Value,
+    p: &Personne,
+    bilan: Option<NaiveDate>,
+    signe_le: Option<NaiveDate>,
+) {
+    let rendu = render::pool()
+        .unwrap()
+        .install(|| render::render(modele, &donnees, &RenderOptions::default()))
+        .unwrap();
+    let scelle = parafe::seal::seal(&rendu, &m.keys, &m.tsa).await.unwrap();
+    let reference = donnees["reference"].as_str().unwrap().to_owned();
+    let filed = m
+        .vault
+        .file(
+            &plie(),
+            EvidenceMetadata {
+                content_type: "application/pdf".into(),
+                original_name: format!("{reference}.pdf"),
+                operation: OPERATION.into(),
+                participant: Some(p.reference.clone()),
+                kind: modele.into(),
+            },
+            Content::Bytes(scelle.bytes().to_vec()),
+        )
+        .await
+        .unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
+            etat, donnees, bilan, echeance, sha256_rendu, sha256_scelle, depose_seq, cree_le, modifie_le)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'depose', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(PLIE)
+    .bind(&reference)
+    .bind(modele)
+    .bind(modele)
+    .bind(p.id)
+    .bind(m.operation)
+    .bind(m.referent)
+    .bind(donnees.to_string())
+    .bind(bilan.map(|_| "5"))
+    .bind(bilan.map(jour))
+    .bind(rendu.sha256().to_hex())
+    .bind(scelle.sha256().to_hex())
+    .bind(filed.seq as i64)
+    .bind(maintenant())
+    .bind(maintenant())
+    .fetch_one(&m.db)
+    .await
+    .unwrap();
+    if let Some(jour) = signe_le {
+        let le = format!("{}T09:30:00.000Z", jour.format("%Y-%m-%d"));
+        for (rang, role) in [(1, "participant"), (2, "referent")] {
+            sqlx::query(
+                "INSERT INTO signataire (document_id, rang, role, nom, methode, etat, signe_le) VALUES (?, ?, ?, 'x', 'tablette', 'signe', ?)",
+            )
+            .bind(id)
+            .bind(rang)
+            .bind(role)
+            .bind(&le)
+            .execute(&m.db)
+            .await
+            .unwrap();
+        }
+    }
+    for (numero, genre, sha, taille) in [
+        (1, "rendu", rendu.sha256(), rendu.bytes().len()),
+        (2, "scelle", scelle.sha256(), scelle.bytes().len()),
+    ] {
+        sqlx::query(
+            "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(numero)
+        .bind(genre)
+        .bind(sha.to_hex())
+        .bind(taille as i64)
+        .bind(maintenant())
+        .execute(&m.db)
+        .await
+        .unwrap();
+    }
+}
+
+fn avec_participant(mut d: Value, reference: &str, p: &Personne) -> Value {
+    d["reference"] = json!(reference);
+    d["participant"]["identifiant"] = json!(p.reference);
+    d["participant"]["nom"] = json!(p.nom);
+    d["participant"]["prenom"] = json!(p.prenom);
+    d
+}
+
+/// A one-page PDF, optionally with an action run on opening.
+fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let police = doc.add_object(
+        dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"},
+    );
+    let contenu = Content {
+        operations: vec![
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), 14.into()]),
+            Operation::new("Td", vec![72.into(), 720.into()]),
+            Operation::new("Tj", vec![Object::string_literal(texte)]),
+            Operation::new("ET", vec![]),
+        ],
+    };
+    let flux = doc.add_object(Stream::new(dictionary! {}, contenu.encode().unwrap()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages, "Contents" => flux,
+        "Resources" => dictionary! {"Font" => dictionary! {"F1" => police}},
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(
+            dictionary! {"Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1},
+        ),
+    );
+    let mut catalogue = dictionary! {"Type" => "Catalog", "Pages" => pages};
+    if let Some(a) = action {
+        catalogue.set("OpenAction", a);
+    }
+    let racine = doc.add_object(catalogue);
+    doc.trailer.set("Root", racine);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// An image made by poppler from a PDF (`-png` or `-jpeg`): real files from a real tool.
+fn image(dir: &Path, texte: &str, format: &str) -> Vec<u8> {
+    let pdf = dir.join(format!("{}.pdf", sha256_hex(texte.as_bytes())));
+    std::fs::write(&pdf, pdf_simple(texte, None)).unwrap();
+    let sortie = dir.join(sha256_hex(format!("{texte}{format}").as_bytes()));
+    let out = tool(
+        "pdftoppm",
+        &[
+            &format!("-{format}"),
+            "-r",
+            "30",
+            "-singlefile",
+            &pdf.to_string_lossy(),
+            &sortie.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
+    let ext = if format == "png" { "png" } else { "jpg" };
+    std::fs::read(sortie.with_extension(ext)).unwrap()
+}
+
+async fn deposer(
+    m: &Monde,
+    catalogue: &Catalogue,
+    participant: Option<&str>,
+    genre: &str,
+    nom: &str,
+    octets: &[u8],
+    date: Option<NaiveDate>,
+) -> Result<justificatif::Depot, DepotError> {
+    let recu = justificatif::recevoir(
+        octets,
+        &m.data.join("depots"),
+        nom,
+        catalogue.depot.taille_max,
+    )?;
+    let demande = Demande {
+        plie: plie(),
+        operation: OPERATION.into(),
+        participant: participant.map(str::to_owned),
+        genre: genre.into(),
+        etape: None,
+        date_piece: date,
+        depose_par: m.referent,
+        portefeuille: None,
+    };
+    justificatif::deposer(&m.db, &m.vault, catalogue, &demande, recu).await
+}
+
+const NOMS: [(&str, &str); 30] = [
+    ("Benali", "Samira"),
+    ("Lefèvre", "Zoé"),
+    ("N'Diaye", "Aïssatou"),
+    ("Martin", "Léa"),
+    ("Ferreira", "Lucas"),
+    ("Garcia", "Inès"),
+    ("Dubois", "Hélène"),
+    ("Moreau", "Jérôme"),
+    ("Lambert", "Chloé"),
+    ("Bonnet", "Noé"),
+    ("François", "Anaïs"),
+    ("Mercier", "Théo"),
+    ("Rousseau", "Maëlle"),
+    ("Blanc", "Gaël"),
+    ("Guérin", "Louise"),
+    ("Muller", "Hugo"),
+    ("Henry", "Emma"),
+    ("Roussel", "Mathéo"),
+    ("Nicolas", "Jade"),
+    ("Perrin", "Raphaël"),
+    ("Morin", "Lina"),
+    ("Mathieu", "Éloïse"),
+    ("Clément", "Tom"),
+    ("Gauthier", "Rose"),
+    ("Dumont", "Adam"),
+    ("Lopez", "Léon"),
+    ("Fontaine", "Ambre"),
+    ("Chevalier", "Nathan"),
+    ("Robin", "Alice"),
+    ("Martin", "Léa"),
+];
+
+/// The participant who left without the proof of it.
+const SANS_PREUVE: usize = 7;
+
+fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = args.to_vec();
+    let d = data.to_string_lossy().into_owned();
+    all.extend(["--data-dir", &d]);
+    let out = parafe(&all);
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(chemin).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut octets = Vec::new();
+            f.read_to_end(&mut octets).unwrap();
+            (f.name().to_owned(), octets)
+        })
+        .collect()
+}
+
+/// Writes the entries back as a new ZIP, `changer` altering one of them.
+fn reecrire_zip(
+    entrees: &[(String, Vec<u8>)],
+    sortie: &Path,
+    changer: impl Fn(&str, &mut Vec<u8>),
+) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(sortie).unwrap());
+    for (nom, octets) in entrees {
+        let mut octets = octets.clone();
+        changer(nom, &mut octets);
+        zip.start_file(nom.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&octets).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let aujourdhui = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let travail = tempfile::tempdir().unwrap();
+    let (_garde, data, personnes, doublon) = rt.block_on(async {
+        let m = monde().await;
+        let mut doublon = String::new();
+        let catalogue = Catalogue::par_defaut().unwrap();
+        let contrat = example("contrat-engagement");
+        let emargement = example("emargement-individuel");
+        let bilan = example("bilan-brsa");
+        let mut personnes = Vec::new();
+        for (i, (nom, prenom)) in NOMS.iter().enumerate() {
+            // Six months of coaching ending three weeks ago (two months ago for the one whose
+            // exit proof never came: it is overdue).
+            let sortie = aujourdhui - Days::new(if i == SANS_PREUVE { 60 } else { 20 });
+            let premier_mois = sortie.with_day(1).unwrap() - Months::new(5);
+            let entree = premier_mois;
+            let p = participant(&m, i, nom, prenom, entree, sortie).await;
+
+            let mut c = avec_participant(contrat.clone(), &format!("CE-{i}"), &p);
+            c["date_entree"] = json!(jour(entree));
+            document(&m, "contrat-engagement", c, &p, None, Some(entree)).await;
+            for k in 0..6u32 {
+                let mois = premier_mois + Months::new(k);
+                let mut date = mois.with_day(3.min(sortie.day()).max(1)).unwrap();
+                if k == 5 && date > sortie {
+                    date = sortie;
+                }
+                let mut e = avec_participant(emargement.clone(), &format!("EM-{i}-{k}"), &p);
+                e["date"] = json!(jour(date));
+                document(&m, "emargement-individuel", e.clone(), &p, None, None).await;
+                // Two interviews the same day: two files, two names.
+                if i == 3 && k == 1 {
+                    e["reference"] = json!("EM-3-bis");
+                    e["heure_debut"] = json!("15:00");
+                    e["heure_fin"] = json!("15:45");
+                    document(&m, "emargement-individuel", e, &p, None, None).await;
+                    doublon = jour(date);
+                }
+            }
+            if i % 5 == 0 {
+                let echeance = entree + Months::new(5);
+                let mut b = avec_participant(bilan.clone(), &format!("BR-{i}"), &p);
+                b["date"] = json!(jour(echeance));
+                b["cer"]["debut"] = json!(jour(entree));
+                document(&m, "bilan-brsa", b, &p, Some(echeance), None).await;
+            }
+            if i != SANS_PREUVE {
+                let date = sortie + Days::new(2);
+                let texte = format!("Contrat de travail CDI de {prenom} {nom}");
+                let (genre, nom_fichier, octets) = match i % 6 {
+                    0 => ("bulletin-salaire", "bulletin.png", image(travail.path(), &texte, "png")),
+                    1 => ("certificat-travail", "certificat.jpg", image(travail.path(), &texte, "jpeg")),
+                    2 => (
+                        "courriel",
+                        "embauche.eml",
+                        format!("From: rh@entreprise.fr\r\nTo: plie@paysdelor.fr\r\nSubject: Embauche de {}\r\nDate: Mon, 3 Mar 2025 10:00:00 +0100\r\n\r\n{texte}\r\n", p.reference).into_bytes(),
+                    ),
+                    _ => ("contrat-travail", "contrat-cdi.pdf", pdf_simple(&texte, None)),
+                };
+                deposer(&m, &catalogue, Some(&p.reference), genre, nom_fichier, &octets, Some(date))
+                    .await
+                    .unwrap();
+            }
+            if i == 2 {
+                // A sensitive piece: left out of the pack unless asked for.
+                let rqth = pdf_simple("Notification RQTH", None);
+                deposer(&m, &catalogue, Some(&p.reference), "rqth", "rqth.pdf", &rqth, None)
+                    .await
+                    .unwrap();
+            }
+            personnes.push(p);
+        }
+        let affiche = image(travail.path(), "Affiche FSE a l'entree", "png");
+        deposer(&m, &catalogue, None, "photo-affiche-fse", "affiche-entree.png", &affiche, Some(aujourdhui - Months::new(7)))
+            .await
+            .unwrap();
+        // The checklist of the participant without proof, as the screens show it.
+        let dossier = justificatif::charger(&m.db, PLIE, OPERATION, &Default::default(), &catalogue)
+            .await
+            .unwrap();
+        let sans = &dossier.participants.iter().find(|p| p.reference == personnes[SANS_PREUVE].reference).unwrap();
+        let lignes = justificatif::evaluer(&catalogue, Some(sans), &sans.pieces, &justificatif::Periode::toute(), aujourdhui);
+        assert!(
+            lignes.iter().any(|l| l.exigence == "preuve-sortie" && l.etat == justificatif::Etat::Manquant),
+            "{lignes:?}"
+        );
+        // The vault closes here (the command line opens the same data directory), the
+        // directory stays.
+        let Monde { _dir, data, .. } = m;
+        (_dir, data, personnes, doublon)
+    });
+
+    let pack = travail.path().join("pack.zip");
+    let du = jour(aujourdhui - Days::new(365));
+    let au = jour(aujourdhui);
+    let (ok, out, err) = run(
+        &data,
+        &[
+            "pack",
+            "--operation",
+            OPERATION,
+            "--from",
+            &du,
+            "--to",
+            &au,
+            "-o",
+            &pack.to_string_lossy(),
+        ],
+    );
+    assert!(ok, "parafe pack :\n{out}\n{err}");
+    assert!(out.contains("pièces manquantes ou en retard : 1"), "{out}");
+    assert!(
+        out.contains("1 pièce(s) sensible(s) non incluse(s)"),
+        "{out}"
+    );
+
+    // Every file listed, every hash right, nothing more.
+    let entrees = lire_zip(&pack);
+    let manifeste: Value = serde_json::from_slice(
+        &entrees
+            .iter()
+            .find(|(n, _)| n == "manifeste.json")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let fichiers = manifeste["fichiers"].as_array().unwrap();
+    assert_eq!(fichiers.len() + 4, entrees.len(), "fichiers hors manifeste");
+    for f in fichiers {
+        let chemin = f["chemin"].as_str().unwrap();
+        let (_, octets) = entrees
+            .iter()
+            .find(|(n, _)| n == chemin)
+            .unwrap_or_else(|| panic!("{chemin} absent du ZIP"));
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            sha256_hex(octets),
+            "{chemin}"
+        );
+        assert_eq!(
+            f["taille"].as_u64().unwrap(),
+            octets.len() as u64,
+            "{chemin}"
+        );
+        assert!(
+            chemin.is_ascii() && !chemin.contains(' '),
+            "chemin lisible : {chemin}"
+        );
+    }
+    let nature = |n: &str| fichiers.iter().filter(|f| f["nature"] == n).count();
+    // 30 contracts, 181 interviews (one participant had two the same day), 6 bilans; 29 exit
+    // proofs and the poster.
+    assert_eq!(nature("document"), 30 + 181 + 6);
+    assert_eq!(nature("justificatif"), 29 + 1);
+    assert_eq!(nature("index"), 1);
+    assert!(fichiers.iter().all(|f| f["genre"] != "rqth"));
+    let manquants = manifeste["manquants"].as_array().unwrap();
+    assert_eq!(manquants.len(), 1, "{manquants:?}");
+    assert_eq!(
+        manquants[0]["participant"],
+        json!(personnes[SANS_PREUVE].reference)
+    );
+    assert_eq!(manquants[0]["exigence"], json!("preuve-sortie"));
+    assert_eq!(manquants[0]["etat"], json!("manquant"));
+    // Readable paths, accents taken off, collisions numbered.
+    let dossier3 = "participants/N-DIAYE-Aissatou-P-2025-0102/";
+    for suffixe in ["", "-2"] {
+        let chemin = format!(
+            "participants/MARTIN-Lea-P-2025-0103/{doublon}-emargement-individuel{suffixe}.pdf"
+        );
+        assert!(
+            fichiers.iter().any(|f| f["chemin"] == chemin.as_str()),
+            "{chemin} absent"
+        );
+    }
+    assert!(fichiers
+        .iter()
+        .any(|f| f["chemin"].as_str().unwrap().starts_with(dossier3)));
+    assert!(fichiers
+        .iter()
+        .any(|f| f["chemin"].as_str().unwrap().starts_with("operation/")
+            && f["genre"] == "photo-affiche-fse"));
+
+    // parafe verify: with the data directory's trust, and with none (the pack's own).
+    let (ok, out, err) = run(&data, &["verify", &pack.to_string_lossy()]);
+    assert!(
+        ok && out.contains("VALIDE"),
+        "parafe verify :\n{out}\n{err}"
+    );
+    let vide = travail.path().join("vide");
+    let (ok, out, err) = run(&vide, &["verify", &pack.to_string_lossy()]);
+    assert!(
+        ok && out.contains("ceux du pack"),
+        "parafe verify sans confiance :\n{out}\n{err}"
+    );
+
+    // The export is journaled (manifest and ZIP hashes) and recorded in the database.
+    let journal = parafe::journal::Journal::new(data.join("journal"), 10_000);
+    let derniere = journal.entries(&plie()).unwrap().pop().unwrap();
+    assert!(
+        matches!(derniere.event, JournalEvent::ExportMade { ref operation, .. } if operation == OPERATION)
+    );
+    let zip_sha = sha256_hex(&std::fs::read(&pack).unwrap());
+    assert_eq!(derniere.objects[1].to_hex(), zip_sha);
+    rt.block_on(async {
+        let db = parafe::db::open(&data).await.unwrap();
+        let (etat, sha): (String, String) =
+            sqlx::query_as("SELECT etat, sha256 FROM export WHERE plie = ?")
+                .bind(PLIE)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!((etat.as_str(), sha.as_str()), ("fini", zip_sha.as_str()));
+    });
+
+    // Standard tools only: unzip, sha256sum against the CSV manifest, pdfsig, openssl ts.
+    let dehors = travail.path().join("dehors");
+    let out = tool(
+        "unzip",
+        &[
+            "-q",
+            &pack.to_string_lossy(),
+            "-d",
+            &dehors.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "unzip : {}", text(&out.stderr));
+    let out = Command::new("sh")
+        .current_dir(&dehors)
+        .args(["-c", "tail -n +2 manifeste.csv | awk -F, '{print $2 \"  \" $1}' > depuis-csv.sha256 && sha256sum -c --strict depuis-csv.sha256 && sha256sum -c --strict manifeste.sha256"])
+        .output()
+        .unwrap();
+    let rapport = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "sha256sum -c :\n{rapport}");
+    assert_eq!(rapport.matches(": OK").count(), 2 * fichiers.len());
+    for f in fichiers
+        .iter()
+        .filter(|f| f["nature"] == "document" || f["nature"] == "index")
+    {
+        let pdf = dehors.join(f["chemin"].as_str().unwrap());
+        let out = tool("pdfsig", &["-nocert", &pdf.to_string_lossy()]);
+        let r = text(&out.stdout);
+        assert!(
+            r.contains("Signature Validation: Signature is Valid."),
+            "pdfsig {} :\n{r}",
+            pdf.display()
+        );
+        assert!(
+            r.rsplit("Signature #")
+                .next()
+                .unwrap()
+                .contains("Total document signed"),
+            "pdfsig {} :\n{r}",
+            pdf.display()
+        );
+    }
+    let lisezmoi = std::fs::read_to_string(dehors.join("LISEZMOI.txt")).unwrap();
+    let ancre = manifeste["journal"]["ancre"].as_str().unwrap();
+    let racine = serde_json::from_slice::<Value>(&std::fs::read(dehors.join(ancre)).unwrap())
+        .unwrap()["root"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jeton = manifeste["journal"]["jeton"].as_str().unwrap();
+    assert!(
+        lisezmoi.contains(&format!("openssl ts -verify -digest {racine}")),
+        "{lisezmoi}"
+    );
+    for (donnees, jeton) in [
+        (vec!["-data", "manifeste.json"], "manifeste.json.tsr"),
+        (vec!["-digest", racine.as_str()], jeton),
+    ] {
+        let mut args = vec!["ts", "-verify", "-in", jeton, "-token_in"];
+        args.extend(donnees);
+        args.extend([
+            "-CAfile",
+            "certificats/autorites.pem",
+            "-untrusted",
+            "certificats/horodatage.pem",
+        ]);
+        let out = Command::new("openssl")
+            .current_dir(&dehors)
+            .args(&args)
+            .output()
+            .unwrap();
+        let r = text(&out.stdout) + &text(&out.stderr);
+        assert!(
+            out.status.success() && r.contains("Verification: OK"),
+            "openssl {args:?} :\n{r}"
+        );
+    }
+
+    // The index: contents, the missing piece, hashes and paths; kept as pictures to look at.
+    let index = dehors.join("index.pdf");
+    let texte = pdf_text(&index);
+    let sans = &personnes[SANS_PREUVE];
+    assert!(
+        texte.contains("Pack d'audit") && texte.contains("Sommaire"),
+        "{texte}"
+    );
+    assert!(texte.contains("Pièces manquantes ou en retard"));
+    assert!(texte.contains(&format!(
+        "{} {} ({})",
+        sans.nom.to_uppercase(),
+        sans.prenom,
+        sans.reference
+    )));
+    assert!(texte.contains("Preuve de la sortie") && texte.contains("manquant"));
+    let un = &fichiers
+        .iter()
+        .find(|f| f["nature"] == "justificatif")
+        .unwrap();
+    assert!(
+        texte.contains(un["sha256"].as_str().unwrap())
+            && texte.contains(un["chemin"].as_str().unwrap())
+    );
+    assert!(texte.contains("Cofinancé par l'Union européenne"));
+    let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-pack");
+    let out = tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "70",
+            &index.to_string_lossy(),
+            &images.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
+
+    // One byte changed inside the ZIP: the verification fails and names the file.
+    let emargement = fichiers
+        .iter()
+        .find(|f| f["genre"] == "emargement-individuel")
+        .unwrap()["chemin"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let altere = travail.path().join("altere.zip");
+    reecrire_zip(&entrees, &altere, |nom, octets| {
+        if nom == emargement {
+            let milieu = octets.len() / 2;
+            octets[milieu] ^= 0x01;
+        }
+    });
+    let (ok, out, err) = run(&data, &["verify", &altere.to_string_lossy()]);
+    assert!(
+        !ok && err.contains(&emargement) && err.contains("modifié"),
+        "{out}\n{err}"
+    );
+    // A journal entry rewritten: named too.
+    let extrait = manifeste["journal"]["extrait"].as_str().unwrap().to_owned();
+    reecrire_zip(&entrees, &altere, |nom, octets| {
+        if nom == extrait {
+            let t = String::from_utf8(octets.clone()).unwrap().replacen(
+                "\"document_filed\"",
+                "\"document_viewed\"",
+                1,
+            );
+            *octets = t.into_bytes();
+        }
+    });
+    let (ok, out, err) = run(&data, &["verify", &altere.to_string_lossy()]);
+    assert!(
+        !ok && (out + &err).contains(&extrait),
+        "extrait altéré non signalé"
+    );
+}
+
+/// Files in the embedded store, journal entries and rows: what a refusal must leave unchanged.
+async fn empreinte_du_monde(m: &Monde) -> (usize, usize, i64, usize) {
+    fn compter(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |it| {
+            it.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        compter(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    let objets = compter(&m.data.join("store/embedded/parafe").join(PLIE));
+    let entrees = m.vault.journal().entries(&plie()).map_or(0, |e| e.len());
+    let lignes: i64 = sqlx::query_scalar("SELECT count(*) FROM justificatif")
+        .fetch_one(&m.db)
+        .await
+        .unwrap();
+    let temporaires = compter(&m.data.join("depots"));
+    (objets, entrees, lignes, temporaires)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn les_mauvais_depots_sont_refuses_et_rien_n_est_depose() {
+    let m = monde().await;
+    let today = Utc::now().date_naive();
+    let p = participant(&m, 1, "Benali", "Samira", today - Months::new(3), today).await;
+    let limite = 1 << 20;
+    let catalogue = Catalogue::lire(
+        &parafe::justificatif::catalogue::PAR_DEFAUT
+            .replace("taille_max = 52428800", &format!("taille_max = {limite}")),
+        "essai",
+    )
+    .unwrap();
+    let r = Some(p.reference.as_str());
+    // A good piece first, so that the store and the journal are not empty.
+    deposer(
+        &m,
+        &catalogue,
+        r,
+        "contrat-travail",
+        "contrat.pdf",
+        &pdf_simple("CDI", None),
+        None,
+    )
+    .await
+    .unwrap();
+    let avant = empreinte_du_monde(&m).await;
+
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec();
+    exe.extend(std::iter::repeat_n(0u8, 4096));
+    let js = pdf_simple(
+        "Bulletin",
+        Some(
+            lopdf::dictionary! {"S" => "JavaScript", "JS" => lopdf::Object::string_literal("app.launchURL('http://x')")},
+        ),
+    );
+    // The same, with the name written with an escape, and additional actions on the page.
+    let mut js_echappe = pdf_simple("Bulletin", None);
+    let fin = js_echappe.len() - b"%%EOF".len() - 1;
+    js_echappe.truncate(fin.min(js_echappe.len()));
+    js_echappe.extend_from_slice(
+        b"\n99 0 obj\n<< /S /J#61vaScript /J#53 (app.alert(1)) >>\nendobj\n%%EOF\n",
+    );
+    let grand = {
+        let mut v = b"%PDF-1.7\n".to_vec();
+        v.extend(std::iter::repeat_n(b'0', limite as usize));
+        v
+    };
+    let cas: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("setup.pdf", "contrat-travail", exe, "programme Windows"),
+        ("vide.pdf", "contrat-travail", Vec::new(), "est vide"),
+        (
+            "enorme.pdf",
+            "contrat-travail",
+            grand,
+            "dépasse la taille maximale de 1 Mio",
+        ),
+        ("bulletin.pdf", "bulletin-salaire", js, "JavaScript"),
+        (
+            "bulletin2.pdf",
+            "bulletin-salaire",
+            js_echappe,
+            "JavaScript",
+        ),
+        (
+            "contrat.docx",
+            "contrat-travail",
+            b"PK\x03\x04".to_vec(),
+            "seuls les fichiers PDF, JPEG, PNG",
+        ),
+        (
+            "affiche.pdf",
+            "photo-affiche-fse",
+            pdf_simple("Affiche", None),
+            "doit être en JPEG ou PNG",
+        ),
+        (
+            "tronque.pdf",
+            "contrat-travail",
+            pdf_simple("CDI tronqué", None)[..200].to_vec(),
+            "endommagé",
+        ),
+    ];
+    for (nom, genre, octets, attendu) in cas {
+        let e = deposer(&m, &catalogue, r, genre, nom, &octets, None)
+            .await
+            .unwrap_err();
+        assert!(e.est_refus(), "{nom} : {e}");
+        let message = e.to_string();
+        assert!(
+            message.contains(attendu) && message.contains(nom),
+            "{nom} : {message}"
+        );
+        assert_eq!(
+            empreinte_du_monde(&m).await,
+            avant,
+            "{nom} a laissé une trace"
+        );
+    }
+    // Read from a stream that never ends: cut off at the limit, nothing kept.
+    let flux = b"%PDF-1.7\n".chain(std::io::repeat(0));
+    let e = justificatif::recevoir(flux, &m.data.join("depots"), "flux.pdf", limite)
+        .err()
+        .unwrap();
+    assert!(matches!(e, Refus::TropGros { .. }), "{e}");
+    assert_eq!(empreinte_du_monde(&m).await, avant);
+    // The same piece twice in the same dossier.
+    let e = deposer(
+        &m,
+        &catalogue,
+        r,
+        "contrat-travail",
+        "contrat.pdf",
+        &pdf_simple("CDI", None),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("déjà déposée"), "{e}");
+    assert_eq!(empreinte_du_monde(&m).await, avant);
+
+    // 2 GB sent to `parafe justificatif deposer -` with a 1 GB limit: refused once 1 GB has
+    // streamed through, the process never holding more than a few MB.
+    std::fs::write(
+        m.data.join("justificatifs.toml"),
+        parafe::justificatif::catalogue::PAR_DEFAUT
+            .replace("taille_max = 52428800", "taille_max = 1073741824"),
+    )
+    .unwrap();
+    let data = m.data.to_string_lossy().into_owned();
+    let mut enfant = Command::new(env!("CARGO_BIN_EXE_parafe"))
+        .args([
+            "justificatif",
+            "deposer",
+            "-",
+            "--nom",
+            "bulletin-enorme.pdf",
+            "--operation",
+            OPERATION,
+            "--participant",
+            &p.reference,
+            "--genre",
+            "bulletin-salaire",
+            "--par",
+            "t.garnier@plie-paysdelor.fr",
+            "--data-dir",
+            &data,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut entree = enfant.stdin.take().unwrap();
+    let ecrivain = std::thread::spawn(move || {
+        let mut envoye = 0u64;
+        let bloc = vec![0u8; 1 << 20];
+        if entree.write_all(b"%PDF-1.7\n").is_err() {
+            return envoye;
+        }
+        while envoye < 2 << 30 {
+            if entree.write_all(&bloc).is_err() {
+                break;
+            }
+            envoye += bloc.len() as u64;
+        }
+        envoye
+    });
+    let statut = format!("/proc/{}/status", enfant.id());
+    let mut pic_ko = 0u64;
+    while enfant.try_wait().unwrap().is_none() {
+        if let Ok(s) = std::fs::read_to_string(&statut) {
+            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                pic_ko = pic_ko.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sortie = enfant.wait_with_output().unwrap();
+    let envoye = ecrivain.join().unwrap();
+    let err = text(&sortie.stderr);
+    assert_eq!(sortie.status.code(), Some(2), "{err}");
+    assert!(err.contains("dépasse la taille maximale de 1 Gio"), "{err}");
+    assert!(
+        ((1 << 30) - (1 << 20)..2 << 30).contains(&envoye),
+        "{envoye} octets envoyés"
+    );
+    assert!(
+        pic_ko > 0 && pic_ko < 150 * 1024,
+        "pic de mémoire {pic_ko} ko pour 1 Gio reçu"
+    );
+    assert_eq!(empreinte_du_monde(&m).await, avant);
+}
