@@ -4,7 +4,7 @@
 //! `<data-dir>/courriels/` where the web screens show it. Nothing here retries: the outbox does.
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
@@ -64,6 +64,10 @@ pub struct Courriel {
     pub texte: String,
     /// `<…@…>`, fixed by the caller so that a resent message keeps its identity.
     pub message_id: String,
+    /// Sent again after a crash left its first sending without a known answer: marked so that
+    /// the receiver, who may have it already, recognises it by its `Message-ID`.
+    #[serde(default)]
+    pub renvoi: bool,
     /// Name and bytes of an attached PDF.
     #[serde(skip)]
     pub piece_jointe: Option<(String, Vec<u8>)>,
@@ -195,6 +199,12 @@ impl Courrier {
             .from(self.expediteur.clone())
             .subject(&c.objet)
             .message_id(Some(c.message_id.clone()));
+        if c.renvoi {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Parafe-Renvoi"),
+                "possible doublon d'un envoi interrompu ; meme Message-ID".into(),
+            ));
+        }
         for a in &c.a {
             let boite: Mailbox = a.parse().map_err(|_| DeliveryError::Adresse(a.clone()))?;
             builder = builder.to(boite);

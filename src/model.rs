@@ -261,6 +261,9 @@ pub enum JournalEvent {
         message_id: String,
         smtp_reply: String,
         accepted_at: chrono::DateTime<chrono::Utc>,
+        /// Sent again after a crash left the first sending without an answer.
+        #[serde(default)]
+        resent: bool,
     },
     DocumentFiled {
         operation: String,

@@ -3,10 +3,12 @@
 //! calls for them. A worker runs the due ones; a failure (TSA, store or SMTP server down) sets
 //! the next attempt further away; a crash leaves them in the table, to run after restart.
 //!
-//! Each task has a unique key (`sceller:<document>`, `courriel:<document>:<destinataire>`): it
+//! Each task has a unique key (`sceller:<document>`, `remise:<document>:<destinataire>`): it
 //! is queued once, and it is marked done in the same transaction as its effect, so that a task
-//! is never done twice. The only window is between the SMTP server's acceptance and that
-//! commit; the message then goes again with the same `Message-ID`, which receivers deduplicate.
+//! is never done twice. One window cannot be closed, for any SMTP client: a crash after the
+//! server accepted a message but before its answer was recorded. Such a message is known (its
+//! sending was marked started) and goes again after restart with the same `Message-ID` and an
+//! `X-Parafe-Renvoi` header, so that receivers recognise it; the evidence says so.
 
 use crate::db::{self, Pool};
 use chrono::{DateTime, Utc};
@@ -138,6 +140,27 @@ pub fn attente(essais: i64) -> Duration {
     Duration::from_secs(2u64.saturating_pow(essais.clamp(1, 20) as u32).min(900))
 }
 
+/// Marks a task's outside effect (an e-mail handed to the SMTP server, an entry appended to the
+/// journal) as started; returns whether an earlier start was interrupted before its end was
+/// recorded — then the effect may already exist.
+pub async fn commencer(
+    db: &Pool,
+    tache: &Tache,
+    maintenant: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    // One worker runs a task at a time: reading then writing is not a race.
+    let avant: Option<String> = sqlx::query_scalar("SELECT commence_le FROM outbox WHERE id = ?")
+        .bind(tache.id)
+        .fetch_one(db)
+        .await?;
+    sqlx::query("UPDATE outbox SET commence_le = ? WHERE id = ?")
+        .bind(db::instant(maintenant))
+        .bind(tache.id)
+        .execute(db)
+        .await?;
+    Ok(avant.is_some())
+}
+
 /// Records a failed attempt and when to try again.
 pub async fn reporter(
     db: &Pool,
@@ -148,7 +171,9 @@ pub async fn reporter(
     let essais = tache.essais + 1;
     let prochain = maintenant + attente(essais);
     sqlx::query(
-        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ? WHERE id = ? AND etat = 'attente'",
+        // A refused or failed SMTP exchange is not in doubt: the next one is not a resend.
+        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ?, commence_le = NULL
+         WHERE id = ? AND etat = 'attente'",
     )
     .bind(essais)
     .bind(db::instant(prochain))

@@ -307,6 +307,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
                     ),
                     message_id: format!("<rappel.{i}.{reference}@parafe>"),
                     piece_jointe: None,
+                    renvoi: false,
                 };
                 let mut tx = app.db.begin().await?;
                 crate::outbox::ajouter(

@@ -152,6 +152,7 @@ fn contexte(adresse: SocketAddr, entetes: &HeaderMap) -> Contexte {
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .merge(crate::web::routes())
         .route("/openapi.json", get(openapi))
         .route("/api/sante", get(sante))
         .route("/api/documents", post(creer).get(lister))

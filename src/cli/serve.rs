@@ -58,6 +58,9 @@ pub fn run(args: ServeArgs) -> CliResult {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::failure(e.to_string()))?;
     runtime.block_on(async move {
         let app = ouvrir(&args.data, args.listen, args.workflows).await?;
+        crate::auth::comptes::premier_administrateur(&app)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
         let ecoute = app.config.service.ecoute.clone();
         let listener = tokio::net::TcpListener::bind(&ecoute)
             .await

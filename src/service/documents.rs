@@ -503,7 +503,11 @@ pub async fn inviter(
     let workflow_titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
-    let plie = referentiel::nom_plie(&app.db, &document.plie)
+    // In the caller's transaction: taking a second connection while holding one could
+    // exhaust the pool.
+    let plie: String = sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
+        .bind(&document.plie)
+        .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
     let lien = format!("{}/signer/{jeton}", app.url_publique());
@@ -523,6 +527,7 @@ pub async fn inviter(
         ),
         message_id: format!("<{}.{}@parafe>", empreinte.get(..24).unwrap_or_default(), document.reference),
         piece_jointe: None,
+        renvoi: false,
     };
     outbox::ajouter(
         tx,

@@ -4,6 +4,7 @@
 
 pub mod documents;
 pub mod horloge;
+pub mod kiosque;
 pub mod pipeline;
 pub mod signature;
 
@@ -100,6 +101,8 @@ impl App {
         let tsa = Tsa::from_config(&data_dir, &config.seal, &keys).map_err(|e| fail(&e))?;
         let courrier = Courrier::from_config(&config.courriel, &data_dir).map_err(|e| fail(&e))?;
         let vault = Vault::open(&config).await.map_err(|e| fail(&e))?;
+        // The anchor file lives there, even before the first entry.
+        std::fs::create_dir_all(vault.journal().dir()).map_err(|e| fail(&e))?;
         let db = db::open(&data_dir).await?;
         let maintenant = db::instant(horloge.maintenant());
         db::referentiel::creer_plie(

@@ -154,27 +154,64 @@ async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
 async fn journaliser(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())
         .map_err(|e| Erreur::Interne(format!("événement illisible : {e}")))?;
-    let objets = tache.charge["objets"]
+    let objets: Vec<Sha256Digest> = tache.charge["objets"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|o| Sha256Digest::from_hex(o.as_str()?))
         .collect();
-    let entree = app
-        .vault
-        .record(&plie_de(tache)?, evenement, objets)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let plie = plie_de(tache)?;
+    let interrompu = outbox::commencer(&app.db, tache, app.horloge.maintenant()).await?;
+    let deja = if interrompu {
+        deja_journalise(app, &plie, &evenement, &objets)?
+    } else {
+        None
+    };
+    let seq = match deja {
+        Some(seq) => seq,
+        None => {
+            app.vault
+                .record(&plie, evenement, objets)
+                .await
+                .map_err(|e| Erreur::Interne(e.to_string()))?
+                .seq
+        }
+    };
     let mut tx = app.db.begin().await?;
     outbox::terminer(
         &mut tx,
         tache.id,
-        &json!({ "seq": entree.seq }),
+        &json!({ "seq": seq }),
         app.horloge.maintenant(),
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// After a crash during a journal task: the entry it was appending, if it made it to the
+/// journal (looked for in the last two segments, where a recent entry is).
+fn deja_journalise(
+    app: &App,
+    plie: &PlieId,
+    evenement: &JournalEvent,
+    objets: &[Sha256Digest],
+) -> Result<Option<u64>, Erreur> {
+    use crate::journal::chain::{read_segment, segment_numbers, segment_path};
+    let dir = app.vault.journal().chain_dir(plie);
+    let lire = |e: std::io::Error| Erreur::Interne(format!("journal illisible : {e}"));
+    let numeros = segment_numbers(&dir).map_err(lire)?;
+    for numero in numeros.iter().rev().take(2) {
+        let entrees = read_segment(&segment_path(&dir, *numero)).map_err(lire)?;
+        if let Some(e) = entrees
+            .iter()
+            .rev()
+            .find(|e| &e.event == evenement && e.objects == objets)
+        {
+            return Ok(Some(e.seq));
+        }
+    }
+    Ok(None)
 }
 
 /// The signers' evidence as the certificat de preuve shows it and as the PDF carries it.
@@ -213,8 +250,8 @@ async fn preuves(app: &App, document: &Document) -> Result<(Value, Value), Erreu
             "qualite": qualite(&role),
             "methode": methode,
             "horodatage": horodatage,
-            "ip": ip.clone().unwrap_or_default(),
-            "appareil": agent.clone().unwrap_or_default().chars().take(90).collect::<String>(),
+            "ip": ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "non communiquée".into()),
+            "appareil": agent.clone().filter(|a| !a.is_empty()).map_or_else(|| "non communiqué".into(), |a| a.chars().take(90).collect::<String>()),
             "verification": traits["verification"].as_str().unwrap_or_default(),
         }));
         detail.push(json!({
@@ -424,6 +461,15 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .file(&plie, metadata, crate::store::Content::Bytes(octets))
         .await
         .map_err(|e| Erreur::Interne(format!("dépôt au coffre : {e}")))?;
+    // Read before the transaction: a second connection taken while holding one could
+    // exhaust the pool.
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let nom_plie = referentiel::nom_plie(&app.db, &document.plie)
+        .await?
+        .unwrap_or_default();
+    let destinataires = destinataires(app, &document, participant.as_ref()).await?;
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
     if !outbox::terminer(
@@ -444,13 +490,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
         return Err(Erreur::Interne("état changé pendant le dépôt".into()));
     }
-    let titre = app
-        .workflow(&document.workflow)
-        .map_or(document.workflow.clone(), |w| w.titre.clone());
-    let nom_plie = referentiel::nom_plie(&app.db, &document.plie)
-        .await?
-        .unwrap_or_default();
-    for (role, adresses) in destinataires(app, &document, participant.as_ref()).await? {
+    for (role, adresses) in destinataires {
         let courriel = Courriel {
             a: adresses,
             objet: format!("{titre} signé et scellé — {nom_plie}"),
@@ -462,6 +502,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
             ),
             message_id: format!("<{}.{role}@parafe>", document.reference),
             piece_jointe: None,
+            renvoi: false,
         };
         outbox::ajouter(
             &mut tx,
@@ -530,24 +571,29 @@ async fn envoyer_courriel(app: &App, tache: &Tache) -> Result<(), Erreur> {
             lire_version(app, sha).await?,
         ));
     }
+    courriel.renvoi = outbox::commencer(&app.db, tache, app.horloge.maintenant()).await?;
     let accuse: Accuse = app
         .courrier
         .envoyer(&courriel)
         .await
         .map_err(|e| Erreur::Interne(e.to_string()))?;
     let maintenant = app.horloge.maintenant();
+    let remise = match tache.charge["remise"].as_str() {
+        Some(role) => Some((role, document_de(app, tache).await?)),
+        None => None,
+    };
     let mut tx = app.db.begin().await?;
     if !outbox::terminer(&mut tx, tache.id, &json!(accuse), maintenant).await? {
         return Ok(());
     }
-    if let Some(role) = tache.charge["remise"].as_str() {
-        let document = document_de(app, tache).await?;
+    if let Some((role, document)) = remise {
         let evenement = JournalEvent::DocumentDelivered {
             document: document.reference.clone(),
             recipient: role.to_owned(),
             message_id: accuse.message_id.clone(),
             smtp_reply: accuse.reponse.clone(),
             accepted_at: accuse.accepte_le,
+            resent: courriel.renvoi,
         };
         outbox::ajouter(
             &mut tx,

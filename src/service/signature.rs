@@ -179,6 +179,7 @@ pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
         ),
         message_id: format!("<code.{}@parafe>", nonce.get(..24).unwrap_or_default()),
         piece_jointe: None,
+        renvoi: false,
     };
     outbox::ajouter(
         &mut tx,

@@ -172,6 +172,7 @@ CREATE TABLE outbox (
     prochain_essai TEXT NOT NULL,
     derniere_erreur TEXT,
     resultat    TEXT,                        -- JSON : identifiant du message, heure d'acceptation…
+    commence_le TEXT,                        -- effet extérieur commencé (courriel remis au serveur SMTP, entrée au journal) sans fin connue
     cree_le     TEXT NOT NULL,
     fait_le     TEXT
 );

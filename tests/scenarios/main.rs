@@ -5,6 +5,7 @@ mod pack;
 mod pipeline;
 mod render;
 mod seal;
+mod service;
 mod store;
 mod support;
 mod workflow;

@@ -64,3 +64,9 @@ pub fn assert_qpdf_clean(pdf: &Path) {
         pdf.display()
     );
 }
+
+/// SHA-256 of bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,967 @@
+//! `parafe serve` on loopback, with a real SMTP server (aiosmtpd): contracts signed by link and
+//! on the tablet, bilans BRSA that come due by themselves, bad input, and a crash in the middle
+//! of a batch.
+
+use crate::support::{parafe, repo, text};
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The SMTP server the service sends to: every message it accepted is a file.
+pub struct Smtp {
+    child: Child,
+    pub port: u16,
+    pub dossier: PathBuf,
+}
+
+impl Smtp {
+    pub fn start(dossier: &Path) -> Smtp {
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support/smtp.py"))
+            .arg(dossier)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 (aiosmtpd) : lancez les tests par la commande du README");
+        let mut ligne = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ligne)
+            .unwrap();
+        let port = ligne
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("serveur SMTP : « {ligne} » (aiosmtpd installé ?)"));
+        Smtp {
+            child,
+            port,
+            dossier: dossier.to_path_buf(),
+        }
+    }
+
+    /// Every message received so far, as the SMTP server's MIME parser decoded it.
+    pub fn courriels(&self) -> Vec<String> {
+        let mut fichiers: Vec<_> = std::fs::read_dir(&self.dossier)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .collect();
+        fichiers.sort_by_key(|p| p.file_stem().and_then(|s| s.to_str()?.parse::<u64>().ok()));
+        fichiers
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// The attachment `nom` of a message (as decoded by the server side).
+    pub fn piece_jointe(&self, courriel: &str, nom: &str) -> Vec<u8> {
+        let numero = std::fs::read_dir(&self.dossier)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.extension().is_some_and(|e| e == "txt")
+                    && std::fs::read_to_string(p).unwrap() == courriel
+            })
+            .and_then(|p| p.file_stem()?.to_str().map(str::to_owned))
+            .unwrap();
+        std::fs::read(self.dossier.join(format!("{numero}-{nom}"))).unwrap()
+    }
+
+    /// Waits for a message to `destinataire` whose text holds `contenant`.
+    pub fn attendre(&self, destinataire: &str, contenant: &str) -> String {
+        let debut = Instant::now();
+        loop {
+            if let Some(m) = self.courriels().into_iter().find(|m| {
+                m.lines().next().is_some_and(|l| l.contains(destinataire)) && m.contains(contenant)
+            }) {
+                return m;
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(60),
+                "aucun courriel pour {destinataire} contenant « {contenant} » ; reçus :\n{}",
+                self.courriels().join("\n-----\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `parafe serve` in its own data directory.
+pub struct Service {
+    child: Option<Child>,
+    pub data: PathBuf,
+    pub url: String,
+    pub client: Client,
+    horloge: Option<String>,
+}
+
+impl Service {
+    /// Writes the configuration (SMTP server, workflows of the repository) and starts.
+    pub fn start(data: &Path, smtp_port: u16, horloge: Option<&str>) -> Service {
+        std::fs::create_dir_all(data).unwrap();
+        std::fs::write(
+            data.join("parafe.toml"),
+            format!(
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
+                repo().join("workflows").display()
+            ),
+        )
+        .unwrap();
+        let mut service = Service {
+            child: None,
+            data: data.to_path_buf(),
+            url: String::new(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .user_agent("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) parafe-essais")
+                .build()
+                .unwrap(),
+            horloge: horloge.map(str::to_owned),
+        };
+        service.demarrer();
+        service
+    }
+
+    fn demarrer(&mut self) {
+        let mut commande = Command::new(env!("CARGO_BIN_EXE_parafe"));
+        commande
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data)
+            .stdout(Stdio::piped());
+        if let Some(h) = &self.horloge {
+            commande.env("PARAFE_HORLOGE", h);
+        }
+        let mut child = commande.spawn().unwrap();
+        let mut lecteur = BufReader::new(child.stdout.take().unwrap());
+        let mut ligne = String::new();
+        lecteur.read_line(&mut ligne).unwrap();
+        let url = ligne
+            .split_whitespace()
+            .find(|m| m.starts_with("http://"))
+            .unwrap_or_else(|| panic!("parafe serve n'a pas démarré : « {ligne} »"))
+            .trim_end_matches('/')
+            .to_owned();
+        // Keep reading stdout so the service never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lecteur.lines() {});
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn tuer(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn redemarrer(&mut self) {
+        self.tuer();
+        self.demarrer();
+    }
+
+    /// A staff account and its API token.
+    pub fn compte(&self, email: &str, role: &str, plie: Option<&str>) -> String {
+        let data = self.data.to_string_lossy().into_owned();
+        let mut args = vec![
+            "comptes",
+            "ajouter",
+            "--data-dir",
+            &data,
+            "--email",
+            email,
+            "--nom",
+            "Garnier",
+            "--prenom",
+            "Thomas",
+            "--role",
+            role,
+            "--jeton",
+        ];
+        if let Some(p) = plie {
+            args.extend(["--plie", p]);
+        }
+        let out = parafe(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).lines().last().unwrap().trim().to_owned()
+    }
+
+    pub fn appel(
+        &self,
+        methode: &str,
+        chemin: &str,
+        jeton: &str,
+        corps: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut requete = self
+            .client
+            .request(methode.parse().unwrap(), format!("{}{chemin}", self.url))
+            .bearer_auth(jeton);
+        if let Some(c) = corps {
+            requete = requete.json(c);
+        }
+        let reponse = requete.send().unwrap();
+        let status = reponse.status();
+        let corps = reponse.text().unwrap();
+        (
+            status,
+            serde_json::from_str(&corps).unwrap_or(Value::String(corps)),
+        )
+    }
+
+    /// A call that must succeed.
+    pub fn ok(&self, methode: &str, chemin: &str, jeton: &str, corps: Option<&Value>) -> Value {
+        let (status, v) = self.appel(methode, chemin, jeton, corps);
+        assert!(status.is_success(), "{methode} {chemin} : {status} {v}");
+        v
+    }
+
+    pub fn importer(&self, jeton: &str, csv: &str) -> (StatusCode, Value) {
+        let reponse = self
+            .client
+            .post(format!("{}/api/participants/import", self.url))
+            .bearer_auth(jeton)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .unwrap();
+        let status = reponse.status();
+        (status, reponse.json().unwrap_or(Value::Null))
+    }
+
+    /// Waits until the outbox has nothing left to do.
+    pub fn attendre_outbox_vide(&self, jeton: &str) {
+        let debut = Instant::now();
+        loop {
+            let v = self.ok("GET", "/api/sante", jeton, None);
+            if v["outbox"]["en_attente"] == 0 {
+                return;
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(120),
+                "boîte d'envoi jamais vide : {v}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until a document reaches `etat`.
+    pub fn attendre_etat(&self, jeton: &str, reference: &str, etat: &str) -> Value {
+        let debut = Instant::now();
+        loop {
+            let v = self.ok("GET", &format!("/api/documents/{reference}"), jeton, None);
+            if v["document"]["etat"] == etat {
+                return v;
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(120),
+                "{reference} reste {} (attendu {etat})",
+                v["document"]["etat"]
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.tuer();
+    }
+}
+
+/// A participants file in the parcours software's shape.
+pub const EXTRACTION: &str = "\
+Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie
+P-2025-0412;Madame;Benali;Samira;12/05/1988;samira.benali@exemple.fr;0601020304;34400;Lunel;34;t.garnier@plie.fr;Garnier;Thomas;202500417;France Travail Lunel;conseil@francetravail.exemple;04/03/2025;Non;;;
+P-2025-0413;Monsieur;Durand;Karim;01/02/1979;karim.durand@exemple.fr;;34130;Mauguio;34;t.garnier@plie.fr;Garnier;Thomas;202500417;Département de l'Hérault;sdi@herault.exemple;20/01/2025;Oui;15/01/2025;;
+";
+
+/// A drawn signature as the tablet sends it (strokes with timing and pressure).
+pub fn signature(version: &str) -> Value {
+    json!({
+        "trace": { "largeur": 600, "hauteur": 200, "traits": [
+            [ { "x": 20, "y": 150, "t": 0, "p": 0.4 }, { "x": 120, "y": 40, "t": 35, "p": 0.6 }, { "x": 220, "y": 160, "t": 70, "p": 0.5 } ],
+            [ { "x": 260, "y": 120, "t": 300 }, { "x": 520, "y": 90, "t": 380 } ]
+        ] },
+        "consentement": "J'ai lu ce document et je le signe électroniquement. Je sais que ma signature, l'heure, mon adresse IP et mon appareil sont conservés comme preuve.",
+        "version": version,
+    })
+}
+
+fn contrat_donnees() -> Value {
+    let mut d = crate::support::example("contrat-engagement");
+    let o = d.as_object_mut().unwrap();
+    for cle in [
+        "reference",
+        "participant",
+        "referent",
+        "operation",
+        "date_entree",
+    ] {
+        o.remove(cle);
+    }
+    d
+}
+
+fn fiche_plie(service: &Service, jeton: &str) {
+    let plie = crate::support::example("contrat-engagement")["plie"].clone();
+    service.ok("PUT", "/api/plie", jeton, Some(&plie));
+    service.ok("PUT", "/api/departements/34", jeton, Some(&json!({
+        "nom": "Hérault", "email_referent_unique": "ru@herault.exemple", "email_sdi": "sdi@herault.exemple"
+    })));
+}
+
+fn participant_ref(service: &Service, jeton: &str, nom: &str) -> String {
+    let v = service.ok(
+        "GET",
+        &format!("/api/participants?recherche={nom}"),
+        jeton,
+        None,
+    );
+    v["participants"][0]["ref"].as_str().unwrap().to_owned()
+}
+
+/// Every segment of the PLIE's journal, in order (anchoring closes segments).
+fn journal(data: &Path) -> String {
+    let mut segments: Vec<_> = std::fs::read_dir(data.join("journal/plie-test"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort();
+    segments
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+fn lien(courriel: &str) -> String {
+    let debut = courriel
+        .find("/signer/")
+        .expect("lien de signature dans le courriel");
+    courriel[debut + "/signer/".len()..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+/// The name of the PDF attached to a message.
+fn nom_piece_jointe(courriel: &str) -> &str {
+    courriel
+        .lines()
+        .find_map(|l| l.strip_prefix("Piece-Jointe: "))
+        .expect("une pièce jointe")
+}
+
+#[test]
+fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::start(&dir.path().join("data"), smtp.port, None);
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    fiche_plie(&service, &coordinateur);
+    let (status, rapport) = service.importer(&coordinateur, EXTRACTION);
+    assert_eq!(status, StatusCode::OK, "{rapport}");
+    assert_eq!(rapport["participants"], 2);
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+
+    let cree = service.ok(
+        "POST",
+        "/api/documents",
+        &referent,
+        Some(&json!({
+            "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+            "signataires": [{ "role": "participant", "methode": "lien" }],
+        })),
+    );
+    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+    assert_eq!(cree["document"]["etat"], "brouillon");
+    let envoye = service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/envoi"),
+        &referent,
+        None,
+    );
+    assert_eq!(envoye["document"]["etat"], "envoye");
+    let version = envoye["document"]["sha256_rendu"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The participant's mail: subject and personal link.
+    let invitation = smtp.attendre("samira.benali@exemple.fr", "/signer/");
+    assert!(
+        invitation.contains("Subject: Contrat d'engagement à signer — PLIE du Pays de l'Or"),
+        "{invitation}"
+    );
+    let jeton = lien(&invitation);
+    let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
+    assert_eq!(ouvert["version"], version.as_str());
+    // Signing before the code is confirmed is refused.
+    let (status, v) = service.appel(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version)),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
+    let message_code = smtp.attendre("samira.benali@exemple.fr", "Votre code");
+    let code: String = message_code
+        .split("Votre code pour signer le document : ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    let (status, v) = service.appel(
+        "POST",
+        &format!("/api/signature/{jeton}/verification"),
+        "",
+        Some(&json!({ "code": "000000x" })),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["erreur"]
+            .as_str()
+            .unwrap()
+            .contains("il vous reste 4 essai"),
+        "{v}"
+    );
+    service.ok(
+        "POST",
+        &format!("/api/signature/{jeton}/verification"),
+        "",
+        Some(&json!({ "code": code })),
+    );
+    let signe = service.ok(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version)),
+    );
+    assert_eq!(signe["etat"], "partiellement_signe");
+    // The link is single use.
+    let (status, _) = service.appel("GET", &format!("/api/signature/{jeton}"), "", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The référent signs on the tablet; the outbox seals, files and delivers.
+    service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 1, "signature": signature(&version) })),
+    );
+    let fini = service.attendre_etat(&referent, &reference, "delivre");
+    service.attendre_outbox_vide(&referent);
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Delivered to the participant and the prescripteur, sealed PDF attached.
+    for destinataire in ["samira.benali@exemple.fr", "conseil@francetravail.exemple"] {
+        let remise = smtp.attendre(destinataire, "signé et scellé");
+        let pdf = smtp.piece_jointe(&remise, nom_piece_jointe(&remise));
+        assert_eq!(
+            crate::support::sha256_hex(&pdf),
+            scelle,
+            "la pièce jointe est la version scellée"
+        );
+        let chemin = dir.path().join(format!("remis-{destinataire}.pdf"));
+        std::fs::write(&chemin, &pdf).unwrap();
+        let out = parafe(&[
+            "verify",
+            &chemin.to_string_lossy(),
+            "--data-dir",
+            &service.data.to_string_lossy(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let contenu = crate::support::pdf_text(&chemin);
+        assert!(contenu.contains("Samira"), "{contenu}");
+        assert!(
+            contenu.contains("Certificat de preuve") || contenu.contains("CERTIFICAT DE PREUVE"),
+            "{contenu}"
+        );
+        assert!(
+            contenu.contains(&version[..16]),
+            "l'empreinte de la version présentée figure au certificat"
+        );
+    }
+    // The downloaded PDF is the same, and the journal holds the whole life of the document.
+    let octets = service
+        .client
+        .get(format!("{}/api/documents/{reference}/pdf", service.url))
+        .bearer_auth(&referent)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(crate::support::sha256_hex(&octets), scelle);
+    let journal = journal(&service.data);
+    for etape in [
+        "\"to\":\"envoye\"",
+        "\"to\":\"partiellement_signe\"",
+        "\"to\":\"signe\"",
+        "\"to\":\"scelle\"",
+        "\"to\":\"depose\"",
+        "\"to\":\"delivre\"",
+        "document_delivered",
+        "document_filed",
+        "document_signed",
+        "document_downloaded",
+    ] {
+        assert!(journal.contains(etape), "journal sans {etape}");
+    }
+    assert!(
+        !journal.contains("Benali") && !journal.contains("samira.benali"),
+        "pas de donnée personnelle en clair au journal"
+    );
+    let out = parafe(&[
+        "verify",
+        "--store",
+        "--data-dir",
+        &service.data.to_string_lossy(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // A sealed document cannot be cancelled.
+    let (status, v) = service.appel(
+        "POST",
+        &format!("/api/documents/{reference}/annulation"),
+        &referent,
+        None,
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+}
+
+#[test]
+fn mauvaises_entrees_refusees_en_francais_sans_rien_ecrire() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::start(&dir.path().join("data"), smtp.port, None);
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    fiche_plie(&service, &coordinateur);
+    assert_eq!(
+        service.importer(&coordinateur, EXTRACTION).0,
+        StatusCode::OK
+    );
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    // Another PLIE on the same service, with its own participant.
+    let autre = service.compte("coord@autre-plie.fr", "coordinateur", Some("autre-plie"));
+    let ligne_autre = EXTRACTION
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("P-2025-0412", "X-1")
+        .replace("t.garnier@plie.fr", "ref@autre-plie.fr");
+    assert_eq!(service.importer(&autre, &ligne_autre).0, StatusCode::OK);
+    let etranger = participant_ref(&service, &autre, "Benali");
+    let avant = service.ok("GET", "/api/documents", &coordinateur, None);
+
+    let brut = service
+        .client
+        .post(format!("{}/api/documents", service.url))
+        .bearer_auth(&referent)
+        .header("content-type", "application/json")
+        .body("{\"workflow\": \"contrat-engagement\",")
+        .send()
+        .unwrap();
+    assert_eq!(brut.status(), StatusCode::BAD_REQUEST);
+    let v: Value = brut.json().unwrap();
+    assert!(
+        v["erreur"].as_str().unwrap().starts_with("JSON mal formé"),
+        "{v}"
+    );
+
+    let cas = [
+        (
+            json!({ "workflow": "contrat-inconnu", "participant": samira }),
+            "workflow",
+            "workflow « contrat-inconnu » inconnu",
+        ),
+        (
+            json!({ "workflow": "contrat-engagement", "participant": etranger, "donnees": contrat_donnees() }),
+            "participant",
+            "aucun participant",
+        ),
+        (
+            json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(), "signataires": [{ "role": "participant", "methode": "lien", "email": "samira-at-exemple" }] }),
+            "signataires[0].email",
+            "n'est pas une adresse e-mail",
+        ),
+        (
+            json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": { "date_entree": "04/03/2025" } }),
+            "donnees.",
+            "date_entree",
+        ),
+        (
+            json!({ "workflow": "contrat-engagement", "participant": samira, "inconnu": 1 }),
+            "inconnu",
+            "unknown field",
+        ),
+    ];
+    for (corps, champ, message) in cas {
+        let (status, v) = service.appel("POST", "/api/documents", &referent, Some(&corps));
+        assert!(status.is_client_error(), "{corps} → {status}");
+        assert!(
+            v["champ"].as_str().unwrap_or_default().starts_with(champ),
+            "{corps} → {v}"
+        );
+        assert!(
+            v["erreur"].as_str().unwrap().contains(message),
+            "{corps} → {v}"
+        );
+    }
+    // The other PLIE's participant is invisible, not forbidden.
+    let (status, _) = service.appel(
+        "GET",
+        &format!("/api/participants/{etranger}"),
+        &referent,
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A bad import writes nothing and names line and column.
+    let mauvais = EXTRACTION
+        .replace("12/05/1988", "31/02/1988")
+        .replace("karim.durand@exemple.fr", "karim");
+    let (status, v) = service.importer(&coordinateur, &mauvais);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let erreur = v["erreur"].as_str().unwrap();
+    assert!(
+        erreur.contains("ligne 2 (Date de naissance)") && erreur.contains("ligne 3 (Email)"),
+        "{erreur}"
+    );
+    // An assistant reads but never creates.
+    let assistant = service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
+    let (status, _) = service.appel("POST", "/api/documents", &assistant, Some(&json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees() })));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = service.appel("GET", "/api/documents", "pfa_faux", None);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        service.ok("GET", "/api/documents", &coordinateur, None),
+        avant,
+        "base inchangée"
+    );
+}
+
+#[test]
+fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    // The service's clock reads 20 June 2025: the 5-month bilan (15 June) is overdue.
+    let service = Service::start(
+        &dir.path().join("data"),
+        smtp.port,
+        Some("2025-06-20T08:00:00Z"),
+    );
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    fiche_plie(&service, &coordinateur);
+    let (_, rapport) = service.importer(&coordinateur, EXTRACTION);
+    assert_eq!(rapport["bilans"]["crees"], 3, "{rapport}");
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let karim = participant_ref(&service, &referent, "Durand");
+    let bilans = service.ok(
+        "GET",
+        &format!("/api/documents?participant={karim}&workflow=bilan-brsa"),
+        &referent,
+        None,
+    );
+    let dus: Vec<(String, String)> = bilans["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["bilan"].as_str().unwrap().to_owned(),
+                d["echeance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dus,
+        [
+            ("5".into(), "2025-06-15".into()),
+            ("11".into(), "2025-12-15".into()),
+            ("17".into(), "2026-06-15".into())
+        ]
+    );
+    let retard = service.ok("GET", "/api/bilans/en-retard", &referent, None);
+    assert_eq!(retard["bilans"].as_array().unwrap().len(), 1);
+    assert_eq!(retard["bilans"][0]["bilan"], "5");
+
+    // The CER start moves: pending bilans follow.
+    let change = service.ok(
+        "PATCH",
+        &format!("/api/participants/{karim}"),
+        &referent,
+        Some(&json!({ "cer_debut": "2025-01-31" })),
+    );
+    assert_eq!(change["bilans"]["deplaces"], 3, "{change}");
+    let bilans = service.ok(
+        "GET",
+        &format!("/api/documents?participant={karim}&workflow=bilan-brsa"),
+        &referent,
+        None,
+    );
+    let echeances: Vec<&str> = bilans["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["echeance"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        echeances,
+        ["2025-06-30", "2025-12-31", "2026-06-30"],
+        "fin de mois : dernier jour du mois plus court"
+    );
+
+    // The référent writes and signs the 5-month bilan: sealed, filed, sent to RU and SDI.
+    let cinq = bilans["documents"][0]["ref"].as_str().unwrap().to_owned();
+    let mut donnees = crate::support::example("bilan-brsa");
+    for cle in [
+        "reference",
+        "plie",
+        "operation",
+        "participant",
+        "referent",
+        "referent_unique",
+        "sdi",
+        "echeance",
+        "date",
+        "cer",
+    ] {
+        donnees.as_object_mut().unwrap().remove(cle);
+    }
+    donnees["cer"] = json!({ "debut": "2025-01-31", "fin": "2026-01-30" });
+    service.ok(
+        "PATCH",
+        &format!("/api/documents/{cinq}/donnees"),
+        &referent,
+        Some(&donnees),
+    );
+    let envoye = service.ok(
+        "POST",
+        &format!("/api/documents/{cinq}/envoi"),
+        &referent,
+        None,
+    );
+    let version = envoye["document"]["sha256_rendu"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    service.ok(
+        "POST",
+        &format!("/api/documents/{cinq}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 0, "signature": signature(&version) })),
+    );
+    service.attendre_etat(&referent, &cinq, "delivre");
+    service.attendre_outbox_vide(&referent);
+    for destinataire in ["ru@herault.exemple", "sdi@herault.exemple"] {
+        let m = smtp.attendre(destinataire, "Subject: Bilan BRSA signé et scellé");
+        assert!(nom_piece_jointe(&m).ends_with(".pdf"));
+    }
+    let journal = journal(&service.data);
+    assert_eq!(
+        journal
+            .matches("\"recipient\":\"referent_unique_rsa\"")
+            .count(),
+        1
+    );
+    assert_eq!(journal.matches("\"recipient\":\"sdi\"").count(), 1);
+    assert!(
+        journal.contains("250 OK message accepte"),
+        "la réponse SMTP est gardée en preuve"
+    );
+
+    // Exit in month 8: the sortie anticipée bilan, the 11- and 17-month ones cancelled.
+    let sortie = service.ok(
+        "PATCH",
+        &format!("/api/participants/{karim}"),
+        &referent,
+        Some(&json!({ "date_sortie": "2025-09-20", "motif_sortie": "emploi durable" })),
+    );
+    assert_eq!(
+        sortie["bilans"],
+        json!({ "crees": 1, "deplaces": 0, "annules": 2 })
+    );
+    let tous = service.ok(
+        "GET",
+        &format!("/api/documents?participant={karim}&workflow=bilan-brsa"),
+        &referent,
+        None,
+    );
+    let etats: Vec<(String, String)> = tous["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["bilan"].as_str().unwrap().to_owned(),
+                d["etat"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(etats.contains(&("5".into(), "delivre".into())), "{etats:?}");
+    assert!(
+        etats.contains(&("sortie".into(), "brouillon".into())),
+        "{etats:?}"
+    );
+    assert!(
+        etats.contains(&("11".into(), "annule".into()))
+            && etats.contains(&("17".into(), "annule".into())),
+        "{etats:?}"
+    );
+}
+
+#[test]
+fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let mut service = Service::start(&dir.path().join("data"), smtp.port, None);
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    fiche_plie(&service, &coordinateur);
+    service.importer(&coordinateur, EXTRACTION);
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    const LOT: usize = 24;
+    let mut references = Vec::new();
+    for _ in 0..LOT {
+        let cree = service.ok("POST", "/api/documents", &referent, Some(&json!({
+            "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+        })));
+        let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+        let envoye = service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/envoi"),
+            &referent,
+            None,
+        );
+        let version = envoye["document"]["sha256_rendu"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 0, "signature": signature(&version) })),
+        );
+        references.push((reference, version));
+    }
+    // The last signatures of the whole batch, then SIGKILL while the outbox seals and sends.
+    for (reference, version) in &references {
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 1, "signature": signature(version) })),
+        );
+    }
+    let debut = Instant::now();
+    while smtp
+        .courriels()
+        .iter()
+        .filter(|m| m.contains("signé et scellé"))
+        .count()
+        < 3
+        && debut.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    service.tuer();
+    let avant = smtp
+        .courriels()
+        .iter()
+        .filter(|m| m.contains("signé et scellé"))
+        .count();
+    assert!(
+        avant < 2 * LOT,
+        "l'arrêt doit tomber au milieu du lot ({avant} remises déjà faites)"
+    );
+    service.redemarrer();
+    for (reference, _) in &references {
+        service.attendre_etat(&referent, reference, "delivre");
+    }
+    // One delivery recorded per document and recipient, one filing per document. A message
+    // the server took at the instant of the kill, before parafe heard its answer, can only go
+    // again: with the same Message-ID and flagged as a resend, never as a new message.
+    service.attendre_outbox_vide(&referent);
+    let courriels = smtp.courriels();
+    let journal = journal(&service.data);
+    for (reference, _) in &references {
+        for role in ["participant", "prescripteur"] {
+            let id = format!("<{reference}.{role}@parafe>");
+            let recus: Vec<&String> = courriels
+                .iter()
+                .filter(|m| m.contains(&format!("Message-ID: {id}")))
+                .collect();
+            assert!(!recus.is_empty(), "{id} jamais reçu");
+            assert!(recus.len() <= 2, "{id} reçu {} fois", recus.len());
+            assert_eq!(
+                journal.matches(&format!("\"message_id\":\"{id}\"")).count(),
+                1,
+                "{id} : une remise au journal"
+            );
+            if recus.len() == 2 {
+                assert!(
+                    journal.contains(&format!("\"message_id\":\"{id}\",\"smtp_reply\"")),
+                    "{id}"
+                );
+                let eml = std::fs::read_dir(&smtp.dossier)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .map(|p| std::fs::read_to_string(p).unwrap())
+                    .filter(|m| m.contains(&id))
+                    .collect::<Vec<_>>();
+                assert_eq!(
+                    eml.iter().filter(|m| m.contains("X-Parafe-Renvoi")).count(),
+                    1,
+                    "{id} : le second envoi est marqué"
+                );
+            }
+        }
+    }
+    assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), LOT);
+    assert_eq!(journal.matches("\"to\":\"delivre\"").count(), LOT);
+    let out = parafe(&[
+        "verify",
+        "--store",
+        "--data-dir",
+        &service.data.to_string_lossy(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
