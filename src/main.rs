@@ -56,6 +56,8 @@ enum BenchCommand {
     Seal(cli::seal::BenchArgs),
     /// Coffre : dépôt par parafe contre une boucle PutObject brute.
     Store(cli::store::BenchArgs),
+    /// Pack d'audit : export contre simple lecture des mêmes pièces du coffre.
+    Pack(cli::pack::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
         Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),
+        Command::Bench(BenchCommand::Pack(args)) => cli::pack::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
