@@ -1,0 +1,773 @@
+//! The émargement kiosk: a référent opens a sheet (individual interview or collective workshop)
+//! on a tablet, which is then locked on it; each attendee taps their name (or is added on the
+//! spot) and signs; the animator (or the référent) signs last and closes the sheet, which the
+//! outbox then renders, seals and files. Leaving the kiosk asks the référent's password.
+//!
+//! Signatures arrive with a key chosen by the tablet: a signature kept on the tablet during a
+//! network outage and sent again is recorded once. Attendees sign in the order they come: the
+//! one who taps takes the next place on the sheet, so that the sealed sheet lists them in the
+//! order they signed. The version every signer is shown is the sheet as opened (its SHA-256);
+//! attendees added on the spot and absentees removed at closing appear in the sealed version
+//! and its evidence.
+
+use super::documents::{self, Demande, SignataireDemande};
+use super::signature::{self, Contexte, Signature};
+use super::{App, Erreur};
+use crate::auth::session::{self, Session};
+use crate::auth::Acteur;
+use crate::db::documents::{self as docs, Document};
+use crate::db::{self, participants, personnel, referentiel};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub const WORKFLOW_COLLECTIF: &str = "emargement-collectif";
+pub const WORKFLOW_INDIVIDUEL: &str = "emargement-individuel";
+
+/// What the référent fills in to open a sheet.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ouverture {
+    /// `individuel` or `collectif`.
+    pub genre: String,
+    /// Participants' references: the one interviewed, or those expected at the workshop.
+    pub participants: Vec<String>,
+    pub date: String,
+    pub heure_debut: String,
+    pub heure_fin: String,
+    pub lieu: String,
+    /// Workshop title (collective).
+    #[serde(default)]
+    pub intitule: String,
+    /// Interview (individual): `sur place` or `à distance`, subject and short content.
+    #[serde(default)]
+    pub modalite: String,
+    #[serde(default)]
+    pub objet: String,
+    #[serde(default)]
+    pub contenu: String,
+    #[serde(default)]
+    pub suite: String,
+}
+
+/// An open (or closed) kiosk session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Kiosque {
+    pub id: i64,
+    pub plie: String,
+    #[sqlx(rename = "ref")]
+    pub reference: String,
+    pub document_id: i64,
+    pub ouvert_par: i64,
+    pub etat: String,
+}
+
+/// A signature sent by the tablet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envoi {
+    /// Chosen by the tablet, the same on every resend.
+    pub cle: String,
+    /// The attendee on the sheet (the signer's id, which stays his when places change); or
+    /// `nouveau`, a person added on the spot.
+    pub signataire: Option<i64>,
+    pub nouveau: Option<NouveauPresent>,
+    pub signature: Signature,
+    /// The tablet's clock when the signature was drawn (kept, not trusted).
+    pub capture_le: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NouveauPresent {
+    pub prenom: String,
+    pub nom: String,
+    #[serde(default)]
+    pub commune: String,
+}
+
+/// What the tablet is told after a signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recu {
+    /// Place of the signer on the sheet.
+    pub rang: i64,
+    /// True when this key had already been recorded (a resend).
+    pub deja: bool,
+    pub etat: String,
+}
+
+/// One operation at a time per sheet (a tablet sends in order; a resend may race its original).
+fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
+    static V: OnceLock<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut carte = V
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if carte.len() > 10_000 {
+        carte.retain(|_, v| Arc::strong_count(v) > 1);
+    }
+    carte.entry(kiosque).or_default().clone()
+}
+
+fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
+    if acteur.peut_modifier() {
+        Ok(())
+    } else {
+        Err(Erreur::Interdit(
+            "un assistant n'ouvre pas de feuille d'émargement".into(),
+        ))
+    }
+}
+
+fn requis(champ: &str, valeur: &str, libelle: &str) -> Result<(), Erreur> {
+    if valeur.trim().is_empty() {
+        Err(Erreur::invalide(champ, format!("indiquez {libelle}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Opens a sheet and locks the staff member's session (the tablet) on it.
+pub async fn ouvrir(
+    app: &App,
+    session: &Session,
+    o: &Ouverture,
+    tablette: &str,
+) -> Result<Kiosque, Erreur> {
+    let acteur = &session.acteur;
+    modification_permise(acteur)?;
+    requis("date", &o.date, "la date")?;
+    requis("heure_debut", &o.heure_debut, "l'heure de début")?;
+    requis("heure_fin", &o.heure_fin, "l'heure de fin")?;
+    requis("lieu", &o.lieu, "le lieu")?;
+    let plie = acteur.plie.as_str();
+    let mut presents = Vec::new();
+    for r in &o.participants {
+        let p = participants::par_ref(&app.db, plie, r, acteur.portefeuille())
+            .await?
+            .ok_or_else(|| {
+                Erreur::invalide(
+                    "participants",
+                    format!("aucun participant « {r} » dans votre portefeuille"),
+                )
+            })?;
+        presents.push(p);
+    }
+    let mut donnees = Map::new();
+    for (k, v) in [
+        ("date", &o.date),
+        ("heure_debut", &o.heure_debut),
+        ("heure_fin", &o.heure_fin),
+        ("lieu", &o.lieu),
+    ] {
+        donnees.insert(k.into(), json!(v.trim()));
+    }
+    let demande = match o.genre.as_str() {
+        "individuel" => {
+            let [p] = presents.as_slice() else {
+                return Err(Erreur::invalide(
+                    "participants",
+                    "choisissez le participant reçu en entretien",
+                ));
+            };
+            requis("objet", &o.objet, "l'objet de l'entretien")?;
+            requis("contenu", &o.contenu, "le contenu de l'entretien")?;
+            let modalite = if o.modalite.is_empty() {
+                "sur place"
+            } else {
+                o.modalite.as_str()
+            };
+            donnees.insert("modalite".into(), json!(modalite));
+            donnees.insert("objet".into(), json!(o.objet.trim()));
+            donnees.insert("contenu".into(), json!(o.contenu.trim()));
+            if !o.suite.trim().is_empty() {
+                donnees.insert("suite".into(), json!(o.suite.trim()));
+            }
+            Demande {
+                workflow: WORKFLOW_INDIVIDUEL.into(),
+                participant: Some(p.reference.clone()),
+                donnees: Value::Object(donnees),
+                signataires: ["participant", "referent"]
+                    .into_iter()
+                    .map(|role| SignataireDemande {
+                        role: role.into(),
+                        nom: None,
+                        email: None,
+                        methode: Some("tablette".into()),
+                    })
+                    .collect(),
+            }
+        }
+        "collectif" => {
+            requis("intitule", &o.intitule, "l'intitulé de l'atelier")?;
+            if presents.is_empty() {
+                return Err(Erreur::invalide(
+                    "participants",
+                    "choisissez au moins un participant attendu (d'autres pourront être ajoutés sur place)",
+                ));
+            }
+            donnees.insert("intitule".into(), json!(o.intitule.trim()));
+            donnees.insert(
+                "participants".into(),
+                json!(presents
+                    .iter()
+                    .map(|p| json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune }))
+                    .collect::<Vec<_>>()),
+            );
+            let operation = presents
+                .iter()
+                .find_map(|p| p.operation_id)
+                .ok_or_else(|| {
+                    Erreur::invalide(
+                        "participants",
+                        "aucun des participants choisis n'est rattaché à une opération FSE",
+                    )
+                })?;
+            let op = referentiel::operation(&app.db, plie, operation)
+                .await?
+                .ok_or_else(|| Erreur::Interne("opération disparue".into()))?;
+            donnees.insert(
+                "operation".into(),
+                json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme }),
+            );
+            let animateur = personnel::par_id(&app.db, plie, acteur.personnel_id)
+                .await?
+                .ok_or_else(|| Erreur::Interne("compte disparu".into()))?;
+            let qualite = if animateur.structure.is_empty() {
+                "Animateur de l'atelier".to_owned()
+            } else {
+                format!("Animateur de l'atelier, {}", animateur.structure)
+            };
+            donnees.insert(
+                "animateur".into(),
+                json!({ "nom": animateur.nom, "prenom": animateur.prenom, "qualite": qualite, "email": animateur.email }),
+            );
+            Demande {
+                workflow: WORKFLOW_COLLECTIF.into(),
+                participant: None,
+                donnees: Value::Object(donnees),
+                signataires: Vec::new(),
+            }
+        }
+        autre => {
+            return Err(Erreur::invalide(
+                "genre",
+                format!("« {autre} » : individuel ou collectif attendu"),
+            ))
+        }
+    };
+    let document = documents::creer(app, acteur, demande).await?;
+    let document = documents::envoyer(app, acteur, &document.reference).await?;
+    let reference = db::nouvelle_ref("k");
+    let maintenant = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO kiosque (plie, ref, document_id, tablette, ouvert_par, ouvert_le)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(plie)
+    .bind(&reference)
+    .bind(document.id)
+    .bind(tablette.chars().take(300).collect::<String>())
+    .bind(acteur.personnel_id)
+    .bind(&maintenant)
+    .fetch_one(&mut *tx)
+    .await?;
+    session::verrouiller(&mut *tx, &session.empreinte, Some(id)).await?;
+    tx.commit().await?;
+    charger(app, acteur, &reference).await
+}
+
+/// A kiosk session of the caller's PLIE (and portfolio: a référent sees the sheets he opened).
+pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Kiosque, Erreur> {
+    let k: Option<Kiosque> = sqlx::query_as(
+        "SELECT id, plie, ref, document_id, ouvert_par, etat FROM kiosque
+         WHERE ref = ? AND plie = ? AND (? IS NULL OR ouvert_par = ?)",
+    )
+    .bind(reference)
+    .bind(acteur.plie.as_str())
+    .bind(acteur.portefeuille())
+    .bind(acteur.portefeuille())
+    .fetch_optional(&app.db)
+    .await?;
+    k.ok_or_else(|| Erreur::Introuvable(format!("aucune feuille d'émargement « {reference} »")))
+}
+
+/// The sheet's document.
+pub async fn document(app: &App, k: &Kiosque) -> Result<Document, Erreur> {
+    docs::par_id(&app.db, k.document_id)
+        .await?
+        .ok_or_else(|| Erreur::Interne("feuille sans document".into()))
+}
+
+/// The kiosk's sheet, if the session is locked on it and it is still open.
+async fn ouvert(
+    app: &App,
+    session: &Session,
+    reference: &str,
+) -> Result<(Kiosque, Document), Erreur> {
+    let k = charger(app, &session.acteur, reference).await?;
+    if session.kiosque != Some(k.id) {
+        return Err(Erreur::Interdit(
+            "cette tablette n'est pas verrouillée sur cette feuille : rouvrez-la depuis le document".into(),
+        ));
+    }
+    if k.etat == "clos" {
+        return Err(Erreur::Conflit("cette feuille est déjà close".into()));
+    }
+    let d = document(app, &k).await?;
+    Ok((k, d))
+}
+
+/// Records the key of a tablet's send; `Some(rang)` if it was already recorded.
+async fn deja_recu(
+    app: &App,
+    k: &Kiosque,
+    envoi_cle: &str,
+    capture_le: Option<&str>,
+) -> Result<Option<i64>, Erreur> {
+    let cle = envoi_cle.trim();
+    if cle.is_empty() || cle.len() > 100 {
+        return Err(Erreur::invalide(
+            "cle",
+            "clé d'envoi de 1 à 100 caractères attendue",
+        ));
+    }
+    let maintenant = app.horloge.maintenant();
+    let pris = sqlx::query(
+        "INSERT INTO kiosque_envoi (kiosque_id, cle, rang, recu_le, capture_le) VALUES (?, ?, -1, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(k.id)
+    .bind(cle)
+    .bind(db::instant(maintenant))
+    .bind(capture_le.map(|c| c.chars().take(40).collect::<String>()))
+    .execute(&app.db)
+    .await?;
+    if pris.rows_affected() == 1 {
+        return Ok(None);
+    }
+    let rang: i64 =
+        sqlx::query_scalar("SELECT rang FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?")
+            .bind(k.id)
+            .bind(cle)
+            .fetch_one(&app.db)
+            .await?;
+    if rang >= 0 {
+        return Ok(Some(rang));
+    }
+    // A send interrupted before it was recorded (the process stopped): take it again.
+    sqlx::query("UPDATE kiosque_envoi SET recu_le = ? WHERE kiosque_id = ? AND cle = ?")
+        .bind(db::instant(maintenant))
+        .bind(k.id)
+        .bind(cle)
+        .execute(&app.db)
+        .await?;
+    Ok(None)
+}
+
+async fn fin_envoi(app: &App, k: &Kiosque, cle: &str, rang: Option<i64>) -> Result<(), Erreur> {
+    match rang {
+        Some(r) => {
+            sqlx::query("UPDATE kiosque_envoi SET rang = ? WHERE kiosque_id = ? AND cle = ?")
+                .bind(r)
+                .bind(k.id)
+                .bind(cle.trim())
+        }
+        None => sqlx::query("DELETE FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?")
+            .bind(k.id)
+            .bind(cle.trim()),
+    }
+    .execute(&app.db)
+    .await?;
+    Ok(())
+}
+
+/// The attendees' entries of a sheet's data, and the signers of the attendee role by rank.
+fn presents_de(donnees: &Value) -> Vec<Value> {
+    donnees
+        .get("participants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Adds a person on the spot: a new attendee line and a signer placed before the animator.
+async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<i64, Erreur> {
+    if d.workflow != WORKFLOW_COLLECTIF {
+        return Err(Erreur::invalide(
+            "nouveau",
+            "on n'ajoute personne à un entretien individuel",
+        ));
+    }
+    let (prenom, nom) = (n.prenom.trim(), n.nom.trim());
+    if prenom.is_empty()
+        || nom.is_empty()
+        || prenom.chars().count() > 80
+        || nom.chars().count() > 80
+    {
+        return Err(Erreur::invalide(
+            "nouveau",
+            "indiquez le prénom et le nom de la personne (80 caractères au plus)",
+        ));
+    }
+    let mut tx = app.db.begin().await?;
+    let mut donnees: Value =
+        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut liste = presents_de(&donnees);
+    let mut entree = json!({ "identifiant": "ajouté sur place", "nom": nom, "prenom": prenom });
+    if !n.commune.trim().is_empty() {
+        entree["commune"] = json!(n.commune.trim());
+    }
+    liste.push(entree);
+    donnees["participants"] = Value::Array(liste);
+    if let Some(w) = app.workflow(&d.workflow) {
+        documents::valider(app, w, &donnees)?;
+    }
+    let rang: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(rang), -1) + 1 FROM signataire WHERE document_id = ? AND role = 'participant'",
+    )
+    .bind(d.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Everyone after (the animator) moves one place down, last first.
+    let apres: Vec<i64> = sqlx::query_scalar(
+        "SELECT rang FROM signataire WHERE document_id = ? AND rang >= ? ORDER BY rang DESC",
+    )
+    .bind(d.id)
+    .bind(rang)
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in apres {
+        sqlx::query("UPDATE signataire SET rang = rang + 1 WHERE document_id = ? AND rang = ?")
+            .bind(d.id)
+            .bind(r)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO signataire (document_id, rang, role, nom, methode) VALUES (?, ?, 'participant', ?, 'tablette')",
+    )
+    .bind(d.id)
+    .bind(rang)
+    .bind(format!("{prenom} {}", nom.to_uppercase()))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
+        .bind(donnees.to_string())
+        .bind(db::instant(app.horloge.maintenant()))
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rang)
+}
+
+/// Puts the attendee who tapped his name at the first place still waiting on the sheet (rank
+/// and line of the data together), so that attendees sign in the order they come.
+async fn prendre_la_place(app: &App, d: &Document, rang: i64) -> Result<i64, Erreur> {
+    let presents: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT rang, etat FROM signataire WHERE document_id = ? AND role = 'participant' ORDER BY rang",
+    )
+    .bind(d.id)
+    .fetch_all(&app.db)
+    .await?;
+    let Some(position) = presents.iter().position(|(r, _)| *r == rang) else {
+        return Ok(rang);
+    };
+    let Some(premier) = presents.iter().position(|(_, e)| e == "attente") else {
+        return Ok(rang);
+    };
+    if premier >= position || presents[position].1 != "attente" {
+        return Ok(rang);
+    }
+    let cible = presents[premier].0;
+    let mut donnees: Value =
+        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut liste = presents_de(&donnees);
+    if position < liste.len() {
+        liste.swap(premier, position);
+    }
+    donnees["participants"] = Value::Array(liste);
+    let mut tx = app.db.begin().await?;
+    for (de, vers) in [(rang, -1), (cible, rang), (-1, cible)] {
+        sqlx::query("UPDATE signataire SET rang = ? WHERE document_id = ? AND rang = ?")
+            .bind(vers)
+            .bind(d.id)
+            .bind(de)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
+        .bind(donnees.to_string())
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(cible)
+}
+
+/// An attendee's signature from the tablet.
+pub async fn signer(
+    app: &App,
+    session: &Session,
+    reference: &str,
+    envoi: Envoi,
+    contexte: &Contexte,
+) -> Result<Recu, Erreur> {
+    let (k, d) = ouvert(app, session, reference).await?;
+    let garde = verrou(k.id);
+    let _tenu = garde.lock().await;
+    if let Some(rang) = deja_recu(app, &k, &envoi.cle, envoi.capture_le.as_deref()).await? {
+        let d = document(app, &k).await?;
+        return Ok(Recu {
+            rang,
+            deja: true,
+            etat: d.etat,
+        });
+    }
+    let resultat = async {
+        let d = document(app, &k).await?;
+        let rang = match (&envoi.nouveau, envoi.signataire) {
+            (Some(n), _) => ajouter_present(app, &d, n).await?,
+            (None, Some(id)) => {
+                let ligne: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT rang, role FROM signataire WHERE document_id = ? AND id = ?",
+                )
+                .bind(d.id)
+                .bind(id)
+                .fetch_optional(&app.db)
+                .await?;
+                let (rang, role) = ligne.ok_or_else(|| {
+                    Erreur::invalide("signataire", "cette personne n'est pas sur la feuille")
+                })?;
+                if role != "participant" {
+                    return Err(Erreur::invalide(
+                        "signataire",
+                        "l'animateur signe en clôturant la feuille",
+                    ));
+                }
+                rang
+            }
+            (None, None) => {
+                return Err(Erreur::invalide(
+                    "signataire",
+                    "qui signe ? signataire ou nouveau attendu",
+                ))
+            }
+        };
+        let d = document(app, &k).await?;
+        let rang = prendre_la_place(app, &d, rang).await?;
+        let d = signature::signer_sur_place(
+            app,
+            &session.acteur,
+            &d.reference,
+            rang,
+            envoi.signature.clone(),
+            contexte,
+        )
+        .await?;
+        Ok((rang, d))
+    }
+    .await;
+    match resultat {
+        Ok((rang, d)) => {
+            fin_envoi(app, &k, &envoi.cle, Some(rang)).await?;
+            Ok(Recu {
+                rang,
+                deja: false,
+                etat: d.etat,
+            })
+        }
+        Err(e) => {
+            fin_envoi(app, &k, &envoi.cle, None).await?;
+            let _ = d;
+            Err(e)
+        }
+    }
+}
+
+/// The closing signature (the animator, or the référent of an interview): absentees are taken
+/// off the sheet, the last signer signs, the document goes to sealing, the tablet is unlocked.
+pub async fn cloturer(
+    app: &App,
+    session: &Session,
+    reference: &str,
+    envoi: Envoi,
+    contexte: &Contexte,
+) -> Result<Recu, Erreur> {
+    let k = charger(app, &session.acteur, reference).await?;
+    if k.etat == "clos" {
+        // A resend of the closing after it went through.
+        let rang: Option<i64> = sqlx::query_scalar(
+            "SELECT rang FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ? AND rang >= 0",
+        )
+        .bind(k.id)
+        .bind(envoi.cle.trim())
+        .fetch_optional(&app.db)
+        .await?;
+        if let Some(rang) = rang {
+            let d = document(app, &k).await?;
+            return Ok(Recu {
+                rang,
+                deja: true,
+                etat: d.etat,
+            });
+        }
+    }
+    let (k, d) = ouvert(app, session, reference).await?;
+    let garde = verrou(k.id);
+    let _tenu = garde.lock().await;
+    if let Some(rang) = deja_recu(app, &k, &envoi.cle, envoi.capture_le.as_deref()).await? {
+        let d = document(app, &k).await?;
+        return Ok(Recu {
+            rang,
+            deja: true,
+            etat: d.etat,
+        });
+    }
+    let resultat = async {
+        let signataires = docs::signataires(&app.db, d.id).await?;
+        let dernier = signataires
+            .iter()
+            .filter(|s| s.role != "participant")
+            .max_by_key(|s| s.rang)
+            .cloned()
+            .ok_or_else(|| Erreur::Interne("feuille sans animateur".into()))?;
+        let signes = signataires
+            .iter()
+            .filter(|s| s.role == "participant" && s.etat == "signe")
+            .count();
+        let absents: Vec<i64> = signataires
+            .iter()
+            .filter(|s| s.role == "participant" && s.etat == "attente")
+            .map(|s| s.rang)
+            .collect();
+        if signes == 0 {
+            return Err(Erreur::Conflit(
+                "personne n'a encore signé : la feuille ne peut pas être close".into(),
+            ));
+        }
+        if d.workflow == WORKFLOW_INDIVIDUEL && !absents.is_empty() {
+            return Err(Erreur::Conflit(
+                "le participant n'a pas encore signé".into(),
+            ));
+        }
+        let mut donnees: Value =
+            serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+        if d.workflow == WORKFLOW_COLLECTIF {
+            // Absentees leave the sheet: their lines, in the order of the participant signers.
+            let rangs: Vec<i64> = signataires
+                .iter()
+                .filter(|s| s.role == "participant")
+                .map(|s| s.rang)
+                .collect();
+            let liste: Vec<Value> = presents_de(&donnees)
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| rangs.get(*i).is_none_or(|r| !absents.contains(r)))
+                .map(|(_, v)| v)
+                .collect();
+            donnees["participants"] = Value::Array(liste);
+            donnees["cloture"] = json!(app
+                .horloge
+                .maintenant()
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .to_rfc3339());
+        }
+        let mut tx = app.db.begin().await?;
+        for r in &absents {
+            sqlx::query(
+                "DELETE FROM signataire WHERE document_id = ? AND rang = ? AND etat = 'attente'",
+            )
+            .bind(d.id)
+            .bind(r)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
+            .bind(donnees.to_string())
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let fin = signature::signer_sur_place(
+            app,
+            &session.acteur,
+            &d.reference,
+            dernier.rang,
+            envoi.signature.clone(),
+            contexte,
+        )
+        .await?;
+        Ok((dernier.rang, fin))
+    }
+    .await;
+    match resultat {
+        Ok((rang, fin)) => {
+            fin_envoi(app, &k, &envoi.cle, Some(rang)).await?;
+            let mut tx = app.db.begin().await?;
+            sqlx::query("UPDATE kiosque SET etat = 'clos', clos_le = ? WHERE id = ?")
+                .bind(db::instant(app.horloge.maintenant()))
+                .bind(k.id)
+                .execute(&mut *tx)
+                .await?;
+            session::verrouiller(&mut *tx, &session.empreinte, None).await?;
+            tx.commit().await?;
+            Ok(Recu {
+                rang,
+                deja: false,
+                etat: fin.etat,
+            })
+        }
+        Err(e) => {
+            fin_envoi(app, &k, &envoi.cle, None).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Leaves kiosk mode with the password of the staff member who is logged in on the tablet
+/// (wrong passwords count towards the account's lock-out). The sheet stays open.
+pub async fn quitter(app: &App, session: &Session, mot_de_passe: &str) -> Result<(), Erreur> {
+    match crate::auth::comptes::verifier_mot_de_passe(
+        app,
+        Some(session.acteur.personnel_id),
+        mot_de_passe,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(crate::auth::comptes::RefusConnexion::Erreur(e)) => return Err(e),
+        Err(crate::auth::comptes::RefusConnexion::Identifiants) => {
+            return Err(Erreur::invalide(
+                "mot_de_passe",
+                "mot de passe incorrect : la tablette reste verrouillée",
+            ))
+        }
+        Err(autre) => return Err(Erreur::Interdit(autre.to_string())),
+    }
+    session::verrouiller(&app.db, &session.empreinte, None).await?;
+    Ok(())
+}
+
+/// Locks the session on an open sheet again (the référent takes the tablet back to it).
+pub async fn reprendre(app: &App, session: &Session, reference: &str) -> Result<Kiosque, Erreur> {
+    modification_permise(&session.acteur)?;
+    let k = charger(app, &session.acteur, reference).await?;
+    if k.etat == "clos" {
+        return Err(Erreur::Conflit("cette feuille est déjà close".into()));
+    }
+    session::verrouiller(&app.db, &session.empreinte, Some(k.id)).await?;
+    Ok(k)
+}
+
+/// The open sheet of a document, if it has one.
+pub async fn de_document(app: &App, document_id: i64) -> Result<Option<(String, String)>, Erreur> {
+    Ok(
+        sqlx::query_as("SELECT ref, etat FROM kiosque WHERE document_id = ?")
+            .bind(document_id)
+            .fetch_optional(&app.db)
+            .await?,
+    )
+}

@@ -1,0 +1,200 @@
+// Kiosque d'émargement : la tablette n'affiche que la feuille. Chaque signature est d'abord
+// rangée sur la tablette (localStorage), puis envoyée avec une clé d'idempotence ; sans réseau,
+// elles attendent et partent au retour de la connexion, dans l'ordre, sans doublon.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const etat = JSON.parse(document.getElementById("donnees-kiosque").textContent);
+  const CLE = `parafe-kiosque-${etat.ref}`;
+  const base = `/kiosque/${etat.ref}`;
+  const liste = document.getElementById("liste");
+  const panneau = document.getElementById("panneau");
+  const form = document.getElementById("formulaire-kiosque");
+  const titre = document.getElementById("titre-signature");
+  const nouveau = document.getElementById("nouveau-present");
+  const erreur = document.getElementById("erreur-signature");
+  const consentement = document.getElementById("consentement");
+  const reseau = document.getElementById("etat-reseau");
+  const presents = document.getElementById("presents");
+  let pad = null;
+  let mode = null;
+  let enCours = false;
+  let minuterie = null;
+
+  const file = () => { try { return JSON.parse(localStorage.getItem(CLE) || "[]"); } catch (_) { return []; } };
+  const garder = (f) => localStorage.setItem(CLE, JSON.stringify(f));
+  const cle = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
+
+  function afficherReseau(message, horsLigne) {
+    reseau.textContent = message;
+    reseau.classList.toggle("hors-ligne", !!horsLigne);
+  }
+
+  function marquer() {
+    const attente = file();
+    for (const b of presents.querySelectorAll("button.present[data-id]")) {
+      const id = Number(b.dataset.id);
+      const s = etat.signataires.find((x) => x.id === id);
+      const enAttente = attente.some((e) => e.corps.signataire === id);
+      b.classList.toggle("en-attente-envoi", enAttente);
+      b.disabled = enAttente || (s && s.etat === "signe");
+      b.querySelector(".etat").textContent = enAttente ? "signé ✓ (envoi en attente)" : s && s.etat === "signe" ? "signé ✓" : "à signer";
+    }
+    for (const li of presents.querySelectorAll("li.nouveau-local")) li.remove();
+    for (const e of attente.filter((e) => e.corps.nouveau)) {
+      const li = document.createElement("li");
+      li.className = "nouveau-local";
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "present en-attente-envoi"; b.disabled = true;
+      const n = document.createElement("span"); n.className = "nom"; n.textContent = `${e.corps.nouveau.prenom} ${e.corps.nouveau.nom.toUpperCase()}`;
+      const s = document.createElement("span"); s.className = "etat"; s.textContent = "signé ✓ (envoi en attente)";
+      b.append(n, s); li.append(b); presents.append(li);
+    }
+    if (attente.length) afficherReseau(`${attente.length} signature(s) gardée(s) sur la tablette, en attente d'envoi…`, !navigator.onLine);
+  }
+
+  function ajouterBouton(s) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "present"; b.dataset.id = String(s.id);
+    const n = document.createElement("span"); n.className = "nom"; n.textContent = s.nom;
+    const e = document.createElement("span"); e.className = "etat";
+    b.append(n, e); li.append(b); presents.append(li);
+  }
+
+  async function rafraichir() {
+    try {
+      const r = await fetch(`${base}/etat`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!r.ok) return;
+      const v = await r.json();
+      etat.signataires = v.signataires;
+      for (const s of v.signataires.filter((x) => x.role === "participant")) {
+        if (!presents.querySelector(`button[data-id="${s.id}"]`)) ajouterBouton(s);
+      }
+      marquer();
+    } catch (_) { /* hors ligne : la liste locale reste */ }
+  }
+
+  function ouvrir(m) {
+    mode = m;
+    erreur.textContent = "";
+    consentement.checked = false;
+    nouveau.hidden = m.type !== "nouveau";
+    titre.textContent = m.type === "nouveau" ? "Signature de la personne ajoutée" : `Signature de ${m.nom}`;
+    liste.hidden = true;
+    panneau.hidden = false;
+    if (!pad) pad = new window.PadSignature(document.getElementById("pad"));
+    pad.redimensionner();
+    pad.effacer();
+    window.scrollTo(0, 0);
+    (m.type === "nouveau" ? document.getElementById("np-prenom") : document.getElementById("pad")).focus();
+  }
+
+  function fermer() {
+    panneau.hidden = true;
+    liste.hidden = false;
+    mode = null;
+  }
+
+  presents.addEventListener("click", (e) => {
+    const b = e.target.closest("button.present[data-id]");
+    if (!b || b.disabled) return;
+    const s = etat.signataires.find((x) => x.id === Number(b.dataset.id));
+    if (s) ouvrir({ type: "present", id: s.id, nom: s.nom });
+  });
+  const ajouter = document.getElementById("ajouter");
+  if (ajouter) ajouter.addEventListener("click", () => ouvrir({ type: "nouveau" }));
+  document.getElementById("cloturer").addEventListener("click", () => {
+    const dernier = etat.signataires.filter((x) => x.role !== "participant").pop();
+    ouvrir({ type: "cloture", nom: dernier ? dernier.nom : "l'animateur" });
+  });
+  document.getElementById("retour").addEventListener("click", fermer);
+  document.getElementById("effacer").addEventListener("click", () => pad && pad.effacer());
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    erreur.textContent = "";
+    if (!mode) return;
+    let np = null;
+    if (mode.type === "nouveau") {
+      np = { prenom: document.getElementById("np-prenom").value.trim(), nom: document.getElementById("np-nom").value.trim() };
+      if (!np.prenom || !np.nom) { erreur.textContent = "Indiquez le prénom et le nom de la personne."; return; }
+    }
+    if (pad.vide()) { erreur.textContent = "Tracez votre signature dans le cadre."; return; }
+    if (!consentement.checked) { erreur.textContent = "Cochez la phrase de consentement pour signer."; consentement.focus(); return; }
+    const corps = {
+      cle: cle(),
+      signature: {
+        trace: pad.trace(),
+        png: pad.png(),
+        consentement: document.getElementById("texte-consentement").textContent.trim(),
+        version: etat.version,
+      },
+      capture_le: new Date().toISOString(),
+    };
+    if (mode.type === "present") corps.signataire = mode.id;
+    if (np) corps.nouveau = np;
+    const f = file();
+    f.push({ url: mode.type === "cloture" ? "cloture" : "signatures", corps });
+    garder(f);
+    if (np) { document.getElementById("np-prenom").value = ""; document.getElementById("np-nom").value = ""; }
+    fermer();
+    marquer();
+    envoyer();
+  });
+
+  async function envoyer() {
+    if (enCours) return;
+    enCours = true;
+    clearTimeout(minuterie);
+    try {
+      for (;;) {
+        const f = file();
+        if (!f.length) break;
+        const item = f[0];
+        let r;
+        try {
+          r = await fetch(`${base}/${item.url}`, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-CSRF-Token": etat.csrf, Accept: "application/json" },
+            body: JSON.stringify(item.corps),
+          });
+        } catch (_) {
+          afficherReseau(`Pas de réseau : ${f.length} signature(s) gardée(s) sur la tablette ; nouvel essai dans quelques secondes.`, true);
+          minuterie = setTimeout(envoyer, 5000);
+          return;
+        }
+        const json = (r.headers.get("content-type") || "").includes("json") ? await r.json().catch(() => ({})) : {};
+        if (r.status >= 500 || r.status === 401 || r.status === 429) {
+          afficherReseau(json.erreur || `Service indisponible (${r.status}) : signatures gardées, nouvel essai bientôt.`, true);
+          minuterie = setTimeout(envoyer, 5000);
+          return;
+        }
+        garder(file().filter((e) => e.corps.cle !== item.corps.cle));
+        if (r.ok && item.url === "cloture") {
+          localStorage.removeItem(CLE);
+          window.location.assign(json.suite || "/accueil");
+          return;
+        }
+        if (!r.ok) {
+          afficherReseau(json.erreur || `Signature refusée (${r.status}).`, false);
+          alert(json.erreur || `Signature refusée (${r.status}).`);
+        } else {
+          afficherReseau("Signature enregistrée.", false);
+        }
+        await rafraichir();
+      }
+      if (!file().length && navigator.onLine) afficherReseau("", false);
+    } finally {
+      enCours = false;
+    }
+  }
+
+  window.addEventListener("online", envoyer);
+  window.addEventListener("offline", () => afficherReseau("Pas de réseau : les signatures restent gardées sur la tablette.", true));
+  // Pas de retour arrière ni de navigation hors de la feuille depuis la tablette.
+  history.pushState(null, "", location.href);
+  window.addEventListener("popstate", () => history.pushState(null, "", location.href));
+  marquer();
+  envoyer();
+});
