@@ -392,6 +392,50 @@ fn presents_de(donnees: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The one participant of the sheet opener's portfolio with this first and last name (accents
+/// and case aside), if there is exactly one.
+async fn participant_du_nom(
+    app: &App,
+    d: &Document,
+    prenom: &str,
+    nom: &str,
+) -> Result<Option<participants::Participant>, Erreur> {
+    fn simple(s: &str) -> String {
+        s.to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'à' | 'â' | 'ä' => 'a',
+                'é' | 'è' | 'ê' | 'ë' => 'e',
+                'î' | 'ï' => 'i',
+                'ô' | 'ö' => 'o',
+                'ù' | 'û' | 'ü' => 'u',
+                'ç' => 'c',
+                '-' | '\'' => ' ',
+                c => c,
+            })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    let portefeuille: Option<i64> = sqlx::query_scalar(
+        "SELECT p.id FROM kiosque k JOIN personnel p ON p.id = k.ouvert_par
+         WHERE k.document_id = ? AND p.role = 'referent'",
+    )
+    .bind(d.id)
+    .fetch_optional(&app.db)
+    .await?;
+    let candidats = participants::liste(&app.db, &d.plie, portefeuille, None, 5000).await?;
+    let (p, n) = (simple(prenom), simple(nom));
+    let mut trouves = candidats
+        .into_iter()
+        .filter(|c| simple(&c.prenom) == p && simple(&c.nom) == n);
+    Ok(match (trouves.next(), trouves.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    })
+}
+
 /// Adds a person on the spot: a new attendee line and a signer placed before the animator.
 async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<i64, Erreur> {
     if d.workflow != WORKFLOW_COLLECTIF {
@@ -415,8 +459,13 @@ async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<
     let mut donnees: Value =
         serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
     let mut liste = presents_de(&donnees);
-    let mut entree = json!({ "identifiant": "ajouté sur place", "nom": nom, "prenom": prenom });
-    if !n.commune.trim().is_empty() {
+    // Someone of the portfolio who was not expected: his file gets the sheet too.
+    let connu = participant_du_nom(app, d, prenom, nom).await?;
+    let mut entree = match &connu {
+        Some(p) => json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune }),
+        None => json!({ "identifiant": "ajouté sur place", "nom": nom, "prenom": prenom }),
+    };
+    if connu.is_none() && !n.commune.trim().is_empty() {
         entree["commune"] = json!(n.commune.trim());
     }
     liste.push(entree);

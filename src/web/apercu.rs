@@ -3,7 +3,9 @@
 //! the browser. Pictures are kept under `<data-dir>/apercus/<sha256>/` once drawn.
 
 use crate::service::{App, Erreur};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Width of a drawn page in pixels for an A4 page (595 pt): sharp on a tablet, light enough.
 const ECHELLE: f32 = 2.0;
@@ -26,15 +28,31 @@ fn sha_valide(sha: &str) -> Result<(), Erreur> {
 pub async fn preparer(app: &App, sha: &str) -> Result<usize, Erreur> {
     sha_valide(sha)?;
     let dir = dossier(app, sha);
-    if let Ok(n) = tokio::fs::read_to_string(dir.join("pages")).await {
-        if let Ok(n) = n.trim().parse() {
-            return Ok(n);
-        }
+    if let Some(n) = deja_dessine(&dir).await {
+        return Ok(n);
+    }
+    // One drawing per version at a time: the pages of a document are asked together.
+    let verrou = {
+        static VERROUS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+        let mut v = VERROUS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|_, m| Arc::strong_count(m) > 1);
+        v.entry(sha.to_owned()).or_default().clone()
+    };
+    let _tenu = verrou.lock().await;
+    if let Some(n) = deja_dessine(&dir).await {
+        return Ok(n);
     }
     let octets = crate::service::pipeline::lire_version(app, sha).await?;
     tokio::task::spawn_blocking(move || dessiner(octets, &dir))
         .await
         .map_err(|e| Erreur::Interne(e.to_string()))?
+}
+
+async fn deja_dessine(dir: &std::path::Path) -> Option<usize> {
+    tokio::fs::read_to_string(dir.join("pages"))
+        .await
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
 }
 
 fn dessiner(octets: Vec<u8>, dir: &std::path::Path) -> Result<usize, Erreur> {
@@ -103,3 +121,4 @@ pub fn reponse(png: Vec<u8>) -> axum::response::Response {
     )
         .into_response()
 }
+

@@ -856,7 +856,7 @@ async fn document(
             p { "État : " (gabarit::etat(etat)) }
             p.reference { "Référence " code { (d.reference.to_uppercase()) } }
         }
-        @if modifiable {
+        @if modifiable && (etat == Etat::Brouillon || etat.en_signature()) {
             div.actions.barre {
                 @if etat == Etat::Brouillon {
                     @if p.is_some() { a.bouton.secondaire href=(format!("/documents/{}/modifier", d.reference)) { "Modifier" } }

@@ -98,7 +98,7 @@ fn ecran_ouverture(
                         label.radio { input type="radio" name="modalite" value="à distance" checked[modalite == "à distance"]; "À distance" }
                     }
                     div.champ { label for="objet" { "Objet de l'entretien" } input #objet name="objet" value=[valeur("objet")] maxlength="120" data-type="texte" data-max="120"; p.message-champ {} }
-                    div.champ { label for="contenu" { "Contenu (court)" } textarea #contenu name="contenu" rows="4" maxlength="900" data-type="texte" data-max="900" { (valeur("contenu").unwrap_or_default()) } p.message-champ {} }
+                    div.champ { label for="contenu-entretien" { "Contenu (court)" } textarea #contenu-entretien name="contenu" rows="4" maxlength="900" data-type="texte" data-max="900" { (valeur("contenu").unwrap_or_default()) } p.message-champ {} }
                     div.champ { label for="suite" { "Suite donnée, prochain rendez-vous" span.facultatif { " (facultatif)" } } input #suite name="suite" value=[valeur("suite")]; }
                 }
             }
@@ -271,6 +271,7 @@ async fn kiosque_page(
                 meta name="referrer" content="same-origin";
                 title { "Émargement — " (titre) }
                 link rel="stylesheet" href=(super::actifs::url("parafe.css"));
+                link rel="icon" href=(super::actifs::url("parafe.svg")) type="image/svg+xml";
                 script src=(super::actifs::url("parafe.js")) defer {}
                 script src=(super::actifs::url("signature.js")) defer {}
                 script src=(super::actifs::url("kiosque.js")) defer {}

@@ -82,7 +82,10 @@ document.addEventListener("DOMContentLoaded", () => {
     titre.textContent = m.type === "nouveau" ? "Signature de la personne ajoutée" : `Signature de ${m.nom}`;
     liste.hidden = true;
     panneau.hidden = false;
-    if (!pad) pad = new window.PadSignature(document.getElementById("pad"));
+    if (!pad) {
+      pad = new window.PadSignature(document.getElementById("pad"));
+      pad.surChangement(() => { if (!pad.vide()) erreur.textContent = ""; });
+    }
     pad.redimensionner();
     pad.effacer();
     window.scrollTo(0, 0);
@@ -109,6 +112,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("retour").addEventListener("click", fermer);
   document.getElementById("effacer").addEventListener("click", () => pad && pad.effacer());
+  consentement.addEventListener("change", () => { if (consentement.checked) erreur.textContent = ""; });
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();

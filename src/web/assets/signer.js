@@ -10,6 +10,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const nomTape = document.getElementById("nom-tape");
   const bouton = document.getElementById("signer");
   document.getElementById("effacer").addEventListener("click", () => pad.effacer());
+  pad.surChangement(() => { if (!pad.vide()) erreur.textContent = ""; });
+  consentement.addEventListener("change", () => { if (consentement.checked) erreur.textContent = ""; });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -75,6 +75,7 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   assert.match(page.url(), new RegExp(`/kiosque/${kiosque}$`));
   const api = await page.evaluate(async () => (await fetch("/api/participants")).status);
   assert.equal(api, 403);
+  page.erreurs.length = 0; // le 403 attendu
   await capture(page, "21-kiosque-liste");
 
   // Tablette en portrait pour la suite, comme on la tend aux participants.
@@ -156,7 +157,8 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   await page.goto(`${service.url}/accueil?q=Moreau`);
   await page.click("text=Inès MOREAU");
   assert.match(await page.locator("#documents + *").textContent(), /Émargement — atelier collectif/);
-  assert.deepEqual(page.erreurs.filter((e) => !e.includes("ERR_INTERNET_DISCONNECTED") && !e.includes("Failed to fetch")), []);
+  const erreurs = page.erreurs.filter((e) => !e.includes("ERR_INTERNET_DISCONNECTED") && !e.includes("Failed to fetch"));
+  assert.deepEqual(erreurs, [], erreurs.join("\n"));
 });
 
 test("sortir du kiosque avec le bon mot de passe rend la main au référent, la feuille reste ouverte", async () => {
@@ -171,7 +173,7 @@ test("sortir du kiosque avec le bon mot de passe rend la main au référent, la 
   await page.locator("label.case", { hasText: "Kevin MARTIN" }).locator("input").check();
   await page.fill("#lieu", "Bureau 2");
   await page.fill("#objet", "Point mensuel");
-  await page.fill("#contenu", "Recherche d'emploi, préparation de l'entretien chez Logisud.");
+  await page.fill("#contenu-entretien", "Recherche d'emploi, préparation de l'entretien chez Logisud.");
   await page.click("text=Ouvrir la feuille sur cette tablette");
   await page.waitForURL(/\/kiosque\/k-/);
   // Un envoi rejoué (réponse perdue pendant une coupure) n'est enregistré qu'une fois.
