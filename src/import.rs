@@ -259,8 +259,8 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-/// Imports the file into the PLIE in one transaction, then schedules the bilans BRSA of the
-/// participants on RSA.
+/// Imports the file into the PLIE in one transaction (the caller then schedules the bilans
+/// BRSA: see [`importer_et_planifier`]).
 pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, ImportError> {
     let lignes = lire(texte).map_err(ImportError::Lignes)?;
     let maintenant = app.horloge.maintenant();
@@ -332,11 +332,22 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
         participants::enregistrer(&mut *tx, plie, fiche, &le).await?;
     }
     tx.commit().await?;
-    let au_rsa = participants::au_rsa(&app.db, plie).await?;
-    let bilans = crate::schedule::planifier(app, plie, &au_rsa, maintenant).await?;
     Ok(Rapport {
         participants: fiches.len(),
         referents: referents.len(),
-        bilans,
+        bilans: Default::default(),
     })
+}
+
+/// Imports, then brings the bilans BRSA of the PLIE's participants on RSA up to date.
+pub async fn importer_et_planifier(
+    app: &App,
+    plie: &str,
+    texte: &str,
+) -> Result<Rapport, ImportError> {
+    let mut rapport = importer(app, plie, texte).await?;
+    let au_rsa = participants::au_rsa(&app.db, plie).await?;
+    rapport.bilans =
+        crate::schedule::planifier(app, plie, &au_rsa, app.horloge.maintenant()).await?;
+    Ok(rapport)
 }

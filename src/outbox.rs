@@ -57,6 +57,9 @@ pub struct Tache {
     pub plie: String,
     pub charge: serde_json::Value,
     pub essais: i64,
+    /// An earlier run started its outside effect and did not record its end (a crash): the
+    /// effect may already exist.
+    pub interrompue: bool,
 }
 
 /// Queues a task, in the caller's transaction. A key already queued is left as it is.
@@ -90,8 +93,8 @@ pub async fn dues(
     maintenant: DateTime<Utc>,
     limite: i64,
 ) -> Result<Vec<Tache>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, cle, genre, plie, charge, essais FROM outbox
+    let rows: Vec<(i64, String, String, String, String, i64, bool)> = sqlx::query_as(
+        "SELECT id, cle, genre, plie, charge, essais, commence_le IS NOT NULL FROM outbox
          WHERE etat = 'attente' AND prochain_essai <= ? ORDER BY prochain_essai, id LIMIT ?",
     )
     .bind(db::instant(maintenant))
@@ -100,7 +103,7 @@ pub async fn dues(
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, cle, genre, plie, charge, essais)| {
+        .filter_map(|(id, cle, genre, plie, charge, essais, interrompue)| {
             Some(Tache {
                 id,
                 cle,
@@ -108,6 +111,7 @@ pub async fn dues(
                 plie,
                 charge: serde_json::from_str(&charge).ok()?,
                 essais,
+                interrompue,
             })
         })
         .collect())
@@ -140,25 +144,28 @@ pub fn attente(essais: i64) -> Duration {
     Duration::from_secs(2u64.saturating_pow(essais.clamp(1, 20) as u32).min(900))
 }
 
-/// Marks a task's outside effect (an e-mail handed to the SMTP server, an entry appended to the
-/// journal) as started; returns whether an earlier start was interrupted before its end was
-/// recorded — then the effect may already exist.
+/// Marks the outside effect of these tasks (e-mails handed to the SMTP server, entries
+/// appended to the journal) as started, in one write: if the process dies before their end is
+/// recorded, the next run knows the effect may exist ([`Tache::interrompue`]).
 pub async fn commencer(
     db: &Pool,
-    tache: &Tache,
+    taches: &[&Tache],
     maintenant: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    // One worker runs a task at a time: reading then writing is not a race.
-    let avant: Option<String> = sqlx::query_scalar("SELECT commence_le FROM outbox WHERE id = ?")
-        .bind(tache.id)
-        .fetch_one(db)
-        .await?;
-    sqlx::query("UPDATE outbox SET commence_le = ? WHERE id = ?")
-        .bind(db::instant(maintenant))
-        .bind(tache.id)
-        .execute(db)
-        .await?;
-    Ok(avant.is_some())
+) -> Result<(), sqlx::Error> {
+    if taches.is_empty() {
+        return Ok(());
+    }
+    let mut requete = sqlx::QueryBuilder::new("UPDATE outbox SET commence_le = ");
+    requete
+        .push_bind(db::instant(maintenant))
+        .push(" WHERE id IN (");
+    let mut ids = requete.separated(", ");
+    for t in taches {
+        ids.push_bind(t.id);
+    }
+    requete.push(")");
+    requete.build().execute(db).await?;
+    Ok(())
 }
 
 /// Records a failed attempt and when to try again.

@@ -66,6 +66,20 @@ pub async fn planifier(
             }
         }
     }
+    let referent_de: HashMap<i64, i64> = participants
+        .iter()
+        .filter_map(|p| Some((p.id, p.referent_id?)))
+        .collect();
+    let referents: HashMap<i64, (String, String, i64)> =
+        sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT id, prenom || ' ' || upper(nom), email FROM personnel WHERE plie = ?",
+        )
+        .bind(plie)
+        .fetch_all(&app.db)
+        .await?
+        .into_iter()
+        .map(|(id, nom, email)| (id, (nom, email, id)))
+        .collect();
     let le = db::instant(maintenant);
     let mut tx = app.db.begin().await?;
     let existants: Vec<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
@@ -167,7 +181,7 @@ pub async fn planifier(
     bilan_avant.annules = a_annuler.len();
     bilan_avant.crees = nouveaux.len();
     // Many rows per statement: scheduling a whole PLIE is one pass, not one round trip per bilan.
-    for lot in nouveaux.chunks(400) {
+    for lot in nouveaux.chunks(500) {
         let mut requete = sqlx::QueryBuilder::new(
             "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
                donnees, bilan, echeance, cree_le, modifie_le) ",
@@ -190,21 +204,32 @@ pub async fn planifier(
                     .push_bind(&le);
             },
         );
-        requete.build().execute(&mut *tx).await?;
+        requete.push(" RETURNING id, participant_id");
+        let crees: Vec<(i64, i64)> = requete.build_query_as().fetch_all(&mut *tx).await?;
         // The référent signs the bilan: he is its signer from the start.
-        sqlx::query(
-            "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id)
-             SELECT d.id, 0, 'referent', r.prenom || ' ' || upper(r.nom), r.email, 'tablette', r.id
-             FROM document d JOIN participant p ON p.id = d.participant_id
-             JOIN personnel r ON r.id = p.referent_id
-             WHERE d.plie = ? AND d.workflow = ? AND d.cree_le = ?
-               AND NOT EXISTS (SELECT 1 FROM signataire s WHERE s.document_id = d.id)",
-        )
-        .bind(plie)
-        .bind(WORKFLOW_BILAN)
-        .bind(&le)
-        .execute(&mut *tx)
-        .await?;
+        let signataires: Vec<(i64, &(String, String, i64))> = crees
+            .iter()
+            .filter_map(|(document, participant)| {
+                let referent = referent_de.get(participant)?;
+                Some((*document, referents.get(referent)?))
+            })
+            .collect();
+        if !signataires.is_empty() {
+            let mut requete = sqlx::QueryBuilder::new(
+                "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id) ",
+            );
+            requete.push_values(signataires, |mut ligne, (document, (nom, email, id))| {
+                ligne
+                    .push_bind(document)
+                    .push_bind(0)
+                    .push_bind("referent")
+                    .push_bind(nom)
+                    .push_bind(email)
+                    .push_bind("tablette")
+                    .push_bind(id);
+            });
+            requete.build().execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(bilan_avant)

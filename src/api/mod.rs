@@ -474,7 +474,7 @@ async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Repo
         )
         .into());
     }
-    match crate::import::importer(&app, acteur.plie.as_str(), &corps).await {
+    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &corps).await {
         Ok(rapport) => Ok(Json(json!(rapport))),
         Err(crate::import::ImportError::Service(e)) => Err(e.into()),
         Err(crate::import::ImportError::Lignes(erreurs)) => Err(ApiError {

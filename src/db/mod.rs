@@ -79,8 +79,10 @@ pub fn parse_jour(s: &str) -> Option<NaiveDate> {
 /// knowing one document's reference says nothing about another's.
 pub fn nouvelle_ref(prefix: &str) -> String {
     use rand::RngCore;
+    // The thread's ChaCha generator, seeded from the OS: as unpredictable, without a system
+    // call per reference (a PLIE's schedule creates hundreds of thousands at once).
     let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::thread_rng().fill_bytes(&mut bytes);
     format!("{prefix}-{}", base32(&bytes))
 }
 

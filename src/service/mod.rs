@@ -39,6 +39,8 @@ pub struct ServiceConfig {
     pub duree_lien_heures: i64,
     /// Tasks of the outbox run together (seals, uploads, e-mails).
     pub taches_simultanees: usize,
+    /// Seconds between two passes of reminders, expiries and journal anchoring.
+    pub veille_secondes: u64,
 }
 
 impl Default for ServiceConfig {
@@ -51,6 +53,7 @@ impl Default for ServiceConfig {
             nom_plie: "Mon PLIE".into(),
             duree_lien_heures: 72,
             taches_simultanees: 32,
+            veille_secondes: 60,
         }
     }
 }
@@ -184,10 +187,12 @@ impl From<crate::document::TransitionInterdite> for Erreur {
     }
 }
 
-/// Every minute: reminders, expiries, and the journal anchor when its interval has passed.
+/// Every `veille_secondes`: reminders, expiries, and the journal anchor when its interval has
+/// passed.
 pub fn veilleur(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        let secondes = app.config.service.veille_secondes.max(1);
+        let mut minute = tokio::time::interval(std::time::Duration::from_secs(secondes));
         loop {
             minute.tick().await;
             if let Err(e) = crate::schedule::veiller(&app).await {

@@ -99,15 +99,22 @@ pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
                         .await;
                 continue;
             }
+            let (courriels, autres): (Vec<Tache>, Vec<Tache>) =
+                taches.into_iter().partition(|t| t.genre == Genre::Courriel);
             let mut en_cours = tokio::task::JoinSet::new();
-            for tache in taches {
+            if !courriels.is_empty() {
+                let app = app.clone();
+                en_cours.spawn(async move {
+                    if let Err(e) = envoyer_lot(&app, courriels).await {
+                        tracing::error!("lot de courriels interrompu : {e}");
+                    }
+                });
+            }
+            for tache in autres {
                 let app = app.clone();
                 en_cours.spawn(async move {
                     if let Err(e) = executer(&app, &tache).await {
-                        tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, "tâche reportée : {e}");
-                        if let Err(e) = outbox::reporter(&app.db, &tache, &e.to_string(), app.horloge.maintenant()).await {
-                            tracing::error!("report de la tâche {} impossible : {e}", tache.cle);
-                        }
+                        reporter(&app, &tache, &e).await;
                     }
                 });
             }
@@ -116,12 +123,20 @@ pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+async fn reporter(app: &App, tache: &Tache, e: &Erreur) {
+    tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, "tâche reportée : {e}");
+    if let Err(e) = outbox::reporter(&app.db, tache, &e.to_string(), app.horloge.maintenant()).await
+    {
+        tracing::error!("report de la tâche {} impossible : {e}", tache.cle);
+    }
+}
+
 /// Runs one task. Each is idempotent: run twice after a crash, it does its effect once.
 pub async fn executer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     match tache.genre {
         Genre::Sceller => sceller(app, tache).await,
         Genre::Deposer => deposer(app, tache).await,
-        Genre::Courriel => envoyer_courriel(app, tache).await,
+        Genre::Courriel => envoyer_lot(app, vec![tache.clone()]).await,
         Genre::Journal => journaliser(app, tache).await,
     }
 }
@@ -161,8 +176,8 @@ async fn journaliser(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .filter_map(|o| Sha256Digest::from_hex(o.as_str()?))
         .collect();
     let plie = plie_de(tache)?;
-    let interrompu = outbox::commencer(&app.db, tache, app.horloge.maintenant()).await?;
-    let deja = if interrompu {
+    outbox::commencer(&app.db, &[tache], app.horloge.maintenant()).await?;
+    let deja = if tache.interrompue {
         deja_journalise(app, &plie, &evenement, &objets)?
     } else {
         None
@@ -561,39 +576,56 @@ async fn destinataires(
     Ok(out)
 }
 
-async fn envoyer_courriel(app: &App, tache: &Tache) -> Result<(), Erreur> {
-    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())
-        .map_err(|e| Erreur::Interne(format!("courriel illisible : {e}")))?;
-    if let Some(sha) = tache.charge["joindre"].as_str() {
-        let document = document_de(app, tache).await?;
-        courriel.piece_jointe = Some((
-            format!("{}-{}.pdf", document.modele, document.reference),
-            lire_version(app, sha).await?,
-        ));
+/// A message the SMTP server accepted, and what its acceptance completes.
+struct Envoye {
+    accuse: Accuse,
+    renvoi: bool,
+    /// Delivery of a sealed document to this recipient role.
+    remise: Option<(String, Document)>,
+}
+
+/// The e-mails of a batch: marked started together, sent concurrently, their acceptances
+/// recorded in one transaction — one disk sync for the batch rather than two per message.
+async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
+    outbox::commencer(
+        &app.db,
+        &taches.iter().collect::<Vec<_>>(),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    let mut envois = tokio::task::JoinSet::new();
+    for tache in taches {
+        let app = app.clone();
+        envois.spawn(async move {
+            let envoi = envoyer_un(&app, &tache).await;
+            (tache, envoi)
+        });
     }
-    courriel.renvoi = outbox::commencer(&app.db, tache, app.horloge.maintenant()).await?;
-    let accuse: Accuse = app
-        .courrier
-        .envoyer(&courriel)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut envoyes = Vec::new();
+    while let Some(fini) = envois.join_next().await {
+        let (tache, envoi) = fini.map_err(|e| Erreur::Interne(e.to_string()))?;
+        match envoi {
+            Ok(e) => envoyes.push((tache, e)),
+            Err(e) => reporter(app, &tache, &e).await,
+        }
+    }
     let maintenant = app.horloge.maintenant();
-    let remise = match tache.charge["remise"].as_str() {
-        Some(role) => Some((role, document_de(app, tache).await?)),
-        None => None,
-    };
     let mut tx = app.db.begin().await?;
-    if !outbox::terminer(&mut tx, tache.id, &json!(accuse), maintenant).await? {
-        return Ok(());
-    }
-    if let Some((role, document)) = remise {
+    for (tache, envoye) in &envoyes {
+        if !outbox::terminer(&mut tx, tache.id, &json!(envoye.accuse), maintenant).await? {
+            continue;
+        }
+        let Some((role, document)) = &envoye.remise else {
+            continue;
+        };
+        let accuse = &envoye.accuse;
         let evenement = JournalEvent::DocumentDelivered {
             document: document.reference.clone(),
-            recipient: role.to_owned(),
+            recipient: role.clone(),
             message_id: accuse.message_id.clone(),
             smtp_reply: accuse.reponse.clone(),
             accepted_at: accuse.accepte_le,
-            resent: courriel.renvoi,
+            resent: envoye.renvoi,
         };
         outbox::ajouter(
             &mut tx,
@@ -609,11 +641,37 @@ async fn envoyer_courriel(app: &App, tache: &Tache) -> Result<(), Erreur> {
                 .bind(format!("remise:{}:%", document.reference))
                 .fetch_one(&mut *tx)
                 .await?;
-        if restantes == 0 && document.etat() == Etat::Depose {
-            transition(app, &mut tx, &document, Etat::Delivre, "parafe").await?;
+        if restantes == 0 {
+            transition(app, &mut tx, document, Etat::Delivre, "parafe").await?;
         }
     }
     tx.commit().await?;
     app.reveil.notify_one();
     Ok(())
+}
+
+async fn envoyer_un(app: &App, tache: &Tache) -> Result<Envoye, Erreur> {
+    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())
+        .map_err(|e| Erreur::Interne(format!("courriel illisible : {e}")))?;
+    let remise = match tache.charge["remise"].as_str() {
+        Some(role) => Some((role.to_owned(), document_de(app, tache).await?)),
+        None => None,
+    };
+    if let (Some(sha), Some((_, document))) = (tache.charge["joindre"].as_str(), &remise) {
+        courriel.piece_jointe = Some((
+            format!("{}-{}.pdf", document.modele, document.reference),
+            lire_version(app, sha).await?,
+        ));
+    }
+    courriel.renvoi = tache.interrompue;
+    let accuse = app
+        .courrier
+        .envoyer(&courriel)
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    Ok(Envoye {
+        accuse,
+        renvoi: courriel.renvoi,
+        remise,
+    })
 }

@@ -114,7 +114,7 @@ impl Service {
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
                 repo().join("workflows").display()
             ),
         )
@@ -739,6 +739,12 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
         echeances,
         ["2025-06-30", "2025-12-31", "2026-06-30"],
         "fin de mois : dernier jour du mois plus court"
+    );
+
+    // Due in 10 days: the référent is reminded (15 days before), once.
+    smtp.attendre(
+        "t.garnier@plie.fr",
+        "Subject: Bilan BRSA à rédiger pour le 30/06/2025",
     );
 
     // The référent writes and signs the 5-month bilan: sealed, filed, sent to RU and SDI.
