@@ -365,7 +365,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
     donnees["preuve"] = json!({
-        "document": format!("{titre} — {}", document.reference.to_uppercase()),
+        "document": titre,
         "versions": [{
             "libelle": "Version présentée aux signataires",
             "sha256": document.sha256_rendu,

@@ -40,16 +40,25 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// The strokes scaled to the 0–1000 square the templates draw in.
+    /// The strokes as the templates draw them: in a 1000 × 400 box (y down), the drawing's
+    /// own extent fitted in with its proportions kept and centred, whatever the pad's size.
     pub fn pour_modele(&self) -> serde_json::Value {
-        let (l, h) = (self.largeur.max(1.0), self.hauteur.max(1.0));
-        let echelle = |v: f64, max: f64| ((v / max) * 1000.0).round().clamp(0.0, 1000.0) as i64;
+        let points = || self.traits.iter().flatten();
+        let (x0, x1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.x), b.max(p.x)));
+        let (y0, y1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.y), b.max(p.y)));
+        let (l, h) = ((x1 - x0).max(1.0), (y1 - y0).max(1.0));
+        let echelle = (960.0 / l).min(370.0 / h);
+        let (dx, dy) = ((1000.0 - l * echelle) / 2.0, (400.0 - h * echelle) / 2.0);
+        let borne = |v: f64| v.round().clamp(0.0, 1000.0) as i64;
         json!(self
             .traits
             .iter()
             .map(|t| t
                 .iter()
-                .map(|p| [echelle(p.x, l), echelle(p.y, h)])
+                .map(|p| [
+                    borne(dx + (p.x - x0) * echelle),
+                    borne(dy + (p.y - y0) * echelle)
+                ])
                 .collect::<Vec<_>>())
             .collect::<Vec<_>>())
     }
@@ -68,6 +77,10 @@ pub struct Signature {
     pub consentement: String,
     /// SHA-256 of the version the signer was shown.
     pub version: String,
+    /// The return leg a partner fills when signing (fiche de liaison de positionnement: was
+    /// the appointment kept, observations, who signs for the partner).
+    #[serde(default)]
+    pub retour: Option<serde_json::Value>,
 }
 
 /// Where the signature came from (the request, not the signer's word).
@@ -376,6 +389,52 @@ fn masquer_email(email: &str) -> String {
     }
 }
 
+/// The document's data with the partner's return leg, checked against the template; None
+/// when the signer has nothing to fill. A partner must fill it where the template has one.
+fn completer_retour(
+    app: &App,
+    document: &Document,
+    signataire: &Signataire,
+    retour: Option<&serde_json::Value>,
+) -> Result<Option<serde_json::Value>, Erreur> {
+    let schema = app
+        .catalogue
+        .get(&document.modele)
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let attendu =
+        signataire.role == "partenaire" && schema.champs.iter().any(|(n, _)| n == "retour");
+    let retour = match (attendu, retour) {
+        (false, None) => return Ok(None),
+        (false, Some(_)) => {
+            return Err(Erreur::invalide(
+                "retour",
+                "ce signataire n'a pas de retour à remplir",
+            ))
+        }
+        (true, None) => {
+            return Err(Erreur::invalide(
+                "retour",
+                "indiquez le retour du partenaire (rendez-vous tenu, observations, signataire)",
+            ))
+        }
+        (true, Some(r)) => r,
+    };
+    let mut donnees: serde_json::Value =
+        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    donnees["retour"] = retour.clone();
+    crate::template::validate(schema, &donnees).map_err(|erreurs| Erreur::Invalide {
+        champ: erreurs
+            .first()
+            .map_or("retour".into(), |e| e.chemin.clone()),
+        message: erreurs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ; "),
+    })?;
+    Ok(Some(donnees))
+}
+
 /// Records a signature and moves the document on: partly signed, or signed (then sealed by
 /// the outbox); in a sequential workflow the next link signer is invited.
 async fn enregistrer(
@@ -435,6 +494,7 @@ async fn enregistrer(
             Some(octets)
         }
     };
+    let donnees = completer_retour(app, document, signataire, signature.retour.as_ref())?;
     let maintenant = app.horloge.maintenant();
     let traits =
         json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification });
@@ -459,6 +519,13 @@ async fn enregistrer(
             "{} a déjà signé ce document",
             signataire.nom
         )));
+    }
+    if let Some(donnees) = donnees {
+        sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
+            .bind(donnees.to_string())
+            .bind(document.id)
+            .execute(&mut *tx)
+            .await?;
     }
     let signataires = docs::signataires(&mut *tx, document.id).await?;
     let reste = signataires.iter().filter(|s| s.etat == "attente").count();

@@ -971,3 +971,110 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
         text(&out.stderr)
     );
 }
+
+/// Confirms a link's one-time code, as the signer would from the mail.
+fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+    service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
+    let message = smtp.attendre(email, "Votre code");
+    let code: String = message
+        .split("Votre code pour signer le document : ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    service.ok(
+        "POST",
+        &format!("/api/signature/{jeton}/verification"),
+        "",
+        Some(&json!({ "code": code })),
+    );
+}
+
+#[test]
+fn fiche_de_liaison_le_partenaire_remplit_son_retour_et_signe() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::start(&dir.path().join("data"), smtp.port, None);
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    fiche_plie(&service, &coordinateur);
+    service.importer(&coordinateur, EXTRACTION);
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    let mut donnees = crate::support::example("fiche-liaison-positionnement");
+    let retour = donnees["retour"].clone();
+    for cle in [
+        "reference",
+        "plie",
+        "operation",
+        "participant",
+        "referent",
+        "date_entree",
+        "retour",
+    ] {
+        donnees.as_object_mut().unwrap().remove(cle);
+    }
+    let cree = service.ok("POST", "/api/documents", &referent, Some(&json!({
+        "workflow": "fiche-liaison-positionnement", "participant": samira, "donnees": donnees,
+        "signataires": [{ "role": "partenaire", "nom": "Karim BENOÎT", "email": "clauses@entreprise.exemple" }],
+    })));
+    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+    let envoye = service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/envoi"),
+        &referent,
+        None,
+    );
+    let version = envoye["document"]["sha256_rendu"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Sequential: the partner is invited only once the référent has signed.
+    service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 0, "signature": signature(&version) })),
+    );
+    let invitation = smtp.attendre("clauses@entreprise.exemple", "/signer/");
+    let jeton = lien(&invitation);
+    confirmer_code(&service, &smtp, "clauses@entreprise.exemple", &jeton);
+    // Signing without the return leg is refused, naming it.
+    let (status, v) = service.appel(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version)),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["champ"], "retour");
+    let mut avec_retour = signature(&version);
+    let mut retour = retour;
+    retour["partenaire"]
+        .as_object_mut()
+        .unwrap()
+        .remove("signature");
+    avec_retour["retour"] = retour;
+    service.ok(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&avec_retour),
+    );
+    let fini = service.attendre_etat(&referent, &reference, "delivre");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let remise = smtp.attendre("clauses@entreprise.exemple", "signé et scellé");
+    let pdf = smtp.piece_jointe(&remise, nom_piece_jointe(&remise));
+    assert_eq!(crate::support::sha256_hex(&pdf), scelle);
+    let chemin = dir.path().join("fiche.pdf");
+    std::fs::write(&chemin, &pdf).unwrap();
+    let contenu = crate::support::pdf_text(&chemin);
+    assert!(
+        contenu.contains("Entretien positif"),
+        "le retour du partenaire figure au document scellé"
+    );
+    smtp.attendre("t.garnier@plie.fr", "signé et scellé");
+}
