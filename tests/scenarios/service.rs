@@ -1078,3 +1078,61 @@ fn fiche_de_liaison_le_partenaire_remplit_son_retour_et_signe() {
     );
     smtp.attendre("t.garnier@plie.fr", "signé et scellé");
 }
+
+#[test]
+fn un_workflow_faux_empeche_le_demarrage_en_nommant_fichier_et_ligne() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    for f in std::fs::read_dir(repo().join("workflows"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(f.path(), workflows.join(f.file_name())).unwrap();
+    }
+    let faux = std::fs::read_to_string(workflows.join("contrat-engagement.toml"))
+        .unwrap()
+        .replace("role = \"referent\"", "role = \"directeur\"");
+    std::fs::write(workflows.join("contrat-engagement.toml"), faux).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_parafe"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--workflows")
+        .arg(&workflows)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let erreur = text(&out.stderr);
+    assert!(
+        erreur.contains("contrat-engagement.toml:") && erreur.contains("directeur"),
+        "{erreur}"
+    );
+}
+
+#[test]
+fn la_description_openapi_est_servie() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::start(&dir.path().join("data"), smtp.port, None);
+    let v: Value = service
+        .client
+        .get(format!("{}/openapi.json", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["openapi"], "3.1.0");
+    for chemin in [
+        "/api/documents",
+        "/api/documents/{reference}/envoi",
+        "/api/participants/import",
+        "/api/bilans/en-retard",
+        "/api/signature/{jeton}",
+    ] {
+        assert!(
+            v["paths"].get(chemin).is_some(),
+            "{chemin} absent de /openapi.json"
+        );
+    }
+}
