@@ -76,13 +76,17 @@ impl Etat {
     /// The next state, if the life cycle allows going there from here.
     pub fn vers(self, suivant: Etat) -> Result<Etat, TransitionInterdite> {
         use Etat::*;
-        let permise = match (self, suivant) {
-            (Brouillon, Envoye | Annule) => true,
-            (Envoye, PartiellementSigne | Signe | Refuse | Expire | Annule) => true,
-            (PartiellementSigne, PartiellementSigne | Signe | Refuse | Expire | Annule) => true,
-            (Signe, Scelle) | (Scelle, Depose) | (Depose, Delivre) => true,
-            _ => false,
-        };
+        let permise = matches!(
+            (self, suivant),
+            (Brouillon, Envoye | Annule)
+                | (
+                    Envoye | PartiellementSigne,
+                    PartiellementSigne | Signe | Refuse | Expire | Annule
+                )
+                | (Signe, Scelle)
+                | (Scelle, Depose)
+                | (Depose, Delivre)
+        );
         if permise {
             Ok(suivant)
         } else {

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 /// The workflow of bilans BRSA.
 pub const WORKFLOW_BILAN: &str = "bilan-brsa";
 
+/// A bilan already in the database: id, which bilan, state, due day.
+type BilanExistant = (i64, String, String, Option<String>);
+
 /// What a planning run changed.
 #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct Planification {
@@ -90,8 +93,7 @@ pub async fn planifier(
     .bind(WORKFLOW_BILAN)
     .fetch_all(&mut *tx)
     .await?;
-    let mut par_participant: HashMap<i64, Vec<(i64, String, String, Option<String>)>> =
-        HashMap::new();
+    let mut par_participant: HashMap<i64, Vec<BilanExistant>> = HashMap::new();
     for (id, participant, bilan, etat, echeance) in existants {
         par_participant
             .entry(participant)

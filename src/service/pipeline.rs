@@ -229,53 +229,70 @@ fn deja_journalise(
     Ok(None)
 }
 
-/// The signers' evidence as the certificat de preuve shows it and as the PDF carries it.
-async fn preuves(app: &App, document: &Document) -> Result<(Value, Value), Erreur> {
-    let lignes: Vec<(
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
-        "SELECT rang, role, nom, methode, signe_le, ip, agent, traits, version_sha256
-             FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
-    )
-    .bind(document.id)
-    .fetch_all(&app.db)
-    .await?;
-    let mut certificat = Vec::new();
-    let mut detail = Vec::new();
-    for (rang, role, nom, methode, signe_le, ip, agent, traits, version) in lignes {
-        let traits: Value = traits
+/// A signature collected, as stored with its evidence.
+#[derive(sqlx::FromRow)]
+struct Signe {
+    rang: i64,
+    role: String,
+    nom: String,
+    methode: String,
+    signe_le: Option<String>,
+    ip: Option<String>,
+    agent: Option<String>,
+    traits: Option<String>,
+    version_sha256: Option<String>,
+}
+
+impl Signe {
+    fn preuve(&self) -> Value {
+        self.traits
             .as_deref()
             .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(Value::Null);
-        let horodatage = signe_le
+            .unwrap_or(Value::Null)
+    }
+    fn horodatage(&self) -> String {
+        self.signe_le
             .as_deref()
             .and_then(db::parse_instant)
             .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+}
+
+async fn signes(app: &App, document: &Document) -> Result<Vec<Signe>, Erreur> {
+    Ok(sqlx::query_as(
+        "SELECT rang, role, nom, methode, signe_le, ip, agent, traits, version_sha256
+         FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
+    )
+    .bind(document.id)
+    .fetch_all(&app.db)
+    .await?)
+}
+
+/// The signers' evidence as the certificat de preuve shows it, and in full as the PDF carries
+/// it (strokes with their timing, consent).
+fn preuves(signes: &[Signe]) -> (Value, Value) {
+    let mut certificat = Vec::new();
+    let mut detail = Vec::new();
+    for s in signes {
+        let preuve = s.preuve();
         certificat.push(json!({
-            "nom": nom,
-            "qualite": qualite(&role),
-            "methode": methode,
-            "horodatage": horodatage,
-            "ip": ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "non communiquée".into()),
-            "appareil": agent.clone().filter(|a| !a.is_empty()).map_or_else(|| "non communiqué".into(), |a| a.chars().take(90).collect::<String>()),
-            "verification": traits["verification"].as_str().unwrap_or_default(),
+            "nom": s.nom,
+            "qualite": qualite(&s.role),
+            "methode": s.methode,
+            "horodatage": s.horodatage(),
+            "ip": s.ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "non communiquée".into()),
+            "appareil": s.agent.clone().filter(|a| !a.is_empty()).map_or_else(|| "non communiqué".into(), |a| a.chars().take(90).collect::<String>()),
+            "verification": preuve["verification"].as_str().unwrap_or_default(),
         }));
         detail.push(json!({
-            "rang": rang, "role": role, "methode": methode, "signe_le": horodatage,
-            "ip": ip, "agent": agent, "version_sha256": version, "consentement": super::signature::CONSENTEMENT,
-            "trace": traits["trace"], "nom_tape": traits["nom_tape"], "verification": traits["verification"],
+            "rang": s.rang, "role": s.role, "methode": s.methode, "signe_le": s.horodatage(),
+            "ip": s.ip, "agent": s.agent, "version_sha256": s.version_sha256,
+            "consentement": super::signature::CONSENTEMENT,
+            "trace": preuve["trace"], "nom_tape": preuve["nom_tape"], "verification": preuve["verification"],
         }));
     }
-    Ok((json!(certificat), json!(detail)))
+    (json!(certificat), json!(detail))
 }
 
 fn qualite(role: &str) -> &'static str {
@@ -291,12 +308,15 @@ fn qualite(role: &str) -> &'static str {
     }
 }
 
-/// Puts each signature in the template's data, where the workflow's role is drawn.
-fn placer_signatures(donnees: &mut Value, signes: &[(String, i64, String, Value)]) {
+/// Puts each signature in the template's data, where the workflow's role is drawn: the strokes
+/// fitted to the template's box, or none for a typed name.
+fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
     let mut presents = 0usize;
-    for (role, _, methode, trace) in signes {
-        let bloc = json!({ "horodatage": trace["horodatage"], "methode": methode, "trace": trace["trace"] });
-        let cible = match role.as_str() {
+    for s in signes {
+        let trace = serde_json::from_value::<super::signature::Trace>(s.preuve()["trace"].clone())
+            .map_or(json!([]), |t| t.pour_modele());
+        let bloc = json!({ "horodatage": s.horodatage(), "methode": s.methode, "trace": trace });
+        let cible = match s.role.as_str() {
             "participant" if donnees.get("participants").is_some_and(Value::is_array) => {
                 let cible = donnees["participants"].get_mut(presents);
                 presents += 1;
@@ -325,40 +345,9 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     }
     let mut donnees: Value =
         serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
-    let signes: Vec<(String, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT role, rang, methode, traits, signe_le FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
-    )
-    .bind(document.id)
-    .fetch_all(&app.db)
-    .await?;
-    let signes: Vec<(String, i64, String, Value)> = signes
-        .into_iter()
-        .map(|(role, rang, methode, traits, signe_le)| {
-            let traits: Value = traits
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or(Value::Null);
-            let trace = match &traits["trace"] {
-                Value::Null => json!([]),
-                t => serde_json::from_value::<super::signature::Trace>(t.clone())
-                    .map(|t| t.pour_modele())
-                    .unwrap_or(json!([])),
-            };
-            let horodatage = signe_le
-                .as_deref()
-                .and_then(db::parse_instant)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default();
-            (
-                role,
-                rang,
-                methode,
-                json!({ "trace": trace, "horodatage": horodatage }),
-            )
-        })
-        .collect();
+    let signes = signes(app, &document).await?;
     placer_signatures(&mut donnees, &signes);
-    let (certificat, detail) = preuves(app, &document).await?;
+    let (certificat, detail) = preuves(&signes);
     let maintenant = app.horloge.maintenant();
     let sceau = app.keys.seal.chain.first();
     let titre = app
