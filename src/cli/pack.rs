@@ -293,8 +293,9 @@ pub struct BenchArgs {
     /// (interne) le côté mesuré par ce processus.
     #[arg(long, hide = true, value_enum)]
     pub cote: Option<Cote>,
-    /// (interne) le répertoire de données préparé.
-    #[arg(long, hide = true)]
+    /// Répertoire de données du banc : préparé s'il est vide, gardé ensuite (défaut : un
+    /// répertoire temporaire, effacé à la fin).
+    #[arg(long)]
     pub donnees: Option<PathBuf>,
 }
 
@@ -432,18 +433,25 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
 /// Prepares the opération, then runs each side in turn in a child process.
 fn bench_complet(args: BenchArgs) -> CliResult {
     let dir = tempfile::tempdir().map_err(echec)?;
-    let data = dir.path().join("donnees");
+    let data = args
+        .donnees
+        .clone()
+        .unwrap_or_else(|| dir.path().join("donnees"));
     let n = args.participants * args.documents;
-    println!(
-        "préparation : {} participants × {} documents de {} octets ({:.1} Go) dans le coffre embarqué…",
-        args.participants,
-        args.documents,
-        args.taille,
-        (n * args.taille) as f64 / 1e9
-    );
-    let debut = Instant::now();
-    runtime()?.block_on(preparer(&args, &data))?;
-    println!("préparé en {:.1} s", debut.elapsed().as_secs_f64());
+    if data.join("parafe.db").exists() {
+        println!("données déjà préparées dans {}", data.display());
+    } else {
+        println!(
+            "préparation : {} participants × {} documents de {} octets ({:.1} Go) dans le coffre embarqué…",
+            args.participants,
+            args.documents,
+            args.taille,
+            (n * args.taille) as f64 / 1e9
+        );
+        let debut = Instant::now();
+        runtime()?.block_on(preparer(&args, &data))?;
+        println!("préparé en {:.1} s", debut.elapsed().as_secs_f64());
+    }
 
     let exe = std::env::current_exe().map_err(echec)?;
     let mesurer = |cote: &str| -> Result<serde_json::Value, CliError> {
@@ -463,7 +471,7 @@ fn bench_complet(args: BenchArgs) -> CliResult {
         serde_json::from_slice(&out.stdout).map_err(echec)
     };
     let (mut lectures, mut exports) = (Vec::new(), Vec::new());
-    for manche in 1..=args.manches.max(1) {
+    for manche in 1..=args.manches {
         for (cote, liste) in [("lecture", &mut lectures), ("export", &mut exports)] {
             let m = mesurer(cote)?;
             let s = m["secondes"].as_f64().unwrap_or(0.0);
@@ -475,6 +483,9 @@ fn bench_complet(args: BenchArgs) -> CliResult {
             );
             liste.push((s, m["pic_ko"].as_u64().unwrap_or(0)));
         }
+    }
+    if lectures.is_empty() {
+        return Ok(());
     }
     let mediane = |v: &[(f64, u64)]| {
         let mut s: Vec<f64> = v.iter().map(|x| x.0).collect();

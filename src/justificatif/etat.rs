@@ -110,8 +110,8 @@ pub struct Dossier {
     pub participants: Vec<DossierParticipant>,
     /// Pieces of the opération itself (publicity proofs…).
     pub pieces: Vec<Piece>,
-    /// The `plie` object of the opération's latest document (name, structure, address), for
-    /// headers: the database keeps only the PLIE's name.
+    /// The PLIE as documents show it (name, structure, address): its card, else the `plie`
+    /// object of the opération's latest document.
     #[serde(skip)]
     pub plie_donnees: Option<serde_json::Value>,
 }
@@ -393,16 +393,26 @@ pub async fn charger(
     }
     pieces_operation.sort_by(|a, b| (a.date, &a.genre).cmp(&(b.date, &b.genre)));
 
-    let plie_donnees: Option<String> = sqlx::query_scalar(
-        "SELECT json_extract(donnees, '$.plie') FROM document
-         WHERE plie = ? AND operation_id = ? AND json_type(donnees, '$.plie') = 'object'
-         ORDER BY id DESC LIMIT 1",
+    // The PLIE's card (name, structure, address) if it was filled, else the latest document's.
+    let fiche: Option<String> = sqlx::query_scalar(
+        "SELECT fiche FROM plie WHERE id = ? AND json_type(fiche, '$.adresse') = 'object'",
     )
     .bind(plie)
-    .bind(op.id)
     .fetch_optional(db)
-    .await?
-    .flatten();
+    .await?;
+    let plie_donnees: Option<String> = match fiche {
+        Some(f) => Some(f),
+        None => sqlx::query_scalar(
+            "SELECT json_extract(donnees, '$.plie') FROM document
+             WHERE plie = ? AND operation_id = ? AND json_type(donnees, '$.plie') = 'object'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(plie)
+        .bind(op.id)
+        .fetch_optional(db)
+        .await?
+        .flatten(),
+    };
     Ok(Dossier {
         plie: plie.to_owned(),
         operation: op,

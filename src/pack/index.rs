@@ -8,6 +8,10 @@ use crate::justificatif::etat::{Dossier, Etat};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+fn jour(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
 fn piece(e: &Entree) -> Value {
     let mut v = json!({ "genre": e.libelle, "sha256": e.sha256, "chemin": e.chemin });
     if let Some(d) = e.date {
@@ -38,6 +42,75 @@ fn plie(dossier: &Dossier, nom: &str) -> Value {
     }
 }
 
+/// What both indexes say in their header.
+fn entete(
+    demande: &Demande,
+    dossier: &Dossier,
+    nom_plie: &str,
+    catalogue_version: &str,
+    genere_le: DateTime<Utc>,
+) -> Value {
+    json!({
+        "reference": demande.reference,
+        "plie": plie(dossier, nom_plie),
+        "operation": {
+            "intitule": dossier.operation.intitule,
+            "numero": dossier.operation.code,
+            "programme": dossier.operation.programme,
+        },
+        "periode": { "debut": jour(demande.periode.du), "fin": jour(demande.periode.au) },
+        "genere_le": genere_le
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        "catalogue": catalogue_version,
+    })
+}
+
+/// The data of `index-pack-participant`: the participant's pieces and checklist.
+pub fn donnees_participant(
+    demande: &Demande,
+    dossier: &Dossier,
+    plan: &Plan,
+    p: usize,
+    nom_plie: &str,
+    catalogue_version: &str,
+    genere_le: DateTime<Utc>,
+) -> Value {
+    let pa = &plan.participants[p];
+    let mut d = entete(demande, dossier, nom_plie, catalogue_version, genere_le);
+    let mut participant = json!({
+        "nom": pa.nom,
+        "prenom": pa.prenom,
+        "reference": pa.reference,
+        "alertes": pa.alertes,
+    });
+    if let Some(x) = &pa.details {
+        participant["details"] = json!(x);
+    }
+    d["participant"] = participant;
+    d["dossier"] = json!(pa.dossier);
+    d["pieces"] = json!(pa
+        .pieces
+        .iter()
+        .map(|&i| piece(&plan.entrees[i]))
+        .collect::<Vec<_>>());
+    d["exigences"] = json!(pa
+        .lignes
+        .iter()
+        .map(|l| {
+            let mut v = json!({ "libelle": l.libelle, "etat": l.etat });
+            if let Some(p) = &l.precision {
+                v["precision"] = json!(p);
+            }
+            if let Some(e) = l.echeance {
+                v["echeance"] = json!(jour(e));
+            }
+            v
+        })
+        .collect::<Vec<_>>());
+    d
+}
+
 /// The data of `index-pack`.
 pub fn donnees(
     demande: &Demande,
@@ -55,7 +128,8 @@ pub fn donnees(
                 "nom": p.nom,
                 "prenom": p.prenom,
                 "reference": p.reference,
-                "pieces": p.pieces.iter().map(|&i| piece(&plan.entrees[i])).collect::<Vec<_>>(),
+                "dossier": p.dossier,
+                "pieces": p.pieces.len(),
                 "alertes": p.alertes,
             });
             if let Some(d) = &p.details {
@@ -82,22 +156,8 @@ pub fn donnees(
             v
         })
         .collect();
-    let mut d = json!({
-        "reference": demande.reference,
-        "plie": plie(dossier, nom_plie),
-        "operation": {
-            "intitule": dossier.operation.intitule,
-            "numero": dossier.operation.code,
-            "programme": dossier.operation.programme,
-        },
-        "periode": {
-            "debut": demande.periode.du.format("%Y-%m-%d").to_string(),
-            "fin": demande.periode.au.format("%Y-%m-%d").to_string(),
-        },
-        "genere_le": genere_le
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        "catalogue": catalogue_version,
+    let mut d = entete(demande, dossier, nom_plie, catalogue_version, genere_le);
+    let suite = json!({
         "donnees_sensibles": demande.donnees_sensibles,
         "totaux": {
             "participants": plan.participants.len(),
@@ -110,6 +170,9 @@ pub fn donnees(
         "participants": participants,
         "manquants": manquants,
     });
+    if let (Some(d), Some(suite)) = (d.as_object_mut(), suite.as_object()) {
+        d.extend(suite.clone());
+    }
     if let Some(p) = &demande.participant {
         d["participant"] = json!(p);
     }

@@ -156,10 +156,22 @@ enum Lu {
     Flux(aws_sdk_s3::primitives::ByteStream),
 }
 
-/// Pieces up to this size are read ahead whole; larger ones stream when their turn comes.
-const LU_D_AVANCE: i64 = 8 << 20;
+/// Pieces up to this size are read ahead whole (at most `FENETRE × concurrence` of them: 64 MB
+/// with the defaults); larger ones stream when their turn comes.
+const LU_D_AVANCE: i64 = 1 << 20;
 
-async fn lire(s3: s3::S3, cle: String, chemin: String, sha256: String) -> Result<Lu, PackError> {
+async fn lire(
+    s3: s3::S3,
+    requetes: Arc<tokio::sync::Semaphore>,
+    cle: String,
+    chemin: String,
+    sha256: String,
+) -> Result<Lu, PackError> {
+    // As many requests in flight as the plain read would make; the answers wait their turn.
+    let _permis = requetes
+        .acquire_owned()
+        .await
+        .map_err(|e| PackError::Interne(e.to_string()))?;
     let reponse = s3
         .client()
         .get_object()
@@ -346,6 +358,7 @@ pub async fn exporter(
         bornes,
         composition,
         genere_le,
+        &nom_plie,
         &partiel,
         progression,
     )
@@ -391,6 +404,181 @@ pub async fn exporter(
         manifeste_sha256,
         seq: entree.seq,
     })
+}
+
+/// Why writing stopped: the writer thread (its error comes from `terminer`), or another error.
+enum Arret {
+    Ecrivain,
+    Erreur(PackError),
+}
+
+impl From<PackError> for Arret {
+    fn from(e: PackError) -> Arret {
+        Arret::Erreur(e)
+    }
+}
+
+impl From<()> for Arret {
+    fn from((): ()) -> Arret {
+        Arret::Ecrivain
+    }
+}
+
+/// A participant's index, composed and sealed, or why it could not be.
+type IndexScelle = Result<Vec<u8>, PackError>;
+
+/// Composes and seals each participant's index in the plan's order, a few ahead of the writer.
+#[allow(clippy::too_many_arguments)]
+async fn composer_indexes(
+    sources: &Sources<'_>,
+    demande: &Demande,
+    dossier: &crate::justificatif::Dossier,
+    plan: &plan::Plan,
+    nom_plie: &str,
+    genere_le: chrono::DateTime<Utc>,
+    sortie: tokio::sync::mpsc::Sender<IndexScelle>,
+) {
+    for p in 0..plan.participants.len() {
+        let donnees = index::donnees_participant(
+            demande,
+            dossier,
+            plan,
+            p,
+            nom_plie,
+            &sources.catalogue.version,
+            genere_le,
+        );
+        let rendu = tokio::task::spawn_blocking(move || {
+            let pool = crate::render::pool().map_err(PackError::Index)?;
+            let rendu = pool.install(|| {
+                crate::render::render(
+                    "index-pack-participant",
+                    &donnees,
+                    &crate::render::RenderOptions {
+                        generated_at: genere_le,
+                        attachments: Vec::new(),
+                    },
+                )
+            });
+            // A thousand documents in a row: Typst's memo cache must not keep them all.
+            if p % 16 == 15 {
+                comemo::evict(8);
+            }
+            rendu.map_err(|e| PackError::Index(e.to_string()))
+        })
+        .await
+        .map_err(|e| PackError::Interne(e.to_string()))
+        .and_then(|r| r);
+        let scelle = match rendu {
+            Ok(r) => crate::seal::seal(&r, sources.keys, sources.tsa)
+                .await
+                .map(|s| s.bytes().to_vec())
+                .map_err(|e| PackError::Index(e.to_string())),
+            Err(e) => Err(e),
+        };
+        let arret = scelle.is_err();
+        if sortie.send(scelle).await.is_err() || arret {
+            return;
+        }
+    }
+}
+
+/// Pieces read ahead of the writer: up to this many times the store requests in flight, so
+/// that one slow answer does not stall the others.
+const FENETRE: usize = 4;
+
+/// What waits its turn to be written.
+enum EnAttente<'p> {
+    Piece(
+        &'p plan::Entree,
+        Sha256Digest,
+        tokio::task::JoinHandle<Result<Lu, PackError>>,
+    ),
+    Index(usize),
+}
+
+async fn ecrire_pieces(
+    sources: &Sources<'_>,
+    plie: &PlieId,
+    plan: &plan::Plan,
+    zip: &Ecrivain,
+    mut indexes: tokio::sync::mpsc::Receiver<IndexScelle>,
+    mut avancer: impl FnMut(usize),
+) -> Result<(), Arret> {
+    let concurrence = sources.concurrence.max(1);
+    let requetes = Arc::new(tokio::sync::Semaphore::new(concurrence));
+    let mut en_attente = VecDeque::new();
+    let mut suivants = plan.ordre.iter();
+    let mut pieces_en_attente = 0;
+    loop {
+        while pieces_en_attente < FENETRE * concurrence {
+            let Some(element) = suivants.next() else {
+                break;
+            };
+            match *element {
+                plan::Element::Index(p) => en_attente.push_back(EnAttente::Index(p)),
+                plan::Element::Piece(i) => {
+                    let e = &plan.entrees[i];
+                    let attendu = Sha256Digest::from_hex(&e.sha256).ok_or_else(|| {
+                        PackError::Interne(format!("empreinte invalide en base pour {}", e.chemin))
+                    })?;
+                    let tache = tokio::spawn(lire(
+                        sources.vault.s3().clone(),
+                        requetes.clone(),
+                        s3::object_key(plie.as_str(), &attendu),
+                        e.chemin.clone(),
+                        e.sha256.clone(),
+                    ));
+                    en_attente.push_back(EnAttente::Piece(e, attendu, tache));
+                    pieces_en_attente += 1;
+                }
+            }
+        }
+        let Some(suivant) = en_attente.pop_front() else {
+            return Ok(());
+        };
+        match suivant {
+            EnAttente::Index(p) => {
+                let octets = indexes.recv().await.ok_or_else(|| {
+                    PackError::Interne("index des participants interrompu".into())
+                })??;
+                zip.fichier(&plan.participants[p].index, false, octets)
+                    .await?;
+            }
+            EnAttente::Piece(e, attendu, tache) => {
+                pieces_en_attente -= 1;
+                let lu = tache
+                    .await
+                    .map_err(|err| PackError::Interne(err.to_string()))??;
+                let compresser = e.chemin.ends_with(".eml");
+                zip.ouvrir_entree(
+                    &e.chemin,
+                    compresser,
+                    e.taille.map(|t| t as u64),
+                    Some(attendu),
+                )
+                .await?;
+                match lu {
+                    Lu::Entier(morceaux) => {
+                        for m in morceaux {
+                            zip.ecrire(m).await?;
+                        }
+                    }
+                    Lu::Flux(mut corps) => {
+                        while let Some(m) = corps.next().await {
+                            let m = m.map_err(|err| PackError::Lecture {
+                                chemin: e.chemin.clone(),
+                                message: err.to_string(),
+                            })?;
+                            zip.ecrire(Box::new(m)).await?;
+                        }
+                    }
+                }
+                zip.fermer_entree().await?;
+            }
+        }
+        avancer(1);
+    }
 }
 
 /// One line of the manifest.
@@ -446,11 +634,13 @@ async fn ecrire_pack(
     bornes: Option<(u64, u64)>,
     composition: tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>>,
     genere_le: chrono::DateTime<Utc>,
+    nom_plie: &str,
     partiel: &Path,
     progression: Option<Progression>,
 ) -> Result<(usize, Sha256Digest), PackError> {
     let plie = &demande.plie;
     let zip = Ecrivain::ouvrir(partiel, zip_date(genere_le))?;
+    let debut = std::time::Instant::now();
     // Any send refused means the writer stopped: its error is the one to report.
     macro_rules! ecrire {
         ($e:expr) => {
@@ -470,7 +660,7 @@ async fn ecrire_pack(
         ),
         None => (String::new(), String::new()),
     };
-    let total = plan.entrees.len() + 9 + usize::from(ancre.is_some()) * 3;
+    let total = plan.entrees.len() + plan.participants.len() + 9 + usize::from(ancre.is_some()) * 3;
     let mut faits = 0usize;
     let avancer = |faits: &mut usize, n: usize| {
         *faits += n;
@@ -511,57 +701,36 @@ async fn ecrire_pack(
     ecrire!(zip.fichier("certificats/horodatage.pem", true, pem(&horodatage)?));
     avancer(&mut faits, 4);
 
-    // The pieces, `concurrence` requests ahead of the writer, written in order.
-    let mut en_cours = VecDeque::new();
-    let mut suivantes = plan.entrees.iter();
-    loop {
-        while en_cours.len() < sources.concurrence.max(1) {
-            let Some(e) = suivantes.next() else { break };
-            let attendu = Sha256Digest::from_hex(&e.sha256).ok_or_else(|| {
-                PackError::Interne(format!("empreinte invalide en base pour {}", e.chemin))
-            })?;
-            let cle = s3::object_key(plie.as_str(), &attendu);
-            let tache = tokio::spawn(lire(
-                sources.vault.s3().clone(),
-                cle,
-                e.chemin.clone(),
-                e.sha256.clone(),
-            ));
-            en_cours.push_back((e, attendu, tache));
+    // The pieces, read ahead from the store, and each participant's index, composed and sealed
+    // meanwhile: both written in the plan's order.
+    let (tx_index, rx_index) = tokio::sync::mpsc::channel(4);
+    let indexes = composer_indexes(
+        sources, demande, dossier, plan, nom_plie, genere_le, tx_index,
+    );
+    let pieces = ecrire_pieces(sources, plie, plan, &zip, rx_index, |n| {
+        avancer(&mut faits, n)
+    });
+    let ((), ecrites) = tokio::join!(indexes, pieces);
+    match ecrites {
+        Ok(()) => {}
+        Err(Arret::Erreur(e)) => {
+            let _ = zip.terminer().await;
+            return Err(e);
         }
-        let Some((e, attendu, tache)) = en_cours.pop_front() else {
-            break;
-        };
-        let lu = tache
-            .await
-            .map_err(|err| PackError::Interne(err.to_string()))??;
-        let compresser = e.chemin.ends_with(".eml");
-        ecrire!(zip.ouvrir_entree(
-            &e.chemin,
-            compresser,
-            e.taille.map(|t| t as u64),
-            Some(attendu)
-        ));
-        match lu {
-            Lu::Entier(morceaux) => {
-                for m in morceaux {
-                    ecrire!(zip.ecrire(m));
-                }
-            }
-            Lu::Flux(mut corps) => {
-                while let Some(m) = corps.next().await {
-                    let m = m.map_err(|err| PackError::Lecture {
-                        chemin: e.chemin.clone(),
-                        message: err.to_string(),
-                    })?;
-                    ecrire!(zip.ecrire(Box::new(m)));
-                }
-            }
+        Err(Arret::Ecrivain) => {
+            return Err(match zip.terminer().await {
+                Err(e) => e,
+                Ok(_) => PackError::Interne("écriture du ZIP interrompue".into()),
+            })
         }
-        ecrire!(zip.fermer_entree());
-        avancer(&mut faits, 1);
     }
 
+    tracing::info!(
+        "pack {} : {} pièces lues et écrites en {:.1} s",
+        demande.reference,
+        plan.entrees.len(),
+        debut.elapsed().as_secs_f64()
+    );
     // The journal excerpt, streamed from the segments in chunks, and its anchor.
     let mut journal = None;
     if let (Some(a), Some((debut, fin))) = (ancre, bornes) {
@@ -610,14 +779,29 @@ async fn ecrire_pack(
         });
     }
 
+    tracing::info!(
+        "pack {} : extrait du journal à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
     // The index, sealed like the documents so that every PDF of the pack carries a seal.
     let rendu = composition
         .await
         .map_err(|e| PackError::Interne(e.to_string()))??;
+    tracing::info!(
+        "pack {} : index composé à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
     let scelle = crate::seal::seal(&rendu, sources.keys, sources.tsa)
         .await
         .map_err(|e| PackError::Index(e.to_string()))?;
     ecrire!(zip.fichier("index.pdf", false, scelle.bytes().to_vec()));
+    tracing::info!(
+        "pack {} : index scellé à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
     avancer(&mut faits, 1);
 
     // The manifests: every file written so far, with its hash as written.
@@ -631,10 +815,13 @@ async fn ecrire_pack(
         .iter()
         .map(|e| (e.chemin.as_str(), e))
         .collect();
+    let indexes: std::collections::HashSet<&str> =
+        plan.participants.iter().map(|p| p.index.as_str()).collect();
     let nature = |chemin: &str| -> &'static str {
         match chemin {
             "LISEZMOI.txt" => "lisezmoi",
             "index.pdf" => "index",
+            c if indexes.contains(c) => "index",
             c if c.starts_with("certificats/") => "certificat",
             c if c == nom_extrait => "journal",
             c if c.ends_with(".tsr") => "horodatage",
@@ -730,6 +917,11 @@ async fn ecrire_pack(
     ecrire!(zip.fichier("manifeste.sha256", true, sha256sum.into_bytes()));
     ecrire!(zip.fichier("manifeste.json.tsr", false, jeton.der));
     let ecrits = zip.terminer().await?;
+    tracing::info!(
+        "pack {} : ZIP fermé à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
     let reste = total.saturating_sub(faits);
     avancer(&mut faits, reste);
     Ok((ecrits.len(), manifeste_sha256))

@@ -33,9 +33,22 @@ pub struct ParticipantPlan {
     pub nom: String,
     pub prenom: String,
     pub details: Option<String>,
+    /// `participants/NOM-Prenom-ref`
+    pub dossier: String,
+    /// `<dossier>/index.pdf`: the participant's own index.
+    pub index: String,
     /// Indexes into [`Plan::entrees`].
     pub pieces: Vec<usize>,
     pub alertes: Vec<String>,
+    /// The checklist, for the participant's index.
+    pub lignes: Vec<Ligne>,
+}
+
+/// What to write, in order: each piece once, each participant's index after its pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    Piece(usize),
+    Index(usize),
 }
 
 /// A missing or late piece.
@@ -62,6 +75,7 @@ pub struct Plan {
     pub manques: Vec<Manque>,
     /// Sensitive pieces left out (not asked for).
     pub exclues: usize,
+    pub ordre: Vec<Element>,
 }
 
 /// ASCII letters, digits and `-`: accents taken off, anything else a dash.
@@ -112,7 +126,7 @@ pub fn ascii(texte: &str) -> String {
 }
 
 /// `participants/BENALI-Samira-P-2025-0412`
-fn dossier_participant(p: &DossierParticipant) -> String {
+pub fn dossier_participant(p: &DossierParticipant) -> String {
     let nom = ascii(&p.nom).to_ascii_uppercase();
     let prenom = ascii(&p.prenom);
     let reference = ascii(&p.reference);
@@ -232,7 +246,7 @@ pub fn planifier(
                        piece: &Piece,
                        dir: &str,
                        participant: Option<&str>|
-     -> Option<usize> {
+     -> Option<(usize, bool)> {
         let sha256 = piece.sha256.clone().filter(|_| piece.disponible)?;
         if !donnees_sensibles && catalogue.est_sensible(&piece.genre) {
             plan.exclues += 1;
@@ -240,7 +254,7 @@ pub fn planifier(
         }
         if piece.collectif {
             if let Some(&i) = collectifs.get(&piece.source) {
-                return Some(i);
+                return Some((i, false));
             }
         }
         let (dir, participant) = if piece.collectif {
@@ -266,7 +280,7 @@ pub fn planifier(
         if piece.collectif {
             collectifs.insert(piece.source.clone(), i);
         }
-        Some(i)
+        Some((i, true))
     };
 
     let lignes = evaluer(catalogue, None, &dossier.pieces, periode, aujourdhui);
@@ -277,8 +291,11 @@ pub fn planifier(
             .or(piece.depose_le)
             .is_some_and(|d| periode.contient(d));
         if dans || requis.contains(&i) {
-            if let Some(e) = ajouter(&mut plan, &mut chemins, piece, "operation", None) {
+            if let Some((e, nouveau)) = ajouter(&mut plan, &mut chemins, piece, "operation", None) {
                 plan.pieces_operation.push(e);
+                if nouveau {
+                    plan.ordre.push(Element::Piece(e));
+                }
             }
         }
     }
@@ -292,6 +309,7 @@ pub fn planifier(
         let lignes = evaluer(catalogue, Some(p), &p.pieces, periode, aujourdhui);
         let requis: HashSet<usize> = lignes.iter().flat_map(|l| l.pieces.clone()).collect();
         let dir = dossier_participant(p);
+        let index = chemins.reserver(&dir, "index.pdf");
         let mut pieces = Vec::new();
         for (i, piece) in p.pieces.iter().enumerate() {
             let dans = piece
@@ -299,8 +317,12 @@ pub fn planifier(
                 .or(piece.depose_le)
                 .is_some_and(|d| periode.contient(d));
             if dans || requis.contains(&i) {
-                if let Some(e) = ajouter(&mut plan, &mut chemins, piece, &dir, Some(&p.reference)) {
+                let ajout = ajouter(&mut plan, &mut chemins, piece, &dir, Some(&p.reference));
+                if let Some((e, nouveau)) = ajout {
                     pieces.push(e);
+                    if nouveau {
+                        plan.ordre.push(Element::Piece(e));
+                    }
                 }
             }
         }
@@ -319,13 +341,17 @@ pub fn planifier(
             })
             .collect();
         plan.manques.extend(manque);
+        plan.ordre.push(Element::Index(plan.participants.len()));
         plan.participants.push(ParticipantPlan {
             reference: p.reference.clone(),
             nom: p.nom.clone(),
             prenom: p.prenom.clone(),
             details: details(p, catalogue),
+            dossier: dir,
+            index,
             pieces,
             alertes,
+            lignes,
         });
     }
     plan

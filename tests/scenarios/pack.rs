@@ -558,7 +558,8 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     // proofs and the poster.
     assert_eq!(nature("document"), 30 + 181 + 6);
     assert_eq!(nature("justificatif"), 29 + 1);
-    assert_eq!(nature("index"), 1);
+    // The main index and one per participant.
+    assert_eq!(nature("index"), 1 + 30);
     assert!(fichiers.iter().all(|f| f["genre"] != "rqth"));
     let manquants = manifeste["manquants"].as_array().unwrap();
     assert_eq!(manquants.len(), 1, "{manquants:?}");
@@ -712,27 +713,43 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         sans.reference
     )));
     assert!(texte.contains("Preuve de la sortie") && texte.contains("manquant"));
-    let un = &fichiers
+    let affiche = fichiers
         .iter()
-        .find(|f| f["nature"] == "justificatif")
+        .find(|f| f["genre"] == "photo-affiche-fse")
         .unwrap();
-    assert!(
-        texte.contains(un["sha256"].as_str().unwrap())
-            && texte.contains(un["chemin"].as_str().unwrap())
-    );
+    assert!(texte.contains(affiche["sha256"].as_str().unwrap()));
     assert!(texte.contains("Cofinancé par l'Union européenne"));
-    let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-pack");
-    let out = tool(
-        "pdftoppm",
-        &[
-            "-png",
-            "-r",
-            "70",
-            &index.to_string_lossy(),
-            &images.to_string_lossy(),
-        ],
+    // Each participant's folder opens on its own index: every piece with its hash and path.
+    let un = fichiers
+        .iter()
+        .find(|f| f["nature"] == "justificatif" && f["participant"] != Value::Null)
+        .unwrap();
+    let chemin = un["chemin"].as_str().unwrap();
+    let index_participant = dehors
+        .join(&chemin[..chemin.rfind('/').unwrap()])
+        .join("index.pdf");
+    let texte_participant = pdf_text(&index_participant);
+    assert!(
+        texte_participant.contains(un["sha256"].as_str().unwrap())
+            && texte_participant.contains(chemin),
+        "{texte_participant}"
     );
-    assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
+    let sans_index = fichiers
+        .iter()
+        .find(|f| f["nature"] == "index" && f["chemin"].as_str().unwrap().contains(&sans.reference))
+        .unwrap();
+    let texte_sans = pdf_text(&dehors.join(sans_index["chemin"].as_str().unwrap()));
+    assert!(
+        texte_sans.contains("Preuve de la sortie") && texte_sans.contains("manquante"),
+        "{texte_sans}"
+    );
+    let index_sans = dehors.join(sans_index["chemin"].as_str().unwrap());
+    for (pdf, nom) in [(&index, "index-pack"), (&index_sans, "index-participant")] {
+        let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(nom);
+        let (pdf, images) = (pdf.to_string_lossy(), images.to_string_lossy());
+        let out = tool("pdftoppm", &["-png", "-r", "70", &pdf, &images]);
+        assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
+    }
 
     // One byte changed inside the ZIP: the verification fails and names the file.
     let emargement = fichiers
