@@ -40,4 +40,5 @@ pub mod seal;
 pub mod service;
 pub mod store;
 pub mod template;
+pub mod web;
 pub mod workflow;

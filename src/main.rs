@@ -58,6 +58,8 @@ enum BenchCommand {
     Store(cli::store::BenchArgs),
     /// Pack d'audit : export contre simple lecture des mêmes pièces du coffre.
     Pack(cli::pack::BenchArgs),
+    /// Kiosque d'émargement : tablettes simultanées, signatures et clôtures (second processus).
+    Kiosque(cli::kiosque::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
         Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),
         Command::Bench(BenchCommand::Pack(args)) => cli::pack::bench(args),
+        Command::Bench(BenchCommand::Kiosque(args)) => cli::kiosque::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

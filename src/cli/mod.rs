@@ -2,6 +2,7 @@
 //! stage and its outcome into a French message and an exit code.
 
 pub mod justificatif;
+pub mod kiosque;
 pub mod pack;
 pub mod render;
 pub mod seal;

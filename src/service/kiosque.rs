@@ -319,68 +319,61 @@ async fn ouvert(
     Ok((k, d))
 }
 
-/// Records the key of a tablet's send; `Some(rang)` if it was already recorded.
-async fn deja_recu(
-    app: &App,
-    k: &Kiosque,
-    envoi_cle: &str,
-    capture_le: Option<&str>,
-) -> Result<Option<i64>, Erreur> {
-    let cle = envoi_cle.trim();
+/// The signer a tablet's send was recorded for, if this key was seen already.
+async fn envoi_connu(app: &App, k: &Kiosque, cle: &str) -> Result<Option<i64>, Erreur> {
     if cle.is_empty() || cle.len() > 100 {
         return Err(Erreur::invalide(
             "cle",
             "clé d'envoi de 1 à 100 caractères attendue",
         ));
     }
-    let maintenant = app.horloge.maintenant();
-    let pris = sqlx::query(
-        "INSERT INTO kiosque_envoi (kiosque_id, cle, rang, recu_le, capture_le) VALUES (?, ?, -1, ?, ?)
-         ON CONFLICT DO NOTHING",
+    Ok(sqlx::query_scalar(
+        "SELECT signataire_id FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?",
     )
     .bind(k.id)
     .bind(cle)
-    .bind(db::instant(maintenant))
-    .bind(capture_le.map(|c| c.chars().take(40).collect::<String>()))
-    .execute(&app.db)
-    .await?;
-    if pris.rows_affected() == 1 {
-        return Ok(None);
-    }
-    let rang: i64 =
-        sqlx::query_scalar("SELECT rang FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?")
-            .bind(k.id)
-            .bind(cle)
-            .fetch_one(&app.db)
-            .await?;
-    if rang >= 0 {
-        return Ok(Some(rang));
-    }
-    // A send interrupted before it was recorded (the process stopped): take it again.
-    sqlx::query("UPDATE kiosque_envoi SET recu_le = ? WHERE kiosque_id = ? AND cle = ?")
-        .bind(db::instant(maintenant))
-        .bind(k.id)
-        .bind(cle)
-        .execute(&app.db)
-        .await?;
-    Ok(None)
+    .fetch_optional(&app.db)
+    .await?)
 }
 
-async fn fin_envoi(app: &App, k: &Kiosque, cle: &str, rang: Option<i64>) -> Result<(), Erreur> {
-    match rang {
-        Some(r) => {
-            sqlx::query("UPDATE kiosque_envoi SET rang = ? WHERE kiosque_id = ? AND cle = ?")
-                .bind(r)
-                .bind(k.id)
-                .bind(cle.trim())
-        }
-        None => sqlx::query("DELETE FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?")
-            .bind(k.id)
-            .bind(cle.trim()),
-    }
-    .execute(&app.db)
+/// Records a tablet's send key and the signer it concerns (with the tablet's own clock, kept
+/// as evidence of when a signature captured offline was drawn).
+async fn noter_envoi<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    k: &Kiosque,
+    envoi: &Envoi,
+    signataire: i64,
+    le: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO kiosque_envoi (kiosque_id, cle, signataire_id, recu_le, capture_le)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(k.id)
+    .bind(envoi.cle.trim())
+    .bind(signataire)
+    .bind(le)
+    .bind(
+        envoi
+            .capture_le
+            .as_deref()
+            .map(|c| c.chars().take(40).collect::<String>()),
+    )
+    .execute(db)
     .await?;
     Ok(())
+}
+
+/// Whether the tablet drew this signature a while before sending it (network outage).
+fn capture_differee(app: &App, envoi: &Envoi) -> bool {
+    envoi
+        .capture_le
+        .as_deref()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .is_some_and(|c| {
+            app.horloge.maintenant() - c.with_timezone(&chrono::Utc)
+                > chrono::TimeDelta::seconds(30)
+        })
 }
 
 /// The attendees' entries of a sheet's data, and the signers of the attendee role by rank.
@@ -437,7 +430,13 @@ async fn participant_du_nom(
 }
 
 /// Adds a person on the spot: a new attendee line and a signer placed before the animator.
-async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<i64, Erreur> {
+async fn ajouter_present(
+    app: &App,
+    k: &Kiosque,
+    d: &Document,
+    envoi: &Envoi,
+    n: &NouveauPresent,
+) -> Result<i64, Erreur> {
     if d.workflow != WORKFLOW_COLLECTIF {
         return Err(Erreur::invalide(
             "nouveau",
@@ -462,7 +461,9 @@ async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<
     // Someone of the portfolio who was not expected: his file gets the sheet too.
     let connu = participant_du_nom(app, d, prenom, nom).await?;
     let mut entree = match &connu {
-        Some(p) => json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune }),
+        Some(p) => {
+            json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune })
+        }
         None => json!({ "identifiant": "ajouté sur place", "nom": nom, "prenom": prenom }),
     };
     if connu.is_none() && !n.commune.trim().is_empty() {
@@ -494,22 +495,26 @@ async fn ajouter_present(app: &App, d: &Document, n: &NouveauPresent) -> Result<
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query(
-        "INSERT INTO signataire (document_id, rang, role, nom, methode) VALUES (?, ?, 'participant', ?, 'tablette')",
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO signataire (document_id, rang, role, nom, methode) VALUES (?, ?, 'participant', ?, 'tablette')
+         RETURNING id",
     )
     .bind(d.id)
     .bind(rang)
     .bind(format!("{prenom} {}", nom.to_uppercase()))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    let le = db::instant(app.horloge.maintenant());
     sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
         .bind(donnees.to_string())
-        .bind(db::instant(app.horloge.maintenant()))
+        .bind(&le)
         .bind(d.id)
         .execute(&mut *tx)
         .await?;
+    // The key goes with the person: a resend signs her, it does not add her twice.
+    noter_envoi(&mut *tx, k, envoi, id, &le).await?;
     tx.commit().await?;
-    Ok(rang)
+    Ok(id)
 }
 
 /// Puts the attendee who tapped his name at the first place still waiting on the sheet (rank
@@ -556,7 +561,8 @@ async fn prendre_la_place(app: &App, d: &Document, rang: i64) -> Result<i64, Err
     Ok(cible)
 }
 
-/// An attendee's signature from the tablet.
+/// An attendee's signature from the tablet. A resend (same key), or a second tap on someone
+/// who has signed, answers what was recorded and records nothing more.
 pub async fn signer(
     app: &App,
     session: &Session,
@@ -567,77 +573,70 @@ pub async fn signer(
     let (k, d) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
-    if let Some(rang) = deja_recu(app, &k, &envoi.cle, envoi.capture_le.as_deref()).await? {
-        let d = document(app, &k).await?;
+    let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
+    let id = match (connu, &envoi.nouveau, envoi.signataire) {
+        (Some(id), _, _) => id,
+        (None, Some(n), _) => ajouter_present(app, &k, &d, &envoi, n).await?,
+        (None, None, Some(id)) => id,
+        (None, None, None) => {
+            return Err(Erreur::invalide(
+                "signataire",
+                "qui signe ? signataire ou nouveau attendu",
+            ))
+        }
+    };
+    let ligne: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT rang, role, etat FROM signataire WHERE document_id = ? AND id = ?")
+            .bind(d.id)
+            .bind(id)
+            .fetch_optional(&app.db)
+            .await?;
+    let (rang, role, etat) = ligne
+        .ok_or_else(|| Erreur::invalide("signataire", "cette personne n'est pas sur la feuille"))?;
+    if role != "participant" {
+        return Err(Erreur::invalide(
+            "signataire",
+            "l'animateur signe en clôturant la feuille",
+        ));
+    }
+    let d = document(app, &k).await?;
+    if etat == "signe" {
         return Ok(Recu {
             rang,
             deja: true,
             etat: d.etat,
         });
     }
-    let resultat = async {
-        let d = document(app, &k).await?;
-        let rang = match (&envoi.nouveau, envoi.signataire) {
-            (Some(n), _) => ajouter_present(app, &d, n).await?,
-            (None, Some(id)) => {
-                let ligne: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT rang, role FROM signataire WHERE document_id = ? AND id = ?",
-                )
-                .bind(d.id)
-                .bind(id)
-                .fetch_optional(&app.db)
-                .await?;
-                let (rang, role) = ligne.ok_or_else(|| {
-                    Erreur::invalide("signataire", "cette personne n'est pas sur la feuille")
-                })?;
-                if role != "participant" {
-                    return Err(Erreur::invalide(
-                        "signataire",
-                        "l'animateur signe en clôturant la feuille",
-                    ));
-                }
-                rang
-            }
-            (None, None) => {
-                return Err(Erreur::invalide(
-                    "signataire",
-                    "qui signe ? signataire ou nouveau attendu",
-                ))
-            }
-        };
-        let d = document(app, &k).await?;
-        let rang = prendre_la_place(app, &d, rang).await?;
-        let d = signature::signer_sur_place(
-            app,
-            &session.acteur,
-            &d.reference,
-            rang,
-            envoi.signature.clone(),
-            contexte,
+    let rang = prendre_la_place(app, &d, rang).await?;
+    let fin = signature::signer_sur_place(
+        app,
+        &session.acteur,
+        &d.reference,
+        rang,
+        envoi.signature.clone(),
+        contexte,
+    )
+    .await?;
+    if connu.is_none() && envoi.nouveau.is_none() && capture_differee(app, &envoi) {
+        noter_envoi(
+            &app.db,
+            &k,
+            &envoi,
+            id,
+            &db::instant(app.horloge.maintenant()),
         )
         .await?;
-        Ok((rang, d))
     }
-    .await;
-    match resultat {
-        Ok((rang, d)) => {
-            fin_envoi(app, &k, &envoi.cle, Some(rang)).await?;
-            Ok(Recu {
-                rang,
-                deja: false,
-                etat: d.etat,
-            })
-        }
-        Err(e) => {
-            fin_envoi(app, &k, &envoi.cle, None).await?;
-            let _ = d;
-            Err(e)
-        }
-    }
+    Ok(Recu {
+        rang,
+        deja: false,
+        etat: fin.etat,
+    })
 }
 
 /// The closing signature (the animator, or the référent of an interview): absentees are taken
 /// off the sheet, the last signer signs, the document goes to sealing, the tablet is unlocked.
+/// A resend after it went through answers what was recorded.
 pub async fn cloturer(
     app: &App,
     session: &Session,
@@ -647,15 +646,11 @@ pub async fn cloturer(
 ) -> Result<Recu, Erreur> {
     let k = charger(app, &session.acteur, reference).await?;
     if k.etat == "clos" {
-        // A resend of the closing after it went through.
-        let rang: Option<i64> = sqlx::query_scalar(
-            "SELECT rang FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ? AND rang >= 0",
-        )
-        .bind(k.id)
-        .bind(envoi.cle.trim())
-        .fetch_optional(&app.db)
-        .await?;
-        if let Some(rang) = rang {
+        if let Some(id) = envoi_connu(app, &k, envoi.cle.trim()).await? {
+            let rang: i64 = sqlx::query_scalar("SELECT rang FROM signataire WHERE id = ?")
+                .bind(id)
+                .fetch_one(&app.db)
+                .await?;
             let d = document(app, &k).await?;
             return Ok(Recu {
                 rang,
@@ -667,22 +662,18 @@ pub async fn cloturer(
     let (k, d) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
-    if let Some(rang) = deja_recu(app, &k, &envoi.cle, envoi.capture_le.as_deref()).await? {
-        let d = document(app, &k).await?;
-        return Ok(Recu {
-            rang,
-            deja: true,
-            etat: d.etat,
-        });
-    }
-    let resultat = async {
-        let signataires = docs::signataires(&app.db, d.id).await?;
-        let dernier = signataires
-            .iter()
-            .filter(|s| s.role != "participant")
-            .max_by_key(|s| s.rang)
-            .cloned()
-            .ok_or_else(|| Erreur::Interne("feuille sans animateur".into()))?;
+    let signataires = docs::signataires(&app.db, d.id).await?;
+    let dernier = signataires
+        .iter()
+        .filter(|s| s.role != "participant")
+        .max_by_key(|s| s.rang)
+        .cloned()
+        .ok_or_else(|| Erreur::Interne("feuille sans animateur".into()))?;
+    // Signed already: a closing interrupted after the signature; only the unlocking is left.
+    let deja = dernier.etat == "signe";
+    let etat = if deja {
+        d.etat.clone()
+    } else {
         let signes = signataires
             .iter()
             .filter(|s| s.role == "participant" && s.etat == "signe")
@@ -723,24 +714,24 @@ pub async fn cloturer(
                 .maintenant()
                 .with_timezone(&chrono_tz::Europe::Paris)
                 .to_rfc3339());
+            let mut tx = app.db.begin().await?;
+            for r in &absents {
+                sqlx::query(
+                    "DELETE FROM signataire WHERE document_id = ? AND rang = ? AND etat = 'attente'",
+                )
+                .bind(d.id)
+                .bind(r)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
+                .bind(donnees.to_string())
+                .bind(d.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
         }
-        let mut tx = app.db.begin().await?;
-        for r in &absents {
-            sqlx::query(
-                "DELETE FROM signataire WHERE document_id = ? AND rang = ? AND etat = 'attente'",
-            )
-            .bind(d.id)
-            .bind(r)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
-            .bind(donnees.to_string())
-            .bind(d.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let fin = signature::signer_sur_place(
+        signature::signer_sur_place(
             app,
             &session.acteur,
             &d.reference,
@@ -748,32 +739,24 @@ pub async fn cloturer(
             envoi.signature.clone(),
             contexte,
         )
+        .await?
+        .etat
+    };
+    let le = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    sqlx::query("UPDATE kiosque SET etat = 'clos', clos_le = ? WHERE id = ?")
+        .bind(&le)
+        .bind(k.id)
+        .execute(&mut *tx)
         .await?;
-        Ok((dernier.rang, fin))
-    }
-    .await;
-    match resultat {
-        Ok((rang, fin)) => {
-            fin_envoi(app, &k, &envoi.cle, Some(rang)).await?;
-            let mut tx = app.db.begin().await?;
-            sqlx::query("UPDATE kiosque SET etat = 'clos', clos_le = ? WHERE id = ?")
-                .bind(db::instant(app.horloge.maintenant()))
-                .bind(k.id)
-                .execute(&mut *tx)
-                .await?;
-            session::verrouiller(&mut *tx, &session.empreinte, None).await?;
-            tx.commit().await?;
-            Ok(Recu {
-                rang,
-                deja: false,
-                etat: fin.etat,
-            })
-        }
-        Err(e) => {
-            fin_envoi(app, &k, &envoi.cle, None).await?;
-            Err(e)
-        }
-    }
+    noter_envoi(&mut *tx, &k, &envoi, dernier.id, &le).await?;
+    session::verrouiller(&mut *tx, &session.empreinte, None).await?;
+    tx.commit().await?;
+    Ok(Recu {
+        rang: dernier.rang,
+        deja,
+        etat,
+    })
 }
 
 /// Leaves kiosk mode with the password of the staff member who is logged in on the tablet

@@ -33,8 +33,12 @@ pub async fn preparer(app: &App, sha: &str) -> Result<usize, Erreur> {
     }
     // One drawing per version at a time: the pages of a document are asked together.
     let verrou = {
-        static VERROUS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-        let mut v = VERROUS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        static VERROUS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+            OnceLock::new();
+        let mut v = VERROUS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         v.retain(|_, m| Arc::strong_count(m) > 1);
         v.entry(sha.to_owned()).or_default().clone()
     };
@@ -121,4 +125,3 @@ pub fn reponse(png: Vec<u8>) -> axum::response::Response {
     )
         .into_response()
 }
-

@@ -548,6 +548,13 @@ fn boite(app: &App, s: &session::Session) -> Result<std::path::PathBuf, Response
     })
 }
 
+/// Recipient, subject and text of a message of the development mailbox (the benchmark reads
+/// its account links there).
+pub fn lire_courriel(octets: &[u8]) -> (String, String, String) {
+    let m = lire_message(octets);
+    (m.a, m.objet, m.texte)
+}
+
 /// A decoded message: headers of interest and the text part.
 struct Message {
     de: String,

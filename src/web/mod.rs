@@ -15,6 +15,8 @@ mod gabarit;
 mod kiosque;
 mod signer;
 
+pub use comptes::lire_courriel;
+
 use crate::auth::session::{self, Session};
 use crate::service::{App, Erreur};
 use axum::body::Body;

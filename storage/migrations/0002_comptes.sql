@@ -45,13 +45,15 @@ CREATE TABLE kiosque (
 );
 CREATE INDEX kiosque_plie ON kiosque (plie, etat);
 
--- Signatures reçues d'une tablette, par clé d'idempotence choisie par la tablette : une
--- signature renvoyée après une coupure du réseau n'est enregistrée qu'une fois.
+-- Envois d'une tablette, par clé d'idempotence choisie par la tablette : une personne ajoutée
+-- sur place, renvoyée après une coupure du réseau, n'est ajoutée qu'une fois ; une clôture
+-- renvoyée ne clôt qu'une fois ; une signature tracée hors ligne garde l'heure de la tablette.
+-- (Une signature renvoyée pour un signataire qui a signé répond « déjà enregistrée ».)
 CREATE TABLE kiosque_envoi (
     kiosque_id  INTEGER NOT NULL REFERENCES kiosque(id),
     cle         TEXT NOT NULL,
-    rang        INTEGER NOT NULL,            -- signataire enregistré
+    signataire_id INTEGER NOT NULL,             -- signataire concerné
     recu_le     TEXT NOT NULL,
-    capture_le  TEXT,                        -- heure de la tablette au moment du tracé (hors ligne)
+    capture_le  TEXT,                        -- heure de la tablette au moment du tracé
     PRIMARY KEY (kiosque_id, cle)
 );

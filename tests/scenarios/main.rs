@@ -8,4 +8,5 @@ mod seal;
 mod service;
 mod store;
 mod support;
+mod web;
 mod workflow;
