@@ -835,6 +835,9 @@ async fn document(
         .iter()
         .any(|x| x.etat == "attente" && x.methode == "lien");
     let a_son_tour = prochain_a_la_tablette(&app, &d, &signataires);
+    let kiosque_ouvert = crate::service::kiosque::de_document(&app, d.id)
+        .await
+        .map_err(erreur)?;
     let info = match note.message.as_deref() {
         Some("cree") => {
             Some("Brouillon enregistré. Vérifiez l'aperçu, puis envoyez-le pour signature.")
@@ -864,7 +867,11 @@ async fn document(
                         (csrf(&s)) button.principal type="submit" { "Envoyer pour signature" }
                     }
                 }
-                @if let Some(sig) = a_son_tour {
+                @if let Some((k, _)) = kiosque_ouvert.as_ref().filter(|(_, e)| e != "clos") {
+                    form method="post" action=(format!("/kiosque/{k}/reprendre")) {
+                        (csrf(&s)) button.principal type="submit" { "Reprendre la feuille sur la tablette" }
+                    }
+                } @else if let Some(sig) = a_son_tour {
                     a.bouton.principal href=(format!("/documents/{}/signer/{}", d.reference, sig.rang)) {
                         "Faire signer sur la tablette : " (sig.nom)
                     }
@@ -890,9 +897,9 @@ async fn document(
                 table {
                     thead { tr { th scope="col" { "Ordre" } th scope="col" { "Nom" } th scope="col" { "Qualité" } th scope="col" { "Méthode" } th scope="col" { "État" } } }
                     tbody {
-                        @for x in &signataires {
+                        @for (i, x) in signataires.iter().enumerate() {
                             tr {
-                                td { (x.rang + 1) }
+                                td { (i + 1) }
                                 td { (x.nom) }
                                 td { (libelle_role(&x.role)) }
                                 td { @if x.methode == "lien" { "lien par courriel" } @else { "tablette" } }

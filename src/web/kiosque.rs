@@ -30,6 +30,7 @@ pub fn routes() -> Router<App> {
         .route("/kiosque/{reference}/cloture", post(cloturer))
         .route("/kiosque/{reference}/sortir", post(sortir))
         .route("/kiosque/{reference}/reprendre", post(reprendre))
+        .route("/kiosque/{reference}/pages/{page}", get(image_page))
 }
 
 #[derive(Deserialize, Default)]
@@ -239,6 +240,10 @@ async fn kiosque_page(
     let signataires = docs::signataires(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
+    let nb_pages = match &d.sha256_rendu {
+        Some(sha) => super::apercu::preparer(&app, sha).await.map_err(erreur)?,
+        None => 0,
+    };
     let donnees: serde_json::Value = serde_json::from_str(&d.donnees).unwrap_or_default();
     let texte = |k: &str| {
         donnees
@@ -308,6 +313,10 @@ async fn kiosque_page(
                                 h2 { "Ajouter une personne présente" }
                                 label for="np-prenom" { "Prénom" } input #np-prenom autocomplete="off";
                                 label for="np-nom" { "Nom" } input #np-nom autocomplete="off";
+                            }
+                            details.feuille {
+                                summary { "Lire la feuille d'émargement" }
+                                (super::dossiers::pages(&format!("/kiosque/{}/pages", k.reference), nb_pages, &titre))
                             }
                             (bloc_signature("…", false))
                             div.actions {
@@ -458,4 +467,23 @@ async fn reprendre(
         .await
         .map_err(erreur)?;
     Ok(Redirect::to(&format!("/kiosque/{}", k.reference)).into_response())
+}
+
+/// A page of the sheet as it was opened (the version every signer is shown).
+async fn image_page(
+    State(app): State<App>,
+    EnKiosque(s): EnKiosque,
+    Path((reference, page)): Path<(String, usize)>,
+) -> Page {
+    let k = kiosque::charger(&app, &s.acteur, &reference)
+        .await
+        .map_err(erreur)?;
+    let d = kiosque::document(&app, &k).await.map_err(erreur)?;
+    let sha = d
+        .sha256_rendu
+        .ok_or_else(|| erreur(Erreur::Conflit("feuille non composée".into())))?;
+    let png = super::apercu::page(&app, &sha, page)
+        .await
+        .map_err(erreur)?;
+    Ok(super::apercu::reponse(png))
 }
