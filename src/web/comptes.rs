@@ -599,6 +599,8 @@ fn lire_message(octets: &[u8]) -> Message {
 fn decoder_mot(v: &str) -> String {
     use base64::Engine;
     let mut out = String::new();
+    // Whitespace between two encoded words is dropped (RFC 2047 § 6.2), kept elsewhere.
+    let mut precedent_encode = false;
     for morceau in v.split_whitespace() {
         let decode = morceau
             .strip_prefix("=?")
@@ -615,15 +617,12 @@ fn decoder_mot(v: &str) -> String {
                 };
                 Some(String::from_utf8_lossy(&octets).into_owned())
             });
-        match decode {
-            Some(d) => out.push_str(&d),
-            None => {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(morceau);
-            }
+        let encode = decode.is_some();
+        if !out.is_empty() && !(encode && precedent_encode) {
+            out.push(' ');
         }
+        out.push_str(&decode.unwrap_or_else(|| morceau.to_owned()));
+        precedent_encode = encode;
     }
     out
 }
@@ -756,4 +755,35 @@ async fn courriel(State(app): State<App>, Connecte(s): Connecte, Path(nom): Path
         pre.courriel { (m.texte) }
     };
     Ok(page(&s, "Courriel", "courriels", &[], corps).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn les_objets_encodes_se_lisent_avec_leurs_espaces() {
+        assert_eq!(
+            decoder_mot("Votre compte parafe =?utf-8?b?4oCU?= Mon PLIE"),
+            "Votre compte parafe — Mon PLIE"
+        );
+        assert_eq!(decoder_mot("=?utf-8?b?QQ==?= =?utf-8?q?B_=C3=A9?="), "AB é");
+    }
+
+    #[test]
+    fn un_message_de_la_boite_donne_destinataire_objet_et_texte() {
+        let eml = b"From: parafe <parafe@localhost>\r\nTo: t.garnier@plie.fr\r\nSubject: =?utf-8?b?UsOpaW5pdGlhbGlzYXRpb24=?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nBonjour Thomas,=0D=0Alien : http://x/compte/abc\r\n";
+        let (a, objet, texte) = lire_courriel(eml);
+        assert_eq!(a, "t.garnier@plie.fr");
+        assert_eq!(objet, "Réinitialisation");
+        assert!(texte.contains("/compte/abc"));
+    }
+
+    #[test]
+    fn la_suite_apres_connexion_reste_sur_parafe() {
+        assert_eq!(suite_sure(Some("/documents/d-1")), "/documents/d-1");
+        assert_eq!(suite_sure(Some("//attaquant.exemple")), "/accueil");
+        assert_eq!(suite_sure(Some("https://attaquant.exemple")), "/accueil");
+        assert_eq!(suite_sure(None), "/accueil");
+    }
 }
