@@ -27,6 +27,7 @@ use std::sync::Mutex;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/accueil", get(accueil))
+        .route("/accueil/participants.csv", get(export))
         .route("/participants/{reference}", get(dossier))
         .route(
             "/participants/{reference}/nouveau/{workflow}",
@@ -116,6 +117,7 @@ async fn accueil(
                 button.principal type="submit" { "Rechercher" }
             }
         }
+        p { a.bouton.secondaire href="/accueil/participants.csv" download { "Exporter la liste (CSV, tableur)" } }
         @if liste.is_empty() {
             p { @if q.is_some() { "Aucun participant ne correspond." } @else { "Aucun participant pour l'instant : ils arrivent par l'import du logiciel de parcours." } }
         } @else {
@@ -166,6 +168,7 @@ async fn documents_du_participant(
     app: &App,
     p: &Participant,
     plie: &str,
+    portefeuille: Option<i64>,
 ) -> Result<Vec<Document>, Erreur> {
     let mut liste = docs::liste(
         &app.db,
@@ -181,10 +184,13 @@ async fn documents_du_participant(
     let feuilles: Vec<i64> = sqlx::query_scalar(
         "SELECT d.id FROM document d WHERE d.plie = ? AND d.workflow = 'emargement-collectif'
          AND EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
-                     WHERE json_extract(j.value, '$.identifiant') = ?)",
+                     WHERE json_extract(j.value, '$.identifiant') = ?)
+         AND (? IS NULL OR d.auteur_id = ?)",
     )
     .bind(plie)
     .bind(&p.identifiant_externe)
+    .bind(portefeuille)
+    .bind(portefeuille)
     .fetch_all(&app.db)
     .await?;
     for id in feuilles {
@@ -268,7 +274,7 @@ async fn dossier(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let plie = s.acteur.plie.as_str();
-    let liste = documents_du_participant(&app, &p, plie)
+    let liste = documents_du_participant(&app, &p, plie, s.acteur.portefeuille())
         .await
         .map_err(erreur)?;
     let manques = manques(&app, &p, &liste);
@@ -1107,4 +1113,125 @@ async fn signature_ici(
         }
         Err(e) => erreur_json(e),
     }
+}
+
+/// The participants of the caller's reach as a spreadsheet (`;`, UTF-8 with BOM, as French
+/// spreadsheets expect): identity, entry and exit, contract, last émargement, bilans overdue.
+/// The export is recorded in the evidence journal.
+async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
+    let a = &s.acteur;
+    let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
+    #[derive(sqlx::FromRow)]
+    struct Ligne {
+        identifiant_externe: String,
+        civilite: String,
+        nom: String,
+        prenom: String,
+        commune: String,
+        code_postal: String,
+        date_entree: Option<String>,
+        date_sortie: Option<String>,
+        motif_sortie: Option<String>,
+        rsa: bool,
+        contrat: bool,
+        dernier_emargement: Option<String>,
+        bilans_en_retard: i64,
+    }
+    let lignes: Vec<Ligne> = sqlx::query_as(
+        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
+           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
+           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
+           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
+                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
+                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
+           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
+                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY p.nom, p.prenom",
+    )
+    .bind(&aujourdhui)
+    .bind(a.plie.as_str())
+    .bind(a.portefeuille())
+    .bind(a.portefeuille())
+    .fetch_all(&app.db)
+    .await
+    .map_err(|e| erreur(e.into()))?;
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let entete = [
+        "Identifiant",
+        "Civilité",
+        "Nom",
+        "Prénom",
+        "Commune",
+        "Code postal",
+        "Date d'entrée",
+        "Date de sortie",
+        "Motif de sortie",
+        "RSA",
+        "Contrat d'engagement signé",
+        "Dernier émargement",
+        "Bilans BRSA en retard",
+    ];
+    let ecrire = |w: &mut csv::Writer<Vec<u8>>, champs: &[String]| {
+        w.write_record(champs)
+            .map_err(|e| erreur(Erreur::Interne(format!("export : {e}"))))
+    };
+    ecrire(&mut w, &entete.map(str::to_owned))?;
+    let oui = |b: bool| if b { "oui" } else { "non" }.to_owned();
+    for l in &lignes {
+        ecrire(
+            &mut w,
+            &[
+                l.identifiant_externe.clone(),
+                l.civilite.clone(),
+                l.nom.clone(),
+                l.prenom.clone(),
+                l.commune.clone(),
+                l.code_postal.clone(),
+                l.date_entree
+                    .as_deref()
+                    .map(gabarit::jour)
+                    .unwrap_or_default(),
+                l.date_sortie
+                    .as_deref()
+                    .map(gabarit::jour)
+                    .unwrap_or_default(),
+                l.motif_sortie.clone().unwrap_or_default(),
+                oui(l.rsa),
+                oui(l.contrat),
+                l.dernier_emargement
+                    .as_deref()
+                    .map(gabarit::instant)
+                    .unwrap_or_default(),
+                l.bilans_en_retard.to_string(),
+            ],
+        )?;
+    }
+    let octets = w
+        .into_inner()
+        .map_err(|e| erreur(Erreur::Interne(format!("export : {e}"))))?;
+    let evenement = crate::model::JournalEvent::ExportMade {
+        actor: a.pseudonyme(),
+        operation: format!("liste des participants ({} lignes)", lignes.len()),
+    };
+    app.vault
+        .record(&a.plie, evenement, Vec::new())
+        .await
+        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let nom = format!("participants-{aujourdhui}.csv");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{nom}\""),
+            ),
+        ],
+        octets,
+    )
+        .into_response())
 }

@@ -137,7 +137,13 @@ test("l'assistant lit tout le PLIE, télécharge, mais ne crée, n'envoie, ne si
   assert.equal(api.status(), 403);
   const v = await service.api("GET", `/api/documents/${reference}`, jeton);
   assert.equal(v.json.document.etat, "envoye", "rien n'a changé");
-  // Mais il télécharge.
+  // Mais il télécharge et exporte (l'export est consigné au journal des preuves).
+  const csv = await page.request.get(`${service.url}/accueil/participants.csv`);
+  assert.equal(csv.status(), 200);
+  const texte = await csv.text();
+  assert.match(texte, /Identifiant;Civilité;Nom;Prénom/);
+  assert.match(texte, /Benali/);
+  assert.match(texte, /Roux/, "les participants des deux référents");
   const pdf = await page.request.get(`${service.url}/documents/${reference}/pdf`);
   assert.equal(pdf.status(), 200);
   assert.equal(pdf.headers()["content-type"], "application/pdf");
