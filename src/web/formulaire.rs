@@ -173,13 +173,13 @@ fn champ(cle: &str, chemin: &str, f: &Field, etat: &Etat) -> Markup {
                     @if let Some(e) = erreur { p.message-champ { (e) } }
                     @for i in 0..n {
                         fieldset.element data-index=(i) {
-                            legend { (element.libelle) " " (i + 1) }
+                            legend { (f.libelle) " — ligne " (i + 1) }
                             @for (k, sf) in sous {
                                 (champ(k, &format!("{chemin}[{i}].{k}"), sf, etat))
                             }
                         }
                     }
-                    button.secondaire.ajouter-element type="button" { "Ajouter : " (element.libelle.to_lowercase()) }
+                    button.secondaire.ajouter-element type="button" { "Ajouter une ligne" }
                 }
             }
         }

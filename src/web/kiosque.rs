@@ -318,7 +318,7 @@ async fn kiosque_page(
                                 summary { "Lire la feuille d'émargement" }
                                 (super::dossiers::pages(&format!("/kiosque/{}/pages", k.reference), nb_pages, &titre))
                             }
-                            (bloc_signature("…", false))
+                            (bloc_signature("…", true))
                             div.actions {
                                 button.principal.grand #signer type="submit" { "Signer" }
                                 button.secondaire.grand #retour type="button" { "Retour à la liste" }

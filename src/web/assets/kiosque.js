@@ -123,16 +123,15 @@ document.addEventListener("DOMContentLoaded", () => {
       np = { prenom: document.getElementById("np-prenom").value.trim(), nom: document.getElementById("np-nom").value.trim() };
       if (!np.prenom || !np.nom) { erreur.textContent = "Indiquez le prénom et le nom de la personne."; return; }
     }
-    if (pad.vide()) { erreur.textContent = "Tracez votre signature dans le cadre."; return; }
+    const nomTape = document.getElementById("nom-tape");
+    const tape = nomTape ? nomTape.value.trim() : "";
+    if (pad.vide() && !tape) { erreur.textContent = "Tracez votre signature dans le cadre (ou tapez votre nom)."; return; }
     if (!consentement.checked) { erreur.textContent = "Cochez la phrase de consentement pour signer."; consentement.focus(); return; }
     const corps = {
       cle: cle(),
-      signature: {
-        trace: pad.trace(),
-        png: pad.png(),
-        consentement: document.getElementById("texte-consentement").textContent.trim(),
-        version: etat.version,
-      },
+      signature: pad.vide()
+        ? { nom_tape: tape, consentement: document.getElementById("texte-consentement").textContent.trim(), version: etat.version }
+        : { trace: pad.trace(), png: pad.png(), consentement: document.getElementById("texte-consentement").textContent.trim(), version: etat.version },
       capture_le: new Date().toISOString(),
     };
     if (mode.type === "present") corps.signataire = mode.id;
@@ -141,6 +140,7 @@ document.addEventListener("DOMContentLoaded", () => {
     f.push({ url: mode.type === "cloture" ? "cloture" : "signatures", corps });
     garder(f);
     if (np) { document.getElementById("np-prenom").value = ""; document.getElementById("np-nom").value = ""; }
+    if (nomTape) { nomTape.value = ""; nomTape.closest("details").open = false; }
     fermer();
     marquer();
     envoyer();

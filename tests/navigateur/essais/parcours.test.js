@@ -138,3 +138,44 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   assert.ok(texte.includes("preuves.json"), "preuves jointes au PDF/A-3");
   assert.deepEqual(ref.erreurs, [], ref.erreurs.join("\n"));
 });
+
+test("refus motivé par le lien : le document passe « refusé », le référent lit le motif", async () => {
+  const bureau = await chrome.newContext(BUREAU);
+  const ref = await nouvellePage(bureau);
+  await ref.goto(`${service.url}/connexion`);
+  await ref.fill("#email", "t.garnier@plie.fr");
+  await ref.fill("#mot_de_passe", "une phrase de passe assez longue");
+  await Promise.all([ref.waitForNavigation(), ref.click("main button[type=submit]")]);
+  await ref.click("tbody >> text=Karim DURAND");
+  await ref.click("a.bouton:has-text(\"Fiche de liaison — démarrage\")");
+  await ref.waitForURL(/\/nouveau\/fiche-liaison-demarrage/);
+  for (const champ of await ref.locator("form.document [data-requis='1']").all()) {
+    if (!(await champ.isVisible()) || (await champ.inputValue())) continue;
+    if (await champ.evaluate((c) => c.closest("fieldset[data-facultatif]") !== null)) continue;
+    const type = await champ.getAttribute("data-type");
+    const valeur = { date: "2025-04-01", heure: "09:00", email: "contact@exemple.fr", entier: "1", liste: "Premier point" }[type] || "Renseigné pour l'essai";
+    if (type === "choix") await champ.selectOption({ index: 1 });
+    else await champ.fill(valeur);
+  }
+  await ref.check("input[name='sig.referent.methode'][value='lien']");
+  await ref.click("form.document button[type=submit]");
+  await ref.waitForURL(/message=cree/);
+  await ref.click("text=Envoyer pour signature");
+  await ref.waitForURL(/message=envoye/);
+  const reference = ref.url().match(/\/documents\/(d-[a-z0-9]+)/)[1];
+  const invitation = await service.smtp.attendre("t.garnier@plie.fr", "Fiche de liaison");
+  const tablette = await chrome.newContext(TABLETTE);
+  const p = await nouvellePage(tablette);
+  await p.goto(lien(invitation, "/signer/"));
+  await p.click("text=Recevoir mon code");
+  const message = await service.smtp.attendre("t.garnier@plie.fr", "Votre code");
+  await p.fill("#code", message.match(/code pour signer le document : (\d{6})/)[1]);
+  await p.click("text=Valider le code");
+  await p.click("text=Je ne veux pas signer ce document");
+  await p.fill("#motif", "Le plan d'action ne correspond pas à ce que nous avons décidé.");
+  await p.click("text=Refuser de signer");
+  await p.locator("h1", { hasText: "Refus enregistré" }).waitFor();
+  await ref.goto(`${service.url}/documents/${reference}`);
+  assert.match(await ref.locator(".entete-document").textContent(), /refusé/);
+  assert.match(await ref.locator("#signataires + *").textContent(), /Le plan d'action ne correspond pas/);
+});
