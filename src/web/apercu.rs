@@ -99,6 +99,36 @@ fn dessiner(octets: Vec<u8>, dir: &std::path::Path) -> Result<usize, Erreur> {
     Ok(pages.len())
 }
 
+/// The number of pages of a version, without drawing them (the pictures come when asked).
+pub async fn nombre_de_pages(app: &App, sha: &str) -> Result<usize, Erreur> {
+    static CONNUS: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    sha_valide(sha)?;
+    let connus = CONNUS.get_or_init(Default::default);
+    if let Some(n) = connus.lock().ok().and_then(|c| c.get(sha).copied()) {
+        return Ok(n);
+    }
+    let n = match deja_dessine(&dossier(app, sha)).await {
+        Some(n) => n,
+        None => {
+            let octets = crate::service::pipeline::lire_version(app, sha).await?;
+            tokio::task::spawn_blocking(move || {
+                hayro::hayro_syntax::Pdf::new(octets)
+                    .map(|pdf| pdf.pages().len())
+                    .map_err(|e| Erreur::Interne(format!("PDF illisible pour l'aperçu : {e:?}")))
+            })
+            .await
+            .map_err(|e| Erreur::Interne(e.to_string()))??
+        }
+    };
+    if let Ok(mut c) = connus.lock() {
+        if c.len() > 10_000 {
+            c.clear();
+        }
+        c.insert(sha.to_owned(), n);
+    }
+    Ok(n)
+}
+
 /// The PNG of page `n` (from 1) of a version.
 pub async fn page(app: &App, sha: &str, n: usize) -> Result<Vec<u8>, Erreur> {
     let total = preparer(app, sha).await?;

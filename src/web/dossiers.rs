@@ -825,7 +825,7 @@ async fn document(
         Err(e) => (None, Some(message(&e))),
     };
     let nb_pages = match &sha {
-        Some(sha) => apercu::preparer(&app, sha).await.map_err(erreur)?,
+        Some(sha) => apercu::nombre_de_pages(&app, sha).await.map_err(erreur)?,
         None => 0,
     };
     let historique: Vec<(Option<String>, String, String, String)> = sqlx::query_as(
@@ -1080,7 +1080,7 @@ async fn signer_ici(
             "envoyez d'abord le document pour signature".into(),
         ))
     })?;
-    let n = apercu::preparer(&app, &sha).await.map_err(erreur)?;
+    let n = apercu::nombre_de_pages(&app, &sha).await.map_err(erreur)?;
     let titre = titre_workflow(&app, &d.workflow);
     let corps = html! {
         p { a href=(format!("/documents/{}", d.reference)) { "← Retour au document" } }

@@ -241,7 +241,9 @@ async fn kiosque_page(
         .await
         .map_err(|e| erreur(e.into()))?;
     let nb_pages = match &d.sha256_rendu {
-        Some(sha) => super::apercu::preparer(&app, sha).await.map_err(erreur)?,
+        Some(sha) => super::apercu::nombre_de_pages(&app, sha)
+            .await
+            .map_err(erreur)?,
         None => 0,
     };
     let donnees: serde_json::Value = serde_json::from_str(&d.donnees).unwrap_or_default();

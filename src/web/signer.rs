@@ -119,7 +119,9 @@ async fn accueil(
         .sha256_rendu
         .clone()
         .ok_or_else(|| refus_du_lien(Erreur::Conflit("document non composé".into())))?;
-    let n = apercu::preparer(&app, &sha).await.map_err(super::erreur)?;
+    let n = apercu::nombre_de_pages(&app, &sha)
+        .await
+        .map_err(super::erreur)?;
     let corps = html! {
         h1 { (titre) }
         p.intro { "Bonjour " strong { (s.nom) } ". Lisez le document jusqu'au bout, puis signez en bas de la page." }

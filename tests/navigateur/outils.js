@@ -137,6 +137,8 @@ export class Service {
   async fermer() {
     await this.arreter();
     this.smtp.arreter();
+    // PARAFE_GARDER=1 garde le dossier (données, courriels, journal du service) pour enquêter.
+    if (!process.env.PARAFE_GARDER) fs.rmSync(this.racine, { recursive: true, force: true });
   }
 
   /// `parafe comptes ajouter` (compte et jeton d'API, dans un PLIE au choix).

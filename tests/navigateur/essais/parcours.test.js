@@ -73,7 +73,8 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   await ref.waitForURL(/\/documents\/d-[a-z0-9]+\?message=cree/);
   const reference = ref.url().match(/\/documents\/(d-[a-z0-9]+)/)[1];
   await ref.locator(".pages img").first().waitFor();
-  assert.ok(await ref.locator(".pages img").first().evaluate((img) => img.complete && img.naturalWidth > 1000), "aperçu dessiné par le serveur");
+  // L'aperçu : une image de page dessinée par le serveur (pas de lecteur PDF dans le navigateur).
+  await ref.waitForFunction(() => { const i = document.querySelector(".pages img"); return i && i.complete && i.naturalWidth > 1000; });
   await capture(ref, "07-brouillon-apercu");
 
   await ref.click("text=Envoyer pour signature");
