@@ -618,7 +618,7 @@ fn decoder_mot(v: &str) -> String {
                 Some(String::from_utf8_lossy(&octets).into_owned())
             });
         let encode = decode.is_some();
-        if !out.is_empty() && !(encode && precedent_encode) {
+        if !(out.is_empty() || (encode && precedent_encode)) {
             out.push(' ');
         }
         out.push_str(&decode.unwrap_or_else(|| morceau.to_owned()));

@@ -188,7 +188,7 @@ async fn lire_formulaire<T: serde::de::DeserializeOwned>(
 }
 
 /// Whether the request's `Origin` (when the browser sends one) is parafe's own.
-fn meme_origine(app: &App, entetes: &HeaderMap) -> bool {
+pub(crate) fn meme_origine(app: &App, entetes: &HeaderMap) -> bool {
     let Some(origine) = entetes.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

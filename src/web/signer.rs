@@ -144,7 +144,11 @@ async fn accueil(
     Ok(page_publique(&titre, &["signature.js", "signer.js"], corps).into_response())
 }
 
-async fn envoyer_code(State(app): State<App>, Path(jeton): Path<String>) -> Page {
+async fn envoyer_code(
+    State(app): State<App>,
+    Path(jeton): Path<String>,
+    _: super::FormulairePublic<super::Vide>,
+) -> Page {
     signature::envoyer_code(&app, &jeton)
         .await
         .map_err(refus_du_lien)?;
@@ -198,6 +202,9 @@ async fn signer(
     Path(jeton): Path<String>,
     crate::api::Corps(s): crate::api::Corps<Signature>,
 ) -> Response {
+    if !super::meme_origine(&app, &entetes) {
+        return erreur_json(Erreur::Interdit("requête venue d'un autre site".into()));
+    }
     let ctx = super::contexte(adresse, &entetes);
     match signature::signer_par_lien(&app, &jeton, s, &ctx).await {
         Ok(d) => {

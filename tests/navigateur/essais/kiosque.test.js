@@ -112,9 +112,10 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   const enAttente = await page.evaluate((k) => JSON.parse(localStorage.getItem(`parafe-kiosque-${k}`)).length, kiosque);
   assert.equal(enAttente, 2);
   await capture(page, "23-kiosque-hors-ligne");
-  // La page rechargée hors ligne n'existe pas : on garde l'onglet, comme sur la tablette.
+  // Le réseau revient ; la page est même rechargée : les signatures gardées sur la tablette
+  // (localStorage) partent au chargement, une fois chacune.
   await tablette.setOffline(false);
-  await page.evaluate(() => window.dispatchEvent(new Event("online")));
+  await page.reload();
   await page.locator("button.present", { hasText: "Inès MOREAU" }).locator("text=signé ✓").waitFor({ timeout: 20000 });
   await page.waitForFunction((k) => JSON.parse(localStorage.getItem(`parafe-kiosque-${k}`) || "[]").length === 0, kiosque);
   await signerSurLaTablette(page, presents[5], 5);
