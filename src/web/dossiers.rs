@@ -793,11 +793,13 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
 }
 
 /// The pictures of a version's pages, with their text alternative.
-pub(crate) fn pages(base: &str, n: usize, titre: &str) -> Markup {
+pub(crate) fn pages(base: &str, n: usize, titre: &str, version: &str) -> Markup {
+    // The version in the address: a browser never shows a draft's picture for a sealed page.
+    let v = version.get(..16).unwrap_or(version);
     html! {
         div.pages {
             @for i in 1..=n {
-                img src=(format!("{base}/{i}")) alt=(format!("{titre}, page {i} sur {n}")) loading="lazy" width="1190" height="1684";
+                img src=(format!("{base}/{i}?v={v}")) alt=(format!("{titre}, page {i} sur {n}")) loading="lazy" width="1190" height="1684";
             }
         }
     }
@@ -926,7 +928,7 @@ async fn document(
             h2 #apercu { "Aperçu" @if d.sha256_scelle.is_some() { " de la version scellée" } @else if d.sha256_rendu.is_some() { " de la version présentée aux signataires" } @else { " du brouillon" } }
             @if let Some(sha) = &sha { p.empreinte { "Empreinte SHA-256 : " code { (sha) } } }
             @if let Some(m) = &apercu_echec { (alerte("erreur", m)) }
-            (pages(&format!("/documents/{}/pages", d.reference), nb_pages, &titre))
+            (pages(&format!("/documents/{}/pages", d.reference), nb_pages, &titre, sha.as_deref().unwrap_or_default()))
         }
         section.carte aria-labelledby="historique" {
             h2 #historique { "Historique" }
@@ -1086,7 +1088,7 @@ async fn signer_ici(
         p { a href=(format!("/documents/{}", d.reference)) { "← Retour au document" } }
         h1 { (titre) }
         p.intro { "Faites lire le document à " strong { (sig.nom) } ", puis recueillez sa signature." }
-        (pages(&format!("/documents/{}/pages", d.reference), n, &titre))
+        (pages(&format!("/documents/{}/pages", d.reference), n, &titre, &sha))
         form #formulaire-signature novalidate data-mode="sur-place"
             data-url=(format!("/documents/{}/signer/{}", d.reference, rang))
             data-version=(sha) data-csrf=(s.csrf)

@@ -318,7 +318,7 @@ async fn kiosque_page(
                             }
                             details.feuille {
                                 summary { "Lire la feuille d'émargement" }
-                                (super::dossiers::pages(&format!("/kiosque/{}/pages", k.reference), nb_pages, &titre))
+                                (super::dossiers::pages(&format!("/kiosque/{}/pages", k.reference), nb_pages, &titre, d.sha256_rendu.as_deref().unwrap_or_default()))
                             }
                             (bloc_signature("…", true))
                             div.actions {

@@ -126,7 +126,7 @@ async fn accueil(
         h1 { (titre) }
         p.intro { "Bonjour " strong { (s.nom) } ". Lisez le document jusqu'au bout, puis signez en bas de la page." }
         p.empreinte { "Empreinte SHA-256 de cette version : " code { (sha) } }
-        (pages(&format!("/signer/{jeton}/pages"), n, &titre))
+        (pages(&format!("/signer/{jeton}/pages"), n, &titre, &sha))
         form #formulaire-signature novalidate data-mode="lien" data-url=(format!("/signer/{jeton}"))
             data-version=(sha) data-suite="/signature-enregistree" {
             (bloc_signature(&s.nom, true))

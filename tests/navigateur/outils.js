@@ -187,6 +187,13 @@ export async function capture(page, nom) {
   await page.screenshot({ path: path.join(CAPTURES, `${nom}.png`), fullPage: true });
 }
 
+/// Attend que toutes les pages du document (images dessinées par le serveur) soient affichées.
+export async function pagesAffichees(page) {
+  for (const img of await page.locator(".pages img").all()) await img.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => [...document.querySelectorAll(".pages img")].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
 /// Une page qui échoue au premier message d'erreur de la console (CSP violée, script cassé).
 export async function nouvellePage(contexte) {
   const page = await contexte.newPage();

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerDoigt, attendre,
+  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerDoigt, attendre, pagesAffichees,
   TABLETTE, TABLETTE_PAYSAGE, BUREAU, MOT_DE_PASSE,
 } from "../outils.js";
 
@@ -146,6 +146,7 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   assert.ok(!v.signataires.some((s) => s.nom.includes("ROUX")));
   assert.equal(signes.filter((s) => s.role === "animateur").length, 1);
   await page.reload();
+  await pagesAffichees(page);
   await capture(page, "25-feuille-scellee");
   // Le PDF scellé passe pyHanko.
   const pdf = path.join(service.racine, "emargement.pdf");

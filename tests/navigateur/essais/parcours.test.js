@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerSouris, tracerDoigt,
+  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerSouris, tracerDoigt, pagesAffichees,
   lien, TABLETTE, BUREAU,
 } from "../outils.js";
 
@@ -75,6 +75,7 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   await ref.locator(".pages img").first().waitFor();
   // L'aperçu : une image de page dessinée par le serveur (pas de lecteur PDF dans le navigateur).
   await ref.waitForFunction(() => { const i = document.querySelector(".pages img"); return i && i.complete && i.naturalWidth > 1000; });
+  await pagesAffichees(ref);
   await capture(ref, "07-brouillon-apercu");
 
   await ref.click("text=Envoyer pour signature");
@@ -100,6 +101,8 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   await p.locator("#pad").scrollIntoViewIfNeeded();
   await tracerDoigt(p);
   await p.check("#consentement");
+  await pagesAffichees(p);
+  await p.locator("#pad").scrollIntoViewIfNeeded();
   await capture(p, "10-lien-signature-tablette");
   await p.click("#signer");
   await p.waitForURL(/signature-enregistree/);
@@ -125,7 +128,7 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   const v = await service.attendreEtat(jeton, reference, ["depose", "delivre"]);
   assert.equal(v.signataires.filter((s) => s.etat === "signe").length, 2);
   await ref.reload();
-  await ref.locator(".pages img").first().waitFor();
+  await pagesAffichees(ref);
   await capture(ref, "13-document-scelle");
   const telechargement = await Promise.all([ref.waitForEvent("download"), ref.click("text=Télécharger le PDF scellé")]);
   const pdf = path.join(service.racine, "contrat-scelle.pdf");
