@@ -56,6 +56,8 @@ enum BenchCommand {
     Seal(cli::seal::BenchArgs),
     /// Coffre : dépôt par parafe contre une boucle PutObject brute.
     Store(cli::store::BenchArgs),
+    /// Service : planification des bilans BRSA, boîte d'envoi contre lettre seul.
+    Service(cli::serve::BenchArgs),
     /// Pack d'audit : export contre simple lecture des mêmes pièces du coffre.
     Pack(cli::pack::BenchArgs),
     /// Kiosque d'émargement : tablettes simultanées, signatures et clôtures (second processus).
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
         Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
         Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),
+        Command::Bench(BenchCommand::Service(args)) => cli::serve::bench(args),
         Command::Bench(BenchCommand::Pack(args)) => cli::pack::bench(args),
         Command::Bench(BenchCommand::Kiosque(args)) => cli::kiosque::bench(args),
     };

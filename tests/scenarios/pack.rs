@@ -128,7 +128,7 @@ async fn participant(
     .bind(m.operation)
     .bind(jour(entree))
     .bind(jour(sortie))
-    .bind(i % 5 == 0)
+    .bind(i.is_multiple_of(5))
     .bind(maintenant())
     .fetch_one(&m.db)
     .await
