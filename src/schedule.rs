@@ -280,26 +280,16 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     let maintenant = app.horloge.maintenant();
     let le = db::instant(maintenant);
     // Expiry.
-    let expires: Vec<String> = sqlx::query_scalar(
-        "SELECT ref FROM document WHERE etat IN ('envoye', 'partiellement_signe') AND expire_le <= ?",
+    let expires: Vec<(String, String)> = sqlx::query_as(
+        "SELECT plie, ref FROM document WHERE etat IN ('envoye', 'partiellement_signe') AND expire_le <= ?",
     )
     .bind(&le)
     .fetch_all(&app.db)
     .await?;
-    for reference in expires {
+    for (plie, reference) in expires {
         let mut tx = app.db.begin().await?;
-        if let Some(d) = sqlx::query_as::<_, docs::Document>(
-            "SELECT id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id, etat, donnees, bilan, echeance,
-               envoye_le, expire_le, sha256_rendu, sha256_scelle, depose_seq, cree_le, modifie_le FROM document WHERE ref = ?",
-        )
-        .bind(&reference)
-        .fetch_optional(&mut *tx)
-        .await?
-        {
-            crate::service::documents::transition(app, &mut tx, &d, Etat::Expire, "echeancier").await?;
-            sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
-                .bind(d.id)
-                .execute(&mut *tx)
+        if let Some(d) = docs::par_ref(&mut *tx, &plie, &reference, None).await? {
+            crate::service::documents::transition(app, &mut tx, &d, Etat::Expire, "echeancier")
                 .await?;
         }
         tx.commit().await?;

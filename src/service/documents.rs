@@ -420,7 +420,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
     valider(app, workflow, &donnees)?;
     let maintenant = app.horloge.maintenant();
-    let rendu = super::pipeline::rendre(app, &document.modele, donnees, maintenant).await?;
+    let rendu = super::pipeline::rendre(&document.modele, donnees, maintenant, Vec::new()).await?;
     super::pipeline::garder_version(app, rendu.bytes()).await?;
     let expire = maintenant + workflow.expiration.0;
     let le = db::instant(maintenant);
@@ -542,7 +542,8 @@ pub async fn inviter(
 }
 
 /// Moves a document to its next state in the caller's transaction, and queues the journal
-/// entry recording it. False if the document changed meanwhile.
+/// entry recording it; a request that ends unsigned closes its links. False if the document
+/// changed meanwhile.
 pub async fn transition(
     app: &App,
     tx: &mut sqlx::SqliteConnection,
@@ -556,6 +557,13 @@ pub async fn transition(
     let le = db::instant(maintenant);
     if !docs::transition(tx, document.id, de, vers, acteur, &le).await? {
         return Ok(false);
+    }
+    if matches!(vers, Etat::Refuse | Etat::Expire | Etat::Annule) {
+        // The end of the request: links already sent stop working.
+        sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
+            .bind(document.id)
+            .execute(&mut *tx)
+            .await?;
     }
     let evenement = crate::model::JournalEvent::DocumentTransition {
         document: document.reference.clone(),
@@ -590,11 +598,6 @@ pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
             "le document a changé entre-temps : rechargez-le".into(),
         ));
     }
-    // Links already sent stop working.
-    sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
-        .bind(document.id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     app.reveil.notify_one();
     charger(app, acteur, reference).await

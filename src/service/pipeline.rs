@@ -16,18 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads.
+/// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
+/// with the files to attach (PDF/A-3).
 pub async fn rendre(
-    app: &App,
-    modele: &str,
-    donnees: Value,
-    le: DateTime<Utc>,
-) -> Result<RenderedPdf, Erreur> {
-    rendre_avec(app, modele, donnees, le, Vec::new()).await
-}
-
-async fn rendre_avec(
-    _app: &App,
     modele: &str,
     donnees: Value,
     le: DateTime<Utc>,
@@ -377,7 +368,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
                 .into(),
         json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
     };
-    let rendu = rendre_avec(app, &document.modele, donnees, maintenant, vec![piece]).await?;
+    let rendu = rendre(&document.modele, donnees, maintenant, vec![piece]).await?;
     let scelle = crate::seal::seal(&rendu, &app.keys, &app.tsa)
         .await
         .map_err(|e| Erreur::Interne(format!("scellement : {e}")))?;

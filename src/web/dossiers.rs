@@ -780,7 +780,7 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
     let donnees: Value =
         serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
     let le = crate::db::parse_instant(&d.modifie_le).unwrap_or_else(|| app.horloge.maintenant());
-    let rendu = crate::service::pipeline::rendre(app, &d.modele, donnees, le).await?;
+    let rendu = crate::service::pipeline::rendre(&d.modele, donnees, le, Vec::new()).await?;
     crate::service::pipeline::garder_version(app, rendu.bytes()).await?;
     let sha = rendu.sha256().to_hex();
     if let Ok(mut b) = brouillons().lock() {

@@ -366,17 +366,51 @@ fn nom_piece_jointe(courriel: &str) -> &str {
         .expect("une pièce jointe")
 }
 
+/// A service whose PLIE is set up: its fiche, the Département 34, the participants of
+/// [`EXTRACTION`] imported by a coordinateur, and their référent's token.
+struct Plie {
+    /// Keep it bound (`dir: _dir`): dropping it deletes the service's files.
+    dir: tempfile::TempDir,
+    smtp: Smtp,
+    service: Service,
+    coordinateur: String,
+    referent: String,
+    /// What the import answered.
+    import: Value,
+}
+
+impl Plie {
+    fn pret(horloge: Option<&str>) -> Plie {
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = Smtp::start(&dir.path().join("smtp"));
+        let service = Service::start(&dir.path().join("data"), smtp.port, horloge);
+        let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+        fiche_plie(&service, &coordinateur);
+        let (status, import) = service.importer(&coordinateur, EXTRACTION);
+        assert_eq!(status, StatusCode::OK, "{import}");
+        let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+        Plie {
+            dir,
+            smtp,
+            service,
+            coordinateur,
+            referent,
+            import,
+        }
+    }
+}
+
 #[test]
 fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let service = Service::start(&dir.path().join("data"), smtp.port, None);
-    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
-    fiche_plie(&service, &coordinateur);
-    let (status, rapport) = service.importer(&coordinateur, EXTRACTION);
-    assert_eq!(status, StatusCode::OK, "{rapport}");
-    assert_eq!(rapport["participants"], 2);
-    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let Plie {
+        dir,
+        smtp,
+        service,
+        referent,
+        import,
+        ..
+    } = Plie::pret(None);
+    assert_eq!(import["participants"], 2);
     let samira = participant_ref(&service, &referent, "Benali");
 
     let cree = service.ok(
@@ -419,15 +453,7 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         Some(&signature(&version)),
     );
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
-    let message_code = smtp.attendre("samira.benali@exemple.fr", "Votre code");
-    let code: String = message_code
-        .split("Votre code pour signer le document : ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    let code = code_recu(&service, &smtp, "samira.benali@exemple.fr", &jeton);
     let (status, v) = service.appel(
         "POST",
         &format!("/api/signature/{jeton}/verification"),
@@ -560,16 +586,13 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
 
 #[test]
 fn mauvaises_entrees_refusees_en_francais_sans_rien_ecrire() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let service = Service::start(&dir.path().join("data"), smtp.port, None);
-    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
-    fiche_plie(&service, &coordinateur);
-    assert_eq!(
-        service.importer(&coordinateur, EXTRACTION).0,
-        StatusCode::OK
-    );
-    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let Plie {
+        dir: _dir,
+        service,
+        coordinateur,
+        referent,
+        ..
+    } = Plie::pret(None);
     let samira = participant_ref(&service, &referent, "Benali");
     // Another PLIE on the same service, with its own participant.
     let autre = service.compte("coord@autre-plie.fr", "coordinateur", Some("autre-plie"));
@@ -672,19 +695,16 @@ fn mauvaises_entrees_refusees_en_francais_sans_rien_ecrire() {
 
 #[test]
 fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
     // The service's clock reads 20 June 2025: the 5-month bilan (15 June) is overdue.
-    let service = Service::start(
-        &dir.path().join("data"),
-        smtp.port,
-        Some("2025-06-20T08:00:00Z"),
-    );
-    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
-    fiche_plie(&service, &coordinateur);
-    let (_, rapport) = service.importer(&coordinateur, EXTRACTION);
-    assert_eq!(rapport["bilans"]["crees"], 3, "{rapport}");
-    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let Plie {
+        dir: _dir,
+        smtp,
+        service,
+        referent,
+        import,
+        ..
+    } = Plie::pret(Some("2025-06-20T08:00:00Z"));
+    assert_eq!(import["bilans"]["crees"], 3, "{import}");
     let karim = participant_ref(&service, &referent, "Durand");
     let bilans = service.ok(
         "GET",
@@ -848,13 +868,13 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
 
 #[test]
 fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let mut service = Service::start(&dir.path().join("data"), smtp.port, None);
-    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
-    fiche_plie(&service, &coordinateur);
-    service.importer(&coordinateur, EXTRACTION);
-    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let Plie {
+        dir: _dir,
+        smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(None);
     let samira = participant_ref(&service, &referent, "Benali");
     const LOT: usize = 24;
     let mut references = Vec::new();
@@ -972,17 +992,21 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
     );
 }
 
-/// Confirms a link's one-time code, as the signer would from the mail.
-fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+/// Asks for a link's one-time code and reads it in the mail, as the signer would.
+fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
     service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
     let message = smtp.attendre(email, "Votre code");
-    let code: String = message
+    message
         .split("Votre code pour signer le document : ")
         .nth(1)
         .unwrap()
         .chars()
         .take(6)
-        .collect();
+        .collect()
+}
+
+fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+    let code = code_recu(service, smtp, email, jeton);
     service.ok(
         "POST",
         &format!("/api/signature/{jeton}/verification"),
@@ -993,13 +1017,13 @@ fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
 
 #[test]
 fn fiche_de_liaison_le_partenaire_remplit_son_retour_et_signe() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let service = Service::start(&dir.path().join("data"), smtp.port, None);
-    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
-    fiche_plie(&service, &coordinateur);
-    service.importer(&coordinateur, EXTRACTION);
-    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
+    let Plie {
+        dir,
+        smtp,
+        service,
+        referent,
+        ..
+    } = Plie::pret(None);
     let samira = participant_ref(&service, &referent, "Benali");
     let mut donnees = crate::support::example("fiche-liaison-positionnement");
     let retour = donnees["retour"].clone();
