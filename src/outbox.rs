@@ -13,7 +13,9 @@
 use crate::db::{self, Pool};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::time::Duration;
+use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,22 +89,33 @@ pub async fn ajouter(
     Ok(())
 }
 
-/// The tasks due now, oldest first.
+/// The tasks of these kinds due now, oldest first, but for those already taken (`sauf`).
 pub async fn dues(
     db: &Pool,
     maintenant: DateTime<Utc>,
-    limite: i64,
+    genres: &[Genre],
+    sauf: &HashSet<i64>,
+    limite: usize,
 ) -> Result<Vec<Tache>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String, String, i64, bool)> = sqlx::query_as(
+    let mut requete = sqlx::QueryBuilder::new(
         "SELECT id, cle, genre, plie, charge, essais, commence_le IS NOT NULL FROM outbox
-         WHERE etat = 'attente' AND prochain_essai <= ? ORDER BY prochain_essai, id LIMIT ?",
-    )
-    .bind(db::instant(maintenant))
-    .bind(limite)
-    .fetch_all(db)
-    .await?;
+         WHERE etat = 'attente' AND prochain_essai <= ",
+    );
+    requete
+        .push_bind(db::instant(maintenant))
+        .push(" AND genre IN (");
+    let mut liste = requete.separated(", ");
+    for g in genres {
+        liste.push_bind(g.code());
+    }
+    requete
+        .push(") ORDER BY prochain_essai, id LIMIT ")
+        .push_bind((limite + sauf.len()) as i64);
+    let rows: Vec<(i64, String, String, String, String, i64, bool)> =
+        requete.build_query_as().fetch_all(db).await?;
     Ok(rows
         .into_iter()
+        .filter(|(id, ..)| !sauf.contains(id))
         .filter_map(|(id, cle, genre, plie, charge, essais, interrompue)| {
             Some(Tache {
                 id,
@@ -114,6 +127,7 @@ pub async fn dues(
                 interrompue,
             })
         })
+        .take(limite)
         .collect())
 }
 
@@ -178,8 +192,10 @@ pub async fn reporter(
     let essais = tache.essais + 1;
     let prochain = maintenant + attente(essais);
     sqlx::query(
-        // A refused or failed SMTP exchange is not in doubt: the next one is not a resend.
-        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ?, commence_le = NULL
+        // A refused or failed SMTP exchange is not in doubt: the next one is not a resend. A
+        // journal entry may have been written before the failure: it stays in doubt.
+        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ?,
+           commence_le = CASE genre WHEN 'journal' THEN commence_le END
          WHERE id = ? AND etat = 'attente'",
     )
     .bind(essais)
@@ -189,6 +205,28 @@ pub async fn reporter(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Wakes the outbox's workers when a task is queued. Each worker keeps its own receiver, so
+/// that a ring between two looks at the table is not lost.
+pub struct Reveil(watch::Sender<()>);
+
+impl Default for Reveil {
+    fn default() -> Self {
+        Reveil(watch::Sender::new(()))
+    }
+}
+
+impl Reveil {
+    /// After a commit that queued tasks.
+    pub fn sonner(&self) {
+        self.0.send_replace(());
+    }
+
+    /// A worker's receiver: [`watch::Receiver::changed`] resolves after the next ring.
+    pub fn ecouter(&self) -> watch::Receiver<()> {
+        self.0.subscribe()
+    }
 }
 
 /// Tasks waiting (for the health endpoint): by kind, with the oldest's age.

@@ -382,6 +382,6 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             tx.commit().await?;
         }
     }
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }

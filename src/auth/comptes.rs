@@ -255,7 +255,7 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
     )
     .await?;
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }
 
@@ -517,7 +517,7 @@ pub async fn creer_compte(
     )
     .await?;
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(id)
 }
 

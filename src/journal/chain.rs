@@ -176,25 +176,28 @@ impl Chain {
         (head.seq, head.hash)
     }
 
-    /// Appends an entry and returns it once it is on disk; also returns the segment this append
-    /// closed, if any, for the caller to file.
-    pub fn append(
+    /// Appends several entries in order and returns them once they are all on disk: one sync
+    /// for the lot (the outbox journals the transitions of many documents at once). Also returns
+    /// the segments these appends closed, for the caller to file.
+    pub fn append_all(
         &self,
-        event: JournalEvent,
-        objects: Vec<Sha256Digest>,
-    ) -> io::Result<(JournalEntry, Option<ClosedSegment>)> {
-        let (entry, closed) = {
+        events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
+    ) -> io::Result<(Vec<JournalEntry>, Vec<ClosedSegment>)> {
+        let mut entries = Vec::with_capacity(events.len());
+        let mut closed = Vec::new();
+        {
             let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = write_entry(&mut head, event, objects)?;
-            let closed = if head.in_segment >= self.segment_entries {
-                Some(self.rotate(&mut head)?)
-            } else {
-                None
-            };
-            (entry, closed)
-        };
-        self.sync_to(entry.seq)?;
-        Ok((entry, closed))
+            for (event, objects) in events {
+                entries.push(write_entry(&mut head, event, objects)?);
+                if head.in_segment >= self.segment_entries {
+                    closed.push(self.rotate(&mut head)?);
+                }
+            }
+        }
+        if let Some(last) = entries.last() {
+            self.sync_to(last.seq)?;
+        }
+        Ok((entries, closed))
     }
 
     /// Closes the open segment now (before an anchor), if it holds anything besides its opening

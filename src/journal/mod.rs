@@ -56,14 +56,14 @@ impl Journal {
         Ok(chain)
     }
 
-    /// Appends an event to the PLIE's chain; returns once it is on disk. Blocking (fsync).
-    pub fn append(
+    /// Appends events to the PLIE's chain, in order; returns once they are on disk, synced
+    /// together. Blocking (fsync).
+    pub fn append_all(
         &self,
         plie: &PlieId,
-        event: JournalEvent,
-        objects: Vec<Sha256Digest>,
-    ) -> io::Result<(JournalEntry, Option<ClosedSegment>)> {
-        self.chain(plie)?.append(event, objects)
+        events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
+    ) -> io::Result<(Vec<JournalEntry>, Vec<ClosedSegment>)> {
+        self.chain(plie)?.append_all(events)
     }
 
     /// The PLIE that have a chain in this data directory, sorted.

@@ -450,7 +450,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         inviter(app, &mut tx, &document, s, maintenant, false).await?;
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     charger(app, acteur, reference).await
 }
 
@@ -599,7 +599,7 @@ pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         ));
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     charger(app, acteur, reference).await
 }
 
@@ -623,7 +623,7 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
         inviter(app, &mut tx, &document, s, app.horloge.maintenant(), true).await?;
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(invites.len())
 }
 

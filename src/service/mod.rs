@@ -20,7 +20,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// `[service]` in parafe.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -71,7 +70,7 @@ pub struct App {
     pub catalogue: &'static Catalogue,
     pub horloge: Horloge,
     /// Wakes the outbox worker when a task is queued.
-    pub reveil: Arc<Notify>,
+    pub reveil: Arc<crate::outbox::Reveil>,
     /// Where document versions are kept by hash (`<data-dir>/versions/`).
     pub versions: PathBuf,
 }
@@ -127,7 +126,7 @@ impl App {
             workflows: Arc::new(workflows),
             catalogue,
             horloge,
-            reveil: Arc::new(Notify::new()),
+            reveil: Arc::default(),
         })
     }
 

@@ -8,12 +8,15 @@ use crate::db::documents::{self as docs, Document};
 use crate::db::{self, participants, personnel, referentiel};
 use crate::delivery::{Accuse, Courriel};
 use crate::document::Etat;
-use crate::model::{EvidenceMetadata, JournalEvent, PlieId, RenderedPdf, Sha256Digest};
+use crate::model::{
+    EvidenceMetadata, JournalEntry, JournalEvent, PlieId, RenderedPdf, Sha256Digest,
+};
 use crate::outbox::{self, Genre, Tache};
 use crate::render::{Attachment, RenderOptions};
 use crate::workflow::Role;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
@@ -71,47 +74,123 @@ pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
         .map_err(|e| Erreur::Interne(format!("version {sha} illisible : {e}")))
 }
 
-/// Runs the outbox until the process ends: the due tasks, a batch at a time, then waits for a
-/// new task or a second.
+/// The outbox's lanes. Each runs its own kinds of tasks, side by side with the others, so that
+/// sealing a closed sheet never waits behind a flood of journal entries or e-mails.
+#[derive(Debug, Clone, Copy)]
+enum Voie {
+    /// Rendering, sealing and filing: each document on its own, `taches_simultanees` at once.
+    Documents,
+    /// Journal entries: one lot at a time (each PLIE's chain has one head), one disk sync and
+    /// two database writes for the whole lot.
+    Journal,
+    /// E-mails: a lot of `taches_simultanees` sent together, acceptances recorded together.
+    Courriels,
+}
+
+/// Journal entries taken in one lot at most.
+const LOT_JOURNAL: usize = 500;
+
+impl Voie {
+    fn genres(self) -> &'static [Genre] {
+        match self {
+            Voie::Documents => &[Genre::Sceller, Genre::Deposer],
+            Voie::Journal => &[Genre::Journal],
+            Voie::Courriels => &[Genre::Courriel],
+        }
+    }
+
+    /// Lots run at once, and tasks in a lot.
+    fn capacite(self, app: &App) -> (usize, usize) {
+        let simultanees = app.config.service.taches_simultanees.max(1);
+        match self {
+            Voie::Documents => (simultanees, 1),
+            Voie::Journal => (1, LOT_JOURNAL),
+            Voie::Courriels => (1, simultanees),
+        }
+    }
+
+    /// Runs a lot; a task that fails is put off ([`outbox::reporter`]).
+    async fn executer(self, app: &App, lot: Vec<Tache>) {
+        match self {
+            Voie::Documents => {
+                for tache in lot {
+                    let fait = match tache.genre {
+                        Genre::Sceller => sceller(app, &tache).await,
+                        Genre::Deposer => deposer(app, &tache).await,
+                        autre => Err(Erreur::Interne(format!("tâche {autre:?} hors de sa voie"))),
+                    };
+                    if let Err(e) = fait {
+                        reporter(app, &tache, &e).await;
+                    }
+                }
+            }
+            Voie::Journal => journaliser_lot(app, lot).await,
+            Voie::Courriels => {
+                if let Err(e) = envoyer_lot(app, lot).await {
+                    tracing::error!("lot de courriels interrompu : {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs the outbox until the process ends (or the handle is aborted): its three lanes.
 pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            let lot = app.config.service.taches_simultanees.max(1) as i64;
-            let taches = match outbox::dues(&app.db, app.horloge.maintenant(), lot).await {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!("boîte d'envoi illisible : {e}");
-                    Vec::new()
-                }
-            };
-            if taches.is_empty() {
-                let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(1), app.reveil.notified())
-                        .await;
-                continue;
-            }
-            let (courriels, autres): (Vec<Tache>, Vec<Tache>) =
-                taches.into_iter().partition(|t| t.genre == Genre::Courriel);
-            let mut en_cours = tokio::task::JoinSet::new();
-            if !courriels.is_empty() {
-                let app = app.clone();
-                en_cours.spawn(async move {
-                    if let Err(e) = envoyer_lot(&app, courriels).await {
-                        tracing::error!("lot de courriels interrompu : {e}");
-                    }
-                });
-            }
-            for tache in autres {
-                let app = app.clone();
-                en_cours.spawn(async move {
-                    if let Err(e) = executer(&app, &tache).await {
-                        reporter(&app, &tache, &e).await;
-                    }
-                });
-            }
-            while en_cours.join_next().await.is_some() {}
-        }
+        tokio::join!(
+            voie(&app, Voie::Documents),
+            voie(&app, Voie::Journal),
+            voie(&app, Voie::Courriels),
+        );
     })
+}
+
+/// One lane: takes the due tasks of its kinds as lots finish, then waits for a lot to finish,
+/// a new task, or a second.
+async fn voie(app: &App, voie: Voie) {
+    let (lots, taille) = voie.capacite(app);
+    let mut reveil = app.reveil.ecouter();
+    let mut en_cours = tokio::task::JoinSet::new();
+    // The tasks of each lot running, still `attente` in the table until done.
+    let mut pris: HashMap<tokio::task::Id, Vec<i64>> = HashMap::new();
+    loop {
+        let libres = lots.saturating_sub(en_cours.len());
+        if libres > 0 {
+            // Seen now: a task queued from here on rings again.
+            reveil.borrow_and_update();
+            let sauf: HashSet<i64> = pris.values().flatten().copied().collect();
+            let maintenant = app.horloge.maintenant();
+            match outbox::dues(&app.db, maintenant, voie.genres(), &sauf, libres * taille).await {
+                Ok(taches) => {
+                    let mut taches = taches.into_iter().peekable();
+                    while taches.peek().is_some() {
+                        let lot: Vec<Tache> = taches.by_ref().take(taille).collect();
+                        let ids = lot.iter().map(|t| t.id).collect();
+                        let app = app.clone();
+                        let tache = en_cours.spawn(async move { voie.executer(&app, lot).await });
+                        pris.insert(tache.id(), ids);
+                    }
+                }
+                Err(e) => tracing::error!("boîte d'envoi illisible : {e}"),
+            }
+        }
+        let plein = en_cours.len() >= lots;
+        tokio::select! {
+            Some(fini) = en_cours.join_next_with_id(), if !en_cours.is_empty() => {
+                let id = match fini {
+                    Ok((id, ())) => id,
+                    // A lot that panicked: its tasks stay due.
+                    Err(e) => {
+                        tracing::error!("lot de la boîte d'envoi interrompu : {e}");
+                        e.id()
+                    }
+                };
+                pris.remove(&id);
+            }
+            Ok(()) = reveil.changed(), if !plein => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if !plein => {}
+        }
+    }
 }
 
 async fn reporter(app: &App, tache: &Tache, e: &Erreur) {
@@ -119,16 +198,6 @@ async fn reporter(app: &App, tache: &Tache, e: &Erreur) {
     if let Err(e) = outbox::reporter(&app.db, tache, &e.to_string(), app.horloge.maintenant()).await
     {
         tracing::error!("report de la tâche {} impossible : {e}", tache.cle);
-    }
-}
-
-/// Runs one task. Each is idempotent: run twice after a crash, it does its effect once.
-pub async fn executer(app: &App, tache: &Tache) -> Result<(), Erreur> {
-    match tache.genre {
-        Genre::Sceller => sceller(app, tache).await,
-        Genre::Deposer => deposer(app, tache).await,
-        Genre::Courriel => envoyer_lot(app, vec![tache.clone()]).await,
-        Genre::Journal => journaliser(app, tache).await,
     }
 }
 
@@ -157,7 +226,10 @@ async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
     Ok(())
 }
 
-async fn journaliser(app: &App, tache: &Tache) -> Result<(), Erreur> {
+/// An entry a journal task appends.
+type Evenement = (JournalEvent, Vec<Sha256Digest>);
+
+fn evenement_de(tache: &Tache) -> Result<(PlieId, Evenement), Erreur> {
     let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())
         .map_err(|e| Erreur::Interne(format!("événement illisible : {e}")))?;
     let objets: Vec<Sha256Digest> = tache.charge["objets"]
@@ -166,58 +238,107 @@ async fn journaliser(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .flatten()
         .filter_map(|o| Sha256Digest::from_hex(o.as_str()?))
         .collect();
-    let plie = plie_de(tache)?;
-    outbox::commencer(&app.db, &[tache], app.horloge.maintenant()).await?;
-    let deja = if tache.interrompue {
-        deja_journalise(app, &plie, &evenement, &objets)?
-    } else {
-        None
-    };
-    let seq = match deja {
-        Some(seq) => seq,
-        None => {
-            app.vault
-                .record(&plie, evenement, objets)
-                .await
-                .map_err(|e| Erreur::Interne(e.to_string()))?
-                .seq
-        }
-    };
-    let mut tx = app.db.begin().await?;
-    outbox::terminer(
-        &mut tx,
-        tache.id,
-        &json!({ "seq": seq }),
-        app.horloge.maintenant(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok((plie_de(tache)?, (evenement, objets)))
 }
 
-/// After a crash during a journal task: the entry it was appending, if it made it to the
-/// journal (looked for in the last two segments, where a recent entry is).
-fn deja_journalise(
+/// The journal entries of a lot: marked started together, appended to each PLIE's chain with
+/// one disk sync, marked done in one transaction. A task whose entry may be in the journal
+/// already (a crash after the append) is matched to it rather than appended again.
+async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
+    let tous: Vec<&Tache> = lot.iter().collect();
+    if let Err(e) = outbox::commencer(&app.db, &tous, app.horloge.maintenant()).await {
+        let e = Erreur::from(e);
+        for tache in &lot {
+            reporter(app, tache, &e).await;
+        }
+        return;
+    }
+    let mut par_plie: BTreeMap<PlieId, Vec<(&Tache, Evenement)>> = BTreeMap::new();
+    for tache in &lot {
+        match evenement_de(tache) {
+            Ok((plie, evenement)) => par_plie.entry(plie).or_default().push((tache, evenement)),
+            Err(e) => reporter(app, tache, &e).await,
+        }
+    }
+    let mut faits: Vec<(&Tache, u64)> = Vec::new();
+    for (plie, taches) in par_plie {
+        let ids: Vec<&Tache> = taches.iter().map(|(t, _)| *t).collect();
+        match journaliser_plie(app, &plie, taches).await {
+            Ok(seqs) => faits.extend(seqs),
+            Err(e) => {
+                for tache in ids {
+                    reporter(app, tache, &e).await;
+                }
+            }
+        }
+    }
+    let termine = async {
+        let maintenant = app.horloge.maintenant();
+        let mut tx = app.db.begin().await?;
+        for (tache, seq) in &faits {
+            outbox::terminer(&mut tx, tache.id, &json!({ "seq": seq }), maintenant).await?;
+        }
+        tx.commit().await
+    };
+    if let Err(e) = termine.await {
+        let e = Erreur::from(e);
+        // Still marked started: the next run finds the entries in the journal.
+        for (tache, _) in &faits {
+            reporter(app, tache, &e).await;
+        }
+    }
+}
+
+/// Appends one PLIE's entries of a lot, in order; returns each task's entry number.
+async fn journaliser_plie<'t>(
     app: &App,
     plie: &PlieId,
-    evenement: &JournalEvent,
-    objets: &[Sha256Digest],
-) -> Result<Option<u64>, Erreur> {
+    taches: Vec<(&'t Tache, Evenement)>,
+) -> Result<Vec<(&'t Tache, u64)>, Erreur> {
+    let mut recentes = if taches.iter().any(|(t, _)| t.interrompue) {
+        entrees_recentes(app, plie)?
+    } else {
+        Vec::new()
+    };
+    let mut faits = Vec::new();
+    let mut a_ecrire = Vec::new();
+    for (tache, (evenement, objets)) in taches {
+        // Each entry found answers for one task only: two tasks may journal the same event.
+        let trouvee = tache
+            .interrompue
+            .then(|| {
+                recentes
+                    .iter()
+                    .rposition(|e| e.event == evenement && e.objects == objets)
+            })
+            .flatten()
+            .map(|i| recentes.remove(i).seq);
+        match trouvee {
+            Some(seq) => faits.push((tache, seq)),
+            None => a_ecrire.push((tache, (evenement, objets))),
+        }
+    }
+    let (qui, evenements): (Vec<&Tache>, Vec<Evenement>) = a_ecrire.into_iter().unzip();
+    let entrees = app
+        .vault
+        .record_all(plie, evenements)
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    faits.extend(qui.into_iter().zip(entrees.iter().map(|e| e.seq)));
+    Ok(faits)
+}
+
+/// The entries of a chain's last two segments, where a recent entry is.
+fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
     use crate::journal::chain::{read_segment, segment_numbers, segment_path};
     let dir = app.vault.journal().chain_dir(plie);
     let lire = |e: std::io::Error| Erreur::Interne(format!("journal illisible : {e}"));
     let numeros = segment_numbers(&dir).map_err(lire)?;
-    for numero in numeros.iter().rev().take(2) {
-        let entrees = read_segment(&segment_path(&dir, *numero)).map_err(lire)?;
-        if let Some(e) = entrees
-            .iter()
-            .rev()
-            .find(|e| &e.event == evenement && e.objects == objets)
-        {
-            return Ok(Some(e.seq));
-        }
+    let mut entrees = Vec::new();
+    for numero in numeros.iter().rev().take(2).rev() {
+        entrees.extend(read_segment(&segment_path(&dir, *numero)).map_err(lire)?);
     }
-    Ok(None)
+    Ok(entrees)
 }
 
 /// A signature collected, as stored with its evidence.
@@ -410,7 +531,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     )
     .await?;
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }
 
@@ -510,7 +631,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .await?;
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }
 
@@ -626,7 +747,7 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
         }
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }
 

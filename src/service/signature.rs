@@ -204,7 +204,7 @@ pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
     )
     .await?;
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(())
 }
 
@@ -321,7 +321,7 @@ pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Doc
         return Err(Erreur::Conflit("le document a changé entre-temps".into()));
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(docs::par_id(&app.db, document.id)
         .await?
         .unwrap_or(document))
@@ -569,7 +569,7 @@ async fn enregistrer(
         }
     }
     tx.commit().await?;
-    app.reveil.notify_one();
+    app.reveil.sonner();
     Ok(docs::par_id(&app.db, document.id)
         .await?
         .unwrap_or_else(|| document.clone()))

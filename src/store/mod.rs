@@ -534,15 +534,18 @@ impl Vault {
         event: JournalEvent,
         objects: Vec<Sha256Digest>,
     ) -> Result<JournalEntry, StoreError> {
-        if matches!(
-            event,
-            JournalEvent::DocumentFiled { .. } | JournalEvent::SegmentArchived { .. }
-        ) {
-            return Err(StoreError::Input(
-                "ce type d'événement est écrit par le coffre lui-même".into(),
-            ));
-        }
+        refuser_evenements_du_coffre([&event])?;
         self.append(plie, event, objects).await
+    }
+
+    /// Journals several events in order, on disk together (one sync for all).
+    pub async fn record_all(
+        &self,
+        plie: &PlieId,
+        events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        refuser_evenements_du_coffre(events.iter().map(|(event, _)| event))?;
+        self.append_all(plie, events).await
     }
 
     async fn append(
@@ -551,15 +554,27 @@ impl Vault {
         event: JournalEvent,
         objects: Vec<Sha256Digest>,
     ) -> Result<JournalEntry, StoreError> {
+        let mut entries = self.append_all(plie, vec![(event, objects)]).await?;
+        entries.pop().ok_or_else(|| StoreError::Io {
+            context: format!("journal de {plie}"),
+            source: std::io::Error::other("aucune entrée écrite"),
+        })
+    }
+
+    async fn append_all(
+        &self,
+        plie: &PlieId,
+        events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
         let journal = self.journal.clone();
         let p = plie.clone();
-        let (entry, closed) = on_journal_thread(move || journal.append(&p, event, objects))
+        let (entries, closed) = on_journal_thread(move || journal.append_all(&p, events))
             .await?
             .map_err(io_error(format!("écriture du journal de {plie}")))?;
-        if let Some(segment) = closed {
+        for segment in closed {
             self.file_segment(segment).await?;
         }
-        Ok(entry)
+        Ok(entries)
     }
 
     /// Files a closed journal segment under the longest retention in force.
@@ -924,6 +939,23 @@ impl Vault {
             Ok(None)
         }
     }
+}
+
+/// Filings and segment archivals are journaled by the store itself, never on request.
+fn refuser_evenements_du_coffre<'a>(
+    events: impl IntoIterator<Item = &'a JournalEvent>,
+) -> Result<(), StoreError> {
+    if events.into_iter().any(|event| {
+        matches!(
+            event,
+            JournalEvent::DocumentFiled { .. } | JournalEvent::SegmentArchived { .. }
+        )
+    }) {
+        return Err(StoreError::Input(
+            "ce type d'événement est écrit par le coffre lui-même".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs blocking journal I/O (fsync) off the async workers.
