@@ -454,18 +454,38 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     charger(app, acteur, reference).await
 }
 
-/// The signers to invite now: everyone waiting in a parallel workflow, the first waiting one
-/// in a sequential one — and only those who sign by link (the others sign on the tablet).
+/// The signers whose turn it is: everyone waiting in a parallel workflow; in a sequential one,
+/// the first waiting, with the others of his group when his role signs as a group
+/// (`plusieurs`: the attendees of a workshop sign in the order they come).
+pub fn au_tour<'a>(
+    workflow: &Workflow,
+    signataires: &'a [docs::Signataire],
+) -> Vec<&'a docs::Signataire> {
+    let mut attente = signataires.iter().filter(|s| s.etat == "attente");
+    match workflow.ordre {
+        Ordre::Parallele => attente.collect(),
+        Ordre::Sequentiel => {
+            let Some(premier) = attente.next() else {
+                return Vec::new();
+            };
+            let groupe = workflow
+                .signataires
+                .iter()
+                .any(|d| d.plusieurs && d.role.nom() == premier.role);
+            std::iter::once(premier)
+                .chain(attente.take_while(|s| groupe && s.role == premier.role))
+                .collect()
+        }
+    }
+}
+
+/// The signers to invite now: those whose turn it is ([`au_tour`]) who sign by link (the
+/// others sign on the tablet).
 pub fn a_inviter<'a>(
     workflow: &Workflow,
     signataires: &'a [docs::Signataire],
 ) -> Vec<&'a docs::Signataire> {
-    let attente = signataires.iter().filter(|s| s.etat == "attente");
-    let choisis: Vec<_> = match workflow.ordre {
-        Ordre::Parallele => attente.collect(),
-        Ordre::Sequentiel => attente.take(1).collect(),
-    };
-    choisis
+    au_tour(workflow, signataires)
         .into_iter()
         .filter(|s| s.methode == "lien")
         .collect()

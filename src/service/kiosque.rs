@@ -4,9 +4,9 @@
 //! outbox then renders, seals and files. Leaving the kiosk asks the référent's password.
 //!
 //! Signatures arrive with a key chosen by the tablet: a signature kept on the tablet during a
-//! network outage and sent again is recorded once. Attendees sign in the order they come: the
-//! one who taps takes the next place on the sheet, so that the sealed sheet lists them in the
-//! order they signed. The version every signer is shown is the sheet as opened (its SHA-256);
+//! network outage and sent again is recorded once. Attendees sign in the order they come, each
+//! on his own line of the sheet (the workflow's `plusieurs` group signs in any order), the
+//! time of each signature beside it. The version every signer is shown is the sheet as opened (its SHA-256);
 //! attendees added on the spot and absentees removed at closing appear in the sealed version
 //! and its evidence.
 
@@ -517,50 +517,6 @@ async fn ajouter_present(
     Ok(id)
 }
 
-/// Puts the attendee who tapped his name at the first place still waiting on the sheet (rank
-/// and line of the data together), so that attendees sign in the order they come.
-async fn prendre_la_place(app: &App, d: &Document, rang: i64) -> Result<i64, Erreur> {
-    let presents: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT rang, etat FROM signataire WHERE document_id = ? AND role = 'participant' ORDER BY rang",
-    )
-    .bind(d.id)
-    .fetch_all(&app.db)
-    .await?;
-    let Some(position) = presents.iter().position(|(r, _)| *r == rang) else {
-        return Ok(rang);
-    };
-    let Some(premier) = presents.iter().position(|(_, e)| e == "attente") else {
-        return Ok(rang);
-    };
-    if premier >= position || presents[position].1 != "attente" {
-        return Ok(rang);
-    }
-    let cible = presents[premier].0;
-    let mut donnees: Value =
-        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
-    let mut liste = presents_de(&donnees);
-    if position < liste.len() {
-        liste.swap(premier, position);
-    }
-    donnees["participants"] = Value::Array(liste);
-    let mut tx = app.db.begin().await?;
-    for (de, vers) in [(rang, -1), (cible, rang), (-1, cible)] {
-        sqlx::query("UPDATE signataire SET rang = ? WHERE document_id = ? AND rang = ?")
-            .bind(vers)
-            .bind(d.id)
-            .bind(de)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
-        .bind(donnees.to_string())
-        .bind(d.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(cible)
-}
-
 /// An attendee's signature from the tablet. A resend (same key), or a second tap on someone
 /// who has signed, answers what was recorded and records nothing more.
 pub async fn signer(
@@ -607,7 +563,6 @@ pub async fn signer(
             etat: d.etat,
         });
     }
-    let rang = prendre_la_place(app, &d, rang).await?;
     let fin = signature::signer_sur_place(
         app,
         &session.acteur,

@@ -3,7 +3,7 @@
 //! SHA-256 of the version displayed, the drawn strokes with their timing, the consent text,
 //! how identity was checked); the document is sealed once, when the last signer has signed.
 
-use super::documents::{a_inviter, inviter, transition};
+use super::documents::{a_inviter, au_tour, inviter, transition};
 use super::{App, Erreur};
 use crate::auth::{empreinte_secret, Acteur};
 use crate::db::documents::{self as docs, Document, Signataire};
@@ -117,49 +117,50 @@ pub async fn ouvrir_lien(app: &App, jeton: &str) -> Result<(Document, Signataire
     let document = docs::par_id(&app.db, document_id)
         .await?
         .ok_or_else(introuvable)?;
-    if !document.etat().en_signature() {
-        return Err(Erreur::Conflit(format!(
-            "ce document est {} : il ne se signe plus",
-            document.etat()
-        )));
-    }
-    let signataires = docs::signataires(&app.db, document.id).await?;
-    let signataire = signataires
-        .iter()
-        .find(|s| s.id == id)
-        .cloned()
+    let signataire = a_son_tour(app, &document, |s| s.id == id)
+        .await?
         .ok_or_else(introuvable)?;
-    a_son_tour(app, &document, &signataires, &signataire)?;
     Ok((document, signataire))
 }
 
-fn a_son_tour(
+/// The signer of a document still collecting signatures that `qui` designates, if there is
+/// one; an error if it is not his turn (he has signed, or the workflow's order puts someone
+/// else first).
+async fn a_son_tour(
     app: &App,
     document: &Document,
-    signataires: &[Signataire],
-    signataire: &Signataire,
-) -> Result<(), Erreur> {
+    qui: impl Fn(&Signataire) -> bool,
+) -> Result<Option<Signataire>, Erreur> {
+    let etat = document.etat();
+    if !etat.en_signature() {
+        return Err(Erreur::Conflit(if etat == Etat::Brouillon {
+            "ce document est un brouillon : envoyez-le pour signature d'abord".into()
+        } else {
+            format!("ce document est {etat} : il ne se signe plus")
+        }));
+    }
+    let signataires = docs::signataires(&app.db, document.id).await?;
+    let Some(signataire) = signataires.iter().find(|s| qui(s)) else {
+        return Ok(None);
+    };
     if signataire.etat != "attente" {
         return Err(Erreur::Conflit(format!(
             "{} a déjà signé ce document",
             signataire.nom
         )));
     }
-    let sequentiel = app
-        .workflow(&document.workflow)
-        .is_some_and(|w| w.ordre == crate::workflow::Ordre::Sequentiel);
-    if sequentiel {
-        if let Some(avant) = signataires
-            .iter()
-            .find(|s| s.rang < signataire.rang && s.etat == "attente")
-        {
+    if let Some(workflow) = app.workflow(&document.workflow) {
+        let tour = au_tour(workflow, &signataires);
+        if !tour.iter().any(|s| s.id == signataire.id) {
+            let avant = tour
+                .first()
+                .map_or("un autre signataire", |s| s.nom.as_str());
             return Err(Erreur::Conflit(format!(
-                "ce document se signe dans l'ordre : {} doit signer avant",
-                avant.nom
+                "ce document se signe dans l'ordre : {avant} doit signer avant"
             )));
         }
     }
-    Ok(())
+    Ok(Some(signataire.clone()))
 }
 
 /// Sends the link's signer a six-digit code by e-mail, valid 10 minutes.
@@ -343,17 +344,8 @@ pub async fn signer_sur_place(
         ));
     }
     let document = super::documents::charger(app, acteur, reference).await?;
-    if !document.etat().en_signature() {
-        return Err(Erreur::Conflit(format!(
-            "ce document est {} : envoyez-le pour signature d'abord",
-            document.etat()
-        )));
-    }
-    let signataires = docs::signataires(&app.db, document.id).await?;
-    let signataire = signataires
-        .iter()
-        .find(|s| s.rang == rang)
-        .cloned()
+    let signataire = a_son_tour(app, &document, |s| s.rang == rang)
+        .await?
         .ok_or_else(|| Erreur::invalide("rang", format!("aucun signataire au rang {rang}")))?;
     if signataire.methode != "tablette" {
         return Err(Erreur::invalide(
@@ -361,7 +353,6 @@ pub async fn signer_sur_place(
             format!("{} signe par lien, pas sur la tablette", signataire.nom),
         ));
     }
-    a_son_tour(app, &document, &signataires, &signataire)?;
     let verification = if signataire.personnel_id == Some(acteur.personnel_id) {
         "session authentifiée du signataire".to_owned()
     } else {

@@ -1104,6 +1104,98 @@ fn fiche_de_liaison_le_partenaire_remplit_son_retour_et_signe() {
 }
 
 #[test]
+fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
+    let Plie {
+        dir,
+        service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let mut donnees = crate::support::example("emargement-collectif");
+    let o = donnees.as_object_mut().unwrap();
+    for cle in ["reference", "plie", "cloture"] {
+        o.remove(cle);
+    }
+    o["animateur"].as_object_mut().unwrap().remove("signature");
+    let presents: Vec<Value> = o["participants"].as_array().unwrap()[..3]
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.as_object_mut().unwrap().remove("signature");
+            p
+        })
+        .collect();
+    o.insert("participants".into(), Value::Array(presents));
+    let cree = service.ok(
+        "POST",
+        "/api/documents",
+        &referent,
+        Some(&json!({
+            "workflow": "emargement-collectif", "donnees": donnees,
+        })),
+    );
+    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+    let envoye = service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/envoi"),
+        &referent,
+        None,
+    );
+    let version = envoye["document"]["sha256_rendu"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let signer = |rang: i64| {
+        service.appel(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": rang, "signature": signature(&version) })),
+        )
+    };
+    // The animator signs last: before the attendees, refused, naming who comes first.
+    let (status, v) = signer(3);
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["erreur"].as_str().unwrap().contains("Samira BENALI"),
+        "{v}"
+    );
+    // The attendees come in any order: the third, the first, the second.
+    for rang in [2, 0, 1] {
+        let (status, v) = signer(rang);
+        assert!(status.is_success(), "rang {rang} : {status} {v}");
+    }
+    let (status, v) = signer(0);
+    assert_eq!(status, StatusCode::CONFLICT, "signé deux fois : {v}");
+    let (status, v) = signer(3);
+    assert!(status.is_success(), "{status} {v}");
+    let fini = service.attendre_etat(&referent, &reference, "depose");
+    // Each signature on its attendee's line of the sheet, in the order they signed.
+    let signataires = fini["signataires"].as_array().unwrap();
+    let noms: Vec<&str> = signataires
+        .iter()
+        .map(|s| s["nom"].as_str().unwrap())
+        .collect();
+    assert_eq!(noms[0], "Samira BENALI", "{noms:?}");
+    let heure = |i: usize| signataires[i]["signe_le"].as_str().unwrap().to_owned();
+    assert!(heure(2) < heure(0) && heure(0) < heure(1) && heure(1) < heure(3));
+    let chemin = dir.path().join("emargement.pdf");
+    let pdf = service
+        .client
+        .get(format!("{}/api/documents/{reference}/pdf", service.url))
+        .bearer_auth(&referent)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    std::fs::write(&chemin, &pdf).unwrap();
+    // The sealed sheet lists the attendees as expected, not in the order they signed.
+    let texte = crate::support::pdf_text(&chemin);
+    let ligne = |nom: &str| texte.find(nom).unwrap_or_else(|| panic!("{nom} : {texte}"));
+    assert!(ligne("BENALI") < ligne("MARTIN") && ligne("MARTIN") < ligne("NGUYEN"));
+}
+
+#[test]
 fn un_workflow_faux_empeche_le_demarrage_en_nommant_fichier_et_ligne() {
     let dir = tempfile::tempdir().unwrap();
     let workflows = dir.path().join("workflows");
