@@ -110,6 +110,17 @@ impl Ecrivain {
         self.fermer_entree().await
     }
 
+    /// Starts an entry written in pieces (manifests): what it is given is sent in chunks of
+    /// [`LOT`] and hashed on the way.
+    pub async fn en_flux(&self, chemin: &str, compresser: bool) -> Result<EnFlux<'_>, ()> {
+        self.ouvrir_entree(chemin, compresser, None, None).await?;
+        Ok(EnFlux {
+            zip: self,
+            lot: Vec::with_capacity(LOT),
+            hasher: Sha256::new(),
+        })
+    }
+
     /// Closes the ZIP (central directory, fsync) and returns the entries written, or the error
     /// that stopped the thread.
     pub async fn terminer(self) -> Result<Vec<Ecrit>, PackError> {
@@ -119,6 +130,37 @@ impl Ecrivain {
             .await
             .map_err(|e| PackError::Interne(e.to_string()))?
             .map_err(|_| PackError::Interne("le fil d'écriture du ZIP s'est arrêté".into()))?
+    }
+}
+
+/// Chunk size of an entry written in pieces.
+const LOT: usize = 256 * 1024;
+
+/// An entry being written in pieces, see [`Ecrivain::en_flux`].
+pub struct EnFlux<'z> {
+    zip: &'z Ecrivain,
+    lot: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl EnFlux<'_> {
+    pub async fn ecrire(&mut self, octets: &[u8]) -> Result<(), ()> {
+        self.hasher.update(octets);
+        self.lot.extend_from_slice(octets);
+        if self.lot.len() >= LOT {
+            let plein = std::mem::replace(&mut self.lot, Vec::with_capacity(LOT));
+            self.zip.ecrire(Box::new(plein)).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the entry; its SHA-256.
+    pub async fn fermer(self) -> Result<Sha256Digest, ()> {
+        if !self.lot.is_empty() {
+            self.zip.ecrire(Box::new(self.lot)).await?;
+        }
+        self.zip.fermer_entree().await?;
+        Ok(Sha256Digest(self.hasher.finalize().into()))
     }
 }
 

@@ -1,12 +1,15 @@
-//! The index of the pack (`index.pdf`, template `index-pack`): contents per participant with
-//! each piece's type, date, SHA-256 and path, the missing-pieces report, the FSE mention. Its
-//! data is known before any piece is read, so it is composed while the pieces stream.
+//! The indexes of the pack: the main one (`index.pdf`, then `index-2.pdf`… past
+//! [`PARTICIPANTS_PAR_VOLUME`] participants; template `index-pack`) with the contents of the
+//! pack, the participants and the missing-pieces report, and each participant's own
+//! (`index-pack-participant`) with each piece's type, date, SHA-256 and path and the checklist.
+//! Their data is known before any piece is read, so they are composed while the pieces stream.
 
-use super::plan::{Entree, Plan};
+use super::plan::{Entree, Manque, Plan};
 use super::Demande;
 use crate::justificatif::etat::{Dossier, Etat};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 fn jour(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -111,7 +114,51 @@ pub fn donnees_participant(
     d
 }
 
-/// The data of `index-pack`.
+/// Participants listed by one volume of the main index: a Typst document holds every page it
+/// lays out until it is written, so the sommaire of a large opération is cut in volumes and the
+/// memory of one composition does not grow with the pack.
+pub const PARTICIPANTS_PAR_VOLUME: usize = 500;
+
+/// Volumes of the main index for `participants` (at least one).
+pub fn volumes(participants: usize) -> usize {
+    participants.div_ceil(PARTICIPANTS_PAR_VOLUME).max(1)
+}
+
+/// `index.pdf`, then `index-2.pdf`, `index-3.pdf`… (`volume` from 0).
+pub fn nom_volume(volume: usize) -> String {
+    if volume == 0 {
+        "index.pdf".into()
+    } else {
+        format!("index-{}.pdf", volume + 1)
+    }
+}
+
+/// Participants `premier` to `dernier` (from 1) of a volume.
+fn tranche(volume: usize, participants: usize) -> (usize, usize) {
+    let premier = volume * PARTICIPANTS_PAR_VOLUME;
+    (
+        premier + 1,
+        (premier + PARTICIPANTS_PAR_VOLUME).min(participants),
+    )
+}
+
+fn manque(m: &Manque) -> Value {
+    let mut v = json!({
+        "participant": m.qui,
+        "exigence": m.libelle,
+        "etat": if m.etat == Etat::Manquant { "manquant" } else { "en retard" },
+    });
+    if let Some(p) = &m.precision {
+        v["precision"] = json!(p);
+    }
+    if let Some(e) = m.echeance {
+        v["echeance"] = json!(jour(e));
+    }
+    v
+}
+
+/// The data of volume `volume` (from 0) of `index-pack`: the first has the contents of the pack
+/// and the opération's own pieces; each lists its participants and their missing pieces.
 pub fn donnees(
     demande: &Demande,
     dossier: &Dossier,
@@ -119,9 +166,13 @@ pub fn donnees(
     nom_plie: &str,
     catalogue_version: &str,
     genere_le: DateTime<Utc>,
+    volume: usize,
 ) -> Value {
-    let participants: Vec<Value> = plan
-        .participants
+    let n = plan.participants.len();
+    let total = volumes(n);
+    let (premier, dernier) = tranche(volume, n);
+    let liste = plan.participants.get(premier - 1..dernier).unwrap_or(&[]);
+    let participants: Vec<Value> = liste
         .iter()
         .map(|p| {
             let mut v = json!({
@@ -130,7 +181,7 @@ pub fn donnees(
                 "reference": p.reference,
                 "dossier": p.dossier,
                 "pieces": p.pieces.len(),
-                "alertes": p.alertes,
+                "manques": p.alertes.len(),
             });
             if let Some(d) = &p.details {
                 v["details"] = json!(d);
@@ -138,35 +189,53 @@ pub fn donnees(
             v
         })
         .collect();
+    let refs: HashSet<&str> = liste.iter().map(|p| p.reference.as_str()).collect();
     let manquants: Vec<Value> = plan
         .manques
         .iter()
-        .map(|m| {
-            let mut v = json!({
-                "participant": m.qui,
-                "exigence": m.libelle,
-                "etat": if m.etat == Etat::Manquant { "manquant" } else { "en retard" },
-            });
-            if let Some(p) = &m.precision {
-                v["precision"] = json!(p);
-            }
-            if let Some(e) = m.echeance {
-                v["echeance"] = json!(e.format("%Y-%m-%d").to_string());
-            }
-            v
+        .filter(|m| match &m.participant {
+            None => volume == 0,
+            Some(r) => refs.contains(r.as_str()),
         })
+        .map(manque)
         .collect();
+    let pieces_operation: Vec<Value> = if volume == 0 {
+        plan.pieces_operation
+            .iter()
+            .map(|&i| piece(&plan.entrees[i]))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let suites: Vec<Value> = if volume == 0 {
+        (1..total)
+            .map(|v| {
+                let (premier, dernier) = tranche(v, n);
+                json!({ "fichier": nom_volume(v), "premier": premier, "dernier": dernier })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut d = entete(demande, dossier, nom_plie, catalogue_version, genere_le);
     let suite = json!({
         "donnees_sensibles": demande.donnees_sensibles,
         "totaux": {
-            "participants": plan.participants.len(),
+            "participants": n,
             "pieces": plan.entrees.len(),
             "manquants": plan.manques.iter().filter(|m| m.etat == Etat::Manquant).count(),
             "tardifs": plan.manques.iter().filter(|m| m.etat == Etat::Tardif).count(),
             "exclues": plan.exclues,
         },
-        "pieces_operation": plan.pieces_operation.iter().map(|&i| piece(&plan.entrees[i])).collect::<Vec<_>>(),
+        "volume": {
+            "numero": volume + 1,
+            "total": total,
+            "premier": premier,
+            "dernier": dernier,
+            "taille": PARTICIPANTS_PAR_VOLUME,
+        },
+        "suites": suites,
+        "pieces_operation": pieces_operation,
         "participants": participants,
         "manquants": manquants,
     });
@@ -177,4 +246,21 @@ pub fn donnees(
         d["participant"] = json!(p);
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_de_l_index() {
+        assert_eq!(volumes(0), 1);
+        assert_eq!(volumes(500), 1);
+        assert_eq!(volumes(501), 2);
+        assert_eq!(nom_volume(0), "index.pdf");
+        assert_eq!(nom_volume(2), "index-3.pdf");
+        assert_eq!(tranche(0, 30), (1, 30));
+        assert_eq!(tranche(1, 1000), (501, 1000));
+        assert_eq!(tranche(0, 0), (1, 0));
+    }
 }

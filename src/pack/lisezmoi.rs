@@ -92,7 +92,8 @@ pub fn texte(c: &Contexte<'_>) -> String {
          5. Ce que contient le pack\n\
          \n\
          index.pdf : le sommaire, participant par participant, et les pièces manquantes ou en\n\
-         retard. participants/NOM-Prénom-identifiant/ : les pièces de chaque participant,\n\
+         retard (au-delà de {par_volume} participants, il continue dans index-2.pdf, index-3.pdf…).\n\
+         participants/NOM-Prénom-identifiant/ : les pièces de chaque participant,\n\
          nommées par leur date et leur type. operation/ : les pièces de l'opération (publicité,\n\
          émargements d'ateliers collectifs). Les données personnelles suivent la minimisation\n\
          configurée par le PLIE ; les pièces sensibles (santé, handicap, justice) n'y sont que si\n\
@@ -106,5 +107,6 @@ pub fn texte(c: &Contexte<'_>) -> String {
         quand = crate::model::heure_de_paris(c.genere_le),
         pieces = c.pieces,
         participants = c.participants,
+        par_volume = super::index::PARTICIPANTS_PAR_VOLUME,
     )
 }

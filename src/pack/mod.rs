@@ -282,30 +282,6 @@ pub async fn exporter(
     );
     let genere_le = Utc::now();
 
-    // The index is known now: composed on the render threads while the pieces stream.
-    let donnees_index = index::donnees(
-        demande,
-        &dossier,
-        &plan,
-        &nom_plie,
-        &sources.catalogue.version,
-        genere_le,
-    );
-    let composition = tokio::task::spawn_blocking(move || {
-        let pool = crate::render::pool().map_err(PackError::Index)?;
-        pool.install(|| {
-            crate::render::render(
-                "index-pack",
-                &donnees_index,
-                &crate::render::RenderOptions {
-                    generated_at: genere_le,
-                    attachments: Vec::new(),
-                },
-            )
-        })
-        .map_err(|e| PackError::Index(e.to_string()))
-    });
-
     // The anchor that covers the last filing, made now if the last one is older.
     let journal = sources.vault.journal();
     let seqs: Vec<Option<i64>> = plan.entrees.iter().map(|e| e.seq).collect();
@@ -356,7 +332,6 @@ pub async fn exporter(
         &plan,
         ancre.as_ref(),
         bornes,
-        composition,
         genere_le,
         &nom_plie,
         &partiel,
@@ -424,10 +399,56 @@ impl From<()> for Arret {
     }
 }
 
+/// Stops the writer; the error to report (the writer's own when it is the one that stopped).
+async fn arreter(zip: Ecrivain, arret: Arret) -> PackError {
+    let fin = zip.terminer().await;
+    match (arret, fin) {
+        (Arret::Erreur(e), _) | (Arret::Ecrivain, Err(e)) => e,
+        (Arret::Ecrivain, Ok(_)) => PackError::Interne("écriture du ZIP interrompue".into()),
+    }
+}
+
 /// A participant's index, composed and sealed, or why it could not be.
 type IndexScelle = Result<Vec<u8>, PackError>;
 
-/// Composes and seals each participant's index in the plan's order, a few ahead of the writer.
+/// Composes one index on the render threads, then lets Typst forget what only that document
+/// used: the memoized layouts of a thousand indexes in a row otherwise stay in its cache (about
+/// 600 MB for 1,000 participants). `age_max` 1 keeps what the next index will use again (what
+/// every index shares); 0 forgets everything (after a volume of the main index, big and alone).
+async fn composer(
+    sources: &Sources<'_>,
+    age_max: usize,
+    modele: &'static str,
+    donnees: serde_json::Value,
+    genere_le: chrono::DateTime<Utc>,
+) -> Result<Vec<u8>, PackError> {
+    let rendu = tokio::task::spawn_blocking(move || {
+        let pool = crate::render::pool().map_err(PackError::Index)?;
+        let rendu = pool.install(|| {
+            crate::render::render(
+                modele,
+                &donnees,
+                &crate::render::RenderOptions {
+                    generated_at: genere_le,
+                    attachments: Vec::new(),
+                },
+            )
+        });
+        comemo::evict(age_max);
+        rendu.map_err(|e| PackError::Index(e.to_string()))
+    })
+    .await
+    .map_err(|e| PackError::Interne(e.to_string()))??;
+    // Sealed like the documents, so that every PDF of the pack carries a seal.
+    crate::seal::seal(&rendu, sources.keys, sources.tsa)
+        .await
+        .map(|s| s.bytes().to_vec())
+        .map_err(|e| PackError::Index(e.to_string()))
+}
+
+/// Composes and seals each participant's index in the plan's order, a few ahead of the writer,
+/// then the volumes of the main index (path and bytes). One document at a time: memory holds
+/// one composition, whatever the size of the pack.
 #[allow(clippy::too_many_arguments)]
 async fn composer_indexes(
     sources: &Sources<'_>,
@@ -437,50 +458,26 @@ async fn composer_indexes(
     nom_plie: &str,
     genere_le: chrono::DateTime<Utc>,
     sortie: tokio::sync::mpsc::Sender<IndexScelle>,
-) {
+) -> Result<Vec<(String, Vec<u8>)>, PackError> {
+    let version = &sources.catalogue.version;
     for p in 0..plan.participants.len() {
-        let donnees = index::donnees_participant(
-            demande,
-            dossier,
-            plan,
-            p,
-            nom_plie,
-            &sources.catalogue.version,
-            genere_le,
-        );
-        let rendu = tokio::task::spawn_blocking(move || {
-            let pool = crate::render::pool().map_err(PackError::Index)?;
-            let rendu = pool.install(|| {
-                crate::render::render(
-                    "index-pack-participant",
-                    &donnees,
-                    &crate::render::RenderOptions {
-                        generated_at: genere_le,
-                        attachments: Vec::new(),
-                    },
-                )
-            });
-            // A thousand documents in a row: Typst's memo cache must not keep them all.
-            if p % 16 == 15 {
-                comemo::evict(8);
-            }
-            rendu.map_err(|e| PackError::Index(e.to_string()))
-        })
-        .await
-        .map_err(|e| PackError::Interne(e.to_string()))
-        .and_then(|r| r);
-        let scelle = match rendu {
-            Ok(r) => crate::seal::seal(&r, sources.keys, sources.tsa)
-                .await
-                .map(|s| s.bytes().to_vec())
-                .map_err(|e| PackError::Index(e.to_string())),
-            Err(e) => Err(e),
-        };
+        let donnees =
+            index::donnees_participant(demande, dossier, plan, p, nom_plie, version, genere_le);
+        let scelle = composer(sources, 1, "index-pack-participant", donnees, genere_le).await;
         let arret = scelle.is_err();
         if sortie.send(scelle).await.is_err() || arret {
-            return;
+            return Err(PackError::Interne(
+                "composition des index interrompue".into(),
+            ));
         }
     }
+    let mut volumes = Vec::new();
+    for v in 0..index::volumes(plan.participants.len()) {
+        let donnees = index::donnees(demande, dossier, plan, nom_plie, version, genere_le, v);
+        let scelle = composer(sources, 0, "index-pack", donnees, genere_le).await?;
+        volumes.push((index::nom_volume(v), scelle));
+    }
+    Ok(volumes)
 }
 
 /// Pieces read ahead of the writer: up to this many times the store requests in flight, so
@@ -610,9 +607,10 @@ pub struct Manifeste {
     pub donnees_sensibles: bool,
     pub catalogue: String,
     pub genere_le: String,
-    pub fichiers: Vec<LigneManifeste>,
     pub manquants: Vec<serde_json::Value>,
     pub journal: Option<JournalManifeste>,
+    /// Last: the manifest is written a file a line after the rest.
+    pub fichiers: Vec<LigneManifeste>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -632,7 +630,6 @@ async fn ecrire_pack(
     plan: &plan::Plan,
     ancre: Option<&crate::journal::Anchor>,
     bornes: Option<(u64, u64)>,
-    composition: tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>>,
     genere_le: chrono::DateTime<Utc>,
     nom_plie: &str,
     partiel: &Path,
@@ -660,7 +657,12 @@ async fn ecrire_pack(
         ),
         None => (String::new(), String::new()),
     };
-    let total = plan.entrees.len() + plan.participants.len() + 9 + usize::from(ancre.is_some()) * 3;
+    let volumes = index::volumes(plan.participants.len());
+    let total = plan.entrees.len()
+        + plan.participants.len()
+        + volumes
+        + 8
+        + usize::from(ancre.is_some()) * 3;
     let mut faits = 0usize;
     let avancer = |faits: &mut usize, n: usize| {
         *faits += n;
@@ -702,7 +704,7 @@ async fn ecrire_pack(
     avancer(&mut faits, 4);
 
     // The pieces, read ahead from the store, and each participant's index, composed and sealed
-    // meanwhile: both written in the plan's order.
+    // meanwhile: both written in the plan's order. The main index comes after, on its own.
     let (tx_index, rx_index) = tokio::sync::mpsc::channel(4);
     let indexes = composer_indexes(
         sources, demande, dossier, plan, nom_plie, genere_le, tx_index,
@@ -710,19 +712,9 @@ async fn ecrire_pack(
     let pieces = ecrire_pieces(sources, plie, plan, &zip, rx_index, |n| {
         avancer(&mut faits, n)
     });
-    let ((), ecrites) = tokio::join!(indexes, pieces);
-    match ecrites {
-        Ok(()) => {}
-        Err(Arret::Erreur(e)) => {
-            let _ = zip.terminer().await;
-            return Err(e);
-        }
-        Err(Arret::Ecrivain) => {
-            return Err(match zip.terminer().await {
-                Err(e) => e,
-                Ok(_) => PackError::Interne("écriture du ZIP interrompue".into()),
-            })
-        }
+    let (principal, ecrites) = tokio::join!(indexes, pieces);
+    if let Err(arret) = ecrites {
+        return Err(arreter(zip, arret).await);
     }
 
     tracing::info!(
@@ -784,29 +776,49 @@ async fn ecrire_pack(
         demande.reference,
         debut.elapsed().as_secs_f64()
     );
-    // The index, sealed like the documents so that every PDF of the pack carries a seal.
-    let rendu = composition
-        .await
-        .map_err(|e| PackError::Interne(e.to_string()))??;
+    for (chemin, octets) in principal? {
+        ecrire!(zip.fichier(&chemin, false, octets));
+    }
     tracing::info!(
-        "pack {} : index composé à {:.1} s",
+        "pack {} : index écrit à {:.1} s",
         demande.reference,
         debut.elapsed().as_secs_f64()
     );
-    let scelle = crate::seal::seal(&rendu, sources.keys, sources.tsa)
-        .await
-        .map_err(|e| PackError::Index(e.to_string()))?;
-    ecrire!(zip.fichier("index.pdf", false, scelle.bytes().to_vec()));
-    tracing::info!(
-        "pack {} : index scellé à {:.1} s",
-        demande.reference,
-        debut.elapsed().as_secs_f64()
-    );
-    avancer(&mut faits, 1);
+    avancer(&mut faits, volumes);
 
     // The manifests: every file written so far, with its hash as written.
+    let manifestes =
+        ecrire_manifestes(sources, demande, plan, &zip, volumes, journal, genere_le).await;
+    let manifeste_sha256 = match manifestes {
+        Ok(sha) => sha,
+        Err(arret) => return Err(arreter(zip, arret).await),
+    };
+    let ecrits = zip.terminer().await?;
+    tracing::info!(
+        "pack {} : ZIP fermé à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
+    let reste = total.saturating_sub(faits);
+    avancer(&mut faits, reste);
+    Ok((ecrits.len(), manifeste_sha256))
+}
+
+/// Writes `manifeste.json`, `manifeste.csv`, `manifeste.sha256` (every file written so far, with
+/// its hash as written) and the timestamp of the JSON one; returns the SHA-256 of the JSON one.
+/// Each streams into the ZIP a line per file, never whole in memory: the JSON one is the
+/// manifest without its files (its last field), then one file a line.
+async fn ecrire_manifestes(
+    sources: &Sources<'_>,
+    demande: &Demande,
+    plan: &plan::Plan,
+    zip: &Ecrivain,
+    volumes: usize,
+    journal: Option<JournalManifeste>,
+    genere_le: chrono::DateTime<Utc>,
+) -> Result<Sha256Digest, Arret> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    ecrire!(zip.releve(tx));
+    zip.releve(tx).await?;
     let ecrits = rx
         .await
         .map_err(|_| PackError::Interne("relevé du ZIP perdu".into()))?;
@@ -815,49 +827,53 @@ async fn ecrire_pack(
         .iter()
         .map(|e| (e.chemin.as_str(), e))
         .collect();
-    let indexes: std::collections::HashSet<&str> =
-        plan.participants.iter().map(|p| p.index.as_str()).collect();
+    let noms_volumes: Vec<String> = (0..volumes).map(index::nom_volume).collect();
+    let indexes: std::collections::HashSet<&str> = plan
+        .participants
+        .iter()
+        .map(|p| p.index.as_str())
+        .chain(noms_volumes.iter().map(String::as_str))
+        .collect();
+    let extrait = journal.as_ref().map(|j| j.extrait.clone());
     let nature = |chemin: &str| -> &'static str {
         match chemin {
             "LISEZMOI.txt" => "lisezmoi",
-            "index.pdf" => "index",
             c if indexes.contains(c) => "index",
             c if c.starts_with("certificats/") => "certificat",
-            c if c == nom_extrait => "journal",
+            c if extrait.as_deref() == Some(c) => "journal",
             c if c.ends_with(".tsr") => "horodatage",
             c if c.starts_with("journal/") => "ancre",
             _ => "autre",
         }
     };
-    let fichiers: Vec<LigneManifeste> = ecrits
-        .iter()
-        .map(|w| match par_chemin.get(w.chemin.as_str()) {
-            Some(e) => LigneManifeste {
-                chemin: w.chemin.clone(),
-                sha256: w.sha256.to_hex(),
-                taille: w.taille,
-                nature: e.nature.into(),
-                genre: Some(e.genre.clone()),
-                participant: e.participant.clone(),
-                date: e.date.map(|d| d.format("%Y-%m-%d").to_string()),
-                seq: e.seq.map(|s| s as u64),
-            },
-            None => LigneManifeste {
-                chemin: w.chemin.clone(),
-                sha256: w.sha256.to_hex(),
-                taille: w.taille,
-                nature: nature(&w.chemin).into(),
-                genre: None,
-                participant: None,
-                date: None,
-                seq: None,
-            },
-        })
-        .collect();
-    let manifeste = Manifeste {
+    let ligne = |w: &ecriture::Ecrit| match par_chemin.get(w.chemin.as_str()) {
+        Some(e) => LigneManifeste {
+            chemin: w.chemin.clone(),
+            sha256: w.sha256.to_hex(),
+            taille: w.taille,
+            nature: e.nature.into(),
+            genre: Some(e.genre.clone()),
+            participant: e.participant.clone(),
+            date: e.date.map(|d| d.format("%Y-%m-%d").to_string()),
+            seq: e.seq.map(|s| s as u64),
+        },
+        None => LigneManifeste {
+            chemin: w.chemin.clone(),
+            sha256: w.sha256.to_hex(),
+            taille: w.taille,
+            nature: nature(&w.chemin).into(),
+            genre: None,
+            participant: None,
+            date: None,
+            seq: None,
+        },
+    };
+    let interne = |e: &dyn std::fmt::Display| PackError::Interne(e.to_string());
+
+    let entete = Manifeste {
         format: FORMAT.into(),
         reference: demande.reference.clone(),
-        plie: plie.to_string(),
+        plie: demande.plie.to_string(),
         operation: demande.operation.clone(),
         du: demande.periode.du.format("%Y-%m-%d").to_string(),
         au: demande.periode.au.format("%Y-%m-%d").to_string(),
@@ -870,59 +886,61 @@ async fn ecrire_pack(
             .iter()
             .map(|m| serde_json::to_value(m).unwrap_or_default())
             .collect(),
-        fichiers,
         journal,
+        fichiers: Vec::new(),
     };
-    let json =
-        serde_json::to_vec_pretty(&manifeste).map_err(|e| PackError::Interne(e.to_string()))?;
-    let manifeste_sha256 = Sha256Digest::of(&json);
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| PackError::Interne(e.to_string());
-    csv.write_record([
-        "chemin",
-        "sha256",
-        "taille",
-        "nature",
-        "genre",
-        "participant",
-        "date",
-        "seq",
-    ])
-    .map_err(csv_err)?;
-    let mut sha256sum = String::new();
-    for f in &manifeste.fichiers {
-        csv.write_record([
-            f.chemin.as_str(),
-            &f.sha256,
-            &f.taille.to_string(),
-            &f.nature,
-            f.genre.as_deref().unwrap_or(""),
-            f.participant.as_deref().unwrap_or(""),
-            f.date.as_deref().unwrap_or(""),
-            &f.seq.map(|s| s.to_string()).unwrap_or_default(),
-        ])
-        .map_err(csv_err)?;
-        sha256sum.push_str(&format!("{}  {}\n", f.sha256, f.chemin));
+    let entete = serde_json::to_vec_pretty(&entete).map_err(|e| interne(&e))?;
+    let entete = entete
+        .strip_suffix(b"[]\n}")
+        .ok_or_else(|| interne(&"en-tête du manifeste inattendu"))?;
+    let mut json = zip.en_flux("manifeste.json", true).await?;
+    json.ecrire(entete).await?;
+    json.ecrire(b"[").await?;
+    for (i, w) in ecrits.iter().enumerate() {
+        json.ecrire(if i == 0 { b"\n    " } else { b",\n    " })
+            .await?;
+        let l = serde_json::to_vec(&ligne(w)).map_err(|e| interne(&e))?;
+        json.ecrire(&l).await?;
     }
-    let csv = csv
-        .into_inner()
-        .map_err(|e| PackError::Interne(e.to_string()))?;
+    json.ecrire(b"\n  ]\n}\n").await?;
+    let manifeste_sha256 = json.fermer().await?;
+
+    let mut csv = zip.en_flux("manifeste.csv", true).await?;
+    csv.ecrire(b"chemin,sha256,taille,nature,genre,participant,date,seq\n")
+        .await?;
+    for lot in ecrits.chunks(1000) {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for f in lot.iter().map(ligne) {
+            w.write_record([
+                f.chemin.as_str(),
+                &f.sha256,
+                &f.taille.to_string(),
+                &f.nature,
+                f.genre.as_deref().unwrap_or(""),
+                f.participant.as_deref().unwrap_or(""),
+                f.date.as_deref().unwrap_or(""),
+                &f.seq.map(|s| s.to_string()).unwrap_or_default(),
+            ])
+            .map_err(|e| interne(&e))?;
+        }
+        csv.ecrire(&w.into_inner().map_err(|e| interne(&e))?)
+            .await?;
+    }
+    csv.fermer().await?;
+
+    let mut somme = zip.en_flux("manifeste.sha256", true).await?;
+    for w in &ecrits {
+        somme
+            .ecrire(format!("{}  {}\n", w.sha256.to_hex(), w.chemin).as_bytes())
+            .await?;
+    }
+    somme.fermer().await?;
+
     let jeton = sources
         .tsa
         .timestamp(&manifeste_sha256)
         .await
         .map_err(|e| PackError::Horodatage(e.to_string()))?;
-    ecrire!(zip.fichier("manifeste.json", true, json));
-    ecrire!(zip.fichier("manifeste.csv", true, csv));
-    ecrire!(zip.fichier("manifeste.sha256", true, sha256sum.into_bytes()));
-    ecrire!(zip.fichier("manifeste.json.tsr", false, jeton.der));
-    let ecrits = zip.terminer().await?;
-    tracing::info!(
-        "pack {} : ZIP fermé à {:.1} s",
-        demande.reference,
-        debut.elapsed().as_secs_f64()
-    );
-    let reste = total.saturating_sub(faits);
-    avancer(&mut faits, reste);
-    Ok((ecrits.len(), manifeste_sha256))
+    zip.fichier("manifeste.json.tsr", false, jeton.der).await?;
+    Ok(manifeste_sha256)
 }
