@@ -286,6 +286,11 @@ pub enum JournalEvent {
         actor: String,
         operation: String,
     },
+    /// An audit pack (`export`: its public reference) downloaded; the ZIP's hash is the object.
+    ExportDownloaded {
+        actor: String,
+        export: String,
+    },
     ObjectDeleted {
         reason: String,
     },

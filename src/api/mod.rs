@@ -1,6 +1,8 @@
 //! The JSON API (`/api/…`, described at `/openapi.json`): thin handlers turning requests into
 //! calls of [`crate::service`] and its French errors into 4xx answers `{"erreur", "champ"}`.
 
+pub(crate) mod controle;
+
 use crate::auth::{Acteur, Refus, RolePersonnel};
 use crate::db::{self, documents as docs, participants, referentiel};
 use crate::service::documents::{self, Demande};
@@ -153,6 +155,7 @@ fn contexte(adresse: SocketAddr, entetes: &HeaderMap) -> Contexte {
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(crate::web::routes())
+        .merge(controle::routes())
         .route("/openapi.json", get(openapi))
         .route("/api/sante", get(sante))
         .route("/api/documents", post(creer).get(lister))

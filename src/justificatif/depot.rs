@@ -46,9 +46,16 @@ pub enum DepotError {
     /// The piece itself is refused.
     #[error(transparent)]
     Refus(#[from] Refus),
-    /// The request names something that does not exist for this PLIE, or is not allowed.
-    #[error("{0}")]
-    Demande(String),
+    #[error("opération « {0} » inconnue dans ce PLIE")]
+    OperationInconnue(String),
+    #[error("participant « {0} » inconnu dans votre portefeuille")]
+    ParticipantInconnu(String),
+    #[error("le compte qui dépose la pièce est inconnu ou désactivé dans ce PLIE")]
+    CompteInactif,
+    #[error("type de justificatif « {genre} » inconnu ; types possibles : {possibles}")]
+    GenreInconnu { genre: String, possibles: String },
+    #[error("« {nom} » est déjà déposée dans ce dossier (le {le}) : rien n'a été ajouté")]
+    Doublon { nom: String, le: String },
     #[error("dépôt au coffre impossible : {0}")]
     Coffre(#[from] StoreError),
     #[error("enregistrement en base impossible : {0}")]
@@ -58,12 +65,11 @@ pub enum DepotError {
 impl DepotError {
     /// Whether the person can fix it (refused piece, wrong request) rather than retry later.
     pub fn est_refus(&self) -> bool {
-        matches!(
-            self,
-            DepotError::Refus(_)
-                | DepotError::Demande(_)
-                | DepotError::Coffre(StoreError::Input(_))
-        )
+        match self {
+            DepotError::Coffre(StoreError::Input(_)) => true,
+            DepotError::Coffre(_) | DepotError::Sql(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -83,12 +89,7 @@ pub async fn deposer(
         .bind(&demande.operation)
         .fetch_optional(db)
         .await?
-        .ok_or_else(|| {
-            DepotError::Demande(format!(
-                "opération « {} » inconnue dans ce PLIE",
-                demande.operation
-            ))
-        })?;
+        .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?;
     let participant: Option<i64> = match &demande.participant {
         None => None,
         Some(reference) => Some(
@@ -102,11 +103,7 @@ pub async fn deposer(
             .bind(demande.portefeuille)
             .fetch_optional(db)
             .await?
-            .ok_or_else(|| {
-                DepotError::Demande(format!(
-                    "participant « {reference} » inconnu dans votre portefeuille"
-                ))
-            })?,
+            .ok_or_else(|| DepotError::ParticipantInconnu(reference.clone()))?,
         ),
     };
     let actif: Option<i64> =
@@ -116,22 +113,19 @@ pub async fn deposer(
             .fetch_optional(db)
             .await?;
     if actif != Some(1) {
-        return Err(DepotError::Demande(
-            "le compte qui dépose la pièce est inconnu ou désactivé dans ce PLIE".into(),
-        ));
+        return Err(DepotError::CompteInactif);
     }
-    let genre = catalogue.genre(&demande.genre).ok_or_else(|| {
-        DepotError::Demande(format!(
-            "type de justificatif « {} » inconnu ; types possibles : {}",
-            demande.genre,
-            catalogue
+    let genre = catalogue
+        .genre(&demande.genre)
+        .ok_or_else(|| DepotError::GenreInconnu {
+            genre: demande.genre.clone(),
+            possibles: catalogue
                 .genres
                 .keys()
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+                .join(", "),
+        })?;
 
     let format = recu.examiner()?;
     if !genre.formats.contains(&format) {
@@ -163,10 +157,10 @@ pub async fn deposer(
         let le = crate::db::parse_instant(&le)
             .map(crate::model::heure_de_paris)
             .unwrap_or(le);
-        return Err(DepotError::Demande(format!(
-            "« {} » est déjà déposée dans ce dossier (le {le}) : rien n'a été ajouté",
-            recu.nom
-        )));
+        return Err(DepotError::Doublon {
+            nom: recu.nom.clone(),
+            le,
+        });
     }
 
     let metadata = EvidenceMetadata {

@@ -36,6 +36,8 @@ pub struct Piece {
     pub depose_le: Option<NaiveDate>,
     /// Documents with their own due day (bilans BRSA).
     pub echeance: Option<NaiveDate>,
+    /// Life-cycle state of a document (`document::Etat` code); `depose` for a justificatif.
+    pub etat: String,
     /// Sealed and in the evidence store (justificatifs always are).
     pub disponible: bool,
     pub sha256: Option<String>,
@@ -51,7 +53,8 @@ pub struct Piece {
 }
 
 impl Piece {
-    fn est_document(&self) -> bool {
+    /// A parafe document (else a justificatif).
+    pub fn est_document(&self) -> bool {
         matches!(self.source, Source::Document { .. })
     }
 
@@ -330,6 +333,7 @@ pub async fn charger(
                 .then(|| jour_paris(Some(&d.modifie_le)))
                 .flatten(),
             echeance: jour(d.echeance.as_deref()),
+            etat: d.etat,
             disponible,
             sha256: d.sha256_scelle,
             taille: d.taille,
@@ -369,6 +373,7 @@ pub async fn charger(
             date: jour(j.date_piece.as_deref()),
             depose_le: jour_paris(Some(&j.depose_le)),
             echeance: None,
+            etat: "depose".into(),
             disponible: true,
             sha256: Some(j.sha256),
             taille: Some(j.taille),
@@ -437,6 +442,16 @@ pub enum Etat {
 }
 
 impl Etat {
+    /// As the API writes it (`present`, `tardif`, `a_venir`, `manquant`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Etat::Present => "present",
+            Etat::Tardif => "tardif",
+            Etat::AVenir => "a_venir",
+            Etat::Manquant => "manquant",
+        }
+    }
+
     pub fn libelle(self) -> &'static str {
         match self {
             Etat::Present => "présent",
@@ -624,6 +639,7 @@ mod tests {
             date: Some(d(date)),
             depose_le: Some(d(date)),
             echeance: None,
+            etat: "depose".into(),
             disponible: true,
             sha256: None,
             taille: None,

@@ -53,6 +53,9 @@ pub struct Demande {
     pub periode: Periode,
     /// One participant only (pseudonymous reference).
     pub participant: Option<String>,
+    /// A référent's portfolio only (his staff id): a référent never exports another's
+    /// participants.
+    pub portefeuille: Option<i64>,
     /// Sensitive pieces (health, disability, justice) included: only when asked for.
     pub donnees_sensibles: bool,
     /// Who asks, as the journal names them (`personnel-12`, `ligne-de-commande`).
@@ -258,7 +261,7 @@ pub async fn exporter(
     let plie = &demande.plie;
     let filtre = Filtre {
         participant: demande.participant.clone(),
-        referent_id: None,
+        referent_id: demande.portefeuille,
     };
     let dossier = charger(
         sources.db,

@@ -1,5 +1,5 @@
 //! The `export` table: each pack asked for, its progress while it is made in the background,
-//! and where it lies when done. Every query filters by PLIE.
+//! and where it lies when done. Every query filters by PLIE (but [`interrompre`], at start).
 
 use super::{Demande, Resultat};
 use serde::Serialize;
@@ -44,6 +44,7 @@ pub async fn creer(
         "du": demande.periode.du,
         "au": demande.periode.au,
         "participant": demande.participant,
+        "portefeuille": demande.portefeuille,
         "donnees_sensibles": demande.donnees_sensibles,
     });
     sqlx::query_scalar(
@@ -131,17 +132,44 @@ pub async fn par_ref(
     .await
 }
 
-/// The PLIE's exports, latest first.
+/// The PLIE's exports (those asked by `demandeur` only, when given), latest first.
 pub async fn liste(
     db: &sqlx::SqlitePool,
     plie: &str,
+    demandeur: Option<i64>,
     limite: i64,
 ) -> Result<Vec<Export>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM export WHERE plie = ? ORDER BY cree_le DESC, id DESC LIMIT ?"
+        "SELECT {COLONNES} FROM export WHERE plie = ? AND (? IS NULL OR demandeur = ?)
+         ORDER BY cree_le DESC, id DESC LIMIT ?"
     ))
     .bind(plie)
+    .bind(demandeur)
+    .bind(demandeur)
     .bind(limite)
     .fetch_all(db)
     .await
+}
+
+/// A state as a person reads it.
+pub fn libelle(etat: &str) -> &'static str {
+    match etat {
+        "attente" => "en attente de son tour",
+        "en_cours" => "en préparation",
+        "fini" => "prêt à télécharger",
+        _ => "échoué",
+    }
+}
+
+/// At the service's start: the exports it was making when it stopped will not finish.
+pub async fn interrompre(db: &sqlx::SqlitePool, maintenant: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE export SET etat = 'echec', fini_le = ?,
+            erreur = 'interrompu par l''arrêt du service : demandez un nouveau pack'
+         WHERE etat IN ('attente', 'en_cours') AND demandeur IS NOT NULL",
+    )
+    .bind(maintenant)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
 }

@@ -2,6 +2,7 @@
 //! and the mail transport, answering the JSON API and running the outbox and the schedules.
 //! Zero setup: everything lives under the data directory and is created at first start.
 
+pub mod controle;
 pub mod documents;
 pub mod horloge;
 pub mod kiosque;

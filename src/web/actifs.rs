@@ -42,6 +42,11 @@ const FICHIERS: &[(&str, &str, &[u8])] = &[
         include_bytes!("assets/kiosque.js"),
     ),
     (
+        "controle.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/controle.js"),
+    ),
+    (
         "parafe.svg",
         "image/svg+xml",
         include_bytes!("assets/parafe.svg"),

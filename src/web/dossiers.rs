@@ -301,6 +301,7 @@ async fn dossier(
             h2 #manques { "Ce qui manque" }
             @if manques.is_empty() { p { "Rien : le dossier est à jour." } }
             @else { ul { @for m in &manques { li { (m) } } } }
+            p { a href=(format!("/participants/{}/justificatifs", p.reference)) { "Pièces justificatives : pièces attendues, dépôt d'une pièce" } }
         }
         @if !bilans.is_empty() {
             section.carte aria-labelledby="bilans" {

@@ -67,6 +67,7 @@ pub fn page(
                     a.marque href="/accueil" { (marque()) "parafe" }
                     nav aria-label="Navigation principale" {
                         (lien("/accueil", "Participants", "accueil"))
+                        (lien("/controle", "Contrôle", "controle"))
                         @if role != RolePersonnel::Assistant {
                             (lien("/kiosque/nouveau", "Émargement", "kiosque"))
                         }

@@ -9,9 +9,11 @@
 mod actifs;
 mod apercu;
 mod comptes;
+mod controle;
 mod dossiers;
 mod formulaire;
 mod gabarit;
+mod justificatifs;
 mod kiosque;
 mod signer;
 
@@ -33,6 +35,8 @@ pub fn routes() -> Router<App> {
         .merge(actifs::routes())
         .merge(comptes::routes())
         .merge(dossiers::routes())
+        .merge(controle::routes())
+        .merge(justificatifs::routes())
         .merge(signer::routes())
         .merge(kiosque::routes())
         .layer(axum::middleware::map_response(entetes_de_securite))

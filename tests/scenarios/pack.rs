@@ -790,21 +790,23 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     );
 }
 
+/// Files under `dir`, recursively.
+fn compter(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |it| {
+        it.flatten()
+            .map(|e| {
+                if e.path().is_dir() {
+                    compter(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
+}
+
 /// Files in the embedded store, journal entries and rows: what a refusal must leave unchanged.
 async fn empreinte_du_monde(m: &Monde) -> (usize, usize, i64, usize) {
-    fn compter(dir: &Path) -> usize {
-        std::fs::read_dir(dir).map_or(0, |it| {
-            it.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        compter(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-    }
     let objets = compter(&m.data.join("store/embedded/parafe").join(PLIE));
     let entrees = m.vault.journal().entries(&plie()).map_or(0, |e| e.len());
     let lignes: i64 = sqlx::query_scalar("SELECT count(*) FROM justificatif")
@@ -1006,4 +1008,504 @@ async fn les_mauvais_depots_sont_refuses_et_rien_n_est_depose() {
         "pic de mémoire {pic_ko} ko pour 1 Gio reçu"
     );
     assert_eq!(empreinte_du_monde(&m).await, avant);
+}
+
+/// A `multipart/form-data` body as a browser sends it: text fields, then the file.
+fn multipart(champs: &[(&str, &str)], fichier: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let limite = "----parafe-essai-7d1f0c";
+    let mut corps = Vec::new();
+    for (nom, valeur) in champs {
+        write!(
+            corps,
+            "--{limite}\r\nContent-Disposition: form-data; name=\"{nom}\"\r\n\r\n{valeur}\r\n"
+        )
+        .unwrap();
+    }
+    if let Some((nom, octets)) = fichier {
+        write!(corps, "--{limite}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{nom}\"\r\nContent-Type: application/octet-stream\r\n\r\n").unwrap();
+        corps.extend_from_slice(octets);
+        corps.extend_from_slice(b"\r\n");
+    }
+    write!(corps, "--{limite}--\r\n").unwrap();
+    (format!("multipart/form-data; boundary={limite}"), corps)
+}
+
+/// `POST /api/justificatifs` with a piece, as `jeton`.
+fn deposer_http(
+    service: &crate::service::Service,
+    jeton: &str,
+    champs: &[(&str, &str)],
+    fichier: (&str, &[u8]),
+) -> (reqwest::StatusCode, Value) {
+    let (type_, corps) = multipart(champs, Some(fichier));
+    let reponse = service
+        .client
+        .post(format!("{}/api/justificatifs", service.url))
+        .bearer_auth(jeton)
+        .header("content-type", type_)
+        .body(corps)
+        .send()
+        .unwrap();
+    let status = reponse.status();
+    (status, reponse.json().unwrap_or(Value::Null))
+}
+
+/// What a refused upload must leave as it was: objects in the embedded store, journal entries,
+/// the participant's pieces, temporary files.
+fn traces(
+    service: &crate::service::Service,
+    jeton: &str,
+    participant: &str,
+) -> (usize, usize, usize, usize) {
+    let data = &service.data;
+    let journal = parafe::journal::Journal::new(data.join("journal"), 10_000);
+    let entrees = journal
+        .entries(&PlieId::new("plie-test").unwrap())
+        .map_or(0, |e| e.len());
+    let v = service.ok(
+        "GET",
+        &format!("/api/participants/{participant}/justificatifs"),
+        jeton,
+        None,
+    );
+    (
+        compter(&data.join("store/embedded/parafe/plie-test")),
+        entrees,
+        v["participant"]["pieces"].as_array().unwrap().len(),
+        compter(&data.join("depots")),
+    )
+}
+
+fn evenements(service: &crate::service::Service) -> Vec<parafe::model::JournalEntry> {
+    parafe::journal::Journal::new(service.data.join("journal"), 10_000)
+        .entries(&PlieId::new("plie-test").unwrap())
+        .unwrap()
+}
+
+#[test]
+fn par_http_depots_pieces_attendues_recherche_et_pack_en_arriere_plan() {
+    use crate::service::{participant_ref, Plie, EXTRACTION};
+    use reqwest::StatusCode;
+    let Plie {
+        dir: _dir,
+        service,
+        coordinateur,
+        referent,
+        ..
+    } = Plie::pret(None);
+    // A second référent with a participant of his own, an assistant, another PLIE.
+    let ligne_lefort = "P-2025-0420;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;m.lefort@plie.fr;Lefort;Marion;202500417;CCAS Montpellier;;10/02/2025;Non;;;";
+    let csv = format!("{}\n{ligne_lefort}\n", EXTRACTION.lines().next().unwrap());
+    assert_eq!(service.importer(&coordinateur, &csv).0, StatusCode::OK);
+    let lefort = service.compte("m.lefort@plie.fr", "referent", Some("plie-test"));
+    let assistant = service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
+    let etranger = service.compte("assistant@autre-plie.fr", "assistant", Some("autre-plie"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    let claire = participant_ref(&service, &lefort, "Roux");
+    // Uploads past 1 MiB are refused.
+    std::fs::write(
+        service.data.join("justificatifs.toml"),
+        parafe::justificatif::catalogue::PAR_DEFAUT
+            .replace("taille_max = 52428800", "taille_max = 1048576"),
+    )
+    .unwrap();
+
+    // A good piece: filed, hashed, journaled, downloadable (and the download journaled).
+    let contrat = pdf_simple("Contrat de travail CDI", None);
+    let (status, v) = deposer_http(
+        &service,
+        &referent,
+        &[
+            ("participant", &samira),
+            ("genre", "contrat-travail"),
+            ("date_piece", "2025-09-01"),
+            ("etape", "emploi"),
+        ],
+        ("contrat-cdi.pdf", &contrat),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let depot = &v["justificatif"];
+    assert_eq!(depot["sha256"], json!(sha256_hex(&contrat)));
+    assert_eq!(depot["type_mime"], "application/pdf");
+    let seq = depot["seq"].as_u64().unwrap();
+    let depose = evenements(&service)
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .expect("dépôt inscrit au journal");
+    assert!(
+        matches!(depose.event, JournalEvent::DocumentFiled { ref kind, ref participant, .. } if kind == "justificatif" && participant.as_deref() == Some(samira.as_str())),
+        "{:?}",
+        depose.event
+    );
+    assert_eq!(depose.objects[0].to_hex(), sha256_hex(&contrat));
+    let id = depot["id"].as_i64().unwrap();
+    let reponse = service
+        .client
+        .get(format!("{}/api/justificatifs/{id}", service.url))
+        .bearer_auth(&assistant)
+        .send()
+        .unwrap();
+    assert_eq!(reponse.status(), StatusCode::OK);
+    assert_eq!(reponse.bytes().unwrap().as_ref(), contrat.as_slice());
+    assert!(matches!(
+        evenements(&service).last().unwrap().event,
+        JournalEvent::DocumentDownloaded { .. }
+    ));
+
+    // Bad pieces: refused with a French 4xx naming the file, and nothing left behind.
+    let avant = traces(&service, &referent, &samira);
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec();
+    exe.extend(std::iter::repeat_n(0u8, 4096));
+    let js = pdf_simple(
+        "Bulletin",
+        Some(
+            lopdf::dictionary! {"S" => "JavaScript", "JS" => lopdf::Object::string_literal("app.alert(1)")},
+        ),
+    );
+    let mut trop = b"%PDF-1.7\n".to_vec();
+    trop.extend(std::iter::repeat_n(b'0', 1536 * 1024));
+    let cas: [(&str, &str, &[u8], StatusCode, &str); 5] = [
+        (
+            "setup.pdf",
+            "contrat-travail",
+            &exe,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "programme Windows",
+        ),
+        (
+            "vide.pdf",
+            "contrat-travail",
+            b"",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "est vide",
+        ),
+        (
+            "enorme.pdf",
+            "contrat-travail",
+            &trop,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "dépasse la taille maximale de 1 Mio",
+        ),
+        (
+            "bulletin.pdf",
+            "bulletin-salaire",
+            &js,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JavaScript",
+        ),
+        (
+            "contrat.pdf",
+            "genre-inconnu",
+            &contrat,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type de justificatif « genre-inconnu » inconnu",
+        ),
+    ];
+    for (nom, genre, octets, attendu, message) in cas {
+        let (status, v) = deposer_http(
+            &service,
+            &referent,
+            &[("participant", &samira), ("genre", genre)],
+            (nom, octets),
+        );
+        assert_eq!(status, attendu, "{nom} : {v}");
+        let erreur = v["erreur"].as_str().unwrap_or_default();
+        assert!(erreur.contains(message), "{nom} : {erreur}");
+        assert_eq!(
+            traces(&service, &referent, &samira),
+            avant,
+            "{nom} a laissé une trace"
+        );
+    }
+    // The same piece twice: a conflict, nothing added.
+    let (status, v) = deposer_http(
+        &service,
+        &referent,
+        &[("participant", &samira), ("genre", "contrat-travail")],
+        ("contrat-cdi.pdf", &contrat),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    // Another référent's participant, another PLIE: as if it did not exist.
+    for (jeton, qui) in [(&lefort, "autre référent"), (&etranger, "autre PLIE")] {
+        let (status, v) = deposer_http(
+            &service,
+            jeton,
+            &[("participant", &samira), ("genre", "contrat-travail")],
+            ("autre.pdf", &pdf_simple("autre", None)),
+        );
+        assert_eq!(status, StatusCode::NOT_FOUND, "{qui} : {v}");
+        let (status, _) = service.appel(
+            "GET",
+            &format!("/api/participants/{samira}/justificatifs"),
+            jeton,
+            None,
+        );
+        assert_eq!(status, StatusCode::NOT_FOUND, "{qui}");
+        let (status, _) = service.appel("GET", &format!("/api/justificatifs/{id}"), jeton, None);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{qui}");
+    }
+    assert_eq!(traces(&service, &referent, &samira), avant);
+
+    // The checklists: the participant's, the opération's (a référent sees his own portfolio).
+    let v = service.ok(
+        "GET",
+        &format!("/api/participants/{samira}/justificatifs"),
+        &referent,
+        None,
+    );
+    let lignes = v["lignes"].as_array().unwrap();
+    let ligne = |exigence: &str| lignes.iter().find(|l| l["exigence"] == exigence).cloned();
+    assert_eq!(
+        ligne("contrat-engagement").unwrap()["etat"],
+        "manquant",
+        "{v}"
+    );
+    assert!(lignes
+        .iter()
+        .any(|l| l["exigence"] == "emargements" && l["etat"] == "manquant"));
+    let pieces = v["participant"]["pieces"].as_array().unwrap();
+    assert_eq!(pieces.len(), 1);
+    assert_eq!(pieces[0]["genre"], "contrat-travail");
+    assert_eq!(pieces[0]["disponible"], true);
+    let v = service.ok(
+        "GET",
+        "/api/operations/202500417/justificatifs",
+        &assistant,
+        None,
+    );
+    assert_eq!(v["participants"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["compte"]["manquantes"].as_u64().unwrap() > 0);
+    assert!(
+        v["lignes_operation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["exigence"] == "affiche-fse" && l["etat"] == "manquant"),
+        "{v}"
+    );
+    let v = service.ok(
+        "GET",
+        "/api/operations/202500417/justificatifs",
+        &lefort,
+        None,
+    );
+    let refs: Vec<&str> = v["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, [claire.as_str()]);
+    let (status, _) = service.appel(
+        "GET",
+        "/api/operations/202500417/justificatifs",
+        &etranger,
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The assistant's search: by kind, by state; a référent finds nothing of another's.
+    let v = service.ok(
+        "GET",
+        "/api/recherche?genre=contrat-travail&du=2025-01-01&au=2025-12-31",
+        &assistant,
+        None,
+    );
+    let trouvees = v["pieces"].as_array().unwrap();
+    assert_eq!(trouvees.len(), 1, "{v}");
+    assert_eq!(trouvees[0]["participant"]["ref"], json!(samira));
+    assert_eq!(trouvees[0]["participant"]["referent"], "Thomas GARNIER");
+    assert!(
+        trouvees[0]["preuve"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("entrée n° {seq}")),
+        "{v}"
+    );
+    let v = service.ok(
+        "GET",
+        "/api/recherche?etat=manquant&participant=benali",
+        &assistant,
+        None,
+    );
+    assert!(v["pieces"].as_array().unwrap().is_empty());
+    assert!(
+        v["manques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["participant"]["ref"] == json!(samira) && m["etat"] == "manquant"),
+        "{v}"
+    );
+    assert!(!v["manques"].as_array().unwrap().is_empty());
+    let v = service.ok("GET", "/api/recherche?genre=contrat-travail", &lefort, None);
+    assert!(v["pieces"].as_array().unwrap().is_empty(), "{v}");
+    let (status, v) = service.appel("GET", "/api/recherche?du=hier", &assistant, None);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["champ"], "du");
+
+    // The audit pack, made in the background, followed, downloaded, verified.
+    let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
+    let v = service.ok("POST", "/api/exports", &assistant, Some(&demande));
+    let reference = v["ref"].as_str().unwrap().to_owned();
+    assert!(
+        ["attente", "en_cours"].contains(&v["etat"].as_str().unwrap()),
+        "{v}"
+    );
+    let debut = std::time::Instant::now();
+    let fini = loop {
+        let v = service.ok(
+            "GET",
+            &format!("/api/exports/{reference}"),
+            &assistant,
+            None,
+        );
+        if v["etat"] == "fini" {
+            break v;
+        }
+        assert_ne!(v["etat"], "echec", "{v}");
+        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini : {v}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(fini["pourcent"], 100);
+    assert_eq!(
+        fini["telechargement"],
+        json!(format!("/api/exports/{reference}/zip"))
+    );
+    // Not ready, not yours, not your PLIE.
+    for jeton in [&lefort, &etranger] {
+        let (status, _) = service.appel("GET", &format!("/api/exports/{reference}"), jeton, None);
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) =
+            service.appel("GET", &format!("/api/exports/{reference}/zip"), jeton, None);
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let reponse = service
+        .client
+        .get(format!("{}/api/exports/{reference}/zip", service.url))
+        .bearer_auth(&assistant)
+        .send()
+        .unwrap();
+    assert_eq!(reponse.status(), StatusCode::OK);
+    assert!(reponse.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".zip"));
+    let octets = reponse.bytes().unwrap();
+    assert_eq!(json!(sha256_hex(&octets)), fini["sha256"]);
+    let telecharge = service.data.parent().unwrap().join("telecharge.zip");
+    std::fs::write(&telecharge, &octets).unwrap();
+    let (ok, out, err) = run(&service.data, &["verify", &telecharge.to_string_lossy()]);
+    assert!(
+        ok && out.contains("VALIDE"),
+        "parafe verify :\n{out}\n{err}"
+    );
+    let noms: Vec<String> = lire_zip(&telecharge).into_iter().map(|(n, _)| n).collect();
+    assert!(
+        noms.iter().any(|n| n.ends_with("-contrat-travail.pdf")),
+        "{noms:?}"
+    );
+    // Both journaled: who, when (the entry's time), what (the export, the ZIP's hash).
+    let journal = evenements(&service);
+    let export = journal
+        .iter()
+        .find(|e| matches!(e.event, JournalEvent::ExportMade { ref operation, .. } if operation == "202500417"))
+        .expect("export inscrit au journal");
+    assert_eq!(export.objects[1].to_hex(), sha256_hex(&octets));
+    let telechargement = journal.last().unwrap();
+    match &telechargement.event {
+        JournalEvent::ExportDownloaded { actor, export } => {
+            assert_eq!(export, &reference);
+            assert!(actor.starts_with("personnel-"));
+            let JournalEvent::ExportMade { actor: auteur, .. } = &journal
+                .iter()
+                .rev()
+                .find(|e| matches!(e.event, JournalEvent::ExportMade { .. }))
+                .unwrap()
+                .event
+            else {
+                unreachable!()
+            };
+            assert_eq!(actor, auteur, "l'assistante a exporté et téléchargé");
+        }
+        autre => panic!("dernière entrée : {autre:?}"),
+    }
+    assert_eq!(telechargement.objects[0].to_hex(), sha256_hex(&octets));
+
+    // A référent exports his own portfolio only; never another's participant.
+    let (status, v) = service.appel(
+        "POST",
+        "/api/exports",
+        &lefort,
+        Some(&json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31", "participant": samira })),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let v = service.ok("POST", "/api/exports", &lefort, Some(&demande));
+    let sien = v["ref"].as_str().unwrap().to_owned();
+    let debut = std::time::Instant::now();
+    while service.ok("GET", &format!("/api/exports/{sien}"), &lefort, None)["etat"] != "fini" {
+        assert!(debut.elapsed().as_secs() < 120);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let octets = service
+        .client
+        .get(format!("{}/api/exports/{sien}/zip", service.url))
+        .bearer_auth(&lefort)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    std::fs::write(&telecharge, &octets).unwrap();
+    let noms: Vec<String> = lire_zip(&telecharge).into_iter().map(|(n, _)| n).collect();
+    assert!(
+        noms.iter()
+            .any(|n| n.starts_with("participants/ROUX-Claire")),
+        "{noms:?}"
+    );
+    assert!(
+        !noms
+            .iter()
+            .any(|n| n.contains("BENALI") || n.contains("DURAND")),
+        "{noms:?}"
+    );
+    let (status, v) = service.appel("GET", "/api/exports", &lefort, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v["exports"].as_array().unwrap().len(),
+        1,
+        "ses seuls exports : {v}"
+    );
+    // The assistant sees both; a bad period is refused.
+    let v = service.ok("GET", "/api/exports", &assistant, None);
+    assert_eq!(v["exports"].as_array().unwrap().len(), 2);
+    let (status, v) = service.appel(
+        "POST",
+        "/api/exports",
+        &assistant,
+        Some(&json!({ "operation": "202500417", "du": "2025-12-31", "au": "2025-01-01" })),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Every route above is described for integrators.
+    let api: Value = service
+        .client
+        .get(format!("{}/openapi.json", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for chemin in [
+        "/api/justificatifs",
+        "/api/justificatifs/{id}",
+        "/api/participants/{reference}/justificatifs",
+        "/api/operations/{code}/justificatifs",
+        "/api/recherche",
+        "/api/exports",
+        "/api/exports/{reference}",
+        "/api/exports/{reference}/zip",
+    ] {
+        assert!(
+            api["paths"].get(chemin).is_some(),
+            "{chemin} absent de /openapi.json"
+        );
+    }
 }

@@ -323,7 +323,7 @@ fn fiche_plie(service: &Service, jeton: &str) {
     })));
 }
 
-fn participant_ref(service: &Service, jeton: &str, nom: &str) -> String {
+pub fn participant_ref(service: &Service, jeton: &str, nom: &str) -> String {
     let v = service.ok(
         "GET",
         &format!("/api/participants?recherche={nom}"),
@@ -368,19 +368,19 @@ fn nom_piece_jointe(courriel: &str) -> &str {
 
 /// A service whose PLIE is set up: its fiche, the Département 34, the participants of
 /// [`EXTRACTION`] imported by a coordinateur, and their référent's token.
-struct Plie {
+pub struct Plie {
     /// Keep it bound (`dir: _dir`): dropping it deletes the service's files.
-    dir: tempfile::TempDir,
-    smtp: Smtp,
-    service: Service,
-    coordinateur: String,
-    referent: String,
+    pub dir: tempfile::TempDir,
+    pub smtp: Smtp,
+    pub service: Service,
+    pub coordinateur: String,
+    pub referent: String,
     /// What the import answered.
-    import: Value,
+    pub import: Value,
 }
 
 impl Plie {
-    fn pret(horloge: Option<&str>) -> Plie {
+    pub fn pret(horloge: Option<&str>) -> Plie {
         let dir = tempfile::tempdir().unwrap();
         let smtp = Smtp::start(&dir.path().join("smtp"));
         let service = Service::start(&dir.path().join("data"), smtp.port, horloge);
