@@ -104,13 +104,15 @@ pub enum Refus {
     Lecture { nom: String, source: io::Error },
 }
 
-/// `52428800` → « 50 Mio ».
+/// `52428800` → « 50 Mio », `426271` → « 416 Kio ».
 pub fn taille_lisible(octets: u64) -> String {
     const MIO: u64 = 1024 * 1024;
     if octets >= 1024 * MIO && octets.is_multiple_of(1024 * MIO) {
         format!("{} Gio", octets / (1024 * MIO))
     } else if octets >= MIO {
         format!("{:.0} Mio", octets as f64 / MIO as f64)
+    } else if octets >= 1024 {
+        format!("{:.0} Kio", octets as f64 / 1024.0)
     } else {
         format!("{octets} octets")
     }

@@ -76,6 +76,8 @@ pub struct DossierParticipant {
     pub id: i64,
     #[serde(rename = "ref")]
     pub reference: String,
+    /// The identifier of the parcours software (UP Viesion), as staff know the person.
+    pub identifiant: String,
     pub nom: String,
     pub prenom: String,
     pub commune: String,
@@ -270,6 +272,7 @@ pub async fn charger(
         participants.push(DossierParticipant {
             id: l.id,
             reference: l.reference,
+            identifiant: l.identifiant_externe,
             nom: l.nom,
             prenom: l.prenom,
             commune: l.commune,
@@ -655,6 +658,7 @@ mod tests {
         DossierParticipant {
             id: 1,
             reference: "P-1".into(),
+            identifiant: "UP-1".into(),
             nom: "Martin".into(),
             prenom: "Léa".into(),
             commune: String::new(),

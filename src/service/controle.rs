@@ -30,24 +30,29 @@ pub fn catalogue(app: &App, plie: &PlieId) -> Result<Catalogue, Erreur> {
     Catalogue::charger(&app.config.data_dir, plie).map_err(|e| Erreur::Interne(e.to_string()))
 }
 
-/// A participant within the caller's reach (his portfolio for a référent), else 404.
+/// A participant within the caller's reach (his portfolio for a référent), by his reference or
+/// by the identifier of the parcours software (as staff know him), else 404.
 pub async fn participant_de(
     app: &App,
     acteur: &Acteur,
     reference: &str,
 ) -> Result<Participant, Erreur> {
-    participants::par_ref(
-        &app.db,
-        acteur.plie.as_str(),
-        reference,
-        acteur.portefeuille(),
+    let plie = acteur.plie.as_str();
+    let par_identifiant: Option<String> = sqlx::query_scalar(
+        "SELECT ref FROM participant WHERE plie = ? AND identifiant_externe = ?",
     )
-    .await?
-    .ok_or_else(|| {
-        Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        ))
-    })
+    .bind(plie)
+    .bind(reference)
+    .fetch_optional(&app.db)
+    .await?;
+    let reference = par_identifiant.as_deref().unwrap_or(reference);
+    participants::par_ref(&app.db, plie, reference, acteur.portefeuille())
+        .await?
+        .ok_or_else(|| {
+            Erreur::Introuvable(format!(
+                "aucun participant « {reference} » dans votre portefeuille"
+            ))
+        })
 }
 
 fn dossier_erreur(e: DossierError) -> Erreur {
@@ -434,7 +439,7 @@ pub struct Compte {
 }
 
 impl Compte {
-    fn de(lignes: &[Ligne]) -> Compte {
+    pub fn de(lignes: &[Ligne]) -> Compte {
         let mut c = Compte::default();
         for l in lignes {
             match l.etat {
@@ -452,6 +457,7 @@ impl Compte {
 pub struct LigneParticipant {
     #[serde(rename = "ref")]
     pub reference: String,
+    pub identifiant: String,
     pub nom: String,
     pub prenom: String,
     pub date_entree: Option<NaiveDate>,
@@ -501,6 +507,7 @@ pub async fn etat_operation(
             compte.a_venir += c.a_venir;
             LigneParticipant {
                 reference: p.reference.clone(),
+                identifiant: p.identifiant.clone(),
                 nom: p.nom.clone(),
                 prenom: p.prenom.clone(),
                 date_entree: p.date_entree,
@@ -589,6 +596,7 @@ fn etat_de_liste(etat: &str) -> Option<Etat> {
 pub struct Qui {
     #[serde(rename = "ref")]
     pub reference: String,
+    pub identifiant: String,
     pub nom: String,
     pub prenom: String,
     pub referent: Option<String>,
@@ -751,7 +759,10 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
     }
     for p in &dossier.participants {
         if let Some(q) = &cherche {
-            let texte = normaliser(&format!("{} {} {}", p.nom, p.prenom, p.reference));
+            let texte = normaliser(&format!(
+                "{} {} {} {}",
+                p.nom, p.prenom, p.identifiant, p.reference
+            ));
             if !texte.contains(q.as_str()) {
                 continue;
             }
@@ -761,6 +772,7 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
         }
         let qui = Qui {
             reference: p.reference.clone(),
+            identifiant: p.identifiant.clone(),
             nom: p.nom.clone(),
             prenom: p.prenom.clone(),
             referent: p.referent_id.and_then(|id| noms.get(&id).cloned()),

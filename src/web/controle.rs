@@ -40,12 +40,54 @@ pub(super) fn etiquette_ligne(etat: Etat) -> Markup {
     html! { span class=(format!("etiquette {classe}")) { (texte) } }
 }
 
-/// The cells of an expected piece: what (and its precision), due day, state.
-pub(super) fn cellules_ligne(l: &Ligne) -> Markup {
+/// Consecutive lines of one requirement in one state read as one: twenty months without an
+/// émargement make one line, « de mars 2025 à octobre 2026 (20 en tout) », not twenty.
+pub(super) fn regrouper<'a>(lignes: &[&'a Ligne]) -> Vec<Vec<&'a Ligne>> {
+    lignes
+        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat)
+        .map(<[&Ligne]>::to_vec)
+        .collect()
+}
+
+/// What a group of lines is about: the month, the bilan…
+fn precision(groupe: &[&Ligne]) -> Option<String> {
+    let precisions: Vec<&str> = groupe
+        .iter()
+        .filter_map(|l| l.precision.as_deref())
+        .collect();
+    match precisions.as_slice() {
+        [] => None,
+        [premiere, .., derniere] if precisions.len() > 3 => Some(format!(
+            "de {premiere} à {derniere} ({} en tout)",
+            precisions.len()
+        )),
+        _ => Some(precisions.join(" ; ")),
+    }
+}
+
+/// The cells of a group of expected pieces: what (and its precision), due day(s), state.
+pub(super) fn cellules_ligne(groupe: &[&Ligne]) -> Markup {
+    let (Some(premiere), Some(derniere)) = (groupe.first(), groupe.last()) else {
+        return html! {};
+    };
     html! {
-        th scope="row" { (l.libelle) @if let Some(x) = &l.precision { br; span.aide { (x) } } }
-        td { (date(l.echeance)) }
-        td { (etiquette_ligne(l.etat)) }
+        th scope="row" { (premiere.libelle) @if let Some(x) = precision(groupe) { br; span.aide { (x) } } }
+        td {
+            (date(premiere.echeance))
+            @if groupe.len() > 1 { " → " (date(derniere.echeance)) }
+        }
+        td { (etiquette_ligne(premiere.etat)) }
+    }
+}
+
+/// A group of expected pieces on one line: state, what, precision.
+fn ligne_courte(groupe: &[&Ligne]) -> Markup {
+    let Some(premiere) = groupe.first() else {
+        return html! {};
+    };
+    html! {
+        (etiquette_ligne(premiere.etat)) " " (premiere.libelle)
+        @if let Some(x) = precision(groupe) { " — " (x) }
     }
 }
 
@@ -153,7 +195,7 @@ async fn ecran(
                     div {
                         label for="r-etat" { "État" }
                         select #r-etat name="etat" {
-                            option value="" { "Pièces présentes, manquantes ou en retard" }
+                            option value="" { "Tous : pièces, manques, retards" }
                             @for (code, texte) in ETATS_RECHERCHE { (option_choisie(code, r.etat.as_deref(), texte)) }
                         }
                     }
@@ -242,9 +284,10 @@ fn resultats_html(res: &controle::Resultats) -> Markup {
                         caption.visuellement-cache { "Pièces trouvées" }
                         thead { tr { th scope="col" { "Participant" } th scope="col" { "Date" } th scope="col" { "Pièce" } th scope="col" { "État" } th scope="col" { "Preuve" } } }
                         tbody {
-                            @for t in &res.pieces {
-                                tr {
-                                    td { (qui(t.participant.as_ref())) }
+                            @for (i, t) in res.pieces.iter().enumerate() {
+                                @let nouveau = i == 0 || cle(res.pieces[i - 1].participant.as_ref()) != cle(t.participant.as_ref());
+                                tr.nouveau[nouveau] {
+                                    td { @if nouveau { (qui(t.participant.as_ref())) } }
                                     td { (date(t.piece.date)) }
                                     th scope="row" { (lien_piece(&t.piece)) }
                                     td { span class=(format!("etiquette {}", if t.piece.disponible { "vert" } else { "bleu" })) { (t.libelle_etat) } }
@@ -262,10 +305,10 @@ fn resultats_html(res: &controle::Resultats) -> Markup {
                         caption.visuellement-cache { "Pièces attendues manquantes, en retard ou à venir" }
                         thead { tr { th scope="col" { "Participant" } th scope="col" { "Pièce attendue" } th scope="col" { "Échéance" } th scope="col" { "État" } } }
                         tbody {
-                            @for m in &res.manques {
-                                tr {
-                                    td { (qui(m.participant.as_ref())) }
-                                    (cellules_ligne(&m.ligne))
+                            @for (nouveau, participant, groupe) in groupes_manques(&res.manques) {
+                                tr.nouveau[nouveau] {
+                                    td { @if nouveau { (qui(participant)) } }
+                                    (cellules_ligne(&groupe))
                                 }
                             }
                         }
@@ -276,13 +319,51 @@ fn resultats_html(res: &controle::Resultats) -> Markup {
     }
 }
 
+/// How many expected pieces are in each state.
+pub(super) fn compte(c: &controle::Compte) -> Markup {
+    html! {
+        ul.compte aria-label="Pièces attendues, par état" {
+            li { span.etiquette.vert { (c.presentes) " présente(s)" } }
+            li { span.etiquette.rouge { (c.manquantes) " manquante(s)" } }
+            li { span.etiquette.ambre { (c.en_retard) " en retard" } }
+            li { span.etiquette.gris { (c.a_venir) " à venir" } }
+        }
+    }
+}
+
+fn cle(q: Option<&controle::Qui>) -> Option<&str> {
+    q.map(|q| q.reference.as_str())
+}
+
+/// The missing pieces found, one line per participant and run of one requirement; `true` for the
+/// first line of a participant (who is named once).
+fn groupes_manques(
+    manques: &[controle::ManqueTrouve],
+) -> Vec<(bool, Option<&controle::Qui>, Vec<&Ligne>)> {
+    let mut precedent = None;
+    manques
+        .chunk_by(|a, b| {
+            cle(a.participant.as_ref()) == cle(b.participant.as_ref())
+                && a.ligne.exigence == b.ligne.exigence
+                && a.ligne.etat == b.ligne.etat
+        })
+        .filter_map(|g| {
+            let premier = g.first()?;
+            let qui = premier.participant.as_ref();
+            let nouveau = precedent != Some(cle(qui));
+            precedent = Some(cle(qui));
+            Some((nouveau, qui, g.iter().map(|m| &m.ligne).collect()))
+        })
+        .collect()
+}
+
 fn qui(q: Option<&controle::Qui>) -> Markup {
     html! {
         @match q {
             Some(q) => {
                 a href=(format!("/participants/{}/justificatifs", q.reference)) { (q.prenom) " " (q.nom.to_uppercase()) }
                 br;
-                span.aide { (q.reference) @if let Some(r) = &q.referent { " · " (r) } }
+                span.aide { (q.identifiant) @if let Some(r) = &q.referent { " · " (r) } }
             },
             None => span { "Opération" },
         }
@@ -329,27 +410,21 @@ async fn operation(
     let etat = controle::etat_operation(&app, &s.acteur, &code)
         .await
         .map_err(erreur)?;
-    let c = etat.compte;
     let titre = format!("Pièces attendues — opération {}", etat.operation.code);
     let corps = html! {
         p { a href="/controle" { "← Contrôle" } }
         h1 { (titre) }
         p.intro { (etat.operation.intitule) ". État au " (etat.au.format("%d/%m/%Y")) ", " (etat.participants.len()) " participant(s)." }
-        ul.compte aria-label="Pièces attendues, toutes ensemble" {
-            li { span.etiquette.vert { (c.presentes) " présente(s)" } }
-            li { span.etiquette.rouge { (c.manquantes) " manquante(s)" } }
-            li { span.etiquette.ambre { (c.en_retard) " en retard" } }
-            li { span.etiquette.gris { (c.a_venir) " à venir" } }
-        }
+        (compte(&etat.compte))
         section.carte aria-labelledby="titre-op" {
             h2 #titre-op { "Pièces de l'opération" }
             @if etat.lignes_operation.is_empty() { p { "Aucune pièce attendue pour l'opération elle-même." } }
             @else {
                 ul.attendues {
-                    @for l in &etat.lignes_operation {
+                    @for g in regrouper(&etat.lignes_operation.iter().collect::<Vec<_>>()) {
                         li {
-                            (etiquette_ligne(l.etat)) " " (l.libelle)
-                            @for &i in &l.pieces { @if let Some(p) = etat.pieces_operation.get(i) { " — " (lien_piece(p)) } }
+                            (ligne_courte(&g))
+                            @for &i in g.iter().flat_map(|l| &l.pieces) { @if let Some(p) = etat.pieces_operation.get(i) { " — " (lien_piece(p)) } }
                         }
                     }
                 }
@@ -368,15 +443,13 @@ async fn operation(
                                 tr {
                                     th scope="row" {
                                         a href=(format!("/participants/{}/justificatifs", p.reference)) { (p.prenom) " " (p.nom.to_uppercase()) }
-                                        br; span.aide { (p.reference) }
+                                        br; span.aide { (p.identifiant) }
                                     }
                                     td { (p.compte.presentes) }
                                     td {
                                         @if p.manques.is_empty() { span.etiquette.vert { "aucune" } }
-                                        @for l in &p.manques {
-                                            (etiquette_ligne(l.etat)) " " (l.libelle)
-                                            @if let Some(x) = &l.precision { " (" (x) ")" }
-                                            br;
+                                        ul.attendues {
+                                            @for g in regrouper(&p.manques.iter().collect::<Vec<_>>()) { li { (ligne_courte(&g)) } }
                                         }
                                     }
                                     td { (p.compte.a_venir) }
@@ -433,26 +506,30 @@ async fn export(
         .map_err(erreur)?;
     let vue = controle::vue_export(&e);
     let fini = e.etat == "fini";
-    let titre = format!("Pack d'audit {}", e.reference);
+    let operation = vue["parametres"]["operation"].as_str().unwrap_or_default();
+    let titre = format!("Pack d'audit — opération {operation}");
     let corps = html! {
         p { a href="/controle" { "← Contrôle" } }
         h1 { (titre) }
-        p.intro { (parametres(&vue)) }
+        p.intro { "Référence " strong { (e.reference) } " — " (parametres(&vue)) "." }
         section.carte #suivi-pack data-suivi=(format!("/api/exports/{}", e.reference)) data-etat=(e.etat) aria-labelledby="titre-suivi" {
             h2 #titre-suivi { "Préparation" }
             p #etat-pack role="status" aria-live="polite" {
                 (etiquette_export(&e.etat))
-                " " span #fichiers-pack { (e.progression) " / " (e.total) " fichiers" }
+                " " span #fichiers-pack { @if e.total > 0 { (e.progression) " / " (e.total) " fichiers" } }
             }
             progress #progression-pack max="100" value=(vue["pourcent"].as_i64().unwrap_or(0)) { (vue["pourcent"]) " %" }
             @if let Some(err) = &e.erreur { (alerte("erreur", &format!("Le pack n'a pas pu être fait : {err}"))) }
-            div.actions #telechargement-pack hidden[!fini] {
-                a.bouton.principal #telecharger-pack href=(format!("/api/exports/{}/zip", e.reference)) download { "Télécharger le pack (ZIP)" }
-            }
-            dl.fiche #details-pack hidden[!fini] {
-                dt { "Taille" } dd #taille-pack { (e.taille.map(|t| crate::justificatif::controle::taille_lisible(t as u64)).unwrap_or_default()) }
-                dt { "SHA-256 du ZIP" } dd { code #sha-pack { (e.sha256.clone().unwrap_or_default()) } }
-                dt { "SHA-256 du manifeste" } dd { code #manifeste-pack { (e.manifeste_sha256.clone().unwrap_or_default()) } }
+            // Shown once the pack is ready: the page reloads itself then.
+            @if fini {
+                div.actions {
+                    a.bouton.principal #telecharger-pack href=(format!("/api/exports/{}/zip", e.reference)) download { "Télécharger le pack (ZIP)" }
+                }
+                dl.fiche {
+                    dt { "Taille" } dd { (e.taille.map(|t| crate::justificatif::controle::taille_lisible(t as u64)).unwrap_or_default()) }
+                    dt { "SHA-256 du ZIP" } dd { code #sha-pack { (e.sha256.clone().unwrap_or_default()) } }
+                    dt { "SHA-256 du manifeste" } dd { code { (e.manifeste_sha256.clone().unwrap_or_default()) } }
+                }
             }
             p.aide { "Le contrôleur vérifie le pack sans parafe : la marche à suivre est dans LISEZMOI.txt, à la racine du ZIP (sha256sum, pdfsig, openssl)." }
             noscript { p { a href=(format!("/controle/exports/{}", e.reference)) { "Actualiser la page" } } }

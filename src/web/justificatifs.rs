@@ -2,7 +2,7 @@
 //! late, to come), every piece of his dossier with where its evidence stands, and the form that
 //! files an outside piece (streamed to disk, checked like `parafe justificatif deposer`).
 
-use super::controle::{cellules_ligne, date, lien_piece};
+use super::controle::{cellules_ligne, compte, date, lien_piece, regrouper};
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, exiger_csrf, refuser_autre_site, Connecte, Page};
 use crate::auth::session::Session;
@@ -83,6 +83,7 @@ fn ecran_participant(
         @if let Some(n) = note { (n) }
         section.carte aria-labelledby="attendues" {
             h2 #attendues { "Pièces attendues" }
+            (compte(&controle::Compte::de(&etat.lignes)))
             @if etat.lignes.is_empty() {
                 p { "Le catalogue du PLIE n'attend aucune pièce pour ce participant." }
             } @else {
@@ -91,11 +92,11 @@ fn ecran_participant(
                         caption.visuellement-cache { "Pièces attendues et leur état" }
                         thead { tr { th scope="col" { "Pièce attendue" } th scope="col" { "Échéance" } th scope="col" { "État" } th scope="col" { "Pièce au dossier" } } }
                         tbody {
-                            @for l in &etat.lignes {
-                                tr data-etat=(l.etat.code()) {
-                                    (cellules_ligne(l))
+                            @for g in regrouper(&etat.lignes.iter().collect::<Vec<_>>()) {
+                                tr data-etat=(g.first().map_or("", |l| l.etat.code())) {
+                                    (cellules_ligne(&g))
                                     td {
-                                        @for &i in &l.pieces {
+                                        @for &i in g.iter().flat_map(|l| &l.pieces) {
                                             @if let Some(piece) = p.pieces.get(i) { (lien_piece(piece)) br; }
                                         }
                                     }
@@ -182,7 +183,7 @@ async fn deposer(
     let genre = champs.genre.clone();
     match controle::deposer(&app, &s.acteur, &catalogue, champs, piece).await {
         Ok(d) => Ok(Redirect::to(&format!(
-            "/participants/{reference}/justificatifs?depose={}#attendues",
+            "/participants/{reference}/justificatifs?depose={}",
             d.id
         ))
         .into_response()),

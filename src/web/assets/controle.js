@@ -14,7 +14,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const e = await r.json();
         barre.value = e.pourcent;
         barre.textContent = `${e.pourcent} %`;
-        fichiers.textContent = `${e.progression} / ${e.total} fichiers`;
+        fichiers.textContent = e.total > 0 ? `${e.progression} / ${e.total} fichiers` : "";
         etiquette.textContent = e.libelle_etat;
         if (e.etat === "fini" || e.etat === "echec") {
           window.location.reload();
