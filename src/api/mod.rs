@@ -154,7 +154,6 @@ fn contexte(adresse: SocketAddr, entetes: &HeaderMap) -> Contexte {
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .merge(crate::web::routes())
         .merge(controle::routes())
         .route("/openapi.json", get(openapi))
         .route("/api/sante", get(sante))
@@ -189,6 +188,8 @@ pub fn routes() -> Router<App> {
         .route("/api/signature/{jeton}/verification", post(verifier_code))
         .route("/api/signature/{jeton}/refus", post(refuser))
         .route("/api/signature/{jeton}/pdf", get(pdf_du_lien))
+        .layer(axum::middleware::map_response(crate::web::entetes_api))
+        .merge(crate::web::routes())
 }
 
 async fn openapi() -> Response {

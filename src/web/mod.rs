@@ -48,10 +48,23 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
                    base-uri 'none'; manifest-src 'self'; worker-src 'self'";
 
-async fn entetes_de_securite(mut reponse: Response) -> Response {
+/// Content-Security-Policy of the JSON API: its answers load nothing and are never framed.
+const CSP_API: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+async fn entetes_de_securite(reponse: Response) -> Response {
+    entetes(reponse, CSP)
+}
+
+/// The security headers of the pages, with the API's own policy, for every API answer.
+pub(crate) async fn entetes_api(reponse: Response) -> Response {
+    entetes(reponse, CSP_API)
+}
+
+fn entetes(mut reponse: Response, csp: &'static str) -> Response {
     let h = reponse.headers_mut();
     let fixe = |v: &'static str| HeaderValue::from_static(v);
-    h.insert(header::CONTENT_SECURITY_POLICY, fixe(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, fixe(csp));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, fixe("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, fixe("DENY"));
     // Signing and account links carry their secret in the path: never tell another site

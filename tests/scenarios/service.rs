@@ -1251,4 +1251,36 @@ fn la_description_openapi_est_servie() {
             "{chemin} absent de /openapi.json"
         );
     }
+    // API answers, refusals included, carry the security headers of the pages, with a policy
+    // that loads nothing; the pages keep theirs.
+    for chemin in ["/openapi.json", "/api/documents", "/api/signature/inconnu"] {
+        let r = service
+            .client
+            .get(format!("{}{chemin}", service.url))
+            .send()
+            .unwrap();
+        let entete = |nom: &str| {
+            r.headers()
+                .get(nom)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(entete("x-content-type-options"), "nosniff", "{chemin}");
+        assert_eq!(entete("x-frame-options"), "DENY", "{chemin}");
+        assert_eq!(entete("cache-control"), "no-store", "{chemin}");
+        let csp = entete("content-security-policy");
+        assert!(
+            csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{chemin} : {csp}"
+        );
+        assert!(!csp.contains("'self'"), "{chemin} : {csp}");
+    }
+    let page = service
+        .client
+        .get(format!("{}/connexion", service.url))
+        .send()
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
 }
