@@ -555,12 +555,11 @@ pub async fn signer(
             "l'animateur signe en clôturant la feuille",
         ));
     }
-    let d = document(app, &k).await?;
     if etat == "signe" {
         return Ok(Recu {
             rang,
             deja: true,
-            etat: d.etat,
+            etat: document(app, &k).await?.etat,
         });
     }
     let fin = signature::signer_sur_place(
