@@ -12,7 +12,7 @@ use crate::service::{App, Erreur};
 use crate::workflow::{bilans_brsa, Bilan};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The workflow of bilans BRSA.
 pub const WORKFLOW_BILAN: &str = "bilan-brsa";
@@ -278,24 +278,24 @@ pub async fn en_retard(
 /// task keyed by what it is about, so a pass run twice sends nothing twice.
 pub async fn veiller(app: &App) -> Result<(), Erreur> {
     let maintenant = app.horloge.maintenant();
-    let le = db::instant(maintenant);
+    let (expires, en_cours): (Vec<_>, Vec<_>) = docs::en_signature(&app.db)
+        .await?
+        .into_iter()
+        .partition(|d| {
+            d.expire_le
+                .as_deref()
+                .and_then(db::parse_instant)
+                .is_some_and(|e| e <= maintenant)
+        });
     // Expiry.
-    let expires: Vec<(String, String)> = sqlx::query_as(
-        "SELECT plie, ref FROM document WHERE etat IN ('envoye', 'partiellement_signe') AND expire_le <= ?",
-    )
-    .bind(&le)
-    .fetch_all(&app.db)
-    .await?;
-    for (plie, reference) in expires {
-        let mut tx = app.db.begin().await?;
-        if let Some(d) = docs::par_ref(&mut *tx, &plie, &reference, None).await? {
-            crate::service::documents::transition(app, &mut tx, &d, Etat::Expire, "echeancier")
-                .await?;
-        }
-        tx.commit().await?;
+    let mut tx = app.db.begin().await?;
+    for d in &expires {
+        crate::service::documents::transition(app, &mut tx, d, Etat::Expire, "echeancier").await?;
     }
+    tx.commit().await?;
     // Reminders of bilans to the référent, N days before the due date.
     if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
+        let mut tx = app.db.begin().await?;
         for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
             let jusqua = (maintenant + rappel.0)
                 .with_timezone(&chrono_tz::Europe::Paris)
@@ -311,22 +311,23 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             .bind(db::jour(jusqua))
             .bind(db::jour(app.horloge.aujourdhui()))
             .bind(i as i64)
-            .fetch_all(&app.db)
+            .fetch_all(&mut *tx)
             .await?;
             for (plie, reference, echeance, email, participant) in dus {
+                let jour = db::parse_jour(&echeance)
+                    .map(|d| d.format("%d/%m/%Y").to_string())
+                    .unwrap_or(echeance);
                 let courriel = crate::delivery::Courriel {
                     a: vec![email],
-                    objet: format!("Bilan BRSA à rédiger pour le {}", db::parse_jour(&echeance).map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or(echeance.clone())),
+                    objet: format!("Bilan BRSA à rédiger pour le {jour}"),
                     texte: format!(
-                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {}.\nRédigez-le et signez-le dans parafe : {}/\n",
-                        db::parse_jour(&echeance).map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or(echeance.clone()),
+                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {jour}.\nRédigez-le et signez-le dans parafe : {}/\n",
                         app.url_publique()
                     ),
                     message_id: format!("<rappel.{i}.{reference}@parafe>"),
                     piece_jointe: None,
                     renvoi: false,
                 };
-                let mut tx = app.db.begin().await?;
                 crate::outbox::ajouter(
                     &mut tx,
                     &format!("rappel:{reference}:{i}"),
@@ -336,52 +337,55 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
                     maintenant,
                 )
                 .await?;
-                tx.commit().await?;
             }
         }
+        tx.commit().await?;
     }
-    // Reminders to link signers, at the workflow's delays after sending.
-    let en_signature: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT plie, ref, envoye_le FROM document WHERE etat IN ('envoye', 'partiellement_signe')",
-    )
-    .fetch_all(&app.db)
-    .await?;
-    for (plie, reference, envoye) in en_signature {
-        let Some(document) = docs::par_ref(&app.db, &plie, &reference, None).await? else {
-            continue;
-        };
-        let Some(workflow) = app.workflow(&document.workflow) else {
-            continue;
-        };
-        let Some(envoye) = db::parse_instant(&envoye) else {
+    // Reminders to link signers, at the workflow's delays after sending: those due, less those
+    // already made (their marker task is in the outbox), looked up together.
+    let mut dues = Vec::new();
+    for document in &en_cours {
+        let (Some(workflow), Some(envoye)) = (
+            app.workflow(&document.workflow),
+            document.envoye_le.as_deref().and_then(db::parse_instant),
+        ) else {
             continue;
         };
         for (i, relance) in workflow.relances.iter().enumerate() {
-            if envoye + relance.0 > maintenant {
-                continue;
+            if envoye + relance.0 <= maintenant {
+                dues.push((
+                    document,
+                    workflow,
+                    i,
+                    format!("relance:{}:{i}", document.reference),
+                ));
             }
-            let cle = format!("relance:{reference}:{i}");
-            let deja: bool = sqlx::query_scalar("SELECT count(*) > 0 FROM outbox WHERE cle = ?")
-                .bind(&cle)
-                .fetch_one(&app.db)
-                .await?;
-            if deja {
-                continue;
-            }
-            let mut tx = app.db.begin().await?;
-            // The marker task records that this reminder was made.
-            crate::outbox::ajouter(&mut tx, &cle, crate::outbox::Genre::Journal, &plie, &serde_json::json!({
-                "evenement": crate::model::JournalEvent::DocumentTransition { document: reference.clone(), from: document.etat.clone(), to: document.etat.clone(), actor: format!("relance-{}", i + 1) },
-                "objets": [document.sha256_rendu],
-            }), maintenant).await?;
-            let signataires = docs::signataires(&mut *tx, document.id).await?;
-            for s in crate::service::documents::a_inviter(workflow, &signataires) {
-                crate::service::documents::inviter(app, &mut tx, &document, s, maintenant, true)
-                    .await?;
-            }
-            tx.commit().await?;
         }
     }
+    let mut faites = HashSet::new();
+    for lot in dues.chunks(500) {
+        let mut requete = sqlx::QueryBuilder::new("SELECT cle FROM outbox WHERE cle IN (");
+        let mut cles = requete.separated(", ");
+        for (.., cle) in lot {
+            cles.push_bind(cle.as_str());
+        }
+        requete.push(")");
+        let trouvees: Vec<String> = requete.build_query_scalar().fetch_all(&app.db).await?;
+        faites.extend(trouvees);
+    }
+    let mut tx = app.db.begin().await?;
+    for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
+        // The marker task records that this reminder was made.
+        crate::outbox::ajouter(&mut tx, cle, crate::outbox::Genre::Journal, &document.plie, &serde_json::json!({
+            "evenement": crate::model::JournalEvent::DocumentTransition { document: document.reference.clone(), from: document.etat.clone(), to: document.etat.clone(), actor: format!("relance-{}", i + 1) },
+            "objets": [document.sha256_rendu],
+        }), maintenant).await?;
+        let signataires = docs::signataires(&mut *tx, document.id).await?;
+        for s in crate::service::documents::a_inviter(workflow, &signataires) {
+            crate::service::documents::inviter(app, &mut tx, document, s, maintenant, true).await?;
+        }
+    }
+    tx.commit().await?;
     app.reveil.sonner();
     Ok(())
 }

@@ -169,6 +169,16 @@ pub async fn par_id<'c, E: sqlx::SqliteExecutor<'c>>(
         .await
 }
 
+/// Every document still collecting signatures, of every PLIE (for the schedule's reminders
+/// and expiries).
+pub async fn en_signature(db: &Pool) -> Result<Vec<Document>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM document WHERE etat IN ('envoye', 'partiellement_signe')"
+    ))
+    .fetch_all(db)
+    .await
+}
+
 /// Filters of a document list; every filter is optional.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Filtre {

@@ -1196,6 +1196,66 @@ fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
 }
 
 #[test]
+fn une_demande_non_signee_est_relancee_puis_expire() {
+    let Plie {
+        dir: _dir,
+        smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(Some("2025-06-02T08:00:00Z"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    let cree = service.ok(
+        "POST",
+        "/api/documents",
+        &referent,
+        Some(&json!({
+            "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+            "signataires": [{ "role": "participant", "methode": "lien" }],
+        })),
+    );
+    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+    service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/envoi"),
+        &referent,
+        None,
+    );
+    let premier = lien(&smtp.attendre("samira.benali@exemple.fr", "/signer/"));
+    // Four days later (reminders at 3 and 7 days): one reminder, with a fresh link; the first
+    // one stops working. Restarting again does not remind twice.
+    service.horloge = Some("2025-06-06T08:00:00Z".into());
+    service.redemarrer();
+    let rappel = smtp.attendre("samira.benali@exemple.fr", "Rappel : Contrat d'engagement");
+    let second = lien(&rappel);
+    assert_ne!(premier, second);
+    let (status, _) = service.appel("GET", &format!("/api/signature/{premier}"), "", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    service.ok("GET", &format!("/api/signature/{second}"), "", None);
+    service.redemarrer();
+    std::thread::sleep(Duration::from_secs(3));
+    service.attendre_outbox_vide(&referent);
+    let rappels = |smtp: &Smtp| {
+        smtp.courriels()
+            .iter()
+            .filter(|m| m.contains("Rappel : Contrat d'engagement"))
+            .count()
+    };
+    assert_eq!(rappels(&smtp), 1);
+    // Past the workflow's expiry (30 days): expired, its link refused.
+    service.horloge = Some("2025-07-03T08:00:00Z".into());
+    service.redemarrer();
+    service.attendre_etat(&referent, &reference, "expire");
+    let (status, _) = service.appel("GET", &format!("/api/signature/{second}"), "", None);
+    assert!(status.is_client_error(), "{status}");
+    service.attendre_outbox_vide(&referent);
+    let journal = journal(&service.data);
+    assert_eq!(journal.matches("\"actor\":\"relance-1\"").count(), 1);
+    assert_eq!(journal.matches("\"actor\":\"relance-2\"").count(), 0);
+    assert_eq!(journal.matches("\"to\":\"expire\"").count(), 1);
+}
+
+#[test]
 fn un_workflow_faux_empeche_le_demarrage_en_nommant_fichier_et_ligne() {
     let dir = tempfile::tempdir().unwrap();
     let workflows = dir.path().join("workflows");
