@@ -228,6 +228,36 @@ impl Service {
         v
     }
 
+    /// Creates a document and sends it for signature; its reference and the SHA-256 of the
+    /// version its signers are shown.
+    pub fn creer_et_envoyer(&self, jeton: &str, demande: &Value) -> (String, String) {
+        let cree = self.ok("POST", "/api/documents", jeton, Some(demande));
+        let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
+        let envoye = self.ok(
+            "POST",
+            &format!("/api/documents/{reference}/envoi"),
+            jeton,
+            None,
+        );
+        let version = envoye["document"]["sha256_rendu"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (reference, version)
+    }
+
+    /// A document's PDF as the API gives it (the sealed version once there is one).
+    pub fn pdf(&self, jeton: &str, reference: &str) -> Vec<u8> {
+        self.client
+            .get(format!("{}/api/documents/{reference}/pdf", self.url))
+            .bearer_auth(jeton)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec()
+    }
+
     pub fn importer(&self, jeton: &str, csv: &str) -> (StatusCode, Value) {
         let reponse = self
             .client
@@ -534,14 +564,7 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         );
     }
     // The downloaded PDF is the same, and the journal holds the whole life of the document.
-    let octets = service
-        .client
-        .get(format!("{}/api/documents/{reference}/pdf", service.url))
-        .bearer_auth(&referent)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let octets = service.pdf(&referent, &reference);
     assert_eq!(crate::support::sha256_hex(&octets), scelle);
     let journal = journal(&service.data);
     for etape in [
@@ -879,20 +902,9 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
     const LOT: usize = 24;
     let mut references = Vec::new();
     for _ in 0..LOT {
-        let cree = service.ok("POST", "/api/documents", &referent, Some(&json!({
+        let (reference, version) = service.creer_et_envoyer(&referent, &json!({
             "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
-        })));
-        let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
-        let envoye = service.ok(
-            "POST",
-            &format!("/api/documents/{reference}/envoi"),
-            &referent,
-            None,
-        );
-        let version = envoye["document"]["sha256_rendu"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        }));
         service.ok(
             "POST",
             &format!("/api/documents/{reference}/signatures"),
@@ -1038,21 +1050,10 @@ fn fiche_de_liaison_le_partenaire_remplit_son_retour_et_signe() {
     ] {
         donnees.as_object_mut().unwrap().remove(cle);
     }
-    let cree = service.ok("POST", "/api/documents", &referent, Some(&json!({
+    let (reference, version) = service.creer_et_envoyer(&referent, &json!({
         "workflow": "fiche-liaison-positionnement", "participant": samira, "donnees": donnees,
         "signataires": [{ "role": "partenaire", "nom": "Karim BENOÎT", "email": "clauses@entreprise.exemple" }],
-    })));
-    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
-    let envoye = service.ok(
-        "POST",
-        &format!("/api/documents/{reference}/envoi"),
-        &referent,
-        None,
-    );
-    let version = envoye["document"]["sha256_rendu"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    }));
     // Sequential: the partner is invited only once the référent has signed.
     service.ok(
         "POST",
@@ -1126,25 +1127,10 @@ fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
         })
         .collect();
     o.insert("participants".into(), Value::Array(presents));
-    let cree = service.ok(
-        "POST",
-        "/api/documents",
+    let (reference, version) = service.creer_et_envoyer(
         &referent,
-        Some(&json!({
-            "workflow": "emargement-collectif", "donnees": donnees,
-        })),
+        &json!({ "workflow": "emargement-collectif", "donnees": donnees }),
     );
-    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
-    let envoye = service.ok(
-        "POST",
-        &format!("/api/documents/{reference}/envoi"),
-        &referent,
-        None,
-    );
-    let version = envoye["document"]["sha256_rendu"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let signer = |rang: i64| {
         service.appel(
             "POST",
@@ -1180,15 +1166,7 @@ fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
     let heure = |i: usize| signataires[i]["signe_le"].as_str().unwrap().to_owned();
     assert!(heure(2) < heure(0) && heure(0) < heure(1) && heure(1) < heure(3));
     let chemin = dir.path().join("emargement.pdf");
-    let pdf = service
-        .client
-        .get(format!("{}/api/documents/{reference}/pdf", service.url))
-        .bearer_auth(&referent)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    std::fs::write(&chemin, &pdf).unwrap();
+    std::fs::write(&chemin, service.pdf(&referent, &reference)).unwrap();
     // The sealed sheet lists the attendees as expected, not in the order they signed.
     let texte = crate::support::pdf_text(&chemin);
     let ligne = |nom: &str| texte.find(nom).unwrap_or_else(|| panic!("{nom} : {texte}"));
@@ -1205,21 +1183,12 @@ fn une_demande_non_signee_est_relancee_puis_expire() {
         ..
     } = Plie::pret(Some("2025-06-02T08:00:00Z"));
     let samira = participant_ref(&service, &referent, "Benali");
-    let cree = service.ok(
-        "POST",
-        "/api/documents",
+    let (reference, _) = service.creer_et_envoyer(
         &referent,
-        Some(&json!({
+        &json!({
             "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
             "signataires": [{ "role": "participant", "methode": "lien" }],
-        })),
-    );
-    let reference = cree["document"]["ref"].as_str().unwrap().to_owned();
-    service.ok(
-        "POST",
-        &format!("/api/documents/{reference}/envoi"),
-        &referent,
-        None,
+        }),
     );
     let premier = lien(&smtp.attendre("samira.benali@exemple.fr", "/signer/"));
     // Four days later (reminders at 3 and 7 days): one reminder, with a fresh link; the first
