@@ -217,8 +217,7 @@ async fn kiosque_page(
     let d = kiosque::document(&app, &k).await.map_err(erreur)?;
     if s.kiosque != Some(k.id) {
         // Not (or no longer) locked on this sheet: offer to take it up again.
-        if let Some(autre) = s.kiosque {
-            let _ = autre;
+        if s.kiosque.is_some() {
             return Err(erreur(Erreur::Conflit(
                 "cette tablette est verrouillée sur une autre feuille".into(),
             )));
