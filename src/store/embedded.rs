@@ -42,6 +42,9 @@ impl EmbeddedS3 {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
+                // Headers and body leave as separate writes: with Nagle's algorithm, each answer
+                // would wait for the client's delayed ACK (40 ms on Linux).
+                let _ = socket.set_nodelay(true);
                 let conn = http
                     .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
                     .into_owned();
