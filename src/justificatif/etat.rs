@@ -612,6 +612,31 @@ pub fn evaluer(
     lignes
 }
 
+/// Consecutive lines of one requirement in one state, read as one: twenty months without an
+/// émargement make one line, « de mars 2025 à octobre 2026 (20 en tout) », not twenty.
+pub fn regrouper<'a>(lignes: &[&'a Ligne]) -> Vec<Vec<&'a Ligne>> {
+    lignes
+        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat)
+        .map(<[&Ligne]>::to_vec)
+        .collect()
+}
+
+/// What a group of lines is about: the month, the bilan…, or the span of months.
+pub fn precision_du_groupe(groupe: &[&Ligne]) -> Option<String> {
+    let precisions: Vec<&str> = groupe
+        .iter()
+        .filter_map(|l| l.precision.as_deref())
+        .collect();
+    match precisions.as_slice() {
+        [] => None,
+        [premiere, .., derniere] if precisions.len() > 3 => Some(format!(
+            "de {premiere} à {derniere} ({} en tout)",
+            precisions.len()
+        )),
+        _ => Some(precisions.join(" ; ")),
+    }
+}
+
 /// Today in Paris.
 pub fn aujourdhui() -> NaiveDate {
     Utc::now()

@@ -6,7 +6,7 @@ use super::PackError;
 use crate::model::Sha256Digest;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use zip::write::SimpleFileOptions;
@@ -15,15 +15,22 @@ use zip::{CompressionMethod, ZipWriter};
 /// A chunk of an entry: the store's buffers are passed on as they are.
 pub type Morceau = Box<dyn AsRef<[u8]> + Send>;
 
+/// How an entry starts.
+struct Ouverture {
+    chemin: String,
+    compresser: bool,
+    /// Past 4 GB (or of unknown size): ZIP64 headers.
+    grand: bool,
+    /// The hash its bytes must have (pieces from the store).
+    attendu: Option<Sha256Digest>,
+}
+
 enum Ordre {
-    Ouvrir {
-        chemin: String,
-        compresser: bool,
-        grand: bool,
-        attendu: Option<Sha256Digest>,
-    },
+    Ouvrir(Ouverture),
     Ecrire(Morceau),
     Fermer,
+    /// A whole entry in one message: one wake-up of the writer per piece, not one per chunk.
+    Fichier(Ouverture, Vec<Morceau>),
     /// The entries written so far (for the manifests, written last).
     Releve(tokio::sync::oneshot::Sender<Vec<Ecrit>>),
 }
@@ -39,7 +46,14 @@ pub struct Ecrit {
 /// The async side of the writer thread.
 pub struct Ecrivain {
     ordres: mpsc::Sender<Ordre>,
-    fil: std::thread::JoinHandle<Result<Vec<Ecrit>, PackError>>,
+    fil: std::thread::JoinHandle<Result<Ferme, PackError>>,
+}
+
+/// The ZIP once closed: its entries, and its own SHA-256 when it could be taken as it was
+/// written (see [`Empreinte`]).
+pub struct Ferme {
+    pub ecrits: Vec<Ecrit>,
+    pub sha256: Option<Sha256Digest>,
 }
 
 /// Chunks in flight between the store and the ZIP: with the store's 8 to 64 KB buffers, a few
@@ -77,13 +91,12 @@ impl Ecrivain {
         taille: Option<u64>,
         attendu: Option<Sha256Digest>,
     ) -> Result<(), ()> {
-        let grand = taille.is_none_or(|t| t >= u64::from(u32::MAX));
-        self.envoyer(Ordre::Ouvrir {
+        self.envoyer(Ordre::Ouvrir(Ouverture {
             chemin: chemin.to_owned(),
             compresser,
-            grand,
+            grand: taille.is_none_or(|t| t >= u64::from(u32::MAX)),
             attendu,
-        })
+        }))
         .await
     }
 
@@ -102,12 +115,29 @@ impl Ecrivain {
         self.envoyer(Ordre::Releve(reponse)).await
     }
 
-    /// A whole small entry (README, manifests, certificates, index).
+    /// A whole entry of parafe's own (README, certificates, indexes).
     pub async fn fichier(&self, chemin: &str, compresser: bool, octets: Vec<u8>) -> Result<(), ()> {
-        self.ouvrir_entree(chemin, compresser, Some(octets.len() as u64), None)
-            .await?;
-        self.ecrire(Box::new(octets)).await?;
-        self.fermer_entree().await
+        self.piece(chemin, compresser, vec![Box::new(octets)], None)
+            .await
+    }
+
+    /// A whole piece read from the store, in the store's own buffers, whose bytes must hash to
+    /// `attendu`.
+    pub async fn piece(
+        &self,
+        chemin: &str,
+        compresser: bool,
+        morceaux: Vec<Morceau>,
+        attendu: Option<Sha256Digest>,
+    ) -> Result<(), ()> {
+        let taille: usize = morceaux.iter().map(|m| (**m).as_ref().len()).sum();
+        let ouverture = Ouverture {
+            chemin: chemin.to_owned(),
+            compresser,
+            grand: taille as u64 >= u64::from(u32::MAX),
+            attendu,
+        };
+        self.envoyer(Ordre::Fichier(ouverture, morceaux)).await
     }
 
     /// Starts an entry written in pieces (manifests): what it is given is sent in chunks of
@@ -121,9 +151,9 @@ impl Ecrivain {
         })
     }
 
-    /// Closes the ZIP (central directory, fsync) and returns the entries written, or the error
-    /// that stopped the thread.
-    pub async fn terminer(self) -> Result<Vec<Ecrit>, PackError> {
+    /// Closes the ZIP (central directory) and returns the entries written, or the error that
+    /// stopped the thread.
+    pub async fn terminer(self) -> Result<Ferme, PackError> {
         drop(self.ordres);
         let fil = self.fil;
         tokio::task::spawn_blocking(move || fil.join())
@@ -164,78 +194,255 @@ impl EnFlux<'_> {
     }
 }
 
+/// An entry held back past this (a large piece streamed from the store) stops the hash taken
+/// while writing: the ZIP is then hashed once written, and memory stays bounded.
+const RETENUE_MAX: usize = 64 << 20;
+
+/// The ZIP's SHA-256, taken as it is written instead of reading 2.6 GB again once closed. The
+/// ZIP writer goes back to each local header to write the CRC and sizes once the entry's data
+/// is written: the bytes of the current entry are held until it returns to the end, then hashed.
+/// Anything else (a write into bytes already hashed, an entry larger than [`RETENUE_MAX`]) gives
+/// up, and the caller hashes the file.
+struct Empreinte<W> {
+    inner: W,
+    hasher: Sha256,
+    /// Bytes hashed: a prefix of the file.
+    hache: u64,
+    /// The bytes after it, not final yet.
+    retenus: Vec<u8>,
+    pos: u64,
+    fin: u64,
+    valide: bool,
+}
+
+impl<W> Empreinte<W> {
+    fn new(inner: W) -> Empreinte<W> {
+        Empreinte {
+            inner,
+            hasher: Sha256::new(),
+            hache: 0,
+            retenus: Vec::new(),
+            pos: 0,
+            fin: 0,
+            valide: true,
+        }
+    }
+
+    fn renoncer(&mut self) {
+        self.valide = false;
+        self.retenus = Vec::new();
+    }
+
+    fn noter(&mut self, octets: &[u8]) {
+        if self.valide && self.pos < self.hache {
+            self.renoncer();
+        }
+        if self.valide {
+            let debut = (self.pos - self.hache) as usize;
+            let fin = debut + octets.len();
+            if debut == self.retenus.len() {
+                self.retenus.extend_from_slice(octets);
+            } else {
+                if fin > self.retenus.len() {
+                    self.retenus.resize(fin, 0);
+                }
+                self.retenus[debut..fin].copy_from_slice(octets);
+            }
+            if self.retenus.len() > RETENUE_MAX {
+                self.renoncer();
+            }
+        }
+        self.pos += octets.len() as u64;
+        self.fin = self.fin.max(self.pos);
+    }
+
+    /// Everything written so far is final: hashed, and let go.
+    fn valider(&mut self) {
+        if self.valide {
+            self.hasher.update(&self.retenus);
+            self.hache += self.retenus.len() as u64;
+            self.retenus.clear();
+        }
+    }
+
+    fn empreinte(mut self) -> (W, Option<Sha256Digest>) {
+        self.valider();
+        let sha = self
+            .valide
+            .then(|| Sha256Digest(self.hasher.finalize().into()));
+        (self.inner, sha)
+    }
+}
+
+impl<W: Write> Write for Empreinte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.noter(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Seek> Seek for Empreinte<W> {
+    fn seek(&mut self, ou: SeekFrom) -> std::io::Result<u64> {
+        let avant = self.pos;
+        self.pos = self.inner.seek(ou)?;
+        // Back at the end after writing a header: the entry is complete.
+        if avant < self.fin && self.pos == self.fin {
+            self.valider();
+        }
+        Ok(self.pos)
+    }
+}
+
+/// The ZIP as the writer thread holds it: the entry being written, the entries written.
+struct Zip<'s> {
+    zip: ZipWriter<Empreinte<BufWriter<File>>>,
+    sortie: &'s Path,
+    quand: zip::DateTime,
+    ecrits: Vec<Ecrit>,
+    courant: Option<(String, Sha256, u64, Option<Sha256Digest>)>,
+}
+
+impl Zip<'_> {
+    fn erreur(&self, source: std::io::Error) -> PackError {
+        PackError::Ecriture {
+            chemin: self.sortie.to_path_buf(),
+            source,
+        }
+    }
+
+    fn ouvrir(&mut self, o: Ouverture) -> Result<(), PackError> {
+        // Sealed PDFs and photos are compressed already: storing them costs nothing.
+        let methode = if o.compresser {
+            CompressionMethod::Deflated
+        } else {
+            CompressionMethod::Stored
+        };
+        let options = SimpleFileOptions::default()
+            .compression_method(methode)
+            .last_modified_time(self.quand)
+            .unix_permissions(0o644)
+            .large_file(o.grand);
+        self.zip
+            .start_file(o.chemin.as_str(), options)
+            .map_err(|e| self.erreur(std::io::Error::other(e)))?;
+        self.courant = Some((o.chemin, Sha256::new(), 0, o.attendu));
+        Ok(())
+    }
+
+    fn ecrire(&mut self, octets: &[u8]) -> Result<(), PackError> {
+        if let Some((_, hasher, taille, _)) = &mut self.courant {
+            hasher.update(octets);
+            *taille += octets.len() as u64;
+        }
+        self.zip.write_all(octets).map_err(|e| self.erreur(e))
+    }
+
+    fn fermer(&mut self) -> Result<(), PackError> {
+        let Some((chemin, hasher, taille, attendu)) = self.courant.take() else {
+            return Ok(());
+        };
+        let sha256 = Sha256Digest(hasher.finalize().into());
+        if let Some(attendu) = attendu.filter(|a| *a != sha256) {
+            return Err(PackError::Altere {
+                chemin,
+                attendu,
+                trouve: sha256,
+            });
+        }
+        self.ecrits.push(Ecrit {
+            chemin,
+            sha256,
+            taille,
+        });
+        Ok(())
+    }
+}
+
 fn ecrire(
     fichier: File,
     sortie: PathBuf,
     mut recus: mpsc::Receiver<Ordre>,
     quand: zip::DateTime,
-) -> Result<Vec<Ecrit>, PackError> {
-    let io = |source: std::io::Error| PackError::Ecriture {
-        chemin: sortie.clone(),
-        source,
+) -> Result<Ferme, PackError> {
+    let mut z = Zip {
+        zip: ZipWriter::new(Empreinte::new(BufWriter::with_capacity(1 << 20, fichier))),
+        sortie: &sortie,
+        quand,
+        ecrits: Vec::new(),
+        courant: None,
     };
-    let zip_err = |e: zip::result::ZipError| PackError::Ecriture {
-        chemin: sortie.clone(),
-        source: std::io::Error::other(e),
-    };
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, fichier));
-    let mut ecrits = Vec::new();
-    let mut courant: Option<(String, Sha256, u64, Option<Sha256Digest>)> = None;
     while let Some(ordre) = recus.blocking_recv() {
         match ordre {
-            Ordre::Ouvrir {
-                chemin,
-                compresser,
-                grand,
-                attendu,
-            } => {
-                // Sealed PDFs and photos are compressed already: storing them costs nothing.
-                let methode = if compresser {
-                    CompressionMethod::Deflated
-                } else {
-                    CompressionMethod::Stored
-                };
-                let options = SimpleFileOptions::default()
-                    .compression_method(methode)
-                    .last_modified_time(quand)
-                    .unix_permissions(0o644)
-                    .large_file(grand);
-                zip.start_file(chemin.as_str(), options).map_err(zip_err)?;
-                courant = Some((chemin, Sha256::new(), 0, attendu));
-            }
-            Ordre::Ecrire(morceau) => {
-                let octets = (*morceau).as_ref();
-                if let Some((_, hasher, taille, _)) = &mut courant {
-                    hasher.update(octets);
-                    *taille += octets.len() as u64;
+            Ordre::Ouvrir(o) => z.ouvrir(o)?,
+            Ordre::Ecrire(morceau) => z.ecrire((*morceau).as_ref())?,
+            Ordre::Fermer => z.fermer()?,
+            Ordre::Fichier(o, morceaux) => {
+                z.ouvrir(o)?;
+                for m in morceaux {
+                    z.ecrire((*m).as_ref())?;
                 }
-                zip.write_all(octets).map_err(io)?;
-            }
-            Ordre::Fermer => {
-                let Some((chemin, hasher, taille, attendu)) = courant.take() else {
-                    continue;
-                };
-                let sha256 = Sha256Digest(hasher.finalize().into());
-                if let Some(attendu) = attendu.filter(|a| *a != sha256) {
-                    return Err(PackError::Altere {
-                        chemin,
-                        attendu,
-                        trouve: sha256,
-                    });
-                }
-                ecrits.push(Ecrit {
-                    chemin,
-                    sha256,
-                    taille,
-                });
+                z.fermer()?;
             }
             Ordre::Releve(reponse) => {
-                let _ = reponse.send(ecrits.clone());
+                let _ = reponse.send(z.ecrits.clone());
             }
         }
     }
     // No fsync: a pack is derived from the store and made again at will; what must survive a
     // crash (the journal entry of the export) is written once the file is complete.
-    zip.finish().map_err(zip_err)?.flush().map_err(io)?;
-    Ok(ecrits)
+    let erreur = |source| PackError::Ecriture {
+        chemin: sortie.clone(),
+        source,
+    };
+    let (mut fichier, sha256) = z
+        .zip
+        .finish()
+        .map_err(|e| erreur(std::io::Error::other(e)))?
+        .empreinte();
+    fichier.flush().map_err(erreur)?;
+    Ok(Ferme {
+        ecrits: z.ecrits,
+        sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn ecrire_essai(chemin: &Path, grande: usize) -> Ferme {
+        let zip = Ecrivain::ouvrir(chemin, zip::DateTime::default()).unwrap();
+        zip.fichier("LISEZMOI.txt", true, b"bonjour ".repeat(1000))
+            .await
+            .unwrap();
+        let morceaux: Vec<Morceau> = vec![Box::new(vec![1u8; 70_000]), Box::new(vec![2u8; 5])];
+        zip.piece("a.pdf", false, morceaux, None).await.unwrap();
+        zip.ouvrir_entree("b.jpg", false, None, None).await.unwrap();
+        for _ in 0..grande.div_ceil(1 << 20) {
+            zip.ecrire(Box::new(vec![3u8; 1 << 20])).await.unwrap();
+        }
+        zip.fermer_entree().await.unwrap();
+        let mut flux = zip.en_flux("manifeste.json", true).await.unwrap();
+        flux.ecrire(b"{}").await.unwrap();
+        flux.fermer().await.unwrap();
+        zip.terminer().await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn l_empreinte_prise_en_ecrivant_est_celle_du_fichier() {
+        let dir = tempfile::tempdir().unwrap();
+        let chemin = dir.path().join("petit.zip");
+        let ferme = ecrire_essai(&chemin, 3 << 20).await;
+        assert_eq!(ferme.ecrits.len(), 4);
+        let fichier = Sha256Digest::of(&std::fs::read(&chemin).unwrap());
+        assert_eq!(ferme.sha256, Some(fichier));
+        // An entry too large to hold back: no hash while writing, the caller reads the file.
+        let chemin = dir.path().join("grand.zip");
+        assert_eq!(ecrire_essai(&chemin, RETENUE_MAX + 1).await.sha256, None);
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::plan::{Entree, Manque, Plan};
 use super::Demande;
-use crate::justificatif::etat::{Dossier, Etat};
+use crate::justificatif::etat::{precision_du_groupe, regrouper, Dossier, Etat};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -15,10 +15,11 @@ fn jour(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn piece(e: &Entree) -> Value {
-    let mut v = json!({ "genre": e.libelle, "sha256": e.sha256, "chemin": e.chemin });
+/// A piece as an index lists it, `chemin` as the index names it.
+fn piece(e: &Entree, chemin: &str) -> Value {
+    let mut v = json!({ "genre": e.libelle, "sha256": e.sha256, "chemin": chemin });
     if let Some(d) = e.date {
-        v["date"] = json!(d.format("%Y-%m-%d").to_string());
+        v["date"] = json!(jour(d));
     }
     v
 }
@@ -92,23 +93,35 @@ pub fn donnees_participant(
     }
     d["participant"] = participant;
     d["dossier"] = json!(pa.dossier);
+    // Paths from the participant's folder, where his index lies: shorter to read (and to compose).
+    let dossier = format!("{}/", pa.dossier);
     d["pieces"] = json!(pa
         .pieces
         .iter()
-        .map(|&i| piece(&plan.entrees[i]))
+        .map(|&i| {
+            let e = &plan.entrees[i];
+            match e.chemin.strip_prefix(&dossier) {
+                Some(nom) => piece(e, nom),
+                None => piece(e, &format!("../../{}", e.chemin)),
+            }
+        })
         .collect::<Vec<_>>());
-    d["exigences"] = json!(pa
-        .lignes
+    // Runs of one requirement in one state on one line: shorter to read, and to compose.
+    d["exigences"] = json!(regrouper(&pa.lignes.iter().collect::<Vec<_>>())
         .iter()
-        .map(|l| {
-            let mut v = json!({ "libelle": l.libelle, "etat": l.etat });
-            if let Some(p) = &l.precision {
+        .filter_map(|groupe| {
+            let (premiere, derniere) = (groupe.first()?, groupe.last()?);
+            let mut v = json!({ "libelle": premiere.libelle, "etat": premiere.etat });
+            if let Some(p) = precision_du_groupe(groupe) {
                 v["precision"] = json!(p);
             }
-            if let Some(e) = l.echeance {
+            if let Some(e) = premiere.echeance {
                 v["echeance"] = json!(jour(e));
             }
-            v
+            if let Some(e) = derniere.echeance.filter(|_| groupe.len() > 1) {
+                v["echeance_fin"] = json!(jour(e));
+            }
+            Some(v)
         })
         .collect::<Vec<_>>());
     d
@@ -202,7 +215,7 @@ pub fn donnees(
     let pieces_operation: Vec<Value> = if volume == 0 {
         plan.pieces_operation
             .iter()
-            .map(|&i| piece(&plan.entrees[i]))
+            .map(|&i| piece(&plan.entrees[i], &plan.entrees[i].chemin))
             .collect()
     } else {
         Vec::new()

@@ -203,6 +203,7 @@ async fn lire(
     if sortie.content_length().unwrap_or(i64::MAX) > LU_D_AVANCE {
         return Ok(Lu::Flux(sortie.body));
     }
+    // The store's buffers, kept as they are, go to the writer thread in one message.
     let mut corps = sortie.body;
     let mut morceaux: Vec<Morceau> = Vec::new();
     while let Some(m) = corps.next().await {
@@ -259,6 +260,7 @@ pub async fn exporter(
     progression: Option<Progression>,
 ) -> Result<Resultat, PackError> {
     let plie = &demande.plie;
+    let debut = std::time::Instant::now();
     let filtre = Filtre {
         participant: demande.participant.clone(),
         referent_id: demande.portefeuille,
@@ -284,6 +286,12 @@ pub async fn exporter(
         demande.donnees_sensibles,
     );
     let genere_le = Utc::now();
+    tracing::info!(
+        "pack {} : plan de {} pièces prêt en {:.1} s",
+        demande.reference,
+        plan.entrees.len(),
+        debut.elapsed().as_secs_f64()
+    );
 
     // The anchor that covers the last filing, made now if the last one is older.
     let journal = sources.vault.journal();
@@ -341,7 +349,7 @@ pub async fn exporter(
         progression,
     )
     .await;
-    let (ecrits, manifeste_sha256) = match resultat {
+    let (ecrits, empreinte, manifeste_sha256) = match resultat {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partiel);
@@ -352,13 +360,21 @@ pub async fn exporter(
     let chemin = sortie.to_path_buf();
     let (sha256, taille) = tokio::task::spawn_blocking(move || {
         Ok::<_, std::io::Error>((
-            crate::journal::chain::hash_file(&chemin)?,
+            match empreinte {
+                Some(sha) => sha,
+                None => crate::journal::chain::hash_file(&chemin)?,
+            },
             std::fs::metadata(&chemin)?.len(),
         ))
     })
     .await
     .map_err(|e| PackError::Interne(e.to_string()))?
     .map_err(ecriture(sortie))?;
+    tracing::info!(
+        "pack {} : empreinte du ZIP à {:.1} s",
+        demande.reference,
+        debut.elapsed().as_secs_f64()
+    );
     let entree = sources
         .vault
         .record(
@@ -411,21 +427,20 @@ async fn arreter(zip: Ecrivain, arret: Arret) -> PackError {
     }
 }
 
-/// A participant's index, composed and sealed, or why it could not be.
-type IndexScelle = Result<Vec<u8>, PackError>;
+/// A participant's index (his place in the plan), composed and sealed, or why it could not be.
+type IndexScelle = Result<(usize, Vec<u8>), PackError>;
 
 /// Composes one index on the render threads, then lets Typst forget what only that document
 /// used: the memoized layouts of a thousand indexes in a row otherwise stay in its cache (about
 /// 600 MB for 1,000 participants). `age_max` 1 keeps what the next index will use again (what
 /// every index shares); 0 forgets everything (after a volume of the main index, big and alone).
-async fn composer(
-    sources: &Sources<'_>,
+fn composer(
     age_max: usize,
     modele: &'static str,
     donnees: serde_json::Value,
     genere_le: chrono::DateTime<Utc>,
-) -> Result<Vec<u8>, PackError> {
-    let rendu = tokio::task::spawn_blocking(move || {
+) -> tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>> {
+    tokio::task::spawn_blocking(move || {
         let pool = crate::render::pool().map_err(PackError::Index)?;
         let rendu = pool.install(|| {
             crate::render::render(
@@ -440,18 +455,29 @@ async fn composer(
         comemo::evict(age_max);
         rendu.map_err(|e| PackError::Index(e.to_string()))
     })
-    .await
-    .map_err(|e| PackError::Interne(e.to_string()))??;
-    // Sealed like the documents, so that every PDF of the pack carries a seal.
+}
+
+/// Seals a composed index like the documents, so that every PDF of the pack carries a seal.
+async fn sceller(
+    sources: &Sources<'_>,
+    composition: tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>>,
+) -> Result<Vec<u8>, PackError> {
+    let rendu = composition
+        .await
+        .map_err(|e| PackError::Interne(e.to_string()))??;
     crate::seal::seal(&rendu, sources.keys, sources.tsa)
         .await
         .map(|s| s.bytes().to_vec())
         .map_err(|e| PackError::Index(e.to_string()))
 }
 
-/// Composes and seals each participant's index in the plan's order, a few ahead of the writer,
-/// then the volumes of the main index (path and bytes). One document at a time: memory holds
-/// one composition, whatever the size of the pack.
+/// Participants' indexes composed at once: one per core. Their fixed cost (fonts, PDF/A) is
+/// most of the work, and the pieces wait for them in the plan's order.
+const EN_COMPOSITION: usize = 2;
+
+/// Composes and seals each participant's index, a few ahead of the writer, then (once `sortie`
+/// is closed) the volumes of the main index (path and bytes), one at a time: memory holds a
+/// couple of small compositions or one volume, whatever the size of the pack.
 #[allow(clippy::too_many_arguments)]
 async fn composer_indexes(
     sources: &Sources<'_>,
@@ -463,10 +489,23 @@ async fn composer_indexes(
     sortie: tokio::sync::mpsc::Sender<IndexScelle>,
 ) -> Result<Vec<(String, Vec<u8>)>, PackError> {
     let version = &sources.catalogue.version;
-    for p in 0..plan.participants.len() {
-        let donnees =
-            index::donnees_participant(demande, dossier, plan, p, nom_plie, version, genere_le);
-        let scelle = composer(sources, 1, "index-pack-participant", donnees, genere_le).await;
+    let mut suivants = 0..plan.participants.len();
+    let mut en_cours = VecDeque::new();
+    loop {
+        while en_cours.len() < EN_COMPOSITION {
+            let Some(p) = suivants.next() else {
+                break;
+            };
+            let donnees =
+                index::donnees_participant(demande, dossier, plan, p, nom_plie, version, genere_le);
+            en_cours.push_back((p, composer(1, "index-pack-participant", donnees, genere_le)));
+        }
+        let Some((p, composition)) = en_cours.pop_front() else {
+            break;
+        };
+        let scelle = sceller(sources, composition)
+            .await
+            .map(|octets| (p, octets));
         let arret = scelle.is_err();
         if sortie.send(scelle).await.is_err() || arret {
             return Err(PackError::Interne(
@@ -474,10 +513,12 @@ async fn composer_indexes(
             ));
         }
     }
+    // The writer takes the last participants' indexes while the main one is composed.
+    drop(sortie);
     let mut volumes = Vec::new();
     for v in 0..index::volumes(plan.participants.len()) {
         let donnees = index::donnees(demande, dossier, plan, nom_plie, version, genere_le, v);
-        let scelle = composer(sources, 0, "index-pack", donnees, genere_le).await?;
+        let scelle = sceller(sources, composer(0, "index-pack", donnees, genere_le)).await?;
         volumes.push((index::nom_volume(v), scelle));
     }
     Ok(volumes)
@@ -487,16 +528,8 @@ async fn composer_indexes(
 /// that one slow answer does not stall the others.
 const FENETRE: usize = 4;
 
-/// What waits its turn to be written.
-enum EnAttente<'p> {
-    Piece(
-        &'p plan::Entree,
-        Sha256Digest,
-        tokio::task::JoinHandle<Result<Lu, PackError>>,
-    ),
-    Index(usize),
-}
-
+/// Writes the pieces in the plan's order, read ahead from the store, and each participant's
+/// index as soon as it is composed, between two pieces: neither waits for the other.
 async fn ecrire_pieces(
     sources: &Sources<'_>,
     plie: &PlieId,
@@ -508,77 +541,74 @@ async fn ecrire_pieces(
     let concurrence = sources.concurrence.max(1);
     let requetes = Arc::new(tokio::sync::Semaphore::new(concurrence));
     let mut en_attente = VecDeque::new();
-    let mut suivants = plan.ordre.iter();
-    let mut pieces_en_attente = 0;
-    loop {
-        while pieces_en_attente < FENETRE * concurrence {
-            let Some(element) = suivants.next() else {
-                break;
-            };
-            match *element {
-                plan::Element::Index(p) => en_attente.push_back(EnAttente::Index(p)),
-                plan::Element::Piece(i) => {
-                    let e = &plan.entrees[i];
-                    let attendu = Sha256Digest::from_hex(&e.sha256).ok_or_else(|| {
-                        PackError::Interne(format!("empreinte invalide en base pour {}", e.chemin))
-                    })?;
-                    let tache = tokio::spawn(lire(
-                        sources.vault.s3().clone(),
-                        requetes.clone(),
-                        s3::object_key(plie.as_str(), &attendu),
-                        e.chemin.clone(),
-                        e.sha256.clone(),
-                    ));
-                    en_attente.push_back(EnAttente::Piece(e, attendu, tache));
-                    pieces_en_attente += 1;
-                }
+    let mut suivantes = plan.entrees.iter();
+    let index_pret = |pret: Option<IndexScelle>| -> Result<Option<(&str, Vec<u8>)>, PackError> {
+        match pret {
+            None => Ok(None),
+            Some(r) => {
+                let (p, octets) = r?;
+                let chemin = plan.participants.get(p).map(|x| x.index.as_str());
+                let chemin =
+                    chemin.ok_or_else(|| PackError::Interne(format!("index {p} hors du plan")))?;
+                Ok(Some((chemin, octets)))
             }
         }
-        let Some(suivant) = en_attente.pop_front() else {
-            return Ok(());
+    };
+    loop {
+        while en_attente.len() < FENETRE * concurrence {
+            let Some(e) = suivantes.next() else {
+                break;
+            };
+            let attendu = Sha256Digest::from_hex(&e.sha256).ok_or_else(|| {
+                PackError::Interne(format!("empreinte invalide en base pour {}", e.chemin))
+            })?;
+            let tache = tokio::spawn(lire(
+                sources.vault.s3().clone(),
+                requetes.clone(),
+                s3::object_key(plie.as_str(), &attendu),
+                e.chemin.clone(),
+                e.sha256.clone(),
+            ));
+            en_attente.push_back((e, attendu, tache));
+        }
+        while let Some((chemin, octets)) = index_pret(indexes.try_recv().ok())? {
+            zip.fichier(chemin, false, octets).await?;
+            avancer(1);
+        }
+        let Some((e, attendu, tache)) = en_attente.pop_front() else {
+            break;
         };
-        match suivant {
-            EnAttente::Index(p) => {
-                let octets = indexes.recv().await.ok_or_else(|| {
-                    PackError::Interne("index des participants interrompu".into())
-                })??;
-                zip.fichier(&plan.participants[p].index, false, octets)
-                    .await?;
+        let lu = tache
+            .await
+            .map_err(|err| PackError::Interne(err.to_string()))??;
+        let compresser = e.chemin.ends_with(".eml");
+        match lu {
+            Lu::Entier(morceaux) => {
+                zip.piece(&e.chemin, compresser, morceaux, Some(attendu))
+                    .await?
             }
-            EnAttente::Piece(e, attendu, tache) => {
-                pieces_en_attente -= 1;
-                let lu = tache
-                    .await
-                    .map_err(|err| PackError::Interne(err.to_string()))??;
-                let compresser = e.chemin.ends_with(".eml");
-                zip.ouvrir_entree(
-                    &e.chemin,
-                    compresser,
-                    e.taille.map(|t| t as u64),
-                    Some(attendu),
-                )
-                .await?;
-                match lu {
-                    Lu::Entier(morceaux) => {
-                        for m in morceaux {
-                            zip.ecrire(m).await?;
-                        }
-                    }
-                    Lu::Flux(mut corps) => {
-                        while let Some(m) = corps.next().await {
-                            let m = m.map_err(|err| PackError::Lecture {
-                                chemin: e.chemin.clone(),
-                                message: err.to_string(),
-                            })?;
-                            zip.ecrire(Box::new(m)).await?;
-                        }
-                    }
+            Lu::Flux(mut corps) => {
+                let taille = e.taille.map(|t| t as u64);
+                zip.ouvrir_entree(&e.chemin, compresser, taille, Some(attendu))
+                    .await?;
+                while let Some(m) = corps.next().await {
+                    let m = m.map_err(|err| PackError::Lecture {
+                        chemin: e.chemin.clone(),
+                        message: err.to_string(),
+                    })?;
+                    zip.ecrire(Box::new(m)).await?;
                 }
                 zip.fermer_entree().await?;
             }
         }
         avancer(1);
     }
+    // The indexes still being composed.
+    while let Some((chemin, octets)) = index_pret(indexes.recv().await)? {
+        zip.fichier(chemin, false, octets).await?;
+        avancer(1);
+    }
+    Ok(())
 }
 
 /// One line of the manifest.
@@ -637,7 +667,7 @@ async fn ecrire_pack(
     nom_plie: &str,
     partiel: &Path,
     progression: Option<Progression>,
-) -> Result<(usize, Sha256Digest), PackError> {
+) -> Result<(usize, Option<Sha256Digest>, Sha256Digest), PackError> {
     let plie = &demande.plie;
     let zip = Ecrivain::ouvrir(partiel, zip_date(genere_le))?;
     let debut = std::time::Instant::now();
@@ -796,7 +826,7 @@ async fn ecrire_pack(
         Ok(sha) => sha,
         Err(arret) => return Err(arreter(zip, arret).await),
     };
-    let ecrits = zip.terminer().await?;
+    let ferme = zip.terminer().await?;
     tracing::info!(
         "pack {} : ZIP fermé à {:.1} s",
         demande.reference,
@@ -804,7 +834,7 @@ async fn ecrire_pack(
     );
     let reste = total.saturating_sub(faits);
     avancer(&mut faits, reste);
-    Ok((ecrits.len(), manifeste_sha256))
+    Ok((ferme.ecrits.len(), ferme.sha256, manifeste_sha256))
 }
 
 /// Writes `manifeste.json`, `manifeste.csv`, `manifeste.sha256` (every file written so far, with

@@ -44,13 +44,6 @@ pub struct ParticipantPlan {
     pub lignes: Vec<Ligne>,
 }
 
-/// What to write, in order: each piece once, each participant's index after its pieces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Element {
-    Piece(usize),
-    Index(usize),
-}
-
 /// A missing or late piece.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Manque {
@@ -75,7 +68,6 @@ pub struct Plan {
     pub manques: Vec<Manque>,
     /// Sensitive pieces left out (not asked for).
     pub exclues: usize,
-    pub ordre: Vec<Element>,
 }
 
 /// ASCII letters, digits and `-`: accents taken off, anything else a dash.
@@ -246,7 +238,7 @@ pub fn planifier(
                        piece: &Piece,
                        dir: &str,
                        participant: Option<&str>|
-     -> Option<(usize, bool)> {
+     -> Option<usize> {
         let sha256 = piece.sha256.clone().filter(|_| piece.disponible)?;
         if !donnees_sensibles && catalogue.est_sensible(&piece.genre) {
             plan.exclues += 1;
@@ -254,7 +246,7 @@ pub fn planifier(
         }
         if piece.collectif {
             if let Some(&i) = collectifs.get(&piece.source) {
-                return Some((i, false));
+                return Some(i);
             }
         }
         let (dir, participant) = if piece.collectif {
@@ -280,7 +272,7 @@ pub fn planifier(
         if piece.collectif {
             collectifs.insert(piece.source.clone(), i);
         }
-        Some((i, true))
+        Some(i)
     };
 
     let lignes = evaluer(catalogue, None, &dossier.pieces, periode, aujourdhui);
@@ -291,11 +283,8 @@ pub fn planifier(
             .or(piece.depose_le)
             .is_some_and(|d| periode.contient(d));
         if dans || requis.contains(&i) {
-            if let Some((e, nouveau)) = ajouter(&mut plan, &mut chemins, piece, "operation", None) {
+            if let Some(e) = ajouter(&mut plan, &mut chemins, piece, "operation", None) {
                 plan.pieces_operation.push(e);
-                if nouveau {
-                    plan.ordre.push(Element::Piece(e));
-                }
             }
         }
     }
@@ -318,11 +307,8 @@ pub fn planifier(
                 .is_some_and(|d| periode.contient(d));
             if dans || requis.contains(&i) {
                 let ajout = ajouter(&mut plan, &mut chemins, piece, &dir, Some(&p.reference));
-                if let Some((e, nouveau)) = ajout {
+                if let Some(e) = ajout {
                     pieces.push(e);
-                    if nouveau {
-                        plan.ordre.push(Element::Piece(e));
-                    }
                 }
             }
         }
@@ -341,7 +327,6 @@ pub fn planifier(
             })
             .collect();
         plan.manques.extend(manque);
-        plan.ordre.push(Element::Index(plan.participants.len()));
         plan.participants.push(ParticipantPlan {
             reference: p.reference.clone(),
             nom: p.nom.clone(),

@@ -5,7 +5,7 @@
 
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, Connecte, Formulaire, Page};
-use crate::justificatif::etat::{Etat, Ligne, Piece, Source};
+use crate::justificatif::etat::{precision_du_groupe, regrouper, Etat, Ligne, Piece, Source};
 use crate::service::controle::{self, DemandeExport, Recherche, ETATS_RECHERCHE};
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -40,38 +40,13 @@ pub(super) fn etiquette_ligne(etat: Etat) -> Markup {
     html! { span class=(format!("etiquette {classe}")) { (texte) } }
 }
 
-/// Consecutive lines of one requirement in one state read as one: twenty months without an
-/// émargement make one line, « de mars 2025 à octobre 2026 (20 en tout) », not twenty.
-pub(super) fn regrouper<'a>(lignes: &[&'a Ligne]) -> Vec<Vec<&'a Ligne>> {
-    lignes
-        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat)
-        .map(<[&Ligne]>::to_vec)
-        .collect()
-}
-
-/// What a group of lines is about: the month, the bilan…
-fn precision(groupe: &[&Ligne]) -> Option<String> {
-    let precisions: Vec<&str> = groupe
-        .iter()
-        .filter_map(|l| l.precision.as_deref())
-        .collect();
-    match precisions.as_slice() {
-        [] => None,
-        [premiere, .., derniere] if precisions.len() > 3 => Some(format!(
-            "de {premiere} à {derniere} ({} en tout)",
-            precisions.len()
-        )),
-        _ => Some(precisions.join(" ; ")),
-    }
-}
-
 /// The cells of a group of expected pieces: what (and its precision), due day(s), state.
 pub(super) fn cellules_ligne(groupe: &[&Ligne]) -> Markup {
     let (Some(premiere), Some(derniere)) = (groupe.first(), groupe.last()) else {
         return html! {};
     };
     html! {
-        th scope="row" { (premiere.libelle) @if let Some(x) = precision(groupe) { br; span.aide { (x) } } }
+        th scope="row" { (premiere.libelle) @if let Some(x) = precision_du_groupe(groupe) { br; span.aide { (x) } } }
         td {
             (date(premiere.echeance))
             @if groupe.len() > 1 { " → " (date(derniere.echeance)) }
@@ -87,7 +62,7 @@ fn ligne_courte(groupe: &[&Ligne]) -> Markup {
     };
     html! {
         (etiquette_ligne(premiere.etat)) " " (premiere.libelle)
-        @if let Some(x) = precision(groupe) { " — " (x) }
+        @if let Some(x) = precision_du_groupe(groupe) { " — " (x) }
     }
 }
 

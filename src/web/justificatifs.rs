@@ -2,10 +2,11 @@
 //! late, to come), every piece of his dossier with where its evidence stands, and the form that
 //! files an outside piece (streamed to disk, checked like `parafe justificatif deposer`).
 
-use super::controle::{cellules_ligne, compte, date, lien_piece, regrouper};
+use super::controle::{cellules_ligne, compte, date, lien_piece};
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, exiger_csrf, refuser_autre_site, Connecte, Page};
 use crate::auth::session::Session;
+use crate::justificatif::etat::regrouper;
 use crate::justificatif::{Catalogue, Format};
 use crate::service::controle::{self, DepotRefuse, EtatParticipant};
 use crate::service::{App, Erreur};

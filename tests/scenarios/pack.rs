@@ -729,9 +729,10 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         .join(&chemin[..chemin.rfind('/').unwrap()])
         .join("index.pdf");
     let texte_participant = pdf_text(&index_participant);
+    let nom = &chemin[chemin.rfind('/').unwrap() + 1..];
     assert!(
         texte_participant.contains(un["sha256"].as_str().unwrap())
-            && texte_participant.contains(chemin),
+            && texte_participant.contains(nom),
         "{texte_participant}"
     );
     let sans_index = fichiers
