@@ -31,7 +31,7 @@ enum Ordre {
     Fermer,
     /// A whole entry in one message: one wake-up of the writer per piece, not one per chunk.
     Fichier(Ouverture, Vec<Morceau>),
-    /// The entries written so far (for the manifests, written last).
+    /// The entries written so far, handed over (for the manifests, written last).
     Releve(tokio::sync::oneshot::Sender<Vec<Ecrit>>),
 }
 
@@ -49,10 +49,10 @@ pub struct Ecrivain {
     fil: std::thread::JoinHandle<Result<Ferme, PackError>>,
 }
 
-/// The ZIP once closed: its entries, and its own SHA-256 when it could be taken as it was
+/// The ZIP once closed: how many entries, and its own SHA-256 when it could be taken as it was
 /// written (see [`Empreinte`]).
 pub struct Ferme {
-    pub ecrits: Vec<Ecrit>,
+    pub fichiers: usize,
     pub sha256: Option<Sha256Digest>,
 }
 
@@ -262,6 +262,8 @@ impl<W> Empreinte<W> {
             self.hasher.update(&self.retenus);
             self.hache += self.retenus.len() as u64;
             self.retenus.clear();
+            // A large entry held back does not keep its memory until the end.
+            self.retenus.shrink_to(1 << 20);
         }
     }
 
@@ -304,6 +306,8 @@ struct Zip<'s> {
     sortie: &'s Path,
     quand: zip::DateTime,
     ecrits: Vec<Ecrit>,
+    /// Entries written, those handed over by a relevé included.
+    fichiers: usize,
     courant: Option<(String, Sha256, u64, Option<Sha256Digest>)>,
 }
 
@@ -354,6 +358,7 @@ impl Zip<'_> {
                 trouve: sha256,
             });
         }
+        self.fichiers += 1;
         self.ecrits.push(Ecrit {
             chemin,
             sha256,
@@ -374,6 +379,7 @@ fn ecrire(
         sortie: &sortie,
         quand,
         ecrits: Vec::new(),
+        fichiers: 0,
         courant: None,
     };
     while let Some(ordre) = recus.blocking_recv() {
@@ -389,7 +395,7 @@ fn ecrire(
                 z.fermer()?;
             }
             Ordre::Releve(reponse) => {
-                let _ = reponse.send(z.ecrits.clone());
+                let _ = reponse.send(std::mem::take(&mut z.ecrits));
             }
         }
     }
@@ -406,7 +412,7 @@ fn ecrire(
         .empreinte();
     fichier.flush().map_err(erreur)?;
     Ok(Ferme {
-        ecrits: z.ecrits,
+        fichiers: z.fichiers,
         sha256,
     })
 }
@@ -438,7 +444,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let chemin = dir.path().join("petit.zip");
         let ferme = ecrire_essai(&chemin, 3 << 20).await;
-        assert_eq!(ferme.ecrits.len(), 4);
+        assert_eq!(ferme.fichiers, 4);
         let fichier = Sha256Digest::of(&std::fs::read(&chemin).unwrap());
         assert_eq!(ferme.sha256, Some(fichier));
         // An entry too large to hold back: no hash while writing, the caller reads the file.

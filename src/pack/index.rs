@@ -130,7 +130,7 @@ pub fn donnees_participant(
 /// Participants listed by one volume of the main index: a Typst document holds every page it
 /// lays out until it is written, so the sommaire of a large opération is cut in volumes and the
 /// memory of one composition does not grow with the pack.
-pub const PARTICIPANTS_PAR_VOLUME: usize = 500;
+pub const PARTICIPANTS_PAR_VOLUME: usize = 250;
 
 /// Volumes of the main index for `participants` (at least one).
 pub fn volumes(participants: usize) -> usize {
@@ -268,12 +268,12 @@ mod tests {
     #[test]
     fn volumes_de_l_index() {
         assert_eq!(volumes(0), 1);
-        assert_eq!(volumes(500), 1);
-        assert_eq!(volumes(501), 2);
+        assert_eq!(volumes(250), 1);
+        assert_eq!(volumes(251), 2);
         assert_eq!(nom_volume(0), "index.pdf");
         assert_eq!(nom_volume(2), "index-3.pdf");
         assert_eq!(tranche(0, 30), (1, 30));
-        assert_eq!(tranche(1, 1000), (501, 1000));
+        assert_eq!(tranche(3, 1000), (751, 1000));
         assert_eq!(tranche(0, 0), (1, 0));
     }
 }

@@ -285,6 +285,12 @@ pub async fn exporter(
         demande.aujourdhui,
         demande.donnees_sensibles,
     );
+    // From here on, only the opération and the PLIE's card: the pieces live on in the plan.
+    let dossier = crate::justificatif::Dossier {
+        participants: Vec::new(),
+        pieces: Vec::new(),
+        ..dossier
+    };
     let genere_le = Utc::now();
     tracing::info!(
         "pack {} : plan de {} pièces prêt en {:.1} s",
@@ -834,7 +840,7 @@ async fn ecrire_pack(
     );
     let reste = total.saturating_sub(faits);
     avancer(&mut faits, reste);
-    Ok((ferme.ecrits.len(), ferme.sha256, manifeste_sha256))
+    Ok((ferme.fichiers, ferme.sha256, manifeste_sha256))
 }
 
 /// Writes `manifeste.json`, `manifeste.csv`, `manifeste.sha256` (every file written so far, with
