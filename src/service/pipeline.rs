@@ -19,6 +19,11 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
+/// Typst's memoized results kept after each rendering of the service: those used by one of the
+/// last renderings (fonts, the templates' common parts). Without eviction the cache kept every
+/// sheet's layout: 4 GB after a minute of the kiosk benchmark.
+const RENDUS_MEMOISES: usize = 10;
+
 /// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
 /// with the files to attach (PDF/A-3).
 pub async fn rendre(
@@ -30,7 +35,7 @@ pub async fn rendre(
     let modele = modele.to_owned();
     tokio::task::spawn_blocking(move || {
         let pool = crate::render::pool().map_err(Erreur::Interne)?;
-        pool.install(|| {
+        let rendu = pool.install(|| {
             crate::render::render(
                 &modele,
                 &donnees,
@@ -39,8 +44,9 @@ pub async fn rendre(
                     attachments,
                 },
             )
-        })
-        .map_err(|e| Erreur::Interne(format!("composition : {e}")))
+        });
+        comemo::evict(RENDUS_MEMOISES);
+        rendu.map_err(|e| Erreur::Interne(format!("composition : {e}")))
     })
     .await
     .map_err(|e| Erreur::Interne(e.to_string()))?
