@@ -21,8 +21,19 @@ struct Ouverture {
     compresser: bool,
     /// Past 4 GB (or of unknown size): ZIP64 headers.
     grand: bool,
-    /// The hash its bytes must have (pieces from the store).
-    attendu: Option<Sha256Digest>,
+    hachage: Hachage,
+}
+
+/// What the writer does about an entry's SHA-256 (the manifest lists it).
+#[derive(Clone, Copy)]
+enum Hachage {
+    /// Taken as written (parafe's own files).
+    Calcule,
+    /// Taken as written, and must be this one (a large piece streamed from the store).
+    Attendu(Sha256Digest),
+    /// Taken and checked against the piece's key by the task that read it: this thread, which
+    /// every byte of the pack goes through, has the ZIP's own hash to take.
+    Verifie(Sha256Digest),
 }
 
 enum Ordre {
@@ -95,7 +106,7 @@ impl Ecrivain {
             chemin: chemin.to_owned(),
             compresser,
             grand: taille.is_none_or(|t| t >= u64::from(u32::MAX)),
-            attendu,
+            hachage: attendu.map_or(Hachage::Calcule, Hachage::Attendu),
         }))
         .await
     }
@@ -121,21 +132,21 @@ impl Ecrivain {
             .await
     }
 
-    /// A whole piece read from the store, in the store's own buffers, whose bytes must hash to
-    /// `attendu`.
+    /// A whole piece read from the store, in the store's own buffers, whose bytes the reader
+    /// hashed to `verifie`, its key.
     pub async fn piece(
         &self,
         chemin: &str,
         compresser: bool,
         morceaux: Vec<Morceau>,
-        attendu: Option<Sha256Digest>,
+        verifie: Option<Sha256Digest>,
     ) -> Result<(), ()> {
         let taille: usize = morceaux.iter().map(|m| (**m).as_ref().len()).sum();
         let ouverture = Ouverture {
             chemin: chemin.to_owned(),
             compresser,
             grand: taille as u64 >= u64::from(u32::MAX),
-            attendu,
+            hachage: verifie.map_or(Hachage::Calcule, Hachage::Verifie),
         };
         self.envoyer(Ordre::Fichier(ouverture, morceaux)).await
     }
@@ -308,7 +319,7 @@ struct Zip<'s> {
     ecrits: Vec<Ecrit>,
     /// Entries written, those handed over by a relevé included.
     fichiers: usize,
-    courant: Option<(String, Sha256, u64, Option<Sha256Digest>)>,
+    courant: Option<(String, Sha256, u64, Hachage)>,
 }
 
 impl Zip<'_> {
@@ -334,30 +345,29 @@ impl Zip<'_> {
         self.zip
             .start_file(o.chemin.as_str(), options)
             .map_err(|e| self.erreur(std::io::Error::other(e)))?;
-        self.courant = Some((o.chemin, Sha256::new(), 0, o.attendu));
+        self.courant = Some((o.chemin, Sha256::new(), 0, o.hachage));
         Ok(())
     }
 
     fn ecrire(&mut self, octets: &[u8]) -> Result<(), PackError> {
-        if let Some((_, hasher, taille, _)) = &mut self.courant {
-            hasher.update(octets);
+        if let Some((_, hasher, taille, hachage)) = &mut self.courant {
+            if !matches!(hachage, Hachage::Verifie(_)) {
+                hasher.update(octets);
+            }
             *taille += octets.len() as u64;
         }
         self.zip.write_all(octets).map_err(|e| self.erreur(e))
     }
 
     fn fermer(&mut self) -> Result<(), PackError> {
-        let Some((chemin, hasher, taille, attendu)) = self.courant.take() else {
+        let Some((chemin, hasher, taille, hachage)) = self.courant.take() else {
             return Ok(());
         };
-        let sha256 = Sha256Digest(hasher.finalize().into());
-        if let Some(attendu) = attendu.filter(|a| *a != sha256) {
-            return Err(PackError::Altere {
-                chemin,
-                attendu,
-                trouve: sha256,
-            });
-        }
+        let sha256 = match hachage {
+            Hachage::Verifie(sha256) => sha256,
+            Hachage::Calcule => Sha256Digest(hasher.finalize().into()),
+            Hachage::Attendu(attendu) => super::controler(&chemin, attendu, hasher)?,
+        };
         self.fichiers += 1;
         self.ecrits.push(Ecrit {
             chemin,

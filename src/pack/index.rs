@@ -1,12 +1,13 @@
-//! The indexes of the pack: the main one (`index.pdf`, then `index-2.pdf`… past
-//! [`PARTICIPANTS_PAR_VOLUME`] participants; template `index-pack`) with the contents of the
-//! pack, the participants and the missing-pieces report, and each participant's own
-//! (`index-pack-participant`) with each piece's type, date, SHA-256 and path and the checklist.
-//! Their data is known before any piece is read, so they are composed while the pieces stream.
+//! The index of the pack (`index.pdf`, then `index-2.pdf`… past [`PARTICIPANTS_PAR_VOLUME`]
+//! participants; template `index-pack`): the contents of the pack, then participant by
+//! participant each piece with its file name (date and type) and SHA-256, and what is missing.
+//! Its data is known before any piece is read, so its volumes are composed while pieces stream.
+//! One line per piece: an index per participant, with a block per piece, cost more CPU than
+//! reading the pieces (a thousand fixed costs of composition and sealing for 1,000 participants).
 
 use super::plan::{Entree, Manque, Plan};
 use super::Demande;
-use crate::justificatif::etat::{precision_du_groupe, regrouper, Dossier, Etat};
+use crate::justificatif::etat::{Dossier, Etat};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -22,6 +23,17 @@ fn piece(e: &Entree, chemin: &str) -> Value {
         v["date"] = json!(jour(d));
     }
     v
+}
+
+/// A participant's piece as his part of the index lists it: its file name in his folder (its
+/// date and type) and its hash, the least text to lay out for tens of thousands of pieces.
+fn fichier(e: &Entree, dossier: &str) -> Value {
+    let chemin = e
+        .chemin
+        .strip_prefix(dossier)
+        .and_then(|c| c.strip_prefix('/'))
+        .unwrap_or(&e.chemin);
+    json!({ "chemin": chemin, "sha256": e.sha256 })
 }
 
 /// The header of the PLIE: from its documents' data when there is one (name, structure,
@@ -46,7 +58,7 @@ fn plie(dossier: &Dossier, nom: &str) -> Value {
     }
 }
 
-/// What both indexes say in their header.
+/// What every volume says in its header.
 fn entete(
     demande: &Demande,
     dossier: &Dossier,
@@ -70,67 +82,11 @@ fn entete(
     })
 }
 
-/// The data of `index-pack-participant`: the participant's pieces and checklist.
-pub fn donnees_participant(
-    demande: &Demande,
-    dossier: &Dossier,
-    plan: &Plan,
-    p: usize,
-    nom_plie: &str,
-    catalogue_version: &str,
-    genere_le: DateTime<Utc>,
-) -> Value {
-    let pa = &plan.participants[p];
-    let mut d = entete(demande, dossier, nom_plie, catalogue_version, genere_le);
-    let mut participant = json!({
-        "nom": pa.nom,
-        "prenom": pa.prenom,
-        "reference": pa.reference,
-        "alertes": pa.alertes,
-    });
-    if let Some(x) = &pa.details {
-        participant["details"] = json!(x);
-    }
-    d["participant"] = participant;
-    d["dossier"] = json!(pa.dossier);
-    // Paths from the participant's folder, where his index lies: shorter to read (and to compose).
-    let dossier = format!("{}/", pa.dossier);
-    d["pieces"] = json!(pa
-        .pieces
-        .iter()
-        .map(|&i| {
-            let e = &plan.entrees[i];
-            match e.chemin.strip_prefix(&dossier) {
-                Some(nom) => piece(e, nom),
-                None => piece(e, &format!("../../{}", e.chemin)),
-            }
-        })
-        .collect::<Vec<_>>());
-    // Runs of one requirement in one state on one line: shorter to read, and to compose.
-    d["exigences"] = json!(regrouper(&pa.lignes.iter().collect::<Vec<_>>())
-        .iter()
-        .filter_map(|groupe| {
-            let (premiere, derniere) = (groupe.first()?, groupe.last()?);
-            let mut v = json!({ "libelle": premiere.libelle, "etat": premiere.etat });
-            if let Some(p) = precision_du_groupe(groupe) {
-                v["precision"] = json!(p);
-            }
-            if let Some(e) = premiere.echeance {
-                v["echeance"] = json!(jour(e));
-            }
-            if let Some(e) = derniere.echeance.filter(|_| groupe.len() > 1) {
-                v["echeance_fin"] = json!(jour(e));
-            }
-            Some(v)
-        })
-        .collect::<Vec<_>>());
-    d
-}
-
-/// Participants listed by one volume of the main index: a Typst document holds every page it
-/// lays out until it is written, so the sommaire of a large opération is cut in volumes and the
-/// memory of one composition does not grow with the pack.
-pub const PARTICIPANTS_PAR_VOLUME: usize = 250;
+/// Participants listed by one volume of the index: a Typst document holds every page it lays out
+/// until it is written, and volumes are composed while pieces stream, so the index of a large
+/// opération is cut in volumes (about twenty pages for 25 pieces each, some 50 MB to lay out)
+/// and the memory of one composition does not grow with the pack.
+pub const PARTICIPANTS_PAR_VOLUME: usize = 50;
 
 /// Volumes of the main index for `participants` (at least one).
 pub fn volumes(participants: usize) -> usize {
@@ -171,7 +127,7 @@ fn manque(m: &Manque) -> Value {
 }
 
 /// The data of volume `volume` (from 0) of `index-pack`: the first has the contents of the pack
-/// and the opération's own pieces; each lists its participants and their missing pieces.
+/// and the opération's own pieces; each lists its participants, their pieces and what they miss.
 pub fn donnees(
     demande: &Demande,
     dossier: &Dossier,
@@ -193,8 +149,8 @@ pub fn donnees(
                 "prenom": p.prenom,
                 "reference": p.reference,
                 "dossier": p.dossier,
-                "pieces": p.pieces.len(),
-                "manques": p.alertes.len(),
+                "pieces": p.pieces.iter().map(|&i| fichier(&plan.entrees[i], &p.dossier)).collect::<Vec<_>>(),
+                "alertes": p.alertes,
             });
             if let Some(d) = &p.details {
                 v["details"] = json!(d);
@@ -268,12 +224,12 @@ mod tests {
     #[test]
     fn volumes_de_l_index() {
         assert_eq!(volumes(0), 1);
-        assert_eq!(volumes(250), 1);
-        assert_eq!(volumes(251), 2);
+        assert_eq!(volumes(50), 1);
+        assert_eq!(volumes(51), 2);
         assert_eq!(nom_volume(0), "index.pdf");
         assert_eq!(nom_volume(2), "index-3.pdf");
         assert_eq!(tranche(0, 30), (1, 30));
-        assert_eq!(tranche(3, 1000), (751, 1000));
+        assert_eq!(tranche(19, 980), (951, 980));
         assert_eq!(tranche(0, 0), (1, 0));
     }
 }

@@ -91,8 +91,9 @@ pub fn texte(c: &Contexte<'_>) -> String {
          \n\
          5. Ce que contient le pack\n\
          \n\
-         index.pdf : le sommaire, participant par participant, et les pièces manquantes ou en\n\
-         retard (au-delà de {par_volume} participants, il continue dans index-2.pdf, index-3.pdf…).\n\
+         index.pdf : l'index, participant par participant : chaque pièce avec sa date, son type,\n\
+         son chemin et son empreinte, puis les pièces manquantes ou en retard (au-delà de\n\
+         {par_volume} participants, il continue dans index-2.pdf, index-3.pdf…).\n\
          participants/NOM-Prénom-identifiant/ : les pièces de chaque participant,\n\
          nommées par leur date et leur type. operation/ : les pièces de l'opération (publicité,\n\
          émargements d'ateliers collectifs). Les données personnelles suivent la minimisation\n\

@@ -22,6 +22,7 @@ use chrono::{Datelike, Timelike, Utc};
 use der::EncodePem;
 use ecriture::{Ecrivain, Morceau};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,9 +164,12 @@ enum Lu {
 /// with the defaults); larger ones stream when their turn comes.
 const LU_D_AVANCE: i64 = 1 << 20;
 
+/// Reads a piece; a whole one is hashed here, on the runtime's threads, and checked against its
+/// key (`attendu`): a piece altered in the store stops the pack.
 async fn lire(
     s3: s3::S3,
     requetes: Arc<tokio::sync::Semaphore>,
+    attendu: Sha256Digest,
     cle: String,
     chemin: String,
     sha256: String,
@@ -206,14 +210,36 @@ async fn lire(
     // The store's buffers, kept as they are, go to the writer thread in one message.
     let mut corps = sortie.body;
     let mut morceaux: Vec<Morceau> = Vec::new();
+    let mut hasher = Sha256::new();
     while let Some(m) = corps.next().await {
         let m = m.map_err(|e| PackError::Lecture {
             chemin: chemin.clone(),
             message: e.to_string(),
         })?;
+        hasher.update(&m);
         morceaux.push(Box::new(m));
     }
+    controler(&chemin, attendu, hasher)?;
     Ok(Lu::Entier(morceaux))
+}
+
+/// A piece's hash once all of it is read, checked against its key: an altered piece stops the
+/// pack.
+fn controler(
+    chemin: &str,
+    attendu: Sha256Digest,
+    hasher: Sha256,
+) -> Result<Sha256Digest, PackError> {
+    let trouve = Sha256Digest(hasher.finalize().into());
+    if trouve == attendu {
+        Ok(trouve)
+    } else {
+        Err(PackError::Altere {
+            chemin: chemin.to_owned(),
+            attendu,
+            trouve,
+        })
+    }
 }
 
 fn zip_date(t: chrono::DateTime<Utc>) -> zip::DateTime {
@@ -433,15 +459,12 @@ async fn arreter(zip: Ecrivain, arret: Arret) -> PackError {
     }
 }
 
-/// A participant's index (his place in the plan), composed and sealed, or why it could not be.
-type IndexScelle = Result<(usize, Vec<u8>), PackError>;
+/// A volume of the index (its path and bytes), composed and sealed, or why it could not be.
+type IndexScelle = Result<(String, Vec<u8>), PackError>;
 
-/// Composes one index on the render threads, then lets Typst forget what only that document
-/// used: the memoized layouts of a thousand indexes in a row otherwise stay in its cache (about
-/// 600 MB for 1,000 participants). `age_max` 1 keeps what the next index will use again (what
-/// every index shares); 0 forgets everything (after a volume of the main index, big and alone).
+/// Composes one volume of the index on the render threads, then lets Typst forget it: its
+/// memoized layout (a hundred pages) would otherwise stay in its cache beside the next one.
 fn composer(
-    age_max: usize,
     modele: &'static str,
     donnees: serde_json::Value,
     genere_le: chrono::DateTime<Utc>,
@@ -458,7 +481,7 @@ fn composer(
                 },
             )
         });
-        comemo::evict(age_max);
+        comemo::evict(0);
         rendu.map_err(|e| PackError::Index(e.to_string()))
     })
 }
@@ -477,14 +500,8 @@ async fn sceller(
         .map_err(|e| PackError::Index(e.to_string()))
 }
 
-/// Participants' indexes composed at once: one per core. Their fixed cost (fonts, PDF/A) is
-/// most of the work, and the pieces wait for them in the plan's order.
-const EN_COMPOSITION: usize = 2;
-
-/// Composes and seals each participant's index, a few ahead of the writer, then (once `sortie`
-/// is closed) the volumes of the main index (path and bytes), one at a time: memory holds a
-/// couple of small compositions or one volume, whatever the size of the pack.
-#[allow(clippy::too_many_arguments)]
+/// Composes and seals the volumes of the index one at a time while the pieces stream, and hands
+/// each to the writer: memory holds one volume, whatever the size of the pack.
 async fn composer_indexes(
     sources: &Sources<'_>,
     demande: &Demande,
@@ -493,49 +510,27 @@ async fn composer_indexes(
     nom_plie: &str,
     genere_le: chrono::DateTime<Utc>,
     sortie: tokio::sync::mpsc::Sender<IndexScelle>,
-) -> Result<Vec<(String, Vec<u8>)>, PackError> {
+) {
     let version = &sources.catalogue.version;
-    let mut suivants = 0..plan.participants.len();
-    let mut en_cours = VecDeque::new();
-    loop {
-        while en_cours.len() < EN_COMPOSITION {
-            let Some(p) = suivants.next() else {
-                break;
-            };
-            let donnees =
-                index::donnees_participant(demande, dossier, plan, p, nom_plie, version, genere_le);
-            en_cours.push_back((p, composer(1, "index-pack-participant", donnees, genere_le)));
-        }
-        let Some((p, composition)) = en_cours.pop_front() else {
-            break;
-        };
-        let scelle = sceller(sources, composition)
-            .await
-            .map(|octets| (p, octets));
-        let arret = scelle.is_err();
-        if sortie.send(scelle).await.is_err() || arret {
-            return Err(PackError::Interne(
-                "composition des index interrompue".into(),
-            ));
-        }
-    }
-    // The writer takes the last participants' indexes while the main one is composed.
-    drop(sortie);
-    let mut volumes = Vec::new();
     for v in 0..index::volumes(plan.participants.len()) {
         let donnees = index::donnees(demande, dossier, plan, nom_plie, version, genere_le, v);
-        let scelle = sceller(sources, composer(0, "index-pack", donnees, genere_le)).await?;
-        volumes.push((index::nom_volume(v), scelle));
+        let scelle = sceller(sources, composer("index-pack", donnees, genere_le))
+            .await
+            .map(|octets| (index::nom_volume(v), octets));
+        let arret = scelle.is_err();
+        // A refused send: the writer stopped, and says why.
+        if sortie.send(scelle).await.is_err() || arret {
+            return;
+        }
     }
-    Ok(volumes)
 }
 
 /// Pieces read ahead of the writer: up to this many times the store requests in flight, so
 /// that one slow answer does not stall the others.
 const FENETRE: usize = 4;
 
-/// Writes the pieces in the plan's order, read ahead from the store, and each participant's
-/// index as soon as it is composed, between two pieces: neither waits for the other.
+/// Writes the pieces in the plan's order, read ahead from the store, and each volume of the
+/// index as soon as it is sealed, between two pieces: neither waits for the other.
 async fn ecrire_pieces(
     sources: &Sources<'_>,
     plie: &PlieId,
@@ -548,18 +543,6 @@ async fn ecrire_pieces(
     let requetes = Arc::new(tokio::sync::Semaphore::new(concurrence));
     let mut en_attente = VecDeque::new();
     let mut suivantes = plan.entrees.iter();
-    let index_pret = |pret: Option<IndexScelle>| -> Result<Option<(&str, Vec<u8>)>, PackError> {
-        match pret {
-            None => Ok(None),
-            Some(r) => {
-                let (p, octets) = r?;
-                let chemin = plan.participants.get(p).map(|x| x.index.as_str());
-                let chemin =
-                    chemin.ok_or_else(|| PackError::Interne(format!("index {p} hors du plan")))?;
-                Ok(Some((chemin, octets)))
-            }
-        }
-    };
     loop {
         while en_attente.len() < FENETRE * concurrence {
             let Some(e) = suivantes.next() else {
@@ -571,14 +554,16 @@ async fn ecrire_pieces(
             let tache = tokio::spawn(lire(
                 sources.vault.s3().clone(),
                 requetes.clone(),
+                attendu,
                 s3::object_key(plie.as_str(), &attendu),
                 e.chemin.clone(),
                 e.sha256.clone(),
             ));
             en_attente.push_back((e, attendu, tache));
         }
-        while let Some((chemin, octets)) = index_pret(indexes.try_recv().ok())? {
-            zip.fichier(chemin, false, octets).await?;
+        while let Ok(volume) = indexes.try_recv() {
+            let (chemin, octets) = volume?;
+            zip.fichier(&chemin, false, octets).await?;
             avancer(1);
         }
         let Some((e, attendu, tache)) = en_attente.pop_front() else {
@@ -609,9 +594,10 @@ async fn ecrire_pieces(
         }
         avancer(1);
     }
-    // The indexes still being composed.
-    while let Some((chemin, octets)) = index_pret(indexes.recv().await)? {
-        zip.fichier(chemin, false, octets).await?;
+    // The volumes still being composed.
+    while let Some(volume) = indexes.recv().await {
+        let (chemin, octets) = volume?;
+        zip.fichier(&chemin, false, octets).await?;
         avancer(1);
     }
     Ok(())
@@ -697,11 +683,7 @@ async fn ecrire_pack(
         None => (String::new(), String::new()),
     };
     let volumes = index::volumes(plan.participants.len());
-    let total = plan.entrees.len()
-        + plan.participants.len()
-        + volumes
-        + 8
-        + usize::from(ancre.is_some()) * 3;
+    let total = plan.entrees.len() + volumes + 8 + usize::from(ancre.is_some()) * 3;
     let mut faits = 0usize;
     let avancer = |faits: &mut usize, n: usize| {
         *faits += n;
@@ -742,16 +724,16 @@ async fn ecrire_pack(
     ecrire!(zip.fichier("certificats/horodatage.pem", true, pem(&horodatage)?));
     avancer(&mut faits, 4);
 
-    // The pieces, read ahead from the store, and each participant's index, composed and sealed
-    // meanwhile: both written in the plan's order. The main index comes after, on its own.
-    let (tx_index, rx_index) = tokio::sync::mpsc::channel(4);
+    // The pieces, read ahead from the store, and the volumes of the index, composed and sealed
+    // meanwhile, each written as soon as it is ready.
+    let (tx_index, rx_index) = tokio::sync::mpsc::channel(1);
     let indexes = composer_indexes(
         sources, demande, dossier, plan, nom_plie, genere_le, tx_index,
     );
     let pieces = ecrire_pieces(sources, plie, plan, &zip, rx_index, |n| {
         avancer(&mut faits, n)
     });
-    let (principal, ecrites) = tokio::join!(indexes, pieces);
+    let ((), ecrites) = tokio::join!(indexes, pieces);
     if let Err(arret) = ecrites {
         return Err(arreter(zip, arret).await);
     }
@@ -815,16 +797,6 @@ async fn ecrire_pack(
         demande.reference,
         debut.elapsed().as_secs_f64()
     );
-    for (chemin, octets) in principal? {
-        ecrire!(zip.fichier(&chemin, false, octets));
-    }
-    tracing::info!(
-        "pack {} : index écrit à {:.1} s",
-        demande.reference,
-        debut.elapsed().as_secs_f64()
-    );
-    avancer(&mut faits, volumes);
-
     // The manifests: every file written so far, with its hash as written.
     let manifestes =
         ecrire_manifestes(sources, demande, plan, &zip, volumes, journal, genere_le).await;
@@ -867,12 +839,8 @@ async fn ecrire_manifestes(
         .map(|e| (e.chemin.as_str(), e))
         .collect();
     let noms_volumes: Vec<String> = (0..volumes).map(index::nom_volume).collect();
-    let indexes: std::collections::HashSet<&str> = plan
-        .participants
-        .iter()
-        .map(|p| p.index.as_str())
-        .chain(noms_volumes.iter().map(String::as_str))
-        .collect();
+    let indexes: std::collections::HashSet<&str> =
+        noms_volumes.iter().map(String::as_str).collect();
     let extrait = journal.as_ref().map(|j| j.extrait.clone());
     let nature = |chemin: &str| -> &'static str {
         match chemin {

@@ -35,13 +35,9 @@ pub struct ParticipantPlan {
     pub details: Option<String>,
     /// `participants/NOM-Prenom-ref`
     pub dossier: String,
-    /// `<dossier>/index.pdf`: the participant's own index.
-    pub index: String,
     /// Indexes into [`Plan::entrees`].
     pub pieces: Vec<usize>,
     pub alertes: Vec<String>,
-    /// The checklist, for the participant's index.
-    pub lignes: Vec<Ligne>,
 }
 
 /// A missing or late piece.
@@ -298,7 +294,6 @@ pub fn planifier(
         let lignes = evaluer(catalogue, Some(p), &p.pieces, periode, aujourdhui);
         let requis: HashSet<usize> = lignes.iter().flat_map(|l| l.pieces.clone()).collect();
         let dir = dossier_participant(p);
-        let index = chemins.reserver(&dir, "index.pdf");
         let mut pieces = Vec::new();
         for (i, piece) in p.pieces.iter().enumerate() {
             let dans = piece
@@ -333,10 +328,8 @@ pub fn planifier(
             prenom: p.prenom.clone(),
             details: details(p, catalogue),
             dossier: dir,
-            index,
             pieces,
             alertes,
-            lignes,
         });
     }
     plan

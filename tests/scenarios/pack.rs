@@ -14,6 +14,7 @@ use parafe::seal::{Keys, Tsa};
 use parafe::store::{Content, Vault};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -383,6 +384,12 @@ fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Writes the entries back as a new ZIP, `changer` altering one of them.
+/// `manifeste.json` of a pack read by [`lire_zip`].
+fn manifeste_de(entrees: &[(String, Vec<u8>)]) -> Value {
+    let (_, octets) = entrees.iter().find(|(n, _)| n == "manifeste.json").unwrap();
+    serde_json::from_slice(octets).unwrap()
+}
+
 fn reecrire_zip(
     entrees: &[(String, Vec<u8>)],
     sortie: &Path,
@@ -522,14 +529,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
 
     // Every file listed, every hash right, nothing more.
     let entrees = lire_zip(&pack);
-    let manifeste: Value = serde_json::from_slice(
-        &entrees
-            .iter()
-            .find(|(n, _)| n == "manifeste.json")
-            .unwrap()
-            .1,
-    )
-    .unwrap();
+    let manifeste = manifeste_de(&entrees);
     let fichiers = manifeste["fichiers"].as_array().unwrap();
     assert_eq!(fichiers.len() + 4, entrees.len(), "fichiers hors manifeste");
     for f in fichiers {
@@ -558,8 +558,8 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     // proofs and the poster.
     assert_eq!(nature("document"), 30 + 181 + 6);
     assert_eq!(nature("justificatif"), 29 + 1);
-    // The main index and one per participant.
-    assert_eq!(nature("index"), 1 + 30);
+    // One index, in one volume for 30 participants.
+    assert_eq!(nature("index"), 1);
     assert!(fichiers.iter().all(|f| f["genre"] != "rqth"));
     let manquants = manifeste["manquants"].as_array().unwrap();
     assert_eq!(manquants.len(), 1, "{manquants:?}");
@@ -719,38 +719,25 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         .unwrap();
     assert!(texte.contains(affiche["sha256"].as_str().unwrap()));
     assert!(texte.contains("Cofinancé par l'Union européenne"));
-    // Each participant's folder opens on its own index: every piece with its hash and path.
+    // Each participant's part: a title (in the contents and the bookmarks), his folder, every
+    // piece by its file name with its hash, and what he misses.
     let un = fichiers
         .iter()
         .find(|f| f["nature"] == "justificatif" && f["participant"] != Value::Null)
         .unwrap();
     let chemin = un["chemin"].as_str().unwrap();
-    let index_participant = dehors
-        .join(&chemin[..chemin.rfind('/').unwrap()])
-        .join("index.pdf");
-    let texte_participant = pdf_text(&index_participant);
-    let nom = &chemin[chemin.rfind('/').unwrap() + 1..];
+    let (dossier, nom) = chemin.rsplit_once('/').unwrap();
     assert!(
-        texte_participant.contains(un["sha256"].as_str().unwrap())
-            && texte_participant.contains(nom),
-        "{texte_participant}"
+        texte.contains(&format!("{dossier}/"))
+            && texte.contains(nom)
+            && texte.contains(un["sha256"].as_str().unwrap()),
+        "{texte}"
     );
-    let sans_index = fichiers
-        .iter()
-        .find(|f| f["nature"] == "index" && f["chemin"].as_str().unwrap().contains(&sans.reference))
-        .unwrap();
-    let texte_sans = pdf_text(&dehors.join(sans_index["chemin"].as_str().unwrap()));
-    assert!(
-        texte_sans.contains("Preuve de la sortie") && texte_sans.contains("manquante"),
-        "{texte_sans}"
-    );
-    let index_sans = dehors.join(sans_index["chemin"].as_str().unwrap());
-    for (pdf, nom) in [(&index, "index-pack"), (&index_sans, "index-participant")] {
-        let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(nom);
-        let (pdf, images) = (pdf.to_string_lossy(), images.to_string_lossy());
-        let out = tool("pdftoppm", &["-png", "-r", "70", &pdf, &images]);
-        assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
-    }
+    assert!(texte.contains("Preuve de la sortie : manquant"), "{texte}");
+    let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-pack");
+    let (pdf, images) = (index.to_string_lossy(), images.to_string_lossy());
+    let out = tool("pdftoppm", &["-png", "-r", "70", &pdf, &images]);
+    assert!(out.status.success(), "pdftoppm : {}", text(&out.stderr));
 
     // One byte changed inside the ZIP: the verification fails and names the file.
     let emargement = fichiers
@@ -789,6 +776,45 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         !ok && (out + &err).contains(&extrait),
         "extrait altéré non signalé"
     );
+
+    // A piece altered in the store itself: the export stops, names it, and leaves no pack.
+    let sha = fichiers
+        .iter()
+        .find(|f| f["chemin"] == emargement.as_str())
+        .unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let objet = data.join("store/embedded/parafe").join(PLIE).join(format!(
+        "sha256/{}/{}/{sha}",
+        &sha[..2],
+        &sha[2..4]
+    ));
+    let mut octets = std::fs::read(&objet).unwrap();
+    let milieu = octets.len() / 2;
+    octets[milieu] ^= 0x01;
+    std::fs::write(&objet, &octets).unwrap();
+    let compter_avant = compter(travail.path());
+    let refuse = travail.path().join("refuse.zip");
+    let (ok, out, err) = run(
+        &data,
+        &[
+            "pack",
+            "--operation",
+            OPERATION,
+            "--from",
+            &du,
+            "--to",
+            &au,
+            "-o",
+            &refuse.to_string_lossy(),
+        ],
+    );
+    assert!(
+        !ok && err.contains(&emargement) && err.contains("altérée dans le coffre"),
+        "{out}\n{err}"
+    );
+    assert_eq!(compter(travail.path()), compter_avant, "rien de laissé");
 }
 
 /// Files under `dir`, recursively.
@@ -1457,12 +1483,17 @@ fn par_http_depots_pieces_attendues_recherche_et_pack_en_arriere_plan() {
         .bytes()
         .unwrap();
     std::fs::write(&telecharge, &octets).unwrap();
-    let noms: Vec<String> = lire_zip(&telecharge).into_iter().map(|(n, _)| n).collect();
-    assert!(
-        noms.iter()
-            .any(|n| n.starts_with("participants/ROUX-Claire")),
-        "{noms:?}"
-    );
+    let entrees = lire_zip(&telecharge);
+    let noms: Vec<&String> = entrees.iter().map(|(n, _)| n).collect();
+    // Claire has no piece yet: she is in the pack by what she misses, nobody else is.
+    let manifeste = manifeste_de(&entrees);
+    let manquants: HashSet<&str> = manifeste["manquants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["participant"].as_str())
+        .collect();
+    assert_eq!(manquants, HashSet::from([claire.as_str()]), "{manifeste}");
     assert!(
         !noms
             .iter()
