@@ -57,7 +57,7 @@ pub async fn planifier(
     // Départements with their own months.
     let mut mois_departement: HashMap<String, Vec<u32>> = HashMap::new();
     for p in participants {
-        if let Some(code) = &p.departement {
+        if let Some(code) = &p.fiche.departement {
             if !mois_departement.contains_key(code) {
                 let mois = referentiel::departement(&app.db, plie, code)
                     .await?
@@ -71,7 +71,7 @@ pub async fn planifier(
     }
     let referent_de: HashMap<i64, i64> = participants
         .iter()
-        .filter_map(|p| Some((p.id, p.referent_id?)))
+        .filter_map(|p| Some((p.id, p.fiche.referent_id?)))
         .collect();
     let referents: HashMap<i64, (String, String, i64)> =
         sqlx::query_as::<_, (i64, String, String)>(
@@ -104,18 +104,19 @@ pub async fn planifier(
     let mut nouveaux: Vec<(i64, Option<i64>, String, String, String)> = Vec::new();
     let mut a_annuler: Vec<i64> = Vec::new();
     for p in participants {
-        let Some(debut) = p.cer_debut.as_deref().and_then(db::parse_jour) else {
+        let Some(debut) = p.fiche.cer_debut.as_deref().and_then(db::parse_jour) else {
             continue;
         };
-        if !p.rsa {
+        if !p.fiche.rsa {
             continue;
         }
         let mois = p
+            .fiche
             .departement
             .as_ref()
             .and_then(|d| mois_departement.get(d))
             .unwrap_or(&mois_du_workflow);
-        let sortie = p.date_sortie.as_deref().and_then(db::parse_jour);
+        let sortie = p.fiche.date_sortie.as_deref().and_then(db::parse_jour);
         let echeances = bilans_brsa(debut, mois, sortie);
         let existants = par_participant.remove(&p.id).unwrap_or_default();
         for e in &echeances {
@@ -130,7 +131,7 @@ pub async fn planifier(
                     });
                     nouveaux.push((
                         p.id,
-                        p.operation_id,
+                        p.fiche.operation_id,
                         cle,
                         db::jour(e.due),
                         donnees.to_string(),

@@ -3,6 +3,7 @@
 use super::Pool;
 use serde::Serialize;
 
+/// A participant of the PLIE: his parafe reference and what the parcours software says of him.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Participant {
     #[serde(skip)]
@@ -10,25 +11,9 @@ pub struct Participant {
     #[sqlx(rename = "ref")]
     #[serde(rename = "ref")]
     pub reference: String,
-    pub identifiant_externe: String,
-    pub civilite: String,
-    pub nom: String,
-    pub prenom: String,
-    pub date_naissance: Option<String>,
-    pub email: Option<String>,
-    pub telephone: Option<String>,
-    pub commune: String,
-    pub code_postal: String,
-    pub departement: Option<String>,
-    pub referent_id: Option<i64>,
-    pub operation_id: Option<i64>,
-    pub prescripteur: String,
-    pub email_prescripteur: Option<String>,
-    pub date_entree: Option<String>,
-    pub rsa: bool,
-    pub cer_debut: Option<String>,
-    pub date_sortie: Option<String>,
-    pub motif_sortie: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub fiche: Fiche,
 }
 
 const COLONNES: &str = "id, ref, identifiant_externe, civilite, nom, prenom, date_naissance, email,
@@ -36,7 +21,7 @@ const COLONNES: &str = "id, ref, identifiant_externe, civilite, nom, prenom, dat
     email_prescripteur, date_entree, rsa, cer_debut, date_sortie, motif_sortie";
 
 /// A participant as imported (a line of the parcours software's extraction).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 pub struct Fiche {
     pub identifiant_externe: String,
     pub civilite: String,

@@ -286,7 +286,7 @@ pub async fn deposer(
     };
     let operation = match (champs.operation, &participant) {
         (Some(o), _) => o,
-        (None, Some(p)) => match p.operation_id {
+        (None, Some(p)) => match p.fiche.operation_id {
             Some(id) => referentiel::operation(&app.db, acteur.plie.as_str(), id)
                 .await?
                 .map(|o| o.code)
@@ -391,7 +391,7 @@ pub async fn etat_participant(
 ) -> Result<EtatParticipant, Erreur> {
     let p = participant_de(app, acteur, reference).await?;
     let plie = acteur.plie.as_str();
-    let operation = match p.operation_id {
+    let operation = match p.fiche.operation_id {
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
         None => None,
     }

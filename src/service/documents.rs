@@ -119,7 +119,7 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
             workflow: &workflow.nom,
             modele: &workflow.modele,
             participant_id: participant.as_ref().map(|p| p.id),
-            operation_id: participant.as_ref().and_then(|p| p.operation_id),
+            operation_id: participant.as_ref().and_then(|p| p.fiche.operation_id),
             auteur_id: Some(acteur.personnel_id),
             donnees: &donnees.to_string(),
             bilan: None,
@@ -180,7 +180,7 @@ pub async fn prefill(
     let Some(p) = participant else {
         return Ok(d);
     };
-    if let Some(op) = match p.operation_id {
+    if let Some(op) = match p.fiche.operation_id {
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
         None => None,
     } {
@@ -190,16 +190,16 @@ pub async fn prefill(
         );
     }
     let mut fiche = json!({
-        "identifiant": p.identifiant_externe,
-        "nom": p.nom,
-        "prenom": p.prenom,
-        "commune": p.commune,
+        "identifiant": p.fiche.identifiant_externe,
+        "nom": p.fiche.nom,
+        "prenom": p.fiche.prenom,
+        "commune": p.fiche.commune,
     });
-    if !p.civilite.is_empty() {
-        fiche["civilite"] = json!(p.civilite);
+    if !p.fiche.civilite.is_empty() {
+        fiche["civilite"] = json!(p.fiche.civilite);
     }
     d.insert("participant".into(), fiche);
-    let referent_id = p.referent_id.unwrap_or(acteur.personnel_id);
+    let referent_id = p.fiche.referent_id.unwrap_or(acteur.personnel_id);
     if let Some(r) = personnel::par_id(&app.db, plie, referent_id).await? {
         let qualite = if r.structure.is_empty() {
             "Référent de parcours".to_owned()
@@ -211,10 +211,10 @@ pub async fn prefill(
             json!({ "nom": r.nom, "prenom": r.prenom, "qualite": qualite, "email": r.email }),
         );
     }
-    if let Some(date) = &p.date_entree {
+    if let Some(date) = &p.fiche.date_entree {
         d.insert("date_entree".into(), json!(date));
     }
-    if let Some(dep) = match &p.departement {
+    if let Some(dep) = match &p.fiche.departement {
         Some(code) => referentiel::departement(&app.db, plie, code).await?,
         None => None,
     } {
@@ -313,14 +313,14 @@ async fn resoudre_signataires(
         match s.role {
             Role::Participant => {
                 if let Some(p) = participant {
-                    nom = Some(format!("{} {}", p.prenom, p.nom.to_uppercase()));
-                    email = p.email.clone();
+                    nom = Some(format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase()));
+                    email = p.fiche.email.clone();
                     participant_id = Some(p.id);
                 }
             }
             Role::Referent => {
                 let id = participant
-                    .and_then(|p| p.referent_id)
+                    .and_then(|p| p.fiche.referent_id)
                     .unwrap_or(acteur.personnel_id);
                 if let Some(r) = personnel::par_id(&app.db, acteur.plie.as_str(), id).await? {
                     nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));

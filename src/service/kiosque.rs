@@ -211,12 +211,12 @@ pub async fn ouvrir(
                 "participants".into(),
                 json!(presents
                     .iter()
-                    .map(|p| json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune }))
+                    .map(|p| json!({ "identifiant": p.fiche.identifiant_externe, "nom": p.fiche.nom, "prenom": p.fiche.prenom, "commune": p.fiche.commune }))
                     .collect::<Vec<_>>()),
             );
             let operation = presents
                 .iter()
-                .find_map(|p| p.operation_id)
+                .find_map(|p| p.fiche.operation_id)
                 .ok_or_else(|| {
                     Erreur::invalide(
                         "participants",
@@ -422,7 +422,7 @@ async fn participant_du_nom(
     let (p, n) = (simple(prenom), simple(nom));
     let mut trouves = candidats
         .into_iter()
-        .filter(|c| simple(&c.prenom) == p && simple(&c.nom) == n);
+        .filter(|c| simple(&c.fiche.prenom) == p && simple(&c.fiche.nom) == n);
     Ok(match (trouves.next(), trouves.next()) {
         (Some(c), None) => Some(c),
         _ => None,
@@ -462,7 +462,7 @@ async fn ajouter_present(
     let connu = participant_du_nom(app, d, prenom, nom).await?;
     let mut entree = match &connu {
         Some(p) => {
-            json!({ "identifiant": p.identifiant_externe, "nom": p.nom, "prenom": p.prenom, "commune": p.commune })
+            json!({ "identifiant": p.fiche.identifiant_externe, "nom": p.fiche.nom, "prenom": p.fiche.prenom, "commune": p.fiche.commune })
         }
         None => json!({ "identifiant": "ajouté sur place", "nom": nom, "prenom": prenom }),
     };

@@ -651,16 +651,16 @@ async fn destinataires(
     let Some(workflow) = app.workflow(&document.workflow) else {
         return Ok(Vec::new());
     };
-    let departement = match participant.and_then(|p| p.departement.as_deref()) {
+    let departement = match participant.and_then(|p| p.fiche.departement.as_deref()) {
         Some(code) => referentiel::departement(&app.db, &document.plie, code).await?,
         None => None,
     };
     let mut out = Vec::new();
     for role in &workflow.destinataires {
         let adresses: Vec<String> = match role {
-            Role::Participant => participant.and_then(|p| p.email.clone()).into_iter().collect(),
-            Role::Prescripteur => participant.and_then(|p| p.email_prescripteur.clone()).into_iter().collect(),
-            Role::Referent => match participant.and_then(|p| p.referent_id).or(document.auteur_id) {
+            Role::Participant => participant.and_then(|p| p.fiche.email.clone()).into_iter().collect(),
+            Role::Prescripteur => participant.and_then(|p| p.fiche.email_prescripteur.clone()).into_iter().collect(),
+            Role::Referent => match participant.and_then(|p| p.fiche.referent_id).or(document.auteur_id) {
                 Some(id) => personnel::par_id(&app.db, &document.plie, id).await?.map(|p| p.email).into_iter().collect(),
                 None => Vec::new(),
             },

@@ -128,14 +128,14 @@ async fn accueil(
                     tbody {
                         @for p in &liste {
                             tr {
-                                th scope="row" { a href=(format!("/participants/{}", p.reference)) { (p.prenom) " " (p.nom.to_uppercase()) } }
-                                td { (p.identifiant_externe) }
-                                td { (p.commune) }
-                                td { (p.date_entree.as_deref().map(gabarit::jour).unwrap_or_default()) }
+                                th scope="row" { a href=(format!("/participants/{}", p.reference)) { (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
+                                td { (p.fiche.identifiant_externe) }
+                                td { (p.fiche.commune) }
+                                td { (p.fiche.date_entree.as_deref().map(gabarit::jour).unwrap_or_default()) }
                                 td {
-                                    @if p.date_sortie.is_some() { span.etiquette.gris { "sorti" } }
+                                    @if p.fiche.date_sortie.is_some() { span.etiquette.gris { "sorti" } }
                                     @else { span.etiquette.vert { "en parcours" } }
-                                    @if p.rsa { " " span.etiquette.bleu { "RSA" } }
+                                    @if p.fiche.rsa { " " span.etiquette.bleu { "RSA" } }
                                 }
                             }
                         }
@@ -188,7 +188,7 @@ async fn documents_du_participant(
          AND (? IS NULL OR d.auteur_id = ?)",
     )
     .bind(plie)
-    .bind(&p.identifiant_externe)
+    .bind(&p.fiche.identifiant_externe)
     .bind(portefeuille)
     .bind(portefeuille)
     .fetch_all(&app.db)
@@ -210,7 +210,7 @@ fn signe(e: Etat) -> bool {
 fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
     let mut m = Vec::new();
     let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
-    if p.date_sortie.is_none() {
+    if p.fiche.date_sortie.is_none() {
         if !liste
             .iter()
             .any(|d| d.workflow == "contrat-engagement" && signe(d.etat()))
@@ -232,7 +232,7 @@ fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
             )),
             _ => {}
         }
-        if p.rsa && p.cer_debut.is_none() {
+        if p.fiche.rsa && p.fiche.cer_debut.is_none() {
             m.push(
                 "Participant au RSA : date de début du CER à renseigner (bilans BRSA).".to_owned(),
             );
@@ -283,19 +283,19 @@ async fn dossier(
         .iter()
         .filter(|d| d.bilan.is_some() && d.etat() != Etat::Annule)
         .collect();
-    let nom = format!("{} {}", p.prenom, p.nom.to_uppercase());
+    let nom = format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase());
     let corps = html! {
         p { a href="/accueil" { "← Participants" } }
         h1 { (nom) }
         dl.fiche {
-            dt { "Identifiant" } dd { (p.identifiant_externe) }
-            dt { "Commune" } dd { (p.commune) " " (p.code_postal) }
-            @if let Some(d) = &p.date_entree { dt { "Entrée dans le PLIE" } dd { (gabarit::jour(d)) } }
-            @if let Some(e) = &p.email { dt { "Courriel" } dd { (e) } }
-            @if let Some(t) = &p.telephone { dt { "Téléphone" } dd { (t) } }
-            @if !p.prescripteur.is_empty() { dt { "Prescripteur" } dd { (p.prescripteur) } }
-            @if p.rsa { dt { "RSA" } dd { "oui" @if let Some(c) = &p.cer_debut { ", CER depuis le " (gabarit::jour(c)) } } }
-            @if let Some(d) = &p.date_sortie { dt { "Sortie" } dd { (gabarit::jour(d)) @if let Some(m) = &p.motif_sortie { " — " (m) } } }
+            dt { "Identifiant" } dd { (p.fiche.identifiant_externe) }
+            dt { "Commune" } dd { (p.fiche.commune) " " (p.fiche.code_postal) }
+            @if let Some(d) = &p.fiche.date_entree { dt { "Entrée dans le PLIE" } dd { (gabarit::jour(d)) } }
+            @if let Some(e) = &p.fiche.email { dt { "Courriel" } dd { (e) } }
+            @if let Some(t) = &p.fiche.telephone { dt { "Téléphone" } dd { (t) } }
+            @if !p.fiche.prescripteur.is_empty() { dt { "Prescripteur" } dd { (p.fiche.prescripteur) } }
+            @if p.fiche.rsa { dt { "RSA" } dd { "oui" @if let Some(c) = &p.fiche.cer_debut { ", CER depuis le " (gabarit::jour(c)) } } }
+            @if let Some(d) = &p.fiche.date_sortie { dt { "Sortie" } dd { (gabarit::jour(d)) @if let Some(m) = &p.fiche.motif_sortie { " — " (m) } } }
         }
         section.carte.attention[!manques.is_empty()] aria-labelledby="manques" {
             h2 #manques { "Ce qui manque" }
@@ -319,7 +319,7 @@ async fn dossier(
                 }
             }
         }
-        @if s.acteur.peut_modifier() && p.date_sortie.is_none() {
+        @if s.acteur.peut_modifier() && p.fiche.date_sortie.is_none() {
             section.carte aria-labelledby="nouveau" {
                 h2 #nouveau { "Nouveau document" }
                 ul.boutons {
@@ -452,7 +452,7 @@ fn bloc_signataires(w: &Workflow, p: &Participant, valeurs: &HashMap<String, Str
                     }
                     @match sig.role {
                         Role::Participant => {
-                            @if let Some(e) = &p.email { p.aide { "Courriel du dossier : " (e) } }
+                            @if let Some(e) = &p.fiche.email { p.aide { "Courriel du dossier : " (e) } }
                             @else { p.aide { "Pas de courriel au dossier : pour signer par lien, indiquez-en un." } }
                             label for=(format!("c-{role}-email")) { "Courriel (si différent)" }
                             input id=(format!("c-{role}-email")) type="email" name=(cle("email")) value=[valeurs.get(&cle("email"))] data-type="email";
@@ -474,7 +474,7 @@ fn bloc_signataires(w: &Workflow, p: &Participant, valeurs: &HashMap<String, Str
 fn methode_par_defaut(sig: &crate::workflow::Signataire, p: &Participant) -> &'static str {
     let lien_possible = sig.methodes.contains(&Methode::Lien);
     let tablette_possible = sig.methodes.contains(&Methode::Tablette);
-    if sig.role == Role::Participant && p.email.is_some() && lien_possible {
+    if sig.role == Role::Participant && p.fiche.email.is_some() && lien_possible {
         "lien"
     } else if tablette_possible {
         "tablette"
@@ -528,7 +528,7 @@ fn ecran_formulaire(
         .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
     let valeurs: HashMap<String, String> = etat.valeurs.clone().into_iter().collect();
     let corps = html! {
-        p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.prenom) " " (p.nom.to_uppercase()) } }
+        p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
         h1 { (w.titre) }
         @if !schema.description.is_empty() { p.intro { (schema.description) } }
         @if let Some(m) = &probleme { (alerte("erreur", m)) }
@@ -861,7 +861,7 @@ async fn document(
         _ => None,
     };
     let corps = html! {
-        @if let Some(p) = &p { p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.prenom) " " (p.nom.to_uppercase()) } } }
+        @if let Some(p) = &p { p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } } }
         h1 { (titre) @if d.bilan.is_some() { " " (libelle_bilan(&d)) } }
         @if let Some(i) = info { (alerte("succes", i)) }
         div.entete-document {

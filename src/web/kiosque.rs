@@ -115,7 +115,7 @@ fn ecran_ouverture(
                             label.case {
                                 input type="checkbox" name="participants" value=(p.reference)
                                     checked[coches.contains(&p.reference.as_str()) || choisi == Some(p.reference.as_str())];
-                                (p.prenom) " " (p.nom.to_uppercase()) span.aide { " — " (p.identifiant_externe) ", " (p.commune) }
+                                (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) span.aide { " — " (p.fiche.identifiant_externe) ", " (p.fiche.commune) }
                             }
                         }
                     }
@@ -141,7 +141,7 @@ async fn portefeuille(app: &App, s: &Session) -> Result<Vec<participants::Partic
     .map_err(|e| erreur(e.into()))?;
     Ok(liste
         .into_iter()
-        .filter(|p| p.date_sortie.is_none())
+        .filter(|p| p.fiche.date_sortie.is_none())
         .collect())
 }
 
