@@ -172,7 +172,6 @@ async fn lire(
     attendu: Sha256Digest,
     cle: String,
     chemin: String,
-    sha256: String,
 ) -> Result<Lu, PackError> {
     // As many requests in flight as the plain read would make; the answers wait their turn.
     let _permis = requetes
@@ -193,7 +192,7 @@ async fn lire(
             return Err(if absent {
                 PackError::Absent {
                     chemin,
-                    sha256,
+                    sha256: attendu.to_hex(),
                     attente: " (en attente d'envoi ? `parafe store queue --flush`)",
                 }
             } else {
@@ -463,26 +462,19 @@ async fn arreter(zip: Ecrivain, arret: Arret) -> PackError {
 type IndexScelle = Result<(String, Vec<u8>), PackError>;
 
 /// Composes one volume of the index on the render threads, then lets Typst forget it: its
-/// memoized layout (a hundred pages) would otherwise stay in its cache beside the next one.
+/// memoized layout (twenty pages) would otherwise stay in its cache beside the next one.
 fn composer(
     modele: &'static str,
     donnees: serde_json::Value,
     genere_le: chrono::DateTime<Utc>,
 ) -> tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>> {
     tokio::task::spawn_blocking(move || {
-        let pool = crate::render::pool().map_err(PackError::Index)?;
-        let rendu = pool.install(|| {
-            crate::render::render(
-                modele,
-                &donnees,
-                &crate::render::RenderOptions {
-                    generated_at: genere_le,
-                    attachments: Vec::new(),
-                },
-            )
-        });
-        comemo::evict(0);
-        rendu.map_err(|e| PackError::Index(e.to_string()))
+        let options = crate::render::RenderOptions {
+            generated_at: genere_le,
+            attachments: Vec::new(),
+        };
+        crate::render::render_pooled(modele, &donnees, &options, 0)
+            .map_err(|e| PackError::Index(e.to_string()))
     })
 }
 
@@ -557,7 +549,6 @@ async fn ecrire_pieces(
                 attendu,
                 s3::object_key(plie.as_str(), &attendu),
                 e.chemin.clone(),
-                e.sha256.clone(),
             ));
             en_attente.push_back((e, attendu, tache));
         }

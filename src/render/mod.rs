@@ -55,6 +55,8 @@ pub enum RenderError {
     },
     #[error("catalogue des modèles indisponible : {0}")]
     Catalogue(&'static TemplateError),
+    #[error("fils de composition indisponibles : {0}")]
+    Pool(String),
 }
 
 /// Typst recurses deeply through layouts: 2 MB thread stacks (rayon's, tokio's blocking
@@ -89,6 +91,23 @@ pub fn render(
             errors,
         })?;
     render_validated(&validated, options)
+}
+
+/// [`render`] on the [`pool`] (blocking: call it from a blocking thread), then lets Typst forget
+/// what none of the last `keep_recent` renders used. A long-running caller needs this: Typst's
+/// memoized layouts otherwise pile up, one per document (4 GB after a minute of kiosk sheets);
+/// 0 forgets a large document at once.
+pub fn render_pooled(
+    template: &str,
+    data: &Value,
+    options: &RenderOptions,
+    keep_recent: usize,
+) -> Result<RenderedPdf, RenderError> {
+    let rendu = pool()
+        .map_err(RenderError::Pool)?
+        .install(|| render(template, data, options));
+    comemo::evict(keep_recent);
+    rendu
 }
 
 /// Renders data already checked against its template.

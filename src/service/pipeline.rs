@@ -20,8 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Typst's memoized results kept after each rendering of the service: those used by one of the
-/// last renderings (fonts, the templates' common parts). Without eviction the cache kept every
-/// sheet's layout: 4 GB after a minute of the kiosk benchmark.
+/// last ten (fonts, the templates' common parts), not every sheet's layout.
 const RENDUS_MEMOISES: usize = 10;
 
 /// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
@@ -34,19 +33,12 @@ pub async fn rendre(
 ) -> Result<RenderedPdf, Erreur> {
     let modele = modele.to_owned();
     tokio::task::spawn_blocking(move || {
-        let pool = crate::render::pool().map_err(Erreur::Interne)?;
-        let rendu = pool.install(|| {
-            crate::render::render(
-                &modele,
-                &donnees,
-                &RenderOptions {
-                    generated_at: le,
-                    attachments,
-                },
-            )
-        });
-        comemo::evict(RENDUS_MEMOISES);
-        rendu.map_err(|e| Erreur::Interne(format!("composition : {e}")))
+        let options = RenderOptions {
+            generated_at: le,
+            attachments,
+        };
+        crate::render::render_pooled(&modele, &donnees, &options, RENDUS_MEMOISES)
+            .map_err(|e| Erreur::Interne(format!("composition : {e}")))
     })
     .await
     .map_err(|e| Erreur::Interne(e.to_string()))?

@@ -384,6 +384,25 @@ fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Writes the entries back as a new ZIP, `changer` altering one of them.
+/// `parafe pack` of the opération over `du`..`au` into `sortie`.
+fn exporter(data: &Path, du: &str, au: &str, sortie: &Path) -> (bool, String, String) {
+    let sortie = sortie.to_string_lossy();
+    run(
+        data,
+        &[
+            "pack",
+            "--operation",
+            OPERATION,
+            "--from",
+            du,
+            "--to",
+            au,
+            "-o",
+            &sortie,
+        ],
+    )
+}
+
 /// `manifeste.json` of a pack read by [`lire_zip`].
 fn manifeste_de(entrees: &[(String, Vec<u8>)]) -> Value {
     let (_, octets) = entrees.iter().find(|(n, _)| n == "manifeste.json").unwrap();
@@ -506,20 +525,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     let pack = travail.path().join("pack.zip");
     let du = jour(aujourdhui - Days::new(365));
     let au = jour(aujourdhui);
-    let (ok, out, err) = run(
-        &data,
-        &[
-            "pack",
-            "--operation",
-            OPERATION,
-            "--from",
-            &du,
-            "--to",
-            &au,
-            "-o",
-            &pack.to_string_lossy(),
-        ],
-    );
+    let (ok, out, err) = exporter(&data, &du, &au, &pack);
     assert!(ok, "parafe pack :\n{out}\n{err}");
     assert!(out.contains("pièces manquantes ou en retard : 1"), "{out}");
     assert!(
@@ -796,20 +802,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     std::fs::write(&objet, &octets).unwrap();
     let compter_avant = compter(travail.path());
     let refuse = travail.path().join("refuse.zip");
-    let (ok, out, err) = run(
-        &data,
-        &[
-            "pack",
-            "--operation",
-            OPERATION,
-            "--from",
-            &du,
-            "--to",
-            &au,
-            "-o",
-            &refuse.to_string_lossy(),
-        ],
-    );
+    let (ok, out, err) = exporter(&data, &du, &au, &refuse);
     assert!(
         !ok && err.contains(&emargement) && err.contains("altérée dans le coffre"),
         "{out}\n{err}"
