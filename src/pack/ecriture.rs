@@ -331,14 +331,17 @@ impl Zip<'_> {
     }
 
     fn ouvrir(&mut self, o: Ouverture) -> Result<(), PackError> {
-        // Sealed PDFs and photos are compressed already: storing them costs nothing.
-        let methode = if o.compresser {
-            CompressionMethod::Deflated
+        // Sealed PDFs and photos are compressed already: storing them costs nothing. What is
+        // deflated (manifests, journal excerpt, e-mails) is hex and JSON: the fastest level
+        // keeps most of the gain at a fraction of the default level's time.
+        let (methode, niveau) = if o.compresser {
+            (CompressionMethod::Deflated, Some(1))
         } else {
-            CompressionMethod::Stored
+            (CompressionMethod::Stored, None)
         };
         let options = SimpleFileOptions::default()
             .compression_method(methode)
+            .compression_level(niveau)
             .last_modified_time(self.quand)
             .unix_permissions(0o644)
             .large_file(o.grand);

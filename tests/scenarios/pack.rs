@@ -725,7 +725,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         .unwrap();
     assert!(texte.contains(affiche["sha256"].as_str().unwrap()));
     assert!(texte.contains("Cofinancé par l'Union européenne"));
-    // Each participant's part: a title (in the contents and the bookmarks), his folder, every
+    // Each participant's part: a title (in the bookmarks), his folder, every
     // piece by its file name with its hash, and what he misses.
     let un = fichiers
         .iter()
@@ -740,6 +740,18 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         "{texte}"
     );
     assert!(texte.contains("Preuve de la sortie : manquant"), "{texte}");
+    // Every participant in the PDF's bookmarks (the printed contents list the parts only).
+    let signets = tool(
+        "qpdf",
+        &["--json", "--json-key=outlines", &index.to_string_lossy()],
+    );
+    let signets = text(&signets.stdout);
+    assert!(
+        personnes
+            .iter()
+            .all(|p| signets.contains(&format!("({})\"", p.reference))),
+        "{signets}"
+    );
     let images = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-pack");
     let (pdf, images) = (index.to_string_lossy(), images.to_string_lossy());
     let out = tool("pdftoppm", &["-png", "-r", "70", &pdf, &images]);
