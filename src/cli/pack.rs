@@ -302,8 +302,6 @@ pub struct BenchArgs {
 
 const BENCH_PLIE: &str = "bench";
 const BENCH_OPERATION: &str = "202500001";
-/// The pack the export side writes, in the bench's data directory.
-const BENCH_PACK: &str = "banc-pack.zip";
 
 /// Peak resident memory of this process (VmHWM), in kB.
 fn pic_memoire_ko() -> u64 {
@@ -345,6 +343,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
 async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
     let ouvert = ouvrir(data).await?;
     let plie = PlieId::new(BENCH_PLIE).map_err(CliError::input)?;
+    let sortie = data.join("banc-pack.zip");
     let debut = Instant::now();
     let (objets, octets) = match cote {
         Cote::Lecture => {
@@ -418,7 +417,6 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
                 catalogue: &catalogue,
                 concurrence,
             };
-            let sortie = data.join(BENCH_PACK);
             let r = pack::exporter(&sources, &demande, &sortie, None)
                 .await
                 .map_err(pack_error)?;
@@ -429,7 +427,7 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
     // written, whose pages the kernel must drop) is not part of the export.
     let secondes = debut.elapsed().as_secs_f64();
     if cote == Cote::Export {
-        let _ = std::fs::remove_file(data.join(BENCH_PACK));
+        let _ = std::fs::remove_file(&sortie);
     }
     println!(
         "{}",

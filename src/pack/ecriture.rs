@@ -332,8 +332,8 @@ impl Zip<'_> {
 
     fn ouvrir(&mut self, o: Ouverture) -> Result<(), PackError> {
         // Sealed PDFs and photos are compressed already: storing them costs nothing. What is
-        // deflated (manifests, journal excerpt, e-mails) is hex and JSON: the fastest level
-        // keeps most of the gain at a fraction of the default level's time.
+        // deflated (manifests, journal excerpt, README, certificates, e-mails) is text, mostly
+        // hex and JSON: the fastest level keeps most of the gain at a fraction of the time.
         let (methode, niveau) = if o.compresser {
             (CompressionMethod::Deflated, Some(1))
         } else {
