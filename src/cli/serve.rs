@@ -24,7 +24,7 @@ fn charger(data: &DataDir) -> Result<Config, CliError> {
 }
 
 /// The clock: the system's, unless `PARAFE_HORLOGE` sets another start (tests, demonstrations).
-fn horloge() -> Result<Horloge, CliError> {
+pub(crate) fn horloge() -> Result<Horloge, CliError> {
     match std::env::var("PARAFE_HORLOGE") {
         Err(_) => Ok(Horloge::systeme()),
         Ok(v) => chrono::DateTime::parse_from_rfc3339(&v)

@@ -73,10 +73,14 @@ pub enum StoreCommand {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Sert le coffre embarqué (s3s-fs) sur la boucle locale, pour d'autres instances ou les tests.
+    /// Sert le coffre embarqué seul sur 127.0.0.1, à tout client S3 (affiche l'adresse et les clés).
+    ///
+    /// Clés : access_key et secret_key de [store] dans parafe.toml, sinon une paire tirée au
+    /// hasard pour cette exécution et affichée. PARAFE_HORLOGE=2040-01-01T00:00:00Z fait juger
+    /// les conservations depuis cet instant (essais, démonstrations). Ctrl-C pour arrêter.
     Serve {
-        /// Port d'écoute sur 127.0.0.1.
-        #[arg(long)]
+        /// Port d'écoute sur 127.0.0.1 (0 : un port libre).
+        #[arg(long, default_value_t = 0)]
         port: u16,
         #[command(flatten)]
         data: DataDir,
@@ -190,13 +194,17 @@ async fn run_async(command: StoreCommand) -> CliResult {
             let vault = open(&data).await?;
             let check = vault.check().await.map_err(store_error)?;
             let kind = if check.embedded {
-                "coffre embarqué (s3s-fs)"
+                "coffre embarqué"
             } else {
                 "S3"
             };
             println!("coffre        : {kind} {}", check.endpoint);
             println!("compartiment  : {}", check.bucket);
-            println!("versionnage   : {}", yes_no(check.features.versioning));
+            if check.embedded {
+                println!("versionnage   : sans objet (aucune écriture par-dessus une clé)");
+            } else {
+                println!("versionnage   : {}", yes_no(check.features.versioning));
+            }
             println!("Object Lock   : {}", yes_no(check.features.object_lock));
             let mode = if check.production {
                 "production"
@@ -352,21 +360,57 @@ async fn put(args: PutArgs) -> CliResult {
 
 async fn serve(port: u16, data: &DataDir) -> CliResult {
     let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
-    let (Some(access), Some(secret)) = (&config.store.access_key, &config.store.secret_key) else {
-        return Err(CliError::input("indiquez access_key et secret_key dans [store] de parafe.toml : les clients en ont besoin"));
-    };
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let root = data.data_dir.join("store/embedded");
-    let server = crate::store::embedded::EmbeddedS3::start(&root, addr, access, secret)
-        .await
-        .map_err(|e| CliError::failure(format!("écoute sur {addr} impossible : {e}")))?;
-    println!(
-        "coffre embarqué sur {} (Ctrl-C pour arrêter)",
-        server.endpoint()
-    );
-    tokio::signal::ctrl_c()
+    let clock = super::serve::horloge()?;
+    let configured = config
+        .store
+        .access_key
+        .clone()
+        .zip(config.store.secret_key.clone());
+    let keys = configured.clone().unwrap_or_else(|| {
+        use rand::RngCore;
+        let mut secret = [0u8; 20];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        ("parafe".into(), hex::encode(secret))
+    });
+    let server = crate::store::start_embedded(
+        &config,
+        port,
+        &keys,
+        std::sync::Arc::new(move || clock.maintenant()),
+    )
+    .await
+    .map_err(|e| CliError::failure(format!("coffre embarqué sur le port {port} : {e}")))?;
+    let client = crate::store::s3::client(&crate::store::s3::Endpoint {
+        url: &server.endpoint(),
+        region: &config.store.region,
+        credentials: Some((&keys.0, &keys.1)),
+        path_style: true,
+    });
+    crate::store::s3::S3::new(client, config.store.bucket.clone())
+        .ensure_bucket()
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
+    println!("point d'accès : {}", server.endpoint());
+    println!(
+        "compartiment  : {} (Object Lock COMPLIANCE)",
+        config.store.bucket
+    );
+    println!("clé d'accès   : {}", keys.0);
+    if configured.is_some() {
+        println!("clé secrète   : celle de [store] secret_key");
+    } else {
+        println!("clé secrète   : {} (tirée pour cette exécution)", keys.1);
+    }
+    println!("Ctrl-C pour arrêter");
+    // Whoever reads the keys above (a script) must not wait for the buffer to fill.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| CliError::failure(e.to_string()))?,
+        _ = term.recv() => {}
+    }
     server.stop().await;
     Ok(())
 }

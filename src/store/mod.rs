@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// S3 endpoint URL. None: the embedded s3s-fs server on loopback over the data directory.
+    /// S3 endpoint URL. None: the embedded store, on loopback over the data directory.
     pub endpoint: Option<String>,
     pub bucket: String,
     pub region: String,
@@ -228,11 +228,9 @@ impl Vault {
                     .clone()
                     .zip(store.secret_key.clone())
                     .unwrap_or_else(|| ("parafe".into(), random_hex(20)));
-                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], store.embedded_port));
                 let server =
-                    EmbeddedS3::start(&data.join("store/embedded"), addr, &keys.0, &keys.1)
-                        .await
-                        .map_err(io_error("démarrage du coffre embarqué"))?;
+                    start_embedded(config, store.embedded_port, &keys, embedded::system_clock())
+                        .await?;
                 let url = server.endpoint();
                 (Some(server), url, Some(keys))
             }
@@ -294,7 +292,7 @@ impl Vault {
         self.embedded.as_ref()
     }
 
-    /// Where the embedded store keeps the bytes of `key` on disk (s3s-fs: `<root>/<bucket>/<key>`).
+    /// Where the embedded store keeps the bytes of `key` on disk: `<root>/<bucket>/<key>`.
     fn embedded_path(&self, key: &str) -> Option<std::path::PathBuf> {
         self.embedded
             .as_ref()
@@ -332,13 +330,6 @@ impl Vault {
     }
 
     async fn ask_features(&self) -> Result<BucketFeatures, StoreError> {
-        if self.embedded.is_some() {
-            // s3s-fs implements neither; asking only fills the log with its 501 answers.
-            return Ok(BucketFeatures {
-                versioning: false,
-                object_lock: false,
-            });
-        }
         Ok(self.s3.features().await?)
     }
 
@@ -776,7 +767,8 @@ impl Vault {
             retain_until: until,
         };
         let objects = self.objects_of(plie, operation);
-        if self.features().await?.object_lock {
+        // A retention already over (a closure date in the past) has nothing left to lock.
+        if self.features().await?.object_lock && until > Utc::now() {
             for sha in &objects {
                 self.s3
                     .extend_retention(&s3::object_key(plie.as_str(), sha), until)
@@ -938,6 +930,73 @@ impl Vault {
         } else {
             Ok(None)
         }
+    }
+}
+
+/// Starts the embedded store of `config` on 127.0.0.1:`port` (0: any free port). A data
+/// directory that s3s-fs served is first migrated in place: each object gets its record, with
+/// the retention and legal hold the register holds for its opération (s3s-fs kept none).
+pub async fn start_embedded(
+    config: &crate::config::Config,
+    port: u16,
+    (access_key, secret_key): &(String, String),
+    clock: embedded::Clock,
+) -> Result<EmbeddedS3, StoreError> {
+    let root = config.data_dir.join("store/embedded");
+    let register = Register::open(
+        config.data_dir.join("store/retention.json"),
+        config.store.retention.clone(),
+    )?;
+    let r = root.clone();
+    let migrated = tokio::task::spawn_blocking(move || {
+        embedded::legacy::migrate(&r, |metadata| legacy_protection(&register, metadata))
+    })
+    .await
+    .map_err(|e| StoreError::Io {
+        context: "reprise du coffre embarqué".into(),
+        source: std::io::Error::other(e),
+    })?
+    .map_err(io_error(format!(
+        "reprise du coffre embarqué {}",
+        root.display()
+    )))?;
+    if migrated > 0 {
+        tracing::info!(
+            "coffre embarqué : {migrated} objet(s) repris de la disposition de s3s-fs, avec leur conservation ; `parafe verify --store` les relit"
+        );
+    }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    EmbeddedS3::start_with_clock(&root, addr, access_key, secret_key, clock)
+        .await
+        .map_err(io_error("démarrage du coffre embarqué"))
+}
+
+/// The protection of an object parafe filed before the embedded store held retention: the
+/// longer of the retain-until it was filed with and the rule now in force for its opération
+/// (the longest rule for journal segments and anchors, which carry none), and the opération's
+/// legal hold. An object without parafe's metadata gets none.
+fn legacy_protection(
+    register: &Register,
+    metadata: &std::collections::BTreeMap<String, String>,
+) -> embedded::legacy::Protection {
+    let Some(filed) = metadata
+        .get("retain-until")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return embedded::legacy::Protection::default();
+    };
+    let operation = metadata
+        .get("operation")
+        .map(|o| s3::metadata_text(o))
+        .unwrap_or_default();
+    let rule = if operation.is_empty() {
+        register.longest()
+    } else {
+        register.retain_until(&operation)
+    };
+    embedded::legacy::Protection {
+        retain_until: Some(rule.map_or(filed.to_utc(), |r| r.max(filed.to_utc()))),
+        legal_hold: !operation.is_empty() && register.legal_hold(&operation),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The S3 client and content addressing: one aws-sdk-s3 code path for every store (the embedded
-//! s3s-fs server, moto, a provider's S3 with Object Lock).
+//! store, moto, a provider's S3 with Object Lock).
 
 use crate::model::{EvidenceObject, Sha256Digest};
 use aws_sdk_s3::config::{
@@ -157,6 +157,30 @@ pub fn metadata_value(s: &str) -> String {
     out
 }
 
+/// The text of a user metadata value written by [`metadata_value`].
+pub fn metadata_text(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| value.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl S3 {
     pub fn new(client: Client, bucket: String) -> S3 {
         S3 { client, bucket }
@@ -170,8 +194,8 @@ impl S3 {
         &self.bucket
     }
 
-    /// Creates the bucket if it does not exist (embedded store only: real buckets are made,
-    /// with Object Lock, by whoever runs the store).
+    /// Creates the bucket if it does not exist (embedded store only, where every bucket has
+    /// Object Lock: real buckets are made, with Object Lock, by whoever runs the store).
     pub async fn ensure_bucket(&self) -> Result<(), S3Failure> {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
@@ -263,13 +287,15 @@ impl S3 {
         if let Some(p) = &m.participant {
             request = request.metadata("participant", metadata_value(p));
         }
-        if lock {
+        // A retention already over (a closure date in the past) has nothing left to lock, and
+        // S3 refuses a retain-until in the past.
+        if lock && object.retain_until > Utc::now() {
             request = request
                 .object_lock_mode(ObjectLockMode::Compliance)
                 .object_lock_retain_until_date(smithy_time(object.retain_until));
-            if legal_hold {
-                request = request.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
-            }
+        }
+        if lock && legal_hold {
+            request = request.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
         }
         // The SHA-256 checksum header is signed and checked by the store against the body:
         // signing the payload too would hash every byte once more for no added integrity.
@@ -277,13 +303,6 @@ impl S3 {
             Ok(_) => Ok(Put::Stored),
             Err(e) => match classify(e) {
                 (Some(412), _) => Ok(Put::AlreadyThere),
-                (_, S3Failure::Rejected(m)) if m.contains("BadDigest") => {
-                    // s3s-fs writes the body before comparing digests: take the wrong bytes
-                    // away, or the next, correct upload would meet them under `If-None-Match`.
-                    // The key was free (the condition passed), so nothing filed is touched.
-                    let _ = self.delete(&object.key).await;
-                    Err(S3Failure::Rejected(m))
-                }
                 (_, failure) => Err(failure),
             },
         }
