@@ -83,6 +83,11 @@ if phase == "avant":
         Bucket=BUCKET, Key="alteree", Body=CONTENU, ChecksumSHA256=sha256_b64(b"autre chose")))
     etape("alteree-absente", lambda: s3.head_object(Bucket=BUCKET, Key="alteree"))
     etape("relecture", lambda: relire("preuve"))
+    # La fiche d'un objet (sa conservation) est un fichier du coffre : hors d'atteinte des clés.
+    etape("lecture-hors-du-compartiment", lambda: s3.get_object(
+        Bucket=BUCKET, Key="../.coffre/disposition"))
+    etape("ecriture-hors-du-compartiment", lambda: s3.put_object(
+        Bucket=BUCKET, Key="../.coffre/objets/parafe/preuve", Body=b"{}"))
 else:
     etape("suppression-sous-legal-hold", lambda: s3.delete_object(
         Bucket=BUCKET, Key="preuve-controle"))

@@ -1286,6 +1286,8 @@ fn plain_s3_client_meets_write_once_on_the_embedded_store() {
     refused("mode-governance", 400, "InvalidArgument");
     refused("somme-fausse", 400, "BadDigest");
     refused("alteree-absente", 404, "404");
+    refused("lecture-hors-du-compartiment", 400, "InvalidArgument");
+    refused("ecriture-hors-du-compartiment", 400, "InvalidArgument");
     assert_eq!(step("conservation-lue").3, "2030-06-01T00:00:00+00:00");
     assert_eq!(step("relecture").3, true);
     // An abrupt stop (SIGKILL), then the same directory served with the store's clock past the

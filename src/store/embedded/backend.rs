@@ -434,7 +434,7 @@ impl S3 for Coffre {
         let created = (self.clock)();
         blocking(move || {
             let dir = layout.bucket(&bucket);
-            let _lock = KeyLock::acquire(&dir).map_err(internal)?;
+            let _lock = KeyLock::acquire(&layout, &bucket, "").map_err(internal)?;
             if dir.is_dir() {
                 return Err(s3_error!(
                     BucketAlreadyOwnedByYou,
@@ -589,7 +589,7 @@ impl S3 for Coffre {
         let (layout, bucket) = (self.layout.clone(), input.bucket);
         blocking(move || {
             // The lock CreateBucket takes: the bucket's settings change under one lock.
-            let _lock = KeyLock::acquire(&layout.bucket(&bucket)).map_err(internal)?;
+            let _lock = KeyLock::acquire(&layout, &bucket, "").map_err(internal)?;
             let record = BucketRecord {
                 default_retention,
                 ..bucket_record(&layout, &bucket)?
@@ -814,13 +814,15 @@ impl S3 for Coffre {
                 .map_err(internal)?;
             record_tmp.sync().map_err(internal)?;
             let object = layout.object(&bucket, &key);
-            let _lock = KeyLock::acquire(&object).map_err(internal)?;
+            let _lock = KeyLock::acquire(&layout, &bucket, &key).map_err(internal)?;
             if existing(&layout, &bucket, &key)? {
                 return Err(refuse_overwrite(&key, if_none_match));
             }
             let record_path = layout.record(&bucket, &key);
-            if let Some(dir) = record_path.parent() {
-                disk::create_dirs(dir).map_err(internal)?;
+            for path in [&record_path, &object] {
+                if let Some(dir) = path.parent() {
+                    disk::create_dirs(dir).map_err(internal)?;
+                }
             }
             record_tmp.place(&record_path).map_err(internal)?;
             tmp.place(&object).map_err(internal)?;
@@ -951,12 +953,8 @@ impl S3 for Coffre {
         let (layout, bucket, key) = (self.layout.clone(), input.bucket, input.key);
         blocking(move || {
             check_bucket(&layout, &bucket)?;
-            // Absent: nothing to delete (and no directory to create for the lock).
-            if !existing(&layout, &bucket, &key)? {
-                return Ok(());
-            }
             let object = layout.object(&bucket, &key);
-            let _lock = KeyLock::acquire(&object).map_err(internal)?;
+            let _lock = KeyLock::acquire(&layout, &bucket, &key).map_err(internal)?;
             if !existing(&layout, &bucket, &key)? {
                 return Ok(());
             }
@@ -1176,10 +1174,7 @@ impl Coffre {
         let layout = self.layout.clone();
         blocking(move || {
             check_bucket(&layout, &bucket)?;
-            if !existing(&layout, &bucket, &key)? {
-                return Err(no_such_key(&key));
-            }
-            let _lock = KeyLock::acquire(&layout.object(&bucket, &key)).map_err(internal)?;
+            let _lock = KeyLock::acquire(&layout, &bucket, &key).map_err(internal)?;
             if !existing(&layout, &bucket, &key)? {
                 return Err(no_such_key(&key));
             }

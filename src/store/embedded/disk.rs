@@ -5,7 +5,8 @@
 //!   data directory is still the object, byte for byte);
 //! - `.coffre/objets/<bucket>/<key>`: the record of each object (JSON);
 //! - `.coffre/compartiments/<bucket>.json`: the bucket's settings;
-//! - `.coffre/tmp/`: files being written; `.coffre/disposition`: the layout version.
+//! - `.coffre/tmp/`: files being written; `.coffre/verrous/`: lock files;
+//!   `.coffre/disposition`: the layout version.
 //!
 //! A file is written under a temporary name, fsynced, renamed into place, then its directory
 //! is fsynced: after a power cut it is either absent or whole, never empty or partial. A new
@@ -59,6 +60,10 @@ impl Layout {
         self.internal().join("tmp")
     }
 
+    pub fn locks(&self) -> PathBuf {
+        self.internal().join("verrous")
+    }
+
     pub fn marker(&self) -> PathBuf {
         self.internal().join("disposition")
     }
@@ -71,6 +76,7 @@ impl Layout {
     /// for an hour: another process on the same directory may be writing the recent ones).
     pub fn prepare(&self) -> io::Result<()> {
         create_dirs(&self.tmp())?;
+        create_dirs(&self.locks())?;
         let stale = SystemTime::now() - Duration::from_secs(3600);
         for entry in fs::read_dir(self.tmp())? {
             let entry = entry?;
@@ -180,21 +186,37 @@ pub fn remove_durably(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Exclusive lock on a key's directory (flock), held while deciding and changing what the key
-/// holds: check, then rename. It serializes every parafe process and thread serving the same
-/// data directory; readers never take it (they see whole files only).
+/// Lock stripes: two keys share a stripe once in this many.
+const STRIPES: u32 = 256;
+
+/// Exclusive lock on a key (flock on one of 256 lock files, chosen by the key), held while
+/// deciding and changing what the key holds: check, then rename. It serializes every parafe
+/// process and thread serving the same data directory for that key, and hardly ever two
+/// different keys; readers never take it (they only ever see whole files).
 pub struct KeyLock {
-    _dir: File,
+    _file: File,
 }
 
 impl KeyLock {
-    /// Locks the directory that holds (or will hold) `object`, creating it durably if needed.
-    pub fn acquire(object: &Path) -> io::Result<KeyLock> {
-        let dir = parent(object)?;
-        create_dirs(dir)?;
-        let file = File::open(dir)?;
+    /// Locks `key` of `bucket` (an empty key: the bucket itself).
+    pub fn acquire(layout: &Layout, bucket: &str, key: &str) -> io::Result<KeyLock> {
+        // FNV-1a: the same stripe in every parafe process, whatever its version.
+        let hash = bucket
+            .bytes()
+            .chain([b'/'])
+            .chain(key.bytes())
+            .fold(0x811c_9dc5_u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            });
+        let path = layout.locks().join(format!("{:02x}", hash % STRIPES));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
         file.lock()?;
-        Ok(KeyLock { _dir: file })
+        Ok(KeyLock { _file: file })
     }
 }
 
