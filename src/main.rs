@@ -54,7 +54,7 @@ enum BenchCommand {
     Render(cli::render::BenchArgs),
     /// Scellement : parafe contre `pyhanko sign addsig`.
     Seal(cli::seal::BenchArgs),
-    /// Coffre : dépôt par parafe contre une boucle PutObject brute.
+    /// Coffre : PutObject et GetObject bruts contre s3s-fs, dépôt par parafe contre PutObject brut.
     Store(cli::store::BenchArgs),
     /// Service : planification des bilans BRSA, boîte d'envoi contre lettre seul.
     Service(cli::serve::BenchArgs),

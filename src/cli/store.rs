@@ -543,45 +543,121 @@ where
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// A plain client of the bucket `parafe` of the server at `endpoint`.
+fn bench_client(endpoint: &str, keys: (&str, &str)) -> crate::store::s3::S3 {
+    let client = crate::store::s3::client(&crate::store::s3::Endpoint {
+        url: endpoint,
+        region: "us-east-1",
+        credentials: Some(keys),
+        path_style: true,
+    });
+    crate::store::s3::S3::new(client, "parafe".into())
+}
+
+/// The key of a raw body: spread over directories like parafe's own keys.
+fn raw_key(body: &[u8]) -> String {
+    crate::store::s3::object_key("brut", &Sha256Digest::of(body))
+}
+
+/// One PutObject per body, unsigned payload like parafe's own (no checksum, no metadata).
+async fn raw_puts(
+    s3: &crate::store::s3::S3,
+    bodies: Arc<Vec<(String, Vec<u8>)>>,
+    concurrency: usize,
+) -> Result<f64, CliError> {
+    let (client, bucket) = (s3.client().clone(), s3.bucket().to_owned());
+    drive(bodies.len(), concurrency, move |i| {
+        let (key, body) = &bodies[i];
+        let put = client
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(body.clone().into())
+            .customize()
+            .disable_payload_signing();
+        async move {
+            put.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("PutObject : {e:?}"))
+        }
+    })
+    .await
+}
+
+/// One GetObject per key, each body read to its end.
+async fn raw_gets(
+    s3: &crate::store::s3::S3,
+    keys: Arc<Vec<String>>,
+    size: usize,
+    concurrency: usize,
+) -> Result<f64, CliError> {
+    let (client, bucket) = (s3.client().clone(), s3.bucket().to_owned());
+    drive(keys.len(), concurrency, move |i| {
+        let get = client.get_object().bucket(&bucket).key(&keys[i]);
+        async move {
+            let out = get.send().await.map_err(|e| format!("GetObject : {e:?}"))?;
+            let mut body = out.body;
+            let mut read = 0;
+            while let Some(chunk) = body.next().await {
+                read += chunk.map_err(|e| e.to_string())?.len();
+            }
+            if read == size {
+                Ok(())
+            } else {
+                Err(format!("GetObject : {read} octets lus sur {size}"))
+            }
+        }
+    })
+    .await
+}
+
 async fn bench_async(args: BenchArgs) -> CliResult {
     let dir = tempfile::tempdir().map_err(|e| CliError::failure(e.to_string()))?;
     let mut config = Config::load(dir.path()).map_err(|e| CliError::input(e.to_string()))?;
     config.store.concurrency = args.concurrency;
+    let keys = ("parafe".to_owned(), "banc-du-coffre".to_owned());
+    (config.store.access_key, config.store.secret_key) =
+        (Some(keys.0.clone()), Some(keys.1.clone()));
     let vault = Arc::new(Vault::open(&config).await.map_err(store_error)?);
     let plie = plie("bench")?;
     let (n, size, conc) = (args.objects, args.size, args.concurrency);
+    let coffre = vault.s3().clone();
+    // s3s-fs, as parafe served it before its own store: same server code, same client.
+    let old = crate::store::embedded::legacy::serve_s3s_fs(
+        &dir.path().join("s3s-fs"),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        &keys.0,
+        &keys.1,
+    )
+    .await
+    .map_err(|e| CliError::failure(format!("s3s-fs : {e}")))?;
+    let s3s_fs = bench_client(&old.endpoint(), (&keys.0, &keys.1));
+    s3s_fs
+        .ensure_bucket()
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?;
     println!(
-        "coffre embarqué {} ; {n} pièces de {size} octets, {conc} requêtes simultanées",
-        vault.embedded().map(|e| e.endpoint()).unwrap_or_default()
+        "coffre embarqué {} contre s3s-fs {} ; {n} pièces de {size} octets, {conc} requêtes simultanées",
+        vault.embedded().map(|e| e.endpoint()).unwrap_or_default(),
+        old.endpoint()
     );
 
-    // Alternate rounds so that both sides see the same background load (2 shared cores); the
+    // Alternate rounds so that every side sees the same background load (2 shared cores); the
     // bodies are made before the clock starts.
     let rounds = args.rounds.clamp(1, n.max(1));
-    let (mut raw, mut parafe) = (0.0, 0.0);
+    let (mut put_coffre, mut put_s3s_fs, mut parafe) = (0.0, 0.0, 0.0);
+    let mut keys: Vec<Arc<Vec<String>>> = Vec::new();
     for round in 0..rounds {
         let (start, end) = (round * n / rounds, (round + 1) * n / rounds);
-        let bodies: Arc<Vec<Vec<u8>>> =
-            Arc::new((start..end).map(|i| body(i as u64, size)).collect());
-        let (client, bucket, b) = (
-            vault.s3().client().clone(),
-            vault.s3().bucket().to_owned(),
-            bodies.clone(),
-        );
-        raw += drive(end - start, conc, move |i| {
-            let put = client
-                .put_object()
-                .bucket(&bucket)
-                .key(format!("brut/{}", start + i))
-                .body(b[i].clone().into());
-            async move {
-                put.send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("PutObject : {e:?}"))
-            }
-        })
-        .await?;
+        let bodies: Vec<(String, Vec<u8>)> = (start..end)
+            .map(|i| body(i as u64, size))
+            .map(|b| (raw_key(&b), b))
+            .collect();
+        keys.push(Arc::new(bodies.iter().map(|(k, _)| k.clone()).collect()));
+        let bodies = Arc::new(bodies);
+        put_coffre += raw_puts(&coffre, bodies.clone(), conc).await?;
+        put_s3s_fs += raw_puts(&s3s_fs, bodies, conc).await?;
         let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
             (start..end)
                 .map(|i| body((1 << 40) + i as u64, size))
@@ -600,14 +676,32 @@ async fn bench_async(args: BenchArgs) -> CliResult {
         })
         .await?;
     }
-    let (raw_rate, parafe_rate) = (n as f64 / raw, n as f64 / parafe);
+    let (mut get_coffre, mut get_s3s_fs) = (0.0, 0.0);
+    for round in keys {
+        get_coffre += raw_gets(&coffre, round.clone(), size, conc).await?;
+        get_s3s_fs += raw_gets(&s3s_fs, round, size, conc).await?;
+    }
+    old.stop().await;
+    let rate = |seconds: f64| n as f64 / seconds;
+    let line = |what: &str, coffre: f64, s3s_fs: f64| {
+        println!(
+            "{what:<22}: coffre {:>6.0} objets/s ({:>6.1} Mo/s), s3s-fs {:>6.0} objets/s ({:>6.1} Mo/s), coffre/s3s-fs {:.2}",
+            rate(coffre),
+            rate(coffre) * size as f64 / 1e6,
+            rate(s3s_fs),
+            rate(s3s_fs) * size as f64 / 1e6,
+            s3s_fs / coffre
+        );
+    };
+    line("PutObject brut", put_coffre, put_s3s_fs);
+    line("GetObject brut", get_coffre, get_s3s_fs);
     println!(
-        "PutObject brut        : {raw:.2} s, {raw_rate:.0} objets/s, {:.1} Mo/s",
-        raw_rate * size as f64 / 1e6
+        "  (le coffre écrit durablement : fsync du fichier et du dossier ; s3s-fs n'en fait aucun)"
     );
-    println!("dépôt parafe         : {parafe:.2} s, {parafe_rate:.0} objets/s (empreinte + journal + coffre)");
+    let (raw_rate, parafe_rate) = (rate(put_coffre), rate(parafe));
+    println!("dépôt parafe          : {parafe:.2} s, {parafe_rate:.0} objets/s (empreinte + journal + coffre)");
     println!(
-        "rapport parafe/brut  : {:.0} % (objectif ≥ 80 %, {rounds} manches alternées)",
+        "rapport parafe/brut   : {:.0} % (objectif ≥ 80 %, {rounds} manches alternées)",
         100.0 * parafe_rate / raw_rate
     );
 
@@ -642,7 +736,7 @@ async fn bench_async(args: BenchArgs) -> CliResult {
         )));
     }
     println!(
-        "verify --store       : {} objets, {} entrées en {elapsed:.2} s, {:.0} objets/s (objectif ≥ 2 000/s)",
+        "verify --store         : {} objets, {} entrées en {elapsed:.2} s, {:.0} objets/s (objectif ≥ 2 000/s)",
         report.objects,
         report.entries,
         report.objects as f64 / elapsed

@@ -225,7 +225,8 @@ impl Vault {
         progress: Option<Progress>,
     ) -> Vec<Break> {
         // The embedded store's objects are files of the data directory: re-hashing them there
-        // spares s3s-fs's 4 KB-chunk streaming. Other stores are read back over S3.
+        // reads exactly what is on disk and spares a request per object. Other stores are
+        // read back over S3.
         for check in &mut objects {
             check.local = self.embedded_path(&check.key);
         }
