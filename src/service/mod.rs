@@ -92,7 +92,13 @@ impl App {
         let fail = |e: &dyn std::fmt::Display| StartError::Config(e.to_string());
         std::fs::create_dir_all(&data_dir).map_err(|e| fail(&e))?;
         if config.seal.pkcs12.is_none() {
-            crate::seal::init(&data_dir).map_err(|e| fail(&e))?;
+            let init = crate::seal::init(&data_dir).map_err(|e| fail(&e))?;
+            for path in &init.renewed {
+                tracing::info!(
+                    "certificat de développement renouvelé sans point de distribution de liste de révocation : {}",
+                    path.display()
+                );
+            }
         }
         let catalogue = Catalogue::embedded().map_err(|e| fail(e))?;
         let workflows = crate::workflow::load_dir(&config.service.workflows, catalogue)
