@@ -683,6 +683,18 @@ async fn ecrire_pack(
         }
     };
 
+    // Certificates: the trust anchors (the seal's and the timestamp authority's), the seal's
+    // chain, the timestamp authority's.
+    let mut autorites = sources.keys.trust.clone();
+    ajouter_sans_doublon(&mut autorites, sources.tsa.trust().iter().cloned());
+    let mut horodatage = Vec::new();
+    ajouter_sans_doublon(&mut horodatage, sources.tsa.local_chain().iter().cloned());
+    if let Some(a) = ancre {
+        ajouter_sans_doublon(
+            &mut horodatage,
+            crate::seal::tsa::token_certificates(&a.token.der),
+        );
+    }
     let lisez = lisezmoi::texte(&lisezmoi::Contexte {
         plie: plie.as_str(),
         operation: &dossier.operation.code,
@@ -695,18 +707,12 @@ async fn ecrire_pack(
         participants: plan.participants.len(),
         extrait: ancre.map(|_| nom_extrait.as_str()),
         ancre: ancre.map(|a| (nom_ancre.as_str(), nom_jeton.as_str(), a.root.to_hex())),
+        cachet: &sources.keys.seal.chain,
+        horodatage: &horodatage,
+        crls: &sources.keys.crls,
     });
     ecrire!(zip.fichier("LISEZMOI.txt", true, lisez.into_bytes()));
-    // Certificates: the trust anchors, the seal's chain, the timestamp authority's.
-    let mut horodatage = Vec::new();
-    ajouter_sans_doublon(&mut horodatage, sources.tsa.local_chain().iter().cloned());
-    if let Some(a) = ancre {
-        ajouter_sans_doublon(
-            &mut horodatage,
-            crate::seal::tsa::token_certificates(&a.token.der),
-        );
-    }
-    ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&sources.keys.trust)?));
+    ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&autorites)?));
     ecrire!(zip.fichier(
         "certificats/cachet.pem",
         true,

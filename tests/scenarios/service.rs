@@ -105,17 +105,36 @@ pub struct Service {
     pub url: String,
     pub client: Client,
     horloge: Option<String>,
+    reglages: Reglages,
+}
+
+/// What a deployment adds to the test configuration: more of parafe.toml (a `[seal]` section)
+/// and the environment variables it names.
+#[derive(Default, Clone)]
+pub struct Reglages {
+    pub toml: String,
+    pub env: Vec<(String, String)>,
 }
 
 impl Service {
     /// Writes the configuration (SMTP server, workflows of the repository) and starts.
     pub fn start(data: &Path, smtp_port: u16, horloge: Option<&str>) -> Service {
+        Service::start_avec(data, smtp_port, horloge, Reglages::default())
+    }
+
+    pub fn start_avec(
+        data: &Path,
+        smtp_port: u16,
+        horloge: Option<&str>,
+        reglages: Reglages,
+    ) -> Service {
         std::fs::create_dir_all(data).unwrap();
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
-                repo().join("workflows").display()
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n\n{}",
+                repo().join("workflows").display(),
+                reglages.toml
             ),
         )
         .unwrap();
@@ -129,6 +148,7 @@ impl Service {
                 .build()
                 .unwrap(),
             horloge: horloge.map(str::to_owned),
+            reglages,
         };
         service.demarrer();
         service
@@ -143,6 +163,7 @@ impl Service {
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);
         }
+        commande.envs(self.reglages.env.iter().map(|(k, v)| (k, v)));
         let mut child = commande.spawn().unwrap();
         let mut lecteur = BufReader::new(child.stdout.take().unwrap());
         let mut ligne = String::new();
@@ -330,7 +351,7 @@ pub fn signature(version: &str) -> Value {
     })
 }
 
-fn contrat_donnees() -> Value {
+pub fn contrat_donnees() -> Value {
     let mut d = crate::support::example("contrat-engagement");
     let o = d.as_object_mut().unwrap();
     for cle in [
@@ -411,9 +432,13 @@ pub struct Plie {
 
 impl Plie {
     pub fn pret(horloge: Option<&str>) -> Plie {
+        Plie::pret_avec(horloge, Reglages::default())
+    }
+
+    pub fn pret_avec(horloge: Option<&str>, reglages: Reglages) -> Plie {
         let dir = tempfile::tempdir().unwrap();
         let smtp = Smtp::start(&dir.path().join("smtp"));
-        let service = Service::start(&dir.path().join("data"), smtp.port, horloge);
+        let service = Service::start_avec(&dir.path().join("data"), smtp.port, horloge, reglages);
         let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
