@@ -8,6 +8,8 @@ use crate::pack::{deposer_http, pdf_simple};
 use crate::service::{participant_ref, Plie, Service, Smtp};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
+use serde_json::Value;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie";
@@ -65,6 +67,61 @@ fn page(service: &Service, cookie: &str, chemin: &str) -> (StatusCode, Vec<u8>) 
         .send()
         .unwrap();
     (r.status(), r.bytes().unwrap().to_vec())
+}
+
+/// `POST /api/participants/import` with the file's bytes as they are and the given type.
+fn importer(
+    client: &Client,
+    service: &Service,
+    jeton: &str,
+    type_contenu: Option<&str>,
+    octets: Vec<u8>,
+) -> (StatusCode, Value) {
+    let mut requete = client
+        .post(format!("{}/api/participants/import", service.url))
+        .bearer_auth(jeton)
+        .body(octets);
+    if let Some(t) = type_contenu {
+        requete = requete.header("content-type", t);
+    }
+    let r = requete.send().unwrap();
+    let status = r.status();
+    let texte = r.text().unwrap();
+    let v = serde_json::from_str(&texte)
+        .unwrap_or_else(|_| panic!("{status} : réponse qui n'est pas du JSON : « {texte} »"));
+    (status, v)
+}
+
+/// Windows-1252, as a spreadsheet saves « CSV (séparateur : point-virgule) » (written here by
+/// hand, independently of the service's decoder).
+fn windows_1252(texte: &str) -> Vec<u8> {
+    texte
+        .chars()
+        .map(|c| match c {
+            '€' => 0x80,
+            '’' => 0x92,
+            'Œ' => 0x8C,
+            'œ' => 0x9C,
+            c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => c as u32 as u8,
+            c => panic!("{c} hors de Windows-1252"),
+        })
+        .collect()
+}
+
+/// A refused import: `Content-Type`, bytes, status, words the French message must hold.
+type Refus<'a> = (Option<&'a str>, Vec<u8>, StatusCode, &'a [&'a str]);
+
+fn erreur(v: &Value) -> &str {
+    v["erreur"]
+        .as_str()
+        .unwrap_or_else(|| panic!("pas de message d'erreur : {v}"))
+}
+
+fn nombre_de_participants(service: &Service, jeton: &str) -> usize {
+    service.ok("GET", "/api/participants", jeton, None)["participants"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 #[test]
@@ -128,6 +185,177 @@ fn export_csv_des_participants_sans_formule_executable() {
     let samira = ligne("P-2025-0412");
     assert_eq!(&samira[colonne("Nom")], "Benali");
     assert_eq!(&samira[colonne("Date d'entrée")], "04/03/2025");
+}
+
+#[test]
+fn import_windows_1252_utf8_et_refus_en_francais() {
+    let Plie {
+        dir: _dir,
+        service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    let client = &service.client;
+    let fichier = format!(
+        "{EN_TETE}\nW-1;Madame;Lefèvre-Œuvray;Hélène;12/05/1988;;;42000;Saint-Étienne;42;t.garnier@plie.fr;Garnier;Thomas;202500417;Mission locale d’Île-de-France;;04/03/2025;Non;;;\n"
+    );
+    let cp1252 = windows_1252(&fichier);
+    assert!(std::str::from_utf8(&cp1252).is_err());
+
+    // Detected, then declared in each usual way: the accents arrive intact, the headers are
+    // recognised.
+    for type_contenu in [
+        None,
+        Some("text/csv"),
+        Some("text/csv; charset=windows-1252"),
+        Some("text/csv;charset=\"ISO-8859-1\""),
+        Some("application/vnd.ms-excel"),
+    ] {
+        let (status, v) = importer(
+            client,
+            &service,
+            &coordinateur,
+            type_contenu,
+            cp1252.clone(),
+        );
+        assert_eq!(status, StatusCode::OK, "{type_contenu:?} : {v}");
+        assert_eq!(v["participants"], 1, "{v}");
+        let p = &service.ok(
+            "GET",
+            "/api/participants?recherche=Lef",
+            &coordinateur,
+            None,
+        )["participants"][0];
+        assert_eq!(p["nom"], "Lefèvre-Œuvray", "{type_contenu:?}");
+        assert_eq!(p["prenom"], "Hélène");
+        assert_eq!(p["commune"], "Saint-Étienne");
+        assert_eq!(p["prescripteur"], "Mission locale d’Île-de-France");
+    }
+    // UTF-8, with or without BOM, declared or not.
+    let autre = fichier.replace("W-1;", "W-2;").replace("Hélène", "Zoé");
+    for (type_contenu, octets) in [
+        (
+            Some("text/csv; charset=utf-8"),
+            [b"\xEF\xBB\xBF".as_slice(), autre.as_bytes()].concat(),
+        ),
+        (Some("text/csv"), autre.as_bytes().to_vec()),
+    ] {
+        let (status, v) = importer(client, &service, &coordinateur, type_contenu, octets);
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    assert_eq!(nombre_de_participants(&service, &coordinateur), 4);
+
+    // Refusals: French JSON naming what to do, nothing imported.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(autre.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut xlsx = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
+    xlsx.extend(b"[Content_Types].xml");
+    let cas: [Refus; 6] = [
+        // Declared UTF-8, but saved in Windows-1252: the line and the way out.
+        (
+            Some("text/csv; charset=utf-8"),
+            cp1252.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["ligne 1", "UTF-8", "windows-1252"],
+        ),
+        (
+            Some("text/csv; charset=shift_jis"),
+            cp1252.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &["shift_jis", "UTF-8", "Windows-1252"],
+        ),
+        (
+            Some("application/json"),
+            autre.as_bytes().to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &["text/csv"],
+        ),
+        (
+            Some("multipart/form-data; boundary=x"),
+            autre.as_bytes().to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &["text/csv"],
+        ),
+        (
+            Some("text/csv"),
+            utf16,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["UTF-16", "CSV UTF-8"],
+        ),
+        (
+            None,
+            xlsx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["classeur", "CSV"],
+        ),
+    ];
+    for (type_contenu, octets, attendu, mots) in cas {
+        let (status, v) = importer(client, &service, &coordinateur, type_contenu, octets);
+        assert_eq!(status, attendu, "{type_contenu:?} : {v}");
+        for mot in mots {
+            assert!(
+                erreur(&v).contains(mot),
+                "{type_contenu:?} : « {mot} » absent de {v}"
+            );
+        }
+    }
+    assert_eq!(nombre_de_participants(&service, &coordinateur), 4);
+
+    // Past the limit, said in French before reading the body (the size is declared).
+    let adresse = service.url.trim_start_matches("http://").to_owned();
+    let mut flux = std::net::TcpStream::connect(&adresse).unwrap();
+    flux.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        flux,
+        "POST /api/participants/import HTTP/1.1\r\nHost: {adresse}\r\nAuthorization: Bearer {coordinateur}\r\nContent-Type: text/csv\r\nContent-Length: 500000000\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reponse = Vec::new();
+    flux.read_to_end(&mut reponse)
+        .expect("réponse avant l'envoi du corps");
+    let reponse = String::from_utf8(reponse).unwrap();
+    assert!(reponse.starts_with("HTTP/1.1 413"), "{reponse}");
+    let (_, corps) = reponse.split_once("\r\n\r\n").unwrap();
+    let v: Value = serde_json::from_str(corps).unwrap_or_else(|_| panic!("{reponse}"));
+    assert!(erreur(&v).contains("Mo"), "{v}");
+}
+
+#[test]
+fn import_de_100_000_participants_windows_1252_de_16_mo() {
+    let Plie {
+        dir: _dir,
+        service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    let mut texte = String::from(EN_TETE);
+    texte.push('\n');
+    for i in 0..100_000 {
+        texte.push_str(&format!(
+            "V-{i:06};Madame;Lefèvre;Hélène;12/05/1988;h.lefevre.{i:06}@exemple.fr;06{i:08};34400;Saint-Étienne;34;ref-{:02}@plie.fr;Garnier;Thérèse;202500417;France Travail;;04/03/2025;Non;;;\n",
+            i % 50
+        ));
+    }
+    let octets = windows_1252(&texte);
+    assert!(octets.len() >= 16_000_000, "{} octets", octets.len());
+    // The import of a real extraction takes a while in a debug build: a patient client.
+    let client = Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let (status, v) = importer(&client, &service, &coordinateur, Some("text/csv"), octets);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["participants"], 100_000, "{v}");
+    assert_eq!(v["referents"], 50, "{v}");
+    let p = &service.ok(
+        "GET",
+        "/api/participants?recherche=V-099999",
+        &coordinateur,
+        None,
+    )["participants"][0];
+    assert_eq!(p["prenom"], "Hélène");
+    assert_eq!(p["commune"], "Saint-Étienne");
 }
 
 #[test]
