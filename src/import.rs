@@ -2,12 +2,12 @@
 //! style: one line per participant, `;`-separated, dates `JJ/MM/AAAA`, headers in French; the
 //! columns are listed in the README), in UTF-8 or Windows-1252 (what French spreadsheets still
 //! save as « CSV »). Every line is checked first; one bad line and nothing is written, with the
-//! list of lines and fields to fix.
+//! list of lines and fields to fix. An import creates référents of its PLIE and updates those
+//! only: never another role's account, never another PLIE's.
 
-use crate::auth::RolePersonnel;
 use crate::db;
 use crate::db::participants::{self, Fiche};
-use crate::db::personnel::{self, NouveauPersonnel};
+use crate::db::personnel;
 use crate::delivery::email_valide;
 use crate::service::{App, Erreur};
 use chrono::NaiveDate;
@@ -365,31 +365,23 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
         let id = match referents.get(email) {
             Some(id) => Some(*id),
             None => {
-                let id = personnel::enregistrer(
-                    &mut *tx,
-                    &NouveauPersonnel {
-                        plie,
-                        email,
-                        nom,
-                        prenom,
-                        role: RolePersonnel::Referent,
-                        structure: "",
-                        identifiant_externe: None,
-                    },
-                    &le,
-                )
-                .await?;
+                let id = personnel::enregistrer_referent(&mut *tx, plie, email, nom, prenom, &le)
+                    .await?;
                 if let Some(id) = id {
                     referents.insert(email.clone(), id);
                 }
                 id
             }
         };
+        // Whose account it is (another role, another PLIE) is not the importer's business.
         let Some(id) = id else {
             erreurs.push(ErreurLigne {
                 ligne: i + 2,
                 colonne: "Email référent".into(),
-                message: format!("« {email} » est le compte d'un autre PLIE"),
+                message: format!(
+                    "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
+                     indiquez l'adresse professionnelle du référent"
+                ),
             });
             continue;
         };

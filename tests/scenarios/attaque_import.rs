@@ -359,6 +359,80 @@ fn import_de_100_000_participants_windows_1252_de_16_mo() {
 }
 
 #[test]
+fn l_import_ne_cree_et_ne_modifie_que_des_referents_de_son_plie() {
+    let Plie {
+        dir: _dir,
+        smtp,
+        service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    service.compte("admin@plie.fr", "admin", Some("plie-test"));
+    service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
+    service.compte("ref@autre-plie.fr", "referent", Some("autre-plie"));
+    let ligne = |identifiant: &str, email: &str, nom: &str| {
+        format!("{identifiant};Madame;Roux;Claire;03/03/1990;;;34000;Montpellier;34;{email};{nom};Jack;202500417;;;10/02/2025;Non;;;")
+    };
+    for (email, nom) in [
+        ("admin@plie.fr", "Pirate"),
+        ("ADMIN@plie.fr", "Pirate"),
+        ("assistant@plie.fr", "Pirate"),
+        ("coord@plie.fr", "Pirate"),
+        ("ref@autre-plie.fr", "Pirate"),
+    ] {
+        // A good line first: all or nothing.
+        let fichier = format!(
+            "{EN_TETE}\n{}\n{}\n",
+            ligne("R-1", "m.lefort@plie.fr", "Lefort"),
+            ligne("R-2", email, nom)
+        );
+        let (status, v) = service.importer(&coordinateur, &fichier);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{email} : {v}");
+        let message = erreur(&v);
+        assert!(
+            message.contains("ligne 3 (Email référent)")
+                && message.contains("ne peut pas être utilisée pour un référent de ce PLIE"),
+            "{email} : {message}"
+        );
+        // Nothing about whose account it is, nor where.
+        for indiscret in [
+            "autre PLIE",
+            "autre-plie",
+            "admin",
+            "coordinateur",
+            "assistant",
+        ] {
+            assert!(
+                !message
+                    .replace(&email.to_lowercase(), "")
+                    .contains(indiscret),
+                "{email} : « {indiscret} » dans {message}"
+            );
+        }
+    }
+    assert_eq!(nombre_de_participants(&service, &coordinateur), 2);
+
+    // The PLIE's own référents are created and updated by the import.
+    let fichier = format!(
+        "{EN_TETE}\n{}\n{}\n",
+        ligne("R-1", "m.lefort@plie.fr", "Lefort"),
+        ligne("R-2", "t.garnier@plie.fr", "Garnier-Martin")
+    );
+    let (status, v) = service.importer(&coordinateur, &fichier);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["referents"], 2, "{v}");
+
+    // Seen by the administrator (names in capitals): no account renamed but the référents.
+    let cookie = session(&service, &smtp, "admin@plie.fr");
+    let (status, octets) = page(&service, &cookie, "/admin/comptes");
+    assert_eq!(status, StatusCode::OK);
+    let comptes = String::from_utf8(octets).unwrap();
+    assert!(!comptes.to_uppercase().contains("PIRATE"), "{comptes}");
+    assert!(comptes.contains("GARNIER-MARTIN"), "{comptes}");
+    assert!(comptes.contains("LEFORT"), "{comptes}");
+}
+
+#[test]
 fn noms_de_fichiers_des_justificatifs_gardent_leur_extension_sans_caracteres_invisibles() {
     let Plie {
         dir: _dir,
