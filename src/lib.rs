@@ -39,6 +39,7 @@ pub mod schedule;
 pub mod seal;
 pub mod service;
 pub mod store;
+pub mod tableur;
 pub mod template;
 pub mod web;
 pub mod workflow;

@@ -468,7 +468,98 @@ async fn modifier_participant(
     Ok(Json(json!({ "participant": p, "bilans": bilans })))
 }
 
-async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Reponse<Json<Value>> {
+/// Media types under which tools send a CSV file (Windows names it `application/vnd.ms-excel`;
+/// `application/octet-stream`: the bytes as they are).
+const TYPES_CSV: [&str; 6] = [
+    "text/csv",
+    "application/csv",
+    "text/comma-separated-values",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+];
+
+/// The encoding a CSV request declares (`charset`), checked with its media type; no
+/// `Content-Type` is taken as bytes to recognise.
+fn encodage_declare(entetes: &HeaderMap) -> Reponse<Option<crate::import::Encodage>> {
+    let refus = |message: String| ApiError {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        message,
+        champ: None,
+    };
+    let Some(valeur) = entetes.get(header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let valeur = valeur.to_str().unwrap_or_default();
+    let mut parties = valeur.split(';');
+    let media = parties
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !TYPES_CSV.contains(&media.as_str()) {
+        return Err(refus(format!(
+            "envoyez le fichier CSV lui-même, avec l'en-tête Content-Type: text/csv (reçu : « {valeur} »)"
+        )));
+    }
+    let charset = parties
+        .filter_map(|p| p.split_once('='))
+        .find(|(nom, _)| nom.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"'));
+    match charset {
+        None => Ok(None),
+        Some(c) => crate::import::Encodage::par_charset(c).map(Some).ok_or_else(|| {
+            refus(format!(
+                "jeu de caractères « {c} » non pris en charge : enregistrez le fichier en UTF-8 ou en \
+                 Windows-1252 (charset=utf-8 ou charset=windows-1252), ou n'indiquez pas de charset"
+            ))
+        }),
+    }
+}
+
+/// The body, up to `limite` bytes; a larger one is refused before it is read when its size is
+/// declared, as soon as it passes the limit otherwise.
+async fn corps_borne(
+    entetes: &HeaderMap,
+    corps: axum::body::Body,
+    limite: usize,
+) -> Reponse<axum::body::Bytes> {
+    let trop = || {
+        ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!(
+            "fichier trop volumineux : {} Mo au plus par import (100 000 participants en font 16 à 20) ; \
+             découpez l'extraction en plusieurs fichiers",
+            limite >> 20
+        ),
+        champ: None,
+    }
+    };
+    let annonce = entetes
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if annonce.is_some_and(|n| n > limite as u64) {
+        return Err(trop());
+    }
+    axum::body::to_bytes(corps, limite).await.map_err(|e| {
+        if e.into_inner().is::<http_body_util::LengthLimitError>() {
+            trop()
+        } else {
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: "envoi du fichier interrompu : recommencez".into(),
+                champ: None,
+            }
+        }
+    })
+}
+
+async fn importer(
+    State(app): State<App>,
+    acteur: Acteur,
+    entetes: HeaderMap,
+    corps: axum::body::Body,
+) -> Reponse<Json<Value>> {
     if !matches!(
         acteur.role,
         RolePersonnel::Coordinateur | RolePersonnel::Admin
@@ -478,7 +569,10 @@ async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Repo
         )
         .into());
     }
-    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &corps).await {
+    let declare = encodage_declare(&entetes)?;
+    let octets = corps_borne(&entetes, corps, crate::import::TAILLE_MAX).await?;
+    let texte = crate::import::decoder(&octets, declare)?;
+    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &texte).await {
         Ok(rapport) => Ok(Json(json!(rapport))),
         Err(crate::import::ImportError::Service(e)) => Err(e.into()),
         Err(crate::import::ImportError::Lignes(erreurs)) => Err(ApiError {
@@ -487,7 +581,10 @@ async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Repo
                 "fichier refusé, rien n'a été importé : {}",
                 erreurs
                     .iter()
-                    .map(|e| format!("ligne {} ({}) : {}", e.ligne, e.colonne, e.message))
+                    .map(|e| match e.colonne.as_str() {
+                        "" => format!("ligne {} : {}", e.ligne, e.message),
+                        c => format!("ligne {} ({c}) : {}", e.ligne, e.message),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ; ")
             ),

@@ -54,6 +54,33 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .await
 }
 
+/// Creates a référent of the PLIE (an import's), or renames the référent of the PLIE who has
+/// this e-mail; `None` when the e-mail is another account's (another role, another PLIE), which
+/// an import never touches.
+pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    email: &str,
+    nom: &str,
+    prenom: &str,
+    le: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO personnel (plie, email, nom, prenom, role, cree_le)
+         VALUES (?, ?, ?, ?, 'referent', ?)
+         ON CONFLICT (email) DO UPDATE SET nom = excluded.nom, prenom = excluded.prenom
+         WHERE personnel.plie = excluded.plie AND personnel.role = 'referent'
+         RETURNING id",
+    )
+    .bind(plie)
+    .bind(email)
+    .bind(nom)
+    .bind(prenom)
+    .bind(le)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES} FROM personnel WHERE plie = ? AND id = ?"

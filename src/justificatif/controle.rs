@@ -143,8 +143,10 @@ pub struct Recu {
 }
 
 impl Reception {
-    /// Starts receiving `nom` into a temporary file under `dir`.
+    /// Starts receiving a file named `nom` (kept as [`super::nom_de_fichier`] cleans it) into a
+    /// temporary file under `dir`.
     pub fn new(dir: &Path, nom: &str, limite: u64) -> Result<Reception, Refus> {
+        let nom = &super::nom_de_fichier(nom);
         let lecture = |source| Refus::Lecture {
             nom: nom.to_owned(),
             source,

@@ -915,16 +915,21 @@ async fn ecrire_manifestes(
     for lot in ecrits.chunks(1000) {
         let mut w = csv::Writer::from_writer(Vec::new());
         for f in lot.iter().map(ligne) {
-            w.write_record([
-                f.chemin.as_str(),
-                &f.sha256,
-                &f.taille.to_string(),
-                &f.nature,
-                f.genre.as_deref().unwrap_or(""),
-                f.participant.as_deref().unwrap_or(""),
-                f.date.as_deref().unwrap_or(""),
-                &f.seq.map(|s| s.to_string()).unwrap_or_default(),
-            ])
+            // Paths are ASCII under fixed folders (plan.rs): never changed by the spreadsheet
+            // neutralisation, they stay the exact names `manifeste.sha256` gives `sha256sum -c`.
+            crate::tableur::ecrire_ligne(
+                &mut w,
+                [
+                    f.chemin.as_str(),
+                    &f.sha256,
+                    &f.taille.to_string(),
+                    &f.nature,
+                    f.genre.as_deref().unwrap_or(""),
+                    f.participant.as_deref().unwrap_or(""),
+                    f.date.as_deref().unwrap_or(""),
+                    &f.seq.map(|s| s.to_string()).unwrap_or_default(),
+                ],
+            )
             .map_err(|e| interne(&e))?;
         }
         csv.ecrire(&w.into_inner().map_err(|e| interne(&e))?)

@@ -165,18 +165,6 @@ async fn texte(nom: &str, mut champ: Field<'_>) -> Result<String, DepotRefuse> {
     Ok(s.trim().to_owned())
 }
 
-/// The name a browser gives a file, without any folder (`C:\…\bulletin.pdf`).
-fn nom_de_fichier(brut: &str) -> String {
-    brut.rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect()
-}
-
 /// The file field, streamed into a temporary file under `<data-dir>/depots/` by a blocking
 /// thread (counted, hashed, cut off past `limite`): an upload never sits in memory.
 async fn fichier(
@@ -232,7 +220,8 @@ pub async fn recevoir(
     while let Some(champ) = multipart.next_field().await.map_err(illisible)? {
         let nom = champ.name().unwrap_or_default().to_owned();
         if nom == "fichier" {
-            let nom_fichier = nom_de_fichier(champ.file_name().unwrap_or_default());
+            let nom_fichier =
+                crate::justificatif::nom_de_fichier(champ.file_name().unwrap_or_default());
             // A form sent without choosing a file: an empty part without a name.
             if nom_fichier.is_empty() {
                 continue;

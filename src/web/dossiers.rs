@@ -1119,8 +1119,8 @@ async fn signature_ici(
 }
 
 /// The participants of the caller's reach as a spreadsheet (`;`, UTF-8 with BOM, as French
-/// spreadsheets expect): identity, entry and exit, contract, last émargement, bilans overdue.
-/// The export is recorded in the evidence journal.
+/// spreadsheets expect; no cell run as a formula): identity, entry and exit, contract, last
+/// émargement, bilans overdue. The export is recorded in the evidence journal.
 async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let a = &s.acteur;
     let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
@@ -1180,7 +1180,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
         "Bilans BRSA en retard",
     ];
     let ecrire = |w: &mut csv::Writer<Vec<u8>>, champs: &[String]| {
-        w.write_record(champs)
+        crate::tableur::ecrire_ligne(w, champs)
             .map_err(|e| erreur(Erreur::Interne(format!("export : {e}"))))
     };
     ecrire(&mut w, &entete.map(str::to_owned))?;
