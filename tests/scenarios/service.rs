@@ -330,7 +330,7 @@ pub fn signature(version: &str) -> Value {
     })
 }
 
-fn contrat_donnees() -> Value {
+pub fn contrat_donnees() -> Value {
     let mut d = crate::support::example("contrat-engagement");
     let o = d.as_object_mut().unwrap();
     for cle in [
@@ -412,8 +412,14 @@ pub struct Plie {
 impl Plie {
     pub fn pret(horloge: Option<&str>) -> Plie {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Plie::pret_dans(dir, &data, horloge)
+    }
+
+    /// The same, with the service's data directory at `data` (a small filesystem…).
+    pub fn pret_dans(dir: tempfile::TempDir, data: &Path, horloge: Option<&str>) -> Plie {
         let smtp = Smtp::start(&dir.path().join("smtp"));
-        let service = Service::start(&dir.path().join("data"), smtp.port, horloge);
+        let service = Service::start(data, smtp.port, horloge);
         let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
