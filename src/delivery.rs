@@ -90,6 +90,8 @@ pub enum Transport {
 pub struct Courrier {
     expediteur: Mailbox,
     transport: Transport,
+    /// Dates each acceptance, like every other piece of evidence.
+    horloge: crate::horloge::Horloge,
 }
 
 impl Courrier {
@@ -141,7 +143,13 @@ impl Courrier {
         Ok(Courrier {
             expediteur,
             transport,
+            horloge: crate::horloge::Horloge::systeme(),
         })
+    }
+
+    /// Acceptances dated by `horloge`, the clock of the rest of the process.
+    pub fn avec_horloge(self, horloge: crate::horloge::Horloge) -> Courrier {
+        Courrier { horloge, ..self }
     }
 
     /// Where the development mailbox keeps messages (None with a real SMTP server).
@@ -169,7 +177,7 @@ impl Courrier {
             Transport::Boite(dir) => {
                 let nom = format!(
                     "{}-{}.eml",
-                    Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+                    self.horloge.maintenant().format("%Y%m%dT%H%M%S%.3f"),
                     crate::auth::empreinte_secret(&courriel.message_id)
                         .get(..12)
                         .unwrap_or_default()
@@ -190,7 +198,7 @@ impl Courrier {
         Ok(Accuse {
             message_id: courriel.message_id.clone(),
             reponse,
-            accepte_le: Utc::now(),
+            accepte_le: self.horloge.maintenant(),
         })
     }
 

@@ -45,6 +45,15 @@ impl From<Erreur> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
             }
             Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
+            Erreur::Stockage { panne, detail } => {
+                tracing::error!("stockage : {detail}");
+                return ApiError {
+                    status: StatusCode::from_u16(panne.statut())
+                        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                    message: panne.to_string(),
+                    champ: None,
+                };
+            }
             Erreur::Interne(detail) => {
                 tracing::error!("erreur interne : {detail}");
                 return ApiError {

@@ -4,7 +4,7 @@
 use super::{CliError, CliResult, DataDir};
 use crate::auth::RolePersonnel;
 use crate::config::Config;
-use crate::service::{App, Horloge};
+use crate::service::App;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -23,20 +23,6 @@ fn charger(data: &DataDir) -> Result<Config, CliError> {
     Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))
 }
 
-/// The clock: the system's, unless `PARAFE_HORLOGE` sets another start (tests, demonstrations).
-fn horloge() -> Result<Horloge, CliError> {
-    match std::env::var("PARAFE_HORLOGE") {
-        Err(_) => Ok(Horloge::systeme()),
-        Ok(v) => chrono::DateTime::parse_from_rfc3339(&v)
-            .map(|t| Horloge::depuis(t.with_timezone(&chrono::Utc)))
-            .map_err(|_| {
-                CliError::input(format!(
-                    "PARAFE_HORLOGE « {v} » : instant RFC 3339 attendu (2025-06-01T08:00:00Z)"
-                ))
-            }),
-    }
-}
-
 pub async fn ouvrir(
     data: &DataDir,
     listen: Option<String>,
@@ -49,7 +35,7 @@ pub async fn ouvrir(
     if let Some(w) = workflows {
         config.service.workflows = w;
     }
-    App::open(config, horloge()?)
+    App::open(config)
         .await
         .map_err(|e| CliError::input(e.to_string()))
 }
@@ -148,7 +134,7 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
         let db = crate::db::open(&a.data.data_dir)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
-        let maintenant = horloge()?.maintenant();
+        let maintenant = config.horloge.maintenant();
         let le = crate::db::instant(maintenant);
         crate::db::referentiel::creer_plie(&db, &plie, &plie, &le)
             .await
@@ -251,7 +237,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     config.courriel.expediteur = "PLIE <plie@exemple.fr>".into();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| fail(&e))?;
     runtime.block_on(async move {
-        let app = App::open(config, Horloge::systeme()).await.map_err(|e| fail(&e))?;
+        let app = App::open(config).await.map_err(|e| fail(&e))?;
         let plie = app.config.service.plie.clone();
         let mut csv = crate::import::COLONNES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(";");
         csv.push('\n');

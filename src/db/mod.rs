@@ -8,11 +8,15 @@ pub mod participants;
 pub mod personnel;
 pub mod referentiel;
 
+use crate::panne::Panne;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub type Pool = sqlx::SqlitePool;
 
@@ -44,6 +48,8 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .before_acquire(|_, meta| Box::pin(async move { Ok(apres_la_derniere_panne(&meta)) }))
+        .after_release(|conn, meta| Box::pin(rendue_saine(conn, meta)))
         .connect_with(options)
         .await
         .map_err(|source| DbError::Open {
@@ -52,6 +58,57 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         })?;
     sqlx::migrate!("storage/migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// When a storage fault was last seen, by any connection of this process.
+static DERNIERE_PANNE: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// The storage fault behind a database error, if it is one. Seeing one marks every connection
+/// open at this instant for closing: the one that met it may be left inside a transaction
+/// SQLite already rolled back (sqlx then takes the next `begin` for a savepoint and its
+/// `commit` for a release that commits nothing), and no connection is trusted to be sound.
+pub fn panne(e: &sqlx::Error) -> Option<Panne> {
+    let panne = match e {
+        sqlx::Error::Database(d) => {
+            // SQLite's extended code; its low byte is the primary code.
+            let code = d.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
+            match code {
+                13 => Panne::Plein, // SQLITE_FULL
+                // IOERR, CANTOPEN, BUSY, LOCKED, READONLY, CORRUPT, NOTADB, PROTOCOL, NOMEM
+                10 | 14 | 5 | 6 | 8 | 11 | 26 | 15 | 7 => Panne::Indisponible,
+                _ => return None,
+            }
+        }
+        sqlx::Error::Io(io) => Panne::de_io(io),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            Panne::Indisponible
+        }
+        _ => return None,
+    };
+    *DERNIERE_PANNE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    Some(panne)
+}
+
+/// Whether a connection was opened after the last storage fault (else it is closed).
+fn apres_la_derniere_panne(meta: &PoolConnectionMetadata) -> bool {
+    let panne = *DERNIERE_PANNE.lock().unwrap_or_else(|p| p.into_inner());
+    match (panne, Instant::now().checked_sub(meta.age)) {
+        (None, _) => true,
+        (Some(panne), Some(ouverte)) => ouverte > panne,
+        (Some(_), None) => false,
+    }
+}
+
+/// Whether a connection given back may serve again: out of any transaction, and opened after
+/// the last storage fault.
+async fn rendue_saine(
+    conn: &mut SqliteConnection,
+    meta: PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    // Runs after the commands queued on the connection, the rollback of a dropped transaction
+    // included: the depth read next is then final.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction() && apres_la_derniere_panne(&meta))
 }
 
 /// An instant as stored: UTC, ISO 8601 with milliseconds, so that text order is time order.

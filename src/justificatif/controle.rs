@@ -102,6 +102,19 @@ pub enum Refus {
     },
     #[error("réception de « {nom} » interrompue : {source}")]
     Lecture { nom: String, source: io::Error },
+    /// Not the piece's fault: it could not be written to disk as it arrived.
+    #[error("{panne}")]
+    Stockage { panne: crate::panne::Panne },
+}
+
+impl Refus {
+    /// A piece that could not be written while received (disk full…): a storage fault.
+    fn ecriture(nom: &str, e: io::Error) -> Refus {
+        tracing::error!("réception de « {nom} » : écriture impossible : {e}");
+        Refus::Stockage {
+            panne: crate::panne::Panne::de_io(&e),
+        }
+    }
 }
 
 /// `52428800` → « 50 Mio », `426271` → « 416 Kio ».
@@ -147,15 +160,12 @@ impl Reception {
     /// temporary file under `dir`.
     pub fn new(dir: &Path, nom: &str, limite: u64) -> Result<Reception, Refus> {
         let nom = &super::nom_de_fichier(nom);
-        let lecture = |source| Refus::Lecture {
-            nom: nom.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(lecture)?;
+        let ecriture = |e| Refus::ecriture(nom, e);
+        std::fs::create_dir_all(dir).map_err(ecriture)?;
         let fichier = tempfile::Builder::new()
             .prefix(".depot-")
             .tempfile_in(dir)
-            .map_err(lecture)?;
+            .map_err(ecriture)?;
         Ok(Reception {
             nom: nom.to_owned(),
             limite,
@@ -188,10 +198,7 @@ impl Reception {
         self.hasher.update(chunk);
         self.fichier
             .write_all(chunk)
-            .map_err(|source| Refus::Lecture {
-                nom: self.nom.clone(),
-                source,
-            })
+            .map_err(|e| Refus::ecriture(&self.nom, e))
     }
 
     pub fn terminer(self) -> Result<Recu, Refus> {
@@ -199,10 +206,10 @@ impl Reception {
         if self.taille == 0 {
             return Err(Refus::Vide { nom });
         }
-        let fichier = self.fichier.into_inner().map_err(|e| Refus::Lecture {
-            nom: nom.clone(),
-            source: e.into_error(),
-        })?;
+        let fichier = self
+            .fichier
+            .into_inner()
+            .map_err(|e| Refus::ecriture(&nom, e.into_error()))?;
         let mut fin = self.fin;
         if fin.len() > BORD {
             fin.drain(..fin.len() - BORD);

@@ -4,7 +4,7 @@
 //! screens and the audit pack.
 
 use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -635,13 +635,6 @@ pub fn precision_du_groupe(groupe: &[&Ligne]) -> Option<String> {
         )),
         _ => Some(precisions.join(" ; ")),
     }
-}
-
-/// Today in Paris.
-pub fn aujourdhui() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .date_naive()
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct Rapport {
     pub entrees_journal: usize,
     pub confiance: Confiance,
     pub problemes: Vec<Probleme>,
+    /// Breaks of the journal an operator recorded, as the excerpt tells them.
+    pub ruptures_constatees: Vec<String>,
 }
 
 impl Rapport {
@@ -280,6 +282,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
     let justificatifs = pieces.iter().filter(|f| f.nature == "justificatif").count();
     let mut entrees_journal = 0;
     let mut deposes: HashMap<String, HashSet<u64>> = HashMap::new();
+    let mut ruptures_constatees = Vec::new();
     match &manifeste.journal {
         None if !pieces.is_empty() => probleme(
             "manifeste.json",
@@ -352,7 +355,49 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                                 ),
                             );
                         }
+                        // A recorded break: the chain starts again from the record, which names
+                        // the broken segment, given whole in the pack.
+                        let constat = match &entree.event {
+                            JournalEvent::ChainBreakRecorded {
+                                segment,
+                                line,
+                                problem,
+                                reason,
+                                ..
+                            } => {
+                                let rompu =
+                                    j.segments_rompus.iter().find(|s| s.segment == *segment);
+                                match rompu.map(|s| (s, lire_entree(&mut zip, &s.fichier))) {
+                                    None => probleme(&ici, format!("le constat de rupture nomme le segment {segment:06}, absent du pack")),
+                                    Some((s, Err(e))) => probleme(&s.fichier, e),
+                                    Some((s, Ok(octets))) if entree.objects.first() != Some(&Sha256Digest::of(&octets)) => probleme(
+                                        &s.fichier,
+                                        "ce n'est pas le segment que nomme le constat de rupture (empreinte différente)".into(),
+                                    ),
+                                    Some((s, Ok(octets))) => {
+                                        for e in octets
+                                            .split(|&b| b == b'\n')
+                                            .filter_map(|l| serde_json::from_slice::<JournalEntry>(l).ok())
+                                            .filter(|e| entry_hash(e) == e.hash && matches!(e.event, JournalEvent::DocumentFiled { .. }))
+                                        {
+                                            for o in &e.objects {
+                                                deposes.entry(o.to_hex()).or_default().insert(e.seq);
+                                            }
+                                        }
+                                        ruptures_constatees.push(format!(
+                                            "segment {segment:06} du journal rompu à la ligne {line} ({problem}) ; rupture constatée à l'entrée n° {} le {} : « {reason} » ; segment donné tel quel : {}",
+                                            entree.seq,
+                                            crate::model::heure_de_paris(entree.at),
+                                            s.fichier
+                                        ));
+                                    }
+                                }
+                                true
+                            }
+                            _ => false,
+                        };
                         match &precedente {
+                            _ if constat => {}
                             None if entree.seq != j.premiere_entree => probleme(
                                 &ici,
                                 format!(
@@ -419,5 +464,6 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
         entrees_journal,
         confiance: source,
         problemes,
+        ruptures_constatees,
     })
 }

@@ -136,7 +136,8 @@ impl From<DepotError> for DepotRefuse {
             DepotError::Coffre(crate::store::StoreError::Input(_)) => {
                 Erreur::invalide("fichier", message)
             }
-            DepotError::Coffre(_) | DepotError::Sql(_) => Erreur::Interne(message),
+            DepotError::Coffre(e) => e.into(),
+            DepotError::Sql(e) => e.into(),
         })
     }
 }
@@ -347,10 +348,7 @@ pub async fn lire_justificatif(app: &App, acteur: &Acteur, id: i64) -> Result<Pi
     let evenement = JournalEvent::DocumentDownloaded {
         actor: acteur.pseudonyme(),
     };
-    app.vault
-        .record(&acteur.plie, evenement, vec![sha])
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&acteur.plie, evenement, vec![sha]).await?;
     Ok(PieceLue {
         nom,
         type_mime,
@@ -1023,10 +1021,7 @@ pub async fn telecharger_export(
         actor: acteur.pseudonyme(),
         export: e.reference.clone(),
     };
-    app.vault
-        .record(&acteur.plie, evenement, vec![sha])
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&acteur.plie, evenement, vec![sha]).await?;
     let operation = serde_json::from_str::<Value>(&e.parametres)
         .ok()
         .and_then(|p| p["operation"].as_str().map(str::to_owned))

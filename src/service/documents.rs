@@ -669,10 +669,7 @@ pub async fn pdf(
     let objet = crate::model::Sha256Digest::from_hex(&sha)
         .into_iter()
         .collect();
-    app.vault
-        .record(&plie, evenement, objet)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&plie, evenement, objet).await?;
     Ok((document, octets))
 }
 

@@ -63,7 +63,7 @@ pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
     })
     .await
     .map_err(|e| Erreur::Interne(e.to_string()))?
-    .map_err(|e| Erreur::Interne(format!("écriture d'une version : {e}")))
+    .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
 }
 
 pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
@@ -317,11 +317,7 @@ async fn journaliser_plie<'t>(
         }
     }
     let (qui, evenements): (Vec<&Tache>, Vec<Evenement>) = a_ecrire.into_iter().unzip();
-    let entrees = app
-        .vault
-        .record_all(plie, evenements)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let entrees = app.vault.record_all(plie, evenements).await?;
     faits.extend(qui.into_iter().zip(entrees.iter().map(|e| e.seq)));
     Ok(faits)
 }
@@ -573,8 +569,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let depot = app
         .vault
         .file(&plie, metadata, crate::store::Content::Bytes(octets))
-        .await
-        .map_err(|e| Erreur::Interne(format!("dépôt au coffre : {e}")))?;
+        .await?;
     // Read before the transaction: a second connection taken while holding one could
     // exhaust the pool.
     let titre = app

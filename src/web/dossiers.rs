@@ -1224,7 +1224,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     app.vault
         .record(&a.plie, evenement, Vec::new())
         .await
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+        .map_err(|e| erreur(e.into()))?;
     let nom = format!("participants-{aujourdhui}.csv");
     Ok((
         [

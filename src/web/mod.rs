@@ -341,6 +341,13 @@ pub(crate) fn erreur(e: Erreur) -> Response {
         Erreur::Interdit(_) => StatusCode::FORBIDDEN,
         Erreur::Invalide { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Erreur::Conflit(_) => StatusCode::CONFLICT,
+        Erreur::Stockage { panne, detail } => {
+            tracing::error!("stockage : {detail}");
+            return page_erreur(
+                StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                &format!("{panne}."),
+            );
+        }
         Erreur::Interne(detail) => {
             tracing::error!("erreur interne : {detail}");
             return page_erreur(

@@ -29,7 +29,7 @@ pub fn routes() -> Router<App> {
 
 fn refus_du_lien(e: Erreur) -> Response {
     match e {
-        Erreur::Interne(_) => super::erreur(e),
+        Erreur::Interne(_) | Erreur::Stockage { .. } => super::erreur(e),
         autre => {
             let statut = match autre {
                 Erreur::Introuvable(_) => StatusCode::NOT_FOUND,

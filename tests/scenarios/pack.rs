@@ -239,7 +239,7 @@ fn avec_participant(mut d: Value, reference: &str, p: &Personne) -> Value {
 }
 
 /// A one-page PDF, optionally with an action run on opening.
-pub(crate) fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
+pub fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
     use lopdf::content::{Content, Operation};
     use lopdf::{dictionary, Document, Object, Stream};
     let mut doc = Document::with_version("1.7");
@@ -1064,7 +1064,7 @@ fn multipart(champs: &[(&str, &str)], fichier: Option<(&str, &[u8])>) -> (String
 }
 
 /// `POST /api/justificatifs` with a piece, as `jeton`.
-pub(crate) fn deposer_http(
+pub fn deposer_http(
     service: &crate::service::Service,
     jeton: &str,
     champs: &[(&str, &str)],

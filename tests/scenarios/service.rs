@@ -437,8 +437,19 @@ impl Plie {
 
     pub fn pret_avec(horloge: Option<&str>, reglages: Reglages) -> Plie {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Plie::pret_dans(dir, &data, horloge, reglages)
+    }
+
+    /// The same, with the service's data directory at `data` (a small filesystem…).
+    pub fn pret_dans(
+        dir: tempfile::TempDir,
+        data: &Path,
+        horloge: Option<&str>,
+        reglages: Reglages,
+    ) -> Plie {
         let smtp = Smtp::start(&dir.path().join("smtp"));
-        let service = Service::start_avec(&dir.path().join("data"), smtp.port, horloge, reglages);
+        let service = Service::start_avec(data, smtp.port, horloge, reglages);
         let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
