@@ -42,12 +42,29 @@ struct Suite {
     message: Option<String>,
 }
 
-/// Only a path of parafe itself (never `//autre-site`).
+/// Screens a login may lead back to: the first segment of their path.
+const SUITES: [&str; 6] = [
+    "accueil",
+    "participants",
+    "documents",
+    "controle",
+    "kiosque",
+    "admin",
+];
+
+/// Only a path of one of parafe's screens, written with the characters of a URL path and query
+/// (no control character, space or backslash a browser would strip or turn: `/\t/site`
+/// becomes `//site`); anything else leads to the home screen.
 fn suite_sure(suite: Option<&str>) -> String {
-    suite
-        .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
-        .unwrap_or("/accueil")
-        .to_owned()
+    let sure = |s: &&str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~?=&%+".contains(&b))
+            && s.strip_prefix('/').is_some_and(|chemin| {
+                let racine = chemin.split(['/', '?']).next().unwrap_or_default();
+                SUITES.contains(&racine)
+            })
+    };
+    suite.filter(sure).unwrap_or("/accueil").to_owned()
 }
 
 fn formulaire_connexion(email: &str, suite: &str, note: Option<Markup>) -> Markup {
@@ -782,8 +799,22 @@ mod tests {
     #[test]
     fn la_suite_apres_connexion_reste_sur_parafe() {
         assert_eq!(suite_sure(Some("/documents/d-1")), "/documents/d-1");
-        assert_eq!(suite_sure(Some("//attaquant.exemple")), "/accueil");
-        assert_eq!(suite_sure(Some("https://attaquant.exemple")), "/accueil");
+        assert_eq!(
+            suite_sure(Some("/controle?operation=202500417&du=2025-01-01")),
+            "/controle?operation=202500417&du=2025-01-01"
+        );
+        for attaque in [
+            "//attaquant.exemple",
+            "https://attaquant.exemple",
+            "/\t/attaquant.exemple",
+            "/\n/attaquant.exemple",
+            "/\\attaquant.exemple",
+            "/ /attaquant.exemple",
+            "/attaquant.exemple",
+            "/%09/attaquant.exemple",
+        ] {
+            assert_eq!(suite_sure(Some(attaque)), "/accueil", "{attaque:?}");
+        }
         assert_eq!(suite_sure(None), "/accueil");
     }
 }
