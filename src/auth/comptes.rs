@@ -296,7 +296,11 @@ pub async fn definir_mot_de_passe(
         }
         email = nouvel_email.trim().to_owned();
     }
-    if let Some(raison) = mots_de_passe::refus(&saisie.mot_de_passe, &email) {
+    let (prenom, nom) = match &saisie.identite {
+        Some((prenom, nom, _)) => (prenom.as_str(), nom.as_str()),
+        None => (lien.personnel.prenom.as_str(), lien.personnel.nom.as_str()),
+    };
+    if let Some(raison) = mots_de_passe::refus(&saisie.mot_de_passe, &[&email, prenom, nom]) {
         return Err(Erreur::invalide("mot_de_passe", raison));
     }
     if saisie.mot_de_passe != saisie.confirmation {
