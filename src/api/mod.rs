@@ -86,6 +86,9 @@ impl From<Refus> for ApiError {
     }
 }
 
+/// Largest JSON body accepted: axum's default limit, which every JSON route keeps.
+const LIMITE_JSON: usize = 2 << 20;
+
 /// A JSON body whose errors are answered in French with the faulty field.
 pub struct Corps<T>(pub T);
 
@@ -108,6 +111,13 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T>
                     JsonRejection::JsonDataError(_) => (
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("JSON inattendu : {}", cause(&rejet)),
+                    ),
+                    _ if rejet.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "corps de requête trop volumineux : {} Mo au plus pour du JSON",
+                            LIMITE_JSON >> 20
+                        ),
                     ),
                     _ => (
                         StatusCode::BAD_REQUEST,

@@ -20,7 +20,9 @@ pub const DUREE_REINITIALISATION: TimeDelta = TimeDelta::hours(1);
 /// Validity of an activation link (new account).
 pub const DUREE_ACTIVATION: TimeDelta = TimeDelta::days(7);
 
-const REFUS_CONNEXION: &str = "adresse e-mail ou mot de passe incorrect";
+/// The one answer of a refused login, whether the account exists, is locked or not: the form
+/// never tells who has an account.
+const REFUS_CONNEXION: &str = "adresse e-mail ou mot de passe incorrect ; après 5 essais erronés, un compte est verrouillé 15 minutes (« Mot de passe oublié » le débloque aussitôt)";
 
 /// Why a login is refused.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +121,12 @@ pub async fn connexion(
     agent: &str,
 ) -> Result<String, RefusConnexion> {
     let compte = personnel::par_email(&app.db, email.trim()).await?;
-    verifier_mot_de_passe(app, compte.as_ref().map(|c| c.id), mot_de_passe).await?;
+    verifier_mot_de_passe(app, compte.as_ref().map(|c| c.id), mot_de_passe)
+        .await
+        .map_err(|refus| match refus {
+            RefusConnexion::Verrouille(_) => RefusConnexion::Identifiants,
+            autre => autre,
+        })?;
     let compte = compte.ok_or(RefusConnexion::Identifiants)?;
     Ok(session::ouvrir(&app.db, compte.id, app.horloge.maintenant(), ip, agent).await?)
 }

@@ -153,6 +153,9 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
         crate::db::referentiel::creer_plie(&db, &plie, &plie, &le)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
+        let avant = crate::db::personnel::par_email(&db, &a.email)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
         let id = crate::db::personnel::enregistrer(
             &db,
             &crate::db::personnel::NouveauPersonnel {
@@ -174,7 +177,25 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
                 a.email
             ))
         })?;
-        println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code());
+        // The role given is the account's from now on (recording it updates names only).
+        let ancien = avant.map(|p| p.role).filter(|r| r != role.code());
+        if ancien.is_some() {
+            sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+                .bind(role.code())
+                .bind(id)
+                .execute(&db)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+        }
+        match ancien {
+            Some(r) => println!(
+                "compte {} ({}) dans le PLIE {plie} ; rôle changé : {r} → {}",
+                a.email,
+                role.code(),
+                role.code()
+            ),
+            None => println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code()),
+        }
         if a.jeton {
             let jeton = crate::auth::creer_jeton_api(&db, id, "ligne de commande", maintenant)
                 .await
