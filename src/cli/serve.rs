@@ -79,13 +79,23 @@ pub fn run(args: ServeArgs) -> CliResult {
             "parafe écoute sur http://{adresse}/ (données : {})",
             app.config.data_dir.display()
         );
-        if let Some(boite) = app.courrier.boite() {
-            println!("courriels de développement rangés dans {}", boite.display());
+        let plie = crate::model::PlieId::new(&app.config.service.plie).map_err(CliError::input)?;
+        if let Some(boite) = app.courrier.boite(&plie) {
+            println!(
+                "sans serveur SMTP ([courriel] smtp), les courriels restent dans la boîte de \
+                 développement, une par PLIE, lue par ses seuls administrateurs (développement \
+                 uniquement) : {}",
+                boite.display()
+            );
         }
         println!(
             "API : http://{adresse}/openapi.json ; créez un compte : parafe comptes ajouter --help"
         );
-        let routes = crate::api::routes().with_state(app);
+        let https = crate::web::securise(&app);
+        let mut routes = crate::api::routes().with_state(app);
+        if https {
+            routes = routes.layer(axum::middleware::map_response(crate::web::hsts));
+        }
         axum::serve(
             listener,
             routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -274,6 +284,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     runtime.block_on(async move {
         let app = App::open(config, Horloge::systeme()).await.map_err(|e| fail(&e))?;
         let plie = app.config.service.plie.clone();
+        let plie_id = crate::model::PlieId::new(&plie).map_err(|e| fail(&e))?;
         let mut csv = crate::import::COLONNES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(";");
         csv.push('\n');
         for i in 0..args.participants {
@@ -324,8 +335,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
             if en_cours.len() >= simultanes {
                 en_cours.join_next().await;
             }
-            let (courrier, c) = (app.courrier.clone(), courriel(i, "brut"));
-            en_cours.spawn(async move { courrier.envoyer(&c).await.map(|_| ()) });
+            let (courrier, c, p) = (app.courrier.clone(), courriel(i, "brut"), plie_id.clone());
+            en_cours.spawn(async move { courrier.envoyer(&c, &p).await.map(|_| ()) });
         }
         while let Some(r) = en_cours.join_next().await {
             r.map_err(|e| fail(&e))?.map_err(|e| fail(&e))?;

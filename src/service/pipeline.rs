@@ -765,7 +765,7 @@ async fn envoyer_un(app: &App, tache: &Tache) -> Result<Envoye, Erreur> {
     courriel.renvoi = tache.interrompue;
     let accuse = app
         .courrier
-        .envoyer(&courriel)
+        .envoyer(&courriel, &plie_de(tache)?)
         .await
         .map_err(|e| Erreur::Interne(e.to_string()))?;
     Ok(Envoye {

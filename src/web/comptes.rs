@@ -555,9 +555,11 @@ async fn revoquer_jeton(
 
 // ——— Development mailbox ———
 
+/// The development mailbox of the administrator's own PLIE: another PLIE's mail (its account
+/// links) is never shown.
 fn boite(app: &App, s: &session::Session) -> Result<std::path::PathBuf, Response> {
     admin(s)?;
-    app.courrier.boite().map(|b| b.to_path_buf()).ok_or_else(|| {
+    app.courrier.boite(&s.acteur.plie).ok_or_else(|| {
         super::page_erreur(
             StatusCode::NOT_FOUND,
             "Les courriels partent par un vrai serveur SMTP ([courriel] smtp) : il n'y a pas de boîte de développement.",
@@ -715,6 +717,16 @@ fn texte_du_corps(entete: &str, corps: &str) -> String {
     String::from_utf8_lossy(&octets).into_owned()
 }
 
+fn avertissement_boite(dossier: &std::path::Path) -> Markup {
+    html! {
+        div.alerte.erreur role="note" {
+            p { strong { "Développement uniquement." } " Aucun serveur SMTP n'est configuré : rien ne part, chaque message de votre PLIE est rangé dans "
+                code { (dossier.display()) } ", liens de signature et de compte compris. En service réel, configurez "
+                code { "[courriel] smtp" } " dans parafe.toml." }
+        }
+    }
+}
+
 async fn courriels(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let dossier = boite(&app, &s)?;
     let mut noms: Vec<String> = match std::fs::read_dir(&dossier) {
@@ -737,7 +749,8 @@ async fn courriels(State(app): State<App>, Connecte(s): Connecte) -> Page {
         .collect();
     let corps = html! {
         h1 { "Courriels envoyés (boîte de développement)" }
-        p { "Sans serveur SMTP configuré, parafe range chaque message dans " code { (dossier.display()) } ". Les 200 derniers :" }
+        (avertissement_boite(&dossier))
+        p { "Les 200 derniers messages de votre PLIE :" }
         div.tableau-defilant {
             table {
                 thead { tr { th scope="col" { "Date" } th scope="col" { "Destinataire" } th scope="col" { "Objet" } } }
@@ -763,6 +776,7 @@ async fn courriel(State(app): State<App>, Connecte(s): Connecte, Path(nom): Path
     let m = lire_message(&octets);
     let corps = html! {
         p { a href="/admin/courriels" { "← Tous les courriels" } }
+        (avertissement_boite(&dossier))
         h1 { (m.objet) }
         dl.fiche {
             dt { "De" } dd { (m.de) }
