@@ -45,6 +45,7 @@ impl From<Erreur> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
             }
             Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
+            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
             Erreur::Interne(detail) => {
                 tracing::error!("erreur interne : {detail}");
                 return ApiError {
@@ -423,9 +424,7 @@ async fn modifier_participant(
     Path(reference): Path<String>,
     Corps(c): Corps<ChangementParcours>,
 ) -> Reponse<Json<Value>> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit("un assistant ne modifie pas les parcours".into()).into());
-    }
+    documents::modification_permise(&acteur)?;
     let plie = acteur.plie.as_str();
     let p = participants::par_ref(&app.db, plie, &reference, acteur.portefeuille())
         .await
@@ -604,14 +603,20 @@ async fn fiche_plie(
     Ok(Json(json!({ "plie": fiche })))
 }
 
+/// What a link shows: before its code is confirmed, only the kind of document (nothing of whom
+/// it concerns); after, the document and the signer.
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {
     let (document, signataire) = signature::ouvrir_lien(&app, &jeton).await?;
     let titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let Some(confirme) = signature::confirmation(&app, &signataire, &jeton).await? else {
+        return Ok(Json(json!({ "titre": titre, "code_confirme": false })));
+    };
     Ok(Json(json!({
         "document": document.reference, "titre": titre, "version": document.sha256_rendu,
         "signataire": signataire.nom, "consentement": signature::CONSENTEMENT,
+        "code_confirme": true, "code_confirme_le": confirme,
     })))
 }
 
@@ -667,7 +672,7 @@ async fn refuser(
 }
 
 async fn pdf_du_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Response> {
-    let (document, _) = signature::ouvrir_lien(&app, &jeton).await?;
+    let (document, _, _) = signature::ouvrir_confirme(&app, &jeton).await?;
     let sha = document
         .sha256_rendu
         .clone()

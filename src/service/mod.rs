@@ -7,6 +7,7 @@ pub mod documents;
 pub mod horloge;
 pub mod kiosque;
 pub mod pipeline;
+pub mod secrets;
 pub mod signature;
 
 use crate::config::Config;
@@ -162,6 +163,9 @@ pub enum Erreur {
     /// The document's state does not allow it (signing a cancelled contract…).
     #[error("{0}")]
     Conflit(String),
+    /// Asked too often (one-time codes): when to try again.
+    #[error("{0}")]
+    TropDeDemandes(String),
     #[error("erreur interne : {0}")]
     Interne(String),
 }

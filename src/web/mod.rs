@@ -333,6 +333,7 @@ pub(crate) fn page_erreur(statut: StatusCode, message: &str) -> Response {
         StatusCode::NOT_FOUND => "Introuvable",
         StatusCode::FORBIDDEN => "Accès refusé",
         StatusCode::CONFLICT => "Action impossible",
+        StatusCode::TOO_MANY_REQUESTS => "Trop de demandes",
         s if s.is_server_error() => "Erreur du service",
         _ => "Demande refusée",
     };
@@ -351,6 +352,7 @@ pub(crate) fn erreur(e: Erreur) -> Response {
         Erreur::Interdit(_) => StatusCode::FORBIDDEN,
         Erreur::Invalide { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Erreur::Conflit(_) => StatusCode::CONFLICT,
+        Erreur::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
         Erreur::Interne(detail) => {
             tracing::error!("erreur interne : {detail}");
             return page_erreur(

@@ -1063,7 +1063,7 @@ fn multipart(champs: &[(&str, &str)], fichier: Option<(&str, &[u8])>) -> (String
 }
 
 /// `POST /api/justificatifs` with a piece, as `jeton`.
-fn deposer_http(
+pub(crate) fn deposer_http(
     service: &crate::service::Service,
     jeton: &str,
     champs: &[(&str, &str)],

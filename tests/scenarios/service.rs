@@ -72,6 +72,32 @@ impl Smtp {
         std::fs::read(self.dossier.join(format!("{numero}-{nom}"))).unwrap()
     }
 
+    /// The messages received for `destinataire` whose text holds `contenant`, oldest first.
+    pub fn recus(&self, destinataire: &str, contenant: &str) -> Vec<String> {
+        self.courriels()
+            .into_iter()
+            .filter(|m| {
+                m.lines().next().is_some_and(|l| l.contains(destinataire)) && m.contains(contenant)
+            })
+            .collect()
+    }
+
+    /// Waits until more than `deja` such messages arrived; the newest.
+    pub fn attendre_nouveau(&self, destinataire: &str, contenant: &str, deja: usize) -> String {
+        let debut = Instant::now();
+        loop {
+            let mut recus = self.recus(destinataire, contenant);
+            if recus.len() > deja {
+                return recus.pop().unwrap();
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(60),
+                "pas de nouveau courriel pour {destinataire} contenant « {contenant} »"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for a message to `destinataire` whose text holds `contenant`.
     pub fn attendre(&self, destinataire: &str, contenant: &str) -> String {
         let debut = Instant::now();
@@ -104,18 +130,49 @@ pub struct Service {
     pub data: PathBuf,
     pub url: String,
     pub client: Client,
-    horloge: Option<String>,
+    /// `PARAFE_HORLOGE` of the next start.
+    pub horloge: Option<String>,
+    /// Where the service's stderr goes, logging at debug level (`PARAFE_LOG=debug`).
+    journal: Option<PathBuf>,
+}
+
+/// How a scenario starts the service, beyond the repository's workflows and the test PLIE.
+#[derive(Default)]
+pub struct Reglages<'a> {
+    /// Port of the SMTP server; None: the development mailbox (`<data>/courriels/<plie>/`).
+    pub smtp: Option<u16>,
+    /// More lines of `[service]` (`url_publique = "https://…"`).
+    pub service: &'a str,
+    pub horloge: Option<&'a str>,
+    /// A file for the service's stderr, logged at debug level.
+    pub journal: Option<PathBuf>,
 }
 
 impl Service {
     /// Writes the configuration (SMTP server, workflows of the repository) and starts.
     pub fn start(data: &Path, smtp_port: u16, horloge: Option<&str>) -> Service {
+        Service::lancer(
+            data,
+            Reglages {
+                smtp: Some(smtp_port),
+                horloge,
+                ..Reglages::default()
+            },
+        )
+    }
+
+    pub fn lancer(data: &Path, reglages: Reglages) -> Service {
         std::fs::create_dir_all(data).unwrap();
+        let courriel = match reglages.smtp {
+            Some(port) => format!("\n[courriel]\nsmtp = \"127.0.0.1:{port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n"),
+            None => String::new(),
+        };
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
-                repo().join("workflows").display()
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}",
+                repo().join("workflows").display(),
+                reglages.service
             ),
         )
         .unwrap();
@@ -128,7 +185,8 @@ impl Service {
                 .user_agent("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) parafe-essais")
                 .build()
                 .unwrap(),
-            horloge: horloge.map(str::to_owned),
+            horloge: reglages.horloge.map(str::to_owned),
+            journal: reglages.journal,
         };
         service.demarrer();
         service
@@ -142,6 +200,14 @@ impl Service {
             .stdout(Stdio::piped());
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);
+        }
+        if let Some(journal) = &self.journal {
+            let fichier = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(journal)
+                .unwrap();
+            commande.env("PARAFE_LOG", "debug").stderr(fichier);
         }
         let mut child = commande.spawn().unwrap();
         let mut lecteur = BufReader::new(child.stdout.take().unwrap());
@@ -330,7 +396,7 @@ pub fn signature(version: &str) -> Value {
     })
 }
 
-fn contrat_donnees() -> Value {
+pub fn contrat_donnees() -> Value {
     let mut d = crate::support::example("contrat-engagement");
     let o = d.as_object_mut().unwrap();
     for cle in [
@@ -345,7 +411,7 @@ fn contrat_donnees() -> Value {
     d
 }
 
-fn fiche_plie(service: &Service, jeton: &str) {
+pub fn fiche_plie(service: &Service, jeton: &str) {
     let plie = crate::support::example("contrat-engagement")["plie"].clone();
     service.ok("PUT", "/api/plie", jeton, Some(&plie));
     service.ok("PUT", "/api/departements/34", jeton, Some(&json!({
@@ -378,7 +444,7 @@ fn journal(data: &Path) -> String {
         .collect()
 }
 
-fn lien(courriel: &str) -> String {
+pub fn lien(courriel: &str) -> String {
     let debut = courriel
         .find("/signer/")
         .expect("lien de signature dans le courriel");
@@ -473,8 +539,10 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "{invitation}"
     );
     let jeton = lien(&invitation);
+    // Before the code, the link shows nothing of the document nor whom it concerns.
     let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
-    assert_eq!(ouvert["version"], version.as_str());
+    assert_eq!(ouvert["code_confirme"], false, "{ouvert}");
+    assert!(ouvert.get("version").is_none() && ouvert.get("signataire").is_none());
     // Signing before the code is confirmed is refused.
     let (status, v) = service.appel(
         "POST",
@@ -482,7 +550,7 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&signature(&version)),
     );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
     let code = code_recu(&service, &smtp, "samira.benali@exemple.fr", &jeton);
     let (status, v) = service.appel(
         "POST",
@@ -504,6 +572,8 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&json!({ "code": code })),
     );
+    let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
+    assert_eq!(ouvert["version"], version.as_str());
     let signe = service.ok(
         "POST",
         &format!("/api/signature/{jeton}"),
@@ -1005,9 +1075,10 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
 }
 
 /// Asks for a link's one-time code and reads it in the mail, as the signer would.
-fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+pub fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+    let deja = smtp.recus(email, "Votre code").len();
     service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
-    let message = smtp.attendre(email, "Votre code");
+    let message = smtp.attendre_nouveau(email, "Votre code", deja);
     message
         .split("Votre code pour signer le document : ")
         .nth(1)
@@ -1017,7 +1088,7 @@ fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String
         .collect()
 }
 
-fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+pub fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
     let code = code_recu(service, smtp, email, jeton);
     service.ok(
         "POST",
