@@ -54,6 +54,7 @@ impl From<Erreur> for ApiError {
                     champ: None,
                 };
             }
+            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
             Erreur::Interne(detail) => {
                 tracing::error!("erreur interne : {detail}");
                 return ApiError {
@@ -95,6 +96,9 @@ impl From<Refus> for ApiError {
     }
 }
 
+/// Largest JSON body accepted: axum's default limit, which every JSON route keeps.
+const LIMITE_JSON: usize = 2 << 20;
+
 /// A JSON body whose errors are answered in French with the faulty field.
 pub struct Corps<T>(pub T);
 
@@ -117,6 +121,13 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T>
                     JsonRejection::JsonDataError(_) => (
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("JSON inattendu : {}", cause(&rejet)),
+                    ),
+                    _ if rejet.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "corps de requête trop volumineux : {} Mo au plus pour du JSON",
+                            LIMITE_JSON >> 20
+                        ),
                     ),
                     _ => (
                         StatusCode::BAD_REQUEST,
@@ -422,9 +433,7 @@ async fn modifier_participant(
     Path(reference): Path<String>,
     Corps(c): Corps<ChangementParcours>,
 ) -> Reponse<Json<Value>> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit("un assistant ne modifie pas les parcours".into()).into());
-    }
+    documents::modification_permise(&acteur)?;
     let plie = acteur.plie.as_str();
     let p = participants::par_ref(&app.db, plie, &reference, acteur.portefeuille())
         .await
@@ -700,14 +709,20 @@ async fn fiche_plie(
     Ok(Json(json!({ "plie": fiche })))
 }
 
+/// What a link shows: before its code is confirmed, only the kind of document (nothing of whom
+/// it concerns); after, the document and the signer.
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {
     let (document, signataire) = signature::ouvrir_lien(&app, &jeton).await?;
     let titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let Some(confirme) = signature::confirmation(&app, &signataire, &jeton).await? else {
+        return Ok(Json(json!({ "titre": titre, "code_confirme": false })));
+    };
     Ok(Json(json!({
         "document": document.reference, "titre": titre, "version": document.sha256_rendu,
         "signataire": signataire.nom, "consentement": signature::CONSENTEMENT,
+        "code_confirme": true, "code_confirme_le": confirme,
     })))
 }
 
@@ -763,7 +778,7 @@ async fn refuser(
 }
 
 async fn pdf_du_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Response> {
-    let (document, _) = signature::ouvrir_lien(&app, &jeton).await?;
+    let (document, _, _) = signature::ouvrir_confirme(&app, &jeton).await?;
     let sha = document
         .sha256_rendu
         .clone()

@@ -65,13 +65,23 @@ pub fn run(args: ServeArgs) -> CliResult {
             "parafe écoute sur http://{adresse}/ (données : {})",
             app.config.data_dir.display()
         );
-        if let Some(boite) = app.courrier.boite() {
-            println!("courriels de développement rangés dans {}", boite.display());
+        let plie = crate::model::PlieId::new(&app.config.service.plie).map_err(CliError::input)?;
+        if let Some(boite) = app.courrier.boite(&plie) {
+            println!(
+                "sans serveur SMTP ([courriel] smtp), les courriels restent dans la boîte de \
+                 développement, une par PLIE, lue par ses seuls administrateurs (développement \
+                 uniquement) : {}",
+                boite.display()
+            );
         }
         println!(
             "API : http://{adresse}/openapi.json ; créez un compte : parafe comptes ajouter --help"
         );
-        let routes = crate::api::routes().with_state(app);
+        let https = crate::web::securise(&app);
+        let mut routes = crate::api::routes().with_state(app);
+        if https {
+            routes = routes.layer(axum::middleware::map_response(crate::web::hsts));
+        }
         axum::serve(
             listener,
             routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -139,6 +149,9 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
         crate::db::referentiel::creer_plie(&db, &plie, &plie, &le)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
+        let avant = crate::db::personnel::par_email(&db, &a.email)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
         let id = crate::db::personnel::enregistrer(
             &db,
             &crate::db::personnel::NouveauPersonnel {
@@ -160,7 +173,25 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
                 a.email
             ))
         })?;
-        println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code());
+        // The role given is the account's from now on (recording it updates names only).
+        let ancien = avant.map(|p| p.role).filter(|r| r != role.code());
+        if ancien.is_some() {
+            sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+                .bind(role.code())
+                .bind(id)
+                .execute(&db)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+        }
+        match ancien {
+            Some(r) => println!(
+                "compte {} ({}) dans le PLIE {plie} ; rôle changé : {r} → {}",
+                a.email,
+                role.code(),
+                role.code()
+            ),
+            None => println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code()),
+        }
         if a.jeton {
             let jeton = crate::auth::creer_jeton_api(&db, id, "ligne de commande", maintenant)
                 .await
@@ -239,6 +270,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     runtime.block_on(async move {
         let app = App::open(config).await.map_err(|e| fail(&e))?;
         let plie = app.config.service.plie.clone();
+        let plie_id = crate::model::PlieId::new(&plie).map_err(|e| fail(&e))?;
         let mut csv = crate::import::COLONNES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(";");
         csv.push('\n');
         for i in 0..args.participants {
@@ -289,8 +321,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
             if en_cours.len() >= simultanes {
                 en_cours.join_next().await;
             }
-            let (courrier, c) = (app.courrier.clone(), courriel(i, "brut"));
-            en_cours.spawn(async move { courrier.envoyer(&c).await.map(|_| ()) });
+            let (courrier, c, p) = (app.courrier.clone(), courriel(i, "brut"), plie_id.clone());
+            en_cours.spawn(async move { courrier.envoyer(&c, &p).await.map(|_| ()) });
         }
         while let Some(r) = en_cours.join_next().await {
             r.map_err(|e| fail(&e))?.map_err(|e| fail(&e))?;

@@ -32,7 +32,9 @@ pub enum DbError {
 
 /// Opens (creating it if needed) `<data_dir>/parafe.db` and applies the migrations.
 /// WAL and `synchronous = FULL`: a committed transaction survives a crash of the process or of
-/// the machine, which the outbox's "never lost" relies on.
+/// the machine, which the outbox's "never lost" relies on. `secure_delete`: what a row loses
+/// (a scrubbed e-mail text) is overwritten, not left in free pages; after the migrations, the
+/// WAL is checkpointed and truncated so that no earlier page image stays in it.
 pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
     let path = data_dir.join("parafe.db");
     let options = SqliteConnectOptions::from_str("sqlite:")
@@ -45,6 +47,7 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        .pragma("secure_delete", "on")
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -57,6 +60,9 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
             source,
         })?;
     sqlx::migrate!("storage/migrations").run(&pool).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await?;
     Ok(pool)
 }
 

@@ -45,8 +45,9 @@ pub async fn participant_de(
     .bind(reference)
     .fetch_optional(&app.db)
     .await?;
-    let reference = par_identifiant.as_deref().unwrap_or(reference);
-    participants::par_ref(&app.db, plie, reference, acteur.portefeuille())
+    // The refusal names what the caller gave, never the pseudonymous reference it stands for.
+    let pseudonyme = par_identifiant.as_deref().unwrap_or(reference);
+    participants::par_ref(&app.db, plie, pseudonyme, acteur.portefeuille())
         .await?
         .ok_or_else(|| {
             Erreur::Introuvable(format!(

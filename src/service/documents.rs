@@ -49,11 +49,7 @@ fn methode_code(m: Methode) -> &'static str {
 
 /// Creates a draft. Bad input names its field; nothing is written unless all of it holds.
 pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Document, Erreur> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne crée pas de document".into(),
-        ));
-    }
+    modification_permise(acteur)?;
     let plie = acteur.plie.as_str();
     let workflow = app.workflow(&demande.workflow).ok_or_else(|| {
         Erreur::invalide(
@@ -394,13 +390,12 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     })
 }
 
-fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
+/// Refuses an assistant what only the other roles do to documents ([`Acteur::peut_modifier`]).
+pub fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
     if acteur.peut_modifier() {
         Ok(())
     } else {
-        Err(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne modifie rien".into(),
-        ))
+        Err(Erreur::Interdit(crate::auth::DROITS_ASSISTANTE.into()))
     }
 }
 
@@ -491,8 +486,9 @@ pub fn a_inviter<'a>(
         .collect()
 }
 
-/// Gives a link signer a fresh single-use link (any previous one stops working) and queues
-/// the e-mail carrying it.
+/// Gives a link signer a new invitation — the previous link and any code confirmed on it stop
+/// working at once — and queues the e-mail that will carry its single-use link, drawn when the
+/// message is sent ([`super::secrets`]).
 pub async fn inviter(
     app: &App,
     tx: &mut sqlx::SqliteConnection,
@@ -504,7 +500,7 @@ pub async fn inviter(
     let Some(email) = &signataire.email else {
         return Ok(());
     };
-    let (jeton, empreinte) = crate::auth::nouveau_secret();
+    let invitation = db::nouvelle_ref("i");
     let expire = maintenant + chrono::TimeDelta::hours(app.config.service.duree_lien_heures);
     let expire = document
         .expire_le
@@ -512,10 +508,12 @@ pub async fn inviter(
         .and_then(db::parse_instant)
         .map_or(expire, |e| e.min(expire).max(maintenant));
     sqlx::query(
-        "UPDATE signataire SET jeton_sha256 = ?, jeton_expire_le = ?, jeton_utilise = 0,
-           code_sha256 = NULL, code_essais = 0 WHERE id = ?",
+        "UPDATE signataire SET invitation = ?, jeton_sha256 = NULL, jeton_expire_le = ?,
+           jeton_utilise = 0, code_sha256 = NULL, code_essais = 0, code_verifie_le = NULL,
+           code_lien = NULL
+         WHERE id = ?",
     )
-    .bind(&empreinte)
+    .bind(&invitation)
     .bind(db::instant(expire))
     .bind(signataire.id)
     .execute(&mut *tx)
@@ -530,7 +528,6 @@ pub async fn inviter(
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
-    let lien = format!("{}/signer/{jeton}", app.url_publique());
     let courriel = Courriel {
         a: vec![email.clone()],
         objet: format!(
@@ -539,22 +536,27 @@ pub async fn inviter(
         ),
         texte: format!(
             "Bonjour {},\n\n{plie} vous invite à signer le document « {workflow_titre} ».\n\n\
-             Ouvrez ce lien personnel pour le lire et le signer :\n{lien}\n\n\
+             Ouvrez ce lien personnel pour le lire et le signer :\n{}\n\n\
              Le lien ne sert qu'une fois et expire le {}. Un code de confirmation vous sera \
              envoyé par courriel au moment de signer.\n\nSi vous n'attendiez pas ce message, ignorez-le.\n",
             signataire.nom,
+            super::secrets::MARQUE,
             crate::model::heure_de_paris(expire),
         ),
-        message_id: format!("<{}.{}@parafe>", empreinte.get(..24).unwrap_or_default(), document.reference),
+        message_id: format!("<{invitation}.{}@parafe>", document.reference),
         piece_jointe: None,
         renvoi: false,
     };
+    let secret = super::secrets::Secret::LienSignature {
+        signataire: signataire.id,
+        invitation: invitation.clone(),
+    };
     outbox::ajouter(
         tx,
-        &format!("courriel:lien:{empreinte}"),
+        &format!("courriel:lien:{invitation}"),
         Genre::Courriel,
         &document.plie,
-        &json!({ "courriel": courriel, "document": document.reference }),
+        &json!({ "courriel": courriel, "document": document.reference, "secret": secret }),
         maintenant,
     )
     .await?;

@@ -6,6 +6,7 @@ pub mod controle;
 pub mod documents;
 pub mod kiosque;
 pub mod pipeline;
+pub mod secrets;
 pub mod signature;
 
 use crate::config::Config;
@@ -177,6 +178,9 @@ pub enum Erreur {
     /// was recorded. The person reads `panne`; `detail` goes to the server's log.
     #[error("{panne}")]
     Stockage { panne: Panne, detail: String },
+    /// Asked too often (one-time codes): when to try again.
+    #[error("{0}")]
+    TropDeDemandes(String),
     #[error("erreur interne : {0}")]
     Interne(String),
 }

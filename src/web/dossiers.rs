@@ -584,11 +584,7 @@ async fn nouveau(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let w = workflow_de(&app, &workflow)?;
-    if !s.acteur.peut_modifier() {
-        return Err(erreur(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne crée pas de document".into(),
-        )));
-    }
+    crate::service::documents::modification_permise(&s.acteur).map_err(erreur)?;
     let donnees = prerempli(&app, &s, w, &p).await?;
     let mut valeurs = Vec::new();
     aplatir("", &donnees, &mut valeurs);

@@ -1581,6 +1581,7 @@ fn le_controleur_obtient_ce_que_le_lisezmoi_annonce_en_production() {
     let reglages = crate::service::Reglages {
         toml: ca.configuration("CACHET_MDP"),
         env: vec![("CACHET_MDP".into(), "cachet".into())],
+        ..Default::default()
     };
     let plie = crate::service::Plie::pret_avec(None, reglages);
     let dehors = pack_du_service(&plie);
@@ -1617,6 +1618,7 @@ fn le_lisezmoi_dit_ce_que_la_validation_longue_ne_peut_pas_conclure() {
     let reglages = crate::service::Reglages {
         toml: ca.configuration("CACHET_MDP"),
         env: vec![("CACHET_MDP".into(), "cachet".into())],
+        ..Default::default()
     };
     let plie = crate::service::Plie::pret_avec(None, reglages);
     let dehors = pack_du_service(&plie);

@@ -72,6 +72,32 @@ impl Smtp {
         std::fs::read(self.dossier.join(format!("{numero}-{nom}"))).unwrap()
     }
 
+    /// The messages received for `destinataire` whose text holds `contenant`, oldest first.
+    pub fn recus(&self, destinataire: &str, contenant: &str) -> Vec<String> {
+        self.courriels()
+            .into_iter()
+            .filter(|m| {
+                m.lines().next().is_some_and(|l| l.contains(destinataire)) && m.contains(contenant)
+            })
+            .collect()
+    }
+
+    /// Waits until more than `deja` such messages arrived; the newest.
+    pub fn attendre_nouveau(&self, destinataire: &str, contenant: &str, deja: usize) -> String {
+        let debut = Instant::now();
+        loop {
+            let mut recus = self.recus(destinataire, contenant);
+            if recus.len() > deja {
+                return recus.pop().unwrap();
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(60),
+                "pas de nouveau courriel pour {destinataire} contenant « {contenant} »"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for a message to `destinataire` whose text holds `contenant`.
     pub fn attendre(&self, destinataire: &str, contenant: &str) -> String {
         let debut = Instant::now();
@@ -104,36 +130,54 @@ pub struct Service {
     pub data: PathBuf,
     pub url: String,
     pub client: Client,
-    horloge: Option<String>,
-    reglages: Reglages,
+    /// `PARAFE_HORLOGE` of the next start.
+    pub horloge: Option<String>,
+    /// Environment variables named by the configuration (a seal's password…).
+    env: Vec<(String, String)>,
+    /// Where the service's stderr goes, logging at debug level (`PARAFE_LOG=debug`).
+    journal: Option<PathBuf>,
 }
 
-/// What a deployment adds to the test configuration: more of parafe.toml (a `[seal]` section)
-/// and the environment variables it names.
-#[derive(Default, Clone)]
-pub struct Reglages {
+/// How a scenario starts the service, beyond the repository's workflows and the test PLIE.
+#[derive(Default)]
+pub struct Reglages<'a> {
+    /// Port of the SMTP server; None: the development mailbox (`<data>/courriels/<plie>/`).
+    pub smtp: Option<u16>,
+    /// More lines of `[service]` (`url_publique = "https://…"`).
+    pub service: &'a str,
+    /// More sections of parafe.toml (a `[seal]` section) and the environment variables they name.
     pub toml: String,
     pub env: Vec<(String, String)>,
+    pub horloge: Option<&'a str>,
+    /// A file for the service's stderr, logged at debug level.
+    pub journal: Option<PathBuf>,
 }
 
 impl Service {
     /// Writes the configuration (SMTP server, workflows of the repository) and starts.
     pub fn start(data: &Path, smtp_port: u16, horloge: Option<&str>) -> Service {
-        Service::start_avec(data, smtp_port, horloge, Reglages::default())
+        Service::lancer(
+            data,
+            Reglages {
+                smtp: Some(smtp_port),
+                horloge,
+                ..Reglages::default()
+            },
+        )
     }
 
-    pub fn start_avec(
-        data: &Path,
-        smtp_port: u16,
-        horloge: Option<&str>,
-        reglages: Reglages,
-    ) -> Service {
+    pub fn lancer(data: &Path, reglages: Reglages) -> Service {
         std::fs::create_dir_all(data).unwrap();
+        let courriel = match reglages.smtp {
+            Some(port) => format!("\n[courriel]\nsmtp = \"127.0.0.1:{port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n"),
+            None => String::new(),
+        };
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n\n{}",
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}",
                 repo().join("workflows").display(),
+                reglages.service,
                 reglages.toml
             ),
         )
@@ -147,8 +191,9 @@ impl Service {
                 .user_agent("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) parafe-essais")
                 .build()
                 .unwrap(),
-            horloge: horloge.map(str::to_owned),
-            reglages,
+            horloge: reglages.horloge.map(str::to_owned),
+            env: reglages.env,
+            journal: reglages.journal,
         };
         service.demarrer();
         service
@@ -163,7 +208,15 @@ impl Service {
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);
         }
-        commande.envs(self.reglages.env.iter().map(|(k, v)| (k, v)));
+        commande.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(journal) = &self.journal {
+            let fichier = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(journal)
+                .unwrap();
+            commande.env("PARAFE_LOG", "debug").stderr(fichier);
+        }
         let mut child = commande.spawn().unwrap();
         let mut lecteur = BufReader::new(child.stdout.take().unwrap());
         let mut ligne = String::new();
@@ -366,7 +419,7 @@ pub fn contrat_donnees() -> Value {
     d
 }
 
-fn fiche_plie(service: &Service, jeton: &str) {
+pub fn fiche_plie(service: &Service, jeton: &str) {
     let plie = crate::support::example("contrat-engagement")["plie"].clone();
     service.ok("PUT", "/api/plie", jeton, Some(&plie));
     service.ok("PUT", "/api/departements/34", jeton, Some(&json!({
@@ -399,7 +452,7 @@ fn journal(data: &Path) -> String {
         .collect()
 }
 
-fn lien(courriel: &str) -> String {
+pub fn lien(courriel: &str) -> String {
     let debut = courriel
         .find("/signer/")
         .expect("lien de signature dans le courriel");
@@ -435,7 +488,7 @@ impl Plie {
         Plie::pret_avec(horloge, Reglages::default())
     }
 
-    pub fn pret_avec(horloge: Option<&str>, reglages: Reglages) -> Plie {
+    pub fn pret_avec(horloge: Option<&str>, reglages: Reglages<'_>) -> Plie {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         Plie::pret_dans(dir, &data, horloge, reglages)
@@ -446,10 +499,17 @@ impl Plie {
         dir: tempfile::TempDir,
         data: &Path,
         horloge: Option<&str>,
-        reglages: Reglages,
+        reglages: Reglages<'_>,
     ) -> Plie {
         let smtp = Smtp::start(&dir.path().join("smtp"));
-        let service = Service::start_avec(data, smtp.port, horloge, reglages);
+        let service = Service::lancer(
+            data,
+            Reglages {
+                smtp: Some(smtp.port),
+                horloge,
+                ..reglages
+            },
+        );
         let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
@@ -509,8 +569,10 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "{invitation}"
     );
     let jeton = lien(&invitation);
+    // Before the code, the link shows nothing of the document nor whom it concerns.
     let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
-    assert_eq!(ouvert["version"], version.as_str());
+    assert_eq!(ouvert["code_confirme"], false, "{ouvert}");
+    assert!(ouvert.get("version").is_none() && ouvert.get("signataire").is_none());
     // Signing before the code is confirmed is refused.
     let (status, v) = service.appel(
         "POST",
@@ -518,7 +580,7 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&signature(&version)),
     );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
     let code = code_recu(&service, &smtp, "samira.benali@exemple.fr", &jeton);
     let (status, v) = service.appel(
         "POST",
@@ -540,6 +602,8 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&json!({ "code": code })),
     );
+    let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
+    assert_eq!(ouvert["version"], version.as_str());
     let signe = service.ok(
         "POST",
         &format!("/api/signature/{jeton}"),
@@ -1041,9 +1105,10 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
 }
 
 /// Asks for a link's one-time code and reads it in the mail, as the signer would.
-fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+pub fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+    let deja = smtp.recus(email, "Votre code").len();
     service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
-    let message = smtp.attendre(email, "Votre code");
+    let message = smtp.attendre_nouveau(email, "Votre code", deja);
     message
         .split("Votre code pour signer le document : ")
         .nth(1)
@@ -1053,7 +1118,7 @@ fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String
         .collect()
 }
 
-fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+pub fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
     let code = code_recu(service, smtp, email, jeton);
     service.ok(
         "POST",
