@@ -175,7 +175,12 @@ fn verify_byte_range_hostile_pdf_et_pack_sans_panique() {
 }
 
 /// The pack with `nom` replaced by `octets` and its three manifests rewritten to agree.
-fn reecrire_pack(entrees: &[(String, Vec<u8>)], sortie: &Path, nom: &str, octets: &[u8]) {
+pub(crate) fn reecrire_pack(
+    entrees: &[(String, Vec<u8>)],
+    sortie: &Path,
+    nom: &str,
+    octets: &[u8],
+) {
     let (_, avant) = entrees.iter().find(|(n, _)| n == nom).unwrap();
     let (ancienne, nouvelle) = (sha256_hex(avant), sha256_hex(octets));
     let (_, json) = entrees.iter().find(|(n, _)| n == "manifeste.json").unwrap();
@@ -732,4 +737,44 @@ fn les_pdf_actifs_sont_refuses_au_depot_par_l_api_et_la_ligne_de_commande() {
     }
     service.redemarrer();
     assert_eq!(traces(&service, &referent, &samira), apres);
+}
+
+/// The hand-written hostile PDFs, for the fuzzing seeds (no outside tool).
+pub fn pdf_fabriques() -> Vec<Vec<u8>> {
+    let mut base = b"%PDF-1.7\n".to_vec();
+    let page: Vec<(u32, &str)> = PAGE
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32 + 2, *t))
+        .collect();
+    let mut objets: Vec<(u32, &str)> =
+        vec![(1, "<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >>")];
+    objets.extend(page);
+    base = revision_avec_flux(
+        &base,
+        &objets,
+        &[(6, "<< /S /URI /URI (http://a.example) >>")],
+        &[],
+        7,
+        None,
+    );
+    let suite = revision_avec_flux(
+        &base,
+        &[(1, "<< /Type /Catalog /Pages 2 0 R >>")],
+        &[],
+        &[6],
+        9,
+        Some(startxref(&base)),
+    );
+    vec![
+        base,
+        suite,
+        pdf_ecrit("/OpenAction << /S /GoToR /F (x.pdf) >>", "", &[]),
+        pdf_ecrit(
+            "/AcroForm << /XFA 6 0 R >>",
+            "",
+            &[("<< >>", Some(b"<xdp/>"))],
+        ),
+        pdf_sages().remove(0).1,
+    ]
 }
