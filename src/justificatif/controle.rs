@@ -350,20 +350,21 @@ impl Recu {
                 "{ce_qui}, dans une révision antérieure du fichier que la dernière masque"
             ))
         };
-        let mut vues = vec![doc];
-        vues.extend(charger(&bytes, true).ok());
-        vues.extend(
-            brut.fins
-                .iter()
-                .filter(|&&fin| fin < bytes.len())
-                .filter_map(|&fin| charger(&bytes[..fin], false).ok()),
-        );
-        for vue in &vues {
+        // One view at a time, each dropped once looked at.
+        let vues = std::iter::once(Ok(doc))
+            .chain(std::iter::once_with(|| charger(&bytes, true)))
+            .chain(
+                brut.fins
+                    .iter()
+                    .filter(|&&fin| fin < bytes.len())
+                    .map(|&fin| charger(&bytes[..fin], false)),
+            );
+        for vue in vues.filter_map(Result::ok) {
             if let Some(ce_qui) = vue
                 .objects
                 .values()
-                .chain(membres_des_flux(vue).values())
-                .find_map(|o| actif_dans(vue, o, 0))
+                .chain(membres_des_flux(&vue).values())
+                .find_map(|o| actif_dans(&vue, o, 0))
             {
                 return Err(masque(ce_qui));
             }

@@ -231,6 +231,9 @@ fn ranges(field: &Field, size: u64) -> Result<[u64; 4], VerifyError> {
     Ok([a, b, c, d])
 }
 
+/// Signature fields a verification reads; no real document has this many.
+const SIGNATURES_MAX: usize = 64;
+
 /// Verifies every signature of a PDF held in memory against the certificates in `trust`.
 pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError> {
     verify_from(std::io::Cursor::new(bytes), trust)
@@ -257,7 +260,15 @@ pub fn verify_from<R: Read + Seek>(
         ));
     }
     let doc = file.revision(size).map_err(unreadable)?;
-    let mut fields = signature_fields(&doc)
+    let fields = signature_fields(&doc);
+    // Each signature costs a pass over the file and a reading of its revision.
+    if fields.len() > SIGNATURES_MAX {
+        return Err(VerifyError::Malformed(format!(
+            "{} champs de signature : la vérification en lit {SIGNATURES_MAX} au plus, chacun demandant de relire le fichier",
+            fields.len()
+        )));
+    }
+    let mut fields = fields
         .into_iter()
         .map(|f| ranges(&f, size).map(|r| (f, r)))
         .collect::<Result<Vec<_>, _>>()?;

@@ -318,6 +318,29 @@ fn verify_d_un_pdf_de_1_gio_en_memoire_bornee() {
     assert!(pic_ko < 256 * 1024, "pic de mémoire {pic_ko} ko");
 }
 
+#[test]
+fn verify_refuse_un_pdf_aux_signatures_innombrables() {
+    // Each signature field costs a pass over the file: 65 of them, all over a 1 Gio file,
+    // would make a verification read 65 Gio.
+    let champs: Vec<String> = (0..65)
+        .map(|i| format!("<< /FT /Sig /T (S{i}) /V << /Type /Sig /ByteRange [0 10 20 5] /Contents <00> >> >>"))
+        .collect();
+    let refs: Vec<String> = (6..6 + champs.len()).map(|i| format!("{i} 0 R")).collect();
+    let autres: Vec<(&str, Option<&[u8]>)> = champs.iter().map(|c| (c.as_str(), None)).collect();
+    let pdf = pdf_ecrit(
+        &format!("/AcroForm << /Fields [{}] >>", refs.join(" ")),
+        "",
+        &autres,
+    );
+    let data = initialise();
+    let fichier = data.path().join("signatures.pdf");
+    std::fs::write(&fichier, pdf).unwrap();
+    let out = verifier(data.path(), &fichier);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("65 champs de signature"), "{err}");
+}
+
 /// A ZIP holding one entry `nom` of `taille` zero bytes, deflated (about 1000 to 1).
 fn zip_bombe(chemin: &Path, nom: &str, taille: u64) {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(chemin).unwrap());
