@@ -145,7 +145,8 @@ pub struct Rapport {
     pub bilans: crate::schedule::Planification,
 }
 
-struct Ligne {
+/// A line read and checked, ready to be written.
+pub struct Ligne {
     fiche: Fiche,
     referent: (String, String, String),
     operation: Option<String>,
@@ -158,7 +159,7 @@ fn date(s: &str) -> Option<NaiveDate> {
 }
 
 /// Reads and checks the whole file; either every line is usable, or the errors of all lines.
-fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
+pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
     let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {

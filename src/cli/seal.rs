@@ -149,10 +149,10 @@ pub fn trust_anchors(data: &DataDir) -> Result<Vec<x509_cert::Certificate>, CliE
 }
 
 pub fn verify_pdf(file: &Path, json: bool, data: &DataDir) -> CliResult {
-    let bytes = std::fs::read(file)
+    let pdf = std::fs::File::open(file)
         .map_err(|e| CliError::input(format!("lecture de {} impossible : {e}", file.display())))?;
     let trust = trust_anchors(data)?;
-    let report = seal::verify(&bytes, &trust)
+    let report = seal::verify::verify_from(pdf, &trust)
         .map_err(|e| CliError::input(format!("{} : {e}", file.display())))?;
     if json {
         println!(

@@ -372,7 +372,7 @@ fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
-fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(chemin).unwrap()).unwrap();
     (0..zip.len())
         .map(|i| {
@@ -410,7 +410,7 @@ fn manifeste_de(entrees: &[(String, Vec<u8>)]) -> Value {
     serde_json::from_slice(octets).unwrap()
 }
 
-fn reecrire_zip(
+pub(crate) fn reecrire_zip(
     entrees: &[(String, Vec<u8>)],
     sortie: &Path,
     changer: impl Fn(&str, &mut Vec<u8>),
@@ -1085,7 +1085,7 @@ pub fn deposer_http(
 
 /// What a refused upload must leave as it was: objects in the embedded store, journal entries,
 /// the participant's pieces, temporary files.
-fn traces(
+pub(crate) fn traces(
     service: &crate::service::Service,
     jeton: &str,
     participant: &str,
