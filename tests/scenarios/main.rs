@@ -2,6 +2,7 @@
 //! pyHanko, openssl, S3 servers). One test binary for all of them keeps CI's link time low.
 
 mod attaque_kiosque;
+mod heures;
 mod pack;
 mod pipeline;
 mod render;
