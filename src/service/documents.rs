@@ -271,7 +271,7 @@ async fn resoudre_signataires(
             ));
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<NouveauSignataire> = Vec::new();
     for s in &workflow.signataires {
         let trouve = demandes
             .iter()
@@ -333,6 +333,15 @@ async fn resoudre_signataires(
                     .map(|p| p.id),
                     None => None,
                 };
+                // A person signs a sheet once: one line each.
+                if participant_id.is_some()
+                    && out.iter().any(|o| o.participant_id == participant_id)
+                {
+                    return Err(Erreur::invalide(
+                        "participants",
+                        format!("{nom} figure deux fois parmi les présents : une personne signe une fois"),
+                    ));
+                }
                 out.push(NouveauSignataire {
                     role: s.role.nom().into(),
                     nom,

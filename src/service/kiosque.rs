@@ -435,10 +435,47 @@ async fn participant_du_nom(
     })
 }
 
-/// Adds a person on the spot: a new attendee line and a signer placed before the animator,
-/// unless she is on the sheet already (a person signs a sheet once).
+/// Adds a person on the spot and takes her signature, in one transaction: a refused signature
+/// adds nobody.
+async fn ajouter_et_signer(
+    app: &App,
+    session: &Session,
+    k: &Kiosque,
+    d: &Document,
+    envoi: &Envoi,
+    n: &NouveauPresent,
+    contexte: &Contexte,
+) -> Result<Recu, Erreur> {
+    let mut tx = app.db.begin().await?;
+    let id = ajouter_present(app, &mut tx, k, d, envoi, n).await?;
+    let present = docs::signataires(&mut *tx, d.id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Erreur::Interne("présent ajouté introuvable".into()))?;
+    let recueillie = signature::recueillir_sur_place(
+        app,
+        &session.acteur,
+        d,
+        &present,
+        &envoi.signature,
+        contexte,
+    )?;
+    signature::inscrire(app, &mut tx, &recueillie).await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(Recu {
+        rang: present.rang,
+        deja: false,
+        etat: document(app, k).await?.etat,
+    })
+}
+
+/// Adds a person on the spot in `tx`: a new attendee line and a signer placed before the
+/// animator, unless she is on the sheet already (a person signs a sheet once).
 async fn ajouter_present(
     app: &App,
+    tx: &mut sqlx::SqliteConnection,
     k: &Kiosque,
     d: &Document,
     envoi: &Envoi,
@@ -503,7 +540,6 @@ async fn ajouter_present(
         documents::valider(app, w, &donnees)?;
     }
     let le = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
     // A write first: the transaction takes the write lock (waiting for it) before it reads, so
     // that another writer's commit cannot invalidate its reads half-way (SQLITE_BUSY).
     sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
@@ -545,7 +581,6 @@ async fn ajouter_present(
     .await?;
     // The key goes with the person: a resend signs her, it does not add her twice.
     noter_envoi(&mut *tx, k, envoi, id, &le).await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -566,7 +601,9 @@ pub async fn signer(
     let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
     let id = match (connu, &envoi.nouveau, envoi.signataire) {
         (Some(id), _, _) => id,
-        (None, Some(n), _) => ajouter_present(app, &k, &d, &envoi, n).await?,
+        (None, Some(n), _) => {
+            return ajouter_et_signer(app, session, &k, &d, &envoi, n, contexte).await
+        }
         (None, None, Some(id)) => id,
         (None, None, None) => {
             return Err(Erreur::invalide(
@@ -605,7 +642,7 @@ pub async fn signer(
         contexte,
     )
     .await?;
-    if connu.is_none() && envoi.nouveau.is_none() && capture_differee(app, &envoi) {
+    if connu.is_none() && capture_differee(app, &envoi) {
         noter_envoi(
             &app.db,
             &k,

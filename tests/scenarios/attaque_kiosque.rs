@@ -29,6 +29,22 @@ fn une_personne_ne_signe_qu_une_fois_une_feuille() {
     let samira = participant_ref(&service, &referent, "Benali");
     let karim = participant_ref(&service, &referent, "Durand");
     let tablette = service.connecter(&smtp, "t.garnier@plie.fr");
+    // Expected twice (a form or an API call that repeats her): refused, nothing opened.
+    let mut champs = vec![
+        ("genre", "collectif"),
+        ("intitule", "Atelier CV"),
+        ("date", "2025-10-15"),
+        ("heure_debut", "09:30"),
+        ("heure_fin", "11:30"),
+        ("lieu", "Maison de l'emploi"),
+    ];
+    champs.extend([&samira, &karim, &samira].map(|p| ("participants", p.as_str())));
+    let (status, page) = tablette.formulaire("/kiosque", &champs);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("Samira BENALI figure deux fois parmi les présents"),
+        "{page}"
+    );
     let f = tablette.ouvrir_atelier("Atelier CV", "2025-10-15", &[&samira, &karim]);
 
     let (status, v) = tablette.signer(
@@ -72,7 +88,19 @@ fn une_personne_ne_signe_qu_une_fois_une_feuille() {
             .contains("Karim DURAND est déjà sur la feuille : touchez son nom pour signer"),
         "{v}"
     );
-    // Someone the PLIE does not know, added on the spot, then again with a new key.
+    // Someone the PLIE does not know, added on the spot: her signature refused first (nothing
+    // drawn), she is not on the sheet; then signed, then again with a new key.
+    let mut sans_trace = json!({ "nouveau": { "prenom": "Jeanne", "nom": "Petit-Martin" } });
+    sans_trace["signature"] = signature(&f.version);
+    sans_trace["signature"]["trace"]["traits"] = json!([]);
+    let (status, v) = tablette.signer(&f, "jeanne-0", sans_trace);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, etat) = tablette.json("GET", &format!("/kiosque/{}/etat", f.kiosque), None);
+    assert_eq!(
+        presents(&etat),
+        ["Samira BENALI", "Karim DURAND"],
+        "une ligne ajoutée par une signature refusée"
+    );
     let (status, v) = tablette.signer(
         &f,
         "jeanne-1",

@@ -132,6 +132,8 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   await page.click("#signer");
   assert.match(await refus, /Kevin MARTIN a déjà signé cette feuille/);
   await page.locator("#etat-reseau", { hasText: "a déjà signé" }).waitFor();
+  // Le bouton « envoi en attente » du refusé part au rafraîchissement de la liste.
+  await page.locator("button.present.en-attente-envoi").waitFor({ state: "detached" });
   assert.equal(await page.locator("button.present", { hasText: "Kevin MARTIN" }).count(), 1);
   page.erreurs.length = 0; // le 409 attendu
 
