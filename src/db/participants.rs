@@ -113,6 +113,26 @@ pub async fn par_ref(
     .await
 }
 
+/// A participant of the PLIE by the identifier of the parcours software, if the caller's
+/// portfolio holds it (as [`par_ref`]).
+pub async fn par_identifiant(
+    db: &Pool,
+    plie: &str,
+    identifiant: &str,
+    referent: Option<i64>,
+) -> Result<Option<Participant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND identifiant_externe = ?
+         AND (? IS NULL OR referent_id = ?)"
+    ))
+    .bind(plie)
+    .bind(identifiant)
+    .bind(referent)
+    .bind(referent)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Participant>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES} FROM participant WHERE plie = ? AND id = ?"

@@ -105,6 +105,10 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
     )
     .await?;
     valider(app, workflow, &donnees)?;
+    let operation_id = match &participant {
+        Some(p) => p.fiche.operation_id,
+        None => operation_des_presents(app, plie, &signataires).await?,
+    };
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let id = docs::creer(
@@ -115,7 +119,7 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
             workflow: &workflow.nom,
             modele: &workflow.modele,
             participant_id: participant.as_ref().map(|p| p.id),
-            operation_id: participant.as_ref().and_then(|p| p.fiche.operation_id),
+            operation_id,
             auteur_id: Some(acteur.personnel_id),
             donnees: &donnees.to_string(),
             bilan: None,
@@ -129,6 +133,24 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
     docs::par_id(&app.db, id)
         .await?
         .ok_or_else(|| Erreur::Interne("document créé introuvable".into()))
+}
+
+/// The opération a sheet of several attendees names: the first attendee's who has one (each
+/// attendee's opération holds the sheet too, see `justificatif::etat::charger`).
+async fn operation_des_presents(
+    app: &App,
+    plie: &str,
+    signataires: &[NouveauSignataire],
+) -> Result<Option<i64>, Erreur> {
+    for id in signataires.iter().filter_map(|s| s.participant_id) {
+        if let Some(op) = participants::par_id(&app.db, plie, id)
+            .await?
+            .and_then(|p| p.fiche.operation_id)
+        {
+            return Ok(Some(op));
+        }
+    }
+    Ok(None)
 }
 
 /// Checks data against the workflow's template; every faulty field is named.
@@ -245,7 +267,7 @@ async fn resoudre_signataires(
             ));
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<NouveauSignataire> = Vec::new();
     for s in &workflow.signataires {
         let trouve = demandes
             .iter()
@@ -294,13 +316,35 @@ async fn resoudre_signataires(
                         .unwrap_or_default()
                         .to_uppercase()
                 );
+                // An attendee of the caller's portfolio: the sheet is his too (his file, his
+                // opération's pack).
+                let participant_id = match p.get("identifiant").and_then(Value::as_str) {
+                    Some(identifiant) => participants::par_identifiant(
+                        &app.db,
+                        acteur.plie.as_str(),
+                        identifiant,
+                        acteur.portefeuille(),
+                    )
+                    .await?
+                    .map(|p| p.id),
+                    None => None,
+                };
+                // A person signs a sheet once: one line each.
+                if participant_id.is_some()
+                    && out.iter().any(|o| o.participant_id == participant_id)
+                {
+                    return Err(Erreur::invalide(
+                        "participants",
+                        format!("{nom} figure deux fois parmi les présents : une personne signe une fois"),
+                    ));
+                }
                 out.push(NouveauSignataire {
                     role: s.role.nom().into(),
                     nom,
                     email: None,
                     methode: methode_code(methode).into(),
                     personnel_id: None,
-                    participant_id: None,
+                    participant_id,
                 });
             }
             continue;

@@ -395,16 +395,16 @@ pub async fn signer_par_lien(
         masquer_email(signataire.email.as_deref().unwrap_or_default()),
         crate::model::heure_de_paris(confirme)
     );
-    enregistrer(
+    let recueillie = verifier(
         app,
         &document,
         &signataire,
-        signature,
+        &signature,
         contexte,
         &verification,
         "participant-lien",
-    )
-    .await
+    )?;
+    enregistrer(app, &recueillie).await
 }
 
 /// Declines through the link, with the reason given.
@@ -452,11 +452,26 @@ pub async fn signer_sur_place(
     signature: Signature,
     contexte: &Contexte,
 ) -> Result<Document, Erreur> {
-    super::documents::modification_permise(acteur)?;
     let document = super::documents::charger(app, acteur, reference).await?;
     let signataire = a_son_tour(app, &document, |s| s.rang == rang)
         .await?
         .ok_or_else(|| Erreur::invalide("rang", format!("aucun signataire au rang {rang}")))?;
+    let recueillie =
+        recueillir_sur_place(app, acteur, &document, &signataire, &signature, contexte)?;
+    enregistrer(app, &recueillie).await
+}
+
+/// Checks a signature taken on the tablet of `acteur` for `signataire` (whose turn it is),
+/// before anything is written.
+pub fn recueillir_sur_place(
+    app: &App,
+    acteur: &Acteur,
+    document: &Document,
+    signataire: &Signataire,
+    signature: &Signature,
+    contexte: &Contexte,
+) -> Result<Recueillie, Erreur> {
+    super::documents::modification_permise(acteur)?;
     if signataire.methode != "tablette" {
         return Err(Erreur::invalide(
             "rang",
@@ -475,16 +490,15 @@ pub async fn signer_sur_place(
             signataire.nom
         )));
     };
-    enregistrer(
+    verifier(
         app,
-        &document,
-        &signataire,
+        document,
+        signataire,
         signature,
         contexte,
         &verification,
         &acteur.pseudonyme(),
     )
-    .await
 }
 
 fn masquer_email(email: &str) -> String {
@@ -540,17 +554,38 @@ fn completer_retour(
     Ok(Some(donnees))
 }
 
-/// Records a signature and moves the document on: partly signed, or signed (then sealed by
-/// the outbox); in a sequential workflow the next link signer is invited.
-async fn enregistrer(
+/// A signature checked against its document and signer, and the instant it is taken:
+/// what [`inscrire`] records. Nothing is written while it is being checked.
+pub struct Recueillie {
+    document: Document,
+    signataire: Signataire,
+    le: chrono::DateTime<chrono::Utc>,
+    traits: serde_json::Value,
+    png: Option<Vec<u8>>,
+    /// The document's data with the partner's return leg.
+    donnees: Option<serde_json::Value>,
+    contexte: Contexte,
+    acteur: String,
+}
+
+impl Recueillie {
+    /// When the signature is taken (the signer's time on the document).
+    pub fn le(&self) -> chrono::DateTime<chrono::Utc> {
+        self.le
+    }
+}
+
+/// Checks what the signer's device sent: the consent sentence, the version shown, a drawing
+/// or a typed name, its picture, the partner's return leg.
+fn verifier(
     app: &App,
     document: &Document,
     signataire: &Signataire,
-    signature: Signature,
+    signature: &Signature,
     contexte: &Contexte,
     verification: &str,
     acteur: &str,
-) -> Result<Document, Erreur> {
+) -> Result<Recueillie, Erreur> {
     if signature.consentement.trim() != CONSENTEMENT {
         return Err(Erreur::invalide(
             "consentement",
@@ -599,22 +634,50 @@ async fn enregistrer(
             Some(octets)
         }
     };
-    let donnees = completer_retour(app, document, signataire, signature.retour.as_ref())?;
-    let maintenant = app.horloge.maintenant();
-    let traits =
-        json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification });
+    Ok(Recueillie {
+        document: document.clone(),
+        signataire: signataire.clone(),
+        le: app.horloge.maintenant(),
+        traits: json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification }),
+        png,
+        donnees: completer_retour(app, document, signataire, signature.retour.as_ref())?,
+        contexte: contexte.clone(),
+        acteur: acteur.to_owned(),
+    })
+}
+
+/// Records a checked signature and moves the document on, in one transaction.
+async fn enregistrer(app: &App, r: &Recueillie) -> Result<Document, Erreur> {
     let mut tx = app.db.begin().await?;
+    inscrire(app, &mut tx, r).await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(docs::par_id(&app.db, r.document.id)
+        .await?
+        .unwrap_or_else(|| r.document.clone()))
+}
+
+/// Writes a checked signature in `tx` and moves the document on: partly signed, or signed
+/// (sealing queued for the outbox, to ring once committed); in a sequential workflow the next
+/// link signer is invited.
+pub async fn inscrire(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    r: &Recueillie,
+) -> Result<(), Erreur> {
+    let (document, signataire, maintenant) = (&r.document, &r.signataire, r.le);
+    let presentee = document.sha256_rendu.clone().unwrap_or_default();
     let fait = sqlx::query(
         "UPDATE signataire SET etat = 'signe', signe_le = ?, ip = ?, agent = ?, version_sha256 = ?,
            signature_png = ?, traits = ?, consentement = ?, jeton_utilise = 1
          WHERE id = ? AND etat = 'attente'",
     )
     .bind(db::instant(maintenant))
-    .bind(contexte.ip.chars().take(64).collect::<String>())
-    .bind(contexte.agent.chars().take(300).collect::<String>())
+    .bind(r.contexte.ip.chars().take(64).collect::<String>())
+    .bind(r.contexte.agent.chars().take(300).collect::<String>())
     .bind(&presentee)
-    .bind(png)
-    .bind(traits.to_string())
+    .bind(&r.png)
+    .bind(r.traits.to_string())
     .bind(CONSENTEMENT)
     .bind(signataire.id)
     .execute(&mut *tx)
@@ -625,7 +688,7 @@ async fn enregistrer(
             signataire.nom
         )));
     }
-    if let Some(donnees) = donnees {
+    if let Some(donnees) = &r.donnees {
         sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
             .bind(donnees.to_string())
             .bind(document.id)
@@ -639,7 +702,7 @@ async fn enregistrer(
     } else {
         Etat::PartiellementSigne
     };
-    if !transition(app, &mut tx, document, vers, acteur).await? {
+    if !transition(app, tx, document, vers, &r.acteur).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
         ));
@@ -648,7 +711,7 @@ async fn enregistrer(
         signer: format!("signataire-{}", signataire.id),
     };
     outbox::ajouter(
-        &mut tx,
+        tx,
         &format!("journal:signature:{}", signataire.id),
         Genre::Journal,
         &document.plie,
@@ -658,7 +721,7 @@ async fn enregistrer(
     .await?;
     if reste == 0 {
         outbox::ajouter(
-            &mut tx,
+            tx,
             &format!("sceller:{}", document.reference),
             Genre::Sceller,
             &document.plie,
@@ -669,13 +732,9 @@ async fn enregistrer(
     } else if let Some(workflow) = app.workflow(&document.workflow) {
         if workflow.ordre == crate::workflow::Ordre::Sequentiel {
             for suivant in a_inviter(workflow, &signataires) {
-                inviter(app, &mut tx, document, suivant, maintenant, false).await?;
+                inviter(app, tx, document, suivant, maintenant, false).await?;
             }
         }
     }
-    tx.commit().await?;
-    app.reveil.sonner();
-    Ok(docs::par_id(&app.db, document.id)
-        .await?
-        .unwrap_or_else(|| document.clone()))
+    Ok(())
 }

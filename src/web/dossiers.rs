@@ -163,12 +163,12 @@ async fn participant_de(app: &App, s: &Session, reference: &str) -> Result<Parti
     })
 }
 
-/// The documents of a participant: his own, and the collective sheets that list him.
+/// The documents of a participant (of the caller's portfolio): his own, and the sheets he
+/// signed among several attendees, whoever opened them.
 async fn documents_du_participant(
     app: &App,
     p: &Participant,
     plie: &str,
-    portefeuille: Option<i64>,
 ) -> Result<Vec<Document>, Erreur> {
     let mut liste = docs::liste(
         &app.db,
@@ -181,23 +181,6 @@ async fn documents_du_participant(
         1000,
     )
     .await?;
-    let feuilles: Vec<i64> = sqlx::query_scalar(
-        "SELECT d.id FROM document d WHERE d.plie = ? AND d.workflow = 'emargement-collectif'
-         AND EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
-                     WHERE json_extract(j.value, '$.identifiant') = ?)
-         AND (? IS NULL OR d.auteur_id = ?)",
-    )
-    .bind(plie)
-    .bind(&p.fiche.identifiant_externe)
-    .bind(portefeuille)
-    .bind(portefeuille)
-    .fetch_all(&app.db)
-    .await?;
-    for id in feuilles {
-        if let Some(d) = docs::par_id(&app.db, id).await? {
-            liste.push(d);
-        }
-    }
     liste.sort_by(|a, b| b.cree_le.cmp(&a.cree_le));
     Ok(liste)
 }
@@ -274,7 +257,7 @@ async fn dossier(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let plie = s.acteur.plie.as_str();
-    let liste = documents_du_participant(&app, &p, plie, s.acteur.portefeuille())
+    let liste = documents_du_participant(&app, &p, plie)
         .await
         .map_err(erreur)?;
     let manques = manques(&app, &p, &liste);

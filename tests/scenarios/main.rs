@@ -3,9 +3,11 @@
 
 mod attaque_fichiers;
 mod attaque_import;
+mod attaque_kiosque;
 mod attaque_liens;
 mod attaque_stockage;
 mod fuzz;
+mod heures;
 mod pack;
 mod pipeline;
 mod render;

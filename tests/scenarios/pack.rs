@@ -1813,3 +1813,199 @@ fn controler_comme_le_lisezmoi(dehors: &Path, longue_duree: bool) -> String {
     }
     lisezmoi
 }
+
+/// An audit pack asked for over HTTP as `jeton`, waited for, downloaded to `sortie`: its files.
+fn pack_http(
+    service: &crate::service::Service,
+    jeton: &str,
+    demande: &Value,
+    sortie: &Path,
+) -> Vec<(String, Vec<u8>)> {
+    let v = service.ok("POST", "/api/exports", jeton, Some(demande));
+    let reference = v["ref"].as_str().unwrap().to_owned();
+    let debut = std::time::Instant::now();
+    loop {
+        let v = service.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
+        if v["etat"] == "fini" {
+            break;
+        }
+        assert_ne!(v["etat"], "echec", "{v}");
+        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini : {v}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let octets = service
+        .client
+        .get(format!("{}/api/exports/{reference}/zip", service.url))
+        .bearer_auth(jeton)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    std::fs::write(sortie, &octets).unwrap();
+    let (ok, out, err) = run(&service.data, &["verify", &sortie.to_string_lossy()]);
+    assert!(
+        ok && out.contains("VALIDE"),
+        "parafe verify :\n{out}\n{err}"
+    );
+    lire_zip(sortie)
+}
+
+#[test]
+fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_presents() {
+    use crate::service::{participant_ref, signature, Plie, EXTRACTION};
+    use reqwest::StatusCode;
+    let Plie {
+        dir,
+        smtp,
+        service,
+        coordinateur,
+        referent,
+        ..
+    } = Plie::pret(None);
+    // Claire is Marion Lefort's, in the same opération; Hugo is hers too, in the next opération.
+    let lignes = [
+        "P-2025-0420;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;m.lefort@plie.fr;Lefort;Marion;202500417;CCAS Montpellier;;10/02/2025;Non;;;",
+        "P-2026-0007;Monsieur;Leroy;Hugo;21/06/1995;;;34400;Lunel;34;m.lefort@plie.fr;Lefort;Marion;202600001;;;01/09/2025;Non;;;",
+    ];
+    let csv = format!(
+        "{}\n{}\n",
+        EXTRACTION.lines().next().unwrap(),
+        lignes.join("\n")
+    );
+    assert_eq!(service.importer(&coordinateur, &csv).0, StatusCode::OK);
+    let lefort = service.compte("m.lefort@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    let karim = participant_ref(&service, &referent, "Durand");
+    let claire = participant_ref(&service, &lefort, "Roux");
+    let hugo = participant_ref(&service, &lefort, "Leroy");
+
+    // The coordinator runs the workshop on a tablet: three of the four expected come, and
+    // someone the PLIE does not know is added on the spot.
+    let tablette = service.connecter(&smtp, "coord@plie.fr");
+    let f = tablette.ouvrir_atelier(
+        "Atelier « Réussir son entretien d'embauche »",
+        "2025-10-15",
+        &[&samira, &claire, &karim, &hugo],
+    );
+    for nom in ["Claire ROUX", "Samira BENALI", "Hugo LEROY"] {
+        let (status, v) = tablette.signer(&f, nom, json!({ "signataire": f.id(nom) }));
+        assert_eq!(status, StatusCode::OK, "{nom} : {v}");
+    }
+    let (status, v) = tablette.signer(
+        &f,
+        "jeanne",
+        json!({ "nouveau": { "prenom": "Jeanne", "nom": "Petit" } }),
+    );
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = tablette.cloturer(&f, "cloture", signature(&f.version));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let fini = service.attendre_etat(&coordinateur, &f.document, "depose");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    service.attendre_outbox_vide(&coordinateur);
+    // Filed in the store under its opération, not « hors-operation ».
+    let depot = evenements(&service)
+        .into_iter()
+        .find(|e| {
+            matches!(e.event, JournalEvent::DocumentFiled { .. })
+                && e.objects.first().map(|o| o.to_hex()) == Some(scelle.clone())
+        })
+        .expect("dépôt de la feuille au journal");
+    assert!(
+        matches!(&depot.event, JournalEvent::DocumentFiled { operation, .. } if operation == "202500417"),
+        "{:?}",
+        depot.event
+    );
+
+    // Each attendee's file, at each référent's desk: the sheet is there, and it opens.
+    let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
+    let marion = service.connecter(&smtp, "m.lefort@plie.fr");
+    for (bureau, participant) in [(&garnier, &samira), (&marion, &claire), (&marion, &hugo)] {
+        let (status, page) = bureau.get(&format!("/participants/{participant}"));
+        assert_eq!(status, StatusCode::OK, "{participant}");
+        assert!(
+            page.contains(&format!("/documents/{}", f.document))
+                && page.contains("Émargement — atelier collectif"),
+            "feuille absente du dossier de {participant}"
+        );
+        assert!(!page.contains("Aucun entretien émargé"), "{participant}");
+        let (status, _) = bureau.get(&format!("/documents/{}", f.document));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "la feuille s'ouvre depuis le dossier de {participant}"
+        );
+    }
+    // Karim did not come: not his sheet.
+    let (_, page) = garnier.get(&format!("/participants/{karim}"));
+    assert!(
+        !page.contains(&f.document),
+        "feuille au dossier d'un absent"
+    );
+
+    // The opération's search finds it for each attendee of the opération, and the next
+    // opération's for Hugo; a référent for his own participants only.
+    let chercher = |jeton: &str, operation: &str| -> Vec<String> {
+        let v = service.ok(
+            "GET",
+            &format!("/api/recherche?operation={operation}&genre=emargement-collectif&du=2025-01-01&au=2026-12-31"),
+            jeton,
+            None,
+        );
+        let mut qui: Vec<String> = v["pieces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|p| assert_eq!(p["reference"], json!(f.document), "{v}"))
+            .map(|p| {
+                p["participant"]["ref"]
+                    .as_str()
+                    .unwrap_or("opération")
+                    .to_owned()
+            })
+            .collect();
+        qui.sort();
+        qui
+    };
+    let mut attendus = vec![samira.clone(), claire.clone()];
+    attendus.sort();
+    assert_eq!(chercher(&coordinateur, "202500417"), attendus);
+    assert_eq!(chercher(&coordinateur, "202600001"), [hugo.as_str()]);
+    assert_eq!(chercher(&lefort, "202500417"), [claire.as_str()]);
+
+    // The packs of both opérations, and Hugo's own, hold the sealed sheet once.
+    let periode =
+        |operation: &str| json!({ "operation": operation, "du": "2025-01-01", "au": "2026-12-31" });
+    let mut hugo_seul = periode("202600001");
+    hugo_seul["participant"] = json!(hugo);
+    for (jeton, demande) in [
+        (&coordinateur, periode("202500417")),
+        (&coordinateur, periode("202600001")),
+        (&lefort, hugo_seul),
+    ] {
+        let entrees = pack_http(&service, jeton, &demande, &dir.path().join("pack.zip"));
+        let feuilles: Vec<&String> = entrees
+            .iter()
+            .filter(|(_, octets)| sha256_hex(octets) == scelle)
+            .map(|(nom, _)| nom)
+            .collect();
+        assert_eq!(feuilles.len(), 1, "{demande} : {feuilles:?}");
+        assert!(
+            feuilles[0].starts_with("operation/emargements-collectifs/")
+                && feuilles[0].ends_with("-emargement-collectif.pdf"),
+            "{}",
+            feuilles[0]
+        );
+        let manifeste = manifeste_de(&entrees);
+        assert!(
+            manifeste["fichiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["sha256"] == json!(scelle) && l["nature"] == "document"),
+            "{manifeste}"
+        );
+    }
+}

@@ -385,6 +385,245 @@ impl Drop for Service {
     }
 }
 
+/// The password staff choose in the scenarios.
+pub const MOT_DE_PASSE: &str = "une phrase de passe assez longue";
+
+impl Service {
+    /// A staff member chooses his password as a person does the first time: the reset link
+    /// received by e-mail, then the form it opens.
+    pub fn activer(&self, smtp: &Smtp, email: &str) {
+        let client = Navigateur::client();
+        let reponse = client
+            .post(format!("{}/mot-de-passe-oublie", self.url))
+            .form(&[("email", email)])
+            .send()
+            .unwrap();
+        assert!(reponse.status().is_redirection() || reponse.status().is_success());
+        let courriel = smtp.attendre(email, "/compte/");
+        let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
+        let jeton: String = courriel[debut..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let reponse = client
+            .post(format!("{}/compte/{jeton}", self.url))
+            .form(&[
+                ("mot_de_passe", MOT_DE_PASSE),
+                ("confirmation", MOT_DE_PASSE),
+            ])
+            .send()
+            .unwrap();
+        assert!(
+            reponse.status().is_redirection(),
+            "mot de passe de {email} refusé : {}",
+            reponse.text().unwrap()
+        );
+    }
+
+    /// A new browser session of `email` (his password chosen already), through the login form.
+    pub fn session(&self, email: &str) -> Navigateur {
+        let client = Navigateur::client();
+        let reponse = client
+            .post(format!("{}/connexion", self.url))
+            .form(&[("email", email), ("mot_de_passe", MOT_DE_PASSE)])
+            .send()
+            .unwrap();
+        let cookie = reponse
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("parafe_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("connexion de {email} refusée : {}", reponse.status()))
+            .to_owned();
+        let mut navigateur = Navigateur {
+            client,
+            url: self.url.clone(),
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, accueil) = navigateur.get("/accueil");
+        navigateur.csrf = entre(&accueil, "name=\"csrf\" value=\"", "\"")
+            .expect("jeton anti-CSRF dans la page")
+            .to_owned();
+        navigateur
+    }
+
+    /// [`Service::activer`] then [`Service::session`].
+    pub fn connecter(&self, smtp: &Smtp, email: &str) -> Navigateur {
+        self.activer(smtp, email);
+        self.session(email)
+    }
+}
+
+fn entre<'a>(texte: &'a str, debut: &str, fin: &str) -> Option<&'a str> {
+    let i = texte.find(debut)? + debut.len();
+    let j = texte[i..].find(fin)? + i;
+    Some(&texte[i..j])
+}
+
+/// A staff member's browser (a desk, or a tablet the kiosk locks): his session cookie and its
+/// anti-CSRF token, sent the way parafe's pages and scripts send them.
+pub struct Navigateur {
+    client: Client,
+    url: String,
+    cookie: String,
+    pub csrf: String,
+}
+
+/// A sheet open on a tablet, as the kiosk page gives it to its script.
+#[derive(Debug, Clone)]
+pub struct Feuille {
+    pub kiosque: String,
+    pub document: String,
+    pub version: String,
+    pub signataires: Vec<Value>,
+}
+
+impl Feuille {
+    /// The signer id of the attendee line `nom` (« Samira BENALI »).
+    pub fn id(&self, nom: &str) -> i64 {
+        self.signataires
+            .iter()
+            .find(|s| s["nom"] == nom)
+            .and_then(|s| s["id"].as_i64())
+            .unwrap_or_else(|| panic!("{nom} n'est pas sur la feuille : {:?}", self.signataires))
+    }
+}
+
+impl Navigateur {
+    fn client() -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .user_agent("Mozilla/5.0 (Linux; Android 14; SM-X710) parafe-essais")
+            .build()
+            .unwrap()
+    }
+
+    /// A page: its status and HTML (or where it redirects).
+    pub fn get(&self, chemin: &str) -> (StatusCode, String) {
+        let reponse = self
+            .client
+            .get(format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .send()
+            .unwrap();
+        let status = reponse.status();
+        let lieu = reponse
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+    }
+
+    /// A form of a page, with the session's token: status, and where it leads (or the page).
+    pub fn formulaire(&self, chemin: &str, champs: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut champs = champs.to_vec();
+        champs.push(("csrf", &self.csrf));
+        let reponse = self
+            .client
+            .post(format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .form(&champs)
+            .send()
+            .unwrap();
+        let status = reponse.status();
+        let lieu = reponse
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+    }
+
+    /// A JSON request as a page's script sends it (`X-CSRF-Token`).
+    pub fn json(&self, methode: &str, chemin: &str, corps: Option<&Value>) -> (StatusCode, Value) {
+        let mut requete = self
+            .client
+            .request(methode.parse().unwrap(), format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .header("accept", "application/json");
+        if let Some(c) = corps {
+            requete = requete.json(c);
+        }
+        let reponse = requete.send().unwrap();
+        let status = reponse.status();
+        let texte = reponse.text().unwrap();
+        (
+            status,
+            serde_json::from_str(&texte).unwrap_or(Value::String(texte)),
+        )
+    }
+
+    /// Opens a workshop sheet for `participants` (references) on this tablet, which the kiosk
+    /// then locks on it.
+    pub fn ouvrir_atelier(&self, intitule: &str, date: &str, participants: &[&str]) -> Feuille {
+        let mut champs = vec![
+            ("genre", "collectif"),
+            ("intitule", intitule),
+            ("date", date),
+            ("heure_debut", "09:30"),
+            ("heure_fin", "11:30"),
+            ("lieu", "Maison de l'emploi, salle Camargue"),
+        ];
+        champs.extend(participants.iter().map(|p| ("participants", *p)));
+        let (status, lieu) = self.formulaire("/kiosque", &champs);
+        assert!(
+            status.is_redirection(),
+            "ouverture refusée : {status} {lieu}"
+        );
+        let kiosque = lieu.trim_start_matches("/kiosque/").to_owned();
+        self.feuille(&kiosque)
+    }
+
+    /// The sheet as the kiosk page shows it now.
+    pub fn feuille(&self, kiosque: &str) -> Feuille {
+        let (status, page) = self.get(&format!("/kiosque/{kiosque}"));
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let donnees = entre(
+            &page,
+            "id=\"donnees-kiosque\" type=\"application/json\">",
+            "</script>",
+        )
+        .expect("données du kiosque dans la page");
+        let v: Value = serde_json::from_str(donnees).unwrap();
+        Feuille {
+            kiosque: kiosque.to_owned(),
+            document: v["document"].as_str().unwrap().to_owned(),
+            version: v["version"].as_str().unwrap().to_owned(),
+            signataires: v["signataires"].as_array().unwrap().clone(),
+        }
+    }
+
+    /// A signature sent by the tablet for the attendee `signataire`, or for a person added on
+    /// the spot (`nouveau`).
+    pub fn signer(&self, f: &Feuille, cle: &str, qui: Value) -> (StatusCode, Value) {
+        let mut corps = json!({ "cle": cle, "signature": signature(&f.version) });
+        corps
+            .as_object_mut()
+            .unwrap()
+            .extend(qui.as_object().unwrap().clone());
+        self.json(
+            "POST",
+            &format!("/kiosque/{}/signatures", f.kiosque),
+            Some(&corps),
+        )
+    }
+
+    /// The closing signature (the animator).
+    pub fn cloturer(&self, f: &Feuille, cle: &str, signature: Value) -> (StatusCode, Value) {
+        self.json(
+            "POST",
+            &format!("/kiosque/{}/cloture", f.kiosque),
+            Some(&json!({ "cle": cle, "signature": signature })),
+        )
+    }
+}
+
 /// A participants file in the parcours software's shape.
 pub const EXTRACTION: &str = "\
 Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie
