@@ -150,7 +150,7 @@ fn preuves(dir: &Path, pdf: &[u8]) -> Value {
         "pdfdetach",
         &[
             "-savefile",
-            "commun/preuves.json",
+            "preuves.json",
             "-o",
             &sortie.to_string_lossy(),
             &chemin.to_string_lossy(),

@@ -130,7 +130,8 @@ fn les_heures_des_preuves_sont_celles_de_paris_et_le_contrat_porte_le_jour_de_sa
         );
     }
     assert!(
-        texte.contains("code à usage unique confirmé le 15/10/2025 à 00:"),
+        texte.contains("code à usage unique reçu à cette adresse et confirmé sur ce")
+            && texte.contains("lien le 15/10/2025 à 00:"),
         "{texte}"
     );
     assert!(texte.contains("heure de Paris"), "heures non étiquetées");
