@@ -95,8 +95,11 @@ pub async fn verifier_mot_de_passe(
         "UPDATE personnel SET echecs = echecs + 1 WHERE id = ? RETURNING echecs",
     )
     .bind(id)
-    .fetch_one(&app.db)
-    .await?;
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(&app.db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)?;
     if echecs >= ECHECS_MAX {
         let jusqua = maintenant + VERROU;
         sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = ? WHERE id = ?")

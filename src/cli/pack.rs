@@ -539,8 +539,12 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
     )
     .bind(BENCH_PLIE)
     .bind(BENCH_OPERATION)
-    .fetch_one(db)
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await
+    .map_err(sql)?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
     .map_err(sql)?;
     let mut tx = db.begin().await.map_err(sql)?;
     let mut participants = Vec::with_capacity(args.participants);

@@ -2,6 +2,11 @@
 //! documents with their versions and signers, the outbox. The schema is in
 //! `storage/migrations/`, applied at start. Every query takes the caller's PLIE: rows of another
 //! PLIE are invisible, not forbidden.
+//!
+//! A statement that writes and gives rows back (`… RETURNING`) is read to its end (`fetch_all`),
+//! not with `fetch_one` or `fetch_optional`: outside a transaction SQLite commits it when it
+//! finishes, those two stop at the first row, and sqlx then resets the statement ignoring its
+//! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod documents;
 pub mod participants;
@@ -35,6 +40,11 @@ pub enum DbError {
 /// the machine, which the outbox's "never lost" relies on. `secure_delete`: what a row loses
 /// (a scrubbed e-mail text) is overwritten, not left in free pages; after the migrations, the
 /// WAL is checkpointed and truncated so that no earlier page image stays in it.
+///
+/// One connection outside the pool stays open as long as the pool: SQLite deletes the WAL and
+/// its index (`-shm`) when the last connection to the database closes, and a new connection
+/// must then write the index again. After a storage fault every pooled connection is closed:
+/// without this one, the next could not even read on a full disk.
 pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
     let path = data_dir.join("parafe.db");
     let options = SqliteConnectOptions::from_str("sqlite:")
@@ -53,7 +63,7 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         .max_connections(8)
         .before_acquire(|_, meta| Box::pin(async move { Ok(apres_la_derniere_panne(&meta)) }))
         .after_release(|conn, meta| Box::pin(rendue_saine(conn, meta)))
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
         .map_err(|source| DbError::Open {
             path: path.display().to_string(),
@@ -63,6 +73,16 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
         .await?;
+    let mut index = SqliteConnection::connect_with(&options).await?;
+    // A read opens the WAL and maps its index, kept until the connection closes.
+    sqlx::query("SELECT count(*) FROM sqlite_schema")
+        .execute(&mut index)
+        .await?;
+    let fermeture = pool.close_event();
+    tokio::spawn(async move {
+        fermeture.await;
+        index.close().await.ok();
+    });
     Ok(pool)
 }
 

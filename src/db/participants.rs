@@ -89,8 +89,11 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(&f.date_sortie)
     .bind(&f.motif_sortie)
     .bind(le)
-    .fetch_one(db)
-    .await
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// A participant of the PLIE, by reference, if the caller's portfolio holds it (`referent`:

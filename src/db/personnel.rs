@@ -50,8 +50,10 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(p.structure)
     .bind(p.identifiant_externe)
     .bind(le)
-    .fetch_optional(db)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await
+    .map(|mut ids| ids.pop())
 }
 
 /// Creates a référent of the PLIE (an import's), or renames the référent of the PLIE who has
@@ -77,8 +79,10 @@ pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(nom)
     .bind(prenom)
     .bind(le)
-    .fetch_optional(db)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await
+    .map(|mut ids| ids.pop())
 }
 
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {

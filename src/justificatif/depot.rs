@@ -198,8 +198,11 @@ pub async fn deposer(
     .bind(demande.depose_par)
     .bind(crate::db::instant(vault.horloge().maintenant()))
     .bind(filed.seq as i64)
-    .fetch_one(db)
-    .await?;
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)?;
     Ok(Depot {
         id,
         sha256,

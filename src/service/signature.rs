@@ -301,8 +301,10 @@ pub async fn verifier_code(app: &App, jeton: &str, code: &str) -> Result<(), Err
     .bind(signataire.id)
     .bind(&lien)
     .bind(ESSAIS_CODE)
-    .fetch_optional(&app.db)
-    .await?;
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(&app.db)
+    .await?
+    .pop();
     let Some((essais, attendu, expire)) = essai else {
         return Err(bloque());
     };

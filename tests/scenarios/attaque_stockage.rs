@@ -4,7 +4,9 @@
 //! real filesystems.
 
 use crate::pack::{deposer_http, pdf_simple};
-use crate::service::{contrat_donnees, participant_ref, signature, Plie, Reglages, EXTRACTION};
+use crate::service::{
+    contrat_donnees, participant_ref, signature, Plie, Reglages, Service, EXTRACTION,
+};
 use crate::support::{parafe, text};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -68,6 +70,25 @@ fn verifier_coffre(data: &Path) {
         text(&out.stdout),
         text(&out.stderr)
     );
+}
+
+/// The names of the justificatifs in a participant's dossier, sorted.
+fn justificatifs(service: &Service, jeton: &str, participant: &str) -> Vec<String> {
+    let v = service.ok(
+        "GET",
+        &format!("/api/participants/{participant}/justificatifs"),
+        jeton,
+        None,
+    );
+    let mut noms: Vec<String> = v["participant"]["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"] == "justificatif")
+        .filter_map(|p| Some(p["nom_fichier"].as_str()?.to_owned()))
+        .collect();
+    noms.sort();
+    noms
 }
 
 /// True when `quoi` was acknowledged (2xx); otherwise it must be a refusal for lack of space
@@ -191,6 +212,12 @@ fn disque_plein_rien_n_est_acquitte_qui_ne_soit_durable() {
             Some(usize::from(importe)),
             "{v}"
         );
+        // An acknowledged piece is in the dossier at once, not only after a commit that failed.
+        assert_eq!(
+            justificatifs(&service, &referent, &samira).len(),
+            usize::from(depose),
+            "dépôt acquitté : {depose}"
+        );
     }
 
     // Space is back: what was refused succeeds, with no restart.
@@ -228,19 +255,67 @@ fn disque_plein_rien_n_est_acquitte_qui_ne_soit_durable() {
         None,
     );
     assert_eq!(v["document"]["etat"], "delivre", "{v}");
-    let v = service.ok(
-        "GET",
-        &format!("/api/participants/{samira}/justificatifs"),
-        &referent,
-        None,
+    assert_eq!(
+        justificatifs(&service, &referent, &samira),
+        ["contrat-cdi.pdf"]
     );
-    let justificatifs = v["participant"]["pieces"]
-        .as_array()
-        .unwrap()
+    service.tuer();
+    verifier_coffre(&data);
+}
+
+#[test]
+fn base_pleine_un_depot_acquitte_est_en_base() {
+    let point = tempfile::tempdir().unwrap();
+    let data = point.path().join("data");
+    // Only the database runs out of space: the received pieces, the store, the journal, the
+    // versions and the keys each have a filesystem with room. Every filing then reaches the
+    // row, the last write, whose commit needs a page of WAL the disk no longer has.
+    let base = Tmpfs::monter(&data, 16);
+    let _autres: Vec<Tmpfs> = ["depots", "store", "journal", "versions", "cles"]
         .iter()
-        .filter(|p| p["source"] == "justificatif")
-        .count();
-    assert_eq!(justificatifs, 1, "{v}");
+        .map(|d| Tmpfs::monter(&data.join(d), 16))
+        .collect();
+    let Plie {
+        dir: _dir,
+        smtp: _smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret_dans(
+        tempfile::tempdir().unwrap(),
+        &data,
+        None,
+        Reglages::default(),
+    );
+    let samira = participant_ref(&service, &referent, "Benali");
+    service.attendre_outbox_vide(&referent);
+    let remplissage = base.remplir();
+    let (mut acquittes, mut refus) = (Vec::new(), 0);
+    for i in 0..4 {
+        let nom = format!("bulletin-{i}.pdf");
+        let (status, v) = deposer_http(
+            &service,
+            &referent,
+            &[("participant", &samira), ("genre", "bulletin-salaire")],
+            (
+                &nom,
+                &pdf_simple(&format!("Bulletin de salaire n° {i}"), None),
+            ),
+        );
+        if acquitte_ou_refuse(&format!("dépôt n° {i} sur une base pleine"), status, &v) {
+            acquittes.push(nom);
+        } else {
+            refus += 1;
+        }
+        // Reading needs no room: the dossier holds exactly what was acknowledged.
+        assert_eq!(justificatifs(&service, &referent, &samira), acquittes);
+        base.remplir();
+    }
+    assert!(refus > 0, "une base pleine a tout acquitté : {acquittes:?}");
+
+    std::fs::remove_file(&remplissage).unwrap();
+    service.redemarrer();
+    assert_eq!(justificatifs(&service, &referent, &samira), acquittes);
     service.tuer();
     verifier_coffre(&data);
 }
@@ -312,21 +387,9 @@ fn journal_plein_ni_ligne_partielle_ni_tete_fausse() {
         &v
     ));
     let avant = lignes_du_journal(&data);
-    let v = service.ok(
-        "GET",
-        &format!("/api/participants/{samira}/justificatifs"),
-        &referent,
-        None,
-    );
-    let noms: Vec<&str> = v["participant"]["pieces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["nom_fichier"].as_str())
-        .collect();
     assert!(
-        !noms.contains(&format!("bulletin-{refuse}.pdf").as_str()),
-        "la pièce refusée n'est pas au dossier : {noms:?}"
+        !justificatifs(&service, &referent, &samira).contains(&format!("bulletin-{refuse}.pdf")),
+        "la pièce refusée n'est pas au dossier"
     );
 
     // Space is back: the refused piece and the next ones follow on the same chain.
