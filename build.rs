@@ -5,6 +5,8 @@ use std::{env, fs, path::Path};
 fn main() {
     let root = Path::new("document-templates");
     println!("cargo:rerun-if-changed=document-templates");
+    // `sqlx::migrate!` embeds the migrations: a new one must rebuild the crate.
+    println!("cargo:rerun-if-changed=storage/migrations");
     let mut files = Vec::new();
     collect(root, root, &mut files);
     files.sort();

@@ -11,6 +11,9 @@ pub struct Config {
     /// Where keys, the embedded store and the local queue live (not read from the file).
     #[serde(skip)]
     pub data_dir: PathBuf,
+    /// The clock every part reads (`PARAFE_HORLOGE`, not read from the file).
+    #[serde(skip)]
+    pub horloge: crate::horloge::Horloge,
     /// Seal certificate and timestamp authority.
     pub seal: crate::seal::SealConfig,
     /// Evidence store (S3) and retention.
@@ -30,6 +33,8 @@ pub enum ConfigError {
     },
     #[error("fichier de configuration {path} invalide : {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Horloge(String),
 }
 
 impl Config {
@@ -45,6 +50,8 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         config.data_dir = data_dir.to_path_buf();
+        config.horloge =
+            crate::horloge::Horloge::de_l_environnement().map_err(ConfigError::Horloge)?;
         Ok(config)
     }
 }

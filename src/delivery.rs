@@ -1,8 +1,10 @@
 //! Delivery by e-mail: signing links, reminders and sealed documents. One seam, two
 //! transports: a real SMTP server (`[courriel] smtp = "hôte:port"`), or — the zero-setup
-//! default — the development mailbox, which keeps each message as an `.eml` file under
-//! `<data-dir>/courriels/` where the web screens show it. Nothing here retries: the outbox does.
+//! default, for development only — the development mailbox, which keeps each message as an
+//! `.eml` file under `<data-dir>/courriels/<plie>/`, where the PLIE's administrators (and only
+//! they) read it. Nothing here retries: the outbox does.
 
+use crate::model::PlieId;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -90,6 +92,8 @@ pub enum Transport {
 pub struct Courrier {
     expediteur: Mailbox,
     transport: Transport,
+    /// Dates each acceptance, like every other piece of evidence.
+    horloge: crate::horloge::Horloge,
 }
 
 impl Courrier {
@@ -141,18 +145,29 @@ impl Courrier {
         Ok(Courrier {
             expediteur,
             transport,
+            horloge: crate::horloge::Horloge::systeme(),
         })
     }
 
-    /// Where the development mailbox keeps messages (None with a real SMTP server).
-    pub fn boite(&self) -> Option<&std::path::Path> {
+    /// Acceptances dated by `horloge`, the clock of the rest of the process.
+    pub fn avec_horloge(self, horloge: crate::horloge::Horloge) -> Courrier {
+        Courrier { horloge, ..self }
+    }
+
+    /// Where the development mailbox keeps a PLIE's messages (None with a real SMTP server).
+    pub fn boite(&self, plie: &PlieId) -> Option<PathBuf> {
         match &self.transport {
-            Transport::Boite(dir) => Some(dir),
+            Transport::Boite(dir) => Some(dir.join(plie.as_str())),
             Transport::Smtp(_) => None,
         }
     }
 
-    pub async fn envoyer(&self, courriel: &Courriel) -> Result<Accuse, DeliveryError> {
+    /// Sends a message on behalf of a PLIE (whose development mailbox keeps it, if any).
+    pub async fn envoyer(
+        &self,
+        courriel: &Courriel,
+        plie: &PlieId,
+    ) -> Result<Accuse, DeliveryError> {
         let message = self.composer(courriel)?;
         let reponse = match &self.transport {
             Transport::Smtp(smtp) => {
@@ -166,10 +181,11 @@ impl Courrier {
                     reponse.message().collect::<Vec<_>>().join(" ")
                 )
             }
-            Transport::Boite(dir) => {
+            Transport::Boite(boites) => {
+                let dir = boites.join(plie.as_str());
                 let nom = format!(
                     "{}-{}.eml",
-                    Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+                    self.horloge.maintenant().format("%Y%m%dT%H%M%S%.3f"),
                     crate::auth::empreinte_secret(&courriel.message_id)
                         .get(..12)
                         .unwrap_or_default()
@@ -190,7 +206,7 @@ impl Courrier {
         Ok(Accuse {
             message_id: courriel.message_id.clone(),
             reponse,
-            accepte_le: Utc::now(),
+            accepte_le: self.horloge.maintenant(),
         })
     }
 

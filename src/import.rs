@@ -1,17 +1,108 @@
 //! Import of participants and their référents from a parcours software extraction (UP Viesion
 //! style: one line per participant, `;`-separated, dates `JJ/MM/AAAA`, headers in French; the
-//! columns are listed in the README). Every line is checked first; one bad line and nothing is
-//! written, with the list of lines and fields to fix.
+//! columns are listed in the README), in UTF-8 or Windows-1252 (what French spreadsheets still
+//! save as « CSV »). Every line is checked first; one bad line and nothing is written, with the
+//! list of lines and fields to fix. An import creates référents of its PLIE and updates those
+//! only: never another role's account, never another PLIE's.
 
-use crate::auth::RolePersonnel;
 use crate::db;
 use crate::db::participants::{self, Fiche};
-use crate::db::personnel::{self, NouveauPersonnel};
+use crate::db::personnel;
 use crate::delivery::email_valide;
 use crate::service::{App, Erreur};
 use chrono::NaiveDate;
+use encoding_rs::{UTF_8, WINDOWS_1252};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Largest file taken in one request: 100 000 participants weigh 16 to 20 MB; room for four
+/// times that, and for long lines.
+pub const TAILLE_MAX: usize = 80 << 20;
+
+/// The text encodings an extraction comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encodage {
+    Utf8,
+    /// What Excel and LibreOffice save as « CSV (séparateur : point-virgule) » in France, and
+    /// many parcours tools export.
+    Windows1252,
+}
+
+impl Encodage {
+    /// The encoding a `charset` names, by the WHATWG labels browsers use (`latin1`,
+    /// `iso-8859-1` and `cp1252` are Windows-1252); `None` for any other.
+    pub fn par_charset(label: &str) -> Option<Encodage> {
+        match encoding_rs::Encoding::for_label(label.trim().trim_matches('"').as_bytes()) {
+            Some(e) if e == UTF_8 => Some(Encodage::Utf8),
+            Some(e) if e == WINDOWS_1252 => Some(Encodage::Windows1252),
+            _ => None,
+        }
+    }
+}
+
+/// Line (from 1) of a byte offset.
+fn ligne_de(octets: &[u8], position: usize) -> usize {
+    octets[..position].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The text of a file: in the encoding its BOM says, else the one declared (`charset`), else
+/// UTF-8 when its bytes are UTF-8 and Windows-1252 otherwise. A workbook, UTF-16 or bytes that
+/// are text in neither encoding are refused with what to do instead.
+pub fn decoder(octets: &[u8], declare: Option<Encodage>) -> Result<Cow<'_, str>, Erreur> {
+    let refus = |message: String| {
+        Erreur::invalide(
+            "fichier",
+            format!("fichier refusé, rien n'a été importé : {message}"),
+        )
+    };
+    const ENREGISTRER: &str = "ouvrez-le dans le tableur et enregistrez-le sous « CSV UTF-8 » ou « CSV (séparateur : point-virgule) »";
+    if octets.starts_with(b"PK\x03\x04") || octets.starts_with(b"\xD0\xCF\x11\xE0") {
+        return Err(refus(format!(
+            "ce fichier est un classeur (Excel ou LibreOffice), pas un CSV : {ENREGISTRER}"
+        )));
+    }
+    if octets.starts_with(b"\xFF\xFE") || octets.starts_with(b"\xFE\xFF") {
+        return Err(refus(format!(
+            "ce fichier est en UTF-16 (« texte Unicode ») : {ENREGISTRER}"
+        )));
+    }
+    if let Some(i) = octets.iter().position(|&b| b == 0) {
+        return Err(refus(format!(
+            "ligne {} : octet nul, ce n'est pas un fichier texte (UTF-16 sans marque ?) : {ENREGISTRER}",
+            ligne_de(octets, i)
+        )));
+    }
+    let (encodage, corps) = match octets.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(reste) => (Some(Encodage::Utf8), reste),
+        None => (declare, octets),
+    };
+    let texte = match encodage {
+        Some(Encodage::Utf8) => match std::str::from_utf8(corps) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(e) => {
+                return Err(refus(format!(
+                    "ligne {} : octets qui ne sont pas de l'UTF-8, alors que le fichier est annoncé en UTF-8 : \
+                     enregistrez-le en « CSV UTF-8 », ou annoncez charset=windows-1252 s'il vient d'un tableur en Windows-1252",
+                    ligne_de(corps, e.valid_up_to())
+                )))
+            }
+        },
+        Some(Encodage::Windows1252) => WINDOWS_1252.decode_without_bom_handling(corps).0,
+        None => match std::str::from_utf8(corps) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => WINDOWS_1252.decode_without_bom_handling(corps).0,
+        },
+    };
+    // The five bytes Windows-1252 leaves undefined come out as C1 controls: another encoding.
+    if let Some(i) = texte.find(|c: char| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return Err(refus(format!(
+            "ligne {} : caractère qui n'existe ni en UTF-8 ni en Windows-1252 (fichier dans un autre encodage ?) : {ENREGISTRER}",
+            ligne_de(texte.as_bytes(), i)
+        )));
+    }
+    Ok(texte)
+}
 
 /// The columns, as the extraction names them. Required ones first.
 pub const COLONNES: [(&str, bool); 21] = [
@@ -54,7 +145,8 @@ pub struct Rapport {
     pub bilans: crate::schedule::Planification,
 }
 
-struct Ligne {
+/// A line read and checked, ready to be written.
+pub struct Ligne {
     fiche: Fiche,
     referent: (String, String, String),
     operation: Option<String>,
@@ -67,8 +159,7 @@ fn date(s: &str) -> Option<NaiveDate> {
 }
 
 /// Reads and checks the whole file; either every line is usable, or the errors of all lines.
-fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
-    let texte = texte.trim_start_matches('\u{feff}');
+pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
     let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {
@@ -275,31 +366,23 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
         let id = match referents.get(email) {
             Some(id) => Some(*id),
             None => {
-                let id = personnel::enregistrer(
-                    &mut *tx,
-                    &NouveauPersonnel {
-                        plie,
-                        email,
-                        nom,
-                        prenom,
-                        role: RolePersonnel::Referent,
-                        structure: "",
-                        identifiant_externe: None,
-                    },
-                    &le,
-                )
-                .await?;
+                let id = personnel::enregistrer_referent(&mut *tx, plie, email, nom, prenom, &le)
+                    .await?;
                 if let Some(id) = id {
                     referents.insert(email.clone(), id);
                 }
                 id
             }
         };
+        // Whose account it is (another role, another PLIE) is not the importer's business.
         let Some(id) = id else {
             erreurs.push(ErreurLigne {
                 ligne: i + 2,
                 colonne: "Email référent".into(),
-                message: format!("« {email} » est le compte d'un autre PLIE"),
+                message: format!(
+                    "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
+                     indiquez l'adresse professionnelle du référent"
+                ),
             });
             continue;
         };
@@ -350,4 +433,34 @@ pub async fn importer_et_planifier(
     rapport.bilans =
         crate::schedule::planifier(app, plie, &au_rsa, app.horloge.maintenant()).await?;
     Ok(rapport)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodages_reconnus_ou_refuses_avec_la_ligne() {
+        let cp1252 = b"Nom;Pr\xe9nom\nC\x9cur;\x80\n";
+        assert_eq!(decoder(cp1252, None).unwrap(), "Nom;Prénom\nCœur;€\n");
+        assert_eq!(decoder("Prénom\n".as_bytes(), None).unwrap(), "Prénom\n");
+        // The BOM wins over the declared charset.
+        assert_eq!(
+            decoder(b"\xEF\xBB\xBFPr\xC3\xA9nom", Some(Encodage::Windows1252)).unwrap(),
+            "Prénom"
+        );
+        let message = |octets: &[u8], declare| match decoder(octets, declare) {
+            Err(Erreur::Invalide { message, .. }) => message,
+            autre => panic!("{autre:?}"),
+        };
+        assert!(message(b"Nom\nA\x81B\n", None).contains(": ligne 2 : caractère"));
+        assert!(message(b"Nom\nok\nA\0B", None).contains(": ligne 3 : octet nul"));
+        assert!(message(cp1252, Some(Encodage::Utf8)).contains(": ligne 1 : octets"));
+        assert_eq!(
+            Encodage::par_charset("\"ISO-8859-1\""),
+            Some(Encodage::Windows1252)
+        );
+        assert_eq!(Encodage::par_charset("UTF8"), Some(Encodage::Utf8));
+        assert_eq!(Encodage::par_charset("utf-16le"), None);
+    }
 }

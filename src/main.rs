@@ -65,10 +65,12 @@ enum BenchCommand {
 }
 
 fn main() -> ExitCode {
+    // lopdf's notes on the PDFs it repairs are for its developers: parafe says in French
+    // what it refuses in a file, and why.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PARAFE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| "warn,lopdf=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -300,6 +300,16 @@ pub enum JournalEvent {
         first_seq: u64,
         last_seq: u64,
     },
+    /// First entry of a segment after a break (`parafe store constater-rupture`): the previous
+    /// segment, broken at `line` (entry `seq`) for the reason `problem`, was closed as it was
+    /// and filed as the object listed; `reason` is the operator's account of it.
+    ChainBreakRecorded {
+        segment: u64,
+        line: u64,
+        seq: Option<u64>,
+        problem: String,
+        reason: String,
+    },
 }
 
 /// One journal entry: chained to the previous entry of the same PLIE by `prev`, sealed by `hash`

@@ -140,9 +140,10 @@ pub async fn terminer(
     maintenant: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
-        // The text of a sent e-mail may hold a signing link: it is not kept once sent.
+        // The text of a sent e-mail names people: it is not kept once sent (the secrets it
+        // carried never were in it: see service::secrets).
         "UPDATE outbox SET etat = 'fait', resultat = ?, fait_le = ?, derniere_erreur = NULL,
-           charge = json_remove(charge, '$.texte')
+           charge = json_remove(charge, '$.courriel.texte')
          WHERE id = ? AND etat = 'attente'",
     )
     .bind(resultat.to_string())

@@ -35,12 +35,15 @@ pub fn routes() -> Router<App> {
         .route("/api/exports/{reference}/zip", get(zip))
 }
 
-/// The status of a refused piece: 413 past the size limit, 400 for an interrupted upload, 422
-/// for everything the person must fix in the file itself.
+/// The status of a refused piece: 413 past the size limit, 400 for an interrupted upload, 507
+/// or 503 when it could not be written, 422 for everything the person must fix in the file.
 pub(crate) fn statut_refus(r: &Refus) -> StatusCode {
     match r {
         Refus::TropGros { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Refus::Lecture { .. } => StatusCode::BAD_REQUEST,
+        Refus::Stockage { panne } => {
+            StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

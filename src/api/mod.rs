@@ -45,6 +45,16 @@ impl From<Erreur> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
             }
             Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
+            Erreur::Stockage { panne, detail } => {
+                tracing::error!("stockage : {detail}");
+                return ApiError {
+                    status: StatusCode::from_u16(panne.statut())
+                        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                    message: panne.to_string(),
+                    champ: None,
+                };
+            }
+            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
             Erreur::Interne(detail) => {
                 tracing::error!("erreur interne : {detail}");
                 return ApiError {
@@ -86,6 +96,9 @@ impl From<Refus> for ApiError {
     }
 }
 
+/// Largest JSON body accepted: axum's default limit, which every JSON route keeps.
+const LIMITE_JSON: usize = 2 << 20;
+
 /// A JSON body whose errors are answered in French with the faulty field.
 pub struct Corps<T>(pub T);
 
@@ -108,6 +121,13 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T>
                     JsonRejection::JsonDataError(_) => (
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("JSON inattendu : {}", cause(&rejet)),
+                    ),
+                    _ if rejet.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "corps de requête trop volumineux : {} Mo au plus pour du JSON",
+                            LIMITE_JSON >> 20
+                        ),
                     ),
                     _ => (
                         StatusCode::BAD_REQUEST,
@@ -413,9 +433,7 @@ async fn modifier_participant(
     Path(reference): Path<String>,
     Corps(c): Corps<ChangementParcours>,
 ) -> Reponse<Json<Value>> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit("un assistant ne modifie pas les parcours".into()).into());
-    }
+    documents::modification_permise(&acteur)?;
     let plie = acteur.plie.as_str();
     let p = participants::par_ref(&app.db, plie, &reference, acteur.portefeuille())
         .await
@@ -468,7 +486,98 @@ async fn modifier_participant(
     Ok(Json(json!({ "participant": p, "bilans": bilans })))
 }
 
-async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Reponse<Json<Value>> {
+/// Media types under which tools send a CSV file (Windows names it `application/vnd.ms-excel`;
+/// `application/octet-stream`: the bytes as they are).
+const TYPES_CSV: [&str; 6] = [
+    "text/csv",
+    "application/csv",
+    "text/comma-separated-values",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+];
+
+/// The encoding a CSV request declares (`charset`), checked with its media type; no
+/// `Content-Type` is taken as bytes to recognise.
+fn encodage_declare(entetes: &HeaderMap) -> Reponse<Option<crate::import::Encodage>> {
+    let refus = |message: String| ApiError {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        message,
+        champ: None,
+    };
+    let Some(valeur) = entetes.get(header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let valeur = valeur.to_str().unwrap_or_default();
+    let mut parties = valeur.split(';');
+    let media = parties
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !TYPES_CSV.contains(&media.as_str()) {
+        return Err(refus(format!(
+            "envoyez le fichier CSV lui-même, avec l'en-tête Content-Type: text/csv (reçu : « {valeur} »)"
+        )));
+    }
+    let charset = parties
+        .filter_map(|p| p.split_once('='))
+        .find(|(nom, _)| nom.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"'));
+    match charset {
+        None => Ok(None),
+        Some(c) => crate::import::Encodage::par_charset(c).map(Some).ok_or_else(|| {
+            refus(format!(
+                "jeu de caractères « {c} » non pris en charge : enregistrez le fichier en UTF-8 ou en \
+                 Windows-1252 (charset=utf-8 ou charset=windows-1252), ou n'indiquez pas de charset"
+            ))
+        }),
+    }
+}
+
+/// The body, up to `limite` bytes; a larger one is refused before it is read when its size is
+/// declared, as soon as it passes the limit otherwise.
+async fn corps_borne(
+    entetes: &HeaderMap,
+    corps: axum::body::Body,
+    limite: usize,
+) -> Reponse<axum::body::Bytes> {
+    let trop = || {
+        ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!(
+            "fichier trop volumineux : {} Mo au plus par import (100 000 participants en font 16 à 20) ; \
+             découpez l'extraction en plusieurs fichiers",
+            limite >> 20
+        ),
+        champ: None,
+    }
+    };
+    let annonce = entetes
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if annonce.is_some_and(|n| n > limite as u64) {
+        return Err(trop());
+    }
+    axum::body::to_bytes(corps, limite).await.map_err(|e| {
+        if e.into_inner().is::<http_body_util::LengthLimitError>() {
+            trop()
+        } else {
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: "envoi du fichier interrompu : recommencez".into(),
+                champ: None,
+            }
+        }
+    })
+}
+
+async fn importer(
+    State(app): State<App>,
+    acteur: Acteur,
+    entetes: HeaderMap,
+    corps: axum::body::Body,
+) -> Reponse<Json<Value>> {
     if !matches!(
         acteur.role,
         RolePersonnel::Coordinateur | RolePersonnel::Admin
@@ -478,7 +587,10 @@ async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Repo
         )
         .into());
     }
-    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &corps).await {
+    let declare = encodage_declare(&entetes)?;
+    let octets = corps_borne(&entetes, corps, crate::import::TAILLE_MAX).await?;
+    let texte = crate::import::decoder(&octets, declare)?;
+    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &texte).await {
         Ok(rapport) => Ok(Json(json!(rapport))),
         Err(crate::import::ImportError::Service(e)) => Err(e.into()),
         Err(crate::import::ImportError::Lignes(erreurs)) => Err(ApiError {
@@ -487,7 +599,10 @@ async fn importer(State(app): State<App>, acteur: Acteur, corps: String) -> Repo
                 "fichier refusé, rien n'a été importé : {}",
                 erreurs
                     .iter()
-                    .map(|e| format!("ligne {} ({}) : {}", e.ligne, e.colonne, e.message))
+                    .map(|e| match e.colonne.as_str() {
+                        "" => format!("ligne {} : {}", e.ligne, e.message),
+                        c => format!("ligne {} ({c}) : {}", e.ligne, e.message),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ; ")
             ),
@@ -594,14 +709,20 @@ async fn fiche_plie(
     Ok(Json(json!({ "plie": fiche })))
 }
 
+/// What a link shows: before its code is confirmed, only the kind of document (nothing of whom
+/// it concerns); after, the document and the signer.
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {
     let (document, signataire) = signature::ouvrir_lien(&app, &jeton).await?;
     let titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let Some(confirme) = signature::confirmation(&app, &signataire, &jeton).await? else {
+        return Ok(Json(json!({ "titre": titre, "code_confirme": false })));
+    };
     Ok(Json(json!({
         "document": document.reference, "titre": titre, "version": document.sha256_rendu,
         "signataire": signataire.nom, "consentement": signature::CONSENTEMENT,
+        "code_confirme": true, "code_confirme_le": confirme,
     })))
 }
 
@@ -657,7 +778,7 @@ async fn refuser(
 }
 
 async fn pdf_du_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Response> {
-    let (document, _) = signature::ouvrir_lien(&app, &jeton).await?;
+    let (document, _, _) = signature::ouvrir_confirme(&app, &jeton).await?;
     let sha = document
         .sha256_rendu
         .clone()

@@ -2,10 +2,11 @@
 //! reset by single-use e-mail links, the first administrator created at first start, accounts
 //! and API tokens managed by administrators.
 
-use super::{empreinte_secret, mots_de_passe, nouveau_secret, session, RolePersonnel};
+use super::{empreinte_secret, mots_de_passe, session, RolePersonnel};
 use crate::db::{self, personnel};
 use crate::delivery::{email_valide, Courriel};
 use crate::outbox::{self, Genre};
+use crate::service::secrets::{self, Secret};
 use crate::service::{App, Erreur};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -20,7 +21,9 @@ pub const DUREE_REINITIALISATION: TimeDelta = TimeDelta::hours(1);
 /// Validity of an activation link (new account).
 pub const DUREE_ACTIVATION: TimeDelta = TimeDelta::days(7);
 
-const REFUS_CONNEXION: &str = "adresse e-mail ou mot de passe incorrect";
+/// The one answer of a refused login, whether the account exists, is locked or not: the form
+/// never tells who has an account.
+const REFUS_CONNEXION: &str = "adresse e-mail ou mot de passe incorrect ; après 5 essais erronés, un compte est verrouillé 15 minutes (« Mot de passe oublié » le débloque aussitôt)";
 
 /// Why a login is refused.
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +95,11 @@ pub async fn verifier_mot_de_passe(
         "UPDATE personnel SET echecs = echecs + 1 WHERE id = ? RETURNING echecs",
     )
     .bind(id)
-    .fetch_one(&app.db)
-    .await?;
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(&app.db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)?;
     if echecs >= ECHECS_MAX {
         let jusqua = maintenant + VERROU;
         sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = ? WHERE id = ?")
@@ -119,7 +125,12 @@ pub async fn connexion(
     agent: &str,
 ) -> Result<String, RefusConnexion> {
     let compte = personnel::par_email(&app.db, email.trim()).await?;
-    verifier_mot_de_passe(app, compte.as_ref().map(|c| c.id), mot_de_passe).await?;
+    verifier_mot_de_passe(app, compte.as_ref().map(|c| c.id), mot_de_passe)
+        .await
+        .map_err(|refus| match refus {
+            RefusConnexion::Verrouille(_) => RefusConnexion::Identifiants,
+            autre => autre,
+        })?;
     let compte = compte.ok_or(RefusConnexion::Identifiants)?;
     Ok(session::ouvrir(&app.db, compte.id, app.horloge.maintenant(), ip, agent).await?)
 }
@@ -156,15 +167,15 @@ pub async fn lien(app: &App, jeton: &str) -> Result<Option<LienCompte>, Erreur> 
 }
 
 /// Creates a single-use link for an account (earlier unused links of the same kind stop
-/// working); returns the token, to put in a URL.
+/// working); returns its row. Its token is drawn when the e-mail carrying it is sent
+/// ([`Secret::LienCompte`]).
 async fn creer_lien(
     tx: &mut sqlx::SqliteConnection,
     personnel_id: i64,
     genre: &str,
     duree: TimeDelta,
     maintenant: DateTime<Utc>,
-) -> Result<String, sqlx::Error> {
-    let (jeton, empreinte) = nouveau_secret();
+) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "UPDATE lien_compte SET utilise_le = ? WHERE personnel_id = ? AND genre = ? AND utilise_le IS NULL",
     )
@@ -173,20 +184,20 @@ async fn creer_lien(
     .bind(genre)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO lien_compte (sha256, personnel_id, genre, cree_le, expire_le) VALUES (?, ?, ?, ?, ?)",
+    sqlx::query_scalar(
+        "INSERT INTO lien_compte (personnel_id, genre, cree_le, expire_le) VALUES (?, ?, ?, ?)
+         RETURNING id",
     )
-    .bind(&empreinte)
     .bind(personnel_id)
     .bind(genre)
     .bind(db::instant(maintenant))
     .bind(db::instant(maintenant + duree))
-    .execute(&mut *tx)
-    .await?;
-    Ok(jeton)
+    .fetch_one(&mut *tx)
+    .await
 }
 
-/// Queues an e-mail to a staff member (through the outbox, like every message parafe sends).
+/// Queues an e-mail to a staff member carrying an account link (through the outbox, like every
+/// message parafe sends); `texte` holds [`secrets::MARQUE`] where the link goes.
 async fn courriel(
     app: &App,
     tx: &mut sqlx::SqliteConnection,
@@ -194,8 +205,9 @@ async fn courriel(
     a: &str,
     objet: String,
     texte: String,
+    lien: i64,
 ) -> Result<(), Erreur> {
-    let (nonce, _) = nouveau_secret();
+    let nonce = db::nouvelle_ref("m");
     let courriel = Courriel {
         a: vec![a.to_owned()],
         objet,
@@ -209,7 +221,7 @@ async fn courriel(
         &format!("courriel:compte:{nonce}"),
         Genre::Courriel,
         plie,
-        &json!({ "courriel": courriel }),
+        &json!({ "courriel": courriel, "secret": Secret::LienCompte { lien } }),
         app.horloge.maintenant(),
     )
     .await?;
@@ -231,7 +243,7 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
     }
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
-    let jeton = creer_lien(
+    let lien = creer_lien(
         &mut tx,
         compte.id,
         "reinitialisation",
@@ -239,7 +251,6 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
         maintenant,
     )
     .await?;
-    let url = format!("{}/compte/{jeton}", app.url_publique());
     courriel(
         app,
         &mut tx,
@@ -248,10 +259,12 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
         "Réinitialisation de votre mot de passe parafe".into(),
         format!(
             "Bonjour {},\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable une heure, \
-             une seule fois) :\n{url}\n\nSi vous n'avez rien demandé, ignorez ce message : votre \
+             une seule fois) :\n{}\n\nSi vous n'avez rien demandé, ignorez ce message : votre \
              mot de passe actuel reste valable.\n",
-            compte.prenom
+            compte.prenom,
+            secrets::MARQUE
         ),
+        lien,
     )
     .await?;
     tx.commit().await?;
@@ -296,7 +309,11 @@ pub async fn definir_mot_de_passe(
         }
         email = nouvel_email.trim().to_owned();
     }
-    if let Some(raison) = mots_de_passe::refus(&saisie.mot_de_passe, &email) {
+    let (prenom, nom) = match &saisie.identite {
+        Some((prenom, nom, _)) => (prenom.as_str(), nom.as_str()),
+        None => (lien.personnel.prenom.as_str(), lien.personnel.nom.as_str()),
+    };
+    if let Some(raison) = mots_de_passe::refus(&saisie.mot_de_passe, &[&email, prenom, nom]) {
         return Err(Erreur::invalide("mot_de_passe", raison));
     }
     if saisie.mot_de_passe != saisie.confirmation {
@@ -397,9 +414,12 @@ pub async fn premier_administrateur(app: &App) -> Result<Option<String>, Erreur>
         .await?
         .ok_or_else(|| Erreur::Conflit(format!("l'adresse {email} appartient à un autre PLIE")))?,
     };
-    let jeton = creer_lien(&mut tx, id, "activation", TimeDelta::hours(24), maintenant).await?;
+    let lien = creer_lien(&mut tx, id, "activation", TimeDelta::hours(24), maintenant).await?;
     tx.commit().await?;
-    let url = format!("{}/compte/{jeton}", app.url_publique());
+    let url = Secret::LienCompte { lien }
+        .tirer(app)
+        .await?
+        .ok_or_else(|| Erreur::Interne("lien d'activation aussitôt périmé".into()))?;
     tracing::warn!(
         "aucun administrateur n'a encore de mot de passe : ouvrez {url} pour créer le premier \
          compte (lien valable 24 heures, une seule fois ; un nouveau lien est écrit à chaque démarrage)"
@@ -498,11 +518,10 @@ pub async fn creer_compte(
     )
     .await?
     .ok_or_else(|| Erreur::invalide("email", "un compte existe déjà avec cette adresse"))?;
-    let jeton = creer_lien(&mut tx, id, "activation", DUREE_ACTIVATION, maintenant).await?;
+    let lien = creer_lien(&mut tx, id, "activation", DUREE_ACTIVATION, maintenant).await?;
     let nom_plie = db::referentiel::nom_plie(&app.db, acteur.plie.as_str())
         .await?
         .unwrap_or_default();
-    let url = format!("{}/compte/{jeton}", app.url_publique());
     courriel(
         app,
         &mut tx,
@@ -511,9 +530,11 @@ pub async fn creer_compte(
         format!("Votre compte parafe — {nom_plie}"),
         format!(
             "Bonjour {},\n\nUn compte parafe a été ouvert pour vous ({nom_plie}). Pour choisir votre \
-             mot de passe, ouvrez ce lien (valable 7 jours, une seule fois) :\n{url}\n",
-            c.prenom.trim()
+             mot de passe, ouvrez ce lien (valable 7 jours, une seule fois) :\n{}\n",
+            c.prenom.trim(),
+            secrets::MARQUE
         ),
+        lien,
     )
     .await?;
     tx.commit().await?;

@@ -1,7 +1,8 @@
 //! Who is calling, and what they may see: staff members authenticated by an API token (for
 //! integrations) — the web screens add sessions on top. Roles follow the PLIE's organisation:
-//! a référent sees his own portfolio, an assistant reads everything of the PLIE and changes
-//! nothing, a coordinateur validates and settles workflows, an admin manages accounts.
+//! a référent sees his own portfolio; an assistant reads and exports everything of the PLIE and
+//! files justificatifs, but creates, changes, sends and signs no document; a coordinateur
+//! validates and settles workflows; an admin manages accounts.
 
 pub mod comptes;
 pub mod mots_de_passe;
@@ -42,16 +43,40 @@ impl RolePersonnel {
     }
 }
 
+/// What an assistant may do, said the same way wherever she is refused.
+pub const DROITS_ASSISTANTE: &str = "une assistante consulte, exporte et dépose des justificatifs ; elle ne crée, ne modifie, n'envoie, n'annule ni ne signe aucun document";
+
+/// How a staff member proved who he is on a request: recorded with what he signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moyen {
+    /// A browser session opened with the account's password.
+    Session,
+    /// An API token of the account.
+    JetonApi,
+}
+
+impl Moyen {
+    /// As the evidence of a signature names it.
+    pub fn libelle(self) -> &'static str {
+        match self {
+            Moyen::Session => "session du navigateur ouverte par mot de passe",
+            Moyen::JetonApi => "jeton d'API",
+        }
+    }
+}
+
 /// An authenticated staff member.
 #[derive(Debug, Clone)]
 pub struct Acteur {
     pub personnel_id: i64,
     pub plie: PlieId,
     pub role: RolePersonnel,
+    pub moyen: Moyen,
 }
 
 impl Acteur {
-    /// Assistants read and export, never create, send, sign or cancel.
+    /// Assistants read, export and file justificatifs (evidence received from outside); they
+    /// never create, change, send, sign or cancel a document ([`DROITS_ASSISTANTE`]).
     pub fn peut_modifier(&self) -> bool {
         self.role != RolePersonnel::Assistant
     }
@@ -134,6 +159,7 @@ pub async fn par_jeton_api(
             personnel_id: id,
             plie: PlieId::new(&plie).ok()?,
             role: RolePersonnel::parse(&role)?,
+            moyen: Moyen::JetonApi,
         })
     }))
 }

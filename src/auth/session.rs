@@ -3,7 +3,7 @@
 //! token, an idle expiry and an absolute one. A session may be locked on a kiosk sheet: it then
 //! opens nothing but that sheet until the staff member types the password again.
 
-use super::{empreinte_secret, nouveau_secret, Acteur, RolePersonnel};
+use super::{empreinte_secret, nouveau_secret, Acteur, Moyen, RolePersonnel};
 use crate::db::{self, Pool};
 use crate::model::PlieId;
 use axum::http::HeaderMap;
@@ -121,6 +121,7 @@ pub async fn par_secret(
             personnel_id: id,
             plie,
             role,
+            moyen: Moyen::Session,
         },
         nom: format!("{prenom} {}", nom.to_uppercase()),
         email,

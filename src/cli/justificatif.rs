@@ -3,7 +3,7 @@
 
 use super::pack::{ouvrir, plie_de};
 use super::{CliError, CliResult, DataDir};
-use crate::justificatif::etat::{aujourdhui, charger, DossierError, Filtre, Periode};
+use crate::justificatif::etat::{charger, DossierError, Filtre, Periode};
 use crate::justificatif::{deposer, evaluer, recevoir, Catalogue, Demande};
 use chrono::NaiveDate;
 use std::path::PathBuf;
@@ -175,7 +175,9 @@ async fn etat(args: EtatArgs) -> CliResult {
             DossierError::Sql(e) => CliError::failure(e.to_string()),
             e => CliError::input(e.to_string()),
         })?;
-    let jour = aujourdhui();
+    let jour = crate::horloge::Horloge::de_l_environnement()
+        .map_err(CliError::input)?
+        .aujourdhui();
     let periode = Periode::toute();
     let operation = if args.participant.is_none() {
         evaluer(&catalogue, None, &dossier.pieces, &periode, jour)

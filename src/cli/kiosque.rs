@@ -308,7 +308,7 @@ async fn charge(serveur: &Serveur, jeton: &str, args: &BenchArgs) -> CliResult {
             .await
             .map_err(echec)?;
     }
-    let boite = serveur.data.join("courriels");
+    let boite = serveur.data.join("courriels").join("plie-banc");
     let mut liens = std::collections::HashMap::new();
     let debut = Instant::now();
     while liens.len() < args.tablettes {

@@ -121,9 +121,9 @@ pub fn run(args: PackArgs) -> CliResult {
             donnees_sensibles: args.donnees_sensibles,
             acteur: "ligne-de-commande".into(),
             reference: pack::nouvelle_reference(),
-            aujourdhui: crate::justificatif::etat::aujourdhui(),
+            aujourdhui: ouvert.vault.horloge().aujourdhui(),
         };
-        let maintenant = || crate::db::instant(chrono::Utc::now());
+        let maintenant = || crate::db::instant(ouvert.vault.horloge().maintenant());
         let id = pack::suivi::creer(&ouvert.db, &demande, None, &maintenant())
             .await
             .map_err(|e| match e {
@@ -244,6 +244,9 @@ pub fn verify_pack(file: &Path, json: bool, data: &DataDir) -> CliResult {
                     println!("  {e}");
                 }
             }
+        }
+        for r in &rapport.ruptures_constatees {
+            println!("rupture constatée : {r}");
         }
         for p in rapport.problemes.iter().take(50) {
             println!("  {} : {}", p.fichier, p.probleme);
@@ -407,7 +410,7 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
                 donnees_sensibles: false,
                 acteur: "banc".into(),
                 reference: pack::nouvelle_reference(),
-                aujourdhui: crate::justificatif::etat::aujourdhui(),
+                aujourdhui: ouvert.vault.horloge().aujourdhui(),
             };
             let sources = Sources {
                 db: &ouvert.db,
@@ -523,7 +526,7 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
     crate::seal::init(data).map_err(echec)?;
     let ouvert = ouvrir(data).await?;
     let db = &ouvert.db;
-    let maintenant = crate::db::instant(chrono::Utc::now());
+    let maintenant = crate::db::instant(ouvert.vault.horloge().maintenant());
     let sql = |e: sqlx::Error| echec(e);
     sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du banc', ?)")
         .bind(BENCH_PLIE)
@@ -536,8 +539,12 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
     )
     .bind(BENCH_PLIE)
     .bind(BENCH_OPERATION)
-    .fetch_one(db)
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await
+    .map_err(sql)?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
     .map_err(sql)?;
     let mut tx = db.begin().await.map_err(sql)?;
     let mut participants = Vec::with_capacity(args.participants);

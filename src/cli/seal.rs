@@ -52,7 +52,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub fn init(args: InitArgs) -> CliResult {
     let report = seal::init(&args.data.data_dir).map_err(|e| CliError::failure(e.to_string()))?;
     let f = &report.files;
-    if report.created.is_empty() {
+    if !report.renewed.is_empty() {
+        println!(
+            "Certificats de développement renouvelés dans {} (mêmes clés, sans point de distribution de liste de révocation, que rien ne sert) :",
+            f.dir.display()
+        );
+    } else if report.created.is_empty() {
         println!(
             "Clés de développement déjà présentes dans {} (rien n'a été modifié) :",
             f.dir.display()
@@ -80,10 +85,12 @@ pub fn init(args: InitArgs) -> CliResult {
     ] {
         let mark = if report.created.contains(path) {
             "créé"
+        } else if report.renewed.contains(path) {
+            "renouvelé"
         } else {
             "présent"
         };
-        println!("  {:<7} {}  — {what}", mark, path.display());
+        println!("  {:<9} {}  — {what}", mark, path.display());
     }
     println!(
         "En production, indiquez dans parafe.toml : [seal] pkcs12 = \"…\" et tsa_url = \"…\"."
@@ -142,10 +149,10 @@ pub fn trust_anchors(data: &DataDir) -> Result<Vec<x509_cert::Certificate>, CliE
 }
 
 pub fn verify_pdf(file: &Path, json: bool, data: &DataDir) -> CliResult {
-    let bytes = std::fs::read(file)
+    let pdf = std::fs::File::open(file)
         .map_err(|e| CliError::input(format!("lecture de {} impossible : {e}", file.display())))?;
     let trust = trust_anchors(data)?;
-    let report = seal::verify(&bytes, &trust)
+    let report = seal::verify::verify_from(pdf, &trust)
         .map_err(|e| CliError::input(format!("{} : {e}", file.display())))?;
     if json {
         println!(

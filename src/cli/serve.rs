@@ -4,7 +4,7 @@
 use super::{CliError, CliResult, DataDir};
 use crate::auth::RolePersonnel;
 use crate::config::Config;
-use crate::service::{App, Horloge};
+use crate::service::App;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -23,20 +23,6 @@ fn charger(data: &DataDir) -> Result<Config, CliError> {
     Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))
 }
 
-/// The clock: the system's, unless `PARAFE_HORLOGE` sets another start (tests, demonstrations).
-pub(crate) fn horloge() -> Result<Horloge, CliError> {
-    match std::env::var("PARAFE_HORLOGE") {
-        Err(_) => Ok(Horloge::systeme()),
-        Ok(v) => chrono::DateTime::parse_from_rfc3339(&v)
-            .map(|t| Horloge::depuis(t.with_timezone(&chrono::Utc)))
-            .map_err(|_| {
-                CliError::input(format!(
-                    "PARAFE_HORLOGE « {v} » : instant RFC 3339 attendu (2025-06-01T08:00:00Z)"
-                ))
-            }),
-    }
-}
-
 pub async fn ouvrir(
     data: &DataDir,
     listen: Option<String>,
@@ -49,7 +35,7 @@ pub async fn ouvrir(
     if let Some(w) = workflows {
         config.service.workflows = w;
     }
-    App::open(config, horloge()?)
+    App::open(config)
         .await
         .map_err(|e| CliError::input(e.to_string()))
 }
@@ -79,13 +65,23 @@ pub fn run(args: ServeArgs) -> CliResult {
             "parafe écoute sur http://{adresse}/ (données : {})",
             app.config.data_dir.display()
         );
-        if let Some(boite) = app.courrier.boite() {
-            println!("courriels de développement rangés dans {}", boite.display());
+        let plie = crate::model::PlieId::new(&app.config.service.plie).map_err(CliError::input)?;
+        if let Some(boite) = app.courrier.boite(&plie) {
+            println!(
+                "sans serveur SMTP ([courriel] smtp), les courriels restent dans la boîte de \
+                 développement, une par PLIE, lue par ses seuls administrateurs (développement \
+                 uniquement) : {}",
+                boite.display()
+            );
         }
         println!(
             "API : http://{adresse}/openapi.json ; créez un compte : parafe comptes ajouter --help"
         );
-        let routes = crate::api::routes().with_state(app);
+        let https = crate::web::securise(&app);
+        let mut routes = crate::api::routes().with_state(app);
+        if https {
+            routes = routes.layer(axum::middleware::map_response(crate::web::hsts));
+        }
         axum::serve(
             listener,
             routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -148,9 +144,12 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
         let db = crate::db::open(&a.data.data_dir)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
-        let maintenant = horloge()?.maintenant();
+        let maintenant = config.horloge.maintenant();
         let le = crate::db::instant(maintenant);
         crate::db::referentiel::creer_plie(&db, &plie, &plie, &le)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        let avant = crate::db::personnel::par_email(&db, &a.email)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
         let id = crate::db::personnel::enregistrer(
@@ -174,7 +173,25 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
                 a.email
             ))
         })?;
-        println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code());
+        // The role given is the account's from now on (recording it updates names only).
+        let ancien = avant.map(|p| p.role).filter(|r| r != role.code());
+        if ancien.is_some() {
+            sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+                .bind(role.code())
+                .bind(id)
+                .execute(&db)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+        }
+        match ancien {
+            Some(r) => println!(
+                "compte {} ({}) dans le PLIE {plie} ; rôle changé : {r} → {}",
+                a.email,
+                role.code(),
+                role.code()
+            ),
+            None => println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code()),
+        }
         if a.jeton {
             let jeton = crate::auth::creer_jeton_api(&db, id, "ligne de commande", maintenant)
                 .await
@@ -251,8 +268,9 @@ pub fn bench(args: BenchArgs) -> CliResult {
     config.courriel.expediteur = "PLIE <plie@exemple.fr>".into();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| fail(&e))?;
     runtime.block_on(async move {
-        let app = App::open(config, Horloge::systeme()).await.map_err(|e| fail(&e))?;
+        let app = App::open(config).await.map_err(|e| fail(&e))?;
         let plie = app.config.service.plie.clone();
+        let plie_id = crate::model::PlieId::new(&plie).map_err(|e| fail(&e))?;
         let mut csv = crate::import::COLONNES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(";");
         csv.push('\n');
         for i in 0..args.participants {
@@ -303,8 +321,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
             if en_cours.len() >= simultanes {
                 en_cours.join_next().await;
             }
-            let (courrier, c) = (app.courrier.clone(), courriel(i, "brut"));
-            en_cours.spawn(async move { courrier.envoyer(&c).await.map(|_| ()) });
+            let (courrier, c, p) = (app.courrier.clone(), courriel(i, "brut"), plie_id.clone());
+            en_cours.spawn(async move { courrier.envoyer(&c, &p).await.map(|_| ()) });
         }
         while let Some(r) = en_cours.join_next().await {
             r.map_err(|e| fail(&e))?.map_err(|e| fail(&e))?;

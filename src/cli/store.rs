@@ -73,6 +73,17 @@ pub enum StoreCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Constate la rupture du journal d'un PLIE : clôt tel quel le segment rompu, l'archive au
+    /// coffre et rouvre la chaîne par une entrée qui dit la rupture, son lieu et le motif donné.
+    ConstaterRupture {
+        #[arg(long)]
+        plie: String,
+        /// Ce qui s'est passé (p. ex. « deux processus ont écrit le journal en même temps »).
+        #[arg(long)]
+        motif: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Sert le coffre embarqué seul sur 127.0.0.1, à tout client S3 (affiche l'adresse et les clés).
     ///
     /// Clés : access_key et secret_key de [store] dans parafe.toml, sinon une paire tirée au
@@ -308,6 +319,34 @@ async fn run_async(command: StoreCommand) -> CliResult {
             println!("{sha256} supprimé");
             Ok(())
         }
+        StoreCommand::ConstaterRupture {
+            plie: id,
+            motif,
+            data,
+        } => {
+            let vault = open(&data).await?;
+            let constat = vault
+                .record_break(&plie(&id)?, &motif)
+                .await
+                .map_err(store_error)?;
+            if let crate::model::JournalEvent::ChainBreakRecorded {
+                segment,
+                line,
+                problem,
+                ..
+            } = &constat.event
+            {
+                println!(
+                    "rupture constatée : segment {segment:06} du PLIE « {id} » clos tel quel à la ligne {line} ({problem}), archivé au coffre sous {}",
+                    constat.objects.first().map(Sha256Digest::to_hex).unwrap_or_default()
+                );
+            }
+            println!(
+                "le journal reprend à l'entrée n° {} (segment suivant) ; verify --store et les packs diront la rupture constatée",
+                constat.seq
+            );
+            Ok(())
+        }
         StoreCommand::Serve { port, data } => serve(port, &data).await,
     }
 }
@@ -330,10 +369,15 @@ async fn put(args: PutArgs) -> CliResult {
             .file(&plie, metadata, Content::File(file.clone()))
             .await
             .map_err(store_error)?;
-        let state = match (filed.already_filed, filed.queued) {
-            (true, _) => "déjà déposé",
-            (false, true) => "en file d'attente (coffre injoignable)",
-            (false, false) => "déposé",
+        let state = match (
+            filed.already_filed,
+            filed.bytes_already_stored,
+            filed.queued,
+        ) {
+            (true, _, _) => "déjà déposé",
+            (false, true, _) => "déposé (mêmes octets déjà au coffre, non réécrits)",
+            (false, false, true) => "en file d'attente (coffre injoignable)",
+            (false, false, false) => "déposé",
         };
         println!(
             "{}  {}  {state}, entrée n° {}, conservé jusqu'au {}",
@@ -360,7 +404,7 @@ async fn put(args: PutArgs) -> CliResult {
 
 async fn serve(port: u16, data: &DataDir) -> CliResult {
     let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
-    let clock = super::serve::horloge()?;
+    let clock = config.horloge;
     let configured = config
         .store
         .access_key
@@ -449,10 +493,13 @@ pub fn verify_store(args: &VerifyArgs) -> CliResult {
         bar.finish_and_clear();
         let elapsed = started.elapsed().as_secs_f64();
         if args.json {
-            let breaks: Vec<_> = report.breaks.iter().map(|b| serde_json::json!({"place": b.place.to_string(), "probleme": b.problem})).collect();
+            let json_of = |breaks: &[crate::store::verify::Break]| -> Vec<serde_json::Value> {
+                breaks.iter().map(|b| serde_json::json!({"place": b.place.to_string(), "probleme": b.problem})).collect()
+            };
             let json = serde_json::json!({
                 "chaines": report.chains, "entrees": report.entries, "objets": report.objects,
-                "ancres": report.anchors, "ruptures": breaks, "valide": report.breaks.is_empty(),
+                "ancres": report.anchors, "ruptures": json_of(&report.breaks),
+                "ruptures_constatees": json_of(&report.recorded), "valide": report.breaks.is_empty(),
             });
             println!("{json}");
         } else {
@@ -464,14 +511,19 @@ pub fn verify_store(args: &VerifyArgs) -> CliResult {
                 report.objects,
                 report.objects as f64 / elapsed.max(1e-9)
             );
+            for b in &report.recorded {
+                println!("rupture constatée : {} : {}", b.place, b.problem);
+            }
             for b in report.breaks.iter().skip(1).take(20) {
                 println!("  aussi : {} : {}", b.place, b.problem);
             }
         }
         match report.breaks.first() {
             None => {
-                if !args.json {
+                if !args.json && report.recorded.is_empty() {
                     println!("coffre intègre : chaînes, ancres et empreintes concordent");
+                } else if !args.json {
+                    println!("coffre intègre hors des ruptures constatées ci-dessus : chaînes, ancres et empreintes concordent");
                 }
                 Ok(())
             }

@@ -112,9 +112,9 @@ pub fn bilans(args: BilansArgs) -> CliResult {
         .transpose()?;
     let aujourdhui = match args.aujourdhui.as_deref() {
         Some(s) => date("--aujourdhui", s)?,
-        None => chrono::Utc::now()
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .date_naive(),
+        None => crate::horloge::Horloge::de_l_environnement()
+            .map_err(CliError::input)?
+            .aujourdhui(),
     };
     let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
     let workflows =

@@ -138,7 +138,14 @@ pub async fn creer(
     Ok(id)
 }
 
-/// A document of the PLIE by reference; for a référent, only one of his participants' or his own.
+/// The documents a référent (`?3`, NULL for everyone else) may read: his own, his
+/// participants', and the sheets one of his participants signs among several attendees.
+const PORTEFEUILLE: &str = "(?3 IS NULL OR d.auteur_id = ?3
+    OR EXISTS (SELECT 1 FROM participant p WHERE p.id = d.participant_id AND p.referent_id = ?3)
+    OR EXISTS (SELECT 1 FROM signataire s JOIN participant p ON p.id = s.participant_id
+               WHERE s.document_id = d.id AND s.role = 'participant' AND p.referent_id = ?3))";
+
+/// A document of the PLIE by reference, if the référent's portfolio reaches it ([`PORTEFEUILLE`]).
 pub async fn par_ref<'c, E: sqlx::SqliteExecutor<'c>>(
     db: E,
     plie: &str,
@@ -146,14 +153,10 @@ pub async fn par_ref<'c, E: sqlx::SqliteExecutor<'c>>(
     portefeuille: Option<i64>,
 ) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM document d WHERE plie = ? AND ref = ?
-         AND (? IS NULL OR auteur_id = ? OR EXISTS (SELECT 1 FROM participant p
-              WHERE p.id = d.participant_id AND p.referent_id = ?))"
+        "SELECT {COLONNES} FROM document d WHERE d.plie = ?1 AND d.ref = ?2 AND {PORTEFEUILLE}"
     ))
     .bind(plie)
     .bind(reference)
-    .bind(portefeuille)
-    .bind(portefeuille)
     .bind(portefeuille)
     .fetch_optional(db)
     .await
@@ -195,26 +198,23 @@ pub async fn liste(
     f: &Filtre,
     limite: i64,
 ) -> Result<Vec<Document>, sqlx::Error> {
+    // A participant's documents: his own, and the sheets he signs among several attendees.
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM document d WHERE plie = ?
-         AND (? IS NULL OR auteur_id = ? OR EXISTS (SELECT 1 FROM participant p
-              WHERE p.id = d.participant_id AND p.referent_id = ?))
-         AND (? IS NULL OR participant_id = (SELECT id FROM participant WHERE plie = d.plie AND ref = ?))
-         AND (? IS NULL OR etat = ?) AND (? IS NULL OR workflow = ?)
-         AND (? IS NULL OR bilan = ?)
-         ORDER BY coalesce(echeance, cree_le), id LIMIT ?"
+        "SELECT {COLONNES} FROM document d WHERE d.plie = ?1 AND {PORTEFEUILLE}
+         AND (?2 IS NULL
+              OR d.participant_id = (SELECT id FROM participant WHERE plie = ?1 AND ref = ?2)
+              OR d.id IN (SELECT s.document_id FROM signataire s
+                          JOIN participant p ON p.id = s.participant_id
+                          WHERE p.plie = ?1 AND p.ref = ?2 AND s.role = 'participant'))
+         AND (?4 IS NULL OR d.etat = ?4) AND (?5 IS NULL OR d.workflow = ?5)
+         AND (?6 IS NULL OR d.bilan = ?6)
+         ORDER BY coalesce(d.echeance, d.cree_le), d.id LIMIT ?7"
     ))
     .bind(plie)
-    .bind(portefeuille)
-    .bind(portefeuille)
-    .bind(portefeuille)
     .bind(&f.participant)
-    .bind(&f.participant)
-    .bind(&f.etat)
+    .bind(portefeuille)
     .bind(&f.etat)
     .bind(&f.workflow)
-    .bind(&f.workflow)
-    .bind(&f.bilan)
     .bind(&f.bilan)
     .bind(limite)
     .fetch_all(db)

@@ -2,17 +2,26 @@
 //! documents with their versions and signers, the outbox. The schema is in
 //! `storage/migrations/`, applied at start. Every query takes the caller's PLIE: rows of another
 //! PLIE are invisible, not forbidden.
+//!
+//! A statement that writes and gives rows back (`… RETURNING`) is read to its end (`fetch_all`),
+//! not with `fetch_one` or `fetch_optional`: outside a transaction SQLite commits it when it
+//! finishes, those two stop at the first row, and sqlx then resets the statement ignoring its
+//! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod documents;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;
 
+use crate::panne::Panne;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub type Pool = sqlx::SqlitePool;
 
@@ -28,7 +37,14 @@ pub enum DbError {
 
 /// Opens (creating it if needed) `<data_dir>/parafe.db` and applies the migrations.
 /// WAL and `synchronous = FULL`: a committed transaction survives a crash of the process or of
-/// the machine, which the outbox's "never lost" relies on.
+/// the machine, which the outbox's "never lost" relies on. `secure_delete`: what a row loses
+/// (a scrubbed e-mail text) is overwritten, not left in free pages; after the migrations, the
+/// WAL is checkpointed and truncated so that no earlier page image stays in it.
+///
+/// One connection outside the pool stays open as long as the pool: SQLite deletes the WAL and
+/// its index (`-shm`) when the last connection to the database closes, and a new connection
+/// must then write the index again. After a storage fault every pooled connection is closed:
+/// without this one, the next could not even read on a full disk.
 pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
     let path = data_dir.join("parafe.db");
     let options = SqliteConnectOptions::from_str("sqlite:")
@@ -41,17 +57,84 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        .pragma("secure_delete", "on")
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .before_acquire(|_, meta| Box::pin(async move { Ok(apres_la_derniere_panne(&meta)) }))
+        .after_release(|conn, meta| Box::pin(rendue_saine(conn, meta)))
+        .connect_with(options.clone())
         .await
         .map_err(|source| DbError::Open {
             path: path.display().to_string(),
             source,
         })?;
     sqlx::migrate!("storage/migrations").run(&pool).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await?;
+    let mut index = SqliteConnection::connect_with(&options).await?;
+    // A read opens the WAL and maps its index, kept until the connection closes.
+    sqlx::query("SELECT count(*) FROM sqlite_schema")
+        .execute(&mut index)
+        .await?;
+    let fermeture = pool.close_event();
+    tokio::spawn(async move {
+        fermeture.await;
+        index.close().await.ok();
+    });
     Ok(pool)
+}
+
+/// When a storage fault was last seen, by any connection of this process.
+static DERNIERE_PANNE: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// The storage fault behind a database error, if it is one. Seeing one marks every connection
+/// open at this instant for closing: the one that met it may be left inside a transaction
+/// SQLite already rolled back (sqlx then takes the next `begin` for a savepoint and its
+/// `commit` for a release that commits nothing), and no connection is trusted to be sound.
+pub fn panne(e: &sqlx::Error) -> Option<Panne> {
+    let panne = match e {
+        sqlx::Error::Database(d) => {
+            // SQLite's extended code; its low byte is the primary code.
+            let code = d.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
+            match code {
+                13 => Panne::Plein, // SQLITE_FULL
+                // IOERR, CANTOPEN, BUSY, LOCKED, READONLY, CORRUPT, NOTADB, PROTOCOL, NOMEM
+                10 | 14 | 5 | 6 | 8 | 11 | 26 | 15 | 7 => Panne::Indisponible,
+                _ => return None,
+            }
+        }
+        sqlx::Error::Io(io) => Panne::de_io(io),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            Panne::Indisponible
+        }
+        _ => return None,
+    };
+    *DERNIERE_PANNE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    Some(panne)
+}
+
+/// Whether a connection was opened after the last storage fault (else it is closed).
+fn apres_la_derniere_panne(meta: &PoolConnectionMetadata) -> bool {
+    let panne = *DERNIERE_PANNE.lock().unwrap_or_else(|p| p.into_inner());
+    match (panne, Instant::now().checked_sub(meta.age)) {
+        (None, _) => true,
+        (Some(panne), Some(ouverte)) => ouverte > panne,
+        (Some(_), None) => false,
+    }
+}
+
+/// Whether a connection given back may serve again: out of any transaction, and opened after
+/// the last storage fault.
+async fn rendue_saine(
+    conn: &mut SqliteConnection,
+    meta: PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    // Runs after the commands queued on the connection, the rollback of a dropped transaction
+    // included: the depth read next is then final.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction() && apres_la_derniere_panne(&meta))
 }
 
 /// An instant as stored: UTC, ISO 8601 with milliseconds, so that text order is time order.

@@ -89,8 +89,11 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(&f.date_sortie)
     .bind(&f.motif_sortie)
     .bind(le)
-    .fetch_one(db)
-    .await
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// A participant of the PLIE, by reference, if the caller's portfolio holds it (`referent`:
@@ -107,6 +110,26 @@ pub async fn par_ref(
     ))
     .bind(plie)
     .bind(reference)
+    .bind(referent)
+    .bind(referent)
+    .fetch_optional(db)
+    .await
+}
+
+/// A participant of the PLIE by the identifier of the parcours software, if the caller's
+/// portfolio holds it (as [`par_ref`]).
+pub async fn par_identifiant(
+    db: &Pool,
+    plie: &str,
+    identifiant: &str,
+    referent: Option<i64>,
+) -> Result<Option<Participant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND identifiant_externe = ?
+         AND (? IS NULL OR referent_id = ?)"
+    ))
+    .bind(plie)
+    .bind(identifiant)
     .bind(referent)
     .bind(referent)
     .fetch_optional(db)

@@ -50,8 +50,39 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(p.structure)
     .bind(p.identifiant_externe)
     .bind(le)
-    .fetch_optional(db)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await
+    .map(|mut ids| ids.pop())
+}
+
+/// Creates a référent of the PLIE (an import's), or renames the référent of the PLIE who has
+/// this e-mail; `None` when the e-mail is another account's (another role, another PLIE), which
+/// an import never touches.
+pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    email: &str,
+    nom: &str,
+    prenom: &str,
+    le: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO personnel (plie, email, nom, prenom, role, cree_le)
+         VALUES (?, ?, ?, ?, 'referent', ?)
+         ON CONFLICT (email) DO UPDATE SET nom = excluded.nom, prenom = excluded.prenom
+         WHERE personnel.plie = excluded.plie AND personnel.role = 'referent'
+         RETURNING id",
+    )
+    .bind(plie)
+    .bind(email)
+    .bind(nom)
+    .bind(prenom)
+    .bind(le)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await
+    .map(|mut ids| ids.pop())
 }
 
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {

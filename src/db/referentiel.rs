@@ -56,8 +56,11 @@ pub async fn enregistrer_operation(
     .bind(code)
     .bind(intitule)
     .bind(programme)
-    .fetch_one(db)
-    .await
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn operation(db: &Pool, plie: &str, id: i64) -> Result<Option<Operation>, sqlx::Error> {

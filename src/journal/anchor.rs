@@ -133,12 +133,23 @@ pub fn read_anchors(journal_dir: &Path) -> io::Result<Vec<Anchor>> {
     Ok(anchors)
 }
 
-/// Builds the next anchor over `heads` and appends it to `anchors.jsonl` (fsync).
+/// Builds the next anchor over `heads` and appends it to `anchors.jsonl` (fsync). The file is
+/// locked (`flock`) from reading the last anchor to appending the next, so that two processes
+/// anchoring at once never number two anchors alike.
 pub async fn record<T: Timestamper>(
     journal_dir: &Path,
     heads: Vec<ChainHead>,
     tsa: &T,
 ) -> Result<Anchor, String> {
+    let locked = anchors_path(journal_dir);
+    let mut file = tokio::task::spawn_blocking(move || {
+        let file = OpenOptions::new().append(true).create(true).open(&locked)?;
+        file.lock()?;
+        Ok::<_, io::Error>(file)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
     let previous = read_anchors(journal_dir).map_err(|e| e.to_string())?;
     let (number, prev) = previous
         .last()
@@ -156,15 +167,12 @@ pub async fn record<T: Timestamper>(
     anchor.hash = anchor_hash(&anchor);
     let mut line = serde_json::to_vec(&anchor).map_err(|e| e.to_string())?;
     line.push(b'\n');
-    let path = anchors_path(journal_dir);
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
-    file.write_all(&line)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    if let Err(e) = file.write_all(&line).and_then(|()| file.sync_all()) {
+        // A full disk may have taken part of the line: the file keeps whole anchors only.
+        let _ = file.set_len(len).and_then(|()| file.sync_all());
+        return Err(e.to_string());
+    }
     Ok(anchor)
 }
 

@@ -8,6 +8,7 @@
 pub mod anchor;
 pub mod chain;
 
+use crate::horloge::Horloge;
 use crate::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
 use chain::{Chain, ClosedSegment};
 use std::collections::HashMap;
@@ -21,27 +22,41 @@ pub use anchor::{Anchor, ChainHead, Timestamper};
 pub struct Journal {
     dir: PathBuf,
     segment_entries: u64,
+    horloge: Horloge,
     chains: Mutex<HashMap<PlieId, Arc<Chain>>>,
 }
 
 impl Journal {
     /// `dir` is `<data-dir>/journal`; a segment is closed and filed every `segment_entries`.
+    /// Entries are dated by the system clock unless [`Journal::with_clock`] says otherwise.
     pub fn new(dir: PathBuf, segment_entries: u64) -> Journal {
         Journal {
             dir,
             segment_entries,
+            horloge: Horloge::systeme(),
             chains: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Entries dated by `horloge`, the clock of the rest of the process.
+    pub fn with_clock(self, horloge: Horloge) -> Journal {
+        Journal { horloge, ..self }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    pub fn horloge(&self) -> Horloge {
+        self.horloge
+    }
+
     pub fn chain_dir(&self, plie: &PlieId) -> PathBuf {
         self.dir.join(plie.as_str())
     }
 
+    /// The PLIE's chain, opened (and checked) on first use. Blocking: it may wait for another
+    /// process's append.
     pub fn chain(&self, plie: &PlieId) -> io::Result<Arc<Chain>> {
         let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(chain) = chains.get(plie) {
@@ -51,19 +66,42 @@ impl Journal {
             plie.clone(),
             self.chain_dir(plie),
             self.segment_entries,
+            self.horloge,
         )?);
         chains.insert(plie.clone(), chain.clone());
         Ok(chain)
     }
 
+    /// Opens every chain of the data directory: the first broken one is refused with its place.
+    pub fn open_all(&self) -> io::Result<()> {
+        for plie in self.plies()? {
+            self.chain(&plie)?;
+        }
+        Ok(())
+    }
+
     /// Appends events to the PLIE's chain, in order; returns once they are on disk, synced
-    /// together. Blocking (fsync).
+    /// together. Blocking (file lock, fsync). A chain left in an unknown state by a failure
+    /// is reopened from disk next time.
     pub fn append_all(
         &self,
         plie: &PlieId,
         events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
     ) -> io::Result<(Vec<JournalEntry>, Vec<ClosedSegment>)> {
-        self.chain(plie)?.append_all(events)
+        let chain = self.chain(plie)?;
+        let appended = chain.append_all(events);
+        if appended.is_err() && !chain.usable() {
+            self.forget(plie);
+        }
+        appended
+    }
+
+    /// Drops the PLIE's chain from memory: next use reopens it from disk.
+    pub fn forget(&self, plie: &PlieId) {
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(plie);
     }
 
     /// The PLIE that have a chain in this data directory, sorted.

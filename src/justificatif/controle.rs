@@ -102,6 +102,19 @@ pub enum Refus {
     },
     #[error("réception de « {nom} » interrompue : {source}")]
     Lecture { nom: String, source: io::Error },
+    /// Not the piece's fault: it could not be written to disk as it arrived.
+    #[error("{panne}")]
+    Stockage { panne: crate::panne::Panne },
+}
+
+impl Refus {
+    /// A piece that could not be written while received (disk full…): a storage fault.
+    fn ecriture(nom: &str, e: io::Error) -> Refus {
+        tracing::error!("réception de « {nom} » : écriture impossible : {e}");
+        Refus::Stockage {
+            panne: crate::panne::Panne::de_io(&e),
+        }
+    }
 }
 
 /// `52428800` → « 50 Mio », `426271` → « 416 Kio ».
@@ -143,17 +156,16 @@ pub struct Recu {
 }
 
 impl Reception {
-    /// Starts receiving `nom` into a temporary file under `dir`.
+    /// Starts receiving a file named `nom` (kept as [`super::nom_de_fichier`] cleans it) into a
+    /// temporary file under `dir`.
     pub fn new(dir: &Path, nom: &str, limite: u64) -> Result<Reception, Refus> {
-        let lecture = |source| Refus::Lecture {
-            nom: nom.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(lecture)?;
+        let nom = &super::nom_de_fichier(nom);
+        let ecriture = |e| Refus::ecriture(nom, e);
+        std::fs::create_dir_all(dir).map_err(ecriture)?;
         let fichier = tempfile::Builder::new()
             .prefix(".depot-")
             .tempfile_in(dir)
-            .map_err(lecture)?;
+            .map_err(ecriture)?;
         Ok(Reception {
             nom: nom.to_owned(),
             limite,
@@ -186,10 +198,7 @@ impl Reception {
         self.hasher.update(chunk);
         self.fichier
             .write_all(chunk)
-            .map_err(|source| Refus::Lecture {
-                nom: self.nom.clone(),
-                source,
-            })
+            .map_err(|e| Refus::ecriture(&self.nom, e))
     }
 
     pub fn terminer(self) -> Result<Recu, Refus> {
@@ -197,10 +206,10 @@ impl Reception {
         if self.taille == 0 {
             return Err(Refus::Vide { nom });
         }
-        let fichier = self.fichier.into_inner().map_err(|e| Refus::Lecture {
-            nom: nom.clone(),
-            source: e.into_error(),
-        })?;
+        let fichier = self
+            .fichier
+            .into_inner()
+            .map_err(|e| Refus::ecriture(&nom, e.into_error()))?;
         let mut fin = self.fin;
         if fin.len() > BORD {
             fin.drain(..fin.len() - BORD);
@@ -296,24 +305,28 @@ impl Recu {
         Ok(annonce)
     }
 
-    /// Active content: JavaScript anywhere, actions run on opening or on events, launching
-    /// programs. Read from the parsed structure (object streams included, names decoded), and
-    /// from the raw bytes (objects a broken cross-reference table hides from the parser).
+    /// Active or embedded content a controller's viewer could run or follow: JavaScript,
+    /// actions run on opening or on events, links to other files or outside the web, forms
+    /// that send data, XFA forms, attached files, media, and a ZIP archive hidden in the same
+    /// bytes (a polyglot). Read in the raw bytes (objects a broken cross-reference table hides
+    /// from the parser), then in the structure of every revision, object streams included,
+    /// names decoded: what a later revision masks a viewer that repairs the file may still show.
     fn examiner_pdf(&self) -> Result<(), Refus> {
         let nom = &self.nom;
         let lecture = |source| Refus::Lecture {
             nom: nom.clone(),
             source,
         };
+        let endommage = |detail: String| Refus::Endommage {
+            nom: nom.clone(),
+            format: Format::Pdf,
+            detail,
+        };
         if self.taille > ANALYSE_PDF_MAX {
-            return Err(Refus::Endommage {
-                nom: nom.clone(),
-                format: Format::Pdf,
-                detail: format!(
-                    "plus de {} : trop volumineux pour en contrôler le contenu",
-                    taille_lisible(ANALYSE_PDF_MAX)
-                ),
-            });
+            return Err(endommage(format!(
+                "plus de {} : trop volumineux pour en contrôler le contenu",
+                taille_lisible(ANALYSE_PDF_MAX)
+            )));
         }
         let mut bytes = Vec::with_capacity(self.taille as usize);
         std::fs::File::open(self.chemin())
@@ -323,27 +336,80 @@ impl Recu {
             nom: nom.clone(),
             ce_qui,
         };
-        if let Some(nom_pdf) = noms_actifs_bruts(&bytes) {
-            return Err(actif(format!(
-                "du JavaScript ou une action automatique (/{nom_pdf})"
+        if archive_zip(&bytes) {
+            return Err(actif(
+                "une archive ZIP dans les mêmes octets que le PDF (fichier polyglotte)".into(),
+            ));
+        }
+        let brut = lecture_brute(&bytes);
+        if let Some(ce_qui) = brut.actif {
+            return Err(actif(ce_qui));
+        }
+        if brut.fins.len() > REVISIONS_MAX {
+            return Err(endommage(format!(
+                "plus de {REVISIONS_MAX} révisions successives : trop pour contrôler chacune"
             )));
         }
-        let doc = lopdf::Document::load_mem(&bytes).map_err(|e| Refus::Endommage {
-            nom: nom.clone(),
-            format: Format::Pdf,
-            detail: e.to_string(),
-        })?;
-        let mut objets: Vec<&lopdf::Object> = doc.objects.values().collect();
-        let trailer = lopdf::Object::Dictionary(doc.trailer.clone());
-        objets.push(&trailer);
-        for objet in objets {
-            if let Some(ce_qui) = actif_dans(&doc, objet, 0) {
-                return Err(actif(ce_qui));
+        let doc = charger(&bytes, false).map_err(endommage)?;
+        if let Some(ce_qui) = doc.objects.values().find_map(|o| actif_dans(&doc, o, 0)) {
+            return Err(actif(ce_qui));
+        }
+        let masque = |ce_qui: String| {
+            actif(format!(
+                "{ce_qui}, dans une révision antérieure du fichier que la dernière masque"
+            ))
+        };
+        // One view at a time, each dropped once looked at.
+        let vues = std::iter::once(Ok(doc))
+            .chain(std::iter::once_with(|| charger(&bytes, true)))
+            .chain(
+                brut.fins
+                    .iter()
+                    .filter(|&&fin| fin < bytes.len())
+                    .map(|&fin| charger(&bytes[..fin], false)),
+            );
+        for vue in vues.filter_map(Result::ok) {
+            if let Some(ce_qui) = vue
+                .objects
+                .values()
+                .chain(membres_des_flux(&vue).values())
+                .find_map(|o| actif_dans(&vue, o, 0))
+            {
+                return Err(masque(ce_qui));
             }
         }
         Ok(())
     }
 }
+
+/// Loads a PDF as a viewer would: leniently, or rebuilding its cross-reference table from the
+/// objects found in the bytes as a viewer repairing it does. Streams decode to a bounded size.
+fn charger(bytes: &[u8], reconstruire: bool) -> Result<lopdf::Document, String> {
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: Some(ANALYSE_FLUX_MAX),
+        force_reconstruct: reconstruire,
+        ..Default::default()
+    };
+    lopdf::Document::load_mem_with_options(bytes, options).map_err(|e| e.to_string())
+}
+
+/// Every object of every object stream, those no cross-reference entry points to included.
+fn membres_des_flux(
+    doc: &lopdf::Document,
+) -> std::collections::BTreeMap<lopdf::ObjectId, lopdf::Object> {
+    doc.objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .filter(|s| s.dict.get(b"Type").and_then(lopdf::Object::as_name).ok() == Some(b"ObjStm"))
+        .filter_map(|s| lopdf::ObjectStream::new_with_limit(s, Some(ANALYSE_FLUX_MAX)).ok())
+        .flat_map(|o| o.objects)
+        .collect()
+}
+
+/// Revisions looked at one by one; no real document has this many.
+const REVISIONS_MAX: usize = 64;
+/// What one stream of an uploaded PDF may decode to while it is checked.
+const ANALYSE_FLUX_MAX: usize = 64 << 20;
 
 /// PDFs are parsed in memory to be checked: beyond this they are refused.
 pub const ANALYSE_PDF_MAX: u64 = 256 * 1024 * 1024;
@@ -442,16 +508,71 @@ fn entetes_courriel(debut: &[u8], total: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Names (decoded from `#xx` escapes) that make a PDF act by itself.
-const NOMS_ACTIFS: [&[u8]; 3] = [b"JS", b"JavaScript", b"AA"];
+/// Names (decoded from `#xx` escapes) that make a PDF act, call elsewhere or carry another
+/// file by themselves, wherever they stand, with what the refusal says of them.
+const NOMS_ACTIFS: [(&[u8], &str); 19] = [
+    (b"JS", "du JavaScript (/JS)"),
+    (b"JavaScript", "du JavaScript (/JavaScript)"),
+    (b"AA", "des actions déclenchées automatiquement (/AA)"),
+    (b"Launch", "une action qui lance un programme (/Launch)"),
+    (
+        b"SubmitForm",
+        "une action qui envoie des données à une adresse (/SubmitForm)",
+    ),
+    (
+        b"ImportData",
+        "une action qui importe des données d'un autre fichier (/ImportData)",
+    ),
+    (
+        b"GoToR",
+        "un lien vers un autre fichier, qui peut être sur un partage réseau (/GoToR)",
+    ),
+    (b"GoToE", "un lien vers un document joint (/GoToE)"),
+    (
+        b"XFA",
+        "un formulaire XFA, qui peut porter des scripts (/XFA)",
+    ),
+    (b"EmbeddedFiles", "un fichier joint (/EmbeddedFiles)"),
+    (b"EmbeddedFile", "un fichier joint (/EmbeddedFile)"),
+    (b"EF", "un fichier joint (/EF)"),
+    (b"FileAttachment", "un fichier joint (/FileAttachment)"),
+    (
+        b"RichMedia",
+        "un contenu multimédia interactif (/RichMedia)",
+    ),
+    (
+        b"RichMediaExecute",
+        "une commande d'un contenu multimédia (/RichMediaExecute)",
+    ),
+    (b"Rendition", "une action qui joue un média (/Rendition)"),
+    (b"Movie", "une vidéo (/Movie)"),
+    (b"Sound", "un son (/Sound)"),
+    (b"3D", "un objet 3D, qui peut porter des scripts (/3D)"),
+];
+
+fn actif(nom: &[u8]) -> Option<&'static str> {
+    NOMS_ACTIFS
+        .iter()
+        .find(|(n, _)| *n == nom)
+        .map(|(_, description)| *description)
+}
 
 fn est_delimiteur(b: u8) -> bool {
     b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b)
 }
 
-/// The first active name written in clear in the bytes, outside stream data (compressed bytes
-/// would match by chance).
-fn noms_actifs_bruts(bytes: &[u8]) -> Option<String> {
+/// What the raw bytes show outside stream data (compressed bytes would match by chance): the
+/// first active name written in clear, and where each revision ends (after its `%%EOF`).
+struct LectureBrute {
+    actif: Option<String>,
+    fins: Vec<usize>,
+}
+
+fn lecture_brute(bytes: &[u8]) -> LectureBrute {
+    let mut out = LectureBrute {
+        actif: None,
+        fins: Vec::new(),
+    };
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -462,10 +583,14 @@ fn noms_actifs_bruts(bytes: &[u8]) -> Option<String> {
                     fin += 1;
                 }
                 let nom = decoder_nom(&bytes[debut..fin]);
-                if NOMS_ACTIFS.contains(&nom.as_slice()) {
-                    return Some(String::from_utf8_lossy(&nom).into_owned());
+                if out.actif.is_none() {
+                    out.actif = actif(&nom).map(str::to_owned);
                 }
                 i = fin;
+            }
+            b'%' if bytes[i..].starts_with(b"%%EOF") => {
+                i += 5;
+                out.fins.push(i);
             }
             b's' if bytes[i..].starts_with(b"stream")
                 && (i == 0 || est_delimiteur(bytes[i - 1]))
@@ -479,7 +604,39 @@ fn noms_actifs_bruts(bytes: &[u8]) -> Option<String> {
             _ => i += 1,
         }
     }
-    None
+    out
+}
+
+/// A ZIP archive in the same bytes as the PDF: a local header before the PDF header, or an
+/// end-of-central-directory record that points back at a central directory, as ZIP readers
+/// look for it.
+fn archive_zip(bytes: &[u8]) -> bool {
+    let preambule = &bytes[..find(bytes, b"%PDF-").unwrap_or(0)];
+    if contient(preambule, b"PK\x03\x04") {
+        return true;
+    }
+    let u32_a = |p: usize| {
+        bytes
+            .get(p..p + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let repertoire = |p: Option<usize>| {
+        p.and_then(|p| bytes.get(p..p + 4))
+            .is_some_and(|b| b == b"PK\x01\x02")
+    };
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x05\x06")
+        .any(|(p, _)| {
+            let (taille, offset) = (u32_a(p + 12), u32_a(p + 16));
+            // The directory just before the record, or where the record says (ZIP64: the
+            // record's locator comes first).
+            repertoire(taille.and_then(|t| p.checked_sub(t)))
+                || repertoire(offset)
+                || p.checked_sub(20)
+                    .is_some_and(|l| bytes[l..].starts_with(b"PK\x06\x07"))
+        })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -503,7 +660,7 @@ fn decoder_nom(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Active content in an object, looking into nested dictionaries and arrays.
+/// Active or embedded content in an object, looking into nested dictionaries and arrays.
 fn actif_dans(doc: &lopdf::Document, objet: &lopdf::Object, profondeur: usize) -> Option<String> {
     use lopdf::Object;
     if profondeur > 32 {
@@ -520,21 +677,26 @@ fn actif_dans(doc: &lopdf::Document, objet: &lopdf::Object, profondeur: usize) -
         _ => return None,
     };
     for (cle, valeur) in dict.iter() {
-        match cle.as_slice() {
-            b"JS" | b"JavaScript" => return Some("du JavaScript".into()),
-            b"AA" => return Some("des actions automatiques (/AA)".into()),
-            b"S" => match valeur.as_name() {
-                Ok(b"JavaScript") => return Some("du JavaScript".into()),
-                Ok(b"Launch") => return Some("une action qui lance un programme (/Launch)".into()),
-                _ => {}
-            },
-            b"OpenAction" => {
-                let action = match valeur {
-                    Object::Reference(id) => doc.get_object(*id).ok(),
-                    o => Some(o),
-                };
-                if let Some(ce_qui) = action.and_then(|a| actif_dans(doc, a, profondeur + 1)) {
-                    return Some(format!("{ce_qui} lancé à l'ouverture (/OpenAction)"));
+        if let Some(description) = actif(cle) {
+            return Some(description.into());
+        }
+        match (cle.as_slice(), valeur) {
+            (b"S" | b"Type" | b"Subtype", Object::Name(n)) => {
+                if let Some(description) = actif(n) {
+                    return Some(description.into());
+                }
+                if cle == b"S" && n == b"URI" {
+                    let adresse = adresse(dict);
+                    if !adresse_du_web(&adresse) {
+                        return Some(format!("un lien vers « {adresse} », hors du web (/URI)"));
+                    }
+                }
+            }
+            (b"OpenAction", action) => {
+                if let Some(ce_qui) = action_automatique(doc, action, 0) {
+                    return Some(format!(
+                        "{ce_qui}, lancée à l'ouverture du document (/OpenAction)"
+                    ));
                 }
             }
             _ => {}
@@ -544,6 +706,74 @@ fn actif_dans(doc: &lopdf::Document, objet: &lopdf::Object, profondeur: usize) -
         }
     }
     None
+}
+
+/// What an action run on opening does, unless it only shows a page of the document: followed
+/// with its /Next actions, since all of them run.
+fn action_automatique(
+    doc: &lopdf::Document,
+    action: &lopdf::Object,
+    profondeur: usize,
+) -> Option<String> {
+    use lopdf::Object;
+    if profondeur > 16 {
+        return Some("une chaîne d'actions sans fin".into());
+    }
+    let action = match action {
+        Object::Reference(id) => doc.get_object(*id).ok()?,
+        a => a,
+    };
+    let dict = match action {
+        Object::Dictionary(d) => d,
+        // A destination: the page the document opens at; an array of /Next actions.
+        Object::Array(items) => {
+            return items
+                .iter()
+                .filter(|i| !matches!(i, Object::Name(_) | Object::Integer(_) | Object::Real(_)))
+                .filter(|i| {
+                    !i.as_reference()
+                        .is_ok_and(|r| doc.get_dictionary(r).is_ok_and(|d| d.has_type(b"Page")))
+                })
+                .find_map(|i| action_automatique(doc, i, profondeur + 1));
+        }
+        _ => return None,
+    };
+    match dict.get(b"S").and_then(Object::as_name) {
+        Ok(b"GoTo") | Err(_) => {}
+        Ok(b"URI") => {
+            return Some(format!(
+                "une action qui ouvre l'adresse « {} » (/URI)",
+                adresse(dict)
+            ))
+        }
+        Ok(genre) => {
+            return Some(actif(genre).map_or_else(
+                || format!("une action /{}", String::from_utf8_lossy(genre)),
+                str::to_owned,
+            ))
+        }
+    }
+    dict.get(b"Next")
+        .ok()
+        .and_then(|suite| action_automatique(doc, suite, profondeur + 1))
+}
+
+/// The address of a /URI action, as a person reads it (cut after 80 characters).
+fn adresse(action: &lopdf::Dictionary) -> String {
+    let texte = action
+        .get(b"URI")
+        .and_then(lopdf::Object::as_str)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    texte.chars().take(80).collect()
+}
+
+/// Web pages and e-mail addresses; never a file, a network share or a script.
+fn adresse_du_web(adresse: &str) -> bool {
+    let a = adresse.trim().to_ascii_lowercase();
+    ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|debut| a.starts_with(debut))
 }
 
 #[cfg(test)]
@@ -559,10 +789,10 @@ mod tests {
     fn noms_echappes() {
         assert_eq!(decoder_nom(b"J#61vaScript"), b"JavaScript");
         assert_eq!(
-            noms_actifs_bruts(b"<< /S /J#61vaScript >>").as_deref(),
-            Some("JavaScript")
+            lecture_brute(b"<< /S /J#61vaScript >>").actif.as_deref(),
+            Some("du JavaScript (/JavaScript)")
         );
-        assert_eq!(noms_actifs_bruts(b"<< /AAAAAA+Arial /F1 >>"), None);
+        assert_eq!(lecture_brute(b"<< /AAAAAA+Arial /F1 >>").actif, None);
     }
 
     #[test]

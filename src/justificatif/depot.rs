@@ -6,7 +6,7 @@ use super::catalogue::Catalogue;
 use super::controle::{Format, Recu, Refus};
 use crate::model::{EvidenceMetadata, PlieId};
 use crate::store::{Content, StoreError, Vault};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 /// What the person filing says about the piece.
@@ -68,6 +68,7 @@ impl DepotError {
         match self {
             DepotError::Coffre(StoreError::Input(_)) => true,
             DepotError::Coffre(_) | DepotError::Sql(_) => false,
+            DepotError::Refus(Refus::Stockage { .. }) => false,
             _ => true,
         }
     }
@@ -195,10 +196,13 @@ pub async fn deposer(
     .bind(recu.taille as i64)
     .bind(demande.date_piece.map(crate::db::jour))
     .bind(demande.depose_par)
-    .bind(crate::db::instant(Utc::now()))
+    .bind(crate::db::instant(vault.horloge().maintenant()))
     .bind(filed.seq as i64)
-    .fetch_one(db)
-    .await?;
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)?;
     Ok(Depot {
         id,
         sha256,

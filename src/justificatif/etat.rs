@@ -4,7 +4,7 @@
 //! screens and the audit pack.
 
 use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -220,6 +220,16 @@ struct LigneJustificatif {
     depose_seq: i64,
 }
 
+/// The documents of an opération (`?1` PLIE, `?2` opération id): those filed under it, and the
+/// sheets one of its participants signed among several attendees (a workshop may gather the
+/// participants of several opérations: the sheet is in each one's dossier).
+const DOCUMENTS_DE_L_OPERATION: &str = "SELECT d.id FROM document d
+    WHERE d.plie = ?1 AND d.etat <> 'annule'
+      AND (d.operation_id = ?2
+           OR (d.participant_id IS NULL AND d.id IN (
+               SELECT s.document_id FROM signataire s JOIN participant p ON p.id = s.participant_id
+               WHERE p.plie = ?1 AND p.operation_id = ?2 AND s.role = 'participant')))";
+
 /// Reads an opération's dossier: its participants (all, one, or a référent's), their sealed
 /// documents and justificatifs, and the opération's own pieces. Personal data stays in memory
 /// for the caller to show or leave out.
@@ -264,11 +274,8 @@ pub async fn charger(
     }
     let mut participants: Vec<DossierParticipant> = Vec::with_capacity(lignes.len());
     let mut par_id = HashMap::new();
-    let mut par_identifiant = HashMap::new();
     for (i, l) in lignes.into_iter().enumerate() {
         par_id.insert(l.id, i);
-        par_identifiant.insert(l.reference.clone(), i);
-        par_identifiant.insert(l.identifiant_externe.clone(), i);
         participants.push(DossierParticipant {
             id: l.id,
             reference: l.reference,
@@ -286,35 +293,37 @@ pub async fn charger(
     }
 
     // The date inside the data (interviews, bilans), else the last signature, else the last change.
-    let documents: Vec<LigneDocument> = sqlx::query_as(
+    let documents: Vec<LigneDocument> = sqlx::query_as(&format!(
         "SELECT d.id, d.ref, d.modele, d.participant_id, d.etat, d.echeance, d.sha256_scelle,
                 d.depose_seq, d.modifie_le,
                 json_extract(d.donnees, '$.date') AS date_donnees,
                 (SELECT max(s.signe_le) FROM signataire s WHERE s.document_id = d.id) AS signe_le,
                 (SELECT v.taille FROM version v WHERE v.document_id = d.id AND v.genre = 'scelle'
                  ORDER BY v.numero DESC LIMIT 1) AS taille
-         FROM document d
-         WHERE d.plie = ? AND d.operation_id = ? AND d.etat <> 'annule'
-         ORDER BY d.id",
-    )
+         FROM document d WHERE d.id IN ({DOCUMENTS_DE_L_OPERATION})
+         ORDER BY d.id"
+    ))
     .bind(plie)
     .bind(op.id)
     .fetch_all(db)
     .await?;
-    let presents: Vec<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT d.id, json_extract(j.value, '$.identifiant')
-         FROM document d, json_each(d.donnees, '$.participants') j
-         WHERE d.plie = ? AND d.operation_id = ? AND d.modele = 'emargement-collectif'
-           AND d.etat <> 'annule'",
-    )
+    // The attendees of each sheet signed by several (all of them: a sheet whose attendees are
+    // filtered out is nobody's piece here, not the opération's).
+    let presents: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT s.document_id, s.participant_id FROM signataire s
+         JOIN document d ON d.id = s.document_id
+         WHERE d.participant_id IS NULL AND s.role = 'participant'
+           AND s.participant_id IS NOT NULL AND d.id IN ({DOCUMENTS_DE_L_OPERATION})"
+    ))
     .bind(plie)
     .bind(op.id)
     .fetch_all(db)
     .await?;
     let mut presents_par_document: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (doc, identifiant) in presents {
-        if let Some(&i) = identifiant.and_then(|id| par_identifiant.get(&id)) {
-            presents_par_document.entry(doc).or_default().push(i);
+    for (doc, participant) in presents {
+        let presents = presents_par_document.entry(doc).or_default();
+        if let Some(&i) = par_id.get(&participant) {
+            presents.push(i);
         }
     }
     let mut pieces_operation = Vec::new();
@@ -635,13 +644,6 @@ pub fn precision_du_groupe(groupe: &[&Ligne]) -> Option<String> {
         )),
         _ => Some(precisions.join(" ; ")),
     }
-}
-
-/// Today in Paris.
-pub fn aujourdhui() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .date_naive()
 }
 
 #[cfg(test)]

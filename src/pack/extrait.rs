@@ -3,7 +3,7 @@
 //! finds the head in the anchor, whose Merkle root the RFC 3161 token covers.
 
 use crate::journal::anchor::{read_anchors, Anchor};
-use crate::journal::chain::{segment_numbers, segment_path};
+use crate::journal::chain::{break_record, segment_numbers, segment_path};
 use crate::model::PlieId;
 use serde::Deserialize;
 use std::io::{self, BufRead, BufReader};
@@ -26,6 +26,17 @@ struct Seq {
     seq: u64,
 }
 
+/// What [`parcourir`] gave.
+#[derive(Debug, Default)]
+pub struct Parcours {
+    pub lues: u64,
+    pub premiere: Option<u64>,
+    pub derniere: Option<u64>,
+    /// Broken segments whose break was recorded: left out of the excerpt (their lines break
+    /// the links), to be put in the pack whole, as the record names them by their SHA-256.
+    pub rompus: Vec<u64>,
+}
+
 /// Calls `ligne` with the raw lines (newline included) of entries `premiere..=derniere`, in
 /// chain order, reading the segments through a buffer: the journal is never loaded whole.
 pub fn parcourir(
@@ -33,10 +44,17 @@ pub fn parcourir(
     premiere: u64,
     derniere: u64,
     mut ligne: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<u64> {
-    let mut n = 0;
+) -> io::Result<Parcours> {
+    let mut parcours = Parcours::default();
     let mut buf = Vec::with_capacity(4096);
     for number in segment_numbers(chain_dir)? {
+        // A recorded break the excerpt goes through: the record names the segment whole.
+        if let Some(constat) = break_record(chain_dir, number).filter(|c| c.seq <= derniere) {
+            if constat.seq >= premiere {
+                parcours.rompus.push(number);
+            }
+            continue;
+        }
         let mut lecteur = BufReader::with_capacity(
             256 * 1024,
             std::fs::File::open(segment_path(chain_dir, number))?,
@@ -51,14 +69,16 @@ pub fn parcourir(
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
                     .seq;
                 if seq > derniere {
-                    return Ok(n);
+                    return Ok(parcours);
                 }
                 if seq >= premiere {
                     ligne(&buf)?;
-                    n += 1;
+                    parcours.lues += 1;
+                    parcours.premiere.get_or_insert(seq);
+                    parcours.derniere = Some(seq);
                 }
             }
         }
     }
-    Ok(n)
+    Ok(parcours)
 }

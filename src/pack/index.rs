@@ -75,9 +75,7 @@ fn entete(
             "programme": dossier.operation.programme,
         },
         "periode": { "debut": jour(demande.periode.du), "fin": jour(demande.periode.au) },
-        "genere_le": genere_le
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        "genere_le": genere_le.to_rfc3339(),
         "catalogue": catalogue_version,
     })
 }

@@ -316,7 +316,7 @@ pub async fn exporter(
         pieces: Vec::new(),
         ..dossier
     };
-    let genere_le = Utc::now();
+    let genere_le = sources.vault.horloge().maintenant();
     tracing::info!(
         "pack {} : plan de {} pièces prêt en {:.1} s",
         demande.reference,
@@ -636,6 +636,17 @@ pub struct JournalManifeste {
     pub derniere_entree: u64,
     pub ancre: String,
     pub jeton: String,
+    /// Broken segments the excerpt goes past, whose break an operator recorded: given whole,
+    /// as the record in the excerpt names them by their SHA-256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments_rompus: Vec<SegmentRompu>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct SegmentRompu {
+    pub segment: u64,
+    pub fichier: String,
+    pub sha256: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -683,6 +694,18 @@ async fn ecrire_pack(
         }
     };
 
+    // Certificates: the trust anchors (the seal's and the timestamp authority's), the seal's
+    // chain, the timestamp authority's.
+    let mut autorites = sources.keys.trust.clone();
+    ajouter_sans_doublon(&mut autorites, sources.tsa.trust().iter().cloned());
+    let mut horodatage = Vec::new();
+    ajouter_sans_doublon(&mut horodatage, sources.tsa.local_chain().iter().cloned());
+    if let Some(a) = ancre {
+        ajouter_sans_doublon(
+            &mut horodatage,
+            crate::seal::tsa::token_certificates(&a.token.der),
+        );
+    }
     let lisez = lisezmoi::texte(&lisezmoi::Contexte {
         plie: plie.as_str(),
         operation: &dossier.operation.code,
@@ -695,18 +718,12 @@ async fn ecrire_pack(
         participants: plan.participants.len(),
         extrait: ancre.map(|_| nom_extrait.as_str()),
         ancre: ancre.map(|a| (nom_ancre.as_str(), nom_jeton.as_str(), a.root.to_hex())),
+        cachet: &sources.keys.seal.chain,
+        horodatage: &horodatage,
+        crls: &sources.keys.crls,
     });
     ecrire!(zip.fichier("LISEZMOI.txt", true, lisez.into_bytes()));
-    // Certificates: the trust anchors, the seal's chain, the timestamp authority's.
-    let mut horodatage = Vec::new();
-    ajouter_sans_doublon(&mut horodatage, sources.tsa.local_chain().iter().cloned());
-    if let Some(a) = ancre {
-        ajouter_sans_doublon(
-            &mut horodatage,
-            crate::seal::tsa::token_certificates(&a.token.der),
-        );
-    }
-    ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&sources.keys.trust)?));
+    ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&autorites)?));
     ecrire!(zip.fichier(
         "certificats/cachet.pem",
         true,
@@ -739,10 +756,11 @@ async fn ecrire_pack(
     let mut journal = None;
     if let (Some(a), Some((debut, fin))) = (ancre, bornes) {
         let chain_dir = sources.vault.journal().chain_dir(plie);
+        let dir = chain_dir.clone();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         let lecture = tokio::task::spawn_blocking(move || {
             let mut lot = Vec::with_capacity(256 * 1024);
-            let n = extrait::parcourir(&chain_dir, debut, fin, |ligne| {
+            let parcours = extrait::parcourir(&dir, debut, fin, |ligne| {
                 lot.extend_from_slice(ligne);
                 if lot.len() >= 256 * 1024 {
                     let plein = std::mem::replace(&mut lot, Vec::with_capacity(256 * 1024));
@@ -754,21 +772,43 @@ async fn ecrire_pack(
             if !lot.is_empty() {
                 let _ = tx.blocking_send(lot);
             }
-            Ok::<u64, std::io::Error>(n)
+            Ok::<_, std::io::Error>(parcours)
         });
         ecrire!(zip.ouvrir_entree(&nom_extrait, true, None, None));
         while let Some(lot) = rx.recv().await {
             ecrire!(zip.ecrire(Box::new(lot)));
         }
         ecrire!(zip.fermer_entree());
-        let lues = lecture
+        let parcours = lecture
             .await
             .map_err(|e| PackError::Interne(e.to_string()))?
             .map_err(|e| PackError::Journal(e.to_string()))?;
-        if lues != fin + 1 - debut {
+        // Past a recorded break the numbers start again from the record: the excerpt must
+        // then end at the anchored head; without one, every entry in between must be there.
+        let complet = match parcours.rompus.is_empty() {
+            true => parcours.lues == fin + 1 - debut,
+            false => parcours.derniere == Some(fin),
+        };
+        if !complet {
             return Err(PackError::Journal(format!(
-                "le journal du PLIE {plie} n'a pas les entrées n° {debut} à {fin} ({lues} lues)"
+                "le journal du PLIE {plie} n'a pas les entrées n° {debut} à {fin} ({} lues)",
+                parcours.lues
             )));
+        }
+        let mut segments_rompus = Vec::new();
+        for segment in parcours.rompus {
+            let fichier = format!("journal/{plie}-segment-{segment:06}-rompu.jsonl");
+            let chemin = crate::journal::chain::segment_path(&chain_dir, segment);
+            let octets = tokio::fs::read(&chemin)
+                .await
+                .map_err(|e| PackError::Journal(format!("{} : {e}", chemin.display())))?;
+            let sha256 = Sha256Digest::of(&octets).to_hex();
+            ecrire!(zip.fichier(&fichier, true, octets));
+            segments_rompus.push(SegmentRompu {
+                segment,
+                fichier,
+                sha256,
+            });
         }
         let json = serde_json::to_vec_pretty(a).map_err(|e| PackError::Interne(e.to_string()))?;
         ecrire!(zip.fichier(&nom_ancre, true, json));
@@ -776,10 +816,11 @@ async fn ecrire_pack(
         avancer(&mut faits, 3);
         journal = Some(JournalManifeste {
             extrait: nom_extrait.clone(),
-            premiere_entree: debut,
+            premiere_entree: parcours.premiere.unwrap_or(debut),
             derniere_entree: fin,
             ancre: nom_ancre.clone(),
             jeton: nom_jeton.clone(),
+            segments_rompus,
         });
     }
 
@@ -838,7 +879,7 @@ async fn ecrire_manifestes(
             "LISEZMOI.txt" => "lisezmoi",
             c if indexes.contains(c) => "index",
             c if c.starts_with("certificats/") => "certificat",
-            c if extrait.as_deref() == Some(c) => "journal",
+            c if extrait.as_deref() == Some(c) || c.ends_with("-rompu.jsonl") => "journal",
             c if c.ends_with(".tsr") => "horodatage",
             c if c.starts_with("journal/") => "ancre",
             _ => "autre",
@@ -909,16 +950,21 @@ async fn ecrire_manifestes(
     for lot in ecrits.chunks(1000) {
         let mut w = csv::Writer::from_writer(Vec::new());
         for f in lot.iter().map(ligne) {
-            w.write_record([
-                f.chemin.as_str(),
-                &f.sha256,
-                &f.taille.to_string(),
-                &f.nature,
-                f.genre.as_deref().unwrap_or(""),
-                f.participant.as_deref().unwrap_or(""),
-                f.date.as_deref().unwrap_or(""),
-                &f.seq.map(|s| s.to_string()).unwrap_or_default(),
-            ])
+            // Paths are ASCII under fixed folders (plan.rs): never changed by the spreadsheet
+            // neutralisation, they stay the exact names `manifeste.sha256` gives `sha256sum -c`.
+            crate::tableur::ecrire_ligne(
+                &mut w,
+                [
+                    f.chemin.as_str(),
+                    &f.sha256,
+                    &f.taille.to_string(),
+                    &f.nature,
+                    f.genre.as_deref().unwrap_or(""),
+                    f.participant.as_deref().unwrap_or(""),
+                    f.date.as_deref().unwrap_or(""),
+                    &f.seq.map(|s| s.to_string()).unwrap_or_default(),
+                ],
+            )
             .map_err(|e| interne(&e))?;
         }
         csv.ecrire(&w.into_inner().map_err(|e| interne(&e))?)

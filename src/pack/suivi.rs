@@ -59,8 +59,10 @@ pub async fn creer(
     .bind(maintenant)
     .bind(demande.plie.as_str())
     .bind(&demande.operation)
-    .fetch_optional(db)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
     .await?
+    .pop()
     .ok_or(sqlx::Error::RowNotFound)
 }
 

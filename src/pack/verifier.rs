@@ -6,11 +6,12 @@
 use super::{LigneManifeste, Manifeste, FORMAT, MANIFESTES};
 use crate::journal::anchor::{anchor_hash, merkle_root, Anchor};
 use crate::journal::chain::entry_hash;
+use crate::justificatif::controle::taille_lisible;
 use crate::model::{JournalEntry, JournalEvent, Sha256Digest};
 use der::DecodePem;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 use x509_cert::Certificate;
 
@@ -38,6 +39,8 @@ pub struct Rapport {
     pub entrees_journal: usize,
     pub confiance: Confiance,
     pub problemes: Vec<Probleme>,
+    /// Breaks of the journal an operator recorded, as the excerpt tells them.
+    pub ruptures_constatees: Vec<String>,
 }
 
 impl Rapport {
@@ -53,25 +56,84 @@ pub enum PackIllisible {
     Zip(String, String),
     #[error("{0} : {1}")]
     Manifeste(String, String),
+    #[error("{0} : « {1} » {2} ; le pack est refusé sans être lu")]
+    Entree(String, String, String),
 }
 
-fn lire_entree(zip: &mut zip::ZipArchive<std::fs::File>, nom: &str) -> Result<Vec<u8>, String> {
-    let mut f = zip
+type Zip = zip::ZipArchive<std::fs::File>;
+
+/// No entry of a parafe pack inflates more than this many times (PDFs, images and e-mails are
+/// already compressed, text a few times); a ZIP bomb (2 Mo that inflate to 2 Gio) does, and is
+/// refused before a byte of it is inflated. Small entries are not judged by their ratio.
+const RAPPORT_MAX: u64 = 200;
+const RAPPORT_DES: u64 = 16 << 20;
+/// No entry of a pack is larger (the largest are scanned justificatifs).
+const ENTREE_MAX: u64 = 4 << 30;
+/// Entries read whole (the manifest, a broken journal segment, the anchor, its token, the
+/// certificates).
+const MANIFESTE_MAX: u64 = 64 << 20;
+const PETIT_MAX: u64 = 1 << 20;
+/// One entry of the journal excerpt.
+const LIGNE_MAX: u64 = 1 << 20;
+
+/// An entry, read no further than the size its headers declare: one more byte is an error.
+fn ouvrir<'a>(zip: &'a mut Zip, nom: &str) -> Result<(impl Read + 'a, u64), String> {
+    let f = zip
         .by_name(nom)
         .map_err(|e| format!("absent du pack ({e})"))?;
-    let mut out = Vec::with_capacity(f.size().min(64 << 20) as usize);
-    f.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    let taille = f.size();
+    Ok((
+        Borne {
+            lecteur: f,
+            reste: taille,
+        },
+        taille,
+    ))
+}
+
+/// A reader that fails past `reste` bytes.
+struct Borne<R> {
+    lecteur: R,
+    reste: u64,
+}
+
+impl<R: Read> Read for Borne<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(
+            usize::try_from(self.reste)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
+        let lu = self.lecteur.read(&mut buf[..n])?;
+        self.reste = self.reste.checked_sub(lu as u64).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "plus long que sa taille déclarée : pack forgé",
+            )
+        })?;
+        Ok(lu)
+    }
+}
+
+/// An entry read whole, when it declares at most `max` bytes.
+fn lire_entree(zip: &mut Zip, nom: &str, max: u64) -> Result<Vec<u8>, String> {
+    let (mut f, taille) = ouvrir(zip, nom)?;
+    if taille > max {
+        return Err(format!(
+            "{} une fois décompressé, au-delà des {} admis pour ce fichier",
+            taille_lisible(taille),
+            taille_lisible(max)
+        ));
+    }
+    let mut out = Vec::with_capacity(taille as usize);
+    f.read_to_end(&mut out)
+        .map_err(|e| format!("illisible ({e})"))?;
     Ok(out)
 }
 
 /// SHA-256 and size of an entry, streamed.
-fn empreinte(
-    zip: &mut zip::ZipArchive<std::fs::File>,
-    nom: &str,
-) -> Result<(Sha256Digest, u64), String> {
-    let mut f = zip
-        .by_name(nom)
-        .map_err(|e| format!("absent du pack ({e})"))?;
+fn empreinte(zip: &mut Zip, nom: &str) -> Result<(Sha256Digest, u64), String> {
+    let (mut f, _) = ouvrir(zip, nom)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut taille = 0u64;
@@ -87,6 +149,35 @@ fn empreinte(
         taille += n as u64;
     }
     Ok((Sha256Digest(hasher.finalize().into()), taille))
+}
+
+/// Refuses, before anything is inflated, an entry that declares more than a pack holds, or
+/// that inflates like a ZIP bomb.
+fn tailles_declarees(zip: &mut Zip, pack: &str) -> Result<(), PackIllisible> {
+    for i in 0..zip.len() {
+        let f = zip
+            .by_index_raw(i)
+            .map_err(|e| PackIllisible::Zip(pack.to_owned(), e.to_string()))?;
+        let (taille, compresse) = (f.size(), f.compressed_size());
+        let refus =
+            |raison: String| PackIllisible::Entree(pack.to_owned(), f.name().to_owned(), raison);
+        if taille > ENTREE_MAX {
+            return Err(refus(format!(
+                "annonce {} une fois décompressé, plus qu'aucune pièce d'un pack ({} au plus)",
+                taille_lisible(taille),
+                taille_lisible(ENTREE_MAX)
+            )));
+        }
+        if taille > RAPPORT_DES && taille / compresse.max(1) > RAPPORT_MAX {
+            return Err(refus(format!(
+                "se décompresserait en {} pour {} dans le ZIP ({} fois plus) : bombe de décompression probable",
+                taille_lisible(taille),
+                taille_lisible(compresse),
+                taille / compresse.max(1)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn certificats(pem: &[u8]) -> Vec<Certificate> {
@@ -114,7 +205,8 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
         .map_err(|e| PackIllisible::Zip(nom_pack.clone(), e.to_string()))?;
     let mut zip = zip::ZipArchive::new(fichier)
         .map_err(|e| PackIllisible::Zip(nom_pack.clone(), e.to_string()))?;
-    let json = lire_entree(&mut zip, "manifeste.json")
+    tailles_declarees(&mut zip, &nom_pack)?;
+    let json = lire_entree(&mut zip, "manifeste.json", MANIFESTE_MAX)
         .map_err(|e| PackIllisible::Manifeste("manifeste.json".into(), e))?;
     let manifeste: Manifeste = serde_json::from_slice(&json).map_err(|e| {
         PackIllisible::Manifeste("manifeste.json".into(), format!("illisible ({e})"))
@@ -137,7 +229,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
     };
 
     // Trust: the verifier's, else the pack's own authorities.
-    let confiance_du_pack = lire_entree(&mut zip, "certificats/autorites.pem")
+    let confiance_du_pack = lire_entree(&mut zip, "certificats/autorites.pem", PETIT_MAX)
         .map(|p| certificats(&p))
         .unwrap_or_default();
     let (confiance, source): (Vec<Certificate>, Confiance) = if confiance.is_empty() {
@@ -157,11 +249,8 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
         .iter()
         .map(|f| f.chemin.as_str())
         .collect();
-    for i in 0..zip.len() {
-        let nom = zip
-            .by_index(i)
-            .map(|f| f.name().to_owned())
-            .unwrap_or_default();
+    let noms: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    for nom in noms {
         if !listes.contains(nom.as_str())
             && !MANIFESTES.contains(&nom.as_str())
             && !nom.ends_with('/')
@@ -188,48 +277,45 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
             Err(e) => probleme(&f.chemin, e),
         }
     }
-    // The CSV and sha256sum manifests must say the same as the JSON one.
-    match lire_entree(&mut zip, "manifeste.sha256") {
-        Ok(texte) => {
-            let attendu: String = manifeste
-                .fichiers
-                .iter()
-                .map(|f| format!("{}  {}\n", f.sha256, f.chemin))
-                .collect();
-            if texte != attendu.as_bytes() {
-                probleme(
-                    "manifeste.sha256",
-                    "ne correspond pas à manifeste.json".into(),
-                );
-            }
-        }
+    // The CSV and sha256sum manifests must say the same as the JSON one, read line by line.
+    let lignes_sha256 = manifeste
+        .fichiers
+        .iter()
+        .map(|f| format!("{}  {}\n", f.sha256, f.chemin));
+    match ouvrir(&mut zip, "manifeste.sha256")
+        .and_then(|(f, _)| meme_texte(f, lignes_sha256).map_err(|e| format!("illisible ({e})")))
+    {
+        Ok(true) => {}
+        Ok(false) => probleme(
+            "manifeste.sha256",
+            "ne correspond pas à manifeste.json".into(),
+        ),
         Err(e) => probleme("manifeste.sha256", e),
     }
-    match lire_entree(&mut zip, "manifeste.csv") {
-        Ok(texte) => {
-            let mut lecteur = csv::Reader::from_reader(texte.as_slice());
-            let lignes: Vec<(String, String)> = lecteur
-                .records()
-                .filter_map(Result::ok)
-                .map(|r| {
-                    (
-                        r.get(0).unwrap_or("").to_owned(),
-                        r.get(1).unwrap_or("").to_owned(),
-                    )
-                })
-                .collect();
-            let attendu: Vec<(String, String)> = manifeste
-                .fichiers
-                .iter()
-                .map(|f| (f.chemin.clone(), f.sha256.clone()))
-                .collect();
-            if lignes != attendu {
+    match ouvrir(&mut zip, "manifeste.csv") {
+        Ok((f, _)) => {
+            let mut lecteur = csv::Reader::from_reader(f);
+            let mut attendu = manifeste.fichiers.iter();
+            let mut pareil = true;
+            for r in lecteur.records() {
+                let Ok(r) = r else {
+                    pareil = false;
+                    break;
+                };
+                pareil &= attendu.next().is_some_and(|f| {
+                    r.get(0) == Some(f.chemin.as_str()) && r.get(1) == Some(f.sha256.as_str())
+                });
+                if !pareil {
+                    break;
+                }
+            }
+            if !pareil || attendu.next().is_some() {
                 probleme("manifeste.csv", "ne correspond pas à manifeste.json".into());
             }
         }
         Err(e) => probleme("manifeste.csv", e),
     }
-    match lire_entree(&mut zip, "manifeste.json.tsr") {
+    match lire_entree(&mut zip, "manifeste.json.tsr", PETIT_MAX) {
         Ok(jeton) => {
             if let Err(e) =
                 crate::seal::tsa::verify_token(&jeton, &Sha256Digest::of(&json), &confiance)
@@ -248,14 +334,20 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
     for f in manifeste.fichiers.iter().filter(|f| {
         (f.nature == "document" || f.nature == "index") && bons.contains_key(f.chemin.as_str())
     }) {
-        let octets = match lire_entree(&mut zip, &f.chemin) {
-            Ok(o) => o,
+        // Inflated into a temporary file and verified from it by ranges: never whole in memory.
+        let copie = ouvrir(&mut zip, &f.chemin).and_then(|(mut entree, _)| {
+            let mut copie = tempfile::tempfile().map_err(|e| e.to_string())?;
+            io::copy(&mut entree, &mut copie).map_err(|e| format!("illisible ({e})"))?;
+            Ok(copie)
+        });
+        let copie = match copie {
+            Ok(c) => c,
             Err(e) => {
                 probleme(&f.chemin, e);
                 continue;
             }
         };
-        match crate::seal::verify(&octets, &confiance) {
+        match crate::seal::verify::verify_from(copie, &confiance) {
             Ok(r) if r.valid => documents_scelles += 1,
             Ok(r) => {
                 let mut raisons = r.problems.clone();
@@ -280,6 +372,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
     let justificatifs = pieces.iter().filter(|f| f.nature == "justificatif").count();
     let mut entrees_journal = 0;
     let mut deposes: HashMap<String, HashSet<u64>> = HashMap::new();
+    let mut ruptures_constatees = Vec::new();
     match &manifeste.journal {
         None if !pieces.is_empty() => probleme(
             "manifeste.json",
@@ -288,7 +381,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
         None => {}
         Some(j) => {
             let plie = crate::model::PlieId::new(&manifeste.plie).ok();
-            let ancre: Option<Anchor> = match lire_entree(&mut zip, &j.ancre) {
+            let ancre: Option<Anchor> = match lire_entree(&mut zip, &j.ancre, PETIT_MAX) {
                 Ok(o) => match serde_json::from_slice(&o) {
                     Ok(a) => Some(a),
                     Err(e) => {
@@ -313,7 +406,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                         "racine de Merkle des têtes de chaîne incorrecte".into(),
                     );
                 }
-                match lire_entree(&mut zip, &j.jeton) {
+                match lire_entree(&mut zip, &j.jeton, PETIT_MAX) {
                     Ok(der) if der != a.token.der => {
                         probleme(&j.jeton, "ce jeton n'est pas celui de l'ancre".into())
                     }
@@ -325,17 +418,41 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                     Err(e) => probleme(&j.jeton, e),
                 }
             }
-            match lire_entree(&mut zip, &j.extrait) {
+            // Read before the excerpt is streamed, which holds the archive.
+            let rompus: Vec<_> = j
+                .segments_rompus
+                .iter()
+                .map(|s| (s, lire_entree(&mut zip, &s.fichier, MANIFESTE_MAX)))
+                .collect();
+            match ouvrir(&mut zip, &j.extrait) {
                 Err(e) => probleme(&j.extrait, e),
-                Ok(texte) => {
+                Ok((f, _)) => {
                     let mut precedente: Option<JournalEntry> = None;
-                    for (i, ligne) in texte
-                        .split(|&b| b == b'\n')
-                        .filter(|l| !l.is_empty())
-                        .enumerate()
-                    {
+                    let mut lignes = io::BufReader::new(f);
+                    let mut ligne = Vec::new();
+                    for i in 0.. {
+                        ligne.clear();
                         let ici = format!("{} (ligne {})", j.extrait, i + 1);
-                        let entree: JournalEntry = match serde_json::from_slice(ligne) {
+                        match (&mut lignes).take(LIGNE_MAX).read_until(b'\n', &mut ligne) {
+                            Ok(0) => break,
+                            Ok(n) if n as u64 == LIGNE_MAX && !ligne.ends_with(b"\n") => {
+                                probleme(
+                                    &ici,
+                                    format!("ligne de plus de {}", taille_lisible(LIGNE_MAX)),
+                                );
+                                break;
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                probleme(&ici, format!("illisible ({e})"));
+                                break;
+                            }
+                        }
+                        let contenu = ligne.strip_suffix(b"\n").unwrap_or(&ligne);
+                        if contenu.is_empty() {
+                            continue;
+                        }
+                        let entree: JournalEntry = match serde_json::from_slice(contenu) {
                             Ok(e) => e,
                             Err(e) => {
                                 probleme(&ici, format!("entrée illisible ({e})"));
@@ -352,7 +469,47 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                                 ),
                             );
                         }
+                        // A recorded break: the chain starts again from the record, which names
+                        // the broken segment, given whole in the pack.
+                        let constat = match &entree.event {
+                            JournalEvent::ChainBreakRecorded {
+                                segment,
+                                line,
+                                problem,
+                                reason,
+                                ..
+                            } => {
+                                match rompus.iter().find(|(s, _)| s.segment == *segment) {
+                                    None => probleme(&ici, format!("le constat de rupture nomme le segment {segment:06}, absent du pack")),
+                                    Some((s, Err(e))) => probleme(&s.fichier, e.clone()),
+                                    Some((s, Ok(octets))) if entree.objects.first() != Some(&Sha256Digest::of(&octets)) => probleme(
+                                        &s.fichier,
+                                        "ce n'est pas le segment que nomme le constat de rupture (empreinte différente)".into(),
+                                    ),
+                                    Some((s, Ok(octets))) => {
+                                        for e in octets
+                                            .split(|&b| b == b'\n')
+                                            .filter_map(|l| serde_json::from_slice::<JournalEntry>(l).ok())
+                                            .filter(|e| entry_hash(e) == e.hash && matches!(e.event, JournalEvent::DocumentFiled { .. }))
+                                        {
+                                            for o in &e.objects {
+                                                deposes.entry(o.to_hex()).or_default().insert(e.seq);
+                                            }
+                                        }
+                                        ruptures_constatees.push(format!(
+                                            "segment {segment:06} du journal rompu à la ligne {line} ({problem}) ; rupture constatée à l'entrée n° {} le {} : « {reason} » ; segment donné tel quel : {}",
+                                            entree.seq,
+                                            crate::model::heure_de_paris(entree.at),
+                                            s.fichier
+                                        ));
+                                    }
+                                }
+                                true
+                            }
+                            _ => false,
+                        };
                         match &precedente {
+                            _ if constat => {}
                             None if entree.seq != j.premiere_entree => probleme(
                                 &ici,
                                 format!(
@@ -360,7 +517,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                                     j.premiere_entree
                                 ),
                             ),
-                            Some(p) if entree.seq != p.seq + 1 => probleme(
+                            Some(p) if Some(entree.seq) != p.seq.checked_add(1) => probleme(
                                 &ici,
                                 format!(
                                     "entrée n° {} après la n° {} : entrées manquantes ou déplacées",
@@ -419,5 +576,19 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
         entrees_journal,
         confiance: source,
         problemes,
+        ruptures_constatees,
     })
+}
+
+/// True when `texte` reads exactly as the concatenation of `lignes`, compared as it streams.
+fn meme_texte(mut texte: impl Read, lignes: impl Iterator<Item = String>) -> io::Result<bool> {
+    let mut lu = Vec::new();
+    for ligne in lignes {
+        lu.clear();
+        (&mut texte).take(ligne.len() as u64).read_to_end(&mut lu)?;
+        if lu != ligne.as_bytes() {
+            return Ok(false);
+        }
+    }
+    Ok(texte.read(&mut [0u8; 1])? == 0)
 }

@@ -115,7 +115,7 @@ pub fn render_validated(
     validated: &Validated,
     options: &RenderOptions,
 ) -> Result<RenderedPdf, RenderError> {
-    let (template, data) = (validated.template(), validated.data());
+    let (template, data) = (validated.template(), validated.pour_le_modele());
 
     let attachments: Vec<Value> = options
         .attachments

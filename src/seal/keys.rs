@@ -2,6 +2,7 @@
 //! `<data-dir>/cles/`, or read from the PKCS#12 file named in `[seal]` for production.
 
 use super::pki::{self, Role};
+use super::revocation::{Revocation, Sources};
 use super::SealConfig;
 use der::{Decode, DecodePem, EncodePem};
 use p256::ecdsa::SigningKey;
@@ -57,6 +58,8 @@ pub struct Keys {
     pub trust: Vec<Certificate>,
     /// DER CRLs for the DSS: the development CA's when there is one.
     pub crls: Vec<Vec<u8>>,
+    /// The CRLs that production certificates declare, fetched when sealing.
+    pub revocation: Revocation,
 }
 
 /// Paths of the development PKI under `<data-dir>/cles/`.
@@ -92,6 +95,8 @@ pub struct InitReport {
     pub files: DevFiles,
     /// Files created by this run (empty: everything was already there).
     pub created: Vec<PathBuf>,
+    /// Certificates issued anew for their existing key.
+    pub renewed: Vec<PathBuf>,
 }
 
 /// Creates whatever is missing of the development PKI. Existing keys are never replaced, so
@@ -127,6 +132,7 @@ pub fn init(data_dir: &Path) -> Result<InitReport, KeyError> {
         write_pem(&files.ca_cert, ca.to_pem(LineEnding::LF), &mut created)?;
         (key, ca)
     };
+    let mut renewed = Vec::new();
     for (cert_path, key_path, subject, role) in [
         (&files.seal_cert, &files.seal_key, SEAL_SUBJECT, Role::Seal),
         (&files.tsa_cert, &files.tsa_key, TSA_SUBJECT, Role::Tsa),
@@ -136,13 +142,22 @@ pub fn init(data_dir: &Path) -> Result<InitReport, KeyError> {
             let cert = pki::issue_leaf(&ca_key, &ca, &key, subject, role)?;
             write_pem(key_path, key.to_pkcs8_pem(LineEnding::LF), &mut created)?;
             write_pem(cert_path, cert.to_pem(LineEnding::LF), &mut created)?;
+        } else if !Sources::of(&read_cert(cert_path)?).is_empty() {
+            // Issued by an earlier parafe with a distribution point nobody serves, which makes
+            // online revocation checks fail: the same key, certified without it.
+            let cert = pki::issue_leaf(&ca_key, &ca, &read_key(key_path)?, subject, role)?;
+            write_pem(cert_path, cert.to_pem(LineEnding::LF), &mut renewed)?;
         }
     }
     if !files.ca_crl.exists() {
         write_private(&files.ca_crl, &pki::issue_crl(&ca_key, &ca)?)?;
         created.push(files.ca_crl.clone());
     }
-    Ok(InitReport { files, created })
+    Ok(InitReport {
+        files,
+        created,
+        renewed,
+    })
 }
 
 impl Keys {
@@ -176,6 +191,7 @@ impl Keys {
             local_tsa,
             trust,
             crls,
+            revocation: Revocation::default(),
         })
     }
 

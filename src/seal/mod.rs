@@ -11,6 +11,7 @@ mod diff;
 pub mod keys;
 mod pdf;
 mod pki;
+pub mod revocation;
 pub mod tsa;
 pub mod verify;
 
@@ -66,6 +67,8 @@ pub enum SealError {
     Cms(#[from] cms::CmsError),
     #[error("la zone du cachet désigne la page {page}, absente du document")]
     Zone { page: usize },
+    #[error(transparent)]
+    Revocation(#[from] revocation::RevocationError),
 }
 
 /// Seals a rendered document, its visible seal in the document's `<zone-sceau>` when it has one.
@@ -74,8 +77,9 @@ pub async fn seal(pdf: &RenderedPdf, keys: &Keys, tsa: &Tsa) -> Result<SealedPdf
 }
 
 /// Seals PDF bytes: PAdES B-T (CAdES signature with its signature timestamp) as one
-/// incremental update, then the B-LTA update (DSS with certificates and CRLs, document
-/// timestamp). Without a zone, the signature widget is invisible on page 1.
+/// incremental update, then the B-LTA update (DSS with the certificates of the seal and of the
+/// TSA and their CRLs, document timestamp). Without a zone, the signature widget is invisible
+/// on page 1.
 pub async fn seal_bytes(
     bytes: &[u8],
     zone: Option<SealZone>,
@@ -139,17 +143,35 @@ pub async fn seal_bytes(
     )?;
 
     // B-LTA: everything a verifier needs in 2033 without parafe, then a document timestamp.
-    let mut dss = pdf::Dss {
-        certs: Vec::new(),
-        crls: keys.crls.clone(),
-    };
-    for cert in seal
+    let certs: Vec<_> = seal
         .chain
         .iter()
         .chain(tsa.local_chain())
         .cloned()
         .chain(tsa::token_certificates(&timestamp.der))
-    {
+        .collect();
+    let issuers: Vec<_> = certs
+        .iter()
+        .chain(&keys.trust)
+        .chain(tsa.trust())
+        .cloned()
+        .collect();
+    let mut dss = pdf::Dss {
+        certs: Vec::new(),
+        crls: keys.crls.clone(),
+    };
+    // The development CA's CRL is at hand: its certificates need no fetching.
+    let to_fetch: Vec<_> = certs
+        .iter()
+        .filter(|c| !keys.crls.iter().any(|crl| revocation::covers(crl, c)))
+        .cloned()
+        .collect();
+    for crl in keys.revocation.crls(&to_fetch, &issuers).await? {
+        if !dss.crls.contains(&crl) {
+            dss.crls.push(crl);
+        }
+    }
+    for cert in &certs {
         let der = cert.to_der().map_err(cms::CmsError::from)?;
         if !dss.certs.contains(&der) {
             dss.certs.push(der);

@@ -1,12 +1,18 @@
 //! The development PKI of the zero-setup default: a certificate authority that issues the PLIE's
-//! seal certificate and the local TSA's certificate, and publishes a CRL for the DSS.
+//! seal certificate and the local TSA's certificate, and a CRL for the DSS.
+//!
+//! The leaf certificates declare no CRL distribution point (nor OCSP responder): nothing serves
+//! this CA's CRL, and a point nobody serves makes every validator that checks revocation
+//! online fail (pyHanko's default, hard-fail). Declaring none is RFC 5280's way of saying so;
+//! the CRL still travels in each sealed document's DSS, where long-term (AdES) validation
+//! finds it, since a CRL without issuing distribution point covers every certificate of its CA.
 //!
 //! Only `parafe init` (and the CRL refresh of [`super::keys`]) issue anything; production
 //! deployments bring their own certificates in a PKCS#12 file.
 
 use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
 use const_oid::AssociatedOid;
-use der::asn1::{BitString, Ia5String};
+use der::asn1::BitString;
 use der::{Decode, Encode};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey};
@@ -15,18 +21,12 @@ use std::str::FromStr;
 use std::time::Duration;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::crl::{CertificateList, TbsCertList};
-use x509_cert::ext::pkix::crl::dp::DistributionPoint;
-use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::ext::pkix::{CrlDistributionPoints, CrlNumber, ExtendedKeyUsage};
+use x509_cert::ext::pkix::{CrlNumber, ExtendedKeyUsage};
 use x509_cert::ext::AsExtension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
-
-/// Where relying parties would fetch the CRL. Nothing serves it: the CRL travels inside each
-/// sealed document's DSS, which is what long-term validation reads.
-pub const CRL_URL: &str = "http://parafe.invalid/ac-dev.crl";
 
 const YEAR: u64 = 365 * 24 * 3600;
 /// How long a CRL stays current; [`super::keys`] issues a fresh one when it has expired.
@@ -97,14 +97,6 @@ pub fn issue_leaf(
     let mut builder =
         CertificateBuilder::new(profile, random_serial(), validity, name, spki, ca_key)
             .map_err(|e| err(&e))?;
-    let crl_dp = CrlDistributionPoints(vec![DistributionPoint {
-        distribution_point: Some(DistributionPointName::FullName(vec![
-            GeneralName::UniformResourceIdentifier(Ia5String::new(CRL_URL).map_err(|e| err(&e))?),
-        ])),
-        reasons: None,
-        crl_issuer: None,
-    }]);
-    builder.add_extension(&crl_dp).map_err(|e| err(&e))?;
     if let Role::Tsa = role {
         builder
             .add_extension(&TimeStampingEku)

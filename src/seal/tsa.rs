@@ -146,6 +146,15 @@ impl Tsa {
             Tsa::Remote(_) => &[],
         }
     }
+
+    /// The anchors a remote TSA's tokens chain to (`[seal] tsa_confiance`); the local TSA's
+    /// is the development CA, already among [`Keys::trust`].
+    pub fn trust(&self) -> &[Certificate] {
+        match self {
+            Tsa::Local(_) => &[],
+            Tsa::Remote(remote) => &remote.trust,
+        }
+    }
 }
 
 fn sha256_imprint(imprint: &Sha256Digest) -> Result<MessageImprint, der::Error> {

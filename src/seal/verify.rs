@@ -5,12 +5,14 @@
 use super::chain;
 use super::cms::{self, ID_DATA};
 use super::diff::{self, Change};
+use super::pdf::{Lecteur, FLUX_LU_MAX};
 use super::tsa;
 use crate::model::Sha256Digest;
 use chrono::{DateTime, Utc};
 use lopdf::{Document, Object, ObjectId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::io::{Read, Seek};
 use std::time::SystemTime;
 use x509_cert::Certificate;
 
@@ -29,7 +31,7 @@ pub enum VerifyError {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub sha256: Sha256Digest,
-    pub size: usize,
+    pub size: u64,
     /// PAdES baseline level reached by the seal (B-B, B-T, B-LT, B-LTA).
     pub pades_level: Option<&'static str>,
     pub signatures: Vec<SignatureReport>,
@@ -45,7 +47,7 @@ pub struct SignatureReport {
     pub sub_filter: String,
     pub signer: Option<CertificateInfo>,
     pub digest_algorithm: &'static str,
-    pub byte_range: Vec<i64>,
+    pub byte_range: Vec<u64>,
     /// The signature covers the file up to its end.
     pub covers_whole_file: bool,
     /// Later revisions: what they added, when all is permitted.
@@ -131,10 +133,15 @@ fn signature_fields(doc: &Document) -> Vec<Field> {
         .map(|id| (id, 0))
         .collect();
     stack.reverse();
+    let mut seen = std::collections::HashSet::new();
     while let Some((id, depth)) = stack.pop() {
         let Ok(field) = doc.get_dictionary(id) else {
             continue;
         };
+        // A field listed twice, or a loop of /Kids, is read once.
+        if !seen.insert(id) {
+            continue;
+        }
         if let Ok(kids) = field.get(b"Kids").and_then(Object::as_array) {
             if depth < 16 {
                 stack.extend(
@@ -190,57 +197,102 @@ fn ends_with_eof(bytes: &[u8]) -> bool {
     trimmed.ends_with(b"%%EOF")
 }
 
-/// Verifies every signature of a PDF against the certificates in `trust`.
+/// The two ranges a signature's /ByteRange `[0 b c d]` covers, `[0, b)` and `[c, c + d)`, every
+/// number checked: the gap between them is the /Contents value, and the ranges lie in the file.
+fn ranges(field: &Field, size: u64) -> Result<[u64; 4], VerifyError> {
+    let name = &field.name;
+    let bad = |what: &str| {
+        VerifyError::Malformed(format!("la signature « {name} » a un /ByteRange {what}"))
+    };
+    let numbers = field
+        .sig
+        .get(b"ByteRange")
+        .and_then(Object::as_array)
+        .map_err(|_| bad("absent"))?
+        .iter()
+        .map(|o| o.as_i64().ok().and_then(|n| u64::try_from(n).ok()))
+        .collect::<Option<Vec<u64>>>()
+        .ok_or_else(|| bad("qui n'est pas fait d'entiers positifs"))?;
+    let [a, b, c, d] = <[u64; 4]>::try_from(numbers)
+        .map_err(|_| bad("de plus ou moins de 4 nombres (4 entiers attendus)"))?;
+    let end = c
+        .checked_add(d)
+        .ok_or_else(|| bad("qui dépasse toute taille de fichier"))?;
+    if end > size {
+        return Err(VerifyError::Truncated(format!(
+            "la signature « {name} » couvre selon son /ByteRange {end} octets, mais le fichier n'en compte que {size}"
+        )));
+    }
+    if a != 0 || b == 0 || b.checked_add(2).is_none_or(|min| c < min) {
+        return Err(bad(&format!(
+            "incohérent ([{a} {b} {c} {d}] : la première plage doit partir du début du fichier et la seconde suivre la valeur /Contents)"
+        )));
+    }
+    Ok([a, b, c, d])
+}
+
+/// Signature fields a verification reads; no real document has this many.
+const SIGNATURES_MAX: usize = 64;
+
+/// Verifies every signature of a PDF held in memory against the certificates in `trust`.
 pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError> {
-    if !bytes.starts_with(b"%PDF-") {
+    verify_from(std::io::Cursor::new(bytes), trust)
+}
+
+/// Verifies every signature of a PDF read by ranges from `source`: its signed ranges are hashed
+/// as a stream, and only its structure is held in memory (at most 256 Mio per revision).
+pub fn verify_from<R: Read + Seek>(
+    source: R,
+    trust: &[Certificate],
+) -> Result<Report, VerifyError> {
+    let unreadable = |e: String| VerifyError::Malformed(e);
+    let mut file = Lecteur::new(source).map_err(|e| unreadable(e.to_string()))?;
+    let size = file.taille();
+    if file.lire(0, 5, size).map_err(unreadable)? != b"%PDF-" {
         return Err(VerifyError::NotPdf("en-tête %PDF- absent".into()));
     }
-    if !ends_with_eof(bytes) {
+    let tail = file
+        .lire(size.saturating_sub(1024), 1024, size)
+        .map_err(unreadable)?;
+    if !ends_with_eof(&tail) {
         return Err(VerifyError::Truncated(
             "il ne se termine pas par %%EOF, la fin du fichier manque".into(),
         ));
     }
-    let doc = super::pdf::load_strict(bytes).map_err(VerifyError::Malformed)?;
-    let mut fields = signature_fields(&doc);
-    let byte_range = |f: &Field| -> Vec<i64> {
-        f.sig
-            .get(b"ByteRange")
-            .and_then(Object::as_array)
-            .map(|a| a.iter().filter_map(|o| o.as_i64().ok()).collect())
-            .unwrap_or_default()
-    };
-    fields.sort_by_key(|f| byte_range(f).get(2..4).map_or(0, |r| r[0] + r[1]));
+    let doc = file.revision(size).map_err(unreadable)?;
+    let fields = signature_fields(&doc);
+    // Each signature costs a pass over the file and a reading of its revision.
+    if fields.len() > SIGNATURES_MAX {
+        return Err(VerifyError::Malformed(format!(
+            "{} champs de signature : la vérification en lit {SIGNATURES_MAX} au plus, chacun demandant de relire le fichier",
+            fields.len()
+        )));
+    }
+    let mut fields = fields
+        .into_iter()
+        .map(|f| ranges(&f, size).map(|r| (f, r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    fields.sort_by_key(|(_, [_, _, c, d])| c + d);
 
     // DSS certificates help build paths for signatures whose CMS lacks intermediates.
-    let dss_certs = dss_certificates(&doc);
+    let dss_certs = dss_certificates(&doc, &mut file);
     let mut problems = Vec::new();
     let mut signatures = Vec::new();
-    for field in &fields {
-        let range = byte_range(field);
-        let end = range.get(2..4).map_or(0, |r| r[0].saturating_add(r[1]));
-        if end > bytes.len() as i64 {
-            return Err(VerifyError::Truncated(format!(
-                "la signature « {} » couvre {end} octets mais le fichier n'en compte que {}",
-                field.name,
-                bytes.len()
-            )));
-        }
-        signatures.push(check_signature(bytes, field, &range, trust, &dss_certs));
+    for (field, range) in &fields {
+        let digest = signed_digest(&mut file, *range);
+        signatures.push(check_signature(field, range, digest, trust, &dss_certs));
     }
     if signatures.is_empty() {
         problems.push("aucune signature dans ce document".into());
     }
     // What came after each signature, revision by revision.
-    for report in &mut signatures {
-        let end = report
-            .byte_range
-            .get(2..4)
-            .map_or(0, |r| (r[0] + r[1]) as usize);
-        report.covers_whole_file = end == bytes.len();
-        if report.covers_whole_file || end == 0 {
+    for (report, (_, [_, _, c, d])) in signatures.iter_mut().zip(&fields) {
+        let end = c + d;
+        report.covers_whole_file = end == size;
+        if report.covers_whole_file {
             continue;
         }
-        let signed = match super::pdf::load_strict(&bytes[..end]) {
+        let signed = match file.revision(end) {
             Ok(d) => d,
             Err(e) => {
                 report
@@ -267,9 +319,12 @@ pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError
     }
     let pades_level = pades_level(&doc, &signatures);
     let valid = problems.is_empty() && signatures.iter().all(|s| s.valid);
+    let mut hasher = Sha256::new();
+    file.parcourir(&[(0, size)], |b| hasher.update(b))
+        .map_err(unreadable)?;
     Ok(Report {
-        sha256: Sha256Digest::of(bytes),
-        size: bytes.len(),
+        sha256: Sha256Digest(hasher.finalize().into()),
+        size,
         pades_level,
         signatures,
         valid,
@@ -277,7 +332,7 @@ pub fn verify(bytes: &[u8], trust: &[Certificate]) -> Result<Report, VerifyError
     })
 }
 
-fn dss_certificates(doc: &Document) -> Vec<Certificate> {
+fn dss_certificates<R: Read + Seek>(doc: &Document, file: &mut Lecteur<R>) -> Vec<Certificate> {
     use der::Decode;
     let dss = doc
         .trailer
@@ -295,11 +350,7 @@ fn dss_certificates(doc: &Document) -> Vec<Certificate> {
         .flatten()
         .filter_map(|c| resolve(doc, c))
         .filter_map(|c| c.as_stream().ok())
-        .filter_map(|s| {
-            s.decompressed_content()
-                .ok()
-                .or_else(|| Some(s.content.clone()))
-        })
+        .filter_map(|s| file.donnees(s, FLUX_LU_MAX).ok().flatten())
         .filter_map(|der| Certificate::from_der(&der).ok())
         .collect()
 }
@@ -331,9 +382,9 @@ fn pades_level(doc: &Document, signatures: &[SignatureReport]) -> Option<&'stati
 }
 
 fn check_signature(
-    bytes: &[u8],
     field: &Field,
-    range: &[i64],
+    range: &[u64; 4],
+    digest: Result<[u8; 32], String>,
     trust: &[Certificate],
     extra: &[Certificate],
 ) -> SignatureReport {
@@ -364,7 +415,7 @@ fn check_signature(
         problems: Vec::new(),
         valid: false,
     };
-    let digest = match signed_digest(bytes, range) {
+    let digest = match digest {
         Ok(d) => d,
         Err(e) => {
             report.problems.push(e);
@@ -484,24 +535,22 @@ fn check_signature(
     report
 }
 
-/// SHA-256 of the two byte ranges, after checking that the gap is exactly the /Contents hex
-/// string (nothing else may escape the signature).
-fn signed_digest(bytes: &[u8], range: &[i64]) -> Result<[u8; 32], String> {
-    let [a, b, c, d] = <[i64; 4]>::try_from(range)
-        .map_err(|_| "/ByteRange mal formé (4 entiers attendus)".to_string())?;
-    let ok = a == 0 && b > 0 && c > b + 1 && d >= 0 && (c + d) as usize <= bytes.len();
-    if !ok {
-        return Err("/ByteRange incohérent".into());
-    }
-    let (b, c, d) = (b as usize, c as usize, d as usize);
-    if bytes[b] != b'<'
-        || bytes[c - 1] != b'>'
-        || !bytes[b + 1..c - 1].iter().all(u8::is_ascii_hexdigit)
-    {
-        return Err("/ByteRange laisse hors signature autre chose que la valeur /Contents".into());
+/// SHA-256 of the two byte ranges, read as a stream, after checking that the gap is exactly
+/// the /Contents hex string (nothing else may escape the signature).
+fn signed_digest<R: Read + Seek>(
+    file: &mut Lecteur<R>,
+    [_, b, c, d]: [u64; 4],
+) -> Result<[u8; 32], String> {
+    let outside = "/ByteRange laisse hors signature autre chose que la valeur /Contents";
+    let mut hex = true;
+    file.parcourir(&[(b + 1, c - b - 2)], |chunk| {
+        hex &= chunk.iter().all(u8::is_ascii_hexdigit)
+    })?;
+    let ends = (file.lire(b, 1, c)?, file.lire(c - 1, 1, c)?);
+    if !hex || ends != (b"<".to_vec(), b">".to_vec()) {
+        return Err(outside.into());
     }
     let mut hasher = Sha256::new();
-    hasher.update(&bytes[..b]);
-    hasher.update(&bytes[c..c + d]);
+    file.parcourir(&[(0, b), (c, d)], |chunk| hasher.update(chunk))?;
     Ok(hasher.finalize().into())
 }

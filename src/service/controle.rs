@@ -45,8 +45,9 @@ pub async fn participant_de(
     .bind(reference)
     .fetch_optional(&app.db)
     .await?;
-    let reference = par_identifiant.as_deref().unwrap_or(reference);
-    participants::par_ref(&app.db, plie, reference, acteur.portefeuille())
+    // The refusal names what the caller gave, never the pseudonymous reference it stands for.
+    let pseudonyme = par_identifiant.as_deref().unwrap_or(reference);
+    participants::par_ref(&app.db, plie, pseudonyme, acteur.portefeuille())
         .await?
         .ok_or_else(|| {
             Erreur::Introuvable(format!(
@@ -136,7 +137,8 @@ impl From<DepotError> for DepotRefuse {
             DepotError::Coffre(crate::store::StoreError::Input(_)) => {
                 Erreur::invalide("fichier", message)
             }
-            DepotError::Coffre(_) | DepotError::Sql(_) => Erreur::Interne(message),
+            DepotError::Coffre(e) => e.into(),
+            DepotError::Sql(e) => e.into(),
         })
     }
 }
@@ -163,18 +165,6 @@ async fn texte(nom: &str, mut champ: Field<'_>) -> Result<String, DepotRefuse> {
     }
     let s = String::from_utf8(octets).map_err(|_| Erreur::invalide(nom, "texte illisible"))?;
     Ok(s.trim().to_owned())
-}
-
-/// The name a browser gives a file, without any folder (`C:\…\bulletin.pdf`).
-fn nom_de_fichier(brut: &str) -> String {
-    brut.rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect()
 }
 
 /// The file field, streamed into a temporary file under `<data-dir>/depots/` by a blocking
@@ -232,7 +222,8 @@ pub async fn recevoir(
     while let Some(champ) = multipart.next_field().await.map_err(illisible)? {
         let nom = champ.name().unwrap_or_default().to_owned();
         if nom == "fichier" {
-            let nom_fichier = nom_de_fichier(champ.file_name().unwrap_or_default());
+            let nom_fichier =
+                crate::justificatif::nom_de_fichier(champ.file_name().unwrap_or_default());
             // A form sent without choosing a file: an empty part without a name.
             if nom_fichier.is_empty() {
                 continue;
@@ -358,10 +349,7 @@ pub async fn lire_justificatif(app: &App, acteur: &Acteur, id: i64) -> Result<Pi
     let evenement = JournalEvent::DocumentDownloaded {
         actor: acteur.pseudonyme(),
     };
-    app.vault
-        .record(&acteur.plie, evenement, vec![sha])
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&acteur.plie, evenement, vec![sha]).await?;
     Ok(PieceLue {
         nom,
         type_mime,
@@ -1034,10 +1022,7 @@ pub async fn telecharger_export(
         actor: acteur.pseudonyme(),
         export: e.reference.clone(),
     };
-    app.vault
-        .record(&acteur.plie, evenement, vec![sha])
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&acteur.plie, evenement, vec![sha]).await?;
     let operation = serde_json::from_str::<Value>(&e.parametres)
         .ok()
         .and_then(|p| p["operation"].as_str().map(str::to_owned))

@@ -49,11 +49,7 @@ fn methode_code(m: Methode) -> &'static str {
 
 /// Creates a draft. Bad input names its field; nothing is written unless all of it holds.
 pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Document, Erreur> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne crée pas de document".into(),
-        ));
-    }
+    modification_permise(acteur)?;
     let plie = acteur.plie.as_str();
     let workflow = app.workflow(&demande.workflow).ok_or_else(|| {
         Erreur::invalide(
@@ -109,6 +105,10 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
     )
     .await?;
     valider(app, workflow, &donnees)?;
+    let operation_id = match &participant {
+        Some(p) => p.fiche.operation_id,
+        None => operation_des_presents(app, plie, &signataires).await?,
+    };
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let id = docs::creer(
@@ -119,7 +119,7 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
             workflow: &workflow.nom,
             modele: &workflow.modele,
             participant_id: participant.as_ref().map(|p| p.id),
-            operation_id: participant.as_ref().and_then(|p| p.fiche.operation_id),
+            operation_id,
             auteur_id: Some(acteur.personnel_id),
             donnees: &donnees.to_string(),
             bilan: None,
@@ -133,6 +133,24 @@ pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Docum
     docs::par_id(&app.db, id)
         .await?
         .ok_or_else(|| Erreur::Interne("document créé introuvable".into()))
+}
+
+/// The opération a sheet of several attendees names: the first attendee's who has one (each
+/// attendee's opération holds the sheet too, see `justificatif::etat::charger`).
+async fn operation_des_presents(
+    app: &App,
+    plie: &str,
+    signataires: &[NouveauSignataire],
+) -> Result<Option<i64>, Erreur> {
+    for id in signataires.iter().filter_map(|s| s.participant_id) {
+        if let Some(op) = participants::par_id(&app.db, plie, id)
+            .await?
+            .and_then(|p| p.fiche.operation_id)
+        {
+            return Ok(Some(op));
+        }
+    }
+    Ok(None)
 }
 
 /// Checks data against the workflow's template; every faulty field is named.
@@ -249,7 +267,7 @@ async fn resoudre_signataires(
             ));
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<NouveauSignataire> = Vec::new();
     for s in &workflow.signataires {
         let trouve = demandes
             .iter()
@@ -298,13 +316,35 @@ async fn resoudre_signataires(
                         .unwrap_or_default()
                         .to_uppercase()
                 );
+                // An attendee of the caller's portfolio: the sheet is his too (his file, his
+                // opération's pack).
+                let participant_id = match p.get("identifiant").and_then(Value::as_str) {
+                    Some(identifiant) => participants::par_identifiant(
+                        &app.db,
+                        acteur.plie.as_str(),
+                        identifiant,
+                        acteur.portefeuille(),
+                    )
+                    .await?
+                    .map(|p| p.id),
+                    None => None,
+                };
+                // A person signs a sheet once: one line each.
+                if participant_id.is_some()
+                    && out.iter().any(|o| o.participant_id == participant_id)
+                {
+                    return Err(Erreur::invalide(
+                        "participants",
+                        format!("{nom} figure deux fois parmi les présents : une personne signe une fois"),
+                    ));
+                }
                 out.push(NouveauSignataire {
                     role: s.role.nom().into(),
                     nom,
                     email: None,
                     methode: methode_code(methode).into(),
                     personnel_id: None,
-                    participant_id: None,
+                    participant_id,
                 });
             }
             continue;
@@ -394,13 +434,12 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     })
 }
 
-fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
+/// Refuses an assistant what only the other roles do to documents ([`Acteur::peut_modifier`]).
+pub fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
     if acteur.peut_modifier() {
         Ok(())
     } else {
-        Err(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne modifie rien".into(),
-        ))
+        Err(Erreur::Interdit(crate::auth::DROITS_ASSISTANTE.into()))
     }
 }
 
@@ -491,8 +530,9 @@ pub fn a_inviter<'a>(
         .collect()
 }
 
-/// Gives a link signer a fresh single-use link (any previous one stops working) and queues
-/// the e-mail carrying it.
+/// Gives a link signer a new invitation — the previous link and any code confirmed on it stop
+/// working at once — and queues the e-mail that will carry its single-use link, drawn when the
+/// message is sent ([`super::secrets`]).
 pub async fn inviter(
     app: &App,
     tx: &mut sqlx::SqliteConnection,
@@ -504,7 +544,7 @@ pub async fn inviter(
     let Some(email) = &signataire.email else {
         return Ok(());
     };
-    let (jeton, empreinte) = crate::auth::nouveau_secret();
+    let invitation = db::nouvelle_ref("i");
     let expire = maintenant + chrono::TimeDelta::hours(app.config.service.duree_lien_heures);
     let expire = document
         .expire_le
@@ -512,10 +552,12 @@ pub async fn inviter(
         .and_then(db::parse_instant)
         .map_or(expire, |e| e.min(expire).max(maintenant));
     sqlx::query(
-        "UPDATE signataire SET jeton_sha256 = ?, jeton_expire_le = ?, jeton_utilise = 0,
-           code_sha256 = NULL, code_essais = 0 WHERE id = ?",
+        "UPDATE signataire SET invitation = ?, jeton_sha256 = NULL, jeton_expire_le = ?,
+           jeton_utilise = 0, code_sha256 = NULL, code_essais = 0, code_verifie_le = NULL,
+           code_lien = NULL
+         WHERE id = ?",
     )
-    .bind(&empreinte)
+    .bind(&invitation)
     .bind(db::instant(expire))
     .bind(signataire.id)
     .execute(&mut *tx)
@@ -530,7 +572,6 @@ pub async fn inviter(
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
-    let lien = format!("{}/signer/{jeton}", app.url_publique());
     let courriel = Courriel {
         a: vec![email.clone()],
         objet: format!(
@@ -539,22 +580,27 @@ pub async fn inviter(
         ),
         texte: format!(
             "Bonjour {},\n\n{plie} vous invite à signer le document « {workflow_titre} ».\n\n\
-             Ouvrez ce lien personnel pour le lire et le signer :\n{lien}\n\n\
+             Ouvrez ce lien personnel pour le lire et le signer :\n{}\n\n\
              Le lien ne sert qu'une fois et expire le {}. Un code de confirmation vous sera \
              envoyé par courriel au moment de signer.\n\nSi vous n'attendiez pas ce message, ignorez-le.\n",
             signataire.nom,
+            super::secrets::MARQUE,
             crate::model::heure_de_paris(expire),
         ),
-        message_id: format!("<{}.{}@parafe>", empreinte.get(..24).unwrap_or_default(), document.reference),
+        message_id: format!("<{invitation}.{}@parafe>", document.reference),
         piece_jointe: None,
         renvoi: false,
     };
+    let secret = super::secrets::Secret::LienSignature {
+        signataire: signataire.id,
+        invitation: invitation.clone(),
+    };
     outbox::ajouter(
         tx,
-        &format!("courriel:lien:{empreinte}"),
+        &format!("courriel:lien:{invitation}"),
         Genre::Courriel,
         &document.plie,
-        &json!({ "courriel": courriel, "document": document.reference }),
+        &json!({ "courriel": courriel, "document": document.reference, "secret": secret }),
         maintenant,
     )
     .await?;
@@ -669,10 +715,7 @@ pub async fn pdf(
     let objet = crate::model::Sha256Digest::from_hex(&sha)
         .into_iter()
         .collect();
-    app.vault
-        .record(&plie, evenement, objet)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    app.vault.record(&plie, evenement, objet).await?;
     Ok((document, octets))
 }
 

@@ -8,7 +8,9 @@
 //! on his own line of the sheet (the workflow's `plusieurs` group signs in any order), the
 //! time of each signature beside it. The version every signer is shown is the sheet as opened (its SHA-256);
 //! attendees added on the spot and absentees removed at closing appear in the sealed version
-//! and its evidence.
+//! and its evidence. A person signs a sheet once: the same participant of the PLIE, or, for
+//! someone it does not know, the same name ([`nom_compare`]). Closing is all or nothing.
+//! A tablet locked on a sheet sees that sheet only.
 
 use super::documents::{self, Demande, SignataireDemande};
 use super::signature::{self, Contexte, Signature};
@@ -293,6 +295,17 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Kios
     k.ok_or_else(|| Erreur::Introuvable(format!("aucune feuille d'émargement « {reference} »")))
 }
 
+/// A sheet the session may see: [`charger`], and on a tablet locked on a sheet, that sheet only.
+pub async fn lisible(app: &App, session: &Session, reference: &str) -> Result<Kiosque, Erreur> {
+    let k = charger(app, &session.acteur, reference).await?;
+    if session.kiosque.is_some_and(|id| id != k.id) {
+        return Err(Erreur::Interdit(
+            "cette tablette est verrouillée sur une autre feuille".into(),
+        ));
+    }
+    Ok(k)
+}
+
 /// The sheet's document.
 pub async fn document(app: &App, k: &Kiosque) -> Result<Document, Erreur> {
     docs::par_id(&app.db, k.document_id)
@@ -306,7 +319,7 @@ async fn ouvert(
     session: &Session,
     reference: &str,
 ) -> Result<(Kiosque, Document), Erreur> {
-    let k = charger(app, &session.acteur, reference).await?;
+    let k = lisible(app, session, reference).await?;
     if session.kiosque != Some(k.id) {
         return Err(Erreur::Interdit(
             "cette tablette n'est pas verrouillée sur cette feuille : rouvrez-la depuis le document".into(),
@@ -376,7 +389,7 @@ fn capture_differee(app: &App, envoi: &Envoi) -> bool {
         })
 }
 
-/// The attendees' entries of a sheet's data, and the signers of the attendee role by rank.
+/// The attendees' entries of a sheet's data, in the order of the attendee signers.
 fn presents_de(donnees: &Value) -> Vec<Value> {
     donnees
         .get("participants")
@@ -385,32 +398,26 @@ fn presents_de(donnees: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The one participant of the sheet opener's portfolio with this first and last name (accents
-/// and case aside), if there is exactly one.
+/// A person's name as the kiosk compares names: the words of first and last name, in any
+/// order, accents, case, hyphens and apostrophes aside (« Bénali Samira » is « Samira BENALI »).
+fn nom_compare(nom: &str) -> Vec<String> {
+    let mut mots: Vec<String> = crate::pack::plan::ascii(nom)
+        .to_lowercase()
+        .split('-')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    mots.sort();
+    mots
+}
+
+/// The one participant of the sheet opener's portfolio with this name ([`nom_compare`]), if
+/// there is exactly one.
 async fn participant_du_nom(
     app: &App,
     d: &Document,
-    prenom: &str,
-    nom: &str,
+    nom: &[String],
 ) -> Result<Option<participants::Participant>, Erreur> {
-    fn simple(s: &str) -> String {
-        s.to_lowercase()
-            .chars()
-            .map(|c| match c {
-                'à' | 'â' | 'ä' => 'a',
-                'é' | 'è' | 'ê' | 'ë' => 'e',
-                'î' | 'ï' => 'i',
-                'ô' | 'ö' => 'o',
-                'ù' | 'û' | 'ü' => 'u',
-                'ç' => 'c',
-                '-' | '\'' => ' ',
-                c => c,
-            })
-            .collect::<String>()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
     let portefeuille: Option<i64> = sqlx::query_scalar(
         "SELECT p.id FROM kiosque k JOIN personnel p ON p.id = k.ouvert_par
          WHERE k.document_id = ? AND p.role = 'referent'",
@@ -419,19 +426,56 @@ async fn participant_du_nom(
     .fetch_optional(&app.db)
     .await?;
     let candidats = participants::liste(&app.db, &d.plie, portefeuille, None, 5000).await?;
-    let (p, n) = (simple(prenom), simple(nom));
     let mut trouves = candidats
         .into_iter()
-        .filter(|c| simple(&c.fiche.prenom) == p && simple(&c.fiche.nom) == n);
+        .filter(|c| nom_compare(&format!("{} {}", c.fiche.prenom, c.fiche.nom)) == nom);
     Ok(match (trouves.next(), trouves.next()) {
         (Some(c), None) => Some(c),
         _ => None,
     })
 }
 
-/// Adds a person on the spot: a new attendee line and a signer placed before the animator.
+/// Adds a person on the spot and takes her signature, in one transaction: a refused signature
+/// adds nobody.
+async fn ajouter_et_signer(
+    app: &App,
+    session: &Session,
+    k: &Kiosque,
+    d: &Document,
+    envoi: &Envoi,
+    n: &NouveauPresent,
+    contexte: &Contexte,
+) -> Result<Recu, Erreur> {
+    let mut tx = app.db.begin().await?;
+    let id = ajouter_present(app, &mut tx, k, d, envoi, n).await?;
+    let present = docs::signataires(&mut *tx, d.id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Erreur::Interne("présent ajouté introuvable".into()))?;
+    let recueillie = signature::recueillir_sur_place(
+        app,
+        &session.acteur,
+        d,
+        &present,
+        &envoi.signature,
+        contexte,
+    )?;
+    signature::inscrire(app, &mut tx, &recueillie).await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(Recu {
+        rang: present.rang,
+        deja: false,
+        etat: document(app, k).await?.etat,
+    })
+}
+
+/// Adds a person on the spot in `tx`: a new attendee line and a signer placed before the
+/// animator, unless she is on the sheet already (a person signs a sheet once).
 async fn ajouter_present(
     app: &App,
+    tx: &mut sqlx::SqliteConnection,
     k: &Kiosque,
     d: &Document,
     envoi: &Envoi,
@@ -454,12 +498,33 @@ async fn ajouter_present(
             "indiquez le prénom et le nom de la personne (80 caractères au plus)",
         ));
     }
-    let mut tx = app.db.begin().await?;
+    let compare = nom_compare(&format!("{prenom} {nom}"));
+    // Someone of the portfolio who was not expected: his file gets the sheet too.
+    let connu = participant_du_nom(app, d, &compare).await?;
+    let signataires = docs::signataires(&app.db, d.id).await?;
+    let meme_personne = |s: &&docs::Signataire| {
+        s.role == "participant"
+            && (connu
+                .as_ref()
+                .is_some_and(|p| s.participant_id == Some(p.id))
+                || nom_compare(&s.nom) == compare)
+    };
+    if let Some(deja) = signataires.iter().find(meme_personne) {
+        return Err(Erreur::Conflit(if deja.etat == "signe" {
+            format!(
+                "{} a déjà signé cette feuille : une personne ne signe qu'une fois",
+                deja.nom
+            )
+        } else {
+            format!(
+                "{} est déjà sur la feuille : touchez son nom pour signer",
+                deja.nom
+            )
+        }));
+    }
     let mut donnees: Value =
         serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
     let mut liste = presents_de(&donnees);
-    // Someone of the portfolio who was not expected: his file gets the sheet too.
-    let connu = participant_du_nom(app, d, prenom, nom).await?;
     let mut entree = match &connu {
         Some(p) => {
             json!({ "identifiant": p.fiche.identifiant_externe, "nom": p.fiche.nom, "prenom": p.fiche.prenom, "commune": p.fiche.commune })
@@ -474,6 +539,15 @@ async fn ajouter_present(
     if let Some(w) = app.workflow(&d.workflow) {
         documents::valider(app, w, &donnees)?;
     }
+    let le = db::instant(app.horloge.maintenant());
+    // A write first: the transaction takes the write lock (waiting for it) before it reads, so
+    // that another writer's commit cannot invalidate its reads half-way (SQLITE_BUSY).
+    sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
+        .bind(donnees.to_string())
+        .bind(&le)
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
     let rang: i64 = sqlx::query_scalar(
         "SELECT coalesce(max(rang), -1) + 1 FROM signataire WHERE document_id = ? AND role = 'participant'",
     )
@@ -496,24 +570,17 @@ async fn ajouter_present(
             .await?;
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO signataire (document_id, rang, role, nom, methode) VALUES (?, ?, 'participant', ?, 'tablette')
-         RETURNING id",
+        "INSERT INTO signataire (document_id, rang, role, nom, methode, participant_id)
+         VALUES (?, ?, 'participant', ?, 'tablette', ?) RETURNING id",
     )
     .bind(d.id)
     .bind(rang)
     .bind(format!("{prenom} {}", nom.to_uppercase()))
+    .bind(connu.as_ref().map(|p| p.id))
     .fetch_one(&mut *tx)
     .await?;
-    let le = db::instant(app.horloge.maintenant());
-    sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
-        .bind(donnees.to_string())
-        .bind(&le)
-        .bind(d.id)
-        .execute(&mut *tx)
-        .await?;
     // The key goes with the person: a resend signs her, it does not add her twice.
     noter_envoi(&mut *tx, k, envoi, id, &le).await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -526,13 +593,17 @@ pub async fn signer(
     envoi: Envoi,
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
-    let (k, d) = ouvert(app, session, reference).await?;
+    let (k, _) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
+    // Read under the sheet's lock: another send may have changed it meanwhile.
+    let d = document(app, &k).await?;
     let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
     let id = match (connu, &envoi.nouveau, envoi.signataire) {
         (Some(id), _, _) => id,
-        (None, Some(n), _) => ajouter_present(app, &k, &d, &envoi, n).await?,
+        (None, Some(n), _) => {
+            return ajouter_et_signer(app, session, &k, &d, &envoi, n, contexte).await
+        }
         (None, None, Some(id)) => id,
         (None, None, None) => {
             return Err(Erreur::invalide(
@@ -571,7 +642,7 @@ pub async fn signer(
         contexte,
     )
     .await?;
-    if connu.is_none() && envoi.nouveau.is_none() && capture_differee(app, &envoi) {
+    if connu.is_none() && capture_differee(app, &envoi) {
         noter_envoi(
             &app.db,
             &k,
@@ -588,9 +659,10 @@ pub async fn signer(
     })
 }
 
-/// The closing signature (the animator, or the référent of an interview): absentees are taken
-/// off the sheet, the last signer signs, the document goes to sealing, the tablet is unlocked.
-/// A resend after it went through answers what was recorded.
+/// The closing signature (the animator, or the référent of an interview): the last signer
+/// signs, absentees are taken off the sheet, the document goes to sealing and the tablet is
+/// unlocked — all in one transaction, once the signature is checked: a refused closing leaves
+/// the sheet as it was. A resend after it went through answers what was recorded.
 pub async fn cloturer(
     app: &App,
     session: &Session,
@@ -598,7 +670,7 @@ pub async fn cloturer(
     envoi: Envoi,
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
-    let k = charger(app, &session.acteur, reference).await?;
+    let k = lisible(app, session, reference).await?;
     if k.etat == "clos" {
         if let Some(id) = envoi_connu(app, &k, envoi.cle.trim()).await? {
             let rang: i64 = sqlx::query_scalar("SELECT rang FROM signataire WHERE id = ?")
@@ -613,9 +685,10 @@ pub async fn cloturer(
             });
         }
     }
-    let (k, d) = ouvert(app, session, reference).await?;
+    let (k, _) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
+    let d = document(app, &k).await?;
     let signataires = docs::signataires(&app.db, d.id).await?;
     let dernier = signataires
         .iter()
@@ -623,10 +696,10 @@ pub async fn cloturer(
         .max_by_key(|s| s.rang)
         .cloned()
         .ok_or_else(|| Erreur::Interne("feuille sans animateur".into()))?;
-    // Signed already: a closing interrupted after the signature; only the unlocking is left.
+    // Signed already (on the document's page): only the unlocking is left.
     let deja = dernier.etat == "signe";
-    let etat = if deja {
-        d.etat.clone()
+    let mut tx = if deja {
+        app.db.begin().await?
     } else {
         let signes = signataires
             .iter()
@@ -635,7 +708,7 @@ pub async fn cloturer(
         let absents: Vec<i64> = signataires
             .iter()
             .filter(|s| s.role == "participant" && s.etat == "attente")
-            .map(|s| s.rang)
+            .map(|s| s.id)
             .collect();
         if signes == 0 {
             return Err(Erreur::Conflit(
@@ -647,57 +720,44 @@ pub async fn cloturer(
                 "le participant n'a pas encore signé".into(),
             ));
         }
-        let mut donnees: Value =
-            serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+        let recueillie = signature::recueillir_sur_place(
+            app,
+            &session.acteur,
+            &d,
+            &dernier,
+            &envoi.signature,
+            contexte,
+        )?;
+        let mut tx = app.db.begin().await?;
         if d.workflow == WORKFLOW_COLLECTIF {
-            // Absentees leave the sheet: their lines, in the order of the participant signers.
-            let rangs: Vec<i64> = signataires
-                .iter()
-                .filter(|s| s.role == "participant")
-                .map(|s| s.rang)
-                .collect();
+            // Absentees leave the sheet: their lines, in the order of the attendee signers.
+            let lignes = signataires.iter().filter(|s| s.role == "participant");
+            let mut donnees: Value =
+                serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
             let liste: Vec<Value> = presents_de(&donnees)
                 .into_iter()
-                .enumerate()
-                .filter(|(i, _)| rangs.get(*i).is_none_or(|r| !absents.contains(r)))
-                .map(|(_, v)| v)
+                .zip(lignes)
+                .filter(|(_, s)| !absents.contains(&s.id))
+                .map(|(v, _)| v)
                 .collect();
             donnees["participants"] = Value::Array(liste);
-            donnees["cloture"] = json!(app
-                .horloge
-                .maintenant()
-                .with_timezone(&chrono_tz::Europe::Paris)
-                .to_rfc3339());
-            let mut tx = app.db.begin().await?;
-            for r in &absents {
-                sqlx::query(
-                    "DELETE FROM signataire WHERE document_id = ? AND rang = ? AND etat = 'attente'",
-                )
-                .bind(d.id)
-                .bind(r)
-                .execute(&mut *tx)
-                .await?;
+            donnees["cloture"] = json!(recueillie.le().to_rfc3339());
+            for id in &absents {
+                sqlx::query("DELETE FROM signataire WHERE id = ? AND etat = 'attente'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
                 .bind(donnees.to_string())
                 .bind(d.id)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
         }
-        signature::signer_sur_place(
-            app,
-            &session.acteur,
-            &d.reference,
-            dernier.rang,
-            envoi.signature.clone(),
-            contexte,
-        )
-        .await?
-        .etat
+        signature::inscrire(app, &mut tx, &recueillie).await?;
+        tx
     };
     let le = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
     sqlx::query("UPDATE kiosque SET etat = 'clos', clos_le = ? WHERE id = ?")
         .bind(&le)
         .bind(k.id)
@@ -706,10 +766,11 @@ pub async fn cloturer(
     noter_envoi(&mut *tx, &k, &envoi, dernier.id, &le).await?;
     session::verrouiller(&mut *tx, &session.empreinte, None).await?;
     tx.commit().await?;
+    app.reveil.sonner();
     Ok(Recu {
         rang: dernier.rang,
         deja,
-        etat,
+        etat: document(app, &k).await?.etat,
     })
 }
 

@@ -4,19 +4,20 @@
 
 pub mod controle;
 pub mod documents;
-pub mod horloge;
 pub mod kiosque;
 pub mod pipeline;
+pub mod secrets;
 pub mod signature;
 
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::delivery::Courrier;
+pub use crate::horloge::Horloge;
+use crate::panne::Panne;
 use crate::seal::{Keys, Tsa};
 use crate::store::Vault;
 use crate::template::Catalogue;
 use crate::workflow::Workflow;
-pub use horloge::Horloge;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -87,12 +88,19 @@ pub enum StartError {
 impl App {
     /// Opens everything under the data directory, creating what is missing (development keys,
     /// database, first PLIE). Refuses to start on a bad workflow file, naming file and line.
-    pub async fn open(config: Config, horloge: Horloge) -> Result<App, StartError> {
+    pub async fn open(config: Config) -> Result<App, StartError> {
         let data_dir = config.data_dir.clone();
+        let horloge = config.horloge;
         let fail = |e: &dyn std::fmt::Display| StartError::Config(e.to_string());
         std::fs::create_dir_all(&data_dir).map_err(|e| fail(&e))?;
         if config.seal.pkcs12.is_none() {
-            crate::seal::init(&data_dir).map_err(|e| fail(&e))?;
+            let init = crate::seal::init(&data_dir).map_err(|e| fail(&e))?;
+            for path in &init.renewed {
+                tracing::info!(
+                    "certificat de développement renouvelé sans point de distribution de liste de révocation : {}",
+                    path.display()
+                );
+            }
         }
         let catalogue = Catalogue::embedded().map_err(|e| fail(e))?;
         let workflows = crate::workflow::load_dir(&config.service.workflows, catalogue)
@@ -102,8 +110,12 @@ impl App {
             .collect();
         let keys = Keys::load(&data_dir, &config.seal).map_err(|e| fail(&e))?;
         let tsa = Tsa::from_config(&data_dir, &config.seal, &keys).map_err(|e| fail(&e))?;
-        let courrier = Courrier::from_config(&config.courriel, &data_dir).map_err(|e| fail(&e))?;
+        let courrier = Courrier::from_config(&config.courriel, &data_dir)
+            .map_err(|e| fail(&e))?
+            .avec_horloge(horloge);
         let vault = Vault::open(&config).await.map_err(|e| fail(&e))?;
+        // A broken chain is refused now, with its place, rather than at its next append.
+        vault.journal().open_all().map_err(|e| fail(&e))?;
         // The anchor file lives there, even before the first entry.
         std::fs::create_dir_all(vault.journal().dir()).map_err(|e| fail(&e))?;
         let db = db::open(&data_dir).await?;
@@ -162,6 +174,13 @@ pub enum Erreur {
     /// The document's state does not allow it (signing a cancelled contract…).
     #[error("{0}")]
     Conflit(String),
+    /// Storage could not take it (disk full, failed write or sync, broken journal): nothing
+    /// was recorded. The person reads `panne`; `detail` goes to the server's log.
+    #[error("{panne}")]
+    Stockage { panne: Panne, detail: String },
+    /// Asked too often (one-time codes): when to try again.
+    #[error("{0}")]
+    TropDeDemandes(String),
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -175,9 +194,33 @@ impl Erreur {
     }
 }
 
+impl Erreur {
+    /// A failed write of parafe's own files (document versions…): always a storage fault.
+    pub fn ecriture(contexte: &str, e: &std::io::Error) -> Erreur {
+        Erreur::Stockage {
+            panne: Panne::de_io(e),
+            detail: format!("{contexte} : {e}"),
+        }
+    }
+}
+
 impl From<sqlx::Error> for Erreur {
     fn from(e: sqlx::Error) -> Erreur {
-        Erreur::Interne(format!("base de données : {e}"))
+        let detail = format!("base de données : {e}");
+        match db::panne(&e) {
+            Some(panne) => Erreur::Stockage { panne, detail },
+            None => Erreur::Interne(detail),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Erreur {
+    fn from(e: crate::store::StoreError) -> Erreur {
+        let detail = format!("coffre : {e}");
+        match e.panne() {
+            Some(panne) => Erreur::Stockage { panne, detail },
+            None => Erreur::Interne(detail),
+        }
     }
 }
 

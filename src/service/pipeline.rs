@@ -3,6 +3,7 @@
 //! then e-mailed to the workflow's recipients, each acceptance recorded as evidence.
 
 use super::documents::transition;
+use super::secrets::{self, Secret};
 use super::{App, Erreur};
 use crate::db::documents::{self as docs, Document};
 use crate::db::{self, participants, personnel, referentiel};
@@ -63,7 +64,7 @@ pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
     })
     .await
     .map_err(|e| Erreur::Interne(e.to_string()))?
-    .map_err(|e| Erreur::Interne(format!("écriture d'une version : {e}")))
+    .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
 }
 
 pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
@@ -317,11 +318,7 @@ async fn journaliser_plie<'t>(
         }
     }
     let (qui, evenements): (Vec<&Tache>, Vec<Evenement>) = a_ecrire.into_iter().unzip();
-    let entrees = app
-        .vault
-        .record_all(plie, evenements)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let entrees = app.vault.record_all(plie, evenements).await?;
     faits.extend(qui.into_iter().zip(entrees.iter().map(|e| e.seq)));
     Ok(faits)
 }
@@ -573,8 +570,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let depot = app
         .vault
         .file(&plie, metadata, crate::store::Content::Bytes(octets))
-        .await
-        .map_err(|e| Erreur::Interne(format!("dépôt au coffre : {e}")))?;
+        .await?;
     // Read before the transaction: a second connection taken while holding one could
     // exhaust the pool.
     let titre = app
@@ -683,8 +679,9 @@ struct Envoye {
     remise: Option<(String, Document)>,
 }
 
-/// The e-mails of a batch: marked started together, sent concurrently, their acceptances
-/// recorded in one transaction — one disk sync for the batch rather than two per message.
+/// The e-mails of a batch: marked started together, sent concurrently (each drawing the secret
+/// it carries, if any), their acceptances recorded in one transaction — one disk sync for the
+/// batch rather than two per message.
 async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
     outbox::commencer(
         &app.db,
@@ -711,20 +708,28 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
     for (tache, envoye) in &envoyes {
-        if !outbox::terminer(&mut tx, tache.id, &json!(envoye.accuse), maintenant).await? {
+        let resultat = match envoye {
+            Some(e) => json!(e.accuse),
+            None => json!({ "sans_objet": true }),
+        };
+        if !outbox::terminer(&mut tx, tache.id, &resultat, maintenant).await? {
             continue;
         }
-        let Some((role, document)) = &envoye.remise else {
+        let Some(Envoye {
+            accuse,
+            renvoi,
+            remise: Some((role, document)),
+        }) = envoye
+        else {
             continue;
         };
-        let accuse = &envoye.accuse;
         let evenement = JournalEvent::DocumentDelivered {
             document: document.reference.clone(),
             recipient: role.clone(),
             message_id: accuse.message_id.clone(),
             smtp_reply: accuse.reponse.clone(),
             accepted_at: accuse.accepte_le,
-            resent: envoye.renvoi,
+            resent: *renvoi,
         };
         outbox::ajouter(
             &mut tx,
@@ -749,9 +754,19 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
     Ok(())
 }
 
-async fn envoyer_un(app: &App, tache: &Tache) -> Result<Envoye, Erreur> {
+/// Sends one message; None when the secret it was to carry is no longer wanted (then nothing
+/// is sent).
+async fn envoyer_un(app: &App, tache: &Tache) -> Result<Option<Envoye>, Erreur> {
     let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())
         .map_err(|e| Erreur::Interne(format!("courriel illisible : {e}")))?;
+    if let Some(secret) = tache.charge.get("secret") {
+        let secret: Secret = serde_json::from_value(secret.clone())
+            .map_err(|e| Erreur::Interne(format!("secret du courriel illisible : {e}")))?;
+        match secret.tirer(app).await? {
+            Some(valeur) => courriel.texte = secrets::inserer(&courriel.texte, &valeur),
+            None => return Ok(None),
+        }
+    }
     let remise = match tache.charge["remise"].as_str() {
         Some(role) => Some((role.to_owned(), document_de(app, tache).await?)),
         None => None,
@@ -765,12 +780,12 @@ async fn envoyer_un(app: &App, tache: &Tache) -> Result<Envoye, Erreur> {
     courriel.renvoi = tache.interrompue;
     let accuse = app
         .courrier
-        .envoyer(&courriel)
+        .envoyer(&courriel, &plie_de(tache)?)
         .await
         .map_err(|e| Erreur::Interne(e.to_string()))?;
-    Ok(Envoye {
+    Ok(Some(Envoye {
         accuse,
         renvoi: courriel.renvoi,
         remise,
-    })
+    }))
 }

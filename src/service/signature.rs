@@ -4,6 +4,7 @@
 //! how identity was checked); the document is sealed once, when the last signer has signed.
 
 use super::documents::{a_inviter, au_tour, inviter, transition};
+use super::secrets::{self, Secret};
 use super::{App, Erreur};
 use crate::auth::{empreinte_secret, Acteur};
 use crate::db::documents::{self as docs, Document, Signataire};
@@ -11,6 +12,7 @@ use crate::db::{self};
 use crate::delivery::Courriel;
 use crate::document::Etat;
 use crate::outbox::{self, Genre};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -104,10 +106,7 @@ pub async fn ouvrir_lien(app: &App, jeton: &str) -> Result<(Document, Signataire
         return Err(introuvable());
     }
     if essais >= ESSAIS_CODE {
-        return Err(Erreur::Interdit(
-            "trop de codes erronés : ce lien est bloqué, demandez un nouvel envoi à votre référent"
-                .into(),
-        ));
+        return Err(bloque());
     }
     if db::parse_instant(&expire).is_none_or(|e| e <= app.horloge.maintenant()) {
         return Err(Erreur::Conflit(
@@ -163,44 +162,54 @@ async fn a_son_tour(
     Ok(Some(signataire.clone()))
 }
 
-/// Sends the link's signer a six-digit code by e-mail, valid 10 minutes.
+/// How long a one-time code is valid, from its sending.
+pub const DUREE_CODE: TimeDelta = TimeDelta::minutes(10);
+/// How long a confirmed code lets its link read, sign or decline.
+pub const DUREE_CONFIRMATION: TimeDelta = TimeDelta::minutes(30);
+/// Codes a link may ask for: one a minute, five an hour; an address receives ten an hour at
+/// most, whatever its links.
+const INTERVALLE_CODES: TimeDelta = TimeDelta::minutes(1);
+const CODES_PAR_HEURE_LIEN: i64 = 5;
+const CODES_PAR_HEURE_ADRESSE: i64 = 10;
+
+/// Queues a six-digit code for the link's signer, by e-mail; the code itself is drawn when the
+/// message is sent ([`super::secrets`]) and valid [`DUREE_CODE`]. Sends are bounded per link
+/// and per address.
 pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
     let (document, signataire) = ouvrir_lien(app, jeton).await?;
     let email = signataire
         .email
         .clone()
         .ok_or_else(|| Erreur::Conflit("aucune adresse e-mail pour ce signataire".into()))?;
-    let code = {
-        use rand::Rng;
-        format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
-    };
+    let lien = empreinte_secret(jeton);
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
-    sqlx::query("UPDATE signataire SET code_sha256 = ?, code_expire_le = ? WHERE id = ?")
-        .bind(empreinte_code(signataire.id, &code))
-        .bind(db::instant(maintenant + chrono::TimeDelta::minutes(10)))
-        .bind(signataire.id)
-        .execute(&mut *tx)
-        .await?;
-    let (_, nonce) = crate::auth::nouveau_secret();
+    limiter_codes(&mut tx, signataire.id, &lien, &email, maintenant).await?;
+    let nonce = db::nouvelle_ref("c");
     let courriel = Courriel {
         a: vec![email],
         objet: "Votre code de signature".into(),
         texte: format!(
-            "Bonjour {},\n\nVotre code pour signer le document : {code}\n\nIl est valable 10 minutes. \
+            "Bonjour {},\n\nVotre code pour signer le document : {}\n\nIl est valable {} minutes. \
              Ne le communiquez à personne.\n",
-            signataire.nom
+            signataire.nom,
+            secrets::MARQUE,
+            DUREE_CODE.num_minutes()
         ),
-        message_id: format!("<code.{}@parafe>", nonce.get(..24).unwrap_or_default()),
+        message_id: format!("<{nonce}@parafe>"),
         piece_jointe: None,
         renvoi: false,
+    };
+    let secret = Secret::Code {
+        signataire: signataire.id,
+        lien,
     };
     outbox::ajouter(
         &mut tx,
         &format!("courriel:code:{nonce}"),
         Genre::Courriel,
         &document.plie,
-        &json!({ "courriel": courriel, "document": document.reference }),
+        &json!({ "courriel": courriel, "document": document.reference, "secret": secret }),
         maintenant,
     )
     .await?;
@@ -209,42 +218,119 @@ pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
     Ok(())
 }
 
-fn empreinte_code(signataire: i64, code: &str) -> String {
-    empreinte_secret(&format!("{signataire}:{code}"))
+/// Records a code sent, unless the link or the address asked too often: one statement, so that
+/// concurrent requests (several instances of the service included) cannot all pass.
+async fn limiter_codes(
+    tx: &mut sqlx::SqliteConnection,
+    signataire: i64,
+    lien: &str,
+    email: &str,
+    maintenant: DateTime<Utc>,
+) -> Result<(), Erreur> {
+    let minute = db::instant(maintenant - INTERVALLE_CODES);
+    let heure = db::instant(maintenant - TimeDelta::hours(1));
+    // Sends older than an hour no longer count: they are not kept (an address's hash is
+    // personal data).
+    sqlx::query("DELETE FROM envoi_code WHERE le <= ?")
+        .bind(&heure)
+        .execute(&mut *tx)
+        .await?;
+    let admis = sqlx::query(
+        "INSERT INTO envoi_code (signataire_id, lien, adresse, le)
+         SELECT ?1, ?2, ?3, ?4
+         WHERE NOT EXISTS (SELECT 1 FROM envoi_code WHERE lien = ?2 AND le > ?5)
+           AND (SELECT count(*) FROM envoi_code WHERE lien = ?2 AND le > ?6) < ?7
+           AND (SELECT count(*) FROM envoi_code WHERE adresse = ?3 AND le > ?6) < ?8",
+    )
+    .bind(signataire)
+    .bind(lien)
+    .bind(empreinte_secret(&email.to_lowercase()))
+    .bind(db::instant(maintenant))
+    .bind(&minute)
+    .bind(&heure)
+    .bind(CODES_PAR_HEURE_LIEN)
+    .bind(CODES_PAR_HEURE_ADRESSE)
+    .execute(&mut *tx)
+    .await?;
+    if admis.rows_affected() == 1 {
+        return Ok(());
+    }
+    let recent: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM envoi_code WHERE lien = ? AND le > ?)")
+            .bind(lien)
+            .bind(&minute)
+            .fetch_one(&mut *tx)
+            .await?;
+    Err(Erreur::TropDeDemandes(if recent {
+        format!(
+            "un code vient de vous être envoyé (valable {} minutes) : regardez votre messagerie, \
+             courriers indésirables compris ; vous pourrez en demander un autre dans une minute",
+            DUREE_CODE.num_minutes()
+        )
+    } else {
+        "trop de codes demandés en une heure pour ce lien ou cette adresse : réessayez dans une \
+         heure, ou demandez à votre référent de vous renvoyer le document"
+            .into()
+    }))
 }
 
-/// Checks the one-time code. The fifth wrong one locks the link.
+/// A code as stored: bound to the link it was sent for (`lien`: the link's SHA-256).
+pub fn empreinte_code(lien: &str, code: &str) -> String {
+    empreinte_secret(&format!("{lien}:{code}"))
+}
+
+fn bloque() -> Erreur {
+    Erreur::Interdit(
+        "trop de codes erronés : ce lien est bloqué, demandez un nouvel envoi à votre référent"
+            .into(),
+    )
+}
+
+/// Checks the one-time code. An attempt is counted before the code is compared, in one
+/// statement: however many requests arrive at once, no more than [`ESSAIS_CODE`] wrong codes are
+/// ever compared; the fifth locks the link. A right code gives its attempt back and confirms the
+/// code on this link.
 pub async fn verifier_code(app: &App, jeton: &str, code: &str) -> Result<(), Erreur> {
     let (_, signataire) = ouvrir_lien(app, jeton).await?;
-    let (attendu, expire): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT code_sha256, code_expire_le FROM signataire WHERE id = ?")
-            .bind(signataire.id)
-            .fetch_one(&app.db)
-            .await?;
-    let valide = attendu.is_some_and(|a| a == empreinte_code(signataire.id, code.trim()))
+    let lien = empreinte_secret(jeton);
+    let essai: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "UPDATE signataire SET code_essais = code_essais + 1
+         WHERE id = ? AND jeton_sha256 = ? AND code_essais < ?
+         RETURNING code_essais, code_sha256, code_expire_le",
+    )
+    .bind(signataire.id)
+    .bind(&lien)
+    .bind(ESSAIS_CODE)
+    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
+    .fetch_all(&app.db)
+    .await?
+    .pop();
+    let Some((essais, attendu, expire)) = essai else {
+        return Err(bloque());
+    };
+    let maintenant = app.horloge.maintenant();
+    let valide = attendu.is_some_and(|a| a == empreinte_code(&lien, code.trim()))
         && expire
             .as_deref()
             .and_then(db::parse_instant)
-            .is_some_and(|e| e > app.horloge.maintenant());
+            .is_some_and(|e| e > maintenant);
     if valide {
-        sqlx::query("UPDATE signataire SET code_verifie_le = ?, code_sha256 = NULL WHERE id = ?")
-            .bind(db::instant(app.horloge.maintenant()))
-            .bind(signataire.id)
-            .execute(&app.db)
-            .await?;
+        sqlx::query(
+            "UPDATE signataire SET code_essais = code_essais - 1, code_verifie_le = ?,
+               code_lien = ?, code_sha256 = NULL WHERE id = ?",
+        )
+        .bind(db::instant(maintenant))
+        .bind(&lien)
+        .bind(signataire.id)
+        .execute(&app.db)
+        .await?;
         return Ok(());
     }
-    let essais: i64 = sqlx::query_scalar(
-        "UPDATE signataire SET code_essais = code_essais + 1 WHERE id = ? RETURNING code_essais",
-    )
-    .bind(signataire.id)
-    .fetch_one(&app.db)
-    .await?;
     Err(if essais >= ESSAIS_CODE {
-        Erreur::Interdit(
-            "trop de codes erronés : ce lien est bloqué, demandez un nouvel envoi à votre référent"
-                .into(),
-        )
+        Erreur::Interdit(format!(
+            "code erroné, le {ESSAIS_CODE}e : trop de codes erronés, ce lien est maintenant \
+             bloqué ; demandez un nouvel envoi à votre référent"
+        ))
     } else {
         Erreur::invalide(
             "code",
@@ -256,47 +342,76 @@ pub async fn verifier_code(app: &App, jeton: &str, code: &str) -> Result<(), Err
     })
 }
 
-/// Signs through a link whose code was confirmed.
+/// When the code was confirmed on this very link, if that confirmation still holds.
+pub async fn confirmation(
+    app: &App,
+    signataire: &Signataire,
+    jeton: &str,
+) -> Result<Option<DateTime<Utc>>, Erreur> {
+    let (le, lien): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT code_verifie_le, code_lien FROM signataire WHERE id = ?")
+            .bind(signataire.id)
+            .fetch_one(&app.db)
+            .await?;
+    let maintenant = app.horloge.maintenant();
+    Ok(le
+        .as_deref()
+        .and_then(db::parse_instant)
+        .filter(|_| lien.as_deref() == Some(empreinte_secret(jeton).as_str()))
+        .filter(|le| *le + DUREE_CONFIRMATION > maintenant))
+}
+
+/// The link's document and signer once the code is confirmed on this link, with when: what a
+/// link reads (the document, its pages) or does (sign, decline) needs it; only asking for the
+/// code does not.
+pub async fn ouvrir_confirme(
+    app: &App,
+    jeton: &str,
+) -> Result<(Document, Signataire, DateTime<Utc>), Erreur> {
+    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let le = confirmation(app, &signataire, jeton)
+        .await?
+        .ok_or_else(|| {
+            Erreur::Interdit(format!(
+            "confirmez d'abord le code reçu par courriel (une confirmation vaut {} minutes, sur \
+             ce lien seulement)",
+            DUREE_CONFIRMATION.num_minutes()
+        ))
+        })?;
+    Ok((document, signataire, le))
+}
+
+/// Signs through a link whose code was confirmed; the evidence names the link (the start of
+/// its SHA-256, never the token) and when the code was confirmed on it.
 pub async fn signer_par_lien(
     app: &App,
     jeton: &str,
     signature: Signature,
     contexte: &Contexte,
 ) -> Result<Document, Erreur> {
-    let (document, signataire) = ouvrir_lien(app, jeton).await?;
-    let verifie: Option<String> =
-        sqlx::query_scalar("SELECT code_verifie_le FROM signataire WHERE id = ?")
-            .bind(signataire.id)
-            .fetch_one(&app.db)
-            .await?;
-    let Some(verifie) = verifie else {
-        return Err(Erreur::invalide(
-            "code",
-            "confirmez d'abord le code reçu par courriel",
-        ));
-    };
+    let (document, signataire, confirme) = ouvrir_confirme(app, jeton).await?;
     let verification = format!(
-        "lien personnel envoyé à {} et code à usage unique confirmé le {}",
+        "lien personnel n° {} envoyé à {} ; code à usage unique reçu à cette adresse et confirmé \
+         sur ce lien le {}",
+        empreinte_secret(jeton).get(..12).unwrap_or_default(),
         masquer_email(signataire.email.as_deref().unwrap_or_default()),
-        db::parse_instant(&verifie)
-            .map(crate::model::heure_de_paris)
-            .unwrap_or(verifie)
+        crate::model::heure_de_paris(confirme)
     );
-    enregistrer(
+    let recueillie = verifier(
         app,
         &document,
         &signataire,
-        signature,
+        &signature,
         contexte,
         &verification,
         "participant-lien",
-    )
-    .await
+    )?;
+    enregistrer(app, &recueillie).await
 }
 
 /// Declines through the link, with the reason given.
 pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Document, Erreur> {
-    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let (document, signataire, _) = ouvrir_confirme(app, jeton).await?;
     let motif = motif.trim();
     if motif.is_empty() {
         return Err(Erreur::invalide(
@@ -328,8 +443,9 @@ pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Doc
         .unwrap_or(document))
 }
 
-/// Signs in person on the tablet of a logged-in staff member, who vouches for the signer's
-/// presence.
+/// Signs in person on the tablet of a logged-in staff member: a participant's line, the staff
+/// member vouching for his presence; or the staff member's own line, never another's. The
+/// evidence names how the staff member was authenticated (browser session or API token).
 pub async fn signer_sur_place(
     app: &App,
     acteur: &Acteur,
@@ -338,39 +454,53 @@ pub async fn signer_sur_place(
     signature: Signature,
     contexte: &Contexte,
 ) -> Result<Document, Erreur> {
-    if !acteur.peut_modifier() {
-        return Err(Erreur::Interdit(
-            "un assistant ne recueille pas de signature".into(),
-        ));
-    }
     let document = super::documents::charger(app, acteur, reference).await?;
     let signataire = a_son_tour(app, &document, |s| s.rang == rang)
         .await?
         .ok_or_else(|| Erreur::invalide("rang", format!("aucun signataire au rang {rang}")))?;
+    let recueillie =
+        recueillir_sur_place(app, acteur, &document, &signataire, &signature, contexte)?;
+    enregistrer(app, &recueillie).await
+}
+
+/// Checks a signature taken on the tablet of `acteur` for `signataire` (whose turn it is),
+/// before anything is written.
+pub fn recueillir_sur_place(
+    app: &App,
+    acteur: &Acteur,
+    document: &Document,
+    signataire: &Signataire,
+    signature: &Signature,
+    contexte: &Contexte,
+) -> Result<Recueillie, Erreur> {
+    super::documents::modification_permise(acteur)?;
     if signataire.methode != "tablette" {
         return Err(Erreur::invalide(
             "rang",
             format!("{} signe par lien, pas sur la tablette", signataire.nom),
         ));
     }
+    let moyen = acteur.moyen.libelle();
     let verification = if signataire.personnel_id == Some(acteur.personnel_id) {
-        "session authentifiée du signataire".to_owned()
+        format!("signataire authentifié ({moyen})")
+    } else if signataire.role == "participant" {
+        format!("signature en présence de {} ({moyen})", acteur.pseudonyme())
     } else {
-        format!(
-            "signature en présence de {} (session authentifiée)",
-            acteur.pseudonyme()
-        )
+        return Err(Erreur::Interdit(format!(
+            "seul(e) {} signe cette case, depuis son propre compte : un membre du personnel ne \
+             signe pas à la place d'un autre",
+            signataire.nom
+        )));
     };
-    enregistrer(
+    verifier(
         app,
-        &document,
-        &signataire,
+        document,
+        signataire,
         signature,
         contexte,
         &verification,
         &acteur.pseudonyme(),
     )
-    .await
 }
 
 fn masquer_email(email: &str) -> String {
@@ -426,17 +556,38 @@ fn completer_retour(
     Ok(Some(donnees))
 }
 
-/// Records a signature and moves the document on: partly signed, or signed (then sealed by
-/// the outbox); in a sequential workflow the next link signer is invited.
-async fn enregistrer(
+/// A signature checked against its document and signer, and the instant it is taken:
+/// what [`inscrire`] records. Nothing is written while it is being checked.
+pub struct Recueillie {
+    document: Document,
+    signataire: Signataire,
+    le: chrono::DateTime<chrono::Utc>,
+    traits: serde_json::Value,
+    png: Option<Vec<u8>>,
+    /// The document's data with the partner's return leg.
+    donnees: Option<serde_json::Value>,
+    contexte: Contexte,
+    acteur: String,
+}
+
+impl Recueillie {
+    /// When the signature is taken (the signer's time on the document).
+    pub fn le(&self) -> chrono::DateTime<chrono::Utc> {
+        self.le
+    }
+}
+
+/// Checks what the signer's device sent: the consent sentence, the version shown, a drawing
+/// or a typed name, its picture, the partner's return leg.
+fn verifier(
     app: &App,
     document: &Document,
     signataire: &Signataire,
-    signature: Signature,
+    signature: &Signature,
     contexte: &Contexte,
     verification: &str,
     acteur: &str,
-) -> Result<Document, Erreur> {
+) -> Result<Recueillie, Erreur> {
     if signature.consentement.trim() != CONSENTEMENT {
         return Err(Erreur::invalide(
             "consentement",
@@ -485,22 +636,50 @@ async fn enregistrer(
             Some(octets)
         }
     };
-    let donnees = completer_retour(app, document, signataire, signature.retour.as_ref())?;
-    let maintenant = app.horloge.maintenant();
-    let traits =
-        json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification });
+    Ok(Recueillie {
+        document: document.clone(),
+        signataire: signataire.clone(),
+        le: app.horloge.maintenant(),
+        traits: json!({ "trace": trace, "nom_tape": signature.nom_tape, "verification": verification }),
+        png,
+        donnees: completer_retour(app, document, signataire, signature.retour.as_ref())?,
+        contexte: contexte.clone(),
+        acteur: acteur.to_owned(),
+    })
+}
+
+/// Records a checked signature and moves the document on, in one transaction.
+async fn enregistrer(app: &App, r: &Recueillie) -> Result<Document, Erreur> {
     let mut tx = app.db.begin().await?;
+    inscrire(app, &mut tx, r).await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(docs::par_id(&app.db, r.document.id)
+        .await?
+        .unwrap_or_else(|| r.document.clone()))
+}
+
+/// Writes a checked signature in `tx` and moves the document on: partly signed, or signed
+/// (sealing queued for the outbox, to ring once committed); in a sequential workflow the next
+/// link signer is invited.
+pub async fn inscrire(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    r: &Recueillie,
+) -> Result<(), Erreur> {
+    let (document, signataire, maintenant) = (&r.document, &r.signataire, r.le);
+    let presentee = document.sha256_rendu.clone().unwrap_or_default();
     let fait = sqlx::query(
         "UPDATE signataire SET etat = 'signe', signe_le = ?, ip = ?, agent = ?, version_sha256 = ?,
            signature_png = ?, traits = ?, consentement = ?, jeton_utilise = 1
          WHERE id = ? AND etat = 'attente'",
     )
     .bind(db::instant(maintenant))
-    .bind(contexte.ip.chars().take(64).collect::<String>())
-    .bind(contexte.agent.chars().take(300).collect::<String>())
+    .bind(r.contexte.ip.chars().take(64).collect::<String>())
+    .bind(r.contexte.agent.chars().take(300).collect::<String>())
     .bind(&presentee)
-    .bind(png)
-    .bind(traits.to_string())
+    .bind(&r.png)
+    .bind(r.traits.to_string())
     .bind(CONSENTEMENT)
     .bind(signataire.id)
     .execute(&mut *tx)
@@ -511,7 +690,7 @@ async fn enregistrer(
             signataire.nom
         )));
     }
-    if let Some(donnees) = donnees {
+    if let Some(donnees) = &r.donnees {
         sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
             .bind(donnees.to_string())
             .bind(document.id)
@@ -525,7 +704,7 @@ async fn enregistrer(
     } else {
         Etat::PartiellementSigne
     };
-    if !transition(app, &mut tx, document, vers, acteur).await? {
+    if !transition(app, tx, document, vers, &r.acteur).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
         ));
@@ -534,7 +713,7 @@ async fn enregistrer(
         signer: format!("signataire-{}", signataire.id),
     };
     outbox::ajouter(
-        &mut tx,
+        tx,
         &format!("journal:signature:{}", signataire.id),
         Genre::Journal,
         &document.plie,
@@ -544,7 +723,7 @@ async fn enregistrer(
     .await?;
     if reste == 0 {
         outbox::ajouter(
-            &mut tx,
+            tx,
             &format!("sceller:{}", document.reference),
             Genre::Sceller,
             &document.plie,
@@ -555,13 +734,9 @@ async fn enregistrer(
     } else if let Some(workflow) = app.workflow(&document.workflow) {
         if workflow.ordre == crate::workflow::Ordre::Sequentiel {
             for suivant in a_inviter(workflow, &signataires) {
-                inviter(app, &mut tx, document, suivant, maintenant, false).await?;
+                inviter(app, tx, document, suivant, maintenant, false).await?;
             }
         }
     }
-    tx.commit().await?;
-    app.reveil.sonner();
-    Ok(docs::par_id(&app.db, document.id)
-        .await?
-        .unwrap_or_else(|| document.clone()))
+    Ok(())
 }

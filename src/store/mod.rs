@@ -119,6 +119,17 @@ pub enum StoreError {
     Anchor(String),
 }
 
+impl StoreError {
+    /// The storage fault behind this error, if it is one: the caller answers 507 or 503.
+    pub fn panne(&self) -> Option<crate::panne::Panne> {
+        match self {
+            StoreError::Io { source, .. } => Some(crate::panne::Panne::de_io(source)),
+            StoreError::S3(S3Failure::Unreachable(_)) => Some(crate::panne::Panne::Indisponible),
+            _ => None,
+        }
+    }
+}
+
 fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
     let context = context.into();
     move |source| StoreError::Io { context, source }
@@ -127,10 +138,71 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreE
 /// Where one filed object stands, as the journal says.
 #[derive(Debug, Clone)]
 struct FiledInfo {
-    operation: String,
     retain_until: DateTime<Utc>,
-    /// Journal entry that filed it (0 while the filing is in flight).
+    /// Each filing of these bytes: one piece may be evidence for several participants.
+    filings: Vec<Filing>,
+}
+
+/// One `document_filed` entry: for which opération, kind and participant, at which entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Filing {
+    operation: String,
+    kind: String,
+    participant: Option<String>,
     seq: u64,
+}
+
+impl FiledInfo {
+    fn concerns(&self, operation: &str) -> bool {
+        self.filings.iter().any(|f| f.operation == operation)
+    }
+}
+
+/// The PLIE's filed objects, by SHA-256, as the journal tells them.
+type Index = HashMap<Sha256Digest, FiledInfo>;
+
+/// Brings the index up to date with one entry. Applying an entry twice changes nothing: the
+/// entries other processes appended may be met both when the index is loaded and later.
+fn apply(index: &mut Index, entry: &JournalEntry) {
+    match &entry.event {
+        JournalEvent::DocumentFiled {
+            operation,
+            kind,
+            participant,
+            retain_until,
+        } => {
+            for sha in &entry.objects {
+                let info = index.entry(*sha).or_insert_with(|| FiledInfo {
+                    retain_until: *retain_until,
+                    filings: Vec::new(),
+                });
+                info.retain_until = info.retain_until.max(*retain_until);
+                let filing = Filing {
+                    operation: operation.clone(),
+                    kind: kind.clone(),
+                    participant: participant.clone(),
+                    seq: entry.seq,
+                };
+                if !info.filings.contains(&filing) {
+                    info.filings.push(filing);
+                }
+            }
+        }
+        JournalEvent::RetentionChanged {
+            operation,
+            retain_until,
+        } => {
+            for info in index.values_mut().filter(|i| i.concerns(operation)) {
+                info.retain_until = info.retain_until.max(*retain_until);
+            }
+        }
+        JournalEvent::ObjectDeleted { .. } => {
+            for sha in &entry.objects {
+                index.remove(sha);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The outcome of filing a piece.
@@ -141,8 +213,12 @@ pub struct Filed {
     pub seq: u64,
     /// The store was unreachable: the piece waits in the durable queue.
     pub queued: bool,
-    /// The same bytes were already filed for this PLIE: nothing was written.
+    /// The same bytes were already filed for this PLIE, for the same opération, kind and
+    /// participant: nothing was written, `seq` is that filing's.
     pub already_filed: bool,
+    /// The same bytes were already in the store (filed for another participant, opération or
+    /// kind): they were not written again, only this filing's own journal entry.
+    pub bytes_already_stored: bool,
 }
 
 /// What `parafe store check` reports.
@@ -185,7 +261,7 @@ pub struct Vault {
     journal: Arc<Journal>,
     queue: Arc<Queue>,
     register: Mutex<Register>,
-    filed: Mutex<HashMap<PlieId, HashMap<Sha256Digest, FiledInfo>>>,
+    filed: Mutex<HashMap<PlieId, Index>>,
     /// After a failure, writes go straight to the queue until then (no waiting on a dead store).
     down_until: Mutex<Option<Instant>>,
     draining: tokio::sync::Mutex<()>,
@@ -205,10 +281,8 @@ fn random_hex(bytes: usize) -> String {
 
 impl Vault {
     /// The index of filed objects. A panic elsewhere while it was held leaves it usable: every
-    /// change to it is a single insert or remove.
-    fn filed(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PlieId, HashMap<Sha256Digest, FiledInfo>>> {
+    /// change to it is a single entry applied.
+    fn filed(&self) -> std::sync::MutexGuard<'_, HashMap<PlieId, Index>> {
         self.filed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -248,7 +322,8 @@ impl Vault {
         let register = Register::open(data.join("store/retention.json"), store.retention.clone())?;
         let queue =
             Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
-        let journal = Journal::new(data.join("journal"), store.journal.segment_entries);
+        let journal = Journal::new(data.join("journal"), store.journal.segment_entries)
+            .with_clock(config.horloge);
         let vault = Vault {
             s3,
             endpoint,
@@ -354,57 +429,34 @@ impl Vault {
             (!up).then(|| Instant::now() + Duration::from_secs(1));
     }
 
-    /// Loads the PLIE's filed objects from its journal, once.
+    /// The clock of this process (`PARAFE_HORLOGE`, or the system's).
+    pub fn horloge(&self) -> crate::horloge::Horloge {
+        self.journal.horloge()
+    }
+
+    /// Loads the PLIE's filed objects from its journal once, then follows what other processes
+    /// append to it (a command line filing or deleting while the service runs).
     async fn ensure_index(&self, plie: &PlieId) -> Result<(), StoreError> {
-        if self.filed().contains_key(plie) {
-            return Ok(());
-        }
         let journal = self.journal.clone();
         let p = plie.clone();
-        let entries = tokio::task::spawn_blocking(move || journal.entries(&p))
-            .await
-            .map_err(|e| StoreError::Io {
-                context: "lecture du journal".into(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(io_error(format!("lecture du journal de {plie}")))?;
-        let mut index = HashMap::new();
-        for entry in entries {
-            match &entry.event {
-                JournalEvent::DocumentFiled {
-                    operation,
-                    retain_until,
-                    ..
-                } => {
-                    for sha in &entry.objects {
-                        let info = FiledInfo {
-                            operation: operation.clone(),
-                            retain_until: *retain_until,
-                            seq: entry.seq,
-                        };
-                        index.insert(*sha, info);
-                    }
-                }
-                JournalEvent::RetentionChanged {
-                    operation,
-                    retain_until,
-                } => {
-                    for info in index
-                        .values_mut()
-                        .filter(|i| &i.operation == operation || i.operation.is_empty())
-                    {
-                        info.retain_until = info.retain_until.max(*retain_until);
-                    }
-                }
-                JournalEvent::ObjectDeleted { .. } => {
-                    for sha in &entry.objects {
-                        index.remove(sha);
-                    }
-                }
-                _ => {}
-            }
+        let load = !self.filed().contains_key(plie);
+        let (entries, foreign) = on_journal_thread(move || {
+            let chain = journal.chain(&p)?;
+            chain.refresh()?;
+            let entries = if load {
+                journal.entries(&p)?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, std::io::Error>((entries, chain.take_foreign()))
+        })
+        .await?
+        .map_err(io_error(format!("lecture du journal de {plie}")))?;
+        let mut filed = self.filed();
+        let index = filed.entry(plie.clone()).or_default();
+        for entry in entries.iter().chain(&foreign) {
+            apply(index, entry);
         }
-        self.filed().entry(plie.clone()).or_insert(index);
         Ok(())
     }
 
@@ -453,58 +505,43 @@ impl Vault {
             retain_until,
         };
         self.ensure_index(plie).await?;
-        // Claim the hash before writing, so that two concurrent filings of the same bytes
-        // journal it once.
-        {
-            let mut filed = self.filed();
-            let index = filed.entry(plie.clone()).or_default();
-            if let Some(info) = index.get(&sha256) {
-                let object = EvidenceObject {
+        let known = self.filed().get(plie).and_then(|i| i.get(&sha256).cloned());
+        let m = &object.metadata;
+        let same = known.as_ref().and_then(|info| {
+            info.filings.iter().find(|f| {
+                f.operation == m.operation && f.kind == m.kind && f.participant == m.participant
+            })
+        });
+        if let (Some(info), Some(filing)) = (&known, same) {
+            // The same filing again (a retry): nothing new to prove.
+            return Ok(Filed {
+                object: EvidenceObject {
                     retain_until: info.retain_until,
                     ..object
-                };
-                return Ok(Filed {
-                    object,
-                    seq: info.seq,
-                    queued: false,
-                    already_filed: true,
-                });
-            }
-            let info = FiledInfo {
-                operation: object.metadata.operation.clone(),
-                retain_until,
-                seq: 0,
-            };
-            index.insert(sha256, info);
+                },
+                seq: filing.seq,
+                queued: false,
+                already_filed: true,
+                bytes_already_stored: true,
+            });
         }
-        let outcome = self.write_filing(&object, content).await;
-        let mut filed = self.filed();
-        let index = filed.entry(plie.clone()).or_default();
-        match outcome {
-            Ok((seq, queued)) => {
-                if let Some(info) = index.get_mut(&sha256) {
-                    info.seq = seq;
+        // Bytes already filed (or queued) for this PLIE are not written again, but this filing
+        // gets its own entry, naming its own participant; the longest retention wins.
+        let queued = match &known {
+            None => self.store_or_queue(&object, content).await?,
+            Some(info) => {
+                if retain_until > info.retain_until && self.features().await?.object_lock {
+                    self.s3.extend_retention(&object.key, retain_until).await?;
                 }
-                Ok(Filed {
-                    object,
-                    seq,
-                    queued,
-                    already_filed: false,
-                })
+                false
             }
-            Err(e) => {
-                index.remove(&sha256);
-                Err(e)
-            }
-        }
-    }
-
-    async fn write_filing(
-        &self,
-        object: &EvidenceObject,
-        content: Content,
-    ) -> Result<(u64, bool), StoreError> {
-        let queued = self.store_or_queue(object, content).await?;
+        };
+        let object = EvidenceObject {
+            retain_until: known
+                .as_ref()
+                .map_or(retain_until, |i| i.retain_until.max(retain_until)),
+            ..object
+        };
         let m = &object.metadata;
         let event = JournalEvent::DocumentFiled {
             operation: m.operation.clone(),
@@ -512,10 +549,14 @@ impl Vault {
             participant: m.participant.clone(),
             retain_until: object.retain_until,
         };
-        let entry = self
-            .append(&object.plie, event, vec![object.sha256])
-            .await?;
-        Ok((entry.seq, queued))
+        let entry = self.append(plie, event, vec![sha256]).await?;
+        Ok(Filed {
+            object,
+            seq: entry.seq,
+            queued,
+            already_filed: false,
+            bytes_already_stored: known.is_some(),
+        })
     }
 
     /// Journals an event about evidence (generated, viewed, signed, sealed, downloaded, export…).
@@ -559,9 +600,17 @@ impl Vault {
     ) -> Result<Vec<JournalEntry>, StoreError> {
         let journal = self.journal.clone();
         let p = plie.clone();
-        let (entries, closed) = on_journal_thread(move || journal.append_all(&p, events))
-            .await?
-            .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        let (entries, closed, foreign) = on_journal_thread(move || {
+            let (entries, closed) = journal.append_all(&p, events)?;
+            Ok::<_, std::io::Error>((entries, closed, journal.chain(&p)?.take_foreign()))
+        })
+        .await?
+        .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        if let Some(index) = self.filed().get_mut(plie) {
+            for entry in foreign.iter().chain(&entries) {
+                apply(index, entry);
+            }
+        }
         for segment in closed {
             self.file_segment(segment).await?;
         }
@@ -590,15 +639,6 @@ impl Vault {
         };
         self.store_or_queue(&object, Content::File(segment.path.clone()))
             .await?;
-        let info = FiledInfo {
-            operation: String::new(),
-            retain_until,
-            seq: 0,
-        };
-        self.filed()
-            .entry(segment.plie)
-            .or_default()
-            .insert(segment.sha256, info);
         Ok(())
     }
 
@@ -733,8 +773,8 @@ impl Vault {
         })
     }
 
-    /// Keys of the PLIE's objects concerned by an opération's retention (its pieces, and the
-    /// journal segments, which must outlive every piece they mention).
+    /// Keys of the PLIE's pieces filed for an opération, which its retention concerns (journal
+    /// segments are filed under the longest retention in force).
     fn objects_of(&self, plie: &PlieId, operation: &str) -> Vec<Sha256Digest> {
         let filed = self.filed();
         filed
@@ -742,9 +782,7 @@ impl Vault {
             .map(|index| {
                 index
                     .iter()
-                    .filter(|(_, i)| {
-                        i.seq != 0 && (i.operation == operation || i.operation.is_empty())
-                    })
+                    .filter(|(_, i)| i.concerns(operation))
                     .map(|(sha, _)| *sha)
                     .collect()
             })
@@ -773,13 +811,6 @@ impl Vault {
                 self.s3
                     .extend_retention(&s3::object_key(plie.as_str(), sha), until)
                     .await?;
-            }
-        }
-        if let Some(index) = self.filed().get_mut(plie) {
-            for sha in &objects {
-                if let Some(info) = index.get_mut(sha) {
-                    info.retain_until = info.retain_until.max(until);
-                }
             }
         }
         self.append(plie, event, objects).await?;
@@ -833,13 +864,19 @@ impl Vault {
         };
         let (until, hold) = {
             let register = self.register();
-            let current = register.retain_until(&info.operation).ok();
-            (
-                info.retain_until.max(current.unwrap_or(info.retain_until)),
-                register.legal_hold(&info.operation),
-            )
+            let mut until = info.retain_until;
+            let mut hold = false;
+            for filing in &info.filings {
+                if let Ok(current) = register.retain_until(&filing.operation) {
+                    until = until.max(current);
+                }
+                hold |= register.legal_hold(&filing.operation);
+            }
+            (until, hold)
         };
-        if Utc::now() < until || hold {
+        // A clock set ahead (`PARAFE_HORLOGE`) never ends a retention early.
+        let maintenant = self.horloge().maintenant().min(Utc::now());
+        if maintenant < until || hold {
             let day = crate::model::heure_de_paris(until);
             let hold = if hold {
                 " et sous conservation pour contrôle (legal hold)"
@@ -855,9 +892,6 @@ impl Vault {
         self.s3
             .delete(&s3::object_key(plie.as_str(), sha256))
             .await?;
-        if let Some(index) = self.filed().get_mut(plie) {
-            index.remove(sha256);
-        }
         self.append(
             plie,
             JournalEvent::ObjectDeleted {
@@ -869,23 +903,53 @@ impl Vault {
         Ok(())
     }
 
+    /// Records the break of a PLIE's chain (`parafe store constater-rupture`): the broken
+    /// segment is closed as it is and filed, the chain goes on from an entry that names the
+    /// place of the break, `reason`, and the broken segment's SHA-256. Refused when the chain
+    /// is not broken.
+    pub async fn record_break(
+        &self,
+        plie: &PlieId,
+        reason: &str,
+    ) -> Result<JournalEntry, StoreError> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::Input(
+                "dites ce qui s'est passé (--motif) : le constat le garde au journal".into(),
+            ));
+        }
+        let (dir, horloge, motif) = (
+            self.journal.chain_dir(plie),
+            self.horloge(),
+            reason.trim().to_owned(),
+        );
+        let p = plie.clone();
+        let recorded =
+            on_journal_thread(move || journal::chain::record_break(&p, &dir, horloge, &motif))
+                .await?
+                .map_err(io_error(format!("journal de {plie}")))?;
+        let Some((closed, entry)) = recorded else {
+            return Err(StoreError::Input(format!(
+                "le journal du PLIE « {plie} » n'est pas rompu : rien à constater"
+            )));
+        };
+        self.journal.forget(plie);
+        self.file_segment(closed).await?;
+        Ok(entry)
+    }
+
     /// Anchors every chain: closes and files the open segments, timestamps the Merkle root of
     /// the heads, records and files the anchor.
     pub async fn anchor<T: Timestamper>(&self, tsa: &T) -> Result<Anchor, StoreError> {
         let mut heads = Vec::new();
         for plie in self.journal.plies().map_err(io_error("journal"))? {
-            let chain = self
-                .journal
-                .chain(&plie)
-                .map_err(io_error(format!("journal de {plie}")))?;
-            let c = chain.clone();
-            let closed = on_journal_thread(move || c.close_segment())
-                .await?
-                .map_err(io_error(format!("journal de {plie}")))?;
+            let (journal, p) = (self.journal.clone(), plie.clone());
+            let (closed, (seq, hash)) =
+                on_journal_thread(move || journal.chain(&p)?.close_segment())
+                    .await?
+                    .map_err(io_error(format!("journal de {plie}")))?;
             if let Some(segment) = closed {
                 self.file_segment(segment).await?;
             }
-            let (seq, hash) = chain.head();
             if seq > 0 {
                 heads.push(ChainHead { plie, seq, hash });
             }
@@ -925,6 +989,7 @@ impl Vault {
             .map(|a| a.token.time);
         let interval =
             chrono::Duration::minutes(self.config.journal.anchor_interval_minutes as i64);
+        // Measured against the last token's time, which the authority gave: by its clock.
         if journal::anchor::due(last, Utc::now(), interval) {
             self.anchor(tsa).await.map(Some)
         } else {

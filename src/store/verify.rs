@@ -3,7 +3,10 @@
 
 use super::{s3, StoreError, Vault, ANCHOR_PREFIX};
 use crate::journal::anchor::{anchor_hash, anchors_path, merkle_root, Anchor};
-use crate::journal::chain::{entry_hash, hash_file, segment_numbers, segment_path, GENESIS};
+use crate::journal::chain::{
+    break_record, complete_len, entry_hash, hash_file, link_problem, records_break_of_previous,
+    segment_numbers, segment_path, GENESIS,
+};
 use crate::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest, TimestampToken};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -62,6 +65,9 @@ pub struct VerifyReport {
     pub anchors: usize,
     /// Sorted by place: the first is the first break.
     pub breaks: Vec<Break>,
+    /// Breaks an operator recorded (`parafe store constater-rupture`): reported, not failed,
+    /// as long as the broken segment is still the one the record names.
+    pub recorded: Vec<Break>,
 }
 
 /// An object the journal refers to, and where it is first mentioned.
@@ -75,9 +81,37 @@ struct ObjectCheck {
 
 /// What the walk of one chain leaves behind for the anchor checks.
 struct ChainWalk {
-    /// Hash of the entries whose seq an anchor names.
-    anchored: HashMap<u64, Sha256Digest>,
+    /// Hash of the entries whose seq an anchor names (several in a recorded broken segment).
+    anchored: HashMap<u64, Vec<Sha256Digest>>,
     last_seq: u64,
+}
+
+/// A `chain_break_recorded` entry opening segment `number + 1`, about segment `number`.
+struct BreakRecord {
+    sha256: Option<Sha256Digest>,
+    seq: u64,
+    at: chrono::DateTime<chrono::Utc>,
+    reason: String,
+}
+
+/// The break records of a chain, by the broken segment's number.
+fn break_records(dir: &std::path::Path, numbers: &[u64]) -> HashMap<u64, BreakRecord> {
+    numbers
+        .iter()
+        .filter_map(|&number| {
+            let entry = break_record(dir, number)?;
+            let JournalEvent::ChainBreakRecorded { reason, .. } = entry.event else {
+                return None;
+            };
+            let record = BreakRecord {
+                sha256: entry.objects.first().copied(),
+                seq: entry.seq,
+                at: entry.at,
+                reason,
+            };
+            Some((number, record))
+        })
+        .collect()
 }
 
 /// Checks an RFC 3161 token against its imprint (signature, trust, message imprint).
@@ -185,7 +219,7 @@ impl Vault {
             for head in &anchor.heads {
                 let walk = walks.get(&head.plie);
                 match walk.and_then(|w| w.anchored.get(&head.seq)) {
-                    Some(hash) if *hash == head.hash => {}
+                    Some(hashes) if hashes.contains(&head.hash) => {}
                     Some(_) => fail(format!(
                         "le journal du PLIE « {} » a été réécrit depuis l'ancre n° {} : l'entrée n° {} ne correspond plus",
                         head.plie, anchor.number, head.seq
@@ -215,6 +249,7 @@ impl Vault {
             .breaks
             .extend(self.rehash_all(objects, progress).await);
         report.breaks.sort_by(|a, b| a.place.cmp(&b.place));
+        report.recorded.sort_by(|a, b| a.place.cmp(&b.place));
         Ok(report)
     }
 
@@ -310,6 +345,7 @@ fn walk_chain(
         context: dir.display().to_string(),
         source: e,
     })?;
+    let records = break_records(&dir, &numbers);
     let mut segment_hashes = HashMap::new();
     let mut walk = ChainWalk {
         anchored: HashMap::new(),
@@ -318,15 +354,34 @@ fn walk_chain(
     let mut prev = GENESIS;
     let mut deleted = HashSet::new();
     let mut referenced: Vec<(Sha256Digest, Place)> = Vec::new();
-    let (mut breaks, mut entries) = (Vec::new(), 0);
+    let (mut breaks, mut recorded, mut entries) = (Vec::new(), Vec::new(), 0);
     for (i, &number) in numbers.iter().enumerate() {
         let path = segment_path(&dir, number);
-        let bytes = std::fs::read(&path).map_err(|e| StoreError::Io {
+        let mut bytes = std::fs::read(&path).map_err(|e| StoreError::Io {
             context: path.display().to_string(),
             source: e,
         })?;
-        segment_hashes.insert(number, Sha256Digest::of(&bytes));
-        let mut brk = |place: Place, problem: String| breaks.push(Break { place, problem });
+        if i + 1 == numbers.len() {
+            // The open segment: a line being appended is not an entry yet.
+            bytes.truncate(complete_len(&bytes));
+        }
+        let sha256 = Sha256Digest::of(&bytes);
+        segment_hashes.insert(number, sha256);
+        // The breaks of a segment whose break was recorded, as it was then, are reported as
+        // recorded; a segment changed since is a break of its own.
+        let record = records.get(&number).filter(|r| r.sha256 == Some(sha256));
+        let mut brk = |place: Place, problem: String| match record {
+            Some(r) => recorded.push(Break {
+                place,
+                problem: format!(
+                    "{problem} — rupture constatée à l'entrée n° {} le {} : « {} »",
+                    r.seq,
+                    crate::model::heure_de_paris(r.at),
+                    r.reason
+                ),
+            }),
+            None => breaks.push(Break { place, problem }),
+        };
         if number != i as u64 + 1 {
             brk(
                 entry_place(plie, number, 1, None),
@@ -350,30 +405,22 @@ fn walk_chain(
                 }
             };
             let place = entry_place(plie, number, line_no, Some(entry.seq));
-            let expected = walk.last_seq + 1;
-            if entry_hash(&entry) != entry.hash {
-                brk(
-                    place.clone(),
+            let restart = position == 0 && records_break_of_previous(&entry, number);
+            let problem = if restart {
+                // The chain starts again from the record, which names the broken segment.
+                (entry_hash(&entry) != entry.hash).then(|| {
                     "entrée modifiée : son empreinte recalculée diffère de celle enregistrée"
-                        .into(),
-                );
-            } else if entry.seq > expected {
-                let missing = if entry.seq == expected + 1 {
-                    format!("l'entrée n° {expected} manque")
-                } else {
-                    format!("les entrées n° {expected} à {} manquent", entry.seq - 1)
-                };
-                brk(place.clone(), format!("{missing} (supprimée ?)"));
-            } else if entry.seq < expected {
-                brk(place.clone(), format!("entrée n° {} hors de sa place, attendue : n° {expected} (entrées permutées ?)", entry.seq));
-            } else if entry.prev != prev {
-                brk(
-                    place.clone(),
-                    "chaînage rompu : l'entrée ne désigne pas la précédente".into(),
-                );
+                        .to_owned()
+                })
+            } else {
+                link_problem(&entry, walk.last_seq + 1, &prev)
+            };
+            if let Some(problem) = problem {
+                brk(place.clone(), problem);
             }
             if position == 0 && number > 1 {
-                let opens = matches!(entry.event, JournalEvent::SegmentArchived { segment, .. } if segment == number - 1);
+                let opens = restart
+                    || matches!(entry.event, JournalEvent::SegmentArchived { segment, .. } if segment == number - 1);
                 if !opens {
                     brk(
                         place.clone(),
@@ -385,7 +432,8 @@ fn walk_chain(
                 }
             }
             match &entry.event {
-                JournalEvent::SegmentArchived { segment, .. } => {
+                JournalEvent::SegmentArchived { segment, .. }
+                | JournalEvent::ChainBreakRecorded { segment, .. } => {
                     let recorded = entry.objects.first();
                     match (recorded, segment_hashes.get(segment)) {
                         (Some(r), Some(local)) if r == local => {}
@@ -401,13 +449,18 @@ fn walk_chain(
                 _ => {}
             }
             if wanted.contains(&entry.seq) {
-                walk.anchored.insert(entry.seq, entry.hash);
+                walk.anchored.entry(entry.seq).or_default().push(entry.hash);
             }
             entries += 1;
             prev = entry.hash;
-            walk.last_seq = walk.last_seq.max(entry.seq);
+            walk.last_seq = if restart {
+                entry.seq
+            } else {
+                walk.last_seq.max(entry.seq)
+            };
         }
     }
+    report.recorded.extend(recorded);
     report.breaks.extend(breaks);
     report.entries += entries;
     let mut seen = HashSet::new();

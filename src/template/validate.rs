@@ -2,7 +2,7 @@
 //! person filling the data fixes everything in one pass.
 
 use super::schema::{Field, Kind, Schema};
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -36,6 +36,44 @@ impl Validated<'_> {
     }
     pub fn data(&self) -> &Value {
         self.data
+    }
+
+    /// The data as the template reads it: every `horodatage` at Paris's offset, whatever
+    /// offset it came with (stored instants are UTC). The templates print a time as written,
+    /// so that a person reads the time of Paris on every document.
+    pub fn pour_le_modele(&self) -> Value {
+        let mut data = self.data.clone();
+        if let Value::Object(object) = &mut data {
+            heures_de_paris(&self.schema.champs, object);
+        }
+        data
+    }
+}
+
+fn heures_de_paris(champs: &[(String, Field)], object: &mut Map<String, Value>) {
+    for (key, field) in champs {
+        if let Some(value) = object.get_mut(key) {
+            heure_de_paris(&field.kind, value);
+        }
+    }
+}
+
+fn heure_de_paris(kind: &Kind, value: &mut Value) {
+    match (kind, value) {
+        (Kind::Horodatage, Value::String(s)) => {
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                *s = t
+                    .with_timezone(&chrono_tz::Europe::Paris)
+                    .to_rfc3339_opts(SecondsFormat::Secs, false);
+            }
+        }
+        (Kind::Liste(item), Value::Array(items)) => {
+            for v in items {
+                heure_de_paris(&item.kind, v);
+            }
+        }
+        (Kind::Objet(champs), Value::Object(object)) => heures_de_paris(champs, object),
+        _ => {}
     }
 }
 

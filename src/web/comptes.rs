@@ -42,12 +42,29 @@ struct Suite {
     message: Option<String>,
 }
 
-/// Only a path of parafe itself (never `//autre-site`).
+/// Screens a login may lead back to: the first segment of their path.
+const SUITES: [&str; 6] = [
+    "accueil",
+    "participants",
+    "documents",
+    "controle",
+    "kiosque",
+    "admin",
+];
+
+/// Only a path of one of parafe's screens, written with the characters of a URL path and query
+/// (no control character, space or backslash a browser would strip or turn: `/\t/site`
+/// becomes `//site`); anything else leads to the home screen.
 fn suite_sure(suite: Option<&str>) -> String {
-    suite
-        .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
-        .unwrap_or("/accueil")
-        .to_owned()
+    let sure = |s: &&str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~?=&%+".contains(&b))
+            && s.strip_prefix('/').is_some_and(|chemin| {
+                let racine = chemin.split(['/', '?']).next().unwrap_or_default();
+                SUITES.contains(&racine)
+            })
+    };
+    suite.filter(sure).unwrap_or("/accueil").to_owned()
 }
 
 fn formulaire_connexion(email: &str, suite: &str, note: Option<Markup>) -> Markup {
@@ -538,9 +555,11 @@ async fn revoquer_jeton(
 
 // ——— Development mailbox ———
 
+/// The development mailbox of the administrator's own PLIE: another PLIE's mail (its account
+/// links) is never shown.
 fn boite(app: &App, s: &session::Session) -> Result<std::path::PathBuf, Response> {
     admin(s)?;
-    app.courrier.boite().map(|b| b.to_path_buf()).ok_or_else(|| {
+    app.courrier.boite(&s.acteur.plie).ok_or_else(|| {
         super::page_erreur(
             StatusCode::NOT_FOUND,
             "Les courriels partent par un vrai serveur SMTP ([courriel] smtp) : il n'y a pas de boîte de développement.",
@@ -698,6 +717,16 @@ fn texte_du_corps(entete: &str, corps: &str) -> String {
     String::from_utf8_lossy(&octets).into_owned()
 }
 
+fn avertissement_boite(dossier: &std::path::Path) -> Markup {
+    html! {
+        div.alerte.erreur role="note" {
+            p { strong { "Développement uniquement." } " Aucun serveur SMTP n'est configuré : rien ne part, chaque message de votre PLIE est rangé dans "
+                code { (dossier.display()) } ", liens de signature et de compte compris. En service réel, configurez "
+                code { "[courriel] smtp" } " dans parafe.toml." }
+        }
+    }
+}
+
 async fn courriels(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let dossier = boite(&app, &s)?;
     let mut noms: Vec<String> = match std::fs::read_dir(&dossier) {
@@ -720,7 +749,8 @@ async fn courriels(State(app): State<App>, Connecte(s): Connecte) -> Page {
         .collect();
     let corps = html! {
         h1 { "Courriels envoyés (boîte de développement)" }
-        p { "Sans serveur SMTP configuré, parafe range chaque message dans " code { (dossier.display()) } ". Les 200 derniers :" }
+        (avertissement_boite(&dossier))
+        p { "Les 200 derniers messages de votre PLIE :" }
         div.tableau-defilant {
             table {
                 thead { tr { th scope="col" { "Date" } th scope="col" { "Destinataire" } th scope="col" { "Objet" } } }
@@ -746,6 +776,7 @@ async fn courriel(State(app): State<App>, Connecte(s): Connecte, Path(nom): Path
     let m = lire_message(&octets);
     let corps = html! {
         p { a href="/admin/courriels" { "← Tous les courriels" } }
+        (avertissement_boite(&dossier))
         h1 { (m.objet) }
         dl.fiche {
             dt { "De" } dd { (m.de) }
@@ -782,8 +813,22 @@ mod tests {
     #[test]
     fn la_suite_apres_connexion_reste_sur_parafe() {
         assert_eq!(suite_sure(Some("/documents/d-1")), "/documents/d-1");
-        assert_eq!(suite_sure(Some("//attaquant.exemple")), "/accueil");
-        assert_eq!(suite_sure(Some("https://attaquant.exemple")), "/accueil");
+        assert_eq!(
+            suite_sure(Some("/controle?operation=202500417&du=2025-01-01")),
+            "/controle?operation=202500417&du=2025-01-01"
+        );
+        for attaque in [
+            "//attaquant.exemple",
+            "https://attaquant.exemple",
+            "/\t/attaquant.exemple",
+            "/\n/attaquant.exemple",
+            "/\\attaquant.exemple",
+            "/ /attaquant.exemple",
+            "/attaquant.exemple",
+            "/%09/attaquant.exemple",
+        ] {
+            assert_eq!(suite_sure(Some(attaque)), "/accueil", "{attaque:?}");
+        }
         assert_eq!(suite_sure(None), "/accueil");
     }
 }

@@ -506,7 +506,7 @@ async fn export(
                     dt { "SHA-256 du manifeste" } dd { code { (e.manifeste_sha256.clone().unwrap_or_default()) } }
                 }
             }
-            p.aide { "Le contrôleur vérifie le pack sans parafe : la marche à suivre est dans LISEZMOI.txt, à la racine du ZIP (sha256sum, pdfsig, openssl)." }
+            p.aide { "Le contrôleur vérifie le pack sans parafe : la marche à suivre est dans LISEZMOI.txt, à la racine du ZIP (sha256sum, openssl, pdfsig, pyHanko)." }
             noscript { p { a href=(format!("/controle/exports/{}", e.reference)) { "Actualiser la page" } } }
         }
     };

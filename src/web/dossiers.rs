@@ -163,12 +163,12 @@ async fn participant_de(app: &App, s: &Session, reference: &str) -> Result<Parti
     })
 }
 
-/// The documents of a participant: his own, and the collective sheets that list him.
+/// The documents of a participant (of the caller's portfolio): his own, and the sheets he
+/// signed among several attendees, whoever opened them.
 async fn documents_du_participant(
     app: &App,
     p: &Participant,
     plie: &str,
-    portefeuille: Option<i64>,
 ) -> Result<Vec<Document>, Erreur> {
     let mut liste = docs::liste(
         &app.db,
@@ -181,23 +181,6 @@ async fn documents_du_participant(
         1000,
     )
     .await?;
-    let feuilles: Vec<i64> = sqlx::query_scalar(
-        "SELECT d.id FROM document d WHERE d.plie = ? AND d.workflow = 'emargement-collectif'
-         AND EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
-                     WHERE json_extract(j.value, '$.identifiant') = ?)
-         AND (? IS NULL OR d.auteur_id = ?)",
-    )
-    .bind(plie)
-    .bind(&p.fiche.identifiant_externe)
-    .bind(portefeuille)
-    .bind(portefeuille)
-    .fetch_all(&app.db)
-    .await?;
-    for id in feuilles {
-        if let Some(d) = docs::par_id(&app.db, id).await? {
-            liste.push(d);
-        }
-    }
     liste.sort_by(|a, b| b.cree_le.cmp(&a.cree_le));
     Ok(liste)
 }
@@ -274,7 +257,7 @@ async fn dossier(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let plie = s.acteur.plie.as_str();
-    let liste = documents_du_participant(&app, &p, plie, s.acteur.portefeuille())
+    let liste = documents_du_participant(&app, &p, plie)
         .await
         .map_err(erreur)?;
     let manques = manques(&app, &p, &liste);
@@ -584,11 +567,7 @@ async fn nouveau(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let w = workflow_de(&app, &workflow)?;
-    if !s.acteur.peut_modifier() {
-        return Err(erreur(Erreur::Interdit(
-            "un assistant consulte et exporte, il ne crée pas de document".into(),
-        )));
-    }
+    crate::service::documents::modification_permise(&s.acteur).map_err(erreur)?;
     let donnees = prerempli(&app, &s, w, &p).await?;
     let mut valeurs = Vec::new();
     aplatir("", &donnees, &mut valeurs);
@@ -1119,8 +1098,8 @@ async fn signature_ici(
 }
 
 /// The participants of the caller's reach as a spreadsheet (`;`, UTF-8 with BOM, as French
-/// spreadsheets expect): identity, entry and exit, contract, last émargement, bilans overdue.
-/// The export is recorded in the evidence journal.
+/// spreadsheets expect; no cell run as a formula): identity, entry and exit, contract, last
+/// émargement, bilans overdue. The export is recorded in the evidence journal.
 async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let a = &s.acteur;
     let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
@@ -1180,7 +1159,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
         "Bilans BRSA en retard",
     ];
     let ecrire = |w: &mut csv::Writer<Vec<u8>>, champs: &[String]| {
-        w.write_record(champs)
+        crate::tableur::ecrire_ligne(w, champs)
             .map_err(|e| erreur(Erreur::Interne(format!("export : {e}"))))
     };
     ecrire(&mut w, &entete.map(str::to_owned))?;
@@ -1224,7 +1203,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     app.vault
         .record(&a.plie, evenement, Vec::new())
         .await
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+        .map_err(|e| erreur(e.into()))?;
     let nom = format!("participants-{aujourdhui}.csv");
     Ok((
         [

@@ -211,17 +211,12 @@ async fn kiosque_page(
     Path(reference): Path<String>,
     Query(note): Query<Note>,
 ) -> Page {
-    let k = kiosque::charger(&app, &s.acteur, &reference)
+    let k = kiosque::lisible(&app, &s, &reference)
         .await
         .map_err(erreur)?;
     let d = kiosque::document(&app, &k).await.map_err(erreur)?;
     if s.kiosque != Some(k.id) {
         // Not (or no longer) locked on this sheet: offer to take it up again.
-        if s.kiosque.is_some() {
-            return Err(erreur(Erreur::Conflit(
-                "cette tablette est verrouillée sur une autre feuille".into(),
-            )));
-        }
         let corps = html! {
             h1 { "Feuille d'émargement" }
             @if k.etat == "clos" {
@@ -370,7 +365,7 @@ async fn etat(
         Err(r) => return r,
     };
     let resultat = async {
-        let k = kiosque::charger(&app, &s.acteur, &reference).await?;
+        let k = kiosque::lisible(&app, &s, &reference).await?;
         let d = kiosque::document(&app, &k).await?;
         let signataires = docs::signataires(&app.db, d.id).await?;
         Ok::<_, Erreur>(json!({
@@ -441,7 +436,7 @@ async fn sortir(
     Path(reference): Path<String>,
     super::Formulaire(f): super::Formulaire<MotDePasse>,
 ) -> Page {
-    let k = kiosque::charger(&app, &s.acteur, &reference)
+    let k = kiosque::lisible(&app, &s, &reference)
         .await
         .map_err(erreur)?;
     match kiosque::quitter(&app, &s, &f.mot_de_passe).await {
@@ -476,7 +471,7 @@ async fn image_page(
     EnKiosque(s): EnKiosque,
     Path((reference, page)): Path<(String, usize)>,
 ) -> Page {
-    let k = kiosque::charger(&app, &s.acteur, &reference)
+    let k = kiosque::lisible(&app, &s, &reference)
         .await
         .map_err(erreur)?;
     let d = kiosque::document(&app, &k).await.map_err(erreur)?;

@@ -83,6 +83,16 @@ fn entetes(mut reponse: Response, csp: &'static str) -> Response {
     reponse
 }
 
+/// `Strict-Transport-Security` on every answer of a service reached over https
+/// (`url_publique`): browsers then never try it in clear again, for a year.
+pub async fn hsts(mut reponse: Response) -> Response {
+    reponse.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    reponse
+}
+
 /// A submitted form of a staff screen: refused when it comes from another site (`Origin`), or
 /// when the request belongs to a session and lacks that session's CSRF token (the `csrf` field,
 /// or the `X-CSRF-Token` header). Every staff form goes through it.
@@ -225,8 +235,8 @@ pub(crate) fn meme_origine(app: &App, entetes: &HeaderMap) -> bool {
     meme
 }
 
-/// Whether cookies must be `Secure` (the service is reached over https).
-fn securise(app: &App) -> bool {
+/// Whether the service is reached over https: cookies are then `Secure`, answers carry HSTS.
+pub fn securise(app: &App) -> bool {
     app.url_publique().starts_with("https://")
 }
 
@@ -323,6 +333,7 @@ pub(crate) fn page_erreur(statut: StatusCode, message: &str) -> Response {
         StatusCode::NOT_FOUND => "Introuvable",
         StatusCode::FORBIDDEN => "Accès refusé",
         StatusCode::CONFLICT => "Action impossible",
+        StatusCode::TOO_MANY_REQUESTS => "Trop de demandes",
         s if s.is_server_error() => "Erreur du service",
         _ => "Demande refusée",
     };
@@ -341,6 +352,14 @@ pub(crate) fn erreur(e: Erreur) -> Response {
         Erreur::Interdit(_) => StatusCode::FORBIDDEN,
         Erreur::Invalide { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Erreur::Conflit(_) => StatusCode::CONFLICT,
+        Erreur::Stockage { panne, detail } => {
+            tracing::error!("stockage : {detail}");
+            return page_erreur(
+                StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                &format!("{panne}."),
+            );
+        }
+        Erreur::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
         Erreur::Interne(detail) => {
             tracing::error!("erreur interne : {detail}");
             return page_erreur(

@@ -1,11 +1,12 @@
 //! Signing by link (`/signer/<jeton>`): the signer, who has no account, asks for a one-time
 //! code by e-mail, types it, reads the document as page pictures, draws (or types) a signature,
-//! ticks the consent sentence and signs — or declines with a reason.
+//! ticks the consent sentence and signs — or declines with a reason. Before the code is
+//! confirmed on this link, the page shows nothing of the document nor whom it concerns.
 
 use super::dossiers::{bloc_signature, pages};
 use super::gabarit::{alerte, page_publique, page_simple};
 use super::{apercu, erreur_json, message, page_erreur, Page};
-use crate::db::documents::{Document, Signataire};
+use crate::db::documents::Document;
 use crate::service::signature::{self, Signature};
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, State};
@@ -29,7 +30,7 @@ pub fn routes() -> Router<App> {
 
 fn refus_du_lien(e: Erreur) -> Response {
     match e {
-        Erreur::Interne(_) => super::erreur(e),
+        Erreur::Interne(_) | Erreur::Stockage { .. } => super::erreur(e),
         autre => {
             let statut = match autre {
                 Erreur::Introuvable(_) => StatusCode::NOT_FOUND,
@@ -46,15 +47,6 @@ fn refus_du_lien(e: Erreur) -> Response {
             (statut, page_simple("Lien de signature", corps)).into_response()
         }
     }
-}
-
-async fn code_verifie(app: &App, s: &Signataire) -> Result<bool, Erreur> {
-    let v: Option<String> =
-        sqlx::query_scalar("SELECT code_verifie_le FROM signataire WHERE id = ?")
-            .bind(s.id)
-            .fetch_one(&app.db)
-            .await?;
-    Ok(v.is_some())
 }
 
 fn titre(app: &App, d: &Document) -> String {
@@ -81,14 +73,16 @@ async fn accueil(
         .await
         .map_err(|e| super::erreur(e.into()))?
         .unwrap_or_default();
-    let verifie = code_verifie(&app, &s).await.map_err(super::erreur)?;
+    let confirme = signature::confirmation(&app, &s, &jeton)
+        .await
+        .map_err(super::erreur)?;
     let probleme = note.erreur.as_deref().map(|e| alerte("erreur", e));
-    if !verifie {
+    if confirme.is_none() {
         let code_envoye = note.etape.as_deref() == Some("code");
         let corps = html! {
             div.carte.etroite {
                 h1 { (titre) }
-                p.intro { "Bonjour " strong { (s.nom) } ", " (nom_plie) " vous demande de signer ce document." }
+                p.intro { "Bonjour, " (nom_plie) " vous demande de signer un document. Il s'affichera une fois le code confirmé." }
                 @if let Some(p) = probleme { (p) }
                 ol.etapes {
                     li aria-current=[(!code_envoye).then_some("step")] { "Recevoir un code par courriel" }
@@ -149,10 +143,12 @@ async fn envoyer_code(
     Path(jeton): Path<String>,
     _: super::FormulairePublic<super::Vide>,
 ) -> Page {
-    signature::envoyer_code(&app, &jeton)
-        .await
-        .map_err(refus_du_lien)?;
-    Ok(Redirect::to(&format!("/signer/{jeton}?etape=code")).into_response())
+    let note = match signature::envoyer_code(&app, &jeton).await {
+        Ok(()) => String::new(),
+        Err(e @ Erreur::TropDeDemandes(_)) => format!("&erreur={}", super::encoder(&message(&e))),
+        Err(e) => return Err(refus_du_lien(e)),
+    };
+    Ok(Redirect::to(&format!("/signer/{jeton}?etape=code{note}")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -177,15 +173,9 @@ async fn verifier(
 }
 
 async fn image_page(State(app): State<App>, Path((jeton, page)): Path<(String, usize)>) -> Page {
-    let (d, s) = signature::ouvrir_lien(&app, &jeton)
+    let (d, _, _) = signature::ouvrir_confirme(&app, &jeton)
         .await
-        .map_err(refus_du_lien)?;
-    if !code_verifie(&app, &s).await.map_err(super::erreur)? {
-        return Err(page_erreur(
-            StatusCode::FORBIDDEN,
-            "Confirmez d'abord le code reçu par courriel.",
-        ));
-    }
+        .map_err(|e| page_erreur(StatusCode::FORBIDDEN, &message(&e)))?;
     let sha = d
         .sha256_rendu
         .ok_or_else(|| page_erreur(StatusCode::CONFLICT, "document non composé"))?;

@@ -2,7 +2,8 @@
 //! (documents rendered, sealed and filed, rows in the migrated database, justificatifs through
 //! the same deposit as the service's), its pack is exported by the command line, checked by
 //! parafe and by standard tools only (unzip, sha256sum, pdfsig, openssl), then tampered with.
-//! Bad uploads are refused and leave nothing behind.
+//! Bad uploads are refused and leave nothing behind. Issue 15, point 21: a controller runs
+//! every command of a real pack's LISEZMOI.txt as written and gets what it announces.
 
 use crate::support::{example, parafe, pdf_text, sha256_hex, text, tool};
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
@@ -238,7 +239,7 @@ fn avec_participant(mut d: Value, reference: &str, p: &Personne) -> Value {
 }
 
 /// A one-page PDF, optionally with an action run on opening.
-fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
+pub fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
     use lopdf::content::{Content, Operation};
     use lopdf::{dictionary, Document, Object, Stream};
     let mut doc = Document::with_version("1.7");
@@ -371,7 +372,7 @@ fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
-fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn lire_zip(chemin: &Path) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(chemin).unwrap()).unwrap();
     (0..zip.len())
         .map(|i| {
@@ -409,7 +410,7 @@ fn manifeste_de(entrees: &[(String, Vec<u8>)]) -> Value {
     serde_json::from_slice(octets).unwrap()
 }
 
-fn reecrire_zip(
+pub(crate) fn reecrire_zip(
     entrees: &[(String, Vec<u8>)],
     sortie: &Path,
     changer: impl Fn(&str, &mut Vec<u8>),
@@ -1063,7 +1064,7 @@ fn multipart(champs: &[(&str, &str)], fichier: Option<(&str, &[u8])>) -> (String
 }
 
 /// `POST /api/justificatifs` with a piece, as `jeton`.
-fn deposer_http(
+pub fn deposer_http(
     service: &crate::service::Service,
     jeton: &str,
     champs: &[(&str, &str)],
@@ -1084,7 +1085,7 @@ fn deposer_http(
 
 /// What a refused upload must leave as it was: objects in the embedded store, journal entries,
 /// the participant's pieces, temporary files.
-fn traces(
+pub(crate) fn traces(
     service: &crate::service::Service,
     jeton: &str,
     participant: &str,
@@ -1543,6 +1544,468 @@ fn par_http_depots_pieces_attendues_recherche_et_pack_en_arriere_plan() {
         assert!(
             api["paths"].get(chemin).is_some(),
             "{chemin} absent de /openapi.json"
+        );
+    }
+}
+
+/// Issue 15, point 21: the controller follows LISEZMOI.txt, taken from a pack the service made
+/// from a contract signed through its API. Every command it gives runs as written in the
+/// unpacked folder, succeeds, and prints each thing the text after it quotes between « »; the
+/// commands on index.pdf hold for every sealed document of the pack. Zero-setup default:
+/// development CA, local timestamp authority.
+#[test]
+fn le_controleur_obtient_ce_que_le_lisezmoi_annonce() {
+    let plie = crate::service::Plie::pret(None);
+    let dehors = pack_du_service(&plie);
+    let lisezmoi = controler_comme_le_lisezmoi(&dehors, true);
+    // The development certificates declare no revocation source; their CA's CRL is joined.
+    for sujet in [
+        "CN=Cachet du PLIE (developpement),O=PLIE de developpement,C=FR",
+        "CN=Horodatage local parafe (non qualifie),O=parafe,C=FR",
+    ] {
+        assert!(
+            en_ligne(&lisezmoi).contains(&format!(
+                "{sujet} : il ne déclare aucun service de révocation"
+            )),
+            "{lisezmoi}"
+        );
+    }
+}
+
+/// The same in production: the seal is a PKCS#12 issued by an outside CA, timestamps come from
+/// its TSA (`openssl ts -reply`), both certificates declare the CA's CRL. Once the CA is out of
+/// reach, the long-term validation LISEZMOI gives still holds on what the documents carry.
+#[test]
+fn le_controleur_obtient_ce_que_le_lisezmoi_annonce_en_production() {
+    let mut ca = crate::seal::OutsideTsa::start(&["--crl"]);
+    let reglages = crate::service::Reglages {
+        toml: ca.configuration("CACHET_MDP"),
+        env: vec![("CACHET_MDP".into(), "cachet".into())],
+        ..Default::default()
+    };
+    let plie = crate::service::Plie::pret_avec(None, reglages);
+    let dehors = pack_du_service(&plie);
+    let lisezmoi = controler_comme_le_lisezmoi(&dehors, true);
+    let crl = format!("{}/ca.crl", ca.url.trim_end_matches("/tsa"));
+    for sujet in ["Cachet du PLIE (AC de test openssl)", "TSA openssl de test"] {
+        assert!(
+            en_ligne(&lisezmoi).contains(&format!(
+                "{sujet} : sa liste de révocation, {crl}, est interrogée en ligne"
+            )),
+            "{lisezmoi}"
+        );
+    }
+    ca.stop();
+    let (commande, citations) = commandes_du_lisezmoi(&lisezmoi)
+        .into_iter()
+        .find(|(c, _)| c.starts_with("pyhanko sign adesverify"))
+        .expect("validation longue durée");
+    lancer(&dehors, &commande, &citations);
+}
+
+/// A text on one line, its line breaks and indents as single spaces.
+fn en_ligne(texte: &str) -> String {
+    texte.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A TSA and CA that publish no revocation data at all (`openssl ts -reply` as it comes): no
+/// certificate declares any, so pyHanko's check of today holds, but nothing could be joined
+/// for the long term. LISEZMOI says which certificates the long-term validation cannot
+/// conclude for, and gives no command that would not say what it announces.
+#[test]
+fn le_lisezmoi_dit_ce_que_la_validation_longue_ne_peut_pas_conclure() {
+    let ca = crate::seal::OutsideTsa::start(&[]);
+    let reglages = crate::service::Reglages {
+        toml: ca.configuration("CACHET_MDP"),
+        env: vec![("CACHET_MDP".into(), "cachet".into())],
+        ..Default::default()
+    };
+    let plie = crate::service::Plie::pret_avec(None, reglages);
+    let dehors = pack_du_service(&plie);
+    let lisezmoi = controler_comme_le_lisezmoi(&dehors, false);
+    assert!(
+        en_ligne(&lisezmoi).contains(
+            "elle ne peut pas conclure pour C=FR,O=PLIE de test,CN=Cachet du PLIE (AC de test openssl) ; C=FR,O=Tiers,CN=TSA openssl de test, faute de donnée jointe"
+        ),
+        "{lisezmoi}"
+    );
+    let out = Command::new("pyhanko")
+        .current_dir(&dehors)
+        .args([
+            "sign",
+            "adesverify",
+            "--trust",
+            "certificats/autorites.pem",
+            "index.pdf",
+        ])
+        .output()
+        .unwrap();
+    let sortie = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        !sortie.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{sortie}"
+    );
+}
+
+/// Makes a sealed contract through the API (signed on the tablet by the participant, then by
+/// her référent), has the service export the opération's pack, downloads and unpacks it.
+fn pack_du_service(plie: &crate::service::Plie) -> PathBuf {
+    let (service, jeton) = (&plie.service, &plie.referent);
+    let samira = crate::service::participant_ref(service, jeton, "Benali");
+    let (reference, version) = service.creer_et_envoyer(
+        jeton,
+        &json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": crate::service::contrat_donnees() }),
+    );
+    for rang in [0, 1] {
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            jeton,
+            Some(&json!({ "rang": rang, "signature": crate::service::signature(&version) })),
+        );
+    }
+    service.attendre_etat(jeton, &reference, "delivre");
+    let aujourdhui = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let demande = json!({ "operation": OPERATION, "du": "2020-01-01", "au": jour(aujourdhui) });
+    let export = service.ok("POST", "/api/exports", &plie.coordinateur, Some(&demande));
+    let export = export["ref"].as_str().unwrap().to_owned();
+    let debut = std::time::Instant::now();
+    while service.ok(
+        "GET",
+        &format!("/api/exports/{export}"),
+        &plie.coordinateur,
+        None,
+    )["etat"]
+        != "fini"
+    {
+        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let octets = service
+        .client
+        .get(format!("{}/api/exports/{export}/zip", service.url))
+        .bearer_auth(&plie.coordinateur)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let zip = plie.dir.path().join("pack.zip");
+    std::fs::write(&zip, &octets).unwrap();
+    let dehors = plie.dir.path().join("pack");
+    let out = tool(
+        "unzip",
+        &[
+            "-q",
+            &zip.to_string_lossy(),
+            "-d",
+            &dehors.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "unzip : {}", text(&out.stderr));
+    dehors
+}
+
+/// The commands of a LISEZMOI (lines indented by four spaces, a final `\` continuing one), each
+/// with what the prose after it quotes between « », up to the next command or numbered part.
+fn commandes_du_lisezmoi(texte: &str) -> Vec<(String, Vec<String>)> {
+    let mut commandes: Vec<(String, String)> = Vec::new();
+    let (mut suite, mut rattachee) = (false, false);
+    for ligne in texte.lines() {
+        if let Some(commande) = ligne.strip_prefix("    ") {
+            let morceau = commande.trim().trim_end_matches('\\').trim();
+            match commandes.last_mut() {
+                Some((c, _)) if suite => {
+                    c.push(' ');
+                    c.push_str(morceau);
+                }
+                _ => commandes.push((morceau.to_owned(), String::new())),
+            }
+            suite = commande.trim_end().ends_with('\\');
+            rattachee = true;
+        } else if ligne
+            .split_once(". ")
+            .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        {
+            rattachee = false;
+        } else if let Some((_, prose)) = commandes.last_mut().filter(|_| rattachee) {
+            prose.push_str(ligne);
+            prose.push(' ');
+        }
+    }
+    commandes
+        .into_iter()
+        .map(|(commande, prose)| {
+            let citations = prose
+                .split('«')
+                .skip(1)
+                .filter_map(|c| c.split_once('»'))
+                .map(|(c, _)| en_ligne(c))
+                .collect();
+            (commande, citations)
+        })
+        .collect()
+}
+
+/// Runs one command as a shell in `dossier`: it must succeed and print every quote.
+fn lancer(dossier: &Path, commande: &str, citations: &[String]) {
+    let out = Command::new("sh")
+        .current_dir(dossier)
+        .args(["-c", commande])
+        .output()
+        .unwrap();
+    let sortie = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "« {commande} » a échoué :\n{sortie}");
+    for citation in citations {
+        assert!(
+            sortie.contains(citation.as_str()),
+            "« {commande} » devait afficher « {citation} » :\n{sortie}"
+        );
+    }
+}
+
+/// Every command of the unpacked pack's LISEZMOI.txt, as written, then those on index.pdf on
+/// every sealed document. `longue_duree`: every certificate has revocation data joined, so
+/// LISEZMOI gives the long-term validation as a command. Returns the text.
+fn controler_comme_le_lisezmoi(dehors: &Path, longue_duree: bool) -> String {
+    let lisezmoi = std::fs::read_to_string(dehors.join("LISEZMOI.txt")).unwrap();
+    let commandes = commandes_du_lisezmoi(&lisezmoi);
+    let adesverify = "pyhanko sign adesverify --trust certificats/autorites.pem index.pdf";
+    for outil in [
+        "sha256sum -c manifeste.sha256",
+        "openssl ts -verify -data manifeste.json",
+        "openssl ts -verify -digest",
+        "pdfsig index.pdf",
+        "pyhanko sign validate --trust certificats/autorites.pem index.pdf",
+    ] {
+        assert!(
+            commandes.iter().any(|(c, _)| c.starts_with(outil)),
+            "LISEZMOI sans « {outil} » :\n{lisezmoi}"
+        );
+    }
+    assert_eq!(
+        commandes.iter().any(|(c, _)| c == adesverify),
+        longue_duree,
+        "{lisezmoi}"
+    );
+    for (commande, citations) in &commandes {
+        lancer(dehors, commande, citations);
+    }
+    let manifeste: Value =
+        serde_json::from_slice(&std::fs::read(dehors.join("manifeste.json")).unwrap()).unwrap();
+    let scelles: Vec<&str> = manifeste["fichiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["nature"] == "document" || f["nature"] == "index")
+        .map(|f| f["chemin"].as_str().unwrap())
+        .collect();
+    assert!(scelles.len() >= 2, "le contrat et l'index : {scelles:?}");
+    for chemin in scelles {
+        for (commande, citations) in commandes.iter().filter(|(c, _)| c.ends_with(" index.pdf")) {
+            lancer(
+                dehors,
+                &commande.replace(" index.pdf", &format!(" {chemin}")),
+                citations,
+            );
+        }
+    }
+    lisezmoi
+}
+
+/// An audit pack asked for over HTTP as `jeton`, waited for, downloaded to `sortie`: its files.
+fn pack_http(
+    service: &crate::service::Service,
+    jeton: &str,
+    demande: &Value,
+    sortie: &Path,
+) -> Vec<(String, Vec<u8>)> {
+    let v = service.ok("POST", "/api/exports", jeton, Some(demande));
+    let reference = v["ref"].as_str().unwrap().to_owned();
+    let debut = std::time::Instant::now();
+    loop {
+        let v = service.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
+        if v["etat"] == "fini" {
+            break;
+        }
+        assert_ne!(v["etat"], "echec", "{v}");
+        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini : {v}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let octets = service
+        .client
+        .get(format!("{}/api/exports/{reference}/zip", service.url))
+        .bearer_auth(jeton)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    std::fs::write(sortie, &octets).unwrap();
+    let (ok, out, err) = run(&service.data, &["verify", &sortie.to_string_lossy()]);
+    assert!(
+        ok && out.contains("VALIDE"),
+        "parafe verify :\n{out}\n{err}"
+    );
+    lire_zip(sortie)
+}
+
+#[test]
+fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_presents() {
+    use crate::service::{participant_ref, signature, Plie, EXTRACTION};
+    use reqwest::StatusCode;
+    let Plie {
+        dir,
+        smtp,
+        service,
+        coordinateur,
+        referent,
+        ..
+    } = Plie::pret(None);
+    // Claire is Marion Lefort's, in the same opération; Hugo is hers too, in the next opération.
+    let lignes = [
+        "P-2025-0420;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;m.lefort@plie.fr;Lefort;Marion;202500417;CCAS Montpellier;;10/02/2025;Non;;;",
+        "P-2026-0007;Monsieur;Leroy;Hugo;21/06/1995;;;34400;Lunel;34;m.lefort@plie.fr;Lefort;Marion;202600001;;;01/09/2025;Non;;;",
+    ];
+    let csv = format!(
+        "{}\n{}\n",
+        EXTRACTION.lines().next().unwrap(),
+        lignes.join("\n")
+    );
+    assert_eq!(service.importer(&coordinateur, &csv).0, StatusCode::OK);
+    let lefort = service.compte("m.lefort@plie.fr", "referent", Some("plie-test"));
+    let samira = participant_ref(&service, &referent, "Benali");
+    let karim = participant_ref(&service, &referent, "Durand");
+    let claire = participant_ref(&service, &lefort, "Roux");
+    let hugo = participant_ref(&service, &lefort, "Leroy");
+
+    // The coordinator runs the workshop on a tablet: three of the four expected come, and
+    // someone the PLIE does not know is added on the spot.
+    let tablette = service.connecter(&smtp, "coord@plie.fr");
+    let f = tablette.ouvrir_atelier(
+        "Atelier « Réussir son entretien d'embauche »",
+        "2025-10-15",
+        &[&samira, &claire, &karim, &hugo],
+    );
+    for nom in ["Claire ROUX", "Samira BENALI", "Hugo LEROY"] {
+        let (status, v) = tablette.signer(&f, nom, json!({ "signataire": f.id(nom) }));
+        assert_eq!(status, StatusCode::OK, "{nom} : {v}");
+    }
+    let (status, v) = tablette.signer(
+        &f,
+        "jeanne",
+        json!({ "nouveau": { "prenom": "Jeanne", "nom": "Petit" } }),
+    );
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = tablette.cloturer(&f, "cloture", signature(&f.version));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let fini = service.attendre_etat(&coordinateur, &f.document, "depose");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    service.attendre_outbox_vide(&coordinateur);
+    // Filed in the store under its opération, not « hors-operation ».
+    let depot = evenements(&service)
+        .into_iter()
+        .find(|e| {
+            matches!(e.event, JournalEvent::DocumentFiled { .. })
+                && e.objects.first().map(|o| o.to_hex()) == Some(scelle.clone())
+        })
+        .expect("dépôt de la feuille au journal");
+    assert!(
+        matches!(&depot.event, JournalEvent::DocumentFiled { operation, .. } if operation == "202500417"),
+        "{:?}",
+        depot.event
+    );
+
+    // Each attendee's file, at each référent's desk: the sheet is there, and it opens.
+    let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
+    let marion = service.connecter(&smtp, "m.lefort@plie.fr");
+    for (bureau, participant) in [(&garnier, &samira), (&marion, &claire), (&marion, &hugo)] {
+        let (status, page) = bureau.get(&format!("/participants/{participant}"));
+        assert_eq!(status, StatusCode::OK, "{participant}");
+        assert!(
+            page.contains(&format!("/documents/{}", f.document))
+                && page.contains("Émargement — atelier collectif"),
+            "feuille absente du dossier de {participant}"
+        );
+        assert!(!page.contains("Aucun entretien émargé"), "{participant}");
+        let (status, _) = bureau.get(&format!("/documents/{}", f.document));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "la feuille s'ouvre depuis le dossier de {participant}"
+        );
+    }
+    // Karim did not come: not his sheet.
+    let (_, page) = garnier.get(&format!("/participants/{karim}"));
+    assert!(
+        !page.contains(&f.document),
+        "feuille au dossier d'un absent"
+    );
+
+    // The opération's search finds it for each attendee of the opération, and the next
+    // opération's for Hugo; a référent for his own participants only.
+    let chercher = |jeton: &str, operation: &str| -> Vec<String> {
+        let v = service.ok(
+            "GET",
+            &format!("/api/recherche?operation={operation}&genre=emargement-collectif&du=2025-01-01&au=2026-12-31"),
+            jeton,
+            None,
+        );
+        let mut qui: Vec<String> = v["pieces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|p| assert_eq!(p["reference"], json!(f.document), "{v}"))
+            .map(|p| {
+                p["participant"]["ref"]
+                    .as_str()
+                    .unwrap_or("opération")
+                    .to_owned()
+            })
+            .collect();
+        qui.sort();
+        qui
+    };
+    let mut attendus = vec![samira.clone(), claire.clone()];
+    attendus.sort();
+    assert_eq!(chercher(&coordinateur, "202500417"), attendus);
+    assert_eq!(chercher(&coordinateur, "202600001"), [hugo.as_str()]);
+    assert_eq!(chercher(&lefort, "202500417"), [claire.as_str()]);
+
+    // The packs of both opérations, and Hugo's own, hold the sealed sheet once.
+    let periode =
+        |operation: &str| json!({ "operation": operation, "du": "2025-01-01", "au": "2026-12-31" });
+    let mut hugo_seul = periode("202600001");
+    hugo_seul["participant"] = json!(hugo);
+    for (jeton, demande) in [
+        (&coordinateur, periode("202500417")),
+        (&coordinateur, periode("202600001")),
+        (&lefort, hugo_seul),
+    ] {
+        let entrees = pack_http(&service, jeton, &demande, &dir.path().join("pack.zip"));
+        let feuilles: Vec<&String> = entrees
+            .iter()
+            .filter(|(_, octets)| sha256_hex(octets) == scelle)
+            .map(|(nom, _)| nom)
+            .collect();
+        assert_eq!(feuilles.len(), 1, "{demande} : {feuilles:?}");
+        assert!(
+            feuilles[0].starts_with("operation/emargements-collectifs/")
+                && feuilles[0].ends_with("-emargement-collectif.pdf"),
+            "{}",
+            feuilles[0]
+        );
+        let manifeste = manifeste_de(&entrees);
+        assert!(
+            manifeste["fichiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["sha256"] == json!(scelle) && l["nature"] == "document"),
+            "{manifeste}"
         );
     }
 }

@@ -1,6 +1,8 @@
 //! Issue 3: documents sealed as PAdES B-LTA pass validators nobody here wrote (qpdf, poppler's
 //! pdfsig, pyHanko, openssl cms / ts); a TSA parafe did not write (openssl ts -reply) serves
-//! the RFC 3161 client; tampered, truncated or malformed files are refused.
+//! the RFC 3161 client; tampered, truncated or malformed files are refused. Issue 15, point 21:
+//! each validator runs at its default strictness, as a controller runs it, in the zero-setup
+//! default and in production (PKCS#12 and TSA of an outside CA, with or without a CRL).
 //!
 //! Tools come from PATH: qpdf, pdfsig (poppler-utils), openssl, and pyhanko with its python
 //! (`tests/run` puts the project's `.venv/bin` first).
@@ -130,65 +132,67 @@ fn assert_ok(out: &std::process::Output, what: &str, expect: &str) -> String {
     report
 }
 
-/// Every validator named in the issue, on one sealed PDF. `revocation_data`: every CA involved
-/// publishes a CRL that the DSS carries, so pyHanko's AdES long-term validation can run.
-fn assert_validators_pass(pdf: &Path, data: &Path, trust: &[PathBuf], revocation_data: bool) {
+/// What pyHanko prints after `Cachet:` and the certificate's SHA-256 when the seal, its
+/// certificate, its timestamp and the revisions added after it all hold.
+pub const PYHANKO_VALIDE: &str =
+    ":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_FORM_FILLING,ACCEPTABLE_MODIFICATIONS";
+
+/// `pyhanko sign <command> --trust …` as a controller runs it: no other option.
+fn pyhanko(command: &str, trust: &[PathBuf], pdf: &Path) -> std::process::Output {
+    let mut args = vec!["sign".to_string(), command.to_string()];
+    for t in trust {
+        args.extend(["--trust".to_string(), s(t)]);
+    }
+    args.push(s(pdf));
+    tool(
+        "pyhanko",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+}
+
+/// Every validator named in the issue, on one sealed PDF, each at its default strictness.
+/// `long_term`: every certificate involved has revocation data in the DSS, so pyHanko's AdES
+/// long-term validation keeps the timestamp (it needs a CRL or OCSP response for each).
+fn assert_validators_pass(pdf: &Path, data: &Path, trust: &[PathBuf], long_term: bool) {
     let work = tempfile::tempdir().unwrap();
     let p = s(pdf);
     assert_qpdf_clean(pdf);
 
-    let report = assert_ok(&tool("pdfsig", &["-nocert", &p]), "pdfsig", "Signature #2");
+    // pdfsig trusts its own NSS store only: the signatures are checked, their issuer is not.
+    let report = assert_ok(&tool("pdfsig", &[&p]), "pdfsig", "Signature #2");
+    let (seal, doc_timestamp) = report.split_once("Signature #2").unwrap();
+    for expected in [
+        "Signature Field Name: Cachet",
+        "Signature Type: ETSI.CAdES.detached",
+        "Signing Hash Algorithm: SHA-256",
+        "Signature Validation: Signature is Valid.",
+        // The document timestamp comes after the seal.
+        "Not total document signed",
+    ] {
+        assert!(seal.contains(expected), "pdfsig, {expected} :\n{report}");
+    }
     assert!(
-        report.contains("Signature Type: ETSI.CAdES.detached"),
+        doc_timestamp.contains("Signature Field Name: Horodatage")
+            && doc_timestamp.contains("\n  - Total document signed"),
         "pdfsig :\n{report}"
     );
-    assert!(
-        report.contains("Signature Validation: Signature is Valid."),
-        "pdfsig :\n{report}"
-    );
-    assert!(
-        report.contains("Signing Hash Algorithm: SHA-256"),
-        "pdfsig :\n{report}"
-    );
-    // The last revision (document timestamp) covers the whole file.
-    let last = report.rsplit("Signature #").next().unwrap();
-    assert!(last.contains("Total document signed"), "pdfsig :\n{report}");
 
-    let trust_args: Vec<String> = trust
-        .iter()
-        .flat_map(|t| ["--trust".to_string(), s(t)])
-        .collect();
-    let mut args: Vec<&str> = vec![
-        "sign",
-        "validate",
-        "--trust-replace",
-        "--soft-revocation-check",
-    ];
-    args.extend(trust_args.iter().map(String::as_str));
-    args.push(&p);
+    // Checked today, revocation sources declared by the certificates queried online.
     let report = assert_ok(
-        &tool("pyhanko", &args),
+        &pyhanko("validate", trust, pdf),
         "pyhanko sign validate",
-        "INTACT:TRUSTED",
+        PYHANKO_VALIDE,
     );
-    assert!(
-        report.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>")
-            && report.contains("ACCEPTABLE_MODIFICATIONS"),
-        "pyhanko :\n{report}"
-    );
-    // AdES long-term validation: revocation data is required, and found in the DSS.
-    if revocation_data {
-        let mut args: Vec<&str> = vec!["sign", "adesverify", "--trust-replace", "--pretty-print"];
-        args.extend(trust_args.iter().map(String::as_str));
-        args.push(&p);
-        let report = assert_ok(
-            &tool("pyhanko", &args),
-            "pyhanko sign adesverify",
-            "The signature is judged VALID.",
-        );
+    assert!(report.contains("Cachet:"), "pyhanko :\n{report}");
+    // Checked at the timestamp's time with what the document carries.
+    let out = pyhanko("adesverify", trust, pdf);
+    let report = text(&out.stdout) + &text(&out.stderr);
+    if long_term {
+        assert_ok(&out, "pyhanko sign adesverify", PYHANKO_VALIDE);
+    } else {
         assert!(
-            report.contains("The TSA certificate is trusted."),
-            "pyhanko adesverify :\n{report}"
+            !report.contains("TIMESTAMP_TOKEN"),
+            "sans donnée de révocation, l'horodatage ne tient pas à long terme :\n{report}"
         );
     }
 
@@ -437,19 +441,22 @@ fn visible_seal_in_the_zone_of_the_certificat() {
     assert_validators_pass(pdf.path(), data.path(), &[ca(data.path())], true);
 }
 
-/// `openssl ts -reply` behind a small HTTP server: an RFC 3161 TSA that parafe did not write.
-struct OutsideTsa {
+/// `openssl ts -reply` behind a small HTTP server: an RFC 3161 TSA that parafe did not write,
+/// with its CA and a seal certificate it issued (`cachet.p12`, password `cachet`). `--crl`: the
+/// certificates declare the CA's CRL, which the server publishes.
+pub struct OutsideTsa {
     child: Child,
-    dir: tempfile::TempDir,
-    url: String,
+    pub dir: tempfile::TempDir,
+    pub url: String,
 }
 
 impl OutsideTsa {
-    fn start() -> Self {
+    pub fn start(options: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new("python3")
             .arg(fixture("tsa_openssl.py"))
             .arg(dir.path())
+            .args(options)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
@@ -470,16 +477,34 @@ impl OutsideTsa {
     }
 }
 
-impl Drop for OutsideTsa {
-    fn drop(&mut self) {
+impl OutsideTsa {
+    /// The `[seal]` section of a production deployment: the PKCS#12 seal this CA issued,
+    /// timestamps from its TSA, its certificate trusted for both.
+    pub fn configuration(&self, password_env: &str) -> String {
+        let ca = s(&self.dir.path().join("ca.pem"));
+        format!(
+            "[seal]\ntsa_url = \"{}\"\ntsa_confiance = \"{ca}\"\nconfiance = [\"{ca}\"]\npkcs12 = \"{}\"\npkcs12_mot_de_passe_env = \"{password_env}\"\n",
+            self.url,
+            s(&self.dir.path().join("cachet.p12")),
+        )
+    }
+
+    /// Out of reach from now on, as a CA may be years later.
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+impl Drop for OutsideTsa {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 #[test]
 fn outside_tsa_timestamps_the_seal() {
-    let tsa = OutsideTsa::start();
+    let tsa = OutsideTsa::start(&[]);
     let data = initialized();
     let tsa_ca = tsa.dir.path().join("ca.pem");
     std::fs::write(
@@ -495,7 +520,9 @@ fn outside_tsa_timestamps_the_seal() {
     let work = tempfile::tempdir().unwrap();
     let sealed = work.path().join("scelle.pdf");
     seal(data.path(), &fixture("typst-certificat.pdf"), &sealed);
-    // openssl's test CA publishes no CRL: no AdES long-term validation for this one.
+    // This TSA's certificate declares no revocation source: pyHanko's default validation has
+    // nothing to query, and nothing can be joined for the long-term validation, which then
+    // cannot keep the timestamp. LISEZMOI says so for such a pack.
     assert_validators_pass(
         &sealed,
         data.path(),
@@ -627,24 +654,187 @@ fn pkcs12_seal_from_configuration() {
     assert_validators_pass(&sealed, data.path(), &[ca(data.path())], true);
 }
 
+/// Production as a PLIE runs it: the seal is a PKCS#12 issued by an outside CA, the timestamps
+/// come from that CA's TSA, and both certificates declare the CA's CRL. pyHanko's default
+/// validation fetches it online; parafe joined it to the document, so the long-term validation
+/// still concludes once the CA is out of reach. A revoked seal seals nothing.
+#[test]
+fn production_les_listes_de_revocation_declarees_sont_jointes_au_document() {
+    let mut ca = OutsideTsa::start(&["--crl"]);
+    // No `parafe init`: no development key anywhere.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        data.path().join("parafe.toml"),
+        ca.configuration("CACHET_MDP"),
+    )
+    .unwrap();
+    let seal = |output: &Path| {
+        Command::new(bin())
+            .args([
+                "seal",
+                &s(&fixture("typst-certificat.pdf")),
+                "-o",
+                &s(output),
+            ])
+            .args(["--data-dir", &s(data.path())])
+            .env("CACHET_MDP", "cachet")
+            .output()
+            .unwrap()
+    };
+    let sealed = data.path().join("scelle.pdf");
+    let out = seal(&sealed);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let trust = [ca.dir.path().join("ca.pem")];
+    assert_validators_pass(&sealed, data.path(), &trust, true);
+
+    // The CA revokes the seal: parafe reads it in the CRL and refuses, writing nothing.
+    let out = Command::new("openssl")
+        .current_dir(ca.dir.path())
+        .args(["ca", "-config", "ca.cnf", "-revoke", "cachet.pem"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let refused = data.path().join("revoque.pdf");
+    let out = seal(&refused);
+    let message = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("Cachet du PLIE (AC de test openssl)")
+            && message.contains("est révoqué depuis le"),
+        "{message}"
+    );
+    assert!(!refused.exists(), "aucun fichier ne doit être écrit");
+
+    // Years later, the CA out of reach: today's check cannot query the CRL any more, the
+    // long-term one reads the CRL joined when sealing.
+    ca.stop();
+    let out = pyhanko("validate", &trust, &sealed);
+    let report = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        !out.status.success() && report.contains("no revocation information could be found"),
+        "{report}"
+    );
+    assert_ok(
+        &pyhanko("adesverify", &trust, &sealed),
+        "pyhanko sign adesverify hors ligne",
+        PYHANKO_VALIDE,
+    );
+}
+
+/// A data directory of an earlier parafe, whose development certificates declared a CRL
+/// distribution point that nothing serves (pyHanko's default validation said INVALID: "no
+/// revocation information could be found"): `parafe init`, and the service at start, certify
+/// the same keys anew without it.
+#[test]
+fn init_renouvelle_les_certificats_qui_declarent_une_liste_que_rien_ne_sert() {
+    let data = initialized();
+    let keys = data.path().join("cles");
+    let work = tempfile::tempdir().unwrap();
+    let ext = work.path().join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "[cachet]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n\
+         crlDistributionPoints=URI:http://parafe.invalid/ac-dev.crl\n\
+         [horodatage]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=critical,timeStamping\ncrlDistributionPoints=URI:http://parafe.invalid/ac-dev.crl\n",
+    )
+    .unwrap();
+    for (name, subject) in [
+        (
+            "cachet",
+            "/C=FR/O=PLIE de developpement/CN=Cachet du PLIE (developpement)",
+        ),
+        (
+            "horodatage",
+            "/C=FR/O=parafe/CN=Horodatage local parafe (non qualifie)",
+        ),
+    ] {
+        let csr = work.path().join(format!("{name}.csr"));
+        let key = s(&keys.join(format!("{name}.cle.pem")));
+        let out = tool(
+            "openssl",
+            &[
+                "req",
+                "-new",
+                "-key",
+                &key,
+                "-subj",
+                subject,
+                "-out",
+                &s(&csr),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = tool(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &s(&csr),
+                "-CA",
+                &s(&ca(data.path())),
+                "-CAkey",
+                &s(&keys.join("ac-dev.cle.pem")),
+                "-set_serial",
+                "0x5151",
+                "-days",
+                "365",
+                "-sha256",
+                "-extfile",
+                &s(&ext),
+                "-extensions",
+                name,
+                "-out",
+                &s(&keys.join(format!("{name}.pem"))),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let old = work.path().join("ancien.pdf");
+    seal(data.path(), &fixture("typst-certificat.pdf"), &old);
+    let out = pyhanko("validate", &[ca(data.path())], &old);
+    assert!(
+        !out.status.success()
+            && text(&out.stderr).contains("no revocation information could be found"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let key_files = ["ac-dev.cle.pem", "cachet.cle.pem", "horodatage.cle.pem"]
+        .map(|f| std::fs::read(keys.join(f)).unwrap());
+    let out = parafe(&["init", "--data-dir", &s(data.path())]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in ["cachet.pem", "horodatage.pem"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains("renouvelé") && l.contains(name)),
+            "{report}"
+        );
+    }
+    assert_eq!(
+        ["ac-dev.cle.pem", "cachet.cle.pem", "horodatage.cle.pem"]
+            .map(|f| std::fs::read(keys.join(f)).unwrap()),
+        key_files,
+        "les clés ne changent pas"
+    );
+    let sealed = work.path().join("scelle.pdf");
+    seal(data.path(), &fixture("typst-certificat.pdf"), &sealed);
+    assert_validators_pass(&sealed, data.path(), &[ca(data.path())], true);
+    // Once renewed, nothing more to do.
+    let out = parafe(&["init", "--data-dir", &s(data.path())]);
+    assert!(text(&out.stdout).contains("déjà présentes"));
+}
+
 /// Fails in parafe (exit 1, the French reason in the message) and in pyHanko.
 fn assert_refused(data: &Path, pdf: &Path, reason: &str, exit: i32) {
     let out = verify(data, pdf, false);
     let report = text(&out.stdout) + &text(&out.stderr);
     assert_eq!(out.status.code(), Some(exit), "{report}");
     assert!(report.contains(reason), "attendu « {reason} » :\n{report}");
-    let out = tool(
-        "pyhanko",
-        &[
-            "sign",
-            "validate",
-            "--trust-replace",
-            "--soft-revocation-check",
-            "--trust",
-            &s(&ca(data)),
-            &s(pdf),
-        ],
-    );
+    let out = pyhanko("validate", &[ca(data)], pdf);
     let report = text(&out.stdout) + &text(&out.stderr);
     assert!(
         !out.status.success(),

@@ -72,6 +72,32 @@ impl Smtp {
         std::fs::read(self.dossier.join(format!("{numero}-{nom}"))).unwrap()
     }
 
+    /// The messages received for `destinataire` whose text holds `contenant`, oldest first.
+    pub fn recus(&self, destinataire: &str, contenant: &str) -> Vec<String> {
+        self.courriels()
+            .into_iter()
+            .filter(|m| {
+                m.lines().next().is_some_and(|l| l.contains(destinataire)) && m.contains(contenant)
+            })
+            .collect()
+    }
+
+    /// Waits until more than `deja` such messages arrived; the newest.
+    pub fn attendre_nouveau(&self, destinataire: &str, contenant: &str, deja: usize) -> String {
+        let debut = Instant::now();
+        loop {
+            let mut recus = self.recus(destinataire, contenant);
+            if recus.len() > deja {
+                return recus.pop().unwrap();
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(60),
+                "pas de nouveau courriel pour {destinataire} contenant « {contenant} »"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for a message to `destinataire` whose text holds `contenant`.
     pub fn attendre(&self, destinataire: &str, contenant: &str) -> String {
         let debut = Instant::now();
@@ -104,18 +130,55 @@ pub struct Service {
     pub data: PathBuf,
     pub url: String,
     pub client: Client,
-    horloge: Option<String>,
+    /// `PARAFE_HORLOGE` of the next start.
+    pub horloge: Option<String>,
+    /// Environment variables named by the configuration (a seal's password…).
+    env: Vec<(String, String)>,
+    /// Where the service's stderr goes, logging at debug level (`PARAFE_LOG=debug`).
+    journal: Option<PathBuf>,
+}
+
+/// How a scenario starts the service, beyond the repository's workflows and the test PLIE.
+#[derive(Default)]
+pub struct Reglages<'a> {
+    /// Port of the SMTP server; None: the development mailbox (`<data>/courriels/<plie>/`).
+    pub smtp: Option<u16>,
+    /// More lines of `[service]` (`url_publique = "https://…"`).
+    pub service: &'a str,
+    /// More sections of parafe.toml (a `[seal]` section) and the environment variables they name.
+    pub toml: String,
+    pub env: Vec<(String, String)>,
+    pub horloge: Option<&'a str>,
+    /// A file for the service's stderr, logged at debug level.
+    pub journal: Option<PathBuf>,
 }
 
 impl Service {
     /// Writes the configuration (SMTP server, workflows of the repository) and starts.
     pub fn start(data: &Path, smtp_port: u16, horloge: Option<&str>) -> Service {
+        Service::lancer(
+            data,
+            Reglages {
+                smtp: Some(smtp_port),
+                horloge,
+                ..Reglages::default()
+            },
+        )
+    }
+
+    pub fn lancer(data: &Path, reglages: Reglages) -> Service {
         std::fs::create_dir_all(data).unwrap();
+        let courriel = match reglages.smtp {
+            Some(port) => format!("\n[courriel]\nsmtp = \"127.0.0.1:{port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n"),
+            None => String::new(),
+        };
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n\n[courriel]\nsmtp = \"127.0.0.1:{smtp_port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n",
-                repo().join("workflows").display()
+                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}",
+                repo().join("workflows").display(),
+                reglages.service,
+                reglages.toml
             ),
         )
         .unwrap();
@@ -128,7 +191,9 @@ impl Service {
                 .user_agent("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) parafe-essais")
                 .build()
                 .unwrap(),
-            horloge: horloge.map(str::to_owned),
+            horloge: reglages.horloge.map(str::to_owned),
+            env: reglages.env,
+            journal: reglages.journal,
         };
         service.demarrer();
         service
@@ -142,6 +207,15 @@ impl Service {
             .stdout(Stdio::piped());
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);
+        }
+        commande.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(journal) = &self.journal {
+            let fichier = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(journal)
+                .unwrap();
+            commande.env("PARAFE_LOG", "debug").stderr(fichier);
         }
         let mut child = commande.spawn().unwrap();
         let mut lecteur = BufReader::new(child.stdout.take().unwrap());
@@ -311,6 +385,245 @@ impl Drop for Service {
     }
 }
 
+/// The password staff choose in the scenarios.
+pub const MOT_DE_PASSE: &str = "une phrase de passe assez longue";
+
+impl Service {
+    /// A staff member chooses his password as a person does the first time: the reset link
+    /// received by e-mail, then the form it opens.
+    pub fn activer(&self, smtp: &Smtp, email: &str) {
+        let client = Navigateur::client();
+        let reponse = client
+            .post(format!("{}/mot-de-passe-oublie", self.url))
+            .form(&[("email", email)])
+            .send()
+            .unwrap();
+        assert!(reponse.status().is_redirection() || reponse.status().is_success());
+        let courriel = smtp.attendre(email, "/compte/");
+        let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
+        let jeton: String = courriel[debut..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let reponse = client
+            .post(format!("{}/compte/{jeton}", self.url))
+            .form(&[
+                ("mot_de_passe", MOT_DE_PASSE),
+                ("confirmation", MOT_DE_PASSE),
+            ])
+            .send()
+            .unwrap();
+        assert!(
+            reponse.status().is_redirection(),
+            "mot de passe de {email} refusé : {}",
+            reponse.text().unwrap()
+        );
+    }
+
+    /// A new browser session of `email` (his password chosen already), through the login form.
+    pub fn session(&self, email: &str) -> Navigateur {
+        let client = Navigateur::client();
+        let reponse = client
+            .post(format!("{}/connexion", self.url))
+            .form(&[("email", email), ("mot_de_passe", MOT_DE_PASSE)])
+            .send()
+            .unwrap();
+        let cookie = reponse
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("parafe_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("connexion de {email} refusée : {}", reponse.status()))
+            .to_owned();
+        let mut navigateur = Navigateur {
+            client,
+            url: self.url.clone(),
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, accueil) = navigateur.get("/accueil");
+        navigateur.csrf = entre(&accueil, "name=\"csrf\" value=\"", "\"")
+            .expect("jeton anti-CSRF dans la page")
+            .to_owned();
+        navigateur
+    }
+
+    /// [`Service::activer`] then [`Service::session`].
+    pub fn connecter(&self, smtp: &Smtp, email: &str) -> Navigateur {
+        self.activer(smtp, email);
+        self.session(email)
+    }
+}
+
+fn entre<'a>(texte: &'a str, debut: &str, fin: &str) -> Option<&'a str> {
+    let i = texte.find(debut)? + debut.len();
+    let j = texte[i..].find(fin)? + i;
+    Some(&texte[i..j])
+}
+
+/// A staff member's browser (a desk, or a tablet the kiosk locks): his session cookie and its
+/// anti-CSRF token, sent the way parafe's pages and scripts send them.
+pub struct Navigateur {
+    client: Client,
+    url: String,
+    cookie: String,
+    pub csrf: String,
+}
+
+/// A sheet open on a tablet, as the kiosk page gives it to its script.
+#[derive(Debug, Clone)]
+pub struct Feuille {
+    pub kiosque: String,
+    pub document: String,
+    pub version: String,
+    pub signataires: Vec<Value>,
+}
+
+impl Feuille {
+    /// The signer id of the attendee line `nom` (« Samira BENALI »).
+    pub fn id(&self, nom: &str) -> i64 {
+        self.signataires
+            .iter()
+            .find(|s| s["nom"] == nom)
+            .and_then(|s| s["id"].as_i64())
+            .unwrap_or_else(|| panic!("{nom} n'est pas sur la feuille : {:?}", self.signataires))
+    }
+}
+
+impl Navigateur {
+    fn client() -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .user_agent("Mozilla/5.0 (Linux; Android 14; SM-X710) parafe-essais")
+            .build()
+            .unwrap()
+    }
+
+    /// A page: its status and HTML (or where it redirects).
+    pub fn get(&self, chemin: &str) -> (StatusCode, String) {
+        let reponse = self
+            .client
+            .get(format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .send()
+            .unwrap();
+        let status = reponse.status();
+        let lieu = reponse
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+    }
+
+    /// A form of a page, with the session's token: status, and where it leads (or the page).
+    pub fn formulaire(&self, chemin: &str, champs: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut champs = champs.to_vec();
+        champs.push(("csrf", &self.csrf));
+        let reponse = self
+            .client
+            .post(format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .form(&champs)
+            .send()
+            .unwrap();
+        let status = reponse.status();
+        let lieu = reponse
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+    }
+
+    /// A JSON request as a page's script sends it (`X-CSRF-Token`).
+    pub fn json(&self, methode: &str, chemin: &str, corps: Option<&Value>) -> (StatusCode, Value) {
+        let mut requete = self
+            .client
+            .request(methode.parse().unwrap(), format!("{}{chemin}", self.url))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .header("accept", "application/json");
+        if let Some(c) = corps {
+            requete = requete.json(c);
+        }
+        let reponse = requete.send().unwrap();
+        let status = reponse.status();
+        let texte = reponse.text().unwrap();
+        (
+            status,
+            serde_json::from_str(&texte).unwrap_or(Value::String(texte)),
+        )
+    }
+
+    /// Opens a workshop sheet for `participants` (references) on this tablet, which the kiosk
+    /// then locks on it.
+    pub fn ouvrir_atelier(&self, intitule: &str, date: &str, participants: &[&str]) -> Feuille {
+        let mut champs = vec![
+            ("genre", "collectif"),
+            ("intitule", intitule),
+            ("date", date),
+            ("heure_debut", "09:30"),
+            ("heure_fin", "11:30"),
+            ("lieu", "Maison de l'emploi, salle Camargue"),
+        ];
+        champs.extend(participants.iter().map(|p| ("participants", *p)));
+        let (status, lieu) = self.formulaire("/kiosque", &champs);
+        assert!(
+            status.is_redirection(),
+            "ouverture refusée : {status} {lieu}"
+        );
+        let kiosque = lieu.trim_start_matches("/kiosque/").to_owned();
+        self.feuille(&kiosque)
+    }
+
+    /// The sheet as the kiosk page shows it now.
+    pub fn feuille(&self, kiosque: &str) -> Feuille {
+        let (status, page) = self.get(&format!("/kiosque/{kiosque}"));
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let donnees = entre(
+            &page,
+            "id=\"donnees-kiosque\" type=\"application/json\">",
+            "</script>",
+        )
+        .expect("données du kiosque dans la page");
+        let v: Value = serde_json::from_str(donnees).unwrap();
+        Feuille {
+            kiosque: kiosque.to_owned(),
+            document: v["document"].as_str().unwrap().to_owned(),
+            version: v["version"].as_str().unwrap().to_owned(),
+            signataires: v["signataires"].as_array().unwrap().clone(),
+        }
+    }
+
+    /// A signature sent by the tablet for the attendee `signataire`, or for a person added on
+    /// the spot (`nouveau`).
+    pub fn signer(&self, f: &Feuille, cle: &str, qui: Value) -> (StatusCode, Value) {
+        let mut corps = json!({ "cle": cle, "signature": signature(&f.version) });
+        corps
+            .as_object_mut()
+            .unwrap()
+            .extend(qui.as_object().unwrap().clone());
+        self.json(
+            "POST",
+            &format!("/kiosque/{}/signatures", f.kiosque),
+            Some(&corps),
+        )
+    }
+
+    /// The closing signature (the animator).
+    pub fn cloturer(&self, f: &Feuille, cle: &str, signature: Value) -> (StatusCode, Value) {
+        self.json(
+            "POST",
+            &format!("/kiosque/{}/cloture", f.kiosque),
+            Some(&json!({ "cle": cle, "signature": signature })),
+        )
+    }
+}
+
 /// A participants file in the parcours software's shape.
 pub const EXTRACTION: &str = "\
 Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie
@@ -330,7 +643,7 @@ pub fn signature(version: &str) -> Value {
     })
 }
 
-fn contrat_donnees() -> Value {
+pub fn contrat_donnees() -> Value {
     let mut d = crate::support::example("contrat-engagement");
     let o = d.as_object_mut().unwrap();
     for cle in [
@@ -345,7 +658,7 @@ fn contrat_donnees() -> Value {
     d
 }
 
-fn fiche_plie(service: &Service, jeton: &str) {
+pub fn fiche_plie(service: &Service, jeton: &str) {
     let plie = crate::support::example("contrat-engagement")["plie"].clone();
     service.ok("PUT", "/api/plie", jeton, Some(&plie));
     service.ok("PUT", "/api/departements/34", jeton, Some(&json!({
@@ -378,7 +691,7 @@ fn journal(data: &Path) -> String {
         .collect()
 }
 
-fn lien(courriel: &str) -> String {
+pub fn lien(courriel: &str) -> String {
     let debut = courriel
         .find("/signer/")
         .expect("lien de signature dans le courriel");
@@ -411,9 +724,31 @@ pub struct Plie {
 
 impl Plie {
     pub fn pret(horloge: Option<&str>) -> Plie {
+        Plie::pret_avec(horloge, Reglages::default())
+    }
+
+    pub fn pret_avec(horloge: Option<&str>, reglages: Reglages<'_>) -> Plie {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Plie::pret_dans(dir, &data, horloge, reglages)
+    }
+
+    /// The same, with the service's data directory at `data` (a small filesystem…).
+    pub fn pret_dans(
+        dir: tempfile::TempDir,
+        data: &Path,
+        horloge: Option<&str>,
+        reglages: Reglages<'_>,
+    ) -> Plie {
         let smtp = Smtp::start(&dir.path().join("smtp"));
-        let service = Service::start(&dir.path().join("data"), smtp.port, horloge);
+        let service = Service::lancer(
+            data,
+            Reglages {
+                smtp: Some(smtp.port),
+                horloge,
+                ..reglages
+            },
+        );
         let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
@@ -473,8 +808,10 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "{invitation}"
     );
     let jeton = lien(&invitation);
+    // Before the code, the link shows nothing of the document nor whom it concerns.
     let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
-    assert_eq!(ouvert["version"], version.as_str());
+    assert_eq!(ouvert["code_confirme"], false, "{ouvert}");
+    assert!(ouvert.get("version").is_none() && ouvert.get("signataire").is_none());
     // Signing before the code is confirmed is refused.
     let (status, v) = service.appel(
         "POST",
@@ -482,7 +819,7 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&signature(&version)),
     );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
     let code = code_recu(&service, &smtp, "samira.benali@exemple.fr", &jeton);
     let (status, v) = service.appel(
         "POST",
@@ -504,6 +841,8 @@ fn contrat_signe_par_lien_puis_sur_tablette_scelle_depose_et_remis() {
         "",
         Some(&json!({ "code": code })),
     );
+    let ouvert = service.ok("GET", &format!("/api/signature/{jeton}"), "", None);
+    assert_eq!(ouvert["version"], version.as_str());
     let signe = service.ok(
         "POST",
         &format!("/api/signature/{jeton}"),
@@ -1005,9 +1344,10 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
 }
 
 /// Asks for a link's one-time code and reads it in the mail, as the signer would.
-fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+pub fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String {
+    let deja = smtp.recus(email, "Votre code").len();
     service.ok("POST", &format!("/api/signature/{jeton}/code"), "", None);
-    let message = smtp.attendre(email, "Votre code");
+    let message = smtp.attendre_nouveau(email, "Votre code", deja);
     message
         .split("Votre code pour signer le document : ")
         .nth(1)
@@ -1017,7 +1357,7 @@ fn code_recu(service: &Service, smtp: &Smtp, email: &str, jeton: &str) -> String
         .collect()
 }
 
-fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
+pub fn confirmer_code(service: &Service, smtp: &Smtp, email: &str, jeton: &str) {
     let code = code_recu(service, smtp, email, jeton);
     service.ok(
         "POST",

@@ -637,24 +637,40 @@ fn embedded_store_files_once_and_verifies() {
             "objet {sha} absent du coffre embarqué"
         );
     }
-    // The same bytes again: nothing new in the store nor in the journal.
-    let (ok, out, _) = run(
-        data,
-        &[
-            "store",
-            "put",
-            "--plie",
-            PLIE,
-            "--operation",
-            OPERATION,
-            "--kind",
-            "emargement",
-            &data.join("docs/émargement-0.pdf").to_string_lossy(),
-        ],
-    );
+    // The same filing again: nothing new in the store nor in the journal.
+    let again = |participant: &str| {
+        run(
+            data,
+            &[
+                "store",
+                "put",
+                "--plie",
+                PLIE,
+                "--operation",
+                OPERATION,
+                "--kind",
+                "emargement",
+                "--participant",
+                participant,
+                &data.join("docs/émargement-0.pdf").to_string_lossy(),
+            ],
+        )
+    };
+    let (ok, out, _) = again("p-7f3a");
     assert!(ok && out.contains("déjà déposé"), "{out}");
     let journal = std::fs::read_to_string(segment(data, 1)).unwrap();
     assert_eq!(journal.lines().count(), 3);
+    // The same bytes for another participant: its own entry, naming it; the bytes stay put.
+    let (ok, out, _) = again("p-9c21");
+    assert!(ok && out.contains("mêmes octets déjà au coffre"), "{out}");
+    let journal = std::fs::read_to_string(segment(data, 1)).unwrap();
+    assert_eq!(journal.lines().count(), 4);
+    let last: JournalEntry = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert!(
+        matches!(&last.event, JournalEvent::DocumentFiled { participant, .. } if participant.as_deref() == Some("p-9c21")),
+        "{last:?}"
+    );
+    assert_eq!(last.objects, vec![digests[0]]);
     assert!(
         !journal.contains("émargement"),
         "le journal ne garde pas de nom de fichier ni de donnée personnelle"
@@ -662,7 +678,7 @@ fn embedded_store_files_once_and_verifies() {
     let (ok, out, err) = run(data, &["verify", "--store"]);
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("3 objet(s)") && out.contains("coffre intègre"),
+        out.contains("4 entrée(s)") && out.contains("3 objet(s)") && out.contains("coffre intègre"),
         "{out}"
     );
 }

@@ -150,6 +150,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (enCours) return;
     enCours = true;
     clearTimeout(minuterie);
+    // A refusal stays on screen until the next signature: the person must be able to read it.
+    let refus = false;
     try {
       for (;;) {
         const f = file();
@@ -180,6 +182,7 @@ document.addEventListener("DOMContentLoaded", () => {
           window.location.assign(json.suite || "/accueil");
           return;
         }
+        refus = !r.ok;
         if (!r.ok) {
           afficherReseau(json.erreur || `Signature refusée (${r.status}).`, false);
           alert(json.erreur || `Signature refusée (${r.status}).`);
@@ -188,7 +191,7 @@ document.addEventListener("DOMContentLoaded", () => {
         }
         await rafraichir();
       }
-      if (!file().length && navigator.onLine) afficherReseau("", false);
+      if (!file().length && navigator.onLine && !refus) afficherReseau("", false);
     } finally {
       enCours = false;
     }

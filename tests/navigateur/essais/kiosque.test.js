@@ -1,8 +1,9 @@
 // Scénario 2 : atelier collectif sur une tablette. La référente ouvre la feuille (7 participants
 // attendus), la tablette se verrouille ; chacun touche son nom et signe au doigt, une personne
 // est ajoutée sur place, un absent est retiré à la clôture ; le réseau tombe pendant deux
-// signatures (gardées sur la tablette, envoyées au retour, sans doublon) ; l'animatrice signe et
-// clôt : une feuille scellée à 9 signatures. Sortir du kiosque demande le mot de passe.
+// signatures (gardées sur la tablette, envoyées au retour, sans doublon) ; une présente qui a
+// signé ne signe pas une seconde fois comme « pas dans la liste » ; l'animatrice signe et clôt :
+// une feuille scellée à 9 signatures. Sortir du kiosque demande le mot de passe.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -121,6 +122,21 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   await signerSurLaTablette(page, presents[5], 5);
   await page.locator("button.present", { hasText: presents[5] }).locator("text=signé ✓").waitFor();
 
+  // Kevin Martin, qui a signé, se déclare « pas dans la liste » : refusé, une ligne pour lui.
+  const refus = new Promise((resolve) => page.once("dialog", async (d) => { resolve(d.message()); await d.accept(); }));
+  await page.click("#ajouter");
+  await page.fill("#np-prenom", "kevin");
+  await page.fill("#np-nom", "Martin");
+  await tracerDoigt(page, "#pad", 8);
+  await page.check("#consentement");
+  await page.click("#signer");
+  assert.match(await refus, /Kevin MARTIN a déjà signé cette feuille/);
+  await page.locator("#etat-reseau", { hasText: "a déjà signé" }).waitFor();
+  // Le bouton « envoi en attente » du refusé part au rafraîchissement de la liste.
+  await page.locator("button.present.en-attente-envoi").waitFor({ state: "detached" });
+  assert.equal(await page.locator("button.present", { hasText: "Kevin MARTIN" }).count(), 1);
+  page.erreurs.length = 0; // le 409 attendu
+
   // Quitter sans le mot de passe : impossible.
   await page.click("#sortie summary");
   await page.fill("#mdp-sortie", "pas le bon mot de passe");
@@ -152,7 +168,7 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   const pdf = path.join(service.racine, "emargement.pdf");
   const r = await fetch(`${service.url}/api/documents/${reference}/pdf`, { headers: { Authorization: `Bearer ${jeton}` } });
   fs.writeFileSync(pdf, Buffer.from(await r.arrayBuffer()));
-  const rapport = execFileSync("pyhanko", ["sign", "validate", "--trust-replace", "--soft-revocation-check",
+  const rapport = execFileSync("pyhanko", ["sign", "validate",
     "--trust", path.join(service.data, "cles/ac-dev.pem"), pdf], { encoding: "utf8" });
   assert.match(rapport, /INTACT:TRUSTED/, rapport);
   // La feuille figure au dossier de chaque présent.

@@ -1,5 +1,5 @@
-// Essais de sécurité, dans le navigateur et par requêtes directes : rôles (l'assistant ne
-// modifie rien), cloisonnement (portefeuille du référent, autre PLIE), liens de signature
+// Essais de sécurité, dans le navigateur et par requêtes directes : rôles (l'assistante dépose
+// des justificatifs mais ne modifie aucun document), cloisonnement (portefeuille du référent, autre PLIE), liens de signature
 // (utilisé, expiré, bloqué après 5 codes faux), jeton anti-CSRF, verrouillage des comptes et du
 // kiosque, en-têtes de sécurité.
 
@@ -65,7 +65,7 @@ test("chaque page porte des en-têtes de sécurité stricts et n'appelle rien d'
   assert.doesNotMatch(html, /<script>(?!<\/script>)|style="/, "ni script ni style en ligne");
 });
 
-test("connexion : 5 mots de passe faux verrouillent le compte 15 minutes, même le bon est alors refusé", async () => {
+test("connexion : 5 mots de passe faux verrouillent le compte 15 minutes, même le bon est alors refusé, sans dire quel compte existe", async () => {
   const ctx = await chrome.newContext(BUREAU);
   const page = await nouvellePage(ctx);
   await page.goto(`${service.url}/connexion`);
@@ -82,24 +82,25 @@ test("connexion : 5 mots de passe faux verrouillent le compte 15 minutes, même 
   await page.fill("#mot_de_passe", MOT_DE_PASSE);
   await page.fill("#confirmation", MOT_DE_PASSE);
   await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
-  for (let i = 1; i <= 5; i++) {
-    await page.fill("#email", "lea.verrou@plie.fr");
-    await page.fill("#mot_de_passe", `faux ${i}`);
+  const refus = async (email, mot) => {
+    await page.fill("#email", email);
+    await page.fill("#mot_de_passe", mot);
     await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
-    const alerte = await page.locator(".alerte.erreur").textContent();
-    if (i < 5) assert.match(alerte, /adresse e-mail ou mot de passe incorrect/);
-    else assert.match(alerte, /verrouillé jusqu'à/);
-  }
-  await page.fill("#email", "lea.verrou@plie.fr");
-  await page.fill("#mot_de_passe", MOT_DE_PASSE);
-  await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
+    return page.locator(".alerte.erreur").textContent();
+  };
+  // Le même message pour une adresse inconnue, un compte ou un compte verrouillé : la page ne
+  // dit pas quels comptes existent.
+  const inconnu = await refus("personne@plie.fr", "faux 0");
+  assert.match(inconnu, /adresse e-mail ou mot de passe incorrect/);
+  for (let i = 1; i <= 5; i++) assert.equal(await refus("lea.verrou@plie.fr", `faux ${i}`), inconnu);
+  assert.equal(await refus("lea.verrou@plie.fr", MOT_DE_PASSE), inconnu, "même le bon mot de passe");
   assert.match(page.url(), /\/connexion$/);
-  assert.match(await page.locator(".alerte.erreur").textContent(), /verrouillé/);
+  assert.match(inconnu, /verrouillé 15 minutes/);
   await a.goto(`${service.url}/admin/comptes`);
   assert.match(await a.locator("tr", { hasText: "lea.verrou@plie.fr" }).textContent(), /verrouillé/);
 });
 
-test("l'assistant lit tout le PLIE, télécharge, mais ne crée, n'envoie, ne signe ni n'annule rien", async () => {
+test("l'assistante lit tout le PLIE et télécharge, mais ne crée, ne modifie, n'envoie, ne signe ni n'annule aucun document", async () => {
   const { reference } = await contratEnvoye("Durand", "karim.durand@exemple.fr");
   const a = await nouvellePage(admin);
   await a.goto(`${service.url}/admin/comptes`);
