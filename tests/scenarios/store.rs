@@ -1574,7 +1574,8 @@ fn data_directory_left_by_s3s_fs_is_migrated_in_place() {
     let data = dir.path();
     let root = data.join("store/embedded");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    // Port 0: the system picks a free port when binding, no race with the other scenarios.
+    let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
     let old = rt
         .block_on(parafe::store::embedded::legacy::serve_s3s_fs(
             &root, addr, ACCESS, SECRET,
