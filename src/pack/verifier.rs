@@ -482,7 +482,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                                 match rompus.iter().find(|(s, _)| s.segment == *segment) {
                                     None => probleme(&ici, format!("le constat de rupture nomme le segment {segment:06}, absent du pack")),
                                     Some((s, Err(e))) => probleme(&s.fichier, e.clone()),
-                                    Some((s, Ok(octets))) if entree.objects.first() != Some(&Sha256Digest::of(&octets)) => probleme(
+                                    Some((s, Ok(octets))) if entree.objects.first() != Some(&Sha256Digest::of(octets)) => probleme(
                                         &s.fichier,
                                         "ce n'est pas le segment que nomme le constat de rupture (empreinte différente)".into(),
                                     ),
