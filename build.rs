@@ -1,5 +1,6 @@
-//! Embeds `document-templates/` (modèles, schémas, parties communes) into the binary, so that
-//! rendering never reads the file system: the examples are left out, they are test data.
+//! Embeds `document-templates/` (modèles, schémas, parties communes) and `workflows/` into the
+//! binary, so that rendering never reads the file system and `parafe serve` runs from any
+//! directory: the examples are left out, they are test data.
 use std::{env, fs, path::Path};
 
 fn main() {
@@ -19,11 +20,29 @@ fn main() {
         ));
     }
     out.push_str("];\n");
-    fs::write(
-        Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs"),
-        out,
-    )
-    .unwrap();
+    let out_dir = env::var("OUT_DIR").unwrap();
+    fs::write(Path::new(&out_dir).join("templates.rs"), out).unwrap();
+
+    println!("cargo:rerun-if-changed=workflows");
+    let mut workflows: Vec<_> = fs::read_dir("workflows")
+        .expect("dossier workflows/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    workflows.sort();
+    let mut out =
+        String::from("/// (nom du fichier, contenu)\npub static WORKFLOWS: &[(&str, &str)] = &[\n");
+    for path in &workflows {
+        let abs = fs::canonicalize(path).expect("chemin de workflow");
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            path.file_name().unwrap().to_string_lossy(),
+            abs.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    fs::write(Path::new(&out_dir).join("workflows.rs"), out).unwrap();
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {

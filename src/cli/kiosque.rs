@@ -36,9 +36,9 @@ pub struct BenchArgs {
     /// secondes par tablette, rythme déjà bien plus rapide qu'un vrai atelier.
     #[arg(long, default_value_t = 0)]
     pub cadence: u64,
-    /// Dossier des workflows.
-    #[arg(long, default_value = "workflows")]
-    pub workflows: PathBuf,
+    /// Dossier dont les workflows remplacent ou complètent ceux intégrés.
+    #[arg(long)]
+    pub workflows: Option<PathBuf>,
 }
 
 const MOT_DE_PASSE: &str = "banc d'essai du kiosque parafe";
@@ -62,19 +62,24 @@ impl Drop for Serveur {
     }
 }
 
-fn lancer(data: &Path, workflows: &Path) -> Result<Serveur, CliError> {
+fn lancer(data: &Path, workflows: Option<&Path>) -> Result<Serveur, CliError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(echec)?
         .port();
-    let workflows = std::fs::canonicalize(workflows)
-        .map_err(|e| echec(format!("workflows {} : {e}", workflows.display())))?;
+    let workflows = match workflows {
+        Some(w) => {
+            let w = std::fs::canonicalize(w)
+                .map_err(|e| echec(format!("workflows {} : {e}", w.display())))?;
+            format!("workflows = {:?}\n", w.display().to_string())
+        }
+        None => String::new(),
+    };
     std::fs::create_dir_all(data).map_err(echec)?;
     std::fs::write(
         data.join("parafe.toml"),
         format!(
-            "[service]\necoute = \"127.0.0.1:{port}\"\nworkflows = \"{}\"\nplie = \"plie-banc\"\nnom_plie = \"PLIE du banc d'essai\"\n",
-            workflows.display()
+            "[service]\necoute = \"127.0.0.1:{port}\"\n{workflows}plie = \"plie-banc\"\nnom_plie = \"PLIE du banc d'essai\"\n"
         ),
     )
     .map_err(echec)?;
@@ -233,7 +238,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
         .unwrap_or_default()
         .trim()
         .to_owned();
-    let serveur = lancer(&data, &args.workflows)?;
+    let serveur = lancer(&data, args.workflows.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().map_err(echec)?;
     runtime.block_on(charge(&serveur, &jeton, &args))
 }

@@ -14,7 +14,8 @@ pub struct ServeArgs {
     /// Adresse d'écoute (défaut : [service] ecoute, 127.0.0.1:8080).
     #[arg(long, env = "PARAFE_LISTEN")]
     pub listen: Option<String>,
-    /// Dossier des workflows (défaut : [service] workflows, « workflows »).
+    /// Dossier dont les workflows remplacent (même nom) ou complètent ceux intégrés (défaut :
+    /// [service] workflows, sinon les seuls workflows intégrés).
     #[arg(long)]
     pub workflows: Option<PathBuf>,
 }
@@ -32,8 +33,8 @@ pub async fn ouvrir(
     if let Some(l) = listen {
         config.service.ecoute = l;
     }
-    if let Some(w) = workflows {
-        config.service.workflows = w;
+    if workflows.is_some() {
+        config.service.workflows = workflows;
     }
     App::open(config)
         .await
@@ -210,9 +211,9 @@ pub struct BenchArgs {
     /// Courriels vidés de la boîte d'envoi vers le serveur SMTP local.
     #[arg(long, default_value_t = 10_000)]
     pub courriels: usize,
-    /// Dossier des workflows.
-    #[arg(long, default_value = "workflows")]
-    pub workflows: PathBuf,
+    /// Dossier dont les workflows remplacent ou complètent ceux intégrés.
+    #[arg(long)]
+    pub workflows: Option<PathBuf>,
 }
 
 /// An SMTP server that accepts and drops everything (aiosmtpd's Sink), on a free loopback port.

@@ -1,4 +1,5 @@
-//! `parafe workflows`: reads and checks `workflows/*.toml`, then lists them.
+//! `parafe workflows`: reads and checks the embedded workflows and those of `--dir`, then
+//! lists them.
 
 use super::{CliError, CliResult};
 use crate::template::Catalogue;
@@ -7,15 +8,15 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct WorkflowsArgs {
-    /// Dossier des définitions de workflows.
-    #[arg(long, default_value = "workflows")]
-    pub dir: PathBuf,
+    /// Dossier dont les workflows remplacent (même nom) ou complètent ceux intégrés.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 pub fn run(args: WorkflowsArgs) -> CliResult {
     let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
-    let workflows =
-        workflow::load_dir(&args.dir, catalogue).map_err(|e| CliError::input(e.to_string()))?;
+    let workflows = workflow::load(args.dir.as_deref(), catalogue)
+        .map_err(|e| CliError::input(e.to_string()))?;
     for w in &workflows {
         let signers: Vec<String> = w
             .signataires
@@ -72,9 +73,9 @@ pub fn run(args: WorkflowsArgs) -> CliResult {
         }
     }
     println!(
-        "{} workflows valides dans {}",
+        "{} workflows valides ({})",
         workflows.len(),
-        args.dir.display()
+        provenance(&args.dir)
     );
     Ok(())
 }
@@ -90,9 +91,10 @@ pub struct BilansArgs {
     /// Jour auquel évaluer les retards (AAAA-MM-JJ ; défaut : aujourd'hui, heure de Paris).
     #[arg(long)]
     pub aujourdhui: Option<String>,
-    /// Dossier des définitions de workflows (les mois viennent de bilan-brsa.toml).
-    #[arg(long, default_value = "workflows")]
-    pub dir: PathBuf,
+    /// Dossier dont les workflows remplacent ou complètent ceux intégrés (les mois viennent de
+    /// bilan-brsa.toml).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `parafe bilans`: the bilans BRSA a CER calls for, from the months of the bilan-brsa workflow.
@@ -117,15 +119,15 @@ pub fn bilans(args: BilansArgs) -> CliResult {
             .aujourdhui(),
     };
     let catalogue = Catalogue::embedded().map_err(|e| CliError::failure(e.to_string()))?;
-    let workflows =
-        workflow::load_dir(&args.dir, catalogue).map_err(|e| CliError::input(e.to_string()))?;
+    let workflows = workflow::load(args.dir.as_deref(), catalogue)
+        .map_err(|e| CliError::input(e.to_string()))?;
     let bilan = workflows
         .iter()
         .find(|w| w.modele == "bilan-brsa" && !w.echeances_mois.is_empty())
         .ok_or_else(|| {
             CliError::input(format!(
-                "aucun workflow du modèle bilan-brsa avec des échéances dans {}",
-                args.dir.display()
+                "aucun workflow du modèle bilan-brsa avec des échéances ({})",
+                provenance(&args.dir)
             ))
         })?;
 
@@ -154,4 +156,12 @@ pub fn bilans(args: BilansArgs) -> CliResult {
         println!("  {nom:<28} dû le {}  {etat}", fr(e.due));
     }
     Ok(())
+}
+
+/// Where the workflows came from, for a person.
+fn provenance(dir: &Option<PathBuf>) -> String {
+    match dir {
+        Some(d) => format!("intégrés, puis ceux de {}", d.display()),
+        None => "intégrés".into(),
+    }
 }

@@ -31,8 +31,8 @@ pub struct ServiceConfig {
     pub ecoute: String,
     /// Address people reach the service at, for links in e-mails; default `http://<ecoute>`.
     pub url_publique: Option<String>,
-    /// Folder of the workflow definitions.
-    pub workflows: PathBuf,
+    /// A folder whose `*.toml` replace (same name) or add to the embedded workflows.
+    pub workflows: Option<PathBuf>,
     /// The PLIE created at first start, and its name.
     pub plie: String,
     pub nom_plie: String,
@@ -49,7 +49,7 @@ impl Default for ServiceConfig {
         Self {
             ecoute: "127.0.0.1:8080".into(),
             url_publique: None,
-            workflows: PathBuf::from("workflows"),
+            workflows: None,
             plie: "plie".into(),
             nom_plie: "Mon PLIE".into(),
             duree_lien_heures: 72,
@@ -103,7 +103,7 @@ impl App {
             }
         }
         let catalogue = Catalogue::embedded().map_err(|e| fail(e))?;
-        let workflows = crate::workflow::load_dir(&config.service.workflows, catalogue)
+        let workflows = crate::workflow::load(config.service.workflows.as_deref(), catalogue)
             .map_err(|e| fail(&e))?
             .into_iter()
             .map(|w| (w.nom.clone(), w))

@@ -174,15 +174,43 @@ struct RawEcheances {
     rappels: Vec<Spanned<String>>,
 }
 
+mod embarques {
+    include!(concat!(env!("OUT_DIR"), "/workflows.rs"));
+}
+
+/// The workflows of the binary (`workflows/*.toml` of the repository), then those of `dossier`
+/// when one is given: a file there replaces the embedded workflow of the same name, or adds one.
+/// Every file is checked; the first bad one stops the load and is named.
+pub fn load(dossier: Option<&Path>, catalogue: &Catalogue) -> Result<Vec<Workflow>, WorkflowError> {
+    let mut workflows = std::collections::BTreeMap::new();
+    for (nom, source) in embarques::WORKFLOWS {
+        let file = Path::new("workflows").join(nom);
+        let w = parse(&file, source, catalogue)?;
+        workflows.insert(w.nom.clone(), w);
+    }
+    if let Some(dir) = dossier {
+        for w in load_dir(dir, catalogue)? {
+            workflows.insert(w.nom.clone(), w);
+        }
+    }
+    Ok(workflows.into_values().collect())
+}
+
 /// Reads and checks every `*.toml` of `dir`, in name order; the first bad file stops the load.
-pub fn load_dir(dir: &Path, catalogue: &Catalogue) -> Result<Vec<Workflow>, WorkflowError> {
+fn load_dir(dir: &Path, catalogue: &Catalogue) -> Result<Vec<Workflow>, WorkflowError> {
     let unreadable = |message: String| WorkflowError {
         file: dir.to_path_buf(),
         line: 0,
         message,
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| unreadable(format!("dossier des workflows illisible : {e}")))?
+        .map_err(|e| {
+            unreadable(format!(
+                "dossier des workflows illisible ({e}) : donnez un dossier qui existe, ou retirez \
+                 `workflows` de parafe.toml (et --workflows) pour n'utiliser que les workflows \
+                 intégrés"
+            ))
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -190,22 +218,24 @@ pub fn load_dir(dir: &Path, catalogue: &Catalogue) -> Result<Vec<Workflow>, Work
     files.sort();
     files
         .iter()
-        .map(|file| load_file(file, catalogue))
+        .map(|file| {
+            let source = std::fs::read_to_string(file).map_err(|e| WorkflowError {
+                file: file.to_path_buf(),
+                line: 0,
+                message: format!("fichier illisible : {e}"),
+            })?;
+            parse(file, &source, catalogue)
+        })
         .collect()
 }
 
-fn load_file(file: &Path, catalogue: &Catalogue) -> Result<Workflow, WorkflowError> {
-    let source = std::fs::read_to_string(file).map_err(|e| WorkflowError {
-        file: file.to_path_buf(),
-        line: 0,
-        message: format!("fichier illisible : {e}"),
-    })?;
+fn parse(file: &Path, source: &str, catalogue: &Catalogue) -> Result<Workflow, WorkflowError> {
     let at = |offset: usize, message: String| WorkflowError {
         file: file.to_path_buf(),
         line: source[..offset.min(source.len())].matches('\n').count() + 1,
         message,
     };
-    let raw: RawWorkflow = toml::from_str(&source)
+    let raw: RawWorkflow = toml::from_str(source)
         .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_owned()))?;
 
     let duree = |d: &Spanned<String>| {

@@ -5,5 +5,5 @@
 mod definition;
 mod echeancier;
 
-pub use definition::{load_dir, Duree, Methode, Ordre, Role, Signataire, Workflow, WorkflowError};
+pub use definition::{load, Duree, Methode, Ordre, Role, Signataire, Workflow, WorkflowError};
 pub use echeancier::{bilans_brsa, Bilan, Echeance, Etat};

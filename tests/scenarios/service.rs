@@ -175,8 +175,7 @@ impl Service {
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nworkflows = \"{}\"\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}",
-                repo().join("workflows").display(),
+                "[service]\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}",
                 reglages.service,
                 reglages.toml
             ),
@@ -204,6 +203,8 @@ impl Service {
         commande
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&self.data)
+            // Away from the repository, with no workflows folder: the embedded ones serve.
+            .current_dir(&self.data)
             .stdout(Stdio::piped());
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);

@@ -18,6 +18,36 @@ fn the_shipped_workflows_are_valid() {
     assert!(listing.contains("8 workflows valides"), "{listing}");
 }
 
+/// From any directory, with no folder given: the workflows built into the binary.
+#[test]
+fn les_workflows_integres_servent_sans_dossier() {
+    let vide = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_parafe"))
+        .arg("workflows")
+        .current_dir(vide.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let listing = text(&run.stdout);
+    assert!(
+        listing.contains("8 workflows valides (intégrés)")
+            && listing.contains("contrat-engagement"),
+        "{listing}"
+    );
+    // A missing folder says what to do.
+    let run = parafe(&[
+        "workflows",
+        "--dir",
+        &vide.path().join("absent").to_string_lossy(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("retirez `workflows` de parafe.toml"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
 #[test]
 fn a_bad_workflow_names_its_file_and_line() {
     let cases = [
