@@ -104,16 +104,7 @@ pub async fn par_ref(
     reference: &str,
     referent: Option<i64>,
 ) -> Result<Option<Participant>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND ref = ?
-         AND (? IS NULL OR referent_id = ?)"
-    ))
-    .bind(plie)
-    .bind(reference)
-    .bind(referent)
-    .bind(referent)
-    .fetch_optional(db)
-    .await
+    dans_le_portefeuille(db, plie, "ref", reference, referent).await
 }
 
 /// A participant of the PLIE by the identifier of the parcours software, if the caller's
@@ -124,12 +115,24 @@ pub async fn par_identifiant(
     identifiant: &str,
     referent: Option<i64>,
 ) -> Result<Option<Participant>, sqlx::Error> {
+    dans_le_portefeuille(db, plie, "identifiant_externe", identifiant, referent).await
+}
+
+/// The participant of the PLIE whose `colonne` (a unique key) is `valeur`, if the caller's
+/// portfolio holds it.
+async fn dans_le_portefeuille(
+    db: &Pool,
+    plie: &str,
+    colonne: &'static str,
+    valeur: &str,
+    referent: Option<i64>,
+) -> Result<Option<Participant>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND identifiant_externe = ?
+        "SELECT {COLONNES} FROM participant WHERE plie = ? AND {colonne} = ?
          AND (? IS NULL OR referent_id = ?)"
     ))
     .bind(plie)
-    .bind(identifiant)
+    .bind(valeur)
     .bind(referent)
     .bind(referent)
     .fetch_optional(db)

@@ -130,31 +130,7 @@ fn verify_byte_range_hostile_pdf_et_pack_sans_panique() {
     let service = &plie.service;
     let assistant = service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
     let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
-    let v = service.ok("POST", "/api/exports", &assistant, Some(&demande));
-    let reference = v["ref"].as_str().unwrap().to_owned();
-    let debut = std::time::Instant::now();
-    while service.ok(
-        "GET",
-        &format!("/api/exports/{reference}"),
-        &assistant,
-        None,
-    )["etat"]
-        != "fini"
-    {
-        assert!(
-            debut.elapsed() < Duration::from_secs(120),
-            "pack jamais fini"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let zip = service
-        .client
-        .get(format!("{}/api/exports/{reference}/zip", service.url))
-        .bearer_auth(&assistant)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let zip = service.pack(&assistant, &demande);
     let pack = travail.path().join("pack.zip");
     std::fs::write(&pack, &zip).unwrap();
     let out = verifier(&service.data, &pack);

@@ -17,45 +17,8 @@ const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email
 /// A session on the pages for `email`, through « mot de passe oublié » and the login form, as a
 /// person would: the `Cookie` header to send.
 fn session(service: &Service, smtp: &Smtp, email: &str) -> String {
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let r = client
-        .post(format!("{}/mot-de-passe-oublie", service.url))
-        .form(&[("email", email)])
-        .send()
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let courriel = smtp.attendre(email, "/compte/");
-    let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
-    let jeton: String = courriel[debut..]
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect();
-    let mot_de_passe = "Tournesols mouillés sous la pluie de novembre";
-    let r = client
-        .post(format!("{}/compte/{jeton}", service.url))
-        .form(&[
-            ("mot_de_passe", mot_de_passe),
-            ("confirmation", mot_de_passe),
-        ])
-        .send()
-        .unwrap();
-    assert!(r.status().is_redirection(), "{}", r.text().unwrap());
-    let r = client
-        .post(format!("{}/connexion", service.url))
-        .form(&[
-            ("email", email),
-            ("mot_de_passe", mot_de_passe),
-            ("suite", "/accueil"),
-        ])
-        .send()
-        .unwrap();
-    assert!(r.status().is_redirection(), "{}", r.status());
-    let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
+    service.activer(smtp, email);
+    service.session(email).cookie
 }
 
 /// A page (or file) of the screens, with a session.

@@ -381,6 +381,23 @@ fn un_membre_du_personnel_ne_signe_pas_la_case_d_un_autre() {
 
 // ——— Point 12 : essais du code comptés d'un coup, demandes de code limitées ———
 
+/// `n` requests sent at once, each from its own thread: their answers, in order.
+fn ensemble<T: Send>(n: usize, requete: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barriere = std::sync::Barrier::new(n);
+    std::thread::scope(|s| {
+        let fils: Vec<_> = (0..n)
+            .map(|i| {
+                let (barriere, requete) = (&barriere, &requete);
+                s.spawn(move || {
+                    barriere.wait();
+                    requete(i)
+                })
+            })
+            .collect();
+        fils.into_iter().map(|f| f.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn des_codes_faux_envoyes_ensemble_n_en_font_verifier_que_cinq() {
     let plie = Plie::pret(None);
@@ -394,26 +411,14 @@ fn des_codes_faux_envoyes_ensemble_n_en_font_verifier_que_cinq() {
             (code.parse::<usize>().unwrap() + 1 + i) % 1_000_000
         )
     };
-    let barriere = std::sync::Barrier::new(20);
-    let reponses: Vec<(StatusCode, String)> = std::thread::scope(|s| {
-        let fils: Vec<_> = (0..20)
-            .map(|i| {
-                let barriere = &barriere;
-                let jeton = &jeton;
-                let code = faux(i);
-                s.spawn(move || {
-                    barriere.wait();
-                    let (status, v) = service.appel(
-                        "POST",
-                        &format!("/api/signature/{jeton}/verification"),
-                        "",
-                        Some(&json!({ "code": code })),
-                    );
-                    (status, v["erreur"].as_str().unwrap_or_default().to_owned())
-                })
-            })
-            .collect();
-        fils.into_iter().map(|f| f.join().unwrap()).collect()
+    let reponses: Vec<(StatusCode, String)> = ensemble(20, |i| {
+        let (status, v) = service.appel(
+            "POST",
+            &format!("/api/signature/{jeton}/verification"),
+            "",
+            Some(&json!({ "code": faux(i) })),
+        );
+        (status, v["erreur"].as_str().unwrap_or_default().to_owned())
     });
     // Exactly five wrong codes compared: four answered with the attempts left, the fifth
     // locking the link; every other request refused without its code being looked at.
@@ -450,15 +455,8 @@ fn les_demandes_de_code_sont_limitees_par_lien_et_par_adresse() {
     let email = "samira.benali@exemple.fr";
     let (reference, _, premier) = contrat_par_lien(&plie, "Benali", email);
     // 50 requests at once for one link: one code sent, the others told to wait.
-    let statuts: Vec<(StatusCode, Value)> = std::thread::scope(|s| {
-        let fils: Vec<_> = (0..50)
-            .map(|_| {
-                s.spawn(|| {
-                    service.appel("POST", &format!("/api/signature/{premier}/code"), "", None)
-                })
-            })
-            .collect();
-        fils.into_iter().map(|f| f.join().unwrap()).collect()
+    let statuts: Vec<(StatusCode, Value)> = ensemble(50, |_| {
+        service.appel("POST", &format!("/api/signature/{premier}/code"), "", None)
     });
     let envoyes = statuts
         .iter()

@@ -5,7 +5,7 @@
 
 use crate::pack::{deposer_http, pdf_simple};
 use crate::service::{
-    contrat_donnees, participant_ref, signature, Plie, Reglages, Service, EXTRACTION,
+    contrat_donnees, participant_ref, segments_du_journal, Plie, Reglages, Service, EXTRACTION,
 };
 use crate::support::{parafe, text};
 use reqwest::StatusCode;
@@ -132,14 +132,7 @@ fn disque_plein_rien_n_est_acquitte_qui_ne_soit_durable() {
         &referent,
         &json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees() }),
     );
-    let signer = |rang: i64| {
-        service.appel(
-            "POST",
-            &format!("/api/documents/{reference}/signatures"),
-            &referent,
-            Some(&json!({ "rang": rang, "signature": signature(&version) })),
-        )
-    };
+    let signer = |rang: i64| service.signer_en_presence(&referent, &reference, &version, rang);
     let (status, v) = signer(0);
     assert_eq!(status, StatusCode::OK, "{v}");
     service.attendre_outbox_vide(&referent);
@@ -322,15 +315,7 @@ fn base_pleine_un_depot_acquitte_est_en_base() {
 
 /// The PLIE's journal segments, in order, as lines.
 fn lignes_du_journal(data: &Path) -> Vec<String> {
-    let dir = data.join("journal/plie-test");
-    let mut segments: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    segments.sort();
-    segments
+    segments_du_journal(data)
         .iter()
         .flat_map(|p| {
             let texte = std::fs::read_to_string(p).unwrap();

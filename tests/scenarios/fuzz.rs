@@ -493,32 +493,7 @@ fn fuzz_verification_d_un_pack() {
     assert!(status.is_success(), "{v}");
     let demande =
         serde_json::json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
-    let v = service.ok("POST", "/api/exports", &plie.coordinateur, Some(&demande));
-    let reference = v["ref"].as_str().unwrap().to_owned();
-    let debut = Instant::now();
-    while service.ok(
-        "GET",
-        &format!("/api/exports/{reference}"),
-        &plie.coordinateur,
-        None,
-    )["etat"]
-        != "fini"
-    {
-        assert!(
-            debut.elapsed() < Duration::from_secs(120),
-            "pack jamais fini"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let pack = service
-        .client
-        .get(format!("{}/api/exports/{reference}/zip", service.url))
-        .bearer_auth(&plie.coordinateur)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec();
+    let pack = service.pack(&plie.coordinateur, &demande);
     let trust = confiance(&service.data);
     // Half the cases rewrite the pack entry by entry: one entry mutated, then the ZIP written
     // anew, its manifests made to agree half of the time, so that cases reach the seals, the

@@ -1578,12 +1578,7 @@ fn le_controleur_obtient_ce_que_le_lisezmoi_annonce() {
 #[test]
 fn le_controleur_obtient_ce_que_le_lisezmoi_annonce_en_production() {
     let mut ca = crate::seal::OutsideTsa::start(&["--crl"]);
-    let reglages = crate::service::Reglages {
-        toml: ca.configuration("CACHET_MDP"),
-        env: vec![("CACHET_MDP".into(), "cachet".into())],
-        ..Default::default()
-    };
-    let plie = crate::service::Plie::pret_avec(None, reglages);
+    let plie = plie_scelle_par(&ca);
     let dehors = pack_du_service(&plie);
     let lisezmoi = controler_comme_le_lisezmoi(&dehors, true);
     let crl = format!("{}/ca.crl", ca.url.trim_end_matches("/tsa"));
@@ -1603,6 +1598,16 @@ fn le_controleur_obtient_ce_que_le_lisezmoi_annonce_en_production() {
     lancer(&dehors, &commande, &citations);
 }
 
+/// A PLIE whose seal is the PKCS#12 `ca` issued, its password in the environment.
+fn plie_scelle_par(ca: &crate::seal::OutsideTsa) -> crate::service::Plie {
+    let reglages = crate::service::Reglages {
+        toml: ca.configuration("CACHET_MDP"),
+        env: vec![("CACHET_MDP".into(), "cachet".into())],
+        ..Default::default()
+    };
+    crate::service::Plie::pret_avec(None, reglages)
+}
+
 /// A text on one line, its line breaks and indents as single spaces.
 fn en_ligne(texte: &str) -> String {
     texte.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -1615,12 +1620,7 @@ fn en_ligne(texte: &str) -> String {
 #[test]
 fn le_lisezmoi_dit_ce_que_la_validation_longue_ne_peut_pas_conclure() {
     let ca = crate::seal::OutsideTsa::start(&[]);
-    let reglages = crate::service::Reglages {
-        toml: ca.configuration("CACHET_MDP"),
-        env: vec![("CACHET_MDP".into(), "cachet".into())],
-        ..Default::default()
-    };
-    let plie = crate::service::Plie::pret_avec(None, reglages);
+    let plie = plie_scelle_par(&ca);
     let dehors = pack_du_service(&plie);
     let lisezmoi = controler_comme_le_lisezmoi(&dehors, false);
     assert!(
@@ -1669,28 +1669,7 @@ fn pack_du_service(plie: &crate::service::Plie) -> PathBuf {
         .with_timezone(&chrono_tz::Europe::Paris)
         .date_naive();
     let demande = json!({ "operation": OPERATION, "du": "2020-01-01", "au": jour(aujourdhui) });
-    let export = service.ok("POST", "/api/exports", &plie.coordinateur, Some(&demande));
-    let export = export["ref"].as_str().unwrap().to_owned();
-    let debut = std::time::Instant::now();
-    while service.ok(
-        "GET",
-        &format!("/api/exports/{export}"),
-        &plie.coordinateur,
-        None,
-    )["etat"]
-        != "fini"
-    {
-        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let octets = service
-        .client
-        .get(format!("{}/api/exports/{export}/zip", service.url))
-        .bearer_auth(&plie.coordinateur)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let octets = service.pack(&plie.coordinateur, &demande);
     let zip = plie.dir.path().join("pack.zip");
     std::fs::write(&zip, &octets).unwrap();
     let dehors = plie.dir.path().join("pack");
@@ -1821,26 +1800,7 @@ fn pack_http(
     demande: &Value,
     sortie: &Path,
 ) -> Vec<(String, Vec<u8>)> {
-    let v = service.ok("POST", "/api/exports", jeton, Some(demande));
-    let reference = v["ref"].as_str().unwrap().to_owned();
-    let debut = std::time::Instant::now();
-    loop {
-        let v = service.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
-        if v["etat"] == "fini" {
-            break;
-        }
-        assert_ne!(v["etat"], "echec", "{v}");
-        assert!(debut.elapsed().as_secs() < 120, "pack jamais fini : {v}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let octets = service
-        .client
-        .get(format!("{}/api/exports/{reference}/zip", service.url))
-        .bearer_auth(jeton)
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let octets = service.pack(jeton, demande);
     std::fs::write(sortie, &octets).unwrap();
     let (ok, out, err) = run(&service.data, &["verify", &sortie.to_string_lossy()]);
     assert!(

@@ -280,20 +280,11 @@ impl Service {
         jeton: &str,
         corps: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut requete = self
+        let requete = self
             .client
             .request(methode.parse().unwrap(), format!("{}{chemin}", self.url))
             .bearer_auth(jeton);
-        if let Some(c) = corps {
-            requete = requete.json(c);
-        }
-        let reponse = requete.send().unwrap();
-        let status = reponse.status();
-        let corps = reponse.text().unwrap();
-        (
-            status,
-            serde_json::from_str(&corps).unwrap_or(Value::String(corps)),
-        )
+        envoyer_json(requete, corps)
     }
 
     /// A call that must succeed.
@@ -360,6 +351,49 @@ impl Service {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The signature of line `rang` of `version`, collected in person by `jeton`'s holder.
+    pub fn signer_en_presence(
+        &self,
+        jeton: &str,
+        reference: &str,
+        version: &str,
+        rang: i64,
+    ) -> (StatusCode, Value) {
+        self.appel(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            jeton,
+            Some(&json!({ "rang": rang, "signature": signature(version) })),
+        )
+    }
+
+    /// An audit pack asked for over HTTP as `jeton`, waited for and downloaded: its bytes.
+    pub fn pack(&self, jeton: &str, demande: &Value) -> Vec<u8> {
+        let v = self.ok("POST", "/api/exports", jeton, Some(demande));
+        let reference = v["ref"].as_str().unwrap().to_owned();
+        let debut = Instant::now();
+        loop {
+            let v = self.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
+            if v["etat"] == "fini" {
+                break;
+            }
+            assert_ne!(v["etat"], "echec", "{v}");
+            assert!(
+                debut.elapsed() < Duration::from_secs(120),
+                "pack jamais fini : {v}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.client
+            .get(format!("{}/api/exports/{reference}/zip", self.url))
+            .bearer_auth(jeton)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec()
     }
 
     /// Waits until a document reaches `etat`.
@@ -469,7 +503,7 @@ fn entre<'a>(texte: &'a str, debut: &str, fin: &str) -> Option<&'a str> {
 pub struct Navigateur {
     client: Client,
     url: String,
-    cookie: String,
+    pub cookie: String,
     pub csrf: String,
 }
 
@@ -493,6 +527,34 @@ impl Feuille {
     }
 }
 
+/// Sends `requete` with `corps` as JSON: the status and the JSON answered (or its text).
+fn envoyer_json(
+    mut requete: reqwest::blocking::RequestBuilder,
+    corps: Option<&Value>,
+) -> (StatusCode, Value) {
+    if let Some(c) = corps {
+        requete = requete.json(c);
+    }
+    let reponse = requete.send().unwrap();
+    let status = reponse.status();
+    let texte = reponse.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&texte).unwrap_or(Value::String(texte)),
+    )
+}
+
+/// A page's answer: its status, and where it redirects (or its HTML).
+fn lieu_ou_page(reponse: reqwest::blocking::Response) -> (StatusCode, String) {
+    let status = reponse.status();
+    let lieu = reponse
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+}
+
 impl Navigateur {
     fn client() -> Client {
         Client::builder()
@@ -511,13 +573,7 @@ impl Navigateur {
             .header("cookie", &self.cookie)
             .send()
             .unwrap();
-        let status = reponse.status();
-        let lieu = reponse
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+        lieu_ou_page(reponse)
     }
 
     /// A form of a page, with the session's token: status, and where it leads (or the page).
@@ -531,33 +587,18 @@ impl Navigateur {
             .form(&champs)
             .send()
             .unwrap();
-        let status = reponse.status();
-        let lieu = reponse
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        (status, lieu.unwrap_or_else(|| reponse.text().unwrap()))
+        lieu_ou_page(reponse)
     }
 
     /// A JSON request as a page's script sends it (`X-CSRF-Token`).
     pub fn json(&self, methode: &str, chemin: &str, corps: Option<&Value>) -> (StatusCode, Value) {
-        let mut requete = self
+        let requete = self
             .client
             .request(methode.parse().unwrap(), format!("{}{chemin}", self.url))
             .header("cookie", &self.cookie)
             .header("x-csrf-token", &self.csrf)
             .header("accept", "application/json");
-        if let Some(c) = corps {
-            requete = requete.json(c);
-        }
-        let reponse = requete.send().unwrap();
-        let status = reponse.status();
-        let texte = reponse.text().unwrap();
-        (
-            status,
-            serde_json::from_str(&texte).unwrap_or(Value::String(texte)),
-        )
+        envoyer_json(requete, corps)
     }
 
     /// Opens a workshop sheet for `participants` (references) on this tablet, which the kiosk
@@ -677,8 +718,8 @@ pub fn participant_ref(service: &Service, jeton: &str, nom: &str) -> String {
     v["participants"][0]["ref"].as_str().unwrap().to_owned()
 }
 
-/// Every segment of the PLIE's journal, in order (anchoring closes segments).
-fn journal(data: &Path) -> String {
+/// The files of the PLIE's journal segments, in order (anchoring closes segments).
+pub fn segments_du_journal(data: &Path) -> Vec<PathBuf> {
     let mut segments: Vec<_> = std::fs::read_dir(data.join("journal/plie-test"))
         .unwrap()
         .flatten()
@@ -687,6 +728,11 @@ fn journal(data: &Path) -> String {
         .collect();
     segments.sort();
     segments
+}
+
+/// Every segment of the PLIE's journal, in order.
+fn journal(data: &Path) -> String {
+    segments_du_journal(data)
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
@@ -1472,14 +1518,7 @@ fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
         &referent,
         &json!({ "workflow": "emargement-collectif", "donnees": donnees }),
     );
-    let signer = |rang: i64| {
-        service.appel(
-            "POST",
-            &format!("/api/documents/{reference}/signatures"),
-            &referent,
-            Some(&json!({ "rang": rang, "signature": signature(&version) })),
-        )
-    };
+    let signer = |rang: i64| service.signer_en_presence(&referent, &reference, &version, rang);
     // The animator signs last: before the attendees, refused, naming who comes first.
     let (status, v) = signer(3);
     assert_eq!(status, StatusCode::CONFLICT, "{v}");

@@ -57,6 +57,24 @@ fn document(i: usize) -> Vec<u8> {
 }
 
 /// Writes `count` distinct documents and files them with `parafe store put`.
+/// `parafe store put` of attendance sheets of `participant`.
+fn store_put(data: &Path, participant: &str, files: &[String]) -> (bool, String, String) {
+    let mut args = vec![
+        "store",
+        "put",
+        "--plie",
+        PLIE,
+        "--operation",
+        OPERATION,
+        "--kind",
+        "emargement",
+        "--participant",
+        participant,
+    ];
+    args.extend(files.iter().map(String::as_str));
+    run(data, &args)
+}
+
 fn put_documents(data: &Path, count: usize) -> Vec<Sha256Digest> {
     let docs = data.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
@@ -68,20 +86,7 @@ fn put_documents(data: &Path, count: usize) -> Vec<Sha256Digest> {
         std::fs::write(&path, document(i)).unwrap();
         files.push(path.to_string_lossy().into_owned());
     }
-    let mut args = vec![
-        "store",
-        "put",
-        "--plie",
-        PLIE,
-        "--operation",
-        OPERATION,
-        "--kind",
-        "emargement",
-        "--participant",
-        "p-7f3a",
-    ];
-    args.extend(files.iter().map(String::as_str));
-    let (ok, out, err) = run(data, &args);
+    let (ok, out, err) = store_put(data, "p-7f3a", &files);
     assert!(ok, "store put : {out}{err}");
     digests
 }
@@ -638,24 +643,11 @@ fn embedded_store_files_once_and_verifies() {
         );
     }
     // The same filing again: nothing new in the store nor in the journal.
-    let again = |participant: &str| {
-        run(
-            data,
-            &[
-                "store",
-                "put",
-                "--plie",
-                PLIE,
-                "--operation",
-                OPERATION,
-                "--kind",
-                "emargement",
-                "--participant",
-                participant,
-                &data.join("docs/émargement-0.pdf").to_string_lossy(),
-            ],
-        )
-    };
+    let premier = [data
+        .join("docs/émargement-0.pdf")
+        .to_string_lossy()
+        .into_owned()];
+    let again = |participant: &str| store_put(data, participant, &premier);
     let (ok, out, _) = again("p-7f3a");
     assert!(ok && out.contains("déjà déposé"), "{out}");
     let journal = std::fs::read_to_string(segment(data, 1)).unwrap();

@@ -99,6 +99,16 @@ fn check_bucket(layout: &Layout, bucket: &str) -> S3Result<()> {
     }
 }
 
+/// Writes a bucket's or an object's record durably in place of the one before.
+fn write_record(
+    layout: &Layout,
+    path: &std::path::Path,
+    record: &impl serde::Serialize,
+) -> S3Result<()> {
+    let bytes = serde_json::to_vec(record).map_err(internal)?;
+    disk::write_durably(layout, path, &bytes).map_err(internal)
+}
+
 fn bucket_record(layout: &Layout, bucket: &str) -> S3Result<BucketRecord> {
     check_bucket(layout, bucket)?;
     Ok(disk::read_json(&layout.bucket_record(bucket))
@@ -161,6 +171,11 @@ fn is_compliance(mode: &str) -> S3Result<()> {
             "mode de conservation « {mode} » : le coffre embarqué n'applique que COMPLIANCE"
         ))
     }
+}
+
+/// The only retention mode this store applies.
+fn compliance() -> ObjectLockRetentionMode {
+    ObjectLockRetentionMode::from_static(ObjectLockRetentionMode::COMPLIANCE)
 }
 
 fn future_date(until: &Timestamp, now: DateTime<Utc>) -> S3Result<DateTime<Utc>> {
@@ -374,6 +389,29 @@ fn lock_fields(
     )
 }
 
+fn checksums_asked(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+}
+
+/// The checksums a GET or HEAD gives back (base64 SHA-256, then the others): none unless asked.
+fn given_checksums(record: &ObjectRecord, asked: bool) -> (Option<String>, Checksums) {
+    if asked {
+        (sha256_base64(&record.sha256), record.checksums.clone())
+    } else {
+        (None, Checksums::default())
+    }
+}
+
+fn metadata_of(record: &ObjectRecord) -> Option<Metadata> {
+    (!record.metadata.is_empty()).then(|| {
+        record
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
 fn sha256_base64(hex: &str) -> Option<String> {
     use base64::Engine;
     hex::decode(hex)
@@ -446,9 +484,7 @@ impl S3 for Coffre {
                 created,
                 default_retention: None,
             };
-            let bytes = serde_json::to_vec(&record).map_err(internal)?;
-            disk::write_durably(&layout, &layout.bucket_record(&bucket), &bytes)
-                .map_err(internal)?;
+            write_record(&layout, &layout.bucket_record(&bucket), &record)?;
             disk::create_dirs(&dir).map_err(internal)?;
             Ok(S3Response::new(CreateBucketOutput {
                 location: Some(format!("/{bucket}")),
@@ -522,16 +558,12 @@ impl S3 for Coffre {
             default_retention: Some(match d {
                 record::DefaultRetention::Days(n) => DefaultRetention {
                     days: Some(n as i32),
-                    mode: Some(ObjectLockRetentionMode::from_static(
-                        ObjectLockRetentionMode::COMPLIANCE,
-                    )),
+                    mode: Some(compliance()),
                     years: None,
                 },
                 record::DefaultRetention::Years(n) => DefaultRetention {
                     days: None,
-                    mode: Some(ObjectLockRetentionMode::from_static(
-                        ObjectLockRetentionMode::COMPLIANCE,
-                    )),
+                    mode: Some(compliance()),
                     years: Some(n as i32),
                 },
             }),
@@ -594,9 +626,7 @@ impl S3 for Coffre {
                 default_retention,
                 ..bucket_record(&layout, &bucket)?
             };
-            let bytes = serde_json::to_vec(&record).map_err(internal)?;
-            disk::write_durably(&layout, &layout.bucket_record(&bucket), &bytes)
-                .map_err(internal)?;
+            write_record(&layout, &layout.bucket_record(&bucket), &record)?;
             Ok(S3Response::new(PutObjectLockConfigurationOutput::default()))
         })
         .await
@@ -837,10 +867,7 @@ impl S3 for Coffre {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let with_checksums = input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let with_checksums = checksums_asked(input.checksum_mode.as_ref());
         let (layout, bucket, key, range) =
             (self.layout.clone(), input.bucket, input.key, input.range);
         let opened = blocking(move || open_object(&layout, &bucket, &key, range, true)).await?;
@@ -858,7 +885,7 @@ impl S3 for Coffre {
             None => (opened.size, None),
         };
         // S3 gives the checksums of whole objects only, and when asked.
-        let checksums = with_checksums && opened.range.is_none();
+        let (sha256, sums) = given_checksums(r, with_checksums && opened.range.is_none());
         let (mode, until, hold) = lock_fields(r);
         let output = GetObjectOutput {
             body: opened.body.map(StreamingBlob::wrap),
@@ -872,17 +899,12 @@ impl S3 for Coffre {
             content_disposition: r.content_disposition.clone(),
             content_language: r.content_language.clone(),
             cache_control: r.cache_control.clone(),
-            metadata: (!r.metadata.is_empty()).then(|| {
-                r.metadata
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }),
-            checksum_sha256: checksums.then(|| sha256_base64(&r.sha256)).flatten(),
-            checksum_crc32: checksums.then(|| r.checksums.crc32.clone()).flatten(),
-            checksum_crc32c: checksums.then(|| r.checksums.crc32c.clone()).flatten(),
-            checksum_crc64nvme: checksums.then(|| r.checksums.crc64nvme.clone()).flatten(),
-            checksum_sha1: checksums.then(|| r.checksums.sha1.clone()).flatten(),
+            metadata: metadata_of(r),
+            checksum_sha256: sha256,
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
             object_lock_mode: mode,
             object_lock_retain_until_date: until,
             object_lock_legal_hold_status: hold,
@@ -896,14 +918,12 @@ impl S3 for Coffre {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
-        let with_checksums = input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let with_checksums = checksums_asked(input.checksum_mode.as_ref());
         let (layout, bucket, key) = (self.layout.clone(), input.bucket, input.key);
         let opened = blocking(move || open_object(&layout, &bucket, &key, None, false)).await?;
         let r = &opened.record;
         let (mode, until, hold) = lock_fields(r);
+        let (sha256, sums) = given_checksums(r, with_checksums);
         let output = HeadObjectOutput {
             content_length: Some(opened.size as i64),
             accept_ranges: Some("bytes".into()),
@@ -914,19 +934,12 @@ impl S3 for Coffre {
             content_disposition: r.content_disposition.clone(),
             content_language: r.content_language.clone(),
             cache_control: r.cache_control.clone(),
-            metadata: (!r.metadata.is_empty()).then(|| {
-                r.metadata
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }),
-            checksum_sha256: with_checksums.then(|| sha256_base64(&r.sha256)).flatten(),
-            checksum_crc32: with_checksums.then(|| r.checksums.crc32.clone()).flatten(),
-            checksum_crc32c: with_checksums.then(|| r.checksums.crc32c.clone()).flatten(),
-            checksum_crc64nvme: with_checksums
-                .then(|| r.checksums.crc64nvme.clone())
-                .flatten(),
-            checksum_sha1: with_checksums.then(|| r.checksums.sha1.clone()).flatten(),
+            metadata: metadata_of(r),
+            checksum_sha256: sha256,
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
             object_lock_mode: mode,
             object_lock_retain_until_date: until,
             object_lock_legal_hold_status: hold,
@@ -985,9 +998,7 @@ impl S3 for Coffre {
         })?;
         Ok(S3Response::new(GetObjectRetentionOutput {
             retention: Some(ObjectLockRetention {
-                mode: Some(ObjectLockRetentionMode::from_static(
-                    ObjectLockRetentionMode::COMPLIANCE,
-                )),
+                mode: Some(compliance()),
                 retain_until_date: Some(to_timestamp(until)),
             }),
         }))
@@ -1180,8 +1191,7 @@ impl Coffre {
             }
             let mut record = record_of(&layout, &bucket, &key)?;
             change(&mut record, &key)?;
-            let bytes = serde_json::to_vec(&record).map_err(internal)?;
-            disk::write_durably(&layout, &layout.record(&bucket, &key), &bytes).map_err(internal)
+            write_record(&layout, &layout.record(&bucket, &key), &record)
         })
         .await
     }
