@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 fn s(path: &Path) -> String {
     path.to_string_lossy().into_owned()
@@ -32,34 +31,38 @@ fn verifier(data: &Path, fichier: &Path) -> Output {
     parafe(&["verify", &s(fichier), "--data-dir", &s(data)])
 }
 
-/// Runs `commande` and samples its peak resident memory (`VmHWM`) until it ends.
+/// Runs `commande` and returns its output and peak resident memory in KiB, as the kernel
+/// counted it for that process alone (`wait4`'s `ru_maxrss`): exact, however fast it ends.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std's wait cannot replace
 fn avec_pic_de_memoire(commande: &mut Command) -> (Output, u64) {
-    let enfant = commande
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut enfant = commande
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let statut = format!("/proc/{}/status", enfant.id());
-    let fini = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sonde = {
-        let fini = fini.clone();
+    let lire = |mut flux: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
-            let mut pic_ko = 0u64;
-            while !fini.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(s) = std::fs::read_to_string(&statut) {
-                    if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                        let ko = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
-                        pic_ko = pic_ko.max(ko);
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            pic_ko
+            let mut octets = Vec::new();
+            flux.read_to_end(&mut octets).unwrap();
+            octets
         })
     };
-    let sortie = enfant.wait_with_output().unwrap();
-    fini.store(true, std::sync::atomic::Ordering::Relaxed);
-    (sortie, sonde.join().unwrap())
+    let stdout = lire(Box::new(enfant.stdout.take().unwrap()));
+    let stderr = lire(Box::new(enfant.stderr.take().unwrap()));
+    let pid = libc::pid_t::try_from(enfant.id()).unwrap();
+    let mut statut = 0;
+    // SAFETY: rusage is plain data, and the child is ours and not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let attendu = unsafe { libc::wait4(pid, &mut statut, 0, &mut usage) };
+    assert_eq!(attendu, pid, "wait4 : {}", std::io::Error::last_os_error());
+    let sortie = Output {
+        status: std::process::ExitStatus::from_raw(statut),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (sortie, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
 
 /// Rewrites the first signature's /ByteRange in place (same length, padded with spaces).
