@@ -320,12 +320,8 @@ fn le_pdf_les_pages_et_le_refus_du_lien_exigent_le_code() {
 fn un_membre_du_personnel_ne_signe_pas_la_case_d_un_autre() {
     let plie = Plie::pret(None);
     let service = &plie.service;
-    let samira = participant_ref(service, &plie.referent, "Benali");
     // Participant and référent both sign on the tablet.
-    let (reference, version) = service.creer_et_envoyer(
-        &plie.referent,
-        &json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees() }),
-    );
+    let (_, reference, version) = service.contrat_sur_tablette(&plie.referent, "Benali");
     // The coordinateur vouches for the participant, by his API token…
     service.ok(
         "POST",
@@ -871,11 +867,7 @@ fn un_mot_de_passe_courant_ou_fait_des_noms_du_compte_est_refuse() {
 fn l_assistante_depose_des_justificatifs_mais_ne_touche_a_aucun_document() {
     let plie = Plie::pret(None);
     let service = &plie.service;
-    let samira = participant_ref(service, &plie.referent, "Benali");
-    let (reference, version) = service.creer_et_envoyer(
-        &plie.referent,
-        &json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees() }),
-    );
+    let (samira, reference, version) = service.contrat_sur_tablette(&plie.referent, "Benali");
     let assistante = service.compte("c.roux@plie.fr", "assistant", Some("plie-test"));
     // She files a justificatif received from outside…
     let pdf = plie.dir.path().join("contrat-travail.pdf");

@@ -4,9 +4,7 @@
 //! real filesystems.
 
 use crate::pack::{deposer_http, pdf_simple};
-use crate::service::{
-    contrat_donnees, participant_ref, segments_du_journal, Plie, Reglages, Service, EXTRACTION,
-};
+use crate::service::{participant_ref, segments_du_journal, Plie, Reglages, Service, EXTRACTION};
 use crate::support::{parafe, text};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -127,11 +125,7 @@ fn disque_plein_rien_n_est_acquitte_qui_ne_soit_durable() {
         None,
         Reglages::default(),
     );
-    let samira = participant_ref(&service, &referent, "Benali");
-    let (reference, version) = service.creer_et_envoyer(
-        &referent,
-        &json!({ "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees() }),
-    );
+    let (samira, reference, version) = service.contrat_sur_tablette(&referent, "Benali");
     let signer = |rang: i64| service.signer_en_presence(&referent, &reference, &version, rang);
     let (status, v) = signer(0);
     assert_eq!(status, StatusCode::OK, "{v}");

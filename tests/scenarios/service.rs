@@ -312,6 +312,17 @@ impl Service {
         (reference, version)
     }
 
+    /// The contrat d'engagement of the participant named `nom`, created and sent by `referent`
+    /// (both sign on the tablet): the participant's ref, the document's and its version's.
+    pub fn contrat_sur_tablette(&self, referent: &str, nom: &str) -> (String, String, String) {
+        let participant = participant_ref(self, referent, nom);
+        let (reference, version) = self.creer_et_envoyer(
+            referent,
+            &json!({ "workflow": "contrat-engagement", "participant": participant, "donnees": contrat_donnees() }),
+        );
+        (participant, reference, version)
+    }
+
     /// A document's PDF as the API gives it (the sealed version once there is one).
     pub fn pdf(&self, jeton: &str, reference: &str) -> Vec<u8> {
         self.client
