@@ -461,6 +461,36 @@ fn list_keys(layout: &Layout, bucket: &str, prefix: &str) -> io::Result<Vec<Stri
     Ok(keys)
 }
 
+/// What GetObject and HeadObject both say of an object: two s3s types with the same fields and
+/// no conversion between them, filled from the record in one place.
+macro_rules! description {
+    ($type:ident, $r:expr, $sha256:expr, $sums:expr, { $($champ:ident: $valeur:expr,)* }) => {{
+        let r = $r;
+        let (mode, until, hold) = lock_fields(r);
+        $type {
+            $($champ: $valeur,)*
+            accept_ranges: Some("bytes".into()),
+            last_modified: Some(to_timestamp(r.created)),
+            e_tag: (!r.sha256.is_empty()).then(|| ETag::Strong(r.etag())),
+            content_type: r.content_type.clone(),
+            content_encoding: r.content_encoding.clone(),
+            content_disposition: r.content_disposition.clone(),
+            content_language: r.content_language.clone(),
+            cache_control: r.cache_control.clone(),
+            metadata: metadata_of(r),
+            checksum_sha256: $sha256,
+            checksum_crc32: $sums.crc32,
+            checksum_crc32c: $sums.crc32c,
+            checksum_crc64nvme: $sums.crc64nvme,
+            checksum_sha1: $sums.sha1,
+            object_lock_mode: mode,
+            object_lock_retain_until_date: until,
+            object_lock_legal_hold_status: hold,
+            ..Default::default()
+        }
+    }};
+}
+
 #[async_trait::async_trait]
 impl S3 for Coffre {
     async fn create_bucket(
@@ -886,30 +916,11 @@ impl S3 for Coffre {
         };
         // S3 gives the checksums of whole objects only, and when asked.
         let (sha256, sums) = given_checksums(r, with_checksums && opened.range.is_none());
-        let (mode, until, hold) = lock_fields(r);
-        let output = GetObjectOutput {
+        let output = description!(GetObjectOutput, r, sha256, sums, {
             body: opened.body.map(StreamingBlob::wrap),
             content_length: Some(content_length as i64),
-            content_range,
-            accept_ranges: Some("bytes".into()),
-            last_modified: Some(to_timestamp(r.created)),
-            e_tag: (!r.sha256.is_empty()).then(|| ETag::Strong(r.etag())),
-            content_type: r.content_type.clone(),
-            content_encoding: r.content_encoding.clone(),
-            content_disposition: r.content_disposition.clone(),
-            content_language: r.content_language.clone(),
-            cache_control: r.cache_control.clone(),
-            metadata: metadata_of(r),
-            checksum_sha256: sha256,
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            object_lock_mode: mode,
-            object_lock_retain_until_date: until,
-            object_lock_legal_hold_status: hold,
-            ..Default::default()
-        };
+            content_range: content_range,
+        });
         Ok(S3Response::new(output))
     }
 
@@ -922,29 +933,10 @@ impl S3 for Coffre {
         let (layout, bucket, key) = (self.layout.clone(), input.bucket, input.key);
         let opened = blocking(move || open_object(&layout, &bucket, &key, None, false)).await?;
         let r = &opened.record;
-        let (mode, until, hold) = lock_fields(r);
         let (sha256, sums) = given_checksums(r, with_checksums);
-        let output = HeadObjectOutput {
+        let output = description!(HeadObjectOutput, r, sha256, sums, {
             content_length: Some(opened.size as i64),
-            accept_ranges: Some("bytes".into()),
-            last_modified: Some(to_timestamp(r.created)),
-            e_tag: (!r.sha256.is_empty()).then(|| ETag::Strong(r.etag())),
-            content_type: r.content_type.clone(),
-            content_encoding: r.content_encoding.clone(),
-            content_disposition: r.content_disposition.clone(),
-            content_language: r.content_language.clone(),
-            cache_control: r.cache_control.clone(),
-            metadata: metadata_of(r),
-            checksum_sha256: sha256,
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            object_lock_mode: mode,
-            object_lock_retain_until_date: until,
-            object_lock_legal_hold_status: hold,
-            ..Default::default()
-        };
+        });
         Ok(S3Response::new(output))
     }
 
