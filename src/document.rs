@@ -62,7 +62,23 @@ impl Etat {
     pub fn parse(code: &str) -> Option<Etat> {
         Self::ALL.iter().find(|(_, c, _)| *c == code).map(|t| t.0)
     }
+}
 
+/// A stored state the life cycle does not know: a corrupted row, never read as another state.
+#[derive(Debug, thiserror::Error)]
+#[error("état de document inconnu « {0} » dans la base : ligne altérée ou écrite par une autre version de parafe")]
+pub struct EtatInconnu(pub String);
+
+/// How a row's state is read (`#[sqlx(try_from = "String")]`): an unknown value is an error.
+impl TryFrom<String> for Etat {
+    type Error = EtatInconnu;
+
+    fn try_from(code: String) -> Result<Etat, EtatInconnu> {
+        Etat::parse(&code).ok_or(EtatInconnu(code))
+    }
+}
+
+impl Etat {
     /// Whether the document may still collect signatures.
     pub fn en_signature(self) -> bool {
         matches!(self, Etat::Envoye | Etat::PartiellementSigne)
@@ -115,7 +131,15 @@ pub struct TransitionInterdite {
 
 #[cfg(test)]
 mod tests {
+    use super::Etat;
     use super::Etat::*;
+
+    #[test]
+    fn un_etat_inconnu_est_une_erreur() {
+        assert_eq!(Etat::try_from("scelle".to_owned()).ok(), Some(Scelle));
+        let e = Etat::try_from("egare".to_owned()).unwrap_err();
+        assert!(e.to_string().contains("« egare »"), "{e}");
+    }
 
     #[test]
     fn le_cycle_de_vie_refuse_les_retours_en_arriere() {

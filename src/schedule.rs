@@ -378,7 +378,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
         // The marker task records that this reminder was made.
         crate::outbox::ajouter(&mut tx, cle, crate::outbox::Genre::Journal, &document.plie, &serde_json::json!({
-            "evenement": crate::model::JournalEvent::DocumentTransition { document: document.reference.clone(), from: document.etat.clone(), to: document.etat.clone(), actor: format!("relance-{}", i + 1) },
+            "evenement": crate::model::JournalEvent::DocumentTransition { document: document.reference.clone(), from: document.etat.code().into(), to: document.etat.code().into(), actor: format!("relance-{}", i + 1) },
             "objets": [document.sha256_rendu],
         }), maintenant).await?;
         let signataires = docs::signataires(&mut *tx, document.id).await?;

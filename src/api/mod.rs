@@ -231,7 +231,7 @@ async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
     let signataires = docs::signataires(&app.db, document.id)
         .await
         .map_err(Erreur::from)?;
-    let libelle = document.etat().libelle();
+    let libelle = document.etat.libelle();
     Ok(Json(
         json!({ "document": document, "libelle_etat": libelle, "signataires": signataires }),
     ))
@@ -756,7 +756,7 @@ async fn signer_par_lien(
     let document =
         signature::signer_par_lien(&app, &jeton, s, &contexte(adresse, &entetes)).await?;
     Ok(Json(
-        json!({ "document": document.reference, "etat": document.etat, "libelle_etat": document.etat().libelle() }),
+        json!({ "document": document.reference, "etat": document.etat, "libelle_etat": document.etat.libelle() }),
     ))
 }
 

@@ -21,7 +21,8 @@ pub struct Document {
     pub operation_id: Option<i64>,
     #[serde(skip)]
     pub auteur_id: Option<i64>,
-    pub etat: String,
+    #[sqlx(try_from = "String")]
+    pub etat: Etat,
     #[serde(skip)]
     pub donnees: String,
     pub bilan: Option<String>,
@@ -33,13 +34,6 @@ pub struct Document {
     pub depose_seq: Option<i64>,
     pub cree_le: String,
     pub modifie_le: String,
-}
-
-impl Document {
-    /// The stored state; a value the life cycle does not know would be a corrupted row.
-    pub fn etat(&self) -> Etat {
-        Etat::parse(&self.etat).unwrap_or(Etat::Annule)
-    }
 }
 
 const COLONNES: &str = "id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id,

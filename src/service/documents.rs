@@ -448,7 +448,7 @@ pub fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
 pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    document.etat().vers(Etat::Envoye)?;
+    document.etat.vers(Etat::Envoye)?;
     let workflow = app.workflow(&document.workflow).ok_or_else(|| {
         Erreur::Conflit(format!(
             "le workflow « {} » n'existe plus",
@@ -617,7 +617,7 @@ pub async fn transition(
     vers: Etat,
     acteur: &str,
 ) -> Result<bool, Erreur> {
-    let de = document.etat();
+    let de = document.etat;
     de.vers(vers)?;
     let maintenant = app.horloge.maintenant();
     let le = db::instant(maintenant);
@@ -673,10 +673,10 @@ pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
 pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usize, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    if !document.etat().en_signature() {
+    if !document.etat.en_signature() {
         return Err(Erreur::Conflit(format!(
             "un document {} ne se relance pas",
-            document.etat()
+            document.etat
         )));
     }
     let workflow = app
@@ -729,10 +729,10 @@ pub async fn modifier_donnees(
 ) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    if !document.etat().modifiable() {
+    if !document.etat.modifiable() {
         return Err(Erreur::Conflit(format!(
             "un document {} ne se modifie plus",
-            document.etat()
+            document.etat
         )));
     }
     let Value::Object(nouvelles) = donnees else {

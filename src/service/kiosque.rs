@@ -95,7 +95,8 @@ pub struct Recu {
     pub rang: i64,
     /// True when this key had already been recorded (a resend).
     pub deja: bool,
-    pub etat: String,
+    /// The sheet's state after it.
+    pub etat: crate::document::Etat,
 }
 
 /// One operation at a time per sheet (a tablet sends in order; a resend may race its original).

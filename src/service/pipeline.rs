@@ -445,7 +445,7 @@ fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
 
 async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let document = document_de(app, tache).await?;
-    match document.etat() {
+    match document.etat {
         Etat::Signe => {}
         Etat::Scelle | Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
         autre => return Err(Erreur::Interne(format!("sceller un document {autre}"))),
@@ -532,7 +532,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
 
 async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let document = document_de(app, tache).await?;
-    match document.etat() {
+    match document.etat {
         Etat::Scelle => {}
         Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
         autre => return Err(Erreur::Interne(format!("déposer un document {autre}"))),

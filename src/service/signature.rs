@@ -130,7 +130,7 @@ async fn a_son_tour(
     document: &Document,
     qui: impl Fn(&Signataire) -> bool,
 ) -> Result<Option<Signataire>, Erreur> {
-    let etat = document.etat();
+    let etat = document.etat;
     if !etat.en_signature() {
         return Err(Erreur::Conflit(if etat == Etat::Brouillon {
             "ce document est un brouillon : envoyez-le pour signature d'abord".into()

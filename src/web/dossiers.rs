@@ -196,13 +196,13 @@ fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
     if p.fiche.date_sortie.is_none() {
         if !liste
             .iter()
-            .any(|d| d.workflow == "contrat-engagement" && signe(d.etat()))
+            .any(|d| d.workflow == "contrat-engagement" && signe(d.etat))
         {
             m.push("Contrat d'engagement pas encore signé.".to_owned());
         }
         let dernier = liste
             .iter()
-            .filter(|d| d.workflow.starts_with("emargement") && signe(d.etat()))
+            .filter(|d| d.workflow.starts_with("emargement") && signe(d.etat))
             .map(|d| d.cree_le.as_str())
             .max();
         let il_y_a_un_mois =
@@ -222,7 +222,7 @@ fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
         }
     }
     for d in liste {
-        if d.bilan.is_some() && !signe(d.etat()) && d.etat() != Etat::Annule {
+        if d.bilan.is_some() && !signe(d.etat) && d.etat != Etat::Annule {
             if let Some(e) = d.echeance.as_deref().filter(|e| *e < aujourdhui.as_str()) {
                 m.push(format!(
                     "Bilan BRSA {} en retard : dû le {}.",
@@ -231,11 +231,11 @@ fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
                 ));
             }
         }
-        if matches!(d.etat(), Etat::Refuse | Etat::Expire) {
+        if matches!(d.etat, Etat::Refuse | Etat::Expire) {
             m.push(format!(
                 "{} {} : à refaire.",
                 titre_workflow(app, &d.workflow),
-                d.etat().libelle()
+                d.etat.libelle()
             ));
         }
     }
@@ -264,7 +264,7 @@ async fn dossier(
     let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
     let bilans: Vec<&Document> = liste
         .iter()
-        .filter(|d| d.bilan.is_some() && d.etat() != Etat::Annule)
+        .filter(|d| d.bilan.is_some() && d.etat != Etat::Annule)
         .collect();
     let nom = format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase());
     let corps = html! {
@@ -291,11 +291,11 @@ async fn dossier(
                 h2 #bilans { "Bilans BRSA" }
                 ul.bilans {
                     @for b in &bilans {
-                        @let retard = !signe(b.etat()) && b.echeance.as_deref().is_some_and(|e| e < aujourdhui.as_str());
+                        @let retard = !signe(b.etat) && b.echeance.as_deref().is_some_and(|e| e < aujourdhui.as_str());
                         li {
                             a href=(format!("/documents/{}", b.reference)) { "Bilan " (libelle_bilan(b)) }
                             " — dû le " (b.echeance.as_deref().map(gabarit::jour).unwrap_or_default()) " "
-                            (gabarit::etat(b.etat()))
+                            (gabarit::etat(b.etat))
                             @if retard { " " span.etiquette.rouge { "en retard" } }
                         }
                     }
@@ -334,7 +334,7 @@ fn table_documents(app: &App, liste: &[Document]) -> Markup {
                         @for d in liste {
                             tr {
                                 th scope="row" { a href=(format!("/documents/{}", d.reference)) { (titre_workflow(app, &d.workflow)) @if d.bilan.is_some() { " " (libelle_bilan(d)) } } }
-                                td { (gabarit::etat(d.etat())) }
+                                td { (gabarit::etat(d.etat)) }
                                 td { (gabarit::instant(&d.cree_le)) }
                                 td { (d.envoye_le.as_deref().map(gabarit::instant).unwrap_or_default()) }
                             }
@@ -675,10 +675,10 @@ async fn modifier(
             "ce document ne concerne pas un participant".into(),
         ))
     })?;
-    if !d.etat().modifiable() {
+    if !d.etat.modifiable() {
         return Err(erreur(Erreur::Conflit(format!(
             "un document {} ne se modifie plus",
-            d.etat()
+            d.etat
         ))));
     }
     let donnees: Value = serde_json::from_str(&d.donnees).unwrap_or(Value::Null);
@@ -817,7 +817,7 @@ async fn document(
     .fetch_all(&app.db)
     .await
     .map_err(|e| erreur(e.into()))?;
-    let etat = d.etat();
+    let etat = d.etat;
     let modifiable = s.acteur.peut_modifier();
     let en_attente_lien = signataires
         .iter()
@@ -929,7 +929,7 @@ fn prochain_a_la_tablette<'a>(
     d: &Document,
     signataires: &'a [Signataire],
 ) -> Option<&'a Signataire> {
-    if !d.etat().en_signature() {
+    if !d.etat.en_signature() {
         return None;
     }
     let sequentiel = app
@@ -1090,9 +1090,7 @@ async fn signature_ici(
 ) -> Response {
     let ctx = super::contexte(adresse, &entetes);
     match signature::signer_sur_place(&app, &s.acteur, &reference, rang, signature, &ctx).await {
-        Ok(d) => {
-            Json(json!({ "etat": d.etat, "libelle_etat": d.etat().libelle() })).into_response()
-        }
+        Ok(d) => Json(json!({ "etat": d.etat, "libelle_etat": d.etat.libelle() })).into_response(),
         Err(e) => erreur_json(e),
     }
 }

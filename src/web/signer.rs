@@ -197,9 +197,7 @@ async fn signer(
     }
     let ctx = super::contexte(adresse, &entetes);
     match signature::signer_par_lien(&app, &jeton, s, &ctx).await {
-        Ok(d) => {
-            Json(json!({ "etat": d.etat, "libelle_etat": d.etat().libelle() })).into_response()
-        }
+        Ok(d) => Json(json!({ "etat": d.etat, "libelle_etat": d.etat.libelle() })).into_response(),
         Err(e) => erreur_json(e),
     }
 }
