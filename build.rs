@@ -1,28 +1,9 @@
-//! Embeds `document-templates/` (modèles, schémas, parties communes) and `workflows/` into the
-//! binary, so that rendering never reads the file system and `parafe serve` runs from any
-//! directory: the examples are left out, they are test data.
+//! Embeds `workflows/` into the binary, so that `parafe serve` runs from any directory.
 use std::{env, fs, path::Path};
 
 fn main() {
-    let root = Path::new("document-templates");
-    println!("cargo:rerun-if-changed=document-templates");
     // `sqlx::migrate!` embeds the migrations: a new one must rebuild the crate.
     println!("cargo:rerun-if-changed=storage/migrations");
-    let mut files = Vec::new();
-    collect(root, root, &mut files);
-    files.sort();
-    let mut out = String::from("/// (chemin relatif à `document-templates/`, contenu)\npub static FILES: &[(&str, &[u8])] = &[\n");
-    for rel in &files {
-        let abs = fs::canonicalize(root.join(rel)).expect("chemin de modèle");
-        out.push_str(&format!(
-            "    ({rel:?}, include_bytes!({:?})),\n",
-            abs.display().to_string()
-        ));
-    }
-    out.push_str("];\n");
-    let out_dir = env::var("OUT_DIR").unwrap();
-    fs::write(Path::new(&out_dir).join("templates.rs"), out).unwrap();
-
     println!("cargo:rerun-if-changed=workflows");
     let mut workflows: Vec<_> = fs::read_dir("workflows")
         .expect("dossier workflows/")
@@ -42,30 +23,6 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+    let out_dir = env::var("OUT_DIR").unwrap();
     fs::write(Path::new(&out_dir).join("workflows.rs"), out).unwrap();
-}
-
-fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        println!("cargo:rerun-if-changed={}", path.display());
-        if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "examples") {
-                collect(root, &path, files);
-            }
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("typ" | "toml")
-        ) {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.push(rel);
-        }
-    }
 }

@@ -54,4 +54,9 @@ impl Config {
             crate::horloge::Horloge::de_l_environnement().map_err(ConfigError::Horloge)?;
         Ok(config)
     }
+
+    /// The evidence store of this configuration, under its data directory, on its clock.
+    pub async fn coffre(&self) -> Result<crate::store::Vault, crate::store::StoreError> {
+        crate::store::Vault::open(&self.store, &self.data_dir, self.horloge).await
+    }
 }

@@ -68,7 +68,7 @@ pub async fn ouvrir(data: &Path) -> Result<Ouvert, CliError> {
     let config = Config::load(data).map_err(|e| CliError::input(e.to_string()))?;
     let keys = Keys::load(data, &config.seal).map_err(echec)?;
     let tsa = Tsa::from_config(data, &config.seal, &keys).map_err(echec)?;
-    let vault = Vault::open(&config).await.map_err(echec)?;
+    let vault = config.coffre().await.map_err(echec)?;
     let db = crate::db::open(data).await.map_err(echec)?;
     Ok(Ouvert {
         db,

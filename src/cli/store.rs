@@ -175,7 +175,7 @@ fn store_error(e: StoreError) -> CliError {
 
 async fn open(data: &DataDir) -> Result<Vault, CliError> {
     let config = Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
-    Vault::open(&config).await.map_err(store_error)
+    config.coffre().await.map_err(store_error)
 }
 
 fn plie(id: &str) -> Result<PlieId, CliError> {
@@ -292,7 +292,7 @@ async fn run_async(command: StoreCommand) -> CliResult {
                 .map_err(|e| CliError::failure(e.to_string()))?;
             let tsa = crate::seal::Tsa::from_config(&data.data_dir, &config.seal, &keys)
                 .map_err(|e| CliError::failure(e.to_string()))?;
-            let vault = Vault::open(&config).await.map_err(store_error)?;
+            let vault = config.coffre().await.map_err(store_error)?;
             let anchor = vault.anchor(&tsa).await.map_err(store_error)?;
             println!(
                 "ancre n° {} : {} chaîne(s) horodatée(s) le {} par {}",
@@ -417,7 +417,8 @@ async fn serve(port: u16, data: &DataDir) -> CliResult {
         ("parafe".into(), hex::encode(secret))
     });
     let server = crate::store::start_embedded(
-        &config,
+        &config.store,
+        &config.data_dir,
         port,
         &keys,
         std::sync::Arc::new(move || clock.maintenant()),
@@ -671,7 +672,7 @@ async fn bench_async(args: BenchArgs) -> CliResult {
     let keys = ("parafe".to_owned(), "banc-du-coffre".to_owned());
     (config.store.access_key, config.store.secret_key) =
         (Some(keys.0.clone()), Some(keys.1.clone()));
-    let vault = Arc::new(Vault::open(&config).await.map_err(store_error)?);
+    let vault = Arc::new(config.coffre().await.map_err(store_error)?);
     let plie = plie("bench")?;
     let (n, size, conc) = (args.objects, args.size, args.concurrency);
     let coffre = vault.s3().clone();

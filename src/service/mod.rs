@@ -113,7 +113,7 @@ impl App {
         let courrier = Courrier::from_config(&config.courriel, &data_dir)
             .map_err(|e| fail(&e))?
             .avec_horloge(horloge);
-        let vault = Vault::open(&config).await.map_err(|e| fail(&e))?;
+        let vault = config.coffre().await.map_err(|e| fail(&e))?;
         // A broken chain is refused now, with its place, rather than at its next append.
         vault.journal().open_all().map_err(|e| fail(&e))?;
         // The anchor file lives there, even before the first entry.

@@ -50,7 +50,7 @@ async fn monde() -> Monde {
     let config = Config::load(&data).unwrap();
     let keys = Keys::load(&data, &config.seal).unwrap();
     let tsa = Tsa::from_config(&data, &config.seal, &keys).unwrap();
-    let vault = Vault::open(&config).await.unwrap();
+    let vault = config.coffre().await.unwrap();
     let db = parafe::db::open(&data).await.unwrap();
     sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du Pays de l''Or', ?)")
         .bind(PLIE)

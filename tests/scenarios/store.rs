@@ -11,7 +11,7 @@ use parafe::model::{
     EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
 };
 use parafe::store::embedded::EmbeddedS3;
-use parafe::store::{s3, Content, Vault};
+use parafe::store::{s3, Content};
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -565,7 +565,7 @@ fn outage_while_filing_loses_nothing_and_files_once(kind: Kind) {
     let config = Config::load(&data).unwrap();
     let Store { rt, backend, .. } = &mut store;
     let digests = rt.block_on(async {
-        let vault = std::sync::Arc::new(Vault::open(&config).await.unwrap());
+        let vault = std::sync::Arc::new(config.coffre().await.unwrap());
         let worker = vault.spawn_retry_worker();
         let plie = PlieId::new(PLIE).unwrap();
         let count = 60;
@@ -1115,7 +1115,7 @@ async fn anchor_timestamps_every_head_and_reveals_a_cut_chain() {
     let tsa = OpensslTsa::new(dir.path().join("tsa"));
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let vault = Vault::open(&Config::load(&data).unwrap()).await.unwrap();
+    let vault = Config::load(&data).unwrap().coffre().await.unwrap();
     let (dijon, rouen) = (
         PlieId::new(PLIE).unwrap(),
         PlieId::new("plie-rouen").unwrap(),
@@ -1162,7 +1162,7 @@ async fn anchor_timestamps_every_head_and_reveals_a_cut_chain() {
     // Cut the end of Dijon's chain: what remains is perfectly chained.
     std::fs::remove_file(segment(&data, 2)).unwrap();
     drop(vault);
-    let vault = Vault::open(&Config::load(&data).unwrap()).await.unwrap();
+    let vault = Config::load(&data).unwrap().coffre().await.unwrap();
     let report = vault.verify(&check, None).await.unwrap();
     let first = report.breaks.first().expect("coupure non détectée");
     assert_eq!(first.place.to_string(), "ancres (anchors.jsonl), ligne 1");
@@ -1634,7 +1634,8 @@ fn data_directory_left_by_s3s_fs_is_migrated_in_place() {
     let keys = (ACCESS.to_owned(), SECRET.to_owned());
     let server = rt
         .block_on(parafe::store::start_embedded(
-            &config,
+            &config.store,
+            &config.data_dir,
             0,
             &keys,
             parafe::store::embedded::system_clock(),

@@ -13,8 +13,8 @@
 //! An append that fails (disk full, failed sync) takes its lines back: the files and the head
 //! kept in memory agree, and no entry stays whose writer was told it failed.
 
-use crate::horloge::Horloge;
-use crate::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
+use parafe_core::horloge::Horloge;
+use parafe_core::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
@@ -89,53 +89,7 @@ pub fn break_record(dir: &Path, number: u64) -> Option<JournalEntry> {
         .filter(|e| records_break_of_previous(e, number + 1))
 }
 
-/// A chain found broken on disk: where, and what. parafe refuses to extend it until an operator
-/// records the break (`parafe store constater-rupture`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rupture {
-    pub plie: PlieId,
-    pub segment: u64,
-    /// Line of the segment file, from 1.
-    pub line: u64,
-    /// The entry's number, when the line could be read.
-    pub seq: Option<u64>,
-    pub problem: String,
-}
-
-impl std::fmt::Display for Rupture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "journal du PLIE « {} » rompu au segment {:06}, ligne {}",
-            self.plie, self.segment, self.line
-        )?;
-        if let Some(seq) = self.seq {
-            write!(f, " (entrée n° {seq})")?;
-        }
-        write!(
-            f,
-            " : {}. parafe refuse de prolonger ce journal : arrêtez tout processus qui l'écrit, \
-             puis constatez la rupture (parafe store constater-rupture --plie {} --motif « ce qui \
-             s'est passé » ; voir le README, « Journal rompu »)",
-            self.problem, self.plie
-        )
-    }
-}
-
-impl std::error::Error for Rupture {}
-
-impl Rupture {
-    /// The broken chain as an I/O error (kind `InvalidData`, this `Rupture` inside).
-    pub fn into_io(self) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, self)
-    }
-
-    /// The `Rupture` inside an I/O error, if that is what it is.
-    pub fn of(e: &io::Error) -> Option<&Rupture> {
-        e.get_ref()
-            .and_then(|inner| inner.downcast_ref::<Rupture>())
-    }
-}
+pub use parafe_core::panne::Rupture;
 
 /// A segment closed by an append: the caller files its bytes in the store.
 #[derive(Debug, Clone)]

@@ -44,7 +44,7 @@ impl EmbeddedS3 {
     }
 
     /// The same, with retention judged against `clock`. A directory s3s-fs left must have been
-    /// migrated first ([`legacy::migrate`], which [`crate::store::start_embedded`] runs).
+    /// migrated first ([`legacy::migrate`], which [`crate::start_embedded`] runs).
     pub async fn start_with_clock(
         root: &Path,
         addr: SocketAddr,

@@ -20,8 +20,8 @@ pub use pdf::PdfError;
 pub use tsa::{Tsa, TsaError};
 pub use verify::{verify, Report};
 
-use crate::model::{RenderedPdf, SealZone, SealedPdf, Sha256Digest};
 use der::Encode;
+use parafe_core::model::{RenderedPdf, SealZone, SealedPdf, Sha256Digest};
 use serde::Deserialize;
 use std::path::PathBuf;
 

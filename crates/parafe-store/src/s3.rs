@@ -1,7 +1,6 @@
 //! The S3 client and content addressing: one aws-sdk-s3 code path for every store (the embedded
 //! store, moto, a provider's S3 with Object Lock).
 
-use crate::model::{EvidenceObject, Sha256Digest};
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     SharedCredentialsProvider,
@@ -15,6 +14,7 @@ use aws_sdk_s3::types::{
 use aws_sdk_s3::Client;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
+use parafe_core::model::{EvidenceObject, Sha256Digest};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 

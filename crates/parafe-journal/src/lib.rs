@@ -8,9 +8,9 @@
 pub mod anchor;
 pub mod chain;
 
-use crate::horloge::Horloge;
-use crate::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
 use chain::{Chain, ClosedSegment};
+use parafe_core::horloge::Horloge;
+use parafe_core::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -345,7 +345,7 @@ fn write_pem<P: AsRef<[u8]>, E: std::fmt::Display>(
 
 /// Writes a file readable by its owner only (keys, and the rest alongside them).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    crate::files::write_private(path, bytes).map_err(|source| KeyError::Write {
+    parafe_core::files::write_private(path, bytes).map_err(|source| KeyError::Write {
         path: path.to_owned(),
         source,
     })

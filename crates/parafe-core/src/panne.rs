@@ -3,6 +3,7 @@
 //! so in French (HTTP 507 or 503) and nothing was acknowledged; the service retries by itself
 //! once the storage is back.
 
+use crate::model::PlieId;
 use std::fmt;
 use std::io;
 
@@ -22,9 +23,7 @@ impl Panne {
     /// The fault behind an I/O error of parafe's own storage (every such error is one).
     pub fn de_io(e: &io::Error) -> Panne {
         use io::ErrorKind::*;
-        if e.get_ref()
-            .is_some_and(|inner| inner.is::<crate::journal::chain::Rupture>())
-        {
+        if e.get_ref().is_some_and(|inner| inner.is::<Rupture>()) {
             return Panne::JournalRompu;
         }
         match e.kind() {
@@ -59,5 +58,53 @@ impl fmt::Display for Panne {
                  (parafe store constater-rupture) avant toute nouvelle écriture"
             }
         })
+    }
+}
+
+/// A chain found broken on disk: where, and what. parafe refuses to extend it until an operator
+/// records the break (`parafe store constater-rupture`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rupture {
+    pub plie: PlieId,
+    pub segment: u64,
+    /// Line of the segment file, from 1.
+    pub line: u64,
+    /// The entry's number, when the line could be read.
+    pub seq: Option<u64>,
+    pub problem: String,
+}
+
+impl fmt::Display for Rupture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "journal du PLIE « {} » rompu au segment {:06}, ligne {}",
+            self.plie, self.segment, self.line
+        )?;
+        if let Some(seq) = self.seq {
+            write!(f, " (entrée n° {seq})")?;
+        }
+        write!(
+            f,
+            " : {}. parafe refuse de prolonger ce journal : arrêtez tout processus qui l'écrit, \
+             puis constatez la rupture (parafe store constater-rupture --plie {} --motif « ce qui \
+             s'est passé » ; voir le README, « Journal rompu »)",
+            self.problem, self.plie
+        )
+    }
+}
+
+impl std::error::Error for Rupture {}
+
+impl Rupture {
+    /// The broken chain as an I/O error (kind `InvalidData`, this `Rupture` inside).
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, self)
+    }
+
+    /// The `Rupture` inside an I/O error, if that is what it is.
+    pub fn of(e: &io::Error) -> Option<&Rupture> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Rupture>())
     }
 }

@@ -5,8 +5,8 @@
 //! chain rewritten afterwards (even consistently re-hashed) no longer matches. Anchors are
 //! themselves chained in `<journal>/anchors.jsonl` and filed in the store.
 
-use crate::model::{PlieId, Sha256Digest, TimestampToken};
 use chrono::{DateTime, Utc};
+use parafe_core::model::{PlieId, Sha256Digest, TimestampToken};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-/// The seam to the RFC 3161 timestamp authority (`crate::seal::tsa`), kept small so that the
+/// The seam to the RFC 3161 timestamp authority (`parafe_seal::tsa`), kept small so that the
 /// journal does not depend on how tokens are obtained.
 pub trait Timestamper {
     /// A token over `imprint` (SHA-256); fails closed, never falls back to the local clock.
@@ -174,6 +174,15 @@ pub async fn record<T: Timestamper>(
         return Err(e.to_string());
     }
     Ok(anchor)
+}
+
+/// The journal's anchors are timestamped by the same authority as the seals.
+impl Timestamper for parafe_seal::Tsa {
+    async fn timestamp(&self, imprint: &Sha256Digest) -> Result<TimestampToken, String> {
+        parafe_seal::Tsa::timestamp(self, imprint)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@ use super::chain;
 use super::cms::{self, CmsSigner, ID_CT_TST_INFO};
 use super::keys::{Keys, LocalTsaKey};
 use super::SealConfig;
-use crate::model::{Sha256Digest, TimestampToken};
 use const_oid::db::rfc5912::ID_SHA_256;
 use const_oid::ObjectIdentifier;
 use der::asn1::{GeneralizedTime, Int, OctetString};
 use der::{Decode, Encode};
+use parafe_core::model::{Sha256Digest, TimestampToken};
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifier;
 use std::time::{Duration, SystemTime};
@@ -414,13 +414,4 @@ pub fn token_claims(der: &[u8]) -> Option<(Sha256Digest, chrono::DateTime<chrono
 /// Certificates a token carries (for the DSS).
 pub fn token_certificates(der: &[u8]) -> Vec<Certificate> {
     cms::parse(der).map(|p| p.certificates).unwrap_or_default()
-}
-
-/// The journal's anchors are timestamped by the same authority as the seals.
-impl crate::journal::Timestamper for Tsa {
-    async fn timestamp(&self, imprint: &Sha256Digest) -> Result<TimestampToken, String> {
-        Tsa::timestamp(self, imprint)
-            .await
-            .map_err(|e| e.to_string())
-    }
 }

@@ -272,7 +272,7 @@ fn check(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<(), Ref
         .flatten()
         .find(|r| r.serial_number == cert.tbs_certificate.serial_number);
     match revoked {
-        Some(r) => Err(Refusal::Revoked(crate::model::heure_de_paris(
+        Some(r) => Err(Refusal::Revoked(parafe_core::model::heure_de_paris(
             r.revocation_date.to_system_time().into(),
         ))),
         None => Ok(()),

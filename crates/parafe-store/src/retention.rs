@@ -197,7 +197,7 @@ impl Register {
         };
         let bytes =
             serde_json::to_vec_pretty(&self.state).map_err(|e| io_err(io::Error::other(e)))?;
-        crate::files::write_durably(&self.path, &bytes).map_err(io_err)
+        parafe_core::files::write_durably(&self.path, &bytes).map_err(io_err)
     }
 }
 

@@ -95,7 +95,7 @@ impl RenderedPdf {
 }
 
 /// An RFC 3161 timestamp token (DER `ContentInfo` of a `SignedData` over a `TSTInfo`), with what
-/// was read from it. Produced by [`crate::seal::tsa`], kept in seals and journal anchors.
+/// was read from it. Produced by the seal's timestamp client (`parafe_seal::tsa`), kept in seals and journal anchors.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TimestampToken {
     /// The token as the TSA returned it.

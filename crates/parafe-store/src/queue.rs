@@ -4,7 +4,7 @@
 //! [`EvidenceObject`]; both are fsynced before the filing is acknowledged, the `.json` last, so
 //! that its presence means a complete item. Items leave the queue only once the store has them.
 
-use crate::model::{EvidenceObject, Sha256Digest};
+use parafe_core::model::{EvidenceObject, Sha256Digest};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};

@@ -2,12 +2,12 @@
 //! their timestamps, re-hashes every referenced object in the store, and names each break.
 
 use super::{s3, StoreError, Vault, ANCHOR_PREFIX};
-use crate::journal::anchor::{anchor_hash, anchors_path, merkle_root, Anchor};
-use crate::journal::chain::{
+use parafe_core::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest, TimestampToken};
+use parafe_journal::anchor::{anchor_hash, anchors_path, merkle_root, Anchor};
+use parafe_journal::chain::{
     break_record, complete_len, entry_hash, hash_file, link_problem, records_break_of_previous,
     segment_numbers, segment_path, GENESIS,
 };
-use crate::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest, TimestampToken};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
@@ -376,7 +376,7 @@ fn walk_chain(
                 problem: format!(
                     "{problem} — rupture constatée à l'entrée n° {} le {} : « {} »",
                     r.seq,
-                    crate::model::heure_de_paris(r.at),
+                    parafe_core::model::heure_de_paris(r.at),
                     r.reason
                 ),
             }),

@@ -5,9 +5,9 @@
 
 mod world;
 
-use crate::model::{RenderedPdf, SealZone};
 use crate::template::{self, Catalogue, TemplateError, Validated};
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use parafe_core::model::{RenderedPdf, SealZone};
 use serde_json::Value;
 use std::sync::OnceLock;
 use typst::foundations::{Datetime, Label, Smart};

@@ -8,20 +8,22 @@ pub mod retention;
 pub mod s3;
 pub mod verify;
 
-use crate::journal::chain::{hash_file, ClosedSegment};
-use crate::journal::{self, Anchor, ChainHead, Journal, Timestamper};
-use crate::model::{
-    EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
-};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use embedded::EmbeddedS3;
+use parafe_core::horloge::Horloge;
+use parafe_core::model::{
+    EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
+};
+use parafe_journal::chain::{hash_file, ClosedSegment};
+use parafe_journal::{self as journal, Anchor, ChainHead, Journal, Timestamper};
 pub use queue::Content;
 use queue::Queue;
 use retention::{Register, RetentionConfig, RetentionError, RetentionRule};
 use s3::{BucketFeatures, Put, S3Failure, S3};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -121,10 +123,12 @@ pub enum StoreError {
 
 impl StoreError {
     /// The storage fault behind this error, if it is one: the caller answers 507 or 503.
-    pub fn panne(&self) -> Option<crate::panne::Panne> {
+    pub fn panne(&self) -> Option<parafe_core::panne::Panne> {
         match self {
-            StoreError::Io { source, .. } => Some(crate::panne::Panne::de_io(source)),
-            StoreError::S3(S3Failure::Unreachable(_)) => Some(crate::panne::Panne::Indisponible),
+            StoreError::Io { source, .. } => Some(parafe_core::panne::Panne::de_io(source)),
+            StoreError::S3(S3Failure::Unreachable(_)) => {
+                Some(parafe_core::panne::Panne::Indisponible)
+            }
             _ => None,
         }
     }
@@ -287,10 +291,13 @@ impl Vault {
     }
 
     /// Opens the store of `config` (starting the embedded server when no endpoint is set), the
-    /// journal and the queue under its data directory.
-    pub async fn open(config: &crate::config::Config) -> Result<Vault, StoreError> {
-        let data = &config.data_dir;
-        let store = config.store.clone();
+    /// journal and the queue under the data directory `data`.
+    pub async fn open(
+        config: &StoreConfig,
+        data: &Path,
+        horloge: Horloge,
+    ) -> Result<Vault, StoreError> {
+        let store = config.clone();
         let (embedded, endpoint, keys) = match &store.endpoint {
             Some(url) => {
                 let keys = store.access_key.clone().zip(store.secret_key.clone());
@@ -302,9 +309,14 @@ impl Vault {
                     .clone()
                     .zip(store.secret_key.clone())
                     .unwrap_or_else(|| ("parafe".into(), random_hex(20)));
-                let server =
-                    start_embedded(config, store.embedded_port, &keys, embedded::system_clock())
-                        .await?;
+                let server = start_embedded(
+                    &store,
+                    data,
+                    store.embedded_port,
+                    &keys,
+                    embedded::system_clock(),
+                )
+                .await?;
                 let url = server.endpoint();
                 (Some(server), url, Some(keys))
             }
@@ -322,8 +334,8 @@ impl Vault {
         let register = Register::open(data.join("store/retention.json"), store.retention.clone())?;
         let queue =
             Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
-        let journal = Journal::new(data.join("journal"), store.journal.segment_entries)
-            .with_clock(config.horloge);
+        let journal =
+            Journal::new(data.join("journal"), store.journal.segment_entries).with_clock(horloge);
         let vault = Vault {
             s3,
             endpoint,
@@ -430,7 +442,7 @@ impl Vault {
     }
 
     /// The clock of this process (`PARAFE_HORLOGE`, or the system's).
-    pub fn horloge(&self) -> crate::horloge::Horloge {
+    pub fn horloge(&self) -> parafe_core::horloge::Horloge {
         self.journal.horloge()
     }
 
@@ -877,7 +889,7 @@ impl Vault {
         // A clock set ahead (`PARAFE_HORLOGE`) never ends a retention early.
         let maintenant = self.horloge().maintenant().min(Utc::now());
         if maintenant < until || hold {
-            let day = crate::model::heure_de_paris(until);
+            let day = parafe_core::model::heure_de_paris(until);
             let hold = if hold {
                 " et sous conservation pour contrôle (legal hold)"
             } else {
@@ -998,20 +1010,19 @@ impl Vault {
     }
 }
 
-/// Starts the embedded store of `config` on 127.0.0.1:`port` (0: any free port). A data
-/// directory that s3s-fs served is first migrated in place: each object gets its record, with
-/// the retention and legal hold the register holds for its opération (s3s-fs kept none).
+/// Starts the embedded store of `config` under the data directory `data`, on 127.0.0.1:`port`
+/// (0: any free port). A data directory that s3s-fs served is first
+/// migrated in place: each object gets its record, with the retention and legal hold the
+/// register holds for its opération (s3s-fs kept none).
 pub async fn start_embedded(
-    config: &crate::config::Config,
+    config: &StoreConfig,
+    data: &Path,
     port: u16,
     (access_key, secret_key): &(String, String),
     clock: embedded::Clock,
 ) -> Result<EmbeddedS3, StoreError> {
-    let root = config.data_dir.join("store/embedded");
-    let register = Register::open(
-        config.data_dir.join("store/retention.json"),
-        config.store.retention.clone(),
-    )?;
+    let root = data.join("store/embedded");
+    let register = Register::open(data.join("store/retention.json"), config.retention.clone())?;
     let r = root.clone();
     let migrated = tokio::task::spawn_blocking(move || {
         embedded::legacy::migrate(&r, |metadata| legacy_protection(&register, metadata))

@@ -134,7 +134,7 @@ pub fn migrate(
                 continue;
             }
             let object = layout.object(&bucket, &key);
-            let sha256 = crate::journal::chain::hash_file(&object)?.to_hex();
+            let sha256 = parafe_journal::chain::hash_file(&object)?.to_hex();
             let file = std::fs::metadata(&object)?;
             let attrs = attributes(root, &bucket, &key)?;
             let metadata = attrs.user_metadata.unwrap_or_default();
