@@ -4,8 +4,9 @@
 //! and that each piece was filed in the journal under its hash. Each problem names the file.
 
 use super::{LigneManifeste, Manifeste, FORMAT, MANIFESTES};
-use crate::journal::anchor::{anchor_hash, merkle_root, Anchor};
+use crate::journal::anchor::Anchor;
 use crate::journal::chain::entry_hash;
+use crate::journal::verify::{anchor_problem, Suite};
 use crate::justificatif::controle::taille_lisible;
 use crate::model::{JournalEntry, JournalEvent, Sha256Digest};
 use der::DecodePem;
@@ -395,16 +396,8 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                 }
             };
             if let Some(a) = &ancre {
-                if anchor_hash(a) != a.hash {
-                    probleme(
-                        &j.ancre,
-                        "ancre modifiée : son empreinte recalculée diffère".into(),
-                    );
-                } else if merkle_root(&a.heads) != a.root {
-                    probleme(
-                        &j.ancre,
-                        "racine de Merkle des têtes de chaîne incorrecte".into(),
-                    );
+                if let Some(p) = anchor_problem(a) {
+                    probleme(&j.ancre, p.into());
                 }
                 match lire_entree(&mut zip, &j.jeton, PETIT_MAX) {
                     Ok(der) if der != a.token.der => {
@@ -427,6 +420,7 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
             match ouvrir(&mut zip, &j.extrait) {
                 Err(e) => probleme(&j.extrait, e),
                 Ok((f, _)) => {
+                    let mut suite = Suite::starting_at(j.premiere_entree);
                     let mut precedente: Option<JournalEntry> = None;
                     let mut lignes = io::BufReader::new(f);
                     let mut ligne = Vec::new();
@@ -455,20 +449,12 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                         let entree: JournalEntry = match serde_json::from_slice(contenu) {
                             Ok(e) => e,
                             Err(e) => {
-                                probleme(&ici, format!("entrée illisible ({e})"));
-                                precedente = None;
+                                probleme(&ici, format!("entrée illisible : {e}"));
                                 continue;
                             }
                         };
-                        if entry_hash(&entree) != entree.hash {
-                            probleme(
-                                &ici,
-                                format!(
-                                    "entrée n° {} modifiée : son empreinte recalculée diffère",
-                                    entree.seq
-                                ),
-                            );
-                        }
+                        let ici =
+                            format!("{} (ligne {}, entrée n° {})", j.extrait, i + 1, entree.seq);
                         // A recorded break: the chain starts again from the record, which names
                         // the broken segment, given whole in the pack.
                         let constat = match &entree.event {
@@ -508,27 +494,8 @@ pub fn verifier(chemin: &Path, confiance: &[Certificate]) -> Result<Rapport, Pac
                             }
                             _ => false,
                         };
-                        match &precedente {
-                            _ if constat => {}
-                            None if entree.seq != j.premiere_entree => probleme(
-                                &ici,
-                                format!(
-                                    "l'extrait devait commencer à l'entrée n° {}",
-                                    j.premiere_entree
-                                ),
-                            ),
-                            Some(p) if Some(entree.seq) != p.seq.checked_add(1) => probleme(
-                                &ici,
-                                format!(
-                                    "entrée n° {} après la n° {} : entrées manquantes ou déplacées",
-                                    entree.seq, p.seq
-                                ),
-                            ),
-                            Some(p) if entree.prev != p.hash => probleme(
-                                &ici,
-                                format!("chaînage rompu à l'entrée n° {}", entree.seq),
-                            ),
-                            _ => {}
+                        if let Some(p) = suite.check(&entree, constat) {
+                            probleme(&ici, p);
                         }
                         if let JournalEvent::DocumentFiled { .. } = entree.event {
                             for o in &entree.objects {

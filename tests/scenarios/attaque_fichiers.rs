@@ -780,3 +780,70 @@ pub fn pdf_fabriques() -> Vec<Vec<u8>> {
         pdf_sages().remove(0).1,
     ]
 }
+
+/// One entry taken out of the journal, in the pack's excerpt and in the data directory: both
+/// verifications name the same break in the same words (one verifier of the journal).
+#[test]
+fn une_entree_supprimee_se_dit_pareil_dans_le_pack_et_dans_le_coffre() {
+    let plie = Plie::pret(None);
+    let service = &plie.service;
+    let samira = participant_ref(service, &plie.referent, "Benali");
+    let piece = std::fs::read(repo().join("tests/support/typst-certificat.pdf")).unwrap();
+    for mois in ["janvier", "fevrier", "mars"] {
+        let mut piece = piece.clone();
+        piece.extend_from_slice(format!("\n% bulletin de {mois}\n").as_bytes());
+        let (status, v) = deposer_http(
+            service,
+            &plie.referent,
+            &[("participant", &samira), ("genre", "bulletin-salaire")],
+            (&format!("bulletin-{mois}.pdf"), &piece),
+        );
+        assert!(status.is_success(), "{v}");
+    }
+    let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
+    let travail = tempfile::tempdir().unwrap();
+    let pack = travail.path().join("pack.zip");
+    std::fs::write(&pack, service.pack(&plie.coordinateur, &demande)).unwrap();
+    let entrees = lire_zip(&pack);
+    let (nom, extrait) = entrees
+        .iter()
+        .find(|(n, _)| n.starts_with("journal/") && n.ends_with("-extrait.jsonl"))
+        .unwrap_or_else(|| {
+            panic!(
+                "extrait du journal dans le pack : {:?}",
+                entrees.iter().map(|e| &e.0).collect::<Vec<_>>()
+            )
+        });
+    let sans_une_entree = |texte: &str| -> (String, u64) {
+        let lignes: Vec<&str> = texte.lines().collect();
+        assert!(lignes.len() >= 3, "{texte}");
+        let seq = serde_json::from_str::<Value>(lignes[1]).unwrap()["seq"]
+            .as_u64()
+            .unwrap();
+        let reste: Vec<&str> = [&lignes[..1], &lignes[2..]].concat();
+        (reste.join("\n") + "\n", seq)
+    };
+    let (raccourci, seq) = sans_une_entree(&String::from_utf8_lossy(extrait));
+    let piege = travail.path().join("pack-raccourci.zip");
+    reecrire_pack(&entrees, &piege, nom, raccourci.as_bytes());
+    let out = verifier(&service.data, &piege);
+    let dit_le_pack = text(&out.stderr) + &text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{dit_le_pack}");
+    let attendu = format!("l'entrée n° {seq} manque (supprimée ?)");
+    assert!(dit_le_pack.contains(&attendu), "{attendu} ? {dit_le_pack}");
+
+    let segment = crate::service::segments_du_journal(&service.data)
+        .into_iter()
+        .find(|p| std::fs::read_to_string(p).unwrap().lines().count() >= 3)
+        .expect("un segment de trois entrées");
+    let (raccourci, seq) = sans_une_entree(&std::fs::read_to_string(&segment).unwrap());
+    std::fs::write(&segment, raccourci).unwrap();
+    let out = parafe(&["verify", "--store", "--data-dir", &s(&service.data)]);
+    let dit_le_coffre = text(&out.stderr) + &text(&out.stdout);
+    assert!(!out.status.success(), "{dit_le_coffre}");
+    let attendu = format!("l'entrée n° {seq} manque (supprimée ?)");
+    assert!(
+        dit_le_coffre.contains(&attendu),
+        "{attendu} ? {dit_le_coffre}"
+    );
+}

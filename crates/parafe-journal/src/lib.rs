@@ -7,6 +7,7 @@
 
 pub mod anchor;
 pub mod chain;
+pub mod verify;
 
 use chain::{Chain, ClosedSegment};
 use parafe_core::horloge::Horloge;
