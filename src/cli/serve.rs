@@ -61,7 +61,7 @@ pub fn run(args: ServeArgs) -> CliResult {
             .map_err(|e| CliError::failure(e.to_string()))?;
         crate::service::pipeline::demarrer(app.clone());
         app.vault.spawn_retry_worker();
-        crate::service::veilleur(app.clone());
+        crate::schedule::veilleur(app.clone());
         println!(
             "parafe écoute sur http://{adresse}/ (données : {})",
             app.config.data_dir.display()
