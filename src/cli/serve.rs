@@ -79,9 +79,9 @@ pub fn run(args: ServeArgs) -> CliResult {
             "API : http://{adresse}/openapi.json ; créez un compte : parafe comptes ajouter --help"
         );
         let https = crate::web::securise(&app);
-        let mut routes = crate::api::routes().with_state(app);
+        let mut routes = crate::http::routeur::routeur().with_state(app);
         if https {
-            routes = routes.layer(axum::middleware::map_response(crate::web::hsts));
+            routes = routes.layer(axum::middleware::map_response(crate::http::entetes::hsts));
         }
         axum::serve(
             listener,
