@@ -1,6 +1,5 @@
 //! `parafe store …`, `parafe verify --store`, `parafe bench store`.
 
-use super::verify::VerifyArgs;
 use super::{runtime, CliError, CliResult, DataDir};
 use crate::config::Config;
 use crate::model::{EvidenceMetadata, PlieId, Sha256Digest, TimestampToken};
@@ -447,12 +446,12 @@ pub fn token_checker(
     })
 }
 
-pub fn verify_store(args: &VerifyArgs) -> CliResult {
+pub fn verify_store(json: bool, data: &DataDir) -> CliResult {
     runtime()?.block_on(async {
-        let vault = open(&args.data).await?;
-        let check_token = token_checker(&args.data)?;
+        let vault = open(data).await?;
+        let check_token = token_checker(data)?;
         let bar = indicatif::ProgressBar::new(0);
-        if args.json {
+        if json {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         bar.set_style(
@@ -468,7 +467,7 @@ pub fn verify_store(args: &VerifyArgs) -> CliResult {
             .map_err(store_error)?;
         bar.finish_and_clear();
         let elapsed = started.elapsed().as_secs_f64();
-        if args.json {
+        if json {
             let json_of = |breaks: &[crate::store::verify::Break]| -> Vec<serde_json::Value> {
                 breaks.iter().map(|b| serde_json::json!({"place": b.place.to_string(), "probleme": b.problem})).collect()
             };
@@ -496,9 +495,9 @@ pub fn verify_store(args: &VerifyArgs) -> CliResult {
         }
         match report.breaks.first() {
             None => {
-                if !args.json && report.recorded.is_empty() {
+                if !json && report.recorded.is_empty() {
                     println!("coffre intègre : chaînes, ancres et empreintes concordent");
-                } else if !args.json {
+                } else if !json {
                     println!("coffre intègre hors des ruptures constatées ci-dessus : chaînes, ancres et empreintes concordent");
                 }
                 Ok(())
