@@ -1,4 +1,4 @@
-//! `parafe pack`, `parafe verify pack.zip`, `parafe bench pack`.
+//! `parafe pack`, `parafe verify pack.zip`.
 
 use super::{echec, runtime, CliError, CliResult, DataDir};
 use crate::config::Config;

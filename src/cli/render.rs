@@ -1,4 +1,4 @@
-//! `parafe render` (one document or a whole folder) and `parafe bench render`.
+//! `parafe render`: one document or a whole folder.
 
 use super::{CliError, CliResult};
 use crate::files::write_durably;

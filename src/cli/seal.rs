@@ -1,4 +1,4 @@
-//! `parafe init`, `parafe seal`, `parafe verify file.pdf`, `parafe bench seal`.
+//! `parafe init`, `parafe seal`, `parafe verify file.pdf`.
 
 use super::{CliError, CliResult, DataDir};
 use crate::config::Config;

@@ -1,4 +1,4 @@
-//! `parafe store …`, `parafe verify --store`, `parafe bench store`.
+//! `parafe store …`, `parafe verify --store`.
 
 use super::{runtime, CliError, CliResult, DataDir};
 use crate::config::Config;
