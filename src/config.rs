@@ -19,9 +19,45 @@ pub struct Config {
     /// Evidence store (S3) and retention.
     pub store: crate::store::StoreConfig,
     /// The web service: where it listens, its public address, the first PLIE.
-    pub service: crate::service::ServiceConfig,
+    pub service: ServiceConfig,
     /// Outgoing mail: an SMTP server, or the development mailbox.
     pub courriel: crate::delivery::CourrielConfig,
+}
+
+/// `[service]` in parafe.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address and port to listen on (also `--listen`, `PARAFE_LISTEN`).
+    pub ecoute: String,
+    /// Address people reach the service at, for links in e-mails; default `http://<ecoute>`.
+    pub url_publique: Option<String>,
+    /// A folder whose `*.toml` replace (same name) or add to the embedded workflows.
+    pub workflows: Option<PathBuf>,
+    /// The PLIE created at first start, and its name.
+    pub plie: String,
+    pub nom_plie: String,
+    /// How long a signing link stays valid.
+    pub duree_lien_heures: i64,
+    /// Tasks of the outbox run together (seals, uploads, e-mails).
+    pub taches_simultanees: usize,
+    /// Seconds between two passes of reminders, expiries and journal anchoring.
+    pub veille_secondes: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            ecoute: "127.0.0.1:8080".into(),
+            url_publique: None,
+            workflows: None,
+            plie: "plie".into(),
+            nom_plie: "Mon PLIE".into(),
+            duree_lien_heures: 72,
+            taches_simultanees: 32,
+            veille_secondes: 60,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

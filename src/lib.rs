@@ -16,7 +16,8 @@
 //! Le service ([`service`], `parafe serve`) enchaîne ces étapes : il garde ses données avec
 //! [`db`], planifie les bilans ([`schedule`]), importe les participants ([`import`]), confie
 //! scellement, dépôt et courriels à une boîte d'envoi durable ([`outbox`]), remet les documents
-//! par SMTP ([`delivery`]) et répond à l'API JSON ([`api`]).
+//! par SMTP ([`delivery`]). Au-dessus, la couche HTTP ([`http`]) monte par un seul routeur
+//! l'API JSON ([`api`]) et les écrans ([`web`]), qui ne s'importent pas l'un l'autre.
 //!
 //! Les types échangés entre étapes sont dans [`model`] ; la configuration dans [`config`].
 
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod delivery;
+pub mod http;
 pub mod import;
 pub mod justificatif;
 pub mod outbox;

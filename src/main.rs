@@ -43,25 +43,6 @@ enum Command {
     /// Justificatifs : dépôt d'une pièce, pièces présentes, manquantes et en retard.
     #[command(subcommand)]
     Justificatif(cli::justificatif::JustificatifCommand),
-    /// Mesures de performance, comparées côte à côte à un outil de référence.
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Composition : parafe en mémoire contre la commande `typst compile`.
-    Render(cli::render::BenchArgs),
-    /// Scellement : parafe contre `pyhanko sign addsig`.
-    Seal(cli::seal::BenchArgs),
-    /// Coffre : PutObject et GetObject bruts contre s3s-fs, dépôt par parafe contre PutObject brut.
-    Store(cli::store::BenchArgs),
-    /// Service : planification des bilans BRSA, boîte d'envoi contre lettre seul.
-    Service(cli::serve::BenchArgs),
-    /// Pack d'audit : export contre simple lecture des mêmes pièces du coffre.
-    Pack(cli::pack::BenchArgs),
-    /// Kiosque d'émargement : tablettes simultanées, signatures et clôtures (second processus).
-    Kiosque(cli::kiosque::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,12 +67,6 @@ fn main() -> ExitCode {
         Command::Store(command) => cli::store::run(command),
         Command::Pack(args) => cli::pack::run(args),
         Command::Justificatif(command) => cli::justificatif::run(command),
-        Command::Bench(BenchCommand::Render(args)) => cli::render::bench(args),
-        Command::Bench(BenchCommand::Seal(args)) => cli::seal::bench(args),
-        Command::Bench(BenchCommand::Store(args)) => cli::store::bench(args),
-        Command::Bench(BenchCommand::Service(args)) => cli::serve::bench(args),
-        Command::Bench(BenchCommand::Pack(args)) => cli::pack::bench(args),
-        Command::Bench(BenchCommand::Kiosque(args)) => cli::kiosque::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -390,3 +390,21 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     app.reveil.sonner();
     Ok(())
 }
+
+/// Every `veille_secondes`: reminders, expiries, and the journal anchor when its interval has
+/// passed.
+pub fn veilleur(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let secondes = app.config.service.veille_secondes.max(1);
+        let mut minute = tokio::time::interval(std::time::Duration::from_secs(secondes));
+        loop {
+            minute.tick().await;
+            if let Err(e) = veiller(&app).await {
+                tracing::warn!("échéancier : {e}");
+            }
+            if let Err(e) = app.vault.anchor_if_due(app.tsa.as_ref()).await {
+                tracing::warn!("ancrage du journal : {e}");
+            }
+        }
+    })
+}

@@ -2,10 +2,10 @@
 //! participant and of an opération, the search of pieces, audit packs made in the background
 //! (start, progress, download). Thin handlers over [`crate::service::controle`].
 
-use super::{ApiError, Corps, Reponse};
+use super::Reponse;
 use crate::auth::Acteur;
-use crate::justificatif::Refus;
-use crate::service::controle::{self, DemandeExport, DepotRefuse, Recherche};
+use crate::http::corps::Corps;
+use crate::service::controle::{self, DemandeExport, Recherche};
 use crate::service::App;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
@@ -35,32 +35,6 @@ pub fn routes() -> Router<App> {
         .route("/api/exports/{reference}/zip", get(zip))
 }
 
-/// The status of a refused piece: 413 past the size limit, 400 for an interrupted upload, 507
-/// or 503 when it could not be written, 422 for everything the person must fix in the file.
-pub(crate) fn statut_refus(r: &Refus) -> StatusCode {
-    match r {
-        Refus::TropGros { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Refus::Lecture { .. } => StatusCode::BAD_REQUEST,
-        Refus::Stockage { panne } => {
-            StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
-        }
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
-impl From<DepotRefuse> for ApiError {
-    fn from(r: DepotRefuse) -> ApiError {
-        match r {
-            DepotRefuse::Demande(e) => e.into(),
-            DepotRefuse::Piece(p) => ApiError {
-                status: statut_refus(&p),
-                message: p.to_string(),
-                champ: Some("fichier".into()),
-            },
-        }
-    }
-}
-
 /// `Content-Disposition` of a download: the name in ASCII, and in UTF-8 for browsers that read
 /// it (RFC 6266).
 pub(crate) fn piece_jointe(nom: &str) -> HeaderValue {
@@ -71,7 +45,7 @@ pub(crate) fn piece_jointe(nom: &str) -> HeaderValue {
         .filter(|e| !e.is_empty())
         .map(|e| format!(".{e}"))
         .unwrap_or_default();
-    let utf8 = crate::web::encoder(nom).replace('+', "%20");
+    let utf8 = crate::http::lien::encoder(nom).replace('+', "%20");
     HeaderValue::from_str(&format!(
         "attachment; filename=\"{ascii}{extension}\"; filename*=UTF-8''{utf8}"
     ))

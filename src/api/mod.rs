@@ -5,11 +5,12 @@ pub(crate) mod controle;
 
 use crate::auth::{Acteur, Refus, RolePersonnel};
 use crate::db::{self, documents as docs, participants, referentiel};
+use crate::http::corps::Corps;
+use crate::http::erreur::ApiError;
 use crate::service::documents::{self, Demande};
 use crate::service::signature::{self, Contexte, Signature};
 use crate::service::{App, Erreur};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
@@ -17,147 +18,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-
-/// An error answer: status, French message, and the field to fix when there is one.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    pub champ: Option<String>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut corps = json!({ "erreur": self.message });
-        if let Some(champ) = self.champ {
-            corps["champ"] = json!(champ);
-        }
-        (self.status, Json(corps)).into_response()
-    }
-}
-
-impl From<Erreur> for ApiError {
-    fn from(e: Erreur) -> ApiError {
-        let (status, champ) = match &e {
-            Erreur::Introuvable(_) => (StatusCode::NOT_FOUND, None),
-            Erreur::Interdit(_) => (StatusCode::FORBIDDEN, None),
-            Erreur::Invalide { champ, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
-            }
-            Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
-            Erreur::Stockage { panne, detail } => {
-                tracing::error!("stockage : {detail}");
-                return ApiError {
-                    status: StatusCode::from_u16(panne.statut())
-                        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                    message: panne.to_string(),
-                    champ: None,
-                };
-            }
-            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
-            Erreur::Interne(detail) => {
-                tracing::error!("erreur interne : {detail}");
-                return ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message:
-                        "erreur interne du service ; elle est consignée dans le journal du serveur"
-                            .into(),
-                    champ: None,
-                };
-            }
-        };
-        let message = match e {
-            Erreur::Invalide { message, .. } => message,
-            autre => autre.to_string(),
-        };
-        ApiError {
-            status,
-            message,
-            champ,
-        }
-    }
-}
-
-impl From<Refus> for ApiError {
-    fn from(r: Refus) -> ApiError {
-        match r {
-            Refus::NonAuthentifie => ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                message: r.to_string(),
-                champ: None,
-            },
-            Refus::Interdit => ApiError {
-                status: StatusCode::FORBIDDEN,
-                message: r.to_string(),
-                champ: None,
-            },
-            Refus::Base(e) => Erreur::from(e).into(),
-        }
-    }
-}
-
-/// Largest JSON body accepted: axum's default limit, which every JSON route keeps.
-const LIMITE_JSON: usize = 2 << 20;
-
-/// A JSON body whose errors are answered in French with the faulty field.
-pub struct Corps<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Corps(v)),
-            Err(rejet) => {
-                let (status, message) = match &rejet {
-                    JsonRejection::MissingJsonContentType(_) => (
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "envoyez du JSON (Content-Type: application/json)".to_owned(),
-                    ),
-                    JsonRejection::JsonSyntaxError(_) => (
-                        StatusCode::BAD_REQUEST,
-                        format!("JSON mal formé : {}", cause(&rejet)),
-                    ),
-                    JsonRejection::JsonDataError(_) => (
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("JSON inattendu : {}", cause(&rejet)),
-                    ),
-                    _ if rejet.status() == StatusCode::PAYLOAD_TOO_LARGE => (
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!(
-                            "corps de requête trop volumineux : {} Mo au plus pour du JSON",
-                            LIMITE_JSON >> 20
-                        ),
-                    ),
-                    _ => (
-                        StatusCode::BAD_REQUEST,
-                        "corps de requête illisible".to_owned(),
-                    ),
-                };
-                // serde names the field first: « champ: message ».
-                let champ = cause(&rejet)
-                    .split_once(": ")
-                    .map(|(c, _)| c.to_owned())
-                    .filter(|c| !c.contains(' '));
-                Err(ApiError {
-                    status,
-                    message,
-                    champ,
-                })
-            }
-        }
-    }
-}
-
-fn cause(rejet: &JsonRejection) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(rejet);
-    let mut dernier = rejet.body_text();
-    while let Some(s) = source {
-        dernier = s.to_string();
-        source = s.source();
-    }
-    dernier
-}
 
 type Reponse<T> = Result<T, ApiError>;
 
@@ -208,8 +68,6 @@ pub fn routes() -> Router<App> {
         .route("/api/signature/{jeton}/verification", post(verifier_code))
         .route("/api/signature/{jeton}/refus", post(refuser))
         .route("/api/signature/{jeton}/pdf", get(pdf_du_lien))
-        .layer(axum::middleware::map_response(crate::web::entetes_api))
-        .merge(crate::web::routes())
 }
 
 async fn openapi() -> Response {

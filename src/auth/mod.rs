@@ -9,9 +9,6 @@ pub mod mots_de_passe;
 pub mod session;
 
 use crate::model::PlieId;
-use crate::service::App;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -162,56 +159,4 @@ pub async fn par_jeton_api(
             moyen: Moyen::JetonApi,
         })
     }))
-}
-
-impl FromRequestParts<App> for Acteur {
-    type Rejection = crate::api::ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(jeton) = bearer {
-            if let Some(acteur) = par_jeton_api(&app.db, jeton.trim(), app.horloge.maintenant())
-                .await
-                .map_err(Refus::from)?
-            {
-                return Ok(acteur);
-            }
-        }
-        // A browser session: its CSRF token must come with every request that changes
-        // something, and a tablet locked on a kiosk sheet reaches nothing else.
-        if let Some(s) = session::de_la_requete(&app.db, &parts.headers, app.horloge.maintenant())
-            .await
-            .map_err(Refus::from)?
-        {
-            let refus = |message: &str| crate::api::ApiError {
-                status: axum::http::StatusCode::FORBIDDEN,
-                message: message.to_owned(),
-                champ: None,
-            };
-            if s.kiosque.is_some() {
-                return Err(refus(
-                    "cette tablette est verrouillée sur une feuille d'émargement",
-                ));
-            }
-            let sure = matches!(
-                parts.method,
-                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-            );
-            let jeton = parts
-                .headers
-                .get(session::EN_TETE_CSRF)
-                .and_then(|v| v.to_str().ok());
-            if !sure && !session::csrf_valide(&s, jeton) {
-                return Err(refus(
-                    "jeton anti-CSRF absent ou faux (en-tête X-CSRF-Token) : rechargez la page",
-                ));
-            }
-            return Ok(s.acteur);
-        }
-        Err(Refus::NonAuthentifie.into())
-    }
 }

@@ -2,7 +2,6 @@
 //! stage and its outcome into a French message and an exit code.
 
 pub mod justificatif;
-pub mod kiosque;
 pub mod pack;
 pub mod render;
 pub mod seal;
@@ -39,6 +38,17 @@ impl CliError {
 }
 
 pub type CliResult = Result<(), CliError>;
+
+/// Work that could not be done, with the cause's own words.
+pub fn echec(e: impl std::fmt::Display) -> CliError {
+    CliError::failure(e.to_string())
+}
+
+/// The multi-threaded runtime of the commands that talk to the store.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::failure(format!("démarrage impossible : {e}")))
+}
 
 /// The parafe data directory (keys, database, embedded store): `--data-dir`, else
 /// `PARAFE_DATA_DIR`, else `parafe-data/` in the working directory.

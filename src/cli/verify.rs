@@ -19,7 +19,7 @@ pub struct VerifyArgs {
 
 pub fn run(args: VerifyArgs) -> CliResult {
     match (&args.file, args.store) {
-        (None, true) => super::store::verify_store(&args),
+        (None, true) => super::store::verify_store(args.json, &args.data),
         (Some(file), false) if super::pack::est_un_zip(file) => {
             super::pack::verify_pack(file, args.json, &args.data)
         }

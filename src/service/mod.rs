@@ -18,46 +18,9 @@ use crate::seal::{Keys, Tsa};
 use crate::store::Vault;
 use crate::template::Catalogue;
 use crate::workflow::Workflow;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// `[service]` in parafe.toml.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServiceConfig {
-    /// Address and port to listen on (also `--listen`, `PARAFE_LISTEN`).
-    pub ecoute: String,
-    /// Address people reach the service at, for links in e-mails; default `http://<ecoute>`.
-    pub url_publique: Option<String>,
-    /// A folder whose `*.toml` replace (same name) or add to the embedded workflows.
-    pub workflows: Option<PathBuf>,
-    /// The PLIE created at first start, and its name.
-    pub plie: String,
-    pub nom_plie: String,
-    /// How long a signing link stays valid.
-    pub duree_lien_heures: i64,
-    /// Tasks of the outbox run together (seals, uploads, e-mails).
-    pub taches_simultanees: usize,
-    /// Seconds between two passes of reminders, expiries and journal anchoring.
-    pub veille_secondes: u64,
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        Self {
-            ecoute: "127.0.0.1:8080".into(),
-            url_publique: None,
-            workflows: None,
-            plie: "plie".into(),
-            nom_plie: "Mon PLIE".into(),
-            duree_lien_heures: 72,
-            taches_simultanees: 32,
-            veille_secondes: 60,
-        }
-    }
-}
 
 /// Everything a request or a background task needs. Cheap to clone.
 #[derive(Clone)]
@@ -228,22 +191,4 @@ impl From<crate::document::TransitionInterdite> for Erreur {
     fn from(e: crate::document::TransitionInterdite) -> Erreur {
         Erreur::Conflit(e.to_string())
     }
-}
-
-/// Every `veille_secondes`: reminders, expiries, and the journal anchor when its interval has
-/// passed.
-pub fn veilleur(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let secondes = app.config.service.veille_secondes.max(1);
-        let mut minute = tokio::time::interval(std::time::Duration::from_secs(secondes));
-        loop {
-            minute.tick().await;
-            if let Err(e) = crate::schedule::veiller(&app).await {
-                tracing::warn!("échéancier : {e}");
-            }
-            if let Err(e) = app.vault.anchor_if_due(app.tsa.as_ref()).await {
-                tracing::warn!("ancrage du journal : {e}");
-            }
-        }
-    })
 }

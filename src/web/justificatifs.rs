@@ -202,13 +202,13 @@ async fn refuser(
     refus: DepotRefuse,
 ) -> Page {
     let (statut, texte) = match refus {
-        DepotRefuse::Piece(r) => (crate::api::controle::statut_refus(&r), r.to_string()),
+        DepotRefuse::Piece(r) => (crate::http::erreur::statut_refus(&r), r.to_string()),
         // Out of reach, or broken: the plain error page.
         DepotRefuse::Demande(e @ (Erreur::Introuvable(_) | Erreur::Interne(_))) => {
             return Err(erreur(e))
         }
         DepotRefuse::Demande(e) => {
-            let refus = crate::api::ApiError::from(e);
+            let refus = crate::http::erreur::ApiError::from(e);
             (refus.status, refus.message)
         }
     };

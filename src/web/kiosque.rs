@@ -345,7 +345,7 @@ async fn kiosque_page(
 async fn session_json(app: &App, entetes: &HeaderMap) -> Result<Session, Response> {
     match session::de_la_requete(&app.db, entetes, app.horloge.maintenant()).await {
         Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(crate::api::ApiError {
+        Ok(None) => Err(crate::http::erreur::ApiError {
             status: StatusCode::UNAUTHORIZED,
             message: "session expirée : le référent doit se reconnecter ; les signatures restent gardées sur la tablette".into(),
             champ: None,
@@ -446,7 +446,7 @@ async fn sortir(
         }
         Err(e @ (Erreur::Invalide { .. } | Erreur::Interdit(_))) => Ok(Redirect::to(&format!(
             "/kiosque/{reference}?erreur={}",
-            super::encoder(&message(&e))
+            crate::http::lien::encoder(&message(&e))
         ))
         .into_response()),
         Err(e) => Err(erreur(e)),

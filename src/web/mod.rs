@@ -24,12 +24,12 @@ use crate::service::{App, Erreur};
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 use maud::Markup;
 
-/// Every screen, to merge into the service's router (`.merge(crate::web::routes())`).
+/// Every screen, merged into the service's router by [`crate::http::routeur::routeur`].
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(actifs::routes())
@@ -39,58 +39,6 @@ pub fn routes() -> Router<App> {
         .merge(justificatifs::routes())
         .merge(signer::routes())
         .merge(kiosque::routes())
-        .layer(axum::middleware::map_response(entetes_de_securite))
-}
-
-/// Content-Security-Policy of every page: nothing from elsewhere, no inline script or style, no
-/// framing, forms only to parafe.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-                   font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-                   base-uri 'none'; manifest-src 'self'; worker-src 'self'";
-
-/// Content-Security-Policy of the JSON API: its answers load nothing and are never framed.
-const CSP_API: &str =
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-async fn entetes_de_securite(reponse: Response) -> Response {
-    entetes(reponse, CSP)
-}
-
-/// The security headers of the pages, with the API's own policy, for every API answer.
-pub(crate) async fn entetes_api(reponse: Response) -> Response {
-    entetes(reponse, CSP_API)
-}
-
-fn entetes(mut reponse: Response, csp: &'static str) -> Response {
-    let h = reponse.headers_mut();
-    let fixe = |v: &'static str| HeaderValue::from_static(v);
-    h.insert(header::CONTENT_SECURITY_POLICY, fixe(csp));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, fixe("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, fixe("DENY"));
-    // Signing and account links carry their secret in the path: never tell another site
-    // (`same-origin` rather than `no-referrer`, with which browsers send `Origin: null` and the
-    // same-origin check of forms could not tell parafe's own pages from a sandboxed attacker).
-    h.insert(header::REFERRER_POLICY, fixe("same-origin"));
-    h.insert(
-        "permissions-policy",
-        fixe("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
-    );
-    h.insert("cross-origin-opener-policy", fixe("same-origin"));
-    h.insert("cross-origin-resource-policy", fixe("same-origin"));
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, fixe("no-store"));
-    }
-    reponse
-}
-
-/// `Strict-Transport-Security` on every answer of a service reached over https
-/// (`url_publique`): browsers then never try it in clear again, for a year.
-pub async fn hsts(mut reponse: Response) -> Response {
-    reponse.headers_mut().insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    reponse
 }
 
 /// A submitted form of a staff screen: refused when it comes from another site (`Origin`), or
@@ -162,9 +110,9 @@ impl<T: serde::de::DeserializeOwned> FromRequest<App> for JsonSur<T> {
                 r
             });
         }
-        crate::api::Corps::<T>::from_request(requete, app)
+        crate::http::corps::Corps::<T>::from_request(requete, app)
             .await
-            .map(|crate::api::Corps(t)| JsonSur(t))
+            .map(|crate::http::corps::Corps(t)| JsonSur(t))
             .map_err(IntoResponse::into_response)
     }
 }
@@ -280,7 +228,7 @@ impl FromRequestParts<App> for EnKiosque {
                     .map(|p| p.as_str())
                     .unwrap_or("/");
                 let suite = if parts.method == Method::GET && chemin.starts_with('/') {
-                    format!("?suite={}", encoder(chemin))
+                    format!("?suite={}", crate::http::lien::encoder(chemin))
                 } else {
                     String::new()
                 };
@@ -289,11 +237,6 @@ impl FromRequestParts<App> for EnKiosque {
             Err(e) => Err(erreur(e.into())),
         }
     }
-}
-
-/// Percent-encoding of a query-string value.
-pub(crate) fn encoder(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The client's address, when the server records it (`into_make_service_with_connect_info`).
@@ -381,7 +324,7 @@ pub(crate) fn message(e: &Erreur) -> String {
 
 /// A service error as a JSON answer `{"erreur", "champ"}` (for the pages' scripts).
 pub(crate) fn erreur_json(e: Erreur) -> Response {
-    crate::api::ApiError::from(e).into_response()
+    crate::http::erreur::ApiError::from(e).into_response()
 }
 
 type Page = Result<Response, Response>;

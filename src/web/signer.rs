@@ -145,7 +145,9 @@ async fn envoyer_code(
 ) -> Page {
     let note = match signature::envoyer_code(&app, &jeton).await {
         Ok(()) => String::new(),
-        Err(e @ Erreur::TropDeDemandes(_)) => format!("&erreur={}", super::encoder(&message(&e))),
+        Err(e @ Erreur::TropDeDemandes(_)) => {
+            format!("&erreur={}", crate::http::lien::encoder(&message(&e)))
+        }
         Err(e) => return Err(refus_du_lien(e)),
     };
     Ok(Redirect::to(&format!("/signer/{jeton}?etape=code{note}")).into_response())
@@ -165,7 +167,7 @@ async fn verifier(
         Ok(()) => Ok(Redirect::to(&format!("/signer/{jeton}")).into_response()),
         Err(e @ Erreur::Invalide { .. }) => Ok(Redirect::to(&format!(
             "/signer/{jeton}?etape=code&erreur={}",
-            super::encoder(&message(&e))
+            crate::http::lien::encoder(&message(&e))
         ))
         .into_response()),
         Err(e) => Err(refus_du_lien(e)),
@@ -190,7 +192,7 @@ async fn signer(
     adresse: super::Adresse,
     entetes: HeaderMap,
     Path(jeton): Path<String>,
-    crate::api::Corps(s): crate::api::Corps<Signature>,
+    crate::http::corps::Corps(s): crate::http::corps::Corps<Signature>,
 ) -> Response {
     if !super::meme_origine(&app, &entetes) {
         return erreur_json(Erreur::Interdit("requête venue d'un autre site".into()));
@@ -225,7 +227,7 @@ async fn refuser(
         .into_response()),
         Err(e @ Erreur::Invalide { .. }) => Ok(Redirect::to(&format!(
             "/signer/{jeton}?erreur={}",
-            super::encoder(&message(&e))
+            crate::http::lien::encoder(&message(&e))
         ))
         .into_response()),
         Err(e) => Err(refus_du_lien(e)),

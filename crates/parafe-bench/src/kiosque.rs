@@ -1,4 +1,4 @@
-//! `parafe bench kiosque`: load on the émargement kiosk, from a second process on loopback.
+//! `parafe-bench kiosque`: load on the émargement kiosk, from a second process on loopback.
 //!
 //! This process is the load client; `parafe serve` runs as a child process on a fresh data
 //! directory (embedded store, local TSA, development mailbox). Each of the N virtual tablets
@@ -8,7 +8,7 @@
 //! signature the server acknowledged is counted again in the store: in the documents (all filed)
 //! and in the evidence journal (one `document_signed` entry each).
 
-use super::{CliError, CliResult};
+use crate::commun::{echec, CliError, CliResult};
 use clap::Args;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -42,11 +42,7 @@ pub struct BenchArgs {
 }
 
 const MOT_DE_PASSE: &str = "banc d'essai du kiosque parafe";
-const CONSENTEMENT: &str = crate::service::signature::CONSENTEMENT;
-
-fn echec(e: impl std::fmt::Display) -> CliError {
-    CliError::failure(e.to_string())
-}
+const CONSENTEMENT: &str = parafe::service::signature::CONSENTEMENT;
 
 /// The service under load, in its own process.
 struct Serveur {
@@ -83,7 +79,7 @@ fn lancer(data: &Path, workflows: Option<&Path>) -> Result<Serveur, CliError> {
         ),
     )
     .map_err(echec)?;
-    let exe = std::env::current_exe().map_err(echec)?;
+    let exe = crate::commun::parafe()?;
     let mut enfant = Command::new(exe)
         .args(["serve", "--data-dir"])
         .arg(data)
@@ -139,7 +135,7 @@ fn cookie_de(r: &reqwest::Response) -> Option<String> {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(crate::auth::session::COOKIE))
+        .find(|v| v.starts_with(parafe::auth::session::COOKIE))
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
 }
@@ -210,7 +206,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).map_err(echec)?;
     // An administrator with an API token (import, health, checks), before the service starts.
-    let exe = std::env::current_exe().map_err(echec)?;
+    let exe = crate::commun::parafe()?;
     let sortie = Command::new(&exe)
         .args(["comptes", "ajouter", "--data-dir"])
         .arg(&data)
@@ -272,7 +268,7 @@ async fn charge(serveur: &Serveur, jeton: &str, args: &BenchArgs) -> CliResult {
             r.text().await.unwrap_or_default()
         )));
     }
-    let mut csv = crate::import::COLONNES
+    let mut csv = parafe::import::COLONNES
         .iter()
         .map(|(c, _)| *c)
         .collect::<Vec<_>>()
@@ -326,7 +322,7 @@ async fn charge(serveur: &Serveur, jeton: &str, args: &BenchArgs) -> CliResult {
         }
         for e in std::fs::read_dir(&boite).into_iter().flatten().flatten() {
             let octets = std::fs::read(e.path()).unwrap_or_default();
-            let (a, _, texte) = crate::web::lire_courriel(&octets);
+            let (a, _, texte) = parafe::web::lire_courriel(&octets);
             if let (Some(t), Some(lien)) = (
                 entre(&a, "referent", "@banc"),
                 entre(&texte, "/compte/", "\n"),
@@ -471,7 +467,7 @@ async fn charge(serveur: &Serveur, jeton: &str, args: &BenchArgs) -> CliResult {
             non_deposees += 1;
         } else if let Some(t) = v["document"]["modifie_le"]
             .as_str()
-            .and_then(crate::db::parse_instant)
+            .and_then(parafe::db::parse_instant)
         {
             scelles.push((t - *envoye).num_microseconds().unwrap_or(0) as f64 / 1000.0);
         }
