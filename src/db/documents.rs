@@ -40,30 +40,6 @@ const COLONNES: &str = "id, plie, ref, workflow, modele, participant_id, operati
     etat, donnees, bilan, echeance, envoye_le, expire_le, sha256_rendu, sha256_scelle, depose_seq,
     cree_le, modifie_le";
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Signataire {
-    #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
-    pub document_id: i64,
-    pub rang: i64,
-    pub role: String,
-    pub nom: String,
-    pub email: Option<String>,
-    pub methode: String,
-    #[serde(skip)]
-    pub personnel_id: Option<i64>,
-    #[serde(skip)]
-    pub participant_id: Option<i64>,
-    pub etat: String,
-    pub signe_le: Option<String>,
-    pub version_sha256: Option<String>,
-    pub motif_refus: Option<String>,
-}
-
-const COLONNES_SIGNATAIRE: &str = "id, document_id, rang, role, nom, email, methode, personnel_id,
-    participant_id, etat, signe_le, version_sha256, motif_refus";
-
 /// What a new document is made of.
 pub struct NouveauDocument<'a> {
     pub plie: &'a str,
@@ -215,18 +191,6 @@ pub async fn liste(
     .await
 }
 
-pub async fn signataires<'c, E: sqlx::SqliteExecutor<'c>>(
-    db: E,
-    document_id: i64,
-) -> Result<Vec<Signataire>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLONNES_SIGNATAIRE} FROM signataire WHERE document_id = ? ORDER BY rang"
-    ))
-    .bind(document_id)
-    .fetch_all(db)
-    .await
-}
-
 /// Moves a document from `de` to `vers` if it is still in `de` (a concurrent change makes this
 /// return false rather than overwrite it), and records the step in its history.
 pub async fn transition(
@@ -291,4 +255,88 @@ pub async fn ajouter_version(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Replaces a document's data (an attendee added on the spot, a signer's fields, a sheet's
+/// closing); `modifie_le` when it counts as a change of the document.
+pub async fn changer_donnees(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    donnees: &str,
+    modifie_le: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE document SET donnees = ?, modifie_le = coalesce(?, modifie_le) WHERE id = ?",
+    )
+    .bind(donnees)
+    .bind(modifie_le)
+    .bind(document_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a draft's data; false if it is no longer a draft.
+pub async fn modifier_brouillon(
+    db: &Pool,
+    document_id: i64,
+    donnees: &str,
+    le: &str,
+) -> Result<bool, sqlx::Error> {
+    let fait =
+        sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ? AND etat = ?")
+            .bind(donnees)
+            .bind(le)
+            .bind(document_id)
+            .bind(Etat::Brouillon.code())
+            .execute(db)
+            .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// When a document went for signature, and when its links expire.
+pub async fn marquer_envoye(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    envoye_le: &str,
+    expire_le: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE document SET envoye_le = ?, expire_le = ? WHERE id = ?")
+        .bind(envoye_le)
+        .bind(expire_le)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The journal entry that records a document filed in the vault.
+pub async fn marquer_depose(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE document SET depose_seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A step of a document's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Evenement {
+    #[sqlx(try_from = "String")]
+    pub vers: Etat,
+    pub acteur: String,
+    pub le: chrono::DateTime<chrono::Utc>,
+}
+
+/// A document's history, oldest first.
+pub async fn evenements(db: &Pool, document_id: i64) -> Result<Vec<Evenement>, sqlx::Error> {
+    sqlx::query_as("SELECT vers, acteur, le FROM evenement WHERE document_id = ? ORDER BY id")
+        .bind(document_id)
+        .fetch_all(db)
+        .await
 }

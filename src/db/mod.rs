@@ -9,9 +9,12 @@
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod documents;
+pub mod exports;
+pub mod kiosque;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;
+pub mod signataires;
 
 use crate::panne::Panne;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -187,3 +190,49 @@ pub fn base32(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A stored state its enum does not know: a corrupted row, never read as another state.
+#[derive(Debug, thiserror::Error)]
+#[error("état {quoi} inconnu « {valeur} » dans la base : ligne altérée ou écrite par une autre version de parafe")]
+pub struct EtatInconnu {
+    pub quoi: &'static str,
+    pub valeur: String,
+}
+
+/// A state stored as text: its codes, read with `#[sqlx(try_from = "String")]` (an unknown
+/// value is an [`EtatInconnu`]), bound with `code()`, serialized as its code.
+macro_rules! etat_stocke {
+    ($(#[$doc:meta])* $nom:ident, $quoi:literal, { $($variante:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $nom {
+            $($variante),+
+        }
+
+        impl $nom {
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variante => $code),+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $nom {
+            type Error = $crate::db::EtatInconnu;
+
+            fn try_from(valeur: String) -> Result<Self, Self::Error> {
+                match valeur.as_str() {
+                    $($code => Ok(Self::$variante),)+
+                    _ => Err($crate::db::EtatInconnu { quoi: $quoi, valeur }),
+                }
+            }
+        }
+
+        impl serde::Serialize for $nom {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+    };
+}
+pub(crate) use etat_stocke;

@@ -101,3 +101,13 @@ pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx
         .fetch_optional(db)
         .await
 }
+
+/// The addresses of the PLIE's active coordinateurs.
+pub async fn emails_coordinateurs(db: &Pool, plie: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT email FROM personnel WHERE plie = ? AND role = 'coordinateur' AND actif = 1",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
