@@ -35,7 +35,6 @@ pub struct Export {
     pub reference: String,
     pub demandeur: Option<i64>,
     pub parametres: String,
-    #[sqlx(try_from = "String")]
     pub etat: EtatExport,
     pub progression: i64,
     pub total: i64,

@@ -20,7 +20,6 @@ pub struct Kiosque {
     pub reference: String,
     pub document_id: i64,
     pub ouvert_par: i64,
-    #[sqlx(try_from = "String")]
     pub etat: EtatKiosque,
 }
 

@@ -199,8 +199,9 @@ pub struct EtatInconnu {
     pub valeur: String,
 }
 
-/// A state stored as text: its codes, read with `#[sqlx(try_from = "String")]` (an unknown
-/// value is an [`EtatInconnu`]), bound with `code()`, serialized as its code.
+/// A state stored as text: its codes, bound with `code()`, serialized as its code, decoded
+/// from a column (an unknown value is an [`EtatInconnu`], whose message the decoding error
+/// keeps: `#[sqlx(try_from = "String")]` would lose it).
 macro_rules! etat_stocke {
     ($(#[$doc:meta])* $nom:ident, $quoi:literal, { $($variante:ident = $code:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -225,6 +226,25 @@ macro_rules! etat_stocke {
                     $($code => Ok(Self::$variante),)+
                     _ => Err($crate::db::EtatInconnu { quoi: $quoi, valeur }),
                 }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Sqlite> for $nom {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $nom {
+            fn decode(
+                valeur: sqlx::sqlite::SqliteValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+                Ok(Self::try_from(code)?)
             }
         }
 

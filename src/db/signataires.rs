@@ -28,7 +28,6 @@ pub struct Signataire {
     pub personnel_id: Option<i64>,
     #[serde(skip)]
     pub participant_id: Option<i64>,
-    #[sqlx(try_from = "String")]
     pub etat: EtatSignataire,
     pub signe_le: Option<String>,
     pub version_sha256: Option<String>,
