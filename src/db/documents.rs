@@ -340,3 +340,54 @@ pub async fn evenements(db: &Pool, document_id: i64) -> Result<Vec<Evenement>, s
         .fetch_all(db)
         .await
 }
+
+/// A participant of a portfolio and what his documents say of him (the participants' list as
+/// a spreadsheet).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuiviParticipant {
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub commune: String,
+    pub code_postal: String,
+    pub date_entree: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+    pub rsa: bool,
+    /// His contrat d'engagement is signed.
+    pub contrat: bool,
+    /// When he last signed a sheet (an interview's or a workshop's).
+    pub dernier_emargement: Option<chrono::DateTime<chrono::Utc>>,
+    /// His bilans still unsigned past their due day.
+    pub bilans_en_retard: i64,
+}
+
+/// The PLIE's participants (a référent's: his own), by name, with [`SuiviParticipant`].
+pub async fn suivi_des_participants(
+    db: &Pool,
+    plie: &str,
+    referent: Option<i64>,
+    aujourdhui: chrono::NaiveDate,
+) -> Result<Vec<SuiviParticipant>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
+           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
+           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
+           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
+                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
+                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
+           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
+                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY p.nom, p.prenom",
+    )
+    .bind(super::jour(aujourdhui))
+    .bind(plie)
+    .bind(referent)
+    .bind(referent)
+    .fetch_all(db)
+    .await
+}

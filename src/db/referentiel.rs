@@ -153,3 +153,13 @@ pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
         .fetch_all(db)
         .await
 }
+
+/// The PLIE's opérations, by code.
+pub async fn operations(db: &Pool, plie: &str) -> Result<Vec<Operation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}

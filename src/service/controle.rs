@@ -8,6 +8,7 @@ use super::{App, Erreur};
 use crate::auth::{Acteur, RolePersonnel};
 use crate::db::exports::{self, EtatExport, Export};
 use crate::db::participants::{self, Participant};
+use crate::db::personnel::{self, Referent};
 use crate::db::referentiel;
 use crate::justificatif::controle::{Reception, Recu, Refus};
 use crate::justificatif::etat::{
@@ -39,22 +40,18 @@ pub async fn participant_de(
     reference: &str,
 ) -> Result<Participant, Erreur> {
     let plie = acteur.plie.as_str();
-    let par_identifiant: Option<String> = sqlx::query_scalar(
-        "SELECT ref FROM participant WHERE plie = ? AND identifiant_externe = ?",
-    )
-    .bind(plie)
-    .bind(reference)
-    .fetch_optional(&app.db)
-    .await?;
+    let portefeuille = acteur.portefeuille();
+    let trouve = match participants::par_identifiant(&app.db, plie, reference, portefeuille).await?
+    {
+        Some(p) => Some(p),
+        None => participants::par_ref(&app.db, plie, reference, portefeuille).await?,
+    };
     // The refusal names what the caller gave, never the pseudonymous reference it stands for.
-    let pseudonyme = par_identifiant.as_deref().unwrap_or(reference);
-    participants::par_ref(&app.db, plie, pseudonyme, acteur.portefeuille())
-        .await?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!(
-                "aucun participant « {reference} » dans votre portefeuille"
-            ))
-        })
+    trouve.ok_or_else(|| {
+        Erreur::Introuvable(format!(
+            "aucun participant « {reference} » dans votre portefeuille"
+        ))
+    })
 }
 
 fn dossier_erreur(e: DossierError) -> Erreur {
@@ -66,33 +63,21 @@ fn dossier_erreur(e: DossierError) -> Erreur {
 
 /// The PLIE's opérations, by code.
 pub async fn operations(app: &App, plie: &PlieId) -> Result<Vec<OperationInfo>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
-    )
-    .bind(plie.as_str())
-    .fetch_all(&app.db)
-    .await?)
-}
-
-/// A référent of the PLIE, as the search offers them.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Referent {
-    pub id: i64,
-    pub nom: String,
-    pub prenom: String,
+    Ok(referentiel::operations(&app.db, plie.as_str())
+        .await?
+        .into_iter()
+        .map(|o| OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        })
+        .collect())
 }
 
 /// The référents the caller may search by: all of the PLIE, or himself.
 pub async fn referents(app: &App, acteur: &Acteur) -> Result<Vec<Referent>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
-         AND (? IS NULL OR id = ?) ORDER BY nom, prenom",
-    )
-    .bind(acteur.plie.as_str())
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_all(&app.db)
-    .await?)
+    Ok(personnel::referents(&app.db, acteur.plie.as_str(), acteur.portefeuille()).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
