@@ -21,7 +21,7 @@ pub struct Document {
     pub operation_id: Option<i64>,
     #[serde(skip)]
     pub auteur_id: Option<i64>,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "EtatLu")]
     pub etat: Etat,
     #[serde(skip)]
     pub donnees: String,
@@ -34,6 +34,33 @@ pub struct Document {
     pub depose_seq: Option<i64>,
     pub cree_le: String,
     pub modifie_le: String,
+}
+
+/// A document's state as its column decodes: an unknown value is an error that keeps the
+/// message of [`crate::document::EtatInconnu`] (`#[sqlx(try_from = "String")]` would lose it).
+pub struct EtatLu(Etat);
+
+impl sqlx::Type<sqlx::Sqlite> for EtatLu {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for EtatLu {
+    fn decode(valeur: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+        Ok(EtatLu(Etat::try_from(code)?))
+    }
+}
+
+impl From<EtatLu> for Etat {
+    fn from(e: EtatLu) -> Etat {
+        e.0
+    }
 }
 
 const COLONNES: &str = "id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
@@ -327,7 +354,7 @@ pub async fn marquer_depose(
 /// A step of a document's history.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Evenement {
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "EtatLu")]
     pub vers: Etat,
     pub acteur: String,
     pub le: chrono::DateTime<chrono::Utc>,

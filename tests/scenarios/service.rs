@@ -1620,7 +1620,7 @@ fn une_demande_non_signee_est_relancee_puis_expire() {
 /// « annulé »).
 #[test]
 fn un_etat_inconnu_en_base_n_est_lu_comme_aucun_autre() {
-    let plie = Plie::pret(None);
+    let (plie, journal) = plie_journalise();
     let service = &plie.service;
     let (_, reference, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
     alterer(
@@ -1633,7 +1633,12 @@ fn un_etat_inconnu_en_base_n_est_lu_comme_aucun_autre() {
         &plie.referent,
         None,
     );
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    refuse_l_etat_inconnu(
+        status,
+        &v.to_string(),
+        &journal,
+        "état de document inconnu « egare »",
+    );
     assert!(!v.to_string().contains("annul"), "{v}");
 }
 
