@@ -381,7 +381,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             "evenement": crate::model::JournalEvent::DocumentTransition { document: document.reference.clone(), from: document.etat.code().into(), to: document.etat.code().into(), actor: format!("relance-{}", i + 1) },
             "objets": [document.sha256_rendu],
         }), maintenant).await?;
-        let signataires = docs::signataires(&mut *tx, document.id).await?;
+        let signataires = crate::db::signataires::du_document(&mut *tx, document.id).await?;
         for s in crate::service::documents::a_inviter(workflow, &signataires) {
             crate::service::documents::inviter(app, &mut tx, document, s, maintenant, true).await?;
         }

@@ -86,7 +86,7 @@ async fn sante(State(app): State<App>) -> Reponse<Json<Value>> {
 }
 
 async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
-    let signataires = docs::signataires(&app.db, document.id)
+    let signataires = crate::db::signataires::du_document(&app.db, document.id)
         .await
         .map_err(Erreur::from)?;
     let libelle = document.etat.libelle();
@@ -555,15 +555,9 @@ async fn fiche_plie(
             return Err(Erreur::invalide(&e.chemin, e.message.clone()).into());
         }
     }
-    sqlx::query(
-        "UPDATE plie SET fiche = ?, nom = coalesce(json_extract(?, '$.nom'), nom) WHERE id = ?",
-    )
-    .bind(fiche.to_string())
-    .bind(fiche.to_string())
-    .bind(acteur.plie.as_str())
-    .execute(&app.db)
-    .await
-    .map_err(Erreur::from)?;
+    crate::db::referentiel::changer_fiche_plie(&app.db, acteur.plie.as_str(), &fiche.to_string())
+        .await
+        .map_err(Erreur::from)?;
     Ok(Json(json!({ "plie": fiche })))
 }
 

@@ -74,10 +74,7 @@ pub async fn plie_de(db: &sqlx::SqlitePool, plie: Option<&str>) -> Result<PlieId
     if let Some(p) = plie {
         return PlieId::new(p).map_err(CliError::input);
     }
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM plie ORDER BY id")
-        .fetch_all(db)
-        .await
-        .map_err(echec)?;
+    let ids = crate::db::referentiel::plies(db).await.map_err(echec)?;
     match ids.as_slice() {
         [seul] => PlieId::new(seul).map_err(CliError::input),
         [] => Err(CliError::input("la base ne connaît aucun PLIE")),
@@ -114,8 +111,8 @@ pub fn run(args: PackArgs) -> CliResult {
             reference: pack::nouvelle_reference(),
             aujourdhui: ouvert.vault.horloge().aujourdhui(),
         };
-        let maintenant = || crate::db::instant(ouvert.vault.horloge().maintenant());
-        let id = pack::suivi::creer(&ouvert.db, &demande, None, &maintenant())
+        let maintenant = || ouvert.vault.horloge().maintenant();
+        let id = pack::suivi::creer(&ouvert.db, &demande, None, maintenant())
             .await
             .map_err(|e| match e {
                 sqlx::Error::RowNotFound => CliError::input(format!(
@@ -148,11 +145,11 @@ pub fn run(args: PackArgs) -> CliResult {
         let r = match resultat {
             Ok(r) => r,
             Err(e) => {
-                let _ = pack::suivi::echouer(&ouvert.db, id, &e.to_string(), &maintenant()).await;
+                let _ = crate::db::exports::echouer(&ouvert.db, id, &e.to_string(), maintenant()).await;
                 return Err(pack_error(e));
             }
         };
-        pack::suivi::finir(&ouvert.db, id, &r, &maintenant())
+        pack::suivi::finir(&ouvert.db, id, &r, maintenant())
             .await
             .map_err(echec)?;
         println!(

@@ -21,7 +21,7 @@ pub struct Document {
     pub operation_id: Option<i64>,
     #[serde(skip)]
     pub auteur_id: Option<i64>,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "EtatLu")]
     pub etat: Etat,
     #[serde(skip)]
     pub donnees: String,
@@ -36,33 +36,36 @@ pub struct Document {
     pub modifie_le: String,
 }
 
+/// A document's state as its column decodes: an unknown value is an error that keeps the
+/// message of [`crate::document::EtatInconnu`] (`#[sqlx(try_from = "String")]` would lose it).
+pub struct EtatLu(Etat);
+
+impl sqlx::Type<sqlx::Sqlite> for EtatLu {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for EtatLu {
+    fn decode(valeur: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+        Ok(EtatLu(Etat::try_from(code)?))
+    }
+}
+
+impl From<EtatLu> for Etat {
+    fn from(e: EtatLu) -> Etat {
+        e.0
+    }
+}
+
 const COLONNES: &str = "id, plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
     etat, donnees, bilan, echeance, envoye_le, expire_le, sha256_rendu, sha256_scelle, depose_seq,
     cree_le, modifie_le";
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Signataire {
-    #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
-    pub document_id: i64,
-    pub rang: i64,
-    pub role: String,
-    pub nom: String,
-    pub email: Option<String>,
-    pub methode: String,
-    #[serde(skip)]
-    pub personnel_id: Option<i64>,
-    #[serde(skip)]
-    pub participant_id: Option<i64>,
-    pub etat: String,
-    pub signe_le: Option<String>,
-    pub version_sha256: Option<String>,
-    pub motif_refus: Option<String>,
-}
-
-const COLONNES_SIGNATAIRE: &str = "id, document_id, rang, role, nom, email, methode, personnel_id,
-    participant_id, etat, signe_le, version_sha256, motif_refus";
 
 /// What a new document is made of.
 pub struct NouveauDocument<'a> {
@@ -215,18 +218,6 @@ pub async fn liste(
     .await
 }
 
-pub async fn signataires<'c, E: sqlx::SqliteExecutor<'c>>(
-    db: E,
-    document_id: i64,
-) -> Result<Vec<Signataire>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLONNES_SIGNATAIRE} FROM signataire WHERE document_id = ? ORDER BY rang"
-    ))
-    .bind(document_id)
-    .fetch_all(db)
-    .await
-}
-
 /// Moves a document from `de` to `vers` if it is still in `de` (a concurrent change makes this
 /// return false rather than overwrite it), and records the step in its history.
 pub async fn transition(
@@ -291,4 +282,139 @@ pub async fn ajouter_version(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Replaces a document's data (an attendee added on the spot, a signer's fields, a sheet's
+/// closing); `modifie_le` when it counts as a change of the document.
+pub async fn changer_donnees(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    donnees: &str,
+    modifie_le: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE document SET donnees = ?, modifie_le = coalesce(?, modifie_le) WHERE id = ?",
+    )
+    .bind(donnees)
+    .bind(modifie_le)
+    .bind(document_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a draft's data; false if it is no longer a draft.
+pub async fn modifier_brouillon(
+    db: &Pool,
+    document_id: i64,
+    donnees: &str,
+    le: &str,
+) -> Result<bool, sqlx::Error> {
+    let fait =
+        sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ? AND etat = ?")
+            .bind(donnees)
+            .bind(le)
+            .bind(document_id)
+            .bind(Etat::Brouillon.code())
+            .execute(db)
+            .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// When a document went for signature, and when its links expire.
+pub async fn marquer_envoye(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    envoye_le: &str,
+    expire_le: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE document SET envoye_le = ?, expire_le = ? WHERE id = ?")
+        .bind(envoye_le)
+        .bind(expire_le)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The journal entry that records a document filed in the vault.
+pub async fn marquer_depose(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: i64,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE document SET depose_seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A step of a document's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Evenement {
+    #[sqlx(try_from = "EtatLu")]
+    pub vers: Etat,
+    pub acteur: String,
+    pub le: chrono::DateTime<chrono::Utc>,
+}
+
+/// A document's history, oldest first.
+pub async fn evenements(db: &Pool, document_id: i64) -> Result<Vec<Evenement>, sqlx::Error> {
+    sqlx::query_as("SELECT vers, acteur, le FROM evenement WHERE document_id = ? ORDER BY id")
+        .bind(document_id)
+        .fetch_all(db)
+        .await
+}
+
+/// A participant of a portfolio and what his documents say of him (the participants' list as
+/// a spreadsheet).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuiviParticipant {
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub commune: String,
+    pub code_postal: String,
+    pub date_entree: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+    pub rsa: bool,
+    /// His contrat d'engagement is signed.
+    pub contrat: bool,
+    /// When he last signed a sheet (an interview's or a workshop's).
+    pub dernier_emargement: Option<chrono::DateTime<chrono::Utc>>,
+    /// His bilans still unsigned past their due day.
+    pub bilans_en_retard: i64,
+}
+
+/// The PLIE's participants (a référent's: his own), by name, with [`SuiviParticipant`].
+pub async fn suivi_des_participants(
+    db: &Pool,
+    plie: &str,
+    referent: Option<i64>,
+    aujourdhui: chrono::NaiveDate,
+) -> Result<Vec<SuiviParticipant>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
+           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
+           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
+           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
+                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
+                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
+           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
+                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY p.nom, p.prenom",
+    )
+    .bind(super::jour(aujourdhui))
+    .bind(plie)
+    .bind(referent)
+    .bind(referent)
+    .fetch_all(db)
+    .await
 }

@@ -8,10 +8,14 @@
 //! finishes, those two stop at the first row, and sqlx then resets the statement ignoring its
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
+pub mod banc;
 pub mod documents;
+pub mod exports;
+pub mod kiosque;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;
+pub mod signataires;
 
 use crate::panne::Panne;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -187,3 +191,69 @@ pub fn base32(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A stored state its enum does not know: a corrupted row, never read as another state.
+#[derive(Debug, thiserror::Error)]
+#[error("état {quoi} inconnu « {valeur} » dans la base : ligne altérée ou écrite par une autre version de parafe")]
+pub struct EtatInconnu {
+    pub quoi: &'static str,
+    pub valeur: String,
+}
+
+/// A state stored as text: its codes, bound with `code()`, serialized as its code, decoded
+/// from a column (an unknown value is an [`EtatInconnu`], whose message the decoding error
+/// keeps: `#[sqlx(try_from = "String")]` would lose it).
+macro_rules! etat_stocke {
+    ($(#[$doc:meta])* $nom:ident, $quoi:literal, { $($variante:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $nom {
+            $($variante),+
+        }
+
+        impl $nom {
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variante => $code),+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $nom {
+            type Error = $crate::db::EtatInconnu;
+
+            fn try_from(valeur: String) -> Result<Self, Self::Error> {
+                match valeur.as_str() {
+                    $($code => Ok(Self::$variante),)+
+                    _ => Err($crate::db::EtatInconnu { quoi: $quoi, valeur }),
+                }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Sqlite> for $nom {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $nom {
+            fn decode(
+                valeur: sqlx::sqlite::SqliteValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+                Ok(Self::try_from(code)?)
+            }
+        }
+
+        impl serde::Serialize for $nom {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+    };
+}
+pub(crate) use etat_stocke;

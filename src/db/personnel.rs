@@ -101,3 +101,38 @@ pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx
         .fetch_optional(db)
         .await
 }
+
+/// The addresses of the PLIE's active coordinateurs.
+pub async fn emails_coordinateurs(db: &Pool, plie: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT email FROM personnel WHERE plie = ? AND role = 'coordinateur' AND actif = 1",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
+/// A référent of the PLIE, as the search offers them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Referent {
+    pub id: i64,
+    pub nom: String,
+    pub prenom: String,
+}
+
+/// The PLIE's référents by name (`seul`: that one only).
+pub async fn referents(
+    db: &Pool,
+    plie: &str,
+    seul: Option<i64>,
+) -> Result<Vec<Referent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
+         AND (? IS NULL OR id = ?) ORDER BY nom, prenom",
+    )
+    .bind(plie)
+    .bind(seul)
+    .bind(seul)
+    .fetch_all(db)
+    .await
+}

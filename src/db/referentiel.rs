@@ -32,7 +32,10 @@ pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool
     Ok(fait.rows_affected() == 1)
 }
 
-pub async fn nom_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn nom_plie<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
         .bind(plie)
         .fetch_optional(db)
@@ -120,5 +123,43 @@ pub async fn departement(
     .bind(plie)
     .bind(code)
     .fetch_optional(db)
+    .await
+}
+
+/// The PLIE's card (JSON: name, address, logo… as documents show them), if it has one.
+pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT fiche FROM plie WHERE id = ?")
+        .bind(plie)
+        .fetch_optional(db)
+        .await
+}
+
+/// Replaces the PLIE's card; its name follows the card's, when the card gives one.
+pub async fn changer_fiche_plie(db: &Pool, plie: &str, fiche: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE plie SET fiche = ?, nom = coalesce(json_extract(?, '$.nom'), nom) WHERE id = ?",
+    )
+    .bind(fiche)
+    .bind(fiche)
+    .bind(plie)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every PLIE of the database, by identifier.
+pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM plie ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+/// The PLIE's opérations, by code.
+pub async fn operations(db: &Pool, plie: &str) -> Result<Vec<Operation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
+    )
+    .bind(plie)
+    .fetch_all(db)
     .await
 }

@@ -298,9 +298,7 @@ pub async fn exporter(
         sources.catalogue,
     )
     .await?;
-    let nom_plie: String = sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
-        .bind(plie.as_str())
-        .fetch_optional(sources.db)
+    let nom_plie = crate::db::referentiel::nom_plie(sources.db, plie.as_str())
         .await?
         .unwrap_or_else(|| plie.to_string());
     let plan = plan::planifier(

@@ -6,7 +6,9 @@
 
 use super::{App, Erreur};
 use crate::auth::{Acteur, RolePersonnel};
+use crate::db::exports::{self, EtatExport, Export};
 use crate::db::participants::{self, Participant};
+use crate::db::personnel::{self, Referent};
 use crate::db::referentiel;
 use crate::justificatif::controle::{Reception, Recu, Refus};
 use crate::justificatif::etat::{
@@ -38,22 +40,18 @@ pub async fn participant_de(
     reference: &str,
 ) -> Result<Participant, Erreur> {
     let plie = acteur.plie.as_str();
-    let par_identifiant: Option<String> = sqlx::query_scalar(
-        "SELECT ref FROM participant WHERE plie = ? AND identifiant_externe = ?",
-    )
-    .bind(plie)
-    .bind(reference)
-    .fetch_optional(&app.db)
-    .await?;
+    let portefeuille = acteur.portefeuille();
+    let trouve = match participants::par_identifiant(&app.db, plie, reference, portefeuille).await?
+    {
+        Some(p) => Some(p),
+        None => participants::par_ref(&app.db, plie, reference, portefeuille).await?,
+    };
     // The refusal names what the caller gave, never the pseudonymous reference it stands for.
-    let pseudonyme = par_identifiant.as_deref().unwrap_or(reference);
-    participants::par_ref(&app.db, plie, pseudonyme, acteur.portefeuille())
-        .await?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!(
-                "aucun participant « {reference} » dans votre portefeuille"
-            ))
-        })
+    trouve.ok_or_else(|| {
+        Erreur::Introuvable(format!(
+            "aucun participant « {reference} » dans votre portefeuille"
+        ))
+    })
 }
 
 fn dossier_erreur(e: DossierError) -> Erreur {
@@ -65,33 +63,21 @@ fn dossier_erreur(e: DossierError) -> Erreur {
 
 /// The PLIE's opérations, by code.
 pub async fn operations(app: &App, plie: &PlieId) -> Result<Vec<OperationInfo>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
-    )
-    .bind(plie.as_str())
-    .fetch_all(&app.db)
-    .await?)
-}
-
-/// A référent of the PLIE, as the search offers them.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Referent {
-    pub id: i64,
-    pub nom: String,
-    pub prenom: String,
+    Ok(referentiel::operations(&app.db, plie.as_str())
+        .await?
+        .into_iter()
+        .map(|o| OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        })
+        .collect())
 }
 
 /// The référents the caller may search by: all of the PLIE, or himself.
 pub async fn referents(app: &App, acteur: &Acteur) -> Result<Vec<Referent>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
-         AND (? IS NULL OR id = ?) ORDER BY nom, prenom",
-    )
-    .bind(acteur.plie.as_str())
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_all(&app.db)
-    .await?)
+    Ok(personnel::referents(&app.db, acteur.plie.as_str(), acteur.portefeuille()).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,11 +823,7 @@ fn chemin_export(app: &App, plie: &PlieId, reference: &str) -> PathBuf {
 }
 
 /// Records the export and starts it in the background; its state answers at once.
-pub async fn lancer_export(
-    app: &App,
-    acteur: &Acteur,
-    d: DemandeExport,
-) -> Result<suivi::Export, Erreur> {
+pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Result<Export, Erreur> {
     if d.au < d.du {
         return Err(Erreur::invalide(
             "au",
@@ -866,9 +848,9 @@ pub async fn lancer_export(
         reference: pack::nouvelle_reference(),
         aujourdhui: app.horloge.aujourdhui(),
     };
-    let maintenant = crate::db::instant(app.horloge.maintenant());
-    let id = suivi::creer(&app.db, &demande, Some(acteur.personnel_id), &maintenant).await?;
-    let export = suivi::par_ref(&app.db, acteur.plie.as_str(), &demande.reference)
+    let maintenant = app.horloge.maintenant();
+    let id = suivi::creer(&app.db, &demande, Some(acteur.personnel_id), maintenant).await?;
+    let export = exports::par_ref(&app.db, acteur.plie.as_str(), &demande.reference)
         .await?
         .ok_or_else(|| Erreur::Interne("export disparu".into()))?;
     tokio::spawn(faire_export(app.clone(), id, demande));
@@ -878,12 +860,12 @@ pub async fn lancer_export(
 async fn faire_export(app: App, id: i64, demande: pack::Demande) {
     let _tour = tour().acquire().await;
     let resultat = exporter(&app, id, &demande).await;
-    let maintenant = crate::db::instant(app.horloge.maintenant());
+    let maintenant = app.horloge.maintenant();
     let fin = match &resultat {
-        Ok(r) => suivi::finir(&app.db, id, r, &maintenant).await,
+        Ok(r) => suivi::finir(&app.db, id, r, maintenant).await,
         Err(e) => {
             tracing::warn!("pack {} : {e}", demande.reference);
-            suivi::echouer(&app.db, id, &e.to_string(), &maintenant).await
+            exports::echouer(&app.db, id, &e.to_string(), maintenant).await
         }
     };
     if let Err(e) = fin {
@@ -914,7 +896,7 @@ async fn exporter(
         a.0.store(faits, Ordering::Relaxed);
         a.1.store(total, Ordering::Relaxed);
     });
-    suivi::avancer(&app.db, id, 0, 0).await?;
+    exports::avancer(&app.db, id, 0, 0).await?;
     let export = pack::exporter(&sources, demande, &sortie, Some(progression));
     tokio::pin!(export);
     let mut tic = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -923,7 +905,7 @@ async fn exporter(
             r = &mut export => return r,
             _ = tic.tick() => {
                 let (faits, total) = (avance.0.load(Ordering::Relaxed), avance.1.load(Ordering::Relaxed));
-                if let Err(e) = suivi::avancer(&app.db, id, faits, total).await {
+                if let Err(e) = exports::avancer(&app.db, id, faits, total).await {
                     tracing::warn!("pack {} : progression non enregistrée : {e}", demande.reference);
                 }
             }
@@ -932,12 +914,8 @@ async fn exporter(
 }
 
 /// An export of the caller's reach (a référent: his own), else 404.
-pub async fn export_de(
-    app: &App,
-    acteur: &Acteur,
-    reference: &str,
-) -> Result<suivi::Export, Erreur> {
-    suivi::par_ref(&app.db, acteur.plie.as_str(), reference)
+pub async fn export_de(app: &App, acteur: &Acteur, reference: &str) -> Result<Export, Erreur> {
+    exports::par_ref(&app.db, acteur.plie.as_str(), reference)
         .await?
         .filter(|e| {
             acteur
@@ -948,14 +926,14 @@ pub async fn export_de(
 }
 
 /// The exports of the caller's reach, latest first.
-pub async fn exports(app: &App, acteur: &Acteur) -> Result<Vec<suivi::Export>, Erreur> {
-    Ok(suivi::liste(&app.db, acteur.plie.as_str(), acteur.portefeuille(), 50).await?)
+pub async fn exports(app: &App, acteur: &Acteur) -> Result<Vec<Export>, Erreur> {
+    Ok(exports::liste(&app.db, acteur.plie.as_str(), acteur.portefeuille(), 50).await?)
 }
 
 /// How an export answers (API, and the progress the screen polls).
-pub fn vue_export(e: &suivi::Export) -> Value {
+pub fn vue_export(e: &Export) -> Value {
     let parametres: Value = serde_json::from_str(&e.parametres).unwrap_or(Value::Null);
-    let pourcent = if e.etat == "fini" {
+    let pourcent = if e.etat == EtatExport::Fini {
         100
     } else if e.total > 0 {
         (e.progression * 100 / e.total).clamp(0, 99)
@@ -965,7 +943,7 @@ pub fn vue_export(e: &suivi::Export) -> Value {
     json!({
         "ref": e.reference,
         "etat": e.etat,
-        "libelle_etat": suivi::libelle(&e.etat),
+        "libelle_etat": e.etat.libelle(),
         "parametres": parametres,
         "progression": e.progression,
         "total": e.total,
@@ -974,9 +952,9 @@ pub fn vue_export(e: &suivi::Export) -> Value {
         "taille": e.taille,
         "manifeste_sha256": e.manifeste_sha256,
         "erreur": e.erreur,
-        "cree_le": e.cree_le,
-        "fini_le": e.fini_le,
-        "telechargement": (e.etat == "fini").then(|| format!("/api/exports/{}/zip", e.reference)),
+        "cree_le": crate::db::instant(e.cree_le),
+        "fini_le": e.fini_le.map(crate::db::instant),
+        "telechargement": (e.etat == EtatExport::Fini).then(|| format!("/api/exports/{}/zip", e.reference)),
     })
 }
 
@@ -994,10 +972,10 @@ pub async fn telecharger_export(
     reference: &str,
 ) -> Result<PackPret, Erreur> {
     let e = export_de(app, acteur, reference).await?;
-    if e.etat != "fini" {
+    if e.etat != EtatExport::Fini {
         return Err(Erreur::Conflit(format!(
             "le pack {reference} n'est pas prêt ({})",
-            suivi::libelle(&e.etat)
+            e.etat.libelle()
         )));
     }
     let sha = e

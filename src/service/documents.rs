@@ -6,6 +6,7 @@ use super::{App, Erreur};
 use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document, NouveauDocument, NouveauSignataire};
 use crate::db::participants::Participant;
+use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::db::{self, participants, personnel, referentiel};
 use crate::delivery::{email_valide, Courriel};
 use crate::document::Etat;
@@ -186,10 +187,7 @@ pub async fn prefill(
 ) -> Result<Map<String, Value>, Erreur> {
     let mut d = Map::new();
     d.insert("reference".into(), json!(reference.to_uppercase()));
-    let fiche: Option<String> = sqlx::query_scalar("SELECT fiche FROM plie WHERE id = ?")
-        .bind(plie)
-        .fetch_optional(&app.db)
-        .await?;
+    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
     if let Some(Value::Object(f)) = fiche.and_then(|f| serde_json::from_str(&f).ok()) {
         if !f.is_empty() {
             d.insert("plie".into(), Value::Object(f));
@@ -473,18 +471,13 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         &le,
     )
     .await?;
-    sqlx::query("UPDATE document SET envoye_le = ?, expire_le = ? WHERE id = ?")
-        .bind(&le)
-        .bind(db::instant(expire))
-        .bind(document.id)
-        .execute(&mut *tx)
-        .await?;
+    docs::marquer_envoye(&mut tx, document.id, &le, &db::instant(expire)).await?;
     if !transition(app, &mut tx, &document, Etat::Envoye, &acteur.pseudonyme()).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
         ));
     }
-    let signataires = docs::signataires(&mut *tx, document.id).await?;
+    let signataires = signataires::du_document(&mut *tx, document.id).await?;
     for s in a_inviter(workflow, &signataires) {
         inviter(app, &mut tx, &document, s, maintenant, false).await?;
     }
@@ -496,11 +489,10 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
 /// The signers whose turn it is: everyone waiting in a parallel workflow; in a sequential one,
 /// the first waiting, with the others of his group when his role signs as a group
 /// (`plusieurs`: the attendees of a workshop sign in the order they come).
-pub fn au_tour<'a>(
-    workflow: &Workflow,
-    signataires: &'a [docs::Signataire],
-) -> Vec<&'a docs::Signataire> {
-    let mut attente = signataires.iter().filter(|s| s.etat == "attente");
+pub fn au_tour<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'a Signataire> {
+    let mut attente = signataires
+        .iter()
+        .filter(|s| s.etat == EtatSignataire::Attente);
     match workflow.ordre {
         Ordre::Parallele => attente.collect(),
         Ordre::Sequentiel => {
@@ -520,10 +512,7 @@ pub fn au_tour<'a>(
 
 /// The signers to invite now: those whose turn it is ([`au_tour`]) who sign by link (the
 /// others sign on the tablet).
-pub fn a_inviter<'a>(
-    workflow: &Workflow,
-    signataires: &'a [docs::Signataire],
-) -> Vec<&'a docs::Signataire> {
+pub fn a_inviter<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'a Signataire> {
     au_tour(workflow, signataires)
         .into_iter()
         .filter(|s| s.methode == "lien")
@@ -537,7 +526,7 @@ pub async fn inviter(
     app: &App,
     tx: &mut sqlx::SqliteConnection,
     document: &Document,
-    signataire: &docs::Signataire,
+    signataire: &Signataire,
     maintenant: chrono::DateTime<chrono::Utc>,
     relance: bool,
 ) -> Result<(), Erreur> {
@@ -551,25 +540,13 @@ pub async fn inviter(
         .as_deref()
         .and_then(db::parse_instant)
         .map_or(expire, |e| e.min(expire).max(maintenant));
-    sqlx::query(
-        "UPDATE signataire SET invitation = ?, jeton_sha256 = NULL, jeton_expire_le = ?,
-           jeton_utilise = 0, code_sha256 = NULL, code_essais = 0, code_verifie_le = NULL,
-           code_lien = NULL
-         WHERE id = ?",
-    )
-    .bind(&invitation)
-    .bind(db::instant(expire))
-    .bind(signataire.id)
-    .execute(&mut *tx)
-    .await?;
+    signataires::inviter(tx, signataire.id, &invitation, expire).await?;
     let workflow_titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
     // In the caller's transaction: taking a second connection while holding one could
     // exhaust the pool.
-    let plie: String = sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
-        .bind(&document.plie)
-        .fetch_optional(&mut *tx)
+    let plie = referentiel::nom_plie(&mut *tx, &document.plie)
         .await?
         .unwrap_or_default();
     let courriel = Courriel {
@@ -626,10 +603,7 @@ pub async fn transition(
     }
     if matches!(vers, Etat::Refuse | Etat::Expire | Etat::Annule) {
         // The end of the request: links already sent stop working.
-        sqlx::query("UPDATE signataire SET jeton_utilise = 1 WHERE document_id = ?")
-            .bind(document.id)
-            .execute(&mut *tx)
-            .await?;
+        signataires::clore_les_liens(tx, document.id).await?;
     }
     let evenement = crate::model::JournalEvent::DocumentTransition {
         document: document.reference.clone(),
@@ -683,7 +657,7 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
         .workflow(&document.workflow)
         .ok_or_else(|| Erreur::Conflit("workflow disparu".into()))?;
     let mut tx = app.db.begin().await?;
-    let signataires = docs::signataires(&mut *tx, document.id).await?;
+    let signataires = signataires::du_document(&mut *tx, document.id).await?;
     let invites = a_inviter(workflow, &signataires);
     for s in &invites {
         inviter(app, &mut tx, &document, s, app.horloge.maintenant(), true).await?;
@@ -774,15 +748,14 @@ pub async fn modifier_donnees(
         fusion.extend(actuelles);
     }
     fusion.extend(nouvelles);
-    let fait = sqlx::query(
-        "UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ? AND etat = 'brouillon'",
+    if !docs::modifier_brouillon(
+        &app.db,
+        document.id,
+        &Value::Object(fusion).to_string(),
+        &db::instant(app.horloge.maintenant()),
     )
-    .bind(Value::Object(fusion).to_string())
-    .bind(db::instant(app.horloge.maintenant()))
-    .bind(document.id)
-    .execute(&app.db)
-    .await?;
-    if fait.rows_affected() != 1 {
+    .await?
+    {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
         ));

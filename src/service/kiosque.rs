@@ -18,6 +18,8 @@ use super::{App, Erreur};
 use crate::auth::session::{self, Session};
 use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document};
+use crate::db::kiosque::{self as seances, EtatKiosque, Kiosque};
+use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::db::{self, participants, personnel, referentiel};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -50,18 +52,6 @@ pub struct Ouverture {
     pub contenu: String,
     #[serde(default)]
     pub suite: String,
-}
-
-/// An open (or closed) kiosk session.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Kiosque {
-    pub id: i64,
-    pub plie: String,
-    #[sqlx(rename = "ref")]
-    pub reference: String,
-    pub document_id: i64,
-    pub ouvert_par: i64,
-    pub etat: String,
 }
 
 /// A signature sent by the tablet.
@@ -264,17 +254,15 @@ pub async fn ouvrir(
     let reference = db::nouvelle_ref("k");
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO kiosque (plie, ref, document_id, tablette, ouvert_par, ouvert_le)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    let id = seances::ouvrir(
+        &mut tx,
+        plie,
+        &reference,
+        document.id,
+        &tablette.chars().take(300).collect::<String>(),
+        acteur.personnel_id,
+        &maintenant,
     )
-    .bind(plie)
-    .bind(&reference)
-    .bind(document.id)
-    .bind(tablette.chars().take(300).collect::<String>())
-    .bind(acteur.personnel_id)
-    .bind(&maintenant)
-    .fetch_one(&mut *tx)
     .await?;
     session::verrouiller(&mut *tx, &session.empreinte, Some(id)).await?;
     tx.commit().await?;
@@ -283,15 +271,12 @@ pub async fn ouvrir(
 
 /// A kiosk session of the caller's PLIE (and portfolio: a référent sees the sheets he opened).
 pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Kiosque, Erreur> {
-    let k: Option<Kiosque> = sqlx::query_as(
-        "SELECT id, plie, ref, document_id, ouvert_par, etat FROM kiosque
-         WHERE ref = ? AND plie = ? AND (? IS NULL OR ouvert_par = ?)",
+    let k = seances::par_ref(
+        &app.db,
+        acteur.plie.as_str(),
+        reference,
+        acteur.portefeuille(),
     )
-    .bind(reference)
-    .bind(acteur.plie.as_str())
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_optional(&app.db)
     .await?;
     k.ok_or_else(|| Erreur::Introuvable(format!("aucune feuille d'émargement « {reference} »")))
 }
@@ -326,7 +311,7 @@ async fn ouvert(
             "cette tablette n'est pas verrouillée sur cette feuille : rouvrez-la depuis le document".into(),
         ));
     }
-    if k.etat == "clos" {
+    if k.etat == EtatKiosque::Clos {
         return Err(Erreur::Conflit("cette feuille est déjà close".into()));
     }
     let d = document(app, &k).await?;
@@ -341,13 +326,7 @@ async fn envoi_connu(app: &App, k: &Kiosque, cle: &str) -> Result<Option<i64>, E
             "clé d'envoi de 1 à 100 caractères attendue",
         ));
     }
-    Ok(sqlx::query_scalar(
-        "SELECT signataire_id FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?",
-    )
-    .bind(k.id)
-    .bind(cle)
-    .fetch_optional(&app.db)
-    .await?)
+    Ok(seances::envoi(&app.db, k.id, cle).await?)
 }
 
 /// Records a tablet's send key and the signer it concerns (with the tablet's own clock, kept
@@ -357,25 +336,21 @@ async fn noter_envoi<'c, E: sqlx::SqliteExecutor<'c>>(
     k: &Kiosque,
     envoi: &Envoi,
     signataire: i64,
-    le: &str,
+    le: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO kiosque_envoi (kiosque_id, cle, signataire_id, recu_le, capture_le)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    let capture: Option<String> = envoi
+        .capture_le
+        .as_deref()
+        .map(|c| c.chars().take(40).collect());
+    seances::noter_envoi(
+        db,
+        k.id,
+        envoi.cle.trim(),
+        signataire,
+        le,
+        capture.as_deref(),
     )
-    .bind(k.id)
-    .bind(envoi.cle.trim())
-    .bind(signataire)
-    .bind(le)
-    .bind(
-        envoi
-            .capture_le
-            .as_deref()
-            .map(|c| c.chars().take(40).collect::<String>()),
-    )
-    .execute(db)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Whether the tablet drew this signature a while before sending it (network outage).
@@ -419,13 +394,7 @@ async fn participant_du_nom(
     d: &Document,
     nom: &[String],
 ) -> Result<Option<participants::Participant>, Erreur> {
-    let portefeuille: Option<i64> = sqlx::query_scalar(
-        "SELECT p.id FROM kiosque k JOIN personnel p ON p.id = k.ouvert_par
-         WHERE k.document_id = ? AND p.role = 'referent'",
-    )
-    .bind(d.id)
-    .fetch_optional(&app.db)
-    .await?;
+    let portefeuille = seances::referent_du_document(&app.db, d.id).await?;
     let candidats = participants::liste(&app.db, &d.plie, portefeuille, None, 5000).await?;
     let mut trouves = candidats
         .into_iter()
@@ -449,7 +418,7 @@ async fn ajouter_et_signer(
 ) -> Result<Recu, Erreur> {
     let mut tx = app.db.begin().await?;
     let id = ajouter_present(app, &mut tx, k, d, envoi, n).await?;
-    let present = docs::signataires(&mut *tx, d.id)
+    let present = signataires::du_document(&mut *tx, d.id)
         .await?
         .into_iter()
         .find(|s| s.id == id)
@@ -502,8 +471,8 @@ async fn ajouter_present(
     let compare = nom_compare(&format!("{prenom} {nom}"));
     // Someone of the portfolio who was not expected: his file gets the sheet too.
     let connu = participant_du_nom(app, d, &compare).await?;
-    let signataires = docs::signataires(&app.db, d.id).await?;
-    let meme_personne = |s: &&docs::Signataire| {
+    let signataires = signataires::du_document(&app.db, d.id).await?;
+    let meme_personne = |s: &&Signataire| {
         s.role == "participant"
             && (connu
                 .as_ref()
@@ -511,7 +480,7 @@ async fn ajouter_present(
                 || nom_compare(&s.nom) == compare)
     };
     if let Some(deja) = signataires.iter().find(meme_personne) {
-        return Err(Erreur::Conflit(if deja.etat == "signe" {
+        return Err(Erreur::Conflit(if deja.etat == EtatSignataire::Signe {
             format!(
                 "{} a déjà signé cette feuille : une personne ne signe qu'une fois",
                 deja.nom
@@ -540,48 +509,19 @@ async fn ajouter_present(
     if let Some(w) = app.workflow(&d.workflow) {
         documents::valider(app, w, &donnees)?;
     }
-    let le = db::instant(app.horloge.maintenant());
+    let le = app.horloge.maintenant();
     // A write first: the transaction takes the write lock (waiting for it) before it reads, so
     // that another writer's commit cannot invalidate its reads half-way (SQLITE_BUSY).
-    sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ?")
-        .bind(donnees.to_string())
-        .bind(&le)
-        .bind(d.id)
-        .execute(&mut *tx)
-        .await?;
-    let rang: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(rang), -1) + 1 FROM signataire WHERE document_id = ? AND role = 'participant'",
+    docs::changer_donnees(tx, d.id, &donnees.to_string(), Some(&db::instant(le))).await?;
+    let id = signataires::ajouter_present(
+        tx,
+        d.id,
+        &format!("{prenom} {}", nom.to_uppercase()),
+        connu.as_ref().map(|p| p.id),
     )
-    .bind(d.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    // Everyone after (the animator) moves one place down, last first.
-    let apres: Vec<i64> = sqlx::query_scalar(
-        "SELECT rang FROM signataire WHERE document_id = ? AND rang >= ? ORDER BY rang DESC",
-    )
-    .bind(d.id)
-    .bind(rang)
-    .fetch_all(&mut *tx)
-    .await?;
-    for r in apres {
-        sqlx::query("UPDATE signataire SET rang = rang + 1 WHERE document_id = ? AND rang = ?")
-            .bind(d.id)
-            .bind(r)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO signataire (document_id, rang, role, nom, methode, participant_id)
-         VALUES (?, ?, 'participant', ?, 'tablette', ?) RETURNING id",
-    )
-    .bind(d.id)
-    .bind(rang)
-    .bind(format!("{prenom} {}", nom.to_uppercase()))
-    .bind(connu.as_ref().map(|p| p.id))
-    .fetch_one(&mut *tx)
     .await?;
     // The key goes with the person: a resend signs her, it does not add her twice.
-    noter_envoi(&mut *tx, k, envoi, id, &le).await?;
+    noter_envoi(&mut *tx, k, envoi, id, le).await?;
     Ok(id)
 }
 
@@ -613,21 +553,17 @@ pub async fn signer(
             ))
         }
     };
-    let ligne: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT rang, role, etat FROM signataire WHERE document_id = ? AND id = ?")
-            .bind(d.id)
-            .bind(id)
-            .fetch_optional(&app.db)
-            .await?;
-    let (rang, role, etat) = ligne
+    let present = signataires::sur_le_document(&app.db, d.id, id)
+        .await?
         .ok_or_else(|| Erreur::invalide("signataire", "cette personne n'est pas sur la feuille"))?;
-    if role != "participant" {
+    let rang = present.rang;
+    if present.role != "participant" {
         return Err(Erreur::invalide(
             "signataire",
             "l'animateur signe en clôturant la feuille",
         ));
     }
-    if etat == "signe" {
+    if present.etat == EtatSignataire::Signe {
         return Ok(Recu {
             rang,
             deja: true,
@@ -644,14 +580,7 @@ pub async fn signer(
     )
     .await?;
     if connu.is_none() && capture_differee(app, &envoi) {
-        noter_envoi(
-            &app.db,
-            &k,
-            &envoi,
-            id,
-            &db::instant(app.horloge.maintenant()),
-        )
-        .await?;
+        noter_envoi(&app.db, &k, &envoi, id, app.horloge.maintenant()).await?;
     }
     Ok(Recu {
         rang,
@@ -672,13 +601,13 @@ pub async fn cloturer(
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
     let k = lisible(app, session, reference).await?;
-    if k.etat == "clos" {
+    if k.etat == EtatKiosque::Clos {
         if let Some(id) = envoi_connu(app, &k, envoi.cle.trim()).await? {
-            let rang: i64 = sqlx::query_scalar("SELECT rang FROM signataire WHERE id = ?")
-                .bind(id)
-                .fetch_one(&app.db)
-                .await?;
             let d = document(app, &k).await?;
+            let rang = signataires::sur_le_document(&app.db, d.id, id)
+                .await?
+                .ok_or_else(|| Erreur::Interne("signataire de la clôture introuvable".into()))?
+                .rang;
             return Ok(Recu {
                 rang,
                 deja: true,
@@ -690,7 +619,7 @@ pub async fn cloturer(
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
     let d = document(app, &k).await?;
-    let signataires = docs::signataires(&app.db, d.id).await?;
+    let signataires = signataires::du_document(&app.db, d.id).await?;
     let dernier = signataires
         .iter()
         .filter(|s| s.role != "participant")
@@ -698,17 +627,17 @@ pub async fn cloturer(
         .cloned()
         .ok_or_else(|| Erreur::Interne("feuille sans animateur".into()))?;
     // Signed already (on the document's page): only the unlocking is left.
-    let deja = dernier.etat == "signe";
+    let deja = dernier.etat == EtatSignataire::Signe;
     let mut tx = if deja {
         app.db.begin().await?
     } else {
         let signes = signataires
             .iter()
-            .filter(|s| s.role == "participant" && s.etat == "signe")
+            .filter(|s| s.role == "participant" && s.etat == EtatSignataire::Signe)
             .count();
         let absents: Vec<i64> = signataires
             .iter()
-            .filter(|s| s.role == "participant" && s.etat == "attente")
+            .filter(|s| s.role == "participant" && s.etat == EtatSignataire::Attente)
             .map(|s| s.id)
             .collect();
         if signes == 0 {
@@ -743,28 +672,15 @@ pub async fn cloturer(
                 .collect();
             donnees["participants"] = Value::Array(liste);
             donnees["cloture"] = json!(recueillie.le().to_rfc3339());
-            for id in &absents {
-                sqlx::query("DELETE FROM signataire WHERE id = ? AND etat = 'attente'")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
-                .bind(donnees.to_string())
-                .bind(d.id)
-                .execute(&mut *tx)
-                .await?;
+            signataires::retirer_absents(&mut tx, &absents).await?;
+            docs::changer_donnees(&mut tx, d.id, &donnees.to_string(), None).await?;
         }
         signature::inscrire(app, &mut tx, &recueillie).await?;
         tx
     };
-    let le = db::instant(app.horloge.maintenant());
-    sqlx::query("UPDATE kiosque SET etat = 'clos', clos_le = ? WHERE id = ?")
-        .bind(&le)
-        .bind(k.id)
-        .execute(&mut *tx)
-        .await?;
-    noter_envoi(&mut *tx, &k, &envoi, dernier.id, &le).await?;
+    let le = app.horloge.maintenant();
+    seances::clore(&mut tx, k.id, &db::instant(le)).await?;
+    noter_envoi(&mut *tx, &k, &envoi, dernier.id, le).await?;
     session::verrouiller(&mut *tx, &session.empreinte, None).await?;
     tx.commit().await?;
     app.reveil.sonner();
@@ -803,19 +719,14 @@ pub async fn quitter(app: &App, session: &Session, mot_de_passe: &str) -> Result
 pub async fn reprendre(app: &App, session: &Session, reference: &str) -> Result<Kiosque, Erreur> {
     modification_permise(&session.acteur)?;
     let k = charger(app, &session.acteur, reference).await?;
-    if k.etat == "clos" {
+    if k.etat == EtatKiosque::Clos {
         return Err(Erreur::Conflit("cette feuille est déjà close".into()));
     }
     session::verrouiller(&app.db, &session.empreinte, Some(k.id)).await?;
     Ok(k)
 }
 
-/// The open sheet of a document, if it has one.
-pub async fn de_document(app: &App, document_id: i64) -> Result<Option<(String, String)>, Erreur> {
-    Ok(
-        sqlx::query_as("SELECT ref, etat FROM kiosque WHERE document_id = ?")
-            .bind(document_id)
-            .fetch_optional(&app.db)
-            .await?,
-    )
+/// The sheet of a document, if it has one.
+pub async fn de_document(app: &App, document_id: i64) -> Result<Option<Kiosque>, Erreur> {
+    Ok(seances::du_document(&app.db, document_id).await?)
 }

@@ -6,6 +6,7 @@ use super::documents::transition;
 use super::secrets::{self, Secret};
 use super::{App, Erreur};
 use crate::db::documents::{self as docs, Document};
+use crate::db::signataires::{self, Signe};
 use crate::db::{self, participants, personnel, referentiel};
 use crate::delivery::{Accuse, Courriel};
 use crate::document::Etat;
@@ -337,19 +338,6 @@ fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreu
 }
 
 /// A signature collected, as stored with its evidence.
-#[derive(sqlx::FromRow)]
-struct Signe {
-    rang: i64,
-    role: String,
-    nom: String,
-    methode: String,
-    signe_le: Option<String>,
-    ip: Option<String>,
-    agent: Option<String>,
-    traits: Option<String>,
-    version_sha256: Option<String>,
-}
-
 impl Signe {
     fn preuve(&self) -> Value {
         self.traits
@@ -358,22 +346,12 @@ impl Signe {
             .unwrap_or(Value::Null)
     }
     fn horodatage(&self) -> String {
-        self.signe_le
-            .as_deref()
-            .and_then(db::parse_instant)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default()
+        self.signe_le.map(|t| t.to_rfc3339()).unwrap_or_default()
     }
 }
 
 async fn signes(app: &App, document: &Document) -> Result<Vec<Signe>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT rang, role, nom, methode, signe_le, ip, agent, traits, version_sha256
-         FROM signataire WHERE document_id = ? AND etat = 'signe' ORDER BY rang",
-    )
-    .bind(document.id)
-    .fetch_all(&app.db)
-    .await?)
+    Ok(signataires::signes(&app.db, document.id).await?)
 }
 
 /// The signers' evidence as the certificat de preuve shows it, and in full as the PDF carries
@@ -592,11 +570,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     {
         return Ok(());
     }
-    sqlx::query("UPDATE document SET depose_seq = ? WHERE id = ?")
-        .bind(depot.seq as i64)
-        .bind(document.id)
-        .execute(&mut *tx)
-        .await?;
+    docs::marquer_depose(&mut tx, document.id, depot.seq as i64).await?;
     if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
         return Err(Erreur::Interne("état changé pendant le dépôt".into()));
     }
@@ -646,23 +620,37 @@ async fn destinataires(
     let mut out = Vec::new();
     for role in &workflow.destinataires {
         let adresses: Vec<String> = match role {
-            Role::Participant => participant.and_then(|p| p.fiche.email.clone()).into_iter().collect(),
-            Role::Prescripteur => participant.and_then(|p| p.fiche.email_prescripteur.clone()).into_iter().collect(),
-            Role::Referent => match participant.and_then(|p| p.fiche.referent_id).or(document.auteur_id) {
-                Some(id) => personnel::par_id(&app.db, &document.plie, id).await?.map(|p| p.email).into_iter().collect(),
+            Role::Participant => participant
+                .and_then(|p| p.fiche.email.clone())
+                .into_iter()
+                .collect(),
+            Role::Prescripteur => participant
+                .and_then(|p| p.fiche.email_prescripteur.clone())
+                .into_iter()
+                .collect(),
+            Role::Referent => match participant
+                .and_then(|p| p.fiche.referent_id)
+                .or(document.auteur_id)
+            {
+                Some(id) => personnel::par_id(&app.db, &document.plie, id)
+                    .await?
+                    .map(|p| p.email)
+                    .into_iter()
+                    .collect(),
                 None => Vec::new(),
             },
-            Role::ReferentUniqueRsa => departement.as_ref().map(|d| d.email_referent_unique.clone()).into_iter().collect(),
-            Role::Sdi => departement.as_ref().map(|d| d.email_sdi.clone()).into_iter().collect(),
-            Role::Coordinateur => sqlx::query_scalar("SELECT email FROM personnel WHERE plie = ? AND role = 'coordinateur' AND actif = 1")
-                .bind(&document.plie)
-                .fetch_all(&app.db)
-                .await?,
-            autre => sqlx::query_scalar("SELECT email FROM signataire WHERE document_id = ? AND role = ? AND email IS NOT NULL")
-                .bind(document.id)
-                .bind(autre.nom())
-                .fetch_all(&app.db)
-                .await?,
+            Role::ReferentUniqueRsa => departement
+                .as_ref()
+                .map(|d| d.email_referent_unique.clone())
+                .into_iter()
+                .collect(),
+            Role::Sdi => departement
+                .as_ref()
+                .map(|d| d.email_sdi.clone())
+                .into_iter()
+                .collect(),
+            Role::Coordinateur => personnel::emails_coordinateurs(&app.db, &document.plie).await?,
+            autre => signataires::emails_du_role(&app.db, document.id, autre.nom()).await?,
         };
         if !adresses.is_empty() {
             out.push((role.nom().to_owned(), adresses));

@@ -7,7 +7,8 @@ use super::documents::{a_inviter, au_tour, inviter, transition};
 use super::secrets::{self, Secret};
 use super::{App, Erreur};
 use crate::auth::{empreinte_secret, Acteur};
-use crate::db::documents::{self as docs, Document, Signataire};
+use crate::db::documents::{self as docs, Document};
+use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::db::{self};
 use crate::delivery::Courriel;
 use crate::document::Etat;
@@ -95,28 +96,27 @@ pub struct Contexte {
 /// The link's signer and document, if the link is valid now and it is this signer's turn.
 pub async fn ouvrir_lien(app: &App, jeton: &str) -> Result<(Document, Signataire), Erreur> {
     let introuvable = || Erreur::Introuvable("lien de signature inconnu ou déjà utilisé".into());
-    let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, document_id, jeton_expire_le, jeton_utilise, code_essais FROM signataire WHERE jeton_sha256 = ?",
-    )
-    .bind(empreinte_secret(jeton))
-    .fetch_optional(&app.db)
-    .await?;
-    let (id, document_id, expire, utilise, essais) = row.ok_or_else(introuvable)?;
-    if utilise != 0 {
+    let lien = signataires::par_jeton(&app.db, &empreinte_secret(jeton))
+        .await?
+        .ok_or_else(introuvable)?;
+    if lien.jeton_utilise {
         return Err(introuvable());
     }
-    if essais >= ESSAIS_CODE {
+    if lien.code_essais >= ESSAIS_CODE {
         return Err(bloque());
     }
-    if db::parse_instant(&expire).is_none_or(|e| e <= app.horloge.maintenant()) {
+    if lien
+        .jeton_expire_le
+        .is_none_or(|e| e <= app.horloge.maintenant())
+    {
         return Err(Erreur::Conflit(
             "ce lien de signature a expiré : demandez un nouvel envoi à votre référent".into(),
         ));
     }
-    let document = docs::par_id(&app.db, document_id)
+    let document = docs::par_id(&app.db, lien.document_id)
         .await?
         .ok_or_else(introuvable)?;
-    let signataire = a_son_tour(app, &document, |s| s.id == id)
+    let signataire = a_son_tour(app, &document, |s| s.id == lien.id)
         .await?
         .ok_or_else(introuvable)?;
     Ok((document, signataire))
@@ -138,11 +138,11 @@ async fn a_son_tour(
             format!("ce document est {etat} : il ne se signe plus")
         }));
     }
-    let signataires = docs::signataires(&app.db, document.id).await?;
+    let signataires = signataires::du_document(&app.db, document.id).await?;
     let Some(signataire) = signataires.iter().find(|s| qui(s)) else {
         return Ok(None);
     };
-    if signataire.etat != "attente" {
+    if signataire.etat != EtatSignataire::Attente {
         return Err(Erreur::Conflit(format!(
             "{} a déjà signé ce document",
             signataire.nom
@@ -227,40 +227,25 @@ async fn limiter_codes(
     email: &str,
     maintenant: DateTime<Utc>,
 ) -> Result<(), Erreur> {
-    let minute = db::instant(maintenant - INTERVALLE_CODES);
-    let heure = db::instant(maintenant - TimeDelta::hours(1));
+    let minute = maintenant - INTERVALLE_CODES;
     // Sends older than an hour no longer count: they are not kept (an address's hash is
     // personal data).
-    sqlx::query("DELETE FROM envoi_code WHERE le <= ?")
-        .bind(&heure)
-        .execute(&mut *tx)
-        .await?;
-    let admis = sqlx::query(
-        "INSERT INTO envoi_code (signataire_id, lien, adresse, le)
-         SELECT ?1, ?2, ?3, ?4
-         WHERE NOT EXISTS (SELECT 1 FROM envoi_code WHERE lien = ?2 AND le > ?5)
-           AND (SELECT count(*) FROM envoi_code WHERE lien = ?2 AND le > ?6) < ?7
-           AND (SELECT count(*) FROM envoi_code WHERE adresse = ?3 AND le > ?6) < ?8",
+    if signataires::admettre_code(
+        tx,
+        signataire,
+        lien,
+        &empreinte_secret(&email.to_lowercase()),
+        maintenant,
+        minute,
+        maintenant - TimeDelta::hours(1),
+        CODES_PAR_HEURE_LIEN,
+        CODES_PAR_HEURE_ADRESSE,
     )
-    .bind(signataire)
-    .bind(lien)
-    .bind(empreinte_secret(&email.to_lowercase()))
-    .bind(db::instant(maintenant))
-    .bind(&minute)
-    .bind(&heure)
-    .bind(CODES_PAR_HEURE_LIEN)
-    .bind(CODES_PAR_HEURE_ADRESSE)
-    .execute(&mut *tx)
-    .await?;
-    if admis.rows_affected() == 1 {
+    .await?
+    {
         return Ok(());
     }
-    let recent: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM envoi_code WHERE lien = ? AND le > ?)")
-            .bind(lien)
-            .bind(&minute)
-            .fetch_one(&mut *tx)
-            .await?;
+    let recent = signataires::code_envoye_depuis(tx, lien, minute).await?;
     Err(Erreur::TropDeDemandes(if recent {
         format!(
             "un code vient de vous être envoyé (valable {} minutes) : regardez votre messagerie, \
@@ -293,37 +278,18 @@ fn bloque() -> Erreur {
 pub async fn verifier_code(app: &App, jeton: &str, code: &str) -> Result<(), Erreur> {
     let (_, signataire) = ouvrir_lien(app, jeton).await?;
     let lien = empreinte_secret(jeton);
-    let essai: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
-        "UPDATE signataire SET code_essais = code_essais + 1
-         WHERE id = ? AND jeton_sha256 = ? AND code_essais < ?
-         RETURNING code_essais, code_sha256, code_expire_le",
-    )
-    .bind(signataire.id)
-    .bind(&lien)
-    .bind(ESSAIS_CODE)
-    // To its end, not `fetch_optional`: see `crate::db` on `RETURNING`.
-    .fetch_all(&app.db)
-    .await?
-    .pop();
-    let Some((essais, attendu, expire)) = essai else {
+    let Some(essai) = signataires::essayer_code(&app.db, signataire.id, &lien, ESSAIS_CODE).await?
+    else {
         return Err(bloque());
     };
+    let essais = essai.code_essais;
     let maintenant = app.horloge.maintenant();
-    let valide = attendu.is_some_and(|a| a == empreinte_code(&lien, code.trim()))
-        && expire
-            .as_deref()
-            .and_then(db::parse_instant)
-            .is_some_and(|e| e > maintenant);
+    let valide = essai
+        .code_sha256
+        .is_some_and(|a| a == empreinte_code(&lien, code.trim()))
+        && essai.code_expire_le.is_some_and(|e| e > maintenant);
     if valide {
-        sqlx::query(
-            "UPDATE signataire SET code_essais = code_essais - 1, code_verifie_le = ?,
-               code_lien = ?, code_sha256 = NULL WHERE id = ?",
-        )
-        .bind(db::instant(maintenant))
-        .bind(&lien)
-        .bind(signataire.id)
-        .execute(&app.db)
-        .await?;
+        signataires::confirmer_code(&app.db, signataire.id, &lien, maintenant).await?;
         return Ok(());
     }
     Err(if essais >= ESSAIS_CODE {
@@ -348,16 +314,10 @@ pub async fn confirmation(
     signataire: &Signataire,
     jeton: &str,
 ) -> Result<Option<DateTime<Utc>>, Erreur> {
-    let (le, lien): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT code_verifie_le, code_lien FROM signataire WHERE id = ?")
-            .bind(signataire.id)
-            .fetch_one(&app.db)
-            .await?;
+    let c = signataires::confirmation(&app.db, signataire.id).await?;
     let maintenant = app.horloge.maintenant();
-    Ok(le
-        .as_deref()
-        .and_then(db::parse_instant)
-        .filter(|_| lien.as_deref() == Some(empreinte_secret(jeton).as_str()))
+    Ok(c.code_verifie_le
+        .filter(|_| c.code_lien.as_deref() == Some(empreinte_secret(jeton).as_str()))
         .filter(|le| *le + DUREE_CONFIRMATION > maintenant))
 }
 
@@ -420,11 +380,7 @@ pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Doc
         ));
     }
     let mut tx = app.db.begin().await?;
-    sqlx::query("UPDATE signataire SET etat = 'refuse', motif_refus = ?, jeton_utilise = 1 WHERE id = ? AND etat = 'attente'")
-        .bind(motif)
-        .bind(signataire.id)
-        .execute(&mut *tx)
-        .await?;
+    signataires::refuser(&mut tx, signataire.id, motif).await?;
     if !transition(
         app,
         &mut tx,
@@ -669,36 +625,31 @@ pub async fn inscrire(
 ) -> Result<(), Erreur> {
     let (document, signataire, maintenant) = (&r.document, &r.signataire, r.le);
     let presentee = document.sha256_rendu.clone().unwrap_or_default();
-    let fait = sqlx::query(
-        "UPDATE signataire SET etat = 'signe', signe_le = ?, ip = ?, agent = ?, version_sha256 = ?,
-           signature_png = ?, traits = ?, consentement = ?, jeton_utilise = 1
-         WHERE id = ? AND etat = 'attente'",
-    )
-    .bind(db::instant(maintenant))
-    .bind(r.contexte.ip.chars().take(64).collect::<String>())
-    .bind(r.contexte.agent.chars().take(300).collect::<String>())
-    .bind(&presentee)
-    .bind(&r.png)
-    .bind(r.traits.to_string())
-    .bind(CONSENTEMENT)
-    .bind(signataire.id)
-    .execute(&mut *tx)
-    .await?;
-    if fait.rows_affected() != 1 {
+    let ip: String = r.contexte.ip.chars().take(64).collect();
+    let agent: String = r.contexte.agent.chars().take(300).collect();
+    let signature = signataires::NouvelleSignature {
+        le: maintenant,
+        ip: &ip,
+        agent: &agent,
+        version_sha256: &presentee,
+        png: r.png.as_deref(),
+        traits: &r.traits.to_string(),
+        consentement: CONSENTEMENT,
+    };
+    if !signataires::signer(tx, signataire.id, &signature).await? {
         return Err(Erreur::Conflit(format!(
             "{} a déjà signé ce document",
             signataire.nom
         )));
     }
     if let Some(donnees) = &r.donnees {
-        sqlx::query("UPDATE document SET donnees = ? WHERE id = ?")
-            .bind(donnees.to_string())
-            .bind(document.id)
-            .execute(&mut *tx)
-            .await?;
+        docs::changer_donnees(tx, document.id, &donnees.to_string(), None).await?;
     }
-    let signataires = docs::signataires(&mut *tx, document.id).await?;
-    let reste = signataires.iter().filter(|s| s.etat == "attente").count();
+    let signataires = signataires::du_document(&mut *tx, document.id).await?;
+    let reste = signataires
+        .iter()
+        .filter(|s| s.etat == EtatSignataire::Attente)
+        .count();
     let vers = if reste == 0 {
         Etat::Signe
     } else {

@@ -5,6 +5,7 @@
 
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, Connecte, Formulaire, Page};
+use crate::db::exports::EtatExport;
 use crate::justificatif::etat::{precision_du_groupe, regrouper, Etat, Ligne, Piece, Source};
 use crate::service::controle::{self, DemandeExport, Recherche, ETATS_RECHERCHE};
 use crate::service::{App, Erreur};
@@ -228,8 +229,8 @@ async fn ecran(
                                 tr {
                                     th scope="row" { a href=(format!("/controle/exports/{}", e.reference)) { (e.reference) } }
                                     td { (parametres(&vue)) }
-                                    td { (super::gabarit::instant(&e.cree_le)) }
-                                    td { (etiquette_export(&e.etat)) }
+                                    td { (super::gabarit::heure(e.cree_le)) }
+                                    td { (etiquette_export(e.etat)) }
                                 }
                             }
                         }
@@ -345,13 +346,13 @@ fn qui(q: Option<&controle::Qui>) -> Markup {
     }
 }
 
-fn etiquette_export(etat: &str) -> Markup {
+fn etiquette_export(etat: EtatExport) -> Markup {
     let classe = match etat {
-        "fini" => "vert",
-        "echec" => "rouge",
-        _ => "bleu",
+        EtatExport::Fini => "vert",
+        EtatExport::Echec => "rouge",
+        EtatExport::Attente | EtatExport::EnCours => "bleu",
     };
-    html! { span class=(format!("etiquette {classe}")) { (crate::pack::suivi::libelle(etat)) } }
+    html! { span class=(format!("etiquette {classe}")) { (etat.libelle()) } }
 }
 
 /// « 202500417, du 01/01/2025 au 31/12/2025 (P-2025-0412) ».
@@ -480,17 +481,17 @@ async fn export(
         .await
         .map_err(erreur)?;
     let vue = controle::vue_export(&e);
-    let fini = e.etat == "fini";
+    let fini = e.etat == EtatExport::Fini;
     let operation = vue["parametres"]["operation"].as_str().unwrap_or_default();
     let titre = format!("Pack d'audit — opération {operation}");
     let corps = html! {
         p { a href="/controle" { "← Contrôle" } }
         h1 { (titre) }
         p.intro { "Référence " strong { (e.reference) } " — " (parametres(&vue)) "." }
-        section.carte #suivi-pack data-suivi=(format!("/api/exports/{}", e.reference)) data-etat=(e.etat) aria-labelledby="titre-suivi" {
+        section.carte #suivi-pack data-suivi=(format!("/api/exports/{}", e.reference)) data-etat=(e.etat.code()) aria-labelledby="titre-suivi" {
             h2 #titre-suivi { "Préparation" }
             p #etat-pack role="status" aria-live="polite" {
-                (etiquette_export(&e.etat))
+                (etiquette_export(e.etat))
                 " " span #fichiers-pack { @if e.total > 0 { (e.progression) " / " (e.total) " fichiers" } }
             }
             progress #progression-pack max="100" value=(vue["pourcent"].as_i64().unwrap_or(0)) { (vue["pourcent"]) " %" }

@@ -6,8 +6,10 @@ use super::formulaire::{self, Etat as EtatFormulaire, REPRIS_DU_DOSSIER};
 use super::gabarit::{self, alerte, csrf, page};
 use super::{apercu, erreur, erreur_json, message, Connecte, Page};
 use crate::auth::session::Session;
-use crate::db::documents::{self as docs, Document, Signataire};
+use crate::db::documents::{self as docs, Document};
+use crate::db::kiosque::EtatKiosque;
 use crate::db::participants::{self, Participant};
+use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::document::Etat;
 use crate::service::documents::{self, Demande, SignataireDemande};
 use crate::service::signature::{self, Signature, CONSENTEMENT};
@@ -797,7 +799,7 @@ async fn document(
     Query(note): Query<Note>,
 ) -> Page {
     let d = charger(&app, &s, &reference).await?;
-    let signataires = docs::signataires(&app.db, d.id)
+    let signataires = signataires::du_document(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
     let p = participant_du_document(&app, &d).await?;
@@ -810,18 +812,14 @@ async fn document(
         Some(sha) => apercu::nombre_de_pages(&app, sha).await.map_err(erreur)?,
         None => 0,
     };
-    let historique: Vec<(Option<String>, String, String, String)> = sqlx::query_as(
-        "SELECT de, vers, acteur, le FROM evenement WHERE document_id = ? ORDER BY id",
-    )
-    .bind(d.id)
-    .fetch_all(&app.db)
-    .await
-    .map_err(|e| erreur(e.into()))?;
+    let historique = docs::evenements(&app.db, d.id)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let etat = d.etat;
     let modifiable = s.acteur.peut_modifier();
     let en_attente_lien = signataires
         .iter()
-        .any(|x| x.etat == "attente" && x.methode == "lien");
+        .any(|x| x.etat == EtatSignataire::Attente && x.methode == "lien");
     let a_son_tour = prochain_a_la_tablette(&app, &d, &signataires);
     let kiosque_ouvert = crate::service::kiosque::de_document(&app, d.id)
         .await
@@ -855,7 +853,7 @@ async fn document(
                         (csrf(&s)) button.principal type="submit" { "Envoyer pour signature" }
                     }
                 }
-                @if let Some((k, _)) = kiosque_ouvert.as_ref().filter(|(_, e)| e != "clos") {
+                @if let Some(k) = kiosque_ouvert.as_ref().filter(|k| k.etat != EtatKiosque::Clos).map(|k| &k.reference) {
                     form method="post" action=(format!("/kiosque/{k}/reprendre")) {
                         (csrf(&s)) button.principal type="submit" { "Reprendre la feuille sur la tablette" }
                     }
@@ -892,9 +890,9 @@ async fn document(
                                 td { (libelle_role(&x.role)) }
                                 td { @if x.methode == "lien" { "lien par courriel" } @else { "tablette" } }
                                 td {
-                                    @match x.etat.as_str() {
-                                        "signe" => { span.etiquette.vert { "signé" } " " (x.signe_le.as_deref().map(gabarit::instant).unwrap_or_default()) }
-                                        "refuse" => { span.etiquette.rouge { "refusé" } @if let Some(m) = &x.motif_refus { " — « " (m) " »" } }
+                                    @match x.etat {
+                                        EtatSignataire::Signe => { span.etiquette.vert { "signé" } " " (x.signe_le.as_deref().map(gabarit::instant).unwrap_or_default()) }
+                                        EtatSignataire::Refuse => { span.etiquette.rouge { "refusé" } @if let Some(m) = &x.motif_refus { " — « " (m) " »" } }
                                         _ => { span.etiquette.gris { "en attente" } }
                                     }
                                 }
@@ -914,8 +912,8 @@ async fn document(
             h2 #historique { "Historique" }
             ol.historique {
                 li { (gabarit::instant(&d.cree_le)) " — brouillon créé" }
-                @for (_, vers, acteur, le) in &historique {
-                    li { (gabarit::instant(le)) " — " (Etat::parse(vers).map(|e| e.libelle()).unwrap_or(vers)) " (" (acteur) ")" }
+                @for e in &historique {
+                    li { (gabarit::heure(e.le)) " — " (e.vers.libelle()) " (" (e.acteur) ")" }
                 }
             }
         }
@@ -935,7 +933,9 @@ fn prochain_a_la_tablette<'a>(
     let sequentiel = app
         .workflow(&d.workflow)
         .is_some_and(|w| w.ordre == crate::workflow::Ordre::Sequentiel);
-    let mut attente = signataires.iter().filter(|x| x.etat == "attente");
+    let mut attente = signataires
+        .iter()
+        .filter(|x| x.etat == EtatSignataire::Attente);
     if sequentiel {
         attente.next().filter(|x| x.methode == "tablette")
     } else {
@@ -1049,7 +1049,7 @@ async fn signer_ici(
     Path((reference, rang)): Path<(String, i64)>,
 ) -> Page {
     let d = charger(&app, &s, &reference).await?;
-    let signataires = docs::signataires(&app.db, d.id)
+    let signataires = signataires::du_document(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
     let sig = signataires.iter().find(|x| x.rang == rang).ok_or_else(|| {
@@ -1100,44 +1100,11 @@ async fn signature_ici(
 /// émargement, bilans overdue. The export is recorded in the evidence journal.
 async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let a = &s.acteur;
-    let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
-    #[derive(sqlx::FromRow)]
-    struct Ligne {
-        identifiant_externe: String,
-        civilite: String,
-        nom: String,
-        prenom: String,
-        commune: String,
-        code_postal: String,
-        date_entree: Option<String>,
-        date_sortie: Option<String>,
-        motif_sortie: Option<String>,
-        rsa: bool,
-        contrat: bool,
-        dernier_emargement: Option<String>,
-        bilans_en_retard: i64,
-    }
-    let lignes: Vec<Ligne> = sqlx::query_as(
-        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
-           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
-           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
-                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
-           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
-                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
-                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
-                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
-           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
-                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
-         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
-         ORDER BY p.nom, p.prenom",
-    )
-    .bind(&aujourdhui)
-    .bind(a.plie.as_str())
-    .bind(a.portefeuille())
-    .bind(a.portefeuille())
-    .fetch_all(&app.db)
-    .await
-    .map_err(|e| erreur(e.into()))?;
+    let aujourdhui = app.horloge.aujourdhui();
+    let lignes =
+        docs::suivi_des_participants(&app.db, a.plie.as_str(), a.portefeuille(), aujourdhui)
+            .await
+            .map_err(|e| erreur(e.into()))?;
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
@@ -1183,10 +1150,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
                 l.motif_sortie.clone().unwrap_or_default(),
                 oui(l.rsa),
                 oui(l.contrat),
-                l.dernier_emargement
-                    .as_deref()
-                    .map(gabarit::instant)
-                    .unwrap_or_default(),
+                l.dernier_emargement.map(gabarit::heure).unwrap_or_default(),
                 l.bilans_en_retard.to_string(),
             ],
         )?;

@@ -7,8 +7,10 @@ use super::dossiers::bloc_signature;
 use super::gabarit::{self, alerte, csrf, page};
 use super::{erreur, erreur_json, message, Connecte, EnKiosque, Page};
 use crate::auth::session::{self, Session};
-use crate::db::documents as docs;
+
+use crate::db::kiosque::EtatKiosque;
 use crate::db::participants;
+use crate::db::signataires::{self, EtatSignataire};
 use crate::service::kiosque::{self, Envoi, Ouverture};
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, State};
@@ -219,7 +221,7 @@ async fn kiosque_page(
         // Not (or no longer) locked on this sheet: offer to take it up again.
         let corps = html! {
             h1 { "Feuille d'émargement" }
-            @if k.etat == "clos" {
+            @if k.etat == EtatKiosque::Clos {
                 (alerte("info", "Cette feuille est close."))
             } @else {
                 p { "Cette feuille est encore ouverte. Reprenez-la sur cette tablette pour continuer à recueillir les signatures." }
@@ -231,7 +233,7 @@ async fn kiosque_page(
         };
         return Ok(page(&s, "Émargement", "kiosque", &[], corps).into_response());
     }
-    let signataires = docs::signataires(&app.db, d.id)
+    let signataires = signataires::du_document(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
     let nb_pages = match &d.sha256_rendu {
@@ -289,9 +291,9 @@ async fn kiosque_page(
                         ul.presents #presents {
                             @for x in signataires.iter().filter(|x| x.role == "participant") {
                                 li {
-                                    button.present type="button" data-id=(x.id) disabled[x.etat == "signe"] {
+                                    button.present type="button" data-id=(x.id) disabled[x.etat == EtatSignataire::Signe] {
                                         span.nom { (x.nom) }
-                                        span.etat { @if x.etat == "signe" { "signé ✓" } @else { "à signer" } }
+                                        span.etat { @if x.etat == EtatSignataire::Signe { "signé ✓" } @else { "à signer" } }
                                     }
                                 }
                             }
@@ -367,7 +369,7 @@ async fn etat(
     let resultat = async {
         let k = kiosque::lisible(&app, &s, &reference).await?;
         let d = kiosque::document(&app, &k).await?;
-        let signataires = docs::signataires(&app.db, d.id).await?;
+        let signataires = signataires::du_document(&app.db, d.id).await?;
         Ok::<_, Erreur>(json!({
             "etat": k.etat, "document": d.reference, "etat_document": d.etat,
             "signataires": signataires.iter().map(|x| json!({ "id": x.id, "rang": x.rang, "nom": x.nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),

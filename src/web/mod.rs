@@ -198,14 +198,11 @@ impl FromRequestParts<App> for Connecte {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
         let s = EnKiosque::from_request_parts(parts, app).await?.0;
         if let Some(kiosque) = s.kiosque {
-            let reference: Option<String> =
-                sqlx::query_scalar("SELECT ref FROM kiosque WHERE id = ?")
-                    .bind(kiosque)
-                    .fetch_optional(&app.db)
-                    .await
-                    .map_err(|e| erreur(e.into()))?;
-            if let Some(r) = reference {
-                return Err(Redirect::to(&format!("/kiosque/{r}")).into_response());
+            let k = crate::db::kiosque::par_id(&app.db, kiosque)
+                .await
+                .map_err(|e| erreur(e.into()))?;
+            if let Some(k) = k {
+                return Err(Redirect::to(&format!("/kiosque/{}", k.reference)).into_response());
             }
         }
         Ok(Connecte(s))

@@ -1620,13 +1620,35 @@ fn une_demande_non_signee_est_relancee_puis_expire() {
 /// « annulé »).
 #[test]
 fn un_etat_inconnu_en_base_n_est_lu_comme_aucun_autre() {
-    let plie = Plie::pret(None);
+    let (plie, journal) = plie_journalise();
     let service = &plie.service;
     let (_, reference, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
+    alterer(
+        service,
+        &format!("UPDATE document SET etat = 'egare' WHERE ref = '{reference}'"),
+    );
+    let (status, v) = service.appel(
+        "GET",
+        &format!("/api/documents/{reference}"),
+        &plie.referent,
+        None,
+    );
+    refuse_l_etat_inconnu(
+        status,
+        &v.to_string(),
+        &journal,
+        "état de document inconnu « egare »",
+    );
+    assert!(!v.to_string().contains("annul"), "{v}");
+}
+
+/// Alters the service's database behind its back, as a corrupted row or another version of
+/// parafe would (the states' CHECK constraints aside).
+fn alterer(service: &Service, sql: &str) {
     let out = Command::new("sqlite3")
         .arg(service.data.join("parafe.db"))
         .arg(format!(
-            "PRAGMA busy_timeout = 5000; UPDATE document SET etat = 'egare' WHERE ref = '{reference}';"
+            "PRAGMA busy_timeout = 5000; PRAGMA ignore_check_constraints = ON; {sql};"
         ))
         .output()
         .unwrap();
@@ -1635,14 +1657,116 @@ fn un_etat_inconnu_en_base_n_est_lu_comme_aucun_autre() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A PLIE whose service logs to a file (the returned path), for the errors that only staff
+/// reads.
+fn plie_journalise() -> (Plie, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, data) = (dir.path().join("parafe.log"), dir.path().join("data"));
+    let plie = Plie::pret_dans(
+        dir,
+        &data,
+        None,
+        Reglages {
+            journal: Some(journal.clone()),
+            ..Reglages::default()
+        },
+    );
+    (plie, journal)
+}
+
+/// The request failed on the unknown state, and the server's log names it.
+fn refuse_l_etat_inconnu(status: StatusCode, reponse: &str, journal: &Path, attendu: &str) {
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{reponse}");
+    let log = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        log.contains(attendu),
+        "{attendu} absent du journal :\n{log}"
+    );
+}
+
+#[test]
+fn un_etat_de_signataire_inconnu_en_base_est_une_erreur() {
+    let (plie, journal) = plie_journalise();
+    let service = &plie.service;
+    let (_, reference, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
+    alterer(
+        service,
+        &format!(
+            "UPDATE signataire SET etat = 'perdu'
+             WHERE document_id = (SELECT id FROM document WHERE ref = '{reference}') AND rang = 0"
+        ),
+    );
     let (status, v) = service.appel(
         "GET",
         &format!("/api/documents/{reference}"),
         &plie.referent,
         None,
     );
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
-    assert!(!v.to_string().contains("annul"), "{v}");
+    refuse_l_etat_inconnu(
+        status,
+        &v.to_string(),
+        &journal,
+        "état de signataire inconnu « perdu »",
+    );
+}
+
+#[test]
+fn un_etat_de_feuille_d_emargement_inconnu_en_base_est_une_erreur() {
+    let (plie, journal) = plie_journalise();
+    let service = &plie.service;
+    let samira = participant_ref(service, &plie.referent, "Benali");
+    let tablette = service.connecter(&plie.smtp, "t.garnier@plie.fr");
+    let f = tablette.ouvrir_atelier("Atelier CV", "2025-10-15", &[&samira]);
+    alterer(
+        service,
+        &format!(
+            "UPDATE kiosque SET etat = 'egaree' WHERE ref = '{}'",
+            f.kiosque
+        ),
+    );
+    let (status, v) = tablette.json("GET", &format!("/kiosque/{}/etat", f.kiosque), None);
+    refuse_l_etat_inconnu(
+        status,
+        &v.to_string(),
+        &journal,
+        "état de feuille d'émargement inconnu « egaree »",
+    );
+}
+
+#[test]
+fn un_etat_d_export_inconnu_en_base_est_une_erreur() {
+    let (plie, journal) = plie_journalise();
+    let service = &plie.service;
+    let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
+    let v = service.ok("POST", "/api/exports", &plie.coordinateur, Some(&demande));
+    let reference = v["ref"].as_str().unwrap().to_owned();
+    let chemin = format!("/api/exports/{reference}");
+    // Finished first: the export writes its own state while it runs.
+    let debut = Instant::now();
+    while !["fini", "echec"].contains(
+        &service.ok("GET", &chemin, &plie.coordinateur, None)["etat"]
+            .as_str()
+            .unwrap(),
+    ) {
+        assert!(
+            debut.elapsed() < Duration::from_secs(120),
+            "pack jamais fini"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    alterer(
+        service,
+        &format!("UPDATE export SET etat = 'archive' WHERE ref = '{reference}'"),
+    );
+    let (status, v) = service.appel("GET", &chemin, &plie.coordinateur, None);
+    refuse_l_etat_inconnu(
+        status,
+        &v.to_string(),
+        &journal,
+        "état d'export inconnu « archive »",
+    );
 }
 
 #[test]

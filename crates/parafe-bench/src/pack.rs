@@ -4,6 +4,7 @@
 use crate::commun::{echec, runtime, CliError, CliResult};
 use chrono::NaiveDate;
 use parafe::cli::pack::{ouvrir, pack_error};
+use parafe::db::banc;
 use parafe::justificatif::{Catalogue, Periode};
 use parafe::model::PlieId;
 use parafe::pack::{self, Demande, Sources};
@@ -92,15 +93,9 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
     let debut = Instant::now();
     let (objets, octets) = match cote {
         Cote::Lecture => {
-            let shas: Vec<String> = sqlx::query_scalar(
-                "SELECT d.sha256_scelle FROM document d JOIN operation o ON o.id = d.operation_id
-                 WHERE d.plie = ? AND o.code = ? ORDER BY d.id",
-            )
-            .bind(BENCH_PLIE)
-            .bind(BENCH_OPERATION)
-            .fetch_all(&ouvert.db)
-            .await
-            .map_err(echec)?;
+            let shas = banc::scelles(&ouvert.db, BENCH_PLIE, BENCH_OPERATION)
+                .await
+                .map_err(echec)?;
             let shas = Arc::new(shas);
             let suivant = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let mut travailleurs = tokio::task::JoinSet::new();
@@ -270,41 +265,15 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
     let db = &ouvert.db;
     let maintenant = parafe::db::instant(ouvert.vault.horloge().maintenant());
     let sql = |e: sqlx::Error| echec(e);
-    sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du banc', ?)")
-        .bind(BENCH_PLIE)
-        .bind(&maintenant)
-        .execute(db)
+    let operation = banc::creer(db, BENCH_PLIE, BENCH_OPERATION, &maintenant)
         .await
         .map_err(sql)?;
-    let operation: i64 = sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, 'Opération du banc') RETURNING id",
-    )
-    .bind(BENCH_PLIE)
-    .bind(BENCH_OPERATION)
-    // To its end, not `fetch_one`: see `parafe::db` on `RETURNING`.
-    .fetch_all(db)
-    .await
-    .map_err(sql)?
-    .pop()
-    .ok_or(sqlx::Error::RowNotFound)
-    .map_err(sql)?;
     let mut tx = db.begin().await.map_err(sql)?;
     let mut participants = Vec::with_capacity(args.participants);
     for i in 0..args.participants {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO participant (plie, ref, identifiant_externe, nom, prenom, operation_id,
-                date_entree, cree_le)
-             VALUES (?, ?, ?, ?, 'Camille', ?, '2025-01-06', ?) RETURNING id",
-        )
-        .bind(BENCH_PLIE)
-        .bind(format!("P-{i:05}"))
-        .bind(format!("UP-{i}"))
-        .bind(format!("Participant{i}"))
-        .bind(operation)
-        .bind(&maintenant)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(sql)?;
+        let id = banc::participant(&mut tx, BENCH_PLIE, i, operation, &maintenant)
+            .await
+            .map_err(sql)?;
         participants.push(id);
     }
     tx.commit().await.map_err(sql)?;
@@ -360,35 +329,18 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
         let date = NaiveDate::from_ymd_opt(2025, 1, 6)
             .and_then(|d| d.checked_add_days(chrono::Days::new((k * 14) as u64 % 350)))
             .unwrap_or_default();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
-                donnees, sha256_scelle, depose_seq, cree_le, modifie_le)
-             VALUES (?, ?, 'emargement-individuel', 'emargement-individuel', ?, ?, 'depose', ?, ?, ?, ?, ?)
-             RETURNING id",
-        )
-        .bind(BENCH_PLIE)
-        .bind(format!("EM-{i}"))
-        .bind(participants[p])
-        .bind(operation)
-        .bind(serde_json::json!({ "date": date }).to_string())
-        .bind(sha)
-        .bind(*seq as i64)
-        .bind(&maintenant)
-        .bind(&maintenant)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(sql)?;
-        sqlx::query(
-            "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le)
-             VALUES (?, 1, 'scelle', ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(sha)
-        .bind(args.taille as i64)
-        .bind(&maintenant)
-        .execute(&mut *tx)
-        .await
-        .map_err(sql)?;
+        let emargement = banc::Emargement {
+            reference: &format!("EM-{i}"),
+            participant: participants[p],
+            operation,
+            donnees: &serde_json::json!({ "date": date }).to_string(),
+            sha256: sha,
+            seq: *seq as i64,
+            taille: args.taille as i64,
+        };
+        banc::emargement_depose(&mut tx, BENCH_PLIE, &emargement, &maintenant)
+            .await
+            .map_err(sql)?;
     }
     tx.commit().await.map_err(sql)?;
     // The periodic anchor, as in service: the export finds its pieces covered.

@@ -1,0 +1,105 @@
+//! The rows of the benchmarks' PLIE, written directly: the benchmarks measure the vault and the
+//! pack, not the import or the signing that would make them.
+
+use super::Pool;
+
+/// The PLIE and its opération; returns the opération's id.
+pub async fn creer(db: &Pool, plie: &str, operation: &str, le: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du banc', ?)")
+        .bind(plie)
+        .bind(le)
+        .execute(db)
+        .await?;
+    sqlx::query_scalar(
+        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, 'Opération du banc') RETURNING id",
+    )
+    .bind(plie)
+    .bind(operation)
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Participant `i` (reference `P-0000i`); returns his id.
+pub async fn participant(
+    tx: &mut sqlx::SqliteConnection,
+    plie: &str,
+    i: usize,
+    operation: i64,
+    le: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO participant (plie, ref, identifiant_externe, nom, prenom, operation_id,
+            date_entree, cree_le)
+         VALUES (?, ?, ?, ?, 'Camille', ?, '2025-01-06', ?) RETURNING id",
+    )
+    .bind(plie)
+    .bind(format!("P-{i:05}"))
+    .bind(format!("UP-{i}"))
+    .bind(format!("Participant{i}"))
+    .bind(operation)
+    .bind(le)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// An émargement already filed in the vault (entry `seq` of the journal), and its sealed version.
+pub struct Emargement<'a> {
+    pub reference: &'a str,
+    pub participant: i64,
+    pub operation: i64,
+    pub donnees: &'a str,
+    pub sha256: &'a str,
+    pub seq: i64,
+    pub taille: i64,
+}
+
+pub async fn emargement_depose(
+    tx: &mut sqlx::SqliteConnection,
+    plie: &str,
+    e: &Emargement<'_>,
+    le: &str,
+) -> Result<(), sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
+            donnees, sha256_scelle, depose_seq, cree_le, modifie_le)
+         VALUES (?, ?, 'emargement-individuel', 'emargement-individuel', ?, ?, 'depose', ?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(plie)
+    .bind(e.reference)
+    .bind(e.participant)
+    .bind(e.operation)
+    .bind(e.donnees)
+    .bind(e.sha256)
+    .bind(e.seq)
+    .bind(le)
+    .bind(le)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le)
+         VALUES (?, 1, 'scelle', ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(e.sha256)
+    .bind(e.taille)
+    .bind(le)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The sealed versions of an opération's documents, in the order they were made.
+pub async fn scelles(db: &Pool, plie: &str, operation: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT d.sha256_scelle FROM document d JOIN operation o ON o.id = d.operation_id
+         WHERE d.plie = ? AND o.code = ? ORDER BY d.id",
+    )
+    .bind(plie)
+    .bind(operation)
+    .fetch_all(db)
+    .await
+}
