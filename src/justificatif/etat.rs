@@ -464,6 +464,11 @@ impl Etat {
         }
     }
 
+    /// What the file lacks: nothing in time (missing, or present but late).
+    pub fn est_un_manque(self) -> bool {
+        matches!(self, Etat::Manquant | Etat::Tardif)
+    }
+
     pub fn libelle(self) -> &'static str {
         match self {
             Etat::Present => "présent",

@@ -203,7 +203,7 @@ fn manques(lignes: &[Ligne], participant: Option<&DossierParticipant>) -> Vec<Ma
     });
     lignes
         .iter()
-        .filter(|l| matches!(l.etat, Etat::Manquant | Etat::Tardif))
+        .filter(|l| l.etat.est_un_manque())
         .map(|l| Manque {
             participant: participant.map(|p| p.reference.clone()),
             qui: qui.clone(),

@@ -378,16 +378,30 @@ pub async fn etat_participant(
     reference: &str,
 ) -> Result<EtatParticipant, Erreur> {
     let p = participant_de(app, acteur, reference).await?;
+    pieces_attendues(app, acteur, &p).await?.ok_or_else(|| {
+        Erreur::Conflit(format!(
+            "le participant « {reference} » n'est rattaché à aucune opération"
+        ))
+    })
+}
+
+/// What the PLIE's catalogue expects of a participant and where each expected piece stands, as
+/// of the service's today: the one reading of the requirements that his page, his checklist and
+/// the API share (the pack and `parafe justificatif etat` evaluate the same catalogue with
+/// [`evaluer`]). `None`: he belongs to no opération, so nothing is expected of him yet.
+pub async fn pieces_attendues(
+    app: &App,
+    acteur: &Acteur,
+    p: &Participant,
+) -> Result<Option<EtatParticipant>, Erreur> {
     let plie = acteur.plie.as_str();
     let operation = match p.fiche.operation_id {
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
         None => None,
-    }
-    .ok_or_else(|| {
-        Erreur::Conflit(format!(
-            "le participant « {reference} » n'est rattaché à aucune opération"
-        ))
-    })?;
+    };
+    let Some(operation) = operation else {
+        return Ok(None);
+    };
     let catalogue = catalogue(app, &acteur.plie)?;
     let filtre = Filtre {
         participant: Some(p.reference.clone()),
@@ -398,7 +412,8 @@ pub async fn etat_participant(
         .map_err(dossier_erreur)?;
     let participant = dossier.participants.pop().ok_or_else(|| {
         Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
+            "aucun participant « {} » dans votre portefeuille",
+            p.reference
         ))
     })?;
     let au = app.horloge.aujourdhui();
@@ -409,12 +424,12 @@ pub async fn etat_participant(
         &Periode::toute(),
         au,
     );
-    Ok(EtatParticipant {
+    Ok(Some(EtatParticipant {
         operation: dossier.operation,
         participant,
         lignes,
         au,
-    })
+    }))
 }
 
 /// How many lines of a checklist are in each state.
@@ -503,7 +518,7 @@ pub async fn etat_operation(
                 compte: c,
                 manques: lignes
                     .into_iter()
-                    .filter(|l| matches!(l.etat, Etat::Manquant | Etat::Tardif))
+                    .filter(|l| l.etat.est_un_manque())
                     .collect(),
             }
         })
@@ -721,7 +736,7 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
     };
     let manque_retenu = |l: &Ligne| match etat_liste {
         Some(e) => l.etat == e,
-        None => etat_demande.is_none() && matches!(l.etat, Etat::Manquant | Etat::Tardif),
+        None => etat_demande.is_none() && l.etat.est_un_manque(),
     };
 
     let mut resultats = Resultats {

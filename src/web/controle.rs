@@ -56,7 +56,7 @@ pub(super) fn cellules_ligne(groupe: &[&Ligne]) -> Markup {
 }
 
 /// A group of expected pieces on one line: state, what, precision.
-fn ligne_courte(groupe: &[&Ligne]) -> Markup {
+pub(super) fn ligne_courte(groupe: &[&Ligne]) -> Markup {
     let Some(premiere) = groupe.first() else {
         return html! {};
     };
