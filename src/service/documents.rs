@@ -693,6 +693,31 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
     Ok(invites.len())
 }
 
+/// The documents of the caller's reach that match the filter.
+pub async fn lister(
+    app: &App,
+    acteur: &Acteur,
+    filtre: &docs::Filtre,
+) -> Result<Vec<Document>, Erreur> {
+    Ok(docs::liste(
+        &app.db,
+        acteur.plie.as_str(),
+        acteur.portefeuille(),
+        filtre,
+        1000,
+    )
+    .await?)
+}
+
+/// A document of the caller's reach with its signers.
+pub async fn avec_signataires(
+    app: &App,
+    document: Document,
+) -> Result<(Document, Vec<docs::Signataire>), Erreur> {
+    let signataires = docs::signataires(&app.db, document.id).await?;
+    Ok((document, signataires))
+}
+
 /// The PDF of a document: the sealed one once sealed, else the version shown to signers.
 pub async fn pdf(
     app: &App,

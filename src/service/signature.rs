@@ -381,6 +381,17 @@ pub async fn ouvrir_confirme(
     Ok((document, signataire, le))
 }
 
+/// The PDF a signer reads through his link, once the code is confirmed on it.
+pub async fn pdf_du_lien(app: &App, jeton: &str) -> Result<(Document, Vec<u8>), Erreur> {
+    let (document, _, _) = ouvrir_confirme(app, jeton).await?;
+    let sha = document
+        .sha256_rendu
+        .clone()
+        .ok_or_else(|| Erreur::Conflit("document non composé".into()))?;
+    let octets = super::pipeline::lire_version(app, &sha).await?;
+    Ok((document, octets))
+}
+
 /// Signs through a link whose code was confirmed; the evidence names the link (the start of
 /// its SHA-256, never the token) and when the code was confirmed on it.
 pub async fn signer_par_lien(

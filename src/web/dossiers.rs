@@ -79,9 +79,9 @@ async fn accueil(
 ) -> Page {
     let a = &s.acteur;
     let q = r.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let liste = participants::liste(&app.db, a.plie.as_str(), a.portefeuille(), q, 300)
+    let liste = crate::service::participants::lister(&app, a, q, 300)
         .await
-        .map_err(|e| erreur(e.into()))?;
+        .map_err(erreur)?;
     let retards = crate::schedule::en_retard(
         &app,
         a.plie.as_str(),
@@ -151,19 +151,9 @@ async fn accueil(
 }
 
 async fn participant_de(app: &App, s: &Session, reference: &str) -> Result<Participant, Response> {
-    participants::par_ref(
-        &app.db,
-        s.acteur.plie.as_str(),
-        reference,
-        s.acteur.portefeuille(),
-    )
-    .await
-    .map_err(|e| erreur(e.into()))?
-    .ok_or_else(|| {
-        erreur(Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        )))
-    })
+    crate::service::participants::participant(app, &s.acteur, reference)
+        .await
+        .map_err(erreur)
 }
 
 /// The documents of a participant (of the caller's portfolio): his own, and the sheets he
