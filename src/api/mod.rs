@@ -5,7 +5,7 @@ pub(crate) mod controle;
 
 use crate::auth::{Acteur, Refus};
 use crate::db::documents as docs;
-use crate::service::documents::{self, Demande};
+use crate::service::documents::{self, DemandeDocument};
 use crate::service::participants::{self, ChangementParcours};
 use crate::service::reglages::{self, ReglageDepartement};
 use crate::service::signature::{self, Contexte, Signature};
@@ -240,7 +240,7 @@ async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
 async fn creer(
     State(app): State<App>,
     acteur: Acteur,
-    Corps(demande): Corps<Demande>,
+    Corps(demande): Corps<DemandeDocument>,
 ) -> Reponse<(StatusCode, Json<Value>)> {
     let document = documents::creer(&app, &acteur, demande).await?;
     Ok((StatusCode::CREATED, vue(&app, document).await?))

@@ -5,7 +5,7 @@
 
 use crate::justificatif::catalogue::{Catalogue, ChampParticipant};
 use crate::justificatif::etat::{
-    evaluer, Dossier, DossierParticipant, Etat, Ligne, Periode, Piece, Source,
+    evaluer, Dossier, DossierParticipant, EtatExigence, Ligne, Periode, Piece, Source,
 };
 use crate::justificatif::Format;
 use chrono::NaiveDate;
@@ -51,7 +51,7 @@ pub struct Manque {
     pub exigence: String,
     pub libelle: String,
     pub precision: Option<String>,
-    pub etat: Etat,
+    pub etat: EtatExigence,
     pub echeance: Option<NaiveDate>,
 }
 

@@ -1,7 +1,7 @@
 //! The `export` table: each pack asked for, its progress while it is made in the background,
 //! and where it lies when done. Every query filters by PLIE (but [`interrompre`], at start).
 
-use super::{Demande, Resultat};
+use super::{DemandePack, Resultat};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -35,7 +35,7 @@ const COLONNES: &str = "id, plie, ref, demandeur, parametres, etat, progression,
 /// Records a new export, waiting to start; returns its id.
 pub async fn creer(
     db: &sqlx::SqlitePool,
-    demande: &Demande,
+    demande: &DemandePack,
     demandeur: Option<i64>,
     maintenant: &str,
 ) -> Result<i64, sqlx::Error> {

@@ -8,12 +8,12 @@ use super::{App, Erreur};
 use crate::auth::{Acteur, RolePersonnel};
 use crate::db::participants::{self, Participant};
 use crate::db::referentiel;
-use crate::justificatif::controle::{Reception, Recu, Refus};
 use crate::justificatif::etat::{
-    charger, evaluer, Dossier, DossierError, DossierParticipant, Etat, Filtre, Ligne,
+    charger, evaluer, Dossier, DossierError, DossierParticipant, EtatExigence, Filtre, Ligne,
     OperationInfo, Periode, Piece,
 };
-use crate::justificatif::{self, Catalogue, Depot, DepotError};
+use crate::justificatif::examen::{Reception, Recu, Refus};
+use crate::justificatif::{self, Catalogue, DepotError, JustificatifDepose};
 use crate::model::{JournalEvent, PlieId, Sha256Digest};
 use crate::pack::{self, suivi, PackError};
 use axum::body::Bytes;
@@ -263,7 +263,7 @@ pub async fn deposer(
     catalogue: &Catalogue,
     champs: ChampsDepot,
     recu: Option<Recu>,
-) -> Result<Depot, DepotRefuse> {
+) -> Result<JustificatifDepose, DepotRefuse> {
     let participant = match &champs.participant {
         Some(r) => Some(participant_de(app, acteur, r).await?),
         None if acteur.role == RolePersonnel::Referent => {
@@ -291,7 +291,7 @@ pub async fn deposer(
         .ok_or_else(|| Erreur::invalide("genre", "choisissez le type de pièce"))?;
     let date_piece = jour_de("date_piece", &champs.date_piece)?;
     let recu = recu.ok_or_else(|| Erreur::invalide("fichier", "choisissez la pièce à déposer"))?;
-    let demande = justificatif::Demande {
+    let demande = justificatif::DemandeDepot {
         plie: acteur.plie.clone(),
         operation,
         participant: participant.map(|p| p.reference),
@@ -446,10 +446,10 @@ impl Compte {
         let mut c = Compte::default();
         for l in lignes {
             match l.etat {
-                Etat::Present => c.presentes += 1,
-                Etat::Manquant => c.manquantes += 1,
-                Etat::Tardif => c.en_retard += 1,
-                Etat::AVenir => c.a_venir += 1,
+                EtatExigence::Present => c.presentes += 1,
+                EtatExigence::Manquant => c.manquantes += 1,
+                EtatExigence::Tardif => c.en_retard += 1,
+                EtatExigence::AVenir => c.a_venir += 1,
             }
         }
         c
@@ -588,10 +588,14 @@ pub const ETATS_RECHERCHE: [(&str, &str); 12] = [
     ("expire", "document expiré"),
 ];
 
-fn etat_de_liste(etat: &str) -> Option<Etat> {
-    [Etat::Manquant, Etat::Tardif, Etat::AVenir]
-        .into_iter()
-        .find(|e| e.code() == etat)
+fn etat_de_liste(etat: &str) -> Option<EtatExigence> {
+    [
+        EtatExigence::Manquant,
+        EtatExigence::Tardif,
+        EtatExigence::AVenir,
+    ]
+    .into_iter()
+    .find(|e| e.code() == etat)
 }
 
 /// A participant as a search result names them.
@@ -870,7 +874,7 @@ pub async fn lancer_export(
         Some(r) if !r.is_empty() => Some(participant_de(app, acteur, r).await?.reference),
         _ => None,
     };
-    let demande = pack::Demande {
+    let demande = pack::DemandePack {
         plie: acteur.plie.clone(),
         operation: d.operation,
         periode: Periode { du: d.du, au: d.au },
@@ -890,7 +894,7 @@ pub async fn lancer_export(
     Ok(export)
 }
 
-async fn faire_export(app: App, id: i64, demande: pack::Demande) {
+async fn faire_export(app: App, id: i64, demande: pack::DemandePack) {
     let _tour = tour().acquire().await;
     let resultat = exporter(&app, id, &demande).await;
     let maintenant = crate::db::instant(app.horloge.maintenant());
@@ -910,7 +914,7 @@ async fn faire_export(app: App, id: i64, demande: pack::Demande) {
 async fn exporter(
     app: &App,
     id: i64,
-    demande: &pack::Demande,
+    demande: &pack::DemandePack,
 ) -> Result<pack::Resultat, PackError> {
     let catalogue = Catalogue::charger(&app.config.data_dir, &demande.plie)
         .map_err(|e| PackError::Interne(e.to_string()))?;

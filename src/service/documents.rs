@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 /// A request to create a document from a workflow.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Demande {
+pub struct DemandeDocument {
     /// Workflow name (`contrat-engagement`, `bilan-brsa`…).
     pub workflow: String,
     /// The participant's reference (`p-…`), when the document concerns one.
@@ -48,7 +48,11 @@ fn methode_code(m: Methode) -> &'static str {
 }
 
 /// Creates a draft. Bad input names its field; nothing is written unless all of it holds.
-pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Document, Erreur> {
+pub async fn creer(
+    app: &App,
+    acteur: &Acteur,
+    demande: DemandeDocument,
+) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let plie = acteur.plie.as_str();
     let workflow = app.workflow(&demande.workflow).ok_or_else(|| {

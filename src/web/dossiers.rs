@@ -3,7 +3,7 @@
 //! template, its preview as page pictures, sending, reminding, cancelling, and signing in person.
 
 use super::controle::ligne_courte;
-use super::formulaire::{self, Etat as EtatFormulaire, REPRIS_DU_DOSSIER};
+use super::formulaire::{self, EtatFormulaire, REPRIS_DU_DOSSIER};
 use super::gabarit::{self, alerte, csrf, page};
 use super::{apercu, erreur, erreur_json, message, Connecte, Page};
 use crate::auth::session::Session;
@@ -12,7 +12,7 @@ use crate::db::participants::{self, Participant};
 use crate::document::Etat;
 use crate::justificatif::etat::{regrouper, Ligne};
 use crate::service::controle;
-use crate::service::documents::{self, Demande, SignataireDemande};
+use crate::service::documents::{self, DemandeDocument, SignataireDemande};
 use crate::service::signature::{self, Signature, CONSENTEMENT};
 use crate::service::{App, Erreur};
 use crate::workflow::{Methode, Role, Workflow};
@@ -586,7 +586,7 @@ async fn creer(
     let mut etat = EtatFormulaire::depuis(&saisie);
     let erreurs = erreurs_de_saisie(&app, w, &donnees);
     let refus = if erreurs.is_empty() {
-        let demande = Demande {
+        let demande = DemandeDocument {
             workflow: w.nom.clone(),
             participant: Some(p.reference.clone()),
             donnees,

@@ -8,7 +8,7 @@
 use crate::support::{example, parafe, pdf_text, sha256_hex, text, tool};
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use parafe::config::Config;
-use parafe::justificatif::{self, Catalogue, Demande, DepotError, Refus};
+use parafe::justificatif::{self, Catalogue, DemandeDepot, DepotError, Refus};
 use parafe::model::{EvidenceMetadata, JournalEvent, PlieId};
 use parafe::render::{self, RenderOptions};
 use parafe::seal::{Keys, Tsa};
@@ -308,14 +308,14 @@ async fn deposer(
     nom: &str,
     octets: &[u8],
     date: Option<NaiveDate>,
-) -> Result<justificatif::Depot, DepotError> {
+) -> Result<justificatif::JustificatifDepose, DepotError> {
     let recu = justificatif::recevoir(
         octets,
         &m.data.join("depots"),
         nom,
         catalogue.depot.taille_max,
     )?;
-    let demande = Demande {
+    let demande = DemandeDepot {
         plie: plie(),
         operation: OPERATION.into(),
         participant: participant.map(str::to_owned),
@@ -514,7 +514,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         let sans = &dossier.participants.iter().find(|p| p.reference == personnes[SANS_PREUVE].reference).unwrap();
         let lignes = justificatif::evaluer(&catalogue, Some(sans), &sans.pieces, &justificatif::Periode::toute(), aujourdhui);
         assert!(
-            lignes.iter().any(|l| l.exigence == "preuve-sortie" && l.etat == justificatif::Etat::Manquant),
+            lignes.iter().any(|l| l.exigence == "preuve-sortie" && l.etat == justificatif::EtatExigence::Manquant),
             "{lignes:?}"
         );
         // The vault closes here (the command line opens the same data directory), the
