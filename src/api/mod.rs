@@ -533,14 +533,10 @@ async fn fiche_plie(
     Ok(Json(json!({ "plie": fiche })))
 }
 
-/// What a link shows: before its code is confirmed, only the kind of document (nothing of whom
-/// it concerns); after, the document and the signer.
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {
-    let (document, signataire) = signature::ouvrir_lien(&app, &jeton).await?;
-    let titre = app
-        .workflow(&document.workflow)
-        .map_or(document.workflow.clone(), |w| w.titre.clone());
-    let Some(confirme) = signature::confirmation(&app, &signataire, &jeton).await? else {
+    let apercu = signature::apercu_du_lien(&app, &jeton).await?;
+    let titre = apercu.titre;
+    let Some((document, signataire, confirme)) = apercu.confirme else {
         return Ok(Json(json!({ "titre": titre, "code_confirme": false })));
     };
     Ok(Json(json!({
