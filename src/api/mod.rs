@@ -3,11 +3,13 @@
 
 pub(crate) mod controle;
 
-use crate::auth::{Acteur, Refus, RolePersonnel};
-use crate::db::{self, documents as docs, participants, referentiel};
+use crate::auth::Acteur;
+use crate::db::documents as docs;
 use crate::http::corps::Corps;
 use crate::http::erreur::ApiError;
-use crate::service::documents::{self, Demande};
+use crate::service::documents::{self, DemandeDocument};
+use crate::service::participants::{self, ChangementParcours};
+use crate::service::reglages::{self, ReglageDepartement};
 use crate::service::signature::{self, Contexte, Signature};
 use crate::service::{App, Erreur};
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -86,9 +88,7 @@ async fn sante(State(app): State<App>) -> Reponse<Json<Value>> {
 }
 
 async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
-    let signataires = crate::db::signataires::du_document(&app.db, document.id)
-        .await
-        .map_err(Erreur::from)?;
+    let (document, signataires) = documents::avec_signataires(app, document).await?;
     let libelle = document.etat.libelle();
     Ok(Json(
         json!({ "document": document, "libelle_etat": libelle, "signataires": signataires }),
@@ -98,7 +98,7 @@ async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
 async fn creer(
     State(app): State<App>,
     acteur: Acteur,
-    Corps(demande): Corps<Demande>,
+    Corps(demande): Corps<DemandeDocument>,
 ) -> Reponse<(StatusCode, Json<Value>)> {
     let document = documents::creer(&app, &acteur, demande).await?;
     Ok((StatusCode::CREATED, vue(&app, document).await?))
@@ -109,15 +109,7 @@ async fn lister(
     acteur: Acteur,
     Query(filtre): Query<docs::Filtre>,
 ) -> Reponse<Json<Value>> {
-    let liste = docs::liste(
-        &app.db,
-        acteur.plie.as_str(),
-        acteur.portefeuille(),
-        &filtre,
-        1000,
-    )
-    .await
-    .map_err(Erreur::from)?;
+    let liste = documents::lister(&app, &acteur, &filtre).await?;
     Ok(Json(json!({ "documents": liste })))
 }
 
@@ -230,15 +222,7 @@ async fn lister_participants(
     acteur: Acteur,
     Query(q): Query<Recherche>,
 ) -> Reponse<Json<Value>> {
-    let liste = participants::liste(
-        &app.db,
-        acteur.plie.as_str(),
-        acteur.portefeuille(),
-        q.recherche.as_deref(),
-        500,
-    )
-    .await
-    .map_err(Erreur::from)?;
+    let liste = participants::lister(&app, &acteur, q.recherche.as_deref(), 500).await?;
     Ok(Json(json!({ "participants": liste })))
 }
 
@@ -247,42 +231,8 @@ async fn participant(
     acteur: Acteur,
     Path(reference): Path<String>,
 ) -> Reponse<Json<Value>> {
-    let p = participants::par_ref(
-        &app.db,
-        acteur.plie.as_str(),
-        &reference,
-        acteur.portefeuille(),
-    )
-    .await
-    .map_err(Erreur::from)?
-    .ok_or_else(|| {
-        Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        ))
-    })?;
-    let filtre = docs::Filtre {
-        participant: Some(reference),
-        ..Default::default()
-    };
-    let documents = docs::liste(
-        &app.db,
-        acteur.plie.as_str(),
-        acteur.portefeuille(),
-        &filtre,
-        1000,
-    )
-    .await
-    .map_err(Erreur::from)?;
+    let (p, documents) = participants::avec_documents(&app, &acteur, &reference).await?;
     Ok(Json(json!({ "participant": p, "documents": documents })))
-}
-
-/// Changes that move the bilans: a new CER start, an exit.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangementParcours {
-    cer_debut: Option<String>,
-    date_sortie: Option<String>,
-    motif_sortie: Option<String>,
 }
 
 async fn modifier_participant(
@@ -291,56 +241,7 @@ async fn modifier_participant(
     Path(reference): Path<String>,
     Corps(c): Corps<ChangementParcours>,
 ) -> Reponse<Json<Value>> {
-    documents::modification_permise(&acteur)?;
-    let plie = acteur.plie.as_str();
-    let p = participants::par_ref(&app.db, plie, &reference, acteur.portefeuille())
-        .await
-        .map_err(Erreur::from)?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!(
-                "aucun participant « {reference} » dans votre portefeuille"
-            ))
-        })?;
-    let jour = |champ: &str, v: &Option<String>| -> Result<Option<String>, Erreur> {
-        match v {
-            None => Ok(None),
-            Some(s) => db::parse_jour(s).map(|d| Some(db::jour(d))).ok_or_else(|| {
-                Erreur::invalide(champ, format!("« {s} » : date AAAA-MM-JJ attendue"))
-            }),
-        }
-    };
-    let (cer, sortie) = (
-        jour("cer_debut", &c.cer_debut)?,
-        jour("date_sortie", &c.date_sortie)?,
-    );
-    let mut tx = app.db.begin().await.map_err(Erreur::from)?;
-    if let Some(cer) = &cer {
-        participants::changer_cer(&mut *tx, p.id, cer)
-            .await
-            .map_err(Erreur::from)?;
-    }
-    if let Some(sortie) = &sortie {
-        participants::enregistrer_sortie(
-            &mut *tx,
-            p.id,
-            sortie,
-            c.motif_sortie.as_deref().unwrap_or_default(),
-        )
-        .await
-        .map_err(Erreur::from)?;
-    }
-    tx.commit().await.map_err(Erreur::from)?;
-    let p = participants::par_id(&app.db, plie, p.id)
-        .await
-        .map_err(Erreur::from)?
-        .ok_or_else(|| Erreur::Interne("participant disparu".into()))?;
-    let bilans = crate::schedule::planifier(
-        &app,
-        plie,
-        std::slice::from_ref(&p),
-        app.horloge.maintenant(),
-    )
-    .await?;
+    let (p, bilans) = participants::changer_parcours(&app, &acteur, &reference, c).await?;
     Ok(Json(json!({ "participant": p, "bilans": bilans })))
 }
 
@@ -436,19 +337,10 @@ async fn importer(
     entetes: HeaderMap,
     corps: axum::body::Body,
 ) -> Reponse<Json<Value>> {
-    if !matches!(
-        acteur.role,
-        RolePersonnel::Coordinateur | RolePersonnel::Admin
-    ) {
-        return Err(Erreur::Interdit(
-            "l'import des participants est réservé aux coordinateurs et administrateurs".into(),
-        )
-        .into());
-    }
     let declare = encodage_declare(&entetes)?;
     let octets = corps_borne(&entetes, corps, crate::import::TAILLE_MAX).await?;
     let texte = crate::import::decoder(&octets, declare)?;
-    match crate::import::importer_et_planifier(&app, acteur.plie.as_str(), &texte).await {
+    match participants::importer(&app, &acteur, &texte).await {
         Ok(rapport) => Ok(Json(json!(rapport))),
         Err(crate::import::ImportError::Service(e)) => Err(e.into()),
         Err(crate::import::ImportError::Lignes(erreurs)) => Err(ApiError {
@@ -480,61 +372,13 @@ async fn bilans_en_retard(State(app): State<App>, acteur: Acteur) -> Reponse<Jso
     Ok(Json(json!({ "bilans": liste })))
 }
 
-fn reglage_permis(acteur: &Acteur) -> Result<(), ApiError> {
-    if matches!(
-        acteur.role,
-        RolePersonnel::Coordinateur | RolePersonnel::Admin
-    ) {
-        Ok(())
-    } else {
-        Err(Refus::Interdit.into())
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DepartementCorps {
-    nom: String,
-    email_referent_unique: String,
-    email_sdi: String,
-    bilans_mois: Option<Vec<u32>>,
-}
-
 async fn departement(
     State(app): State<App>,
     acteur: Acteur,
     Path(code): Path<String>,
-    Corps(d): Corps<DepartementCorps>,
+    Corps(d): Corps<ReglageDepartement>,
 ) -> Reponse<Json<Value>> {
-    reglage_permis(&acteur)?;
-    for (champ, email) in [
-        ("email_referent_unique", &d.email_referent_unique),
-        ("email_sdi", &d.email_sdi),
-    ] {
-        if !crate::delivery::email_valide(email) {
-            return Err(Erreur::invalide(
-                champ,
-                format!("« {email} » n'est pas une adresse e-mail"),
-            )
-            .into());
-        }
-    }
-    if d.bilans_mois
-        .as_ref()
-        .is_some_and(|m| m.is_empty() || m.iter().any(|&m| m == 0 || m > 120))
-    {
-        return Err(Erreur::invalide("bilans_mois", "mois entre 1 et 120 attendus").into());
-    }
-    let departement = referentiel::Departement {
-        code,
-        nom: d.nom,
-        email_referent_unique: d.email_referent_unique,
-        email_sdi: d.email_sdi,
-        bilans_mois: d.bilans_mois.map(|m| json!(m).to_string()),
-    };
-    referentiel::enregistrer_departement(&app.db, acteur.plie.as_str(), &departement)
-        .await
-        .map_err(Erreur::from)?;
+    let departement = reglages::enregistrer_departement(&app, &acteur, code, d).await?;
     Ok(Json(json!(departement)))
 }
 
@@ -543,32 +387,14 @@ async fn fiche_plie(
     acteur: Acteur,
     Corps(fiche): Corps<Value>,
 ) -> Reponse<Json<Value>> {
-    reglage_permis(&acteur)?;
-    let schema = app
-        .catalogue
-        .get("contrat-engagement")
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
-    // Checked as the templates' « plie » field, so that every document accepts it.
-    let essai = json!({ "plie": fiche });
-    if let Err(erreurs) = crate::template::validate(schema, &essai) {
-        if let Some(e) = erreurs.iter().find(|e| e.chemin.starts_with("plie")) {
-            return Err(Erreur::invalide(&e.chemin, e.message.clone()).into());
-        }
-    }
-    crate::db::referentiel::changer_fiche_plie(&app.db, acteur.plie.as_str(), &fiche.to_string())
-        .await
-        .map_err(Erreur::from)?;
+    reglages::enregistrer_fiche_plie(&app, &acteur, &fiche).await?;
     Ok(Json(json!({ "plie": fiche })))
 }
 
-/// What a link shows: before its code is confirmed, only the kind of document (nothing of whom
-/// it concerns); after, the document and the signer.
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {
-    let (document, signataire) = signature::ouvrir_lien(&app, &jeton).await?;
-    let titre = app
-        .workflow(&document.workflow)
-        .map_or(document.workflow.clone(), |w| w.titre.clone());
-    let Some(confirme) = signature::confirmation(&app, &signataire, &jeton).await? else {
+    let apercu = signature::apercu_du_lien(&app, &jeton).await?;
+    let titre = apercu.titre;
+    let Some((document, signataire, confirme)) = apercu.confirme else {
         return Ok(Json(json!({ "titre": titre, "code_confirme": false })));
     };
     Ok(Json(json!({
@@ -630,11 +456,6 @@ async fn refuser(
 }
 
 async fn pdf_du_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Response> {
-    let (document, _, _) = signature::ouvrir_confirme(&app, &jeton).await?;
-    let sha = document
-        .sha256_rendu
-        .clone()
-        .ok_or_else(|| Erreur::Conflit("document non composé".into()))?;
-    let octets = crate::service::pipeline::lire_version(&app, &sha).await?;
+    let (document, octets) = signature::pdf_du_lien(&app, &jeton).await?;
     Ok(reponse_pdf(&format!("{}.pdf", document.modele), octets))
 }

@@ -4,7 +4,7 @@
 use super::pack::{ouvrir, plie_de};
 use super::{CliError, CliResult, DataDir};
 use crate::justificatif::etat::{charger, DossierError, Filtre, Periode};
-use crate::justificatif::{deposer, evaluer, recevoir, Catalogue, Demande};
+use crate::justificatif::{deposer, evaluer, recevoir, Catalogue, DemandeDepot};
 use chrono::NaiveDate;
 use std::path::PathBuf;
 
@@ -122,7 +122,7 @@ async fn depot(args: DeposerArgs) -> CliResult {
         }
     })
     .map_err(|e| CliError::input(e.to_string()))?;
-    let demande = Demande {
+    let demande = DemandeDepot {
         plie,
         operation: args.operation,
         participant: args.participant,

@@ -4,7 +4,7 @@ use super::{echec, runtime, CliError, CliResult, DataDir};
 use crate::config::Config;
 use crate::justificatif::{Catalogue, Periode};
 use crate::model::PlieId;
-use crate::pack::{self, verifier, Demande, PackError, Sources};
+use crate::pack::{self, verifier, DemandePack, PackError, Sources};
 use crate::seal::{Keys, Tsa};
 use crate::store::Vault;
 use chrono::NaiveDate;
@@ -97,7 +97,7 @@ pub fn run(args: PackArgs) -> CliResult {
         let plie = plie_de(&ouvert.db, args.plie.as_deref()).await?;
         let catalogue = Catalogue::charger(&args.data.data_dir, &plie)
             .map_err(|e| CliError::input(e.to_string()))?;
-        let demande = Demande {
+        let demande = DemandePack {
             plie,
             operation: args.operation.clone(),
             periode: Periode {

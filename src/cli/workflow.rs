@@ -149,9 +149,9 @@ pub fn bilans(args: BilansArgs) -> CliResult {
             workflow::Bilan::SortieAnticipee => "bilan de sortie anticipée".to_owned(),
         };
         let etat = match e.etat(aujourdhui) {
-            workflow::Etat::AVenir => "à venir".to_owned(),
-            workflow::Etat::Echue => format!("échu au {}", fr(aujourdhui)),
-            workflow::Etat::Annulee => "annulé (sortie anticipée)".to_owned(),
+            workflow::EtatBilan::AVenir => "à venir".to_owned(),
+            workflow::EtatBilan::Echue => format!("échu au {}", fr(aujourdhui)),
+            workflow::EtatBilan::Annulee => "annulé (sortie anticipée)".to_owned(),
         };
         println!("  {nom:<28} dû le {}  {etat}", fr(e.due));
     }

@@ -3,7 +3,7 @@
 //! `<data-dir>/justificatifs/<plie>.toml`, else `<data-dir>/justificatifs.toml`, else the
 //! embedded `storage/justificatifs.toml`.
 
-use super::controle::Format;
+use super::examen::Format;
 use crate::model::PlieId;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -19,7 +19,7 @@ pub struct Catalogue {
     /// Written with every piece accepted and in every pack: which rules were applied.
     pub version: String,
     #[serde(default)]
-    pub depot: Depot,
+    pub depot: ReglesDepot,
     #[serde(default)]
     pub pack: PackReglages,
     pub genres: BTreeMap<String, Genre>,
@@ -33,12 +33,12 @@ pub struct Catalogue {
 /// `[depot]`: what an upload may be.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Depot {
+pub struct ReglesDepot {
     /// Largest piece accepted, in bytes; checked while the piece streams in.
     pub taille_max: u64,
 }
 
-impl Default for Depot {
+impl Default for ReglesDepot {
     fn default() -> Self {
         Self {
             taille_max: 50 * 1024 * 1024,

@@ -3,7 +3,7 @@
 //! store, the journal and the database as they were.
 
 use super::catalogue::Catalogue;
-use super::controle::{Format, Recu, Refus};
+use super::examen::{Format, Recu, Refus};
 use crate::model::{EvidenceMetadata, PlieId};
 use crate::store::{Content, StoreError, Vault};
 use chrono::NaiveDate;
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// What the person filing says about the piece.
 #[derive(Debug, Clone)]
-pub struct Demande {
+pub struct DemandeDepot {
     pub plie: PlieId,
     /// Code of the opération (« 202500417 »).
     pub operation: String,
@@ -29,7 +29,7 @@ pub struct Demande {
 
 /// A justificatif filed.
 #[derive(Debug, Clone, Serialize)]
-pub struct Depot {
+pub struct JustificatifDepose {
     pub id: i64,
     pub sha256: String,
     pub taille: u64,
@@ -81,9 +81,9 @@ pub async fn deposer(
     db: &sqlx::SqlitePool,
     vault: &Vault,
     catalogue: &Catalogue,
-    demande: &Demande,
+    demande: &DemandeDepot,
     recu: Recu,
-) -> Result<Depot, DepotError> {
+) -> Result<JustificatifDepose, DepotError> {
     let plie = demande.plie.as_str();
     let operation: i64 = sqlx::query_scalar("SELECT id FROM operation WHERE plie = ? AND code = ?")
         .bind(plie)
@@ -203,7 +203,7 @@ pub async fn deposer(
     .await?
     .pop()
     .ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Depot {
+    Ok(JustificatifDepose {
         id,
         sha256,
         taille: recu.taille,

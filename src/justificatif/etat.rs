@@ -442,7 +442,7 @@ pub async fn charger(
 /// Where a requirement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Etat {
+pub enum EtatExigence {
     /// A piece is there, in time.
     Present,
     /// A piece is there, but came after the due day.
@@ -453,23 +453,28 @@ pub enum Etat {
     Manquant,
 }
 
-impl Etat {
+impl EtatExigence {
     /// As the API writes it (`present`, `tardif`, `a_venir`, `manquant`).
     pub fn code(self) -> &'static str {
         match self {
-            Etat::Present => "present",
-            Etat::Tardif => "tardif",
-            Etat::AVenir => "a_venir",
-            Etat::Manquant => "manquant",
+            EtatExigence::Present => "present",
+            EtatExigence::Tardif => "tardif",
+            EtatExigence::AVenir => "a_venir",
+            EtatExigence::Manquant => "manquant",
         }
+    }
+
+    /// What the file lacks: nothing in time (missing, or present but late).
+    pub fn est_un_manque(self) -> bool {
+        matches!(self, EtatExigence::Manquant | EtatExigence::Tardif)
     }
 
     pub fn libelle(self) -> &'static str {
         match self {
-            Etat::Present => "présent",
-            Etat::Tardif => "présent, en retard",
-            Etat::AVenir => "à venir",
-            Etat::Manquant => "manquant",
+            EtatExigence::Present => "présent",
+            EtatExigence::Tardif => "présent, en retard",
+            EtatExigence::AVenir => "à venir",
+            EtatExigence::Manquant => "manquant",
         }
     }
 }
@@ -481,7 +486,7 @@ pub struct Ligne {
     pub libelle: String,
     /// The month (« mars 2025 ») or the due piece (« bilan à 5 mois ») a line is about.
     pub precision: Option<String>,
-    pub etat: Etat,
+    pub etat: EtatExigence,
     pub echeance: Option<NaiveDate>,
     /// Indexes, in the pieces given, of those that satisfy it.
     pub pieces: Vec<usize>,
@@ -561,11 +566,11 @@ pub fn evaluer(
                     .filter(|&i| pieces[i].date.is_some_and(|d| mois <= d && d < suivant))
                     .collect();
                 let etat = if dans.len() as u32 >= n {
-                    Etat::Present
+                    EtatExigence::Present
                 } else if suivant > aujourdhui {
-                    Etat::AVenir
+                    EtatExigence::AVenir
                 } else {
-                    Etat::Manquant
+                    EtatExigence::Manquant
                 };
                 let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
                 lignes.push(ligne(
@@ -585,10 +590,10 @@ pub fn evaluer(
                     continue;
                 }
                 let etat = match (piece.disponible, piece.jour_probant()) {
-                    (true, Some(d)) if d > echeance => Etat::Tardif,
-                    (true, _) => Etat::Present,
-                    (false, _) if echeance < aujourdhui => Etat::Manquant,
-                    (false, _) => Etat::AVenir,
+                    (true, Some(d)) if d > echeance => EtatExigence::Tardif,
+                    (true, _) => EtatExigence::Present,
+                    (false, _) if echeance < aujourdhui => EtatExigence::Manquant,
+                    (false, _) => EtatExigence::AVenir,
                 };
                 let pris = if piece.disponible { vec![i] } else { vec![] };
                 let precision = format!("{}, dû le {}", piece.libelle, echeance.format("%d/%m/%Y"));
@@ -609,10 +614,10 @@ pub fn evaluer(
                 .unwrap_or(depart);
             let premier = ok.iter().filter_map(|&i| pieces[i].jour_probant()).min();
             let etat = match (ok.is_empty(), premier) {
-                (false, Some(d)) if e.depuis.is_some() && d > echeance => Etat::Tardif,
-                (false, _) => Etat::Present,
-                (true, _) if echeance < aujourdhui => Etat::Manquant,
-                (true, _) => Etat::AVenir,
+                (false, Some(d)) if e.depuis.is_some() && d > echeance => EtatExigence::Tardif,
+                (false, _) => EtatExigence::Present,
+                (true, _) if echeance < aujourdhui => EtatExigence::Manquant,
+                (true, _) => EtatExigence::AVenir,
             };
             let echeance = e.depuis.is_some().then_some(echeance);
             lignes.push(ligne(None, etat, echeance, ok));
@@ -714,23 +719,29 @@ mod tests {
                 .find(|l| l.exigence == id && l.precision.as_deref() == precision)
                 .map(|l| l.etat)
         };
-        assert_eq!(etat("contrat-engagement", None), Some(Etat::Present));
+        assert_eq!(
+            etat("contrat-engagement", None),
+            Some(EtatExigence::Present)
+        );
         assert_eq!(
             etat("emargements", Some("février 2025")),
-            Some(Etat::Present)
+            Some(EtatExigence::Present)
         );
-        assert_eq!(etat("emargements", Some("mars 2025")), Some(Etat::Manquant));
-        assert_eq!(etat("preuve-sortie", None), Some(Etat::Manquant));
+        assert_eq!(
+            etat("emargements", Some("mars 2025")),
+            Some(EtatExigence::Manquant)
+        );
+        assert_eq!(etat("preuve-sortie", None), Some(EtatExigence::Manquant));
         // Within the 28 days after the exit, the proof is still to come; after, late.
         let lignes = evaluer(&c, Some(&p), &pieces, &Periode::toute(), d("2025-05-01"));
         assert!(lignes
             .iter()
-            .any(|l| l.exigence == "preuve-sortie" && l.etat == Etat::AVenir));
+            .any(|l| l.exigence == "preuve-sortie" && l.etat == EtatExigence::AVenir));
         let mut avec = pieces.clone();
         avec.push(piece("contrat-travail", "2025-07-01", false));
         let lignes = evaluer(&c, Some(&p), &avec, &Periode::toute(), d("2025-12-01"));
         assert!(lignes
             .iter()
-            .any(|l| l.exigence == "preuve-sortie" && l.etat == Etat::Tardif));
+            .any(|l| l.exigence == "preuve-sortie" && l.etat == EtatExigence::Tardif));
     }
 }

@@ -3,18 +3,18 @@
 //! at the door, filed in the evidence store, and the checklist of what each participant and the
 //! opération should have.
 //!
-//! [`catalogue`] reads the configuration, [`controle`] receives and recognises the bytes under
+//! [`catalogue`] reads the configuration, [`examen`] receives and examines the bytes under
 //! the name [`nom`] keeps, [`depot`] files an accepted piece, [`etat`] says what is present,
 //! missing or late.
 
 pub mod catalogue;
-pub mod controle;
 pub mod depot;
 pub mod etat;
+pub mod examen;
 pub mod nom;
 
 pub use catalogue::Catalogue;
-pub use controle::{recevoir, Format, Reception, Recu, Refus};
-pub use depot::{deposer, Demande, Depot, DepotError};
-pub use etat::{charger, evaluer, Dossier, Etat, Filtre, Ligne, Periode, Piece};
+pub use depot::{deposer, DemandeDepot, DepotError, JustificatifDepose};
+pub use etat::{charger, evaluer, Dossier, EtatExigence, Filtre, Ligne, Periode, Piece};
+pub use examen::{recevoir, Format, Reception, Recu, Refus};
 pub use nom::nom_de_fichier;

@@ -369,7 +369,7 @@ impl Zip<'_> {
         let sha256 = match hachage {
             Hachage::Verifie(sha256) => sha256,
             Hachage::Calcule => Sha256Digest(hasher.finalize().into()),
-            Hachage::Attendu(attendu) => super::controler(&chemin, attendu, hasher)?,
+            Hachage::Attendu(attendu) => super::verifier_empreinte(&chemin, attendu, hasher)?,
         };
         self.fichiers += 1;
         self.ecrits.push(Ecrit {

@@ -6,8 +6,8 @@
 //! reading the pieces (a thousand fixed costs of composition and sealing for 1,000 participants).
 
 use super::plan::{Entree, Manque, Plan};
-use super::Demande;
-use crate::justificatif::etat::{Dossier, Etat};
+use super::DemandePack;
+use crate::justificatif::etat::{Dossier, EtatExigence};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -60,7 +60,7 @@ fn plie(dossier: &Dossier, nom: &str) -> Value {
 
 /// What every volume says in its header.
 fn entete(
-    demande: &Demande,
+    demande: &DemandePack,
     dossier: &Dossier,
     nom_plie: &str,
     catalogue_version: &str,
@@ -113,7 +113,7 @@ fn manque(m: &Manque) -> Value {
     let mut v = json!({
         "participant": m.qui,
         "exigence": m.libelle,
-        "etat": if m.etat == Etat::Manquant { "manquant" } else { "en retard" },
+        "etat": if m.etat == EtatExigence::Manquant { "manquant" } else { "en retard" },
     });
     if let Some(p) = &m.precision {
         v["precision"] = json!(p);
@@ -127,7 +127,7 @@ fn manque(m: &Manque) -> Value {
 /// The data of volume `volume` (from 0) of `index-pack`: the first has the contents of the pack
 /// and the opération's own pieces; each lists its participants, their pieces and what they miss.
 pub fn donnees(
-    demande: &Demande,
+    demande: &DemandePack,
     dossier: &Dossier,
     plan: &Plan,
     nom_plie: &str,
@@ -190,8 +190,8 @@ pub fn donnees(
         "totaux": {
             "participants": n,
             "pieces": plan.entrees.len(),
-            "manquants": plan.manques.iter().filter(|m| m.etat == Etat::Manquant).count(),
-            "tardifs": plan.manques.iter().filter(|m| m.etat == Etat::Tardif).count(),
+            "manquants": plan.manques.iter().filter(|m| m.etat == EtatExigence::Manquant).count(),
+            "tardifs": plan.manques.iter().filter(|m| m.etat == EtatExigence::Tardif).count(),
             "exclues": plan.exclues,
         },
         "volume": {

@@ -47,7 +47,7 @@ pub fn nouvelle_reference() -> String {
 
 /// What is asked for.
 #[derive(Debug, Clone, Serialize)]
-pub struct Demande {
+pub struct DemandePack {
     pub plie: PlieId,
     /// Code of the opération.
     pub operation: String,
@@ -218,13 +218,13 @@ async fn lire(
         hasher.update(&m);
         morceaux.push(Box::new(m));
     }
-    controler(&chemin, attendu, hasher)?;
+    verifier_empreinte(&chemin, attendu, hasher)?;
     Ok(Lu::Entier(morceaux))
 }
 
 /// A piece's hash once all of it is read, checked against its key: an altered piece stops the
 /// pack.
-fn controler(
+fn verifier_empreinte(
     chemin: &str,
     attendu: Sha256Digest,
     hasher: Sha256,
@@ -280,7 +280,7 @@ fn ajouter_sans_doublon(
 /// when complete), then journals the export.
 pub async fn exporter(
     sources: &Sources<'_>,
-    demande: &Demande,
+    demande: &DemandePack,
     sortie: &Path,
     progression: Option<Progression>,
 ) -> Result<Resultat, PackError> {
@@ -494,7 +494,7 @@ async fn sceller(
 /// each to the writer: memory holds one volume, whatever the size of the pack.
 async fn composer_indexes(
     sources: &Sources<'_>,
-    demande: &Demande,
+    demande: &DemandePack,
     dossier: &crate::justificatif::Dossier,
     plan: &plan::Plan,
     nom_plie: &str,
@@ -650,7 +650,7 @@ pub struct SegmentRompu {
 #[allow(clippy::too_many_arguments)]
 async fn ecrire_pack(
     sources: &Sources<'_>,
-    demande: &Demande,
+    demande: &DemandePack,
     dossier: &crate::justificatif::Dossier,
     plan: &plan::Plan,
     ancre: Option<&crate::journal::Anchor>,
@@ -851,7 +851,7 @@ async fn ecrire_pack(
 /// manifest without its files (its last field), then one file a line.
 async fn ecrire_manifestes(
     sources: &Sources<'_>,
-    demande: &Demande,
+    demande: &DemandePack,
     plan: &plan::Plan,
     zip: &Ecrivain,
     volumes: usize,

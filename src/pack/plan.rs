@@ -5,7 +5,7 @@
 
 use crate::justificatif::catalogue::{Catalogue, ChampParticipant};
 use crate::justificatif::etat::{
-    evaluer, Dossier, DossierParticipant, Etat, Ligne, Periode, Piece, Source,
+    evaluer, Dossier, DossierParticipant, EtatExigence, Ligne, Periode, Piece, Source,
 };
 use crate::justificatif::Format;
 use chrono::NaiveDate;
@@ -51,7 +51,7 @@ pub struct Manque {
     pub exigence: String,
     pub libelle: String,
     pub precision: Option<String>,
-    pub etat: Etat,
+    pub etat: EtatExigence,
     pub echeance: Option<NaiveDate>,
 }
 
@@ -203,7 +203,7 @@ fn manques(lignes: &[Ligne], participant: Option<&DossierParticipant>) -> Vec<Ma
     });
     lignes
         .iter()
-        .filter(|l| matches!(l.etat, Etat::Manquant | Etat::Tardif))
+        .filter(|l| l.etat.est_un_manque())
         .map(|l| Manque {
             participant: participant.map(|p| p.reference.clone()),
             qui: qui.clone(),

@@ -1,6 +1,6 @@
 //! A pack's request and result as the `export` table ([`crate::db::exports`]) records them.
 
-use super::{Demande, Resultat};
+use super::{DemandePack, Resultat};
 use crate::db::exports::{self, Fin, NouvelExport};
 use chrono::{DateTime, Utc};
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 /// such opération).
 pub async fn creer(
     db: &sqlx::SqlitePool,
-    demande: &Demande,
+    demande: &DemandePack,
     demandeur: Option<i64>,
     le: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {

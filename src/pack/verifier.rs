@@ -7,7 +7,7 @@ use super::{LigneManifeste, Manifeste, FORMAT, MANIFESTES};
 use crate::journal::anchor::Anchor;
 use crate::journal::chain::entry_hash;
 use crate::journal::verify::{anchor_problem, Suite};
-use crate::justificatif::controle::taille_lisible;
+use crate::justificatif::examen::taille_lisible;
 use crate::model::{JournalEntry, JournalEvent, Sha256Digest};
 use der::DecodePem;
 use sha2::{Digest, Sha256};

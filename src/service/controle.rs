@@ -10,12 +10,12 @@ use crate::db::exports::{self, EtatExport, Export};
 use crate::db::participants::{self, Participant};
 use crate::db::personnel::{self, Referent};
 use crate::db::referentiel;
-use crate::justificatif::controle::{Reception, Recu, Refus};
 use crate::justificatif::etat::{
-    charger, evaluer, Dossier, DossierError, DossierParticipant, Etat, Filtre, Ligne,
+    charger, evaluer, Dossier, DossierError, DossierParticipant, EtatExigence, Filtre, Ligne,
     OperationInfo, Periode, Piece,
 };
-use crate::justificatif::{self, Catalogue, Depot, DepotError};
+use crate::justificatif::examen::{Reception, Recu, Refus};
+use crate::justificatif::{self, Catalogue, DepotError, JustificatifDepose};
 use crate::model::{JournalEvent, PlieId, Sha256Digest};
 use crate::pack::{self, suivi, PackError};
 use axum::body::Bytes;
@@ -249,7 +249,7 @@ pub async fn deposer(
     catalogue: &Catalogue,
     champs: ChampsDepot,
     recu: Option<Recu>,
-) -> Result<Depot, DepotRefuse> {
+) -> Result<JustificatifDepose, DepotRefuse> {
     let participant = match &champs.participant {
         Some(r) => Some(participant_de(app, acteur, r).await?),
         None if acteur.role == RolePersonnel::Referent => {
@@ -277,7 +277,7 @@ pub async fn deposer(
         .ok_or_else(|| Erreur::invalide("genre", "choisissez le type de pièce"))?;
     let date_piece = jour_de("date_piece", &champs.date_piece)?;
     let recu = recu.ok_or_else(|| Erreur::invalide("fichier", "choisissez la pièce à déposer"))?;
-    let demande = justificatif::Demande {
+    let demande = justificatif::DemandeDepot {
         plie: acteur.plie.clone(),
         operation,
         participant: participant.map(|p| p.reference),
@@ -364,16 +364,30 @@ pub async fn etat_participant(
     reference: &str,
 ) -> Result<EtatParticipant, Erreur> {
     let p = participant_de(app, acteur, reference).await?;
+    pieces_attendues(app, acteur, &p).await?.ok_or_else(|| {
+        Erreur::Conflit(format!(
+            "le participant « {reference} » n'est rattaché à aucune opération"
+        ))
+    })
+}
+
+/// What the PLIE's catalogue expects of a participant and where each expected piece stands, as
+/// of the service's today: the one reading of the requirements that his page, his checklist and
+/// the API share (the pack and `parafe justificatif etat` evaluate the same catalogue with
+/// [`evaluer`]). `None`: he belongs to no opération, so nothing is expected of him yet.
+pub async fn pieces_attendues(
+    app: &App,
+    acteur: &Acteur,
+    p: &Participant,
+) -> Result<Option<EtatParticipant>, Erreur> {
     let plie = acteur.plie.as_str();
     let operation = match p.fiche.operation_id {
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
         None => None,
-    }
-    .ok_or_else(|| {
-        Erreur::Conflit(format!(
-            "le participant « {reference} » n'est rattaché à aucune opération"
-        ))
-    })?;
+    };
+    let Some(operation) = operation else {
+        return Ok(None);
+    };
     let catalogue = catalogue(app, &acteur.plie)?;
     let filtre = Filtre {
         participant: Some(p.reference.clone()),
@@ -384,7 +398,8 @@ pub async fn etat_participant(
         .map_err(dossier_erreur)?;
     let participant = dossier.participants.pop().ok_or_else(|| {
         Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
+            "aucun participant « {} » dans votre portefeuille",
+            p.reference
         ))
     })?;
     let au = app.horloge.aujourdhui();
@@ -395,12 +410,12 @@ pub async fn etat_participant(
         &Periode::toute(),
         au,
     );
-    Ok(EtatParticipant {
+    Ok(Some(EtatParticipant {
         operation: dossier.operation,
         participant,
         lignes,
         au,
-    })
+    }))
 }
 
 /// How many lines of a checklist are in each state.
@@ -417,10 +432,10 @@ impl Compte {
         let mut c = Compte::default();
         for l in lignes {
             match l.etat {
-                Etat::Present => c.presentes += 1,
-                Etat::Manquant => c.manquantes += 1,
-                Etat::Tardif => c.en_retard += 1,
-                Etat::AVenir => c.a_venir += 1,
+                EtatExigence::Present => c.presentes += 1,
+                EtatExigence::Manquant => c.manquantes += 1,
+                EtatExigence::Tardif => c.en_retard += 1,
+                EtatExigence::AVenir => c.a_venir += 1,
             }
         }
         c
@@ -489,7 +504,7 @@ pub async fn etat_operation(
                 compte: c,
                 manques: lignes
                     .into_iter()
-                    .filter(|l| matches!(l.etat, Etat::Manquant | Etat::Tardif))
+                    .filter(|l| l.etat.est_un_manque())
                     .collect(),
             }
         })
@@ -559,10 +574,14 @@ pub const ETATS_RECHERCHE: [(&str, &str); 12] = [
     ("expire", "document expiré"),
 ];
 
-fn etat_de_liste(etat: &str) -> Option<Etat> {
-    [Etat::Manquant, Etat::Tardif, Etat::AVenir]
-        .into_iter()
-        .find(|e| e.code() == etat)
+fn etat_de_liste(etat: &str) -> Option<EtatExigence> {
+    [
+        EtatExigence::Manquant,
+        EtatExigence::Tardif,
+        EtatExigence::AVenir,
+    ]
+    .into_iter()
+    .find(|e| e.code() == etat)
 }
 
 /// A participant as a search result names them.
@@ -707,7 +726,7 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
     };
     let manque_retenu = |l: &Ligne| match etat_liste {
         Some(e) => l.etat == e,
-        None => etat_demande.is_none() && matches!(l.etat, Etat::Manquant | Etat::Tardif),
+        None => etat_demande.is_none() && l.etat.est_un_manque(),
     };
 
     let mut resultats = Resultats {
@@ -837,7 +856,7 @@ pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Resu
         Some(r) if !r.is_empty() => Some(participant_de(app, acteur, r).await?.reference),
         _ => None,
     };
-    let demande = pack::Demande {
+    let demande = pack::DemandePack {
         plie: acteur.plie.clone(),
         operation: d.operation,
         periode: Periode { du: d.du, au: d.au },
@@ -857,7 +876,7 @@ pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Resu
     Ok(export)
 }
 
-async fn faire_export(app: App, id: i64, demande: pack::Demande) {
+async fn faire_export(app: App, id: i64, demande: pack::DemandePack) {
     let _tour = tour().acquire().await;
     let resultat = exporter(&app, id, &demande).await;
     let maintenant = app.horloge.maintenant();
@@ -877,7 +896,7 @@ async fn faire_export(app: App, id: i64, demande: pack::Demande) {
 async fn exporter(
     app: &App,
     id: i64,
-    demande: &pack::Demande,
+    demande: &pack::DemandePack,
 ) -> Result<pack::Resultat, PackError> {
     let catalogue = Catalogue::charger(&app.config.data_dir, &demande.plie)
         .map_err(|e| PackError::Interne(e.to_string()))?;

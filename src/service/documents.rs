@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 /// A request to create a document from a workflow.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Demande {
+pub struct DemandeDocument {
     /// Workflow name (`contrat-engagement`, `bilan-brsa`…).
     pub workflow: String,
     /// The participant's reference (`p-…`), when the document concerns one.
@@ -49,7 +49,11 @@ fn methode_code(m: Methode) -> &'static str {
 }
 
 /// Creates a draft. Bad input names its field; nothing is written unless all of it holds.
-pub async fn creer(app: &App, acteur: &Acteur, demande: Demande) -> Result<Document, Erreur> {
+pub async fn creer(
+    app: &App,
+    acteur: &Acteur,
+    demande: DemandeDocument,
+) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let plie = acteur.plie.as_str();
     let workflow = app.workflow(&demande.workflow).ok_or_else(|| {
@@ -665,6 +669,31 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
     tx.commit().await?;
     app.reveil.sonner();
     Ok(invites.len())
+}
+
+/// The documents of the caller's reach that match the filter.
+pub async fn lister(
+    app: &App,
+    acteur: &Acteur,
+    filtre: &docs::Filtre,
+) -> Result<Vec<Document>, Erreur> {
+    Ok(docs::liste(
+        &app.db,
+        acteur.plie.as_str(),
+        acteur.portefeuille(),
+        filtre,
+        1000,
+    )
+    .await?)
+}
+
+/// A document of the caller's reach with its signers.
+pub async fn avec_signataires(
+    app: &App,
+    document: Document,
+) -> Result<(Document, Vec<crate::db::signataires::Signataire>), Erreur> {
+    let signataires = crate::db::signataires::du_document(&app.db, document.id).await?;
+    Ok((document, signataires))
 }
 
 /// The PDF of a document: the sealed one once sealed, else the version shown to signers.

@@ -12,7 +12,7 @@
 //! someone it does not know, the same name ([`nom_compare`]). Closing is all or nothing.
 //! A tablet locked on a sheet sees that sheet only.
 
-use super::documents::{self, Demande, SignataireDemande};
+use super::documents::{self, DemandeDocument, SignataireDemande};
 use super::signature::{self, Contexte, Signature};
 use super::{App, Erreur};
 use crate::auth::session::{self, Session};
@@ -176,7 +176,7 @@ pub async fn ouvrir(
             if !o.suite.trim().is_empty() {
                 donnees.insert("suite".into(), json!(o.suite.trim()));
             }
-            Demande {
+            DemandeDocument {
                 workflow: WORKFLOW_INDIVIDUEL.into(),
                 participant: Some(p.reference.clone()),
                 donnees: Value::Object(donnees),
@@ -235,7 +235,7 @@ pub async fn ouvrir(
                 "animateur".into(),
                 json!({ "nom": animateur.nom, "prenom": animateur.prenom, "qualite": qualite, "email": animateur.email }),
             );
-            Demande {
+            DemandeDocument {
                 workflow: WORKFLOW_COLLECTIF.into(),
                 participant: None,
                 donnees: Value::Object(donnees),

@@ -5,7 +5,9 @@
 pub mod controle;
 pub mod documents;
 pub mod kiosque;
+pub mod participants;
 pub mod pipeline;
+pub mod reglages;
 pub mod secrets;
 pub mod signature;
 

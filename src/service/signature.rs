@@ -341,6 +341,35 @@ pub async fn ouvrir_confirme(
     Ok((document, signataire, le))
 }
 
+/// What a signing link shows: before its code is confirmed, only the title of the document
+/// (nothing of whom it concerns); after, the document, the signer and when the code was confirmed.
+pub struct Apercu {
+    pub titre: String,
+    pub confirme: Option<(Document, Signataire, DateTime<Utc>)>,
+}
+
+pub async fn apercu_du_lien(app: &App, jeton: &str) -> Result<Apercu, Erreur> {
+    let (document, signataire) = ouvrir_lien(app, jeton).await?;
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let confirme = confirmation(app, &signataire, jeton)
+        .await?
+        .map(|le| (document, signataire, le));
+    Ok(Apercu { titre, confirme })
+}
+
+/// The PDF a signer reads through his link, once the code is confirmed on it.
+pub async fn pdf_du_lien(app: &App, jeton: &str) -> Result<(Document, Vec<u8>), Erreur> {
+    let (document, _, _) = ouvrir_confirme(app, jeton).await?;
+    let sha = document
+        .sha256_rendu
+        .clone()
+        .ok_or_else(|| Erreur::Conflit("document non composé".into()))?;
+    let octets = super::pipeline::lire_version(app, &sha).await?;
+    Ok((document, octets))
+}
+
 /// Signs through a link whose code was confirmed; the evidence names the link (the start of
 /// its SHA-256, never the token) and when the code was confirmed on it.
 pub async fn signer_par_lien(

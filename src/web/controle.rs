@@ -1,12 +1,14 @@
 //! The assistant's screens for a contrôle: search the pieces of an opération (by participant,
-//! référent, period, kind, state) with where each one's evidence stands, the checklist of an
+//! référent, period, genre, state) with where each one's evidence stands, the checklist of an
 //! opération, and the audit pack made in the background, its progress followed by the page
 //! (`controle.js` polls the API), then downloaded. Référents see their own portfolio.
 
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, Connecte, Formulaire, Page};
 use crate::db::exports::EtatExport;
-use crate::justificatif::etat::{precision_du_groupe, regrouper, Etat, Ligne, Piece, Source};
+use crate::justificatif::etat::{
+    precision_du_groupe, regrouper, EtatExigence, Ligne, Piece, Source,
+};
 use crate::service::controle::{self, DemandeExport, Recherche, ETATS_RECHERCHE};
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -31,12 +33,12 @@ pub(super) fn date(d: Option<NaiveDate>) -> String {
 }
 
 /// A checklist state as a coloured label.
-pub(super) fn etiquette_ligne(etat: Etat) -> Markup {
+pub(super) fn etiquette_ligne(etat: EtatExigence) -> Markup {
     let (classe, texte) = match etat {
-        Etat::Present => ("vert", "présente"),
-        Etat::Tardif => ("ambre", "en retard"),
-        Etat::Manquant => ("rouge", "manquante"),
-        Etat::AVenir => ("gris", "à venir"),
+        EtatExigence::Present => ("vert", "présente"),
+        EtatExigence::Tardif => ("ambre", "en retard"),
+        EtatExigence::Manquant => ("rouge", "manquante"),
+        EtatExigence::AVenir => ("gris", "à venir"),
     };
     html! { span class=(format!("etiquette {classe}")) { (texte) } }
 }
@@ -57,7 +59,7 @@ pub(super) fn cellules_ligne(groupe: &[&Ligne]) -> Markup {
 }
 
 /// A group of expected pieces on one line: state, what, precision.
-fn ligne_courte(groupe: &[&Ligne]) -> Markup {
+pub(super) fn ligne_courte(groupe: &[&Ligne]) -> Markup {
     let Some(premiere) = groupe.first() else {
         return html! {};
     };
@@ -502,7 +504,7 @@ async fn export(
                     a.bouton.principal #telecharger-pack href=(format!("/api/exports/{}/zip", e.reference)) download { "Télécharger le pack (ZIP)" }
                 }
                 dl.fiche {
-                    dt { "Taille" } dd { (e.taille.map(|t| crate::justificatif::controle::taille_lisible(t as u64)).unwrap_or_default()) }
+                    dt { "Taille" } dd { (e.taille.map(|t| crate::justificatif::examen::taille_lisible(t as u64)).unwrap_or_default()) }
                     dt { "SHA-256 du ZIP" } dd { code #sha-pack { (e.sha256.clone().unwrap_or_default()) } }
                     dt { "SHA-256 du manifeste" } dd { code { (e.manifeste_sha256.clone().unwrap_or_default()) } }
                 }

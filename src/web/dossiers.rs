@@ -2,7 +2,8 @@
 //! what is missing), a document created from a workflow through a form generated from its
 //! template, its preview as page pictures, sending, reminding, cancelling, and signing in person.
 
-use super::formulaire::{self, Etat as EtatFormulaire, REPRIS_DU_DOSSIER};
+use super::controle::ligne_courte;
+use super::formulaire::{self, EtatFormulaire, REPRIS_DU_DOSSIER};
 use super::gabarit::{self, alerte, csrf, page};
 use super::{apercu, erreur, erreur_json, message, Connecte, Page};
 use crate::auth::session::Session;
@@ -11,7 +12,9 @@ use crate::db::kiosque::EtatKiosque;
 use crate::db::participants::{self, Participant};
 use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::document::Etat;
-use crate::service::documents::{self, Demande, SignataireDemande};
+use crate::justificatif::etat::{regrouper, Ligne};
+use crate::service::controle;
+use crate::service::documents::{self, DemandeDocument, SignataireDemande};
 use crate::service::signature::{self, Signature, CONSENTEMENT};
 use crate::service::{App, Erreur};
 use crate::workflow::{Methode, Role, Workflow};
@@ -78,9 +81,9 @@ async fn accueil(
 ) -> Page {
     let a = &s.acteur;
     let q = r.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let liste = participants::liste(&app.db, a.plie.as_str(), a.portefeuille(), q, 300)
+    let liste = crate::service::participants::lister(&app, a, q, 300)
         .await
-        .map_err(|e| erreur(e.into()))?;
+        .map_err(erreur)?;
     let retards = crate::schedule::en_retard(
         &app,
         a.plie.as_str(),
@@ -150,19 +153,9 @@ async fn accueil(
 }
 
 async fn participant_de(app: &App, s: &Session, reference: &str) -> Result<Participant, Response> {
-    participants::par_ref(
-        &app.db,
-        s.acteur.plie.as_str(),
-        reference,
-        s.acteur.portefeuille(),
-    )
-    .await
-    .map_err(|e| erreur(e.into()))?
-    .ok_or_else(|| {
-        erreur(Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        )))
-    })
+    crate::service::participants::participant(app, &s.acteur, reference)
+        .await
+        .map_err(erreur)
 }
 
 /// The documents of a participant (of the caller's portfolio): his own, and the sheets he
@@ -191,48 +184,14 @@ fn signe(e: Etat) -> bool {
     matches!(e, Etat::Signe | Etat::Scelle | Etat::Depose | Etat::Delivre)
 }
 
-/// What the file lacks, in the words of the PLIE's rules.
-fn manques(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
+/// What the file asks for besides the catalogue's pieces: a CER start to fill for a participant
+/// on RSA, a refused or expired document to redo.
+fn a_reprendre(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
     let mut m = Vec::new();
-    let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
-    if p.fiche.date_sortie.is_none() {
-        if !liste
-            .iter()
-            .any(|d| d.workflow == "contrat-engagement" && signe(d.etat))
-        {
-            m.push("Contrat d'engagement pas encore signé.".to_owned());
-        }
-        let dernier = liste
-            .iter()
-            .filter(|d| d.workflow.starts_with("emargement") && signe(d.etat))
-            .map(|d| d.cree_le.as_str())
-            .max();
-        let il_y_a_un_mois =
-            crate::db::instant(app.horloge.maintenant() - chrono::TimeDelta::days(31));
-        match dernier {
-            None => m.push("Aucun entretien émargé.".to_owned()),
-            Some(d) if d < il_y_a_un_mois.as_str() => m.push(format!(
-                "Aucun entretien émargé depuis le {} (au moins un par mois).",
-                gabarit::instant(d)
-            )),
-            _ => {}
-        }
-        if p.fiche.rsa && p.fiche.cer_debut.is_none() {
-            m.push(
-                "Participant au RSA : date de début du CER à renseigner (bilans BRSA).".to_owned(),
-            );
-        }
+    if p.fiche.date_sortie.is_none() && p.fiche.rsa && p.fiche.cer_debut.is_none() {
+        m.push("Participant au RSA : date de début du CER à renseigner (bilans BRSA).".to_owned());
     }
     for d in liste {
-        if d.bilan.is_some() && !signe(d.etat) && d.etat != Etat::Annule {
-            if let Some(e) = d.echeance.as_deref().filter(|e| *e < aujourdhui.as_str()) {
-                m.push(format!(
-                    "Bilan BRSA {} en retard : dû le {}.",
-                    libelle_bilan(d),
-                    gabarit::jour(e)
-                ));
-            }
-        }
         if matches!(d.etat, Etat::Refuse | Etat::Expire) {
             m.push(format!(
                 "{} {} : à refaire.",
@@ -262,7 +221,17 @@ async fn dossier(
     let liste = documents_du_participant(&app, &p, plie)
         .await
         .map_err(erreur)?;
-    let manques = manques(&app, &p, &liste);
+    // The catalogue's requirements, read as the checklist and the API read them.
+    let attendues = controle::pieces_attendues(&app, &s.acteur, &p)
+        .await
+        .map_err(erreur)?;
+    let lignes: Vec<&Ligne> = attendues.iter().flat_map(|a| &a.lignes).collect();
+    // Grouped before filtering: a month in order between two missing ones splits them.
+    let manques: Vec<Vec<&Ligne>> = regrouper(&lignes)
+        .into_iter()
+        .filter(|g| g[0].etat.est_un_manque())
+        .collect();
+    let a_reprendre = a_reprendre(&app, &p, &liste);
     let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
     let bilans: Vec<&Document> = liste
         .iter()
@@ -282,10 +251,15 @@ async fn dossier(
             @if p.fiche.rsa { dt { "RSA" } dd { "oui" @if let Some(c) = &p.fiche.cer_debut { ", CER depuis le " (gabarit::jour(c)) } } }
             @if let Some(d) = &p.fiche.date_sortie { dt { "Sortie" } dd { (gabarit::jour(d)) @if let Some(m) = &p.fiche.motif_sortie { " — " (m) } } }
         }
-        section.carte.attention[!manques.is_empty()] aria-labelledby="manques" {
+        section.carte.attention[!manques.is_empty() || !a_reprendre.is_empty()] aria-labelledby="manques" {
             h2 #manques { "Ce qui manque" }
-            @if manques.is_empty() { p { "Rien : le dossier est à jour." } }
-            @else { ul { @for m in &manques { li { (m) } } } }
+            @if manques.is_empty() && a_reprendre.is_empty() { p { "Rien : le dossier est à jour." } }
+            @else {
+                ul {
+                    @for g in &manques { li data-etat=(g[0].etat.code()) { (ligne_courte(g)) } }
+                    @for m in &a_reprendre { li { (m) } }
+                }
+            }
             p { a href=(format!("/participants/{}/justificatifs", p.reference)) { "Pièces justificatives : pièces attendues, dépôt d'une pièce" } }
         }
         @if !bilans.is_empty() {
@@ -614,7 +588,7 @@ async fn creer(
     let mut etat = EtatFormulaire::depuis(&saisie);
     let erreurs = erreurs_de_saisie(&app, w, &donnees);
     let refus = if erreurs.is_empty() {
-        let demande = Demande {
+        let demande = DemandeDocument {
             workflow: w.nom.clone(),
             participant: Some(p.reference.clone()),
             donnees,

@@ -44,18 +44,18 @@ fn long(cle: &str, f: &Field) -> bool {
 
 /// Values typed so far, by input name, and errors by path (to show a form again).
 #[derive(Default)]
-pub struct Etat {
+pub struct EtatFormulaire {
     pub valeurs: BTreeMap<String, String>,
     pub erreurs: BTreeMap<String, String>,
     /// Fields of [`REPRIS_DU_DOSSIER`] to ask after all.
     pub a_completer: Vec<String>,
 }
 
-impl Etat {
-    pub fn depuis(saisie: &[(String, String)]) -> Etat {
-        Etat {
+impl EtatFormulaire {
+    pub fn depuis(saisie: &[(String, String)]) -> EtatFormulaire {
+        EtatFormulaire {
             valeurs: saisie.iter().cloned().collect(),
-            ..Etat::default()
+            ..EtatFormulaire::default()
         }
     }
 
@@ -93,7 +93,7 @@ impl Etat {
 }
 
 /// The inputs of every field a person types, for a template.
-pub fn champs(schema: &Schema, etat: &Etat) -> Markup {
+pub fn champs(schema: &Schema, etat: &EtatFormulaire) -> Markup {
     html! {
         @for (cle, f) in &schema.champs {
             @if !systeme(cle, cle) && (!REPRIS_DU_DOSSIER.contains(&cle.as_str()) || etat.a_completer.contains(cle)) {
@@ -128,7 +128,7 @@ fn attributs_type(f: &Field) -> &'static str {
     }
 }
 
-fn champ(cle: &str, chemin: &str, f: &Field, etat: &Etat) -> Markup {
+fn champ(cle: &str, chemin: &str, f: &Field, etat: &EtatFormulaire) -> Markup {
     if systeme(cle, chemin) || matches!(f.kind, Kind::Trace) {
         return html! {};
     }
@@ -232,7 +232,7 @@ fn champ(cle: &str, chemin: &str, f: &Field, etat: &Etat) -> Markup {
 }
 
 /// How many items of a list of objects the submitted form holds.
-fn indices(etat: &Etat, chemin: &str) -> usize {
+fn indices(etat: &EtatFormulaire, chemin: &str) -> usize {
     let prefixe = format!("{chemin}[");
     etat.valeurs
         .keys()
@@ -251,7 +251,7 @@ fn indices(etat: &Etat, chemin: &str) -> usize {
 /// The template's data from a submitted form: empty inputs are left out (so that what the
 /// service fills from the file stays), numbers and booleans typed, lists split by line.
 pub fn donnees(schema: &Schema, saisie: &[(String, String)]) -> Value {
-    let etat = Etat::depuis(saisie);
+    let etat = EtatFormulaire::depuis(saisie);
     let mut out = Map::new();
     for (cle, f) in &schema.champs {
         if systeme(cle, cle) {
@@ -264,7 +264,7 @@ pub fn donnees(schema: &Schema, saisie: &[(String, String)]) -> Value {
     Value::Object(out)
 }
 
-fn valeur(chemin: &str, f: &Field, etat: &Etat) -> Option<Value> {
+fn valeur(chemin: &str, f: &Field, etat: &EtatFormulaire) -> Option<Value> {
     let brut = etat
         .valeurs
         .get(chemin)
@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(d["engagements_participant"].as_array().unwrap().len(), 2);
         assert!(d.get("lieu_signature").is_none());
         assert!(d.get("csrf").is_none());
-        let html = champs(schema, &Etat::default()).into_string();
+        let html = champs(schema, &EtatFormulaire::default()).into_string();
         assert!(html.contains("name=\"commission.date\""));
         assert!(html.contains("type=\"date\""));
         assert!(!html.contains("name=\"plie.nom\""));
@@ -396,7 +396,7 @@ mod tests {
         );
         assert_eq!(e.len(), 2);
         assert_eq!(e[1].chemin, "commission.date");
-        let mut etat = Etat::default();
+        let mut etat = EtatFormulaire::default();
         etat.ajouter_erreurs(&e);
         assert_eq!(etat.a_completer, vec!["operation".to_owned()]);
     }

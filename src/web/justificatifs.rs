@@ -73,7 +73,7 @@ fn ecran_participant(
     let p = &etat.participant;
     let nom = format!("{} {}", p.prenom, p.nom.to_uppercase());
     let titre = format!("Pièces justificatives — {nom}");
-    let limite = crate::justificatif::controle::taille_lisible(catalogue.depot.taille_max);
+    let limite = crate::justificatif::examen::taille_lisible(catalogue.depot.taille_max);
     let corps = html! {
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (nom) } }
         h1 { (titre) }

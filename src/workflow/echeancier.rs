@@ -19,7 +19,7 @@ pub enum Bilan {
 
 /// Where a due bilan stands on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Etat {
+pub enum EtatBilan {
     AVenir,
     /// Its due date has passed (whether it was written is the service's to know).
     Echue,
@@ -36,11 +36,11 @@ pub struct Echeance {
 
 impl Echeance {
     /// Its state on `aujourdhui` (the clock is the caller's, so that schedules can be tested).
-    pub fn etat(&self, aujourdhui: NaiveDate) -> Etat {
+    pub fn etat(&self, aujourdhui: NaiveDate) -> EtatBilan {
         match (self.annule, aujourdhui > self.due) {
-            (true, _) => Etat::Annulee,
-            (false, true) => Etat::Echue,
-            (false, false) => Etat::AVenir,
+            (true, _) => EtatBilan::Annulee,
+            (false, true) => EtatBilan::Echue,
+            (false, false) => EtatBilan::AVenir,
         }
     }
 }
@@ -130,9 +130,9 @@ mod tests {
                 (Bilan::Mois(17), day("2026-06-15"), true),
             ]
         );
-        assert_eq!(plan[0].etat(day("2025-09-11")), Etat::Echue);
-        assert_eq!(plan[1].etat(day("2025-09-10")), Etat::AVenir);
-        assert_eq!(plan[2].etat(day("2025-09-11")), Etat::Annulee);
+        assert_eq!(plan[0].etat(day("2025-09-11")), EtatBilan::Echue);
+        assert_eq!(plan[1].etat(day("2025-09-10")), EtatBilan::AVenir);
+        assert_eq!(plan[2].etat(day("2025-09-11")), EtatBilan::Annulee);
     }
 
     #[test]

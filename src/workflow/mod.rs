@@ -6,4 +6,4 @@ mod definition;
 mod echeancier;
 
 pub use definition::{load, Duree, Methode, Ordre, Role, Signataire, Workflow, WorkflowError};
-pub use echeancier::{bilans_brsa, Bilan, Echeance, Etat};
+pub use echeancier::{bilans_brsa, Bilan, Echeance, EtatBilan};

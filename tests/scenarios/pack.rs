@@ -8,7 +8,7 @@
 use crate::support::{example, parafe, pdf_text, sha256_hex, text, tool};
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use parafe::config::Config;
-use parafe::justificatif::{self, Catalogue, Demande, DepotError, Refus};
+use parafe::justificatif::{self, Catalogue, DemandeDepot, DepotError, Refus};
 use parafe::model::{EvidenceMetadata, JournalEvent, PlieId};
 use parafe::render::{self, RenderOptions};
 use parafe::seal::{Keys, Tsa};
@@ -308,14 +308,14 @@ async fn deposer(
     nom: &str,
     octets: &[u8],
     date: Option<NaiveDate>,
-) -> Result<justificatif::Depot, DepotError> {
+) -> Result<justificatif::JustificatifDepose, DepotError> {
     let recu = justificatif::recevoir(
         octets,
         &m.data.join("depots"),
         nom,
         catalogue.depot.taille_max,
     )?;
-    let demande = Demande {
+    let demande = DemandeDepot {
         plie: plie(),
         operation: OPERATION.into(),
         participant: participant.map(str::to_owned),
@@ -514,7 +514,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         let sans = &dossier.participants.iter().find(|p| p.reference == personnes[SANS_PREUVE].reference).unwrap();
         let lignes = justificatif::evaluer(&catalogue, Some(sans), &sans.pieces, &justificatif::Periode::toute(), aujourdhui);
         assert!(
-            lignes.iter().any(|l| l.exigence == "preuve-sortie" && l.etat == justificatif::Etat::Manquant),
+            lignes.iter().any(|l| l.exigence == "preuve-sortie" && l.etat == justificatif::EtatExigence::Manquant),
             "{lignes:?}"
         );
         // The vault closes here (the command line opens the same data directory), the
@@ -1882,7 +1882,11 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
     // Each attendee's file, at each référent's desk: the sheet is there, and it opens.
     let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
     let marion = service.connecter(&smtp, "m.lefort@plie.fr");
-    for (bureau, participant) in [(&garnier, &samira), (&marion, &claire), (&marion, &hugo)] {
+    for (bureau, jeton, participant) in [
+        (&garnier, &referent, &samira),
+        (&marion, &lefort, &claire),
+        (&marion, &lefort, &hugo),
+    ] {
         let (status, page) = bureau.get(&format!("/participants/{participant}"));
         assert_eq!(status, StatusCode::OK, "{participant}");
         assert!(
@@ -1890,7 +1894,33 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
                 && page.contains("Émargement — atelier collectif"),
             "feuille absente du dossier de {participant}"
         );
-        assert!(!page.contains("Aucun entretien émargé"), "{participant}");
+        // The sheet is the interview of October: present through the API, and the page's list
+        // of missing months breaks around it.
+        let v = service.ok(
+            "GET",
+            &format!("/api/participants/{participant}/justificatifs"),
+            jeton,
+            None,
+        );
+        assert!(
+            v["lignes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["exigence"] == "emargements"
+                    && l["precision"] == "octobre 2025"
+                    && l["etat"] == "present"),
+            "{participant} : {v}"
+        );
+        let manques = page
+            .split("id=\"manques\"")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap_or_default();
+        assert!(
+            manques.contains("septembre 2025") && manques.contains("de novembre 2025"),
+            "{participant} : {manques}"
+        );
         let (status, _) = bureau.get(&format!("/documents/{}", f.document));
         assert_eq!(
             status,
@@ -1968,4 +1998,90 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
             "{manifeste}"
         );
     }
+}
+
+/// Issue 16, rules from configuration only: a PLIE that rewrites its catalogue (its own file in
+/// `<data-dir>/justificatifs/`) sees the participant's page, his checklist and the API change
+/// alike — no screen keeps rules of its own.
+#[test]
+fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil() {
+    use crate::service::{participant_ref, Plie};
+    use reqwest::StatusCode;
+    let Plie {
+        dir: _dir,
+        smtp,
+        service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let samira = participant_ref(&service, &referent, "Benali");
+    let bureau = service.connecter(&smtp, "t.garnier@plie.fr");
+    // What each reading says is missing (or late) for Samira, entered on 4 March 2025.
+    let lire = || -> (String, String, Vec<String>) {
+        let (status, page) = bureau.get(&format!("/participants/{samira}"));
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let manques = page
+            .split("id=\"manques\"")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .expect("section « Ce qui manque »")
+            .to_owned();
+        let (status, liste) = bureau.get(&format!("/participants/{samira}/justificatifs"));
+        assert_eq!(status, StatusCode::OK, "{liste}");
+        let v = service.ok(
+            "GET",
+            &format!("/api/participants/{samira}/justificatifs"),
+            &referent,
+            None,
+        );
+        let api = v["lignes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| matches!(l["etat"].as_str(), Some("manquant" | "tardif")))
+            .map(|l| l["libelle"].as_str().unwrap().to_owned())
+            .collect();
+        (manques, liste, api)
+    };
+    let contrat = "Contrat d'engagement signé";
+    let identite = "Pièce d'identité en cours de validité";
+    let (page, liste, api) = lire();
+    for (ou, texte) in [("page", &page), ("liste", &liste)] {
+        assert!(
+            texte.contains(contrat) && !texte.contains(identite),
+            "{ou} : {texte}"
+        );
+    }
+    assert!(api.iter().any(|l| l == contrat), "{api:?}");
+
+    // The PLIE asks for an identity document instead of the signed contract.
+    let catalogue = parafe::justificatif::catalogue::PAR_DEFAUT
+        .replace("version = \"2025.1\"", "version = \"2025.2-essai\"")
+        .replace(
+            "[genres.courrier]",
+            "[genres.piece-identite]\nlibelle = \"Pièce d'identité\"\nformats = [\"pdf\", \"jpeg\", \"png\"]\n\n[genres.courrier]",
+        )
+        .replace(
+            "id = \"contrat-engagement\"\nlibelle = \"Contrat d'engagement signé\"\nportee = \"participant\"\ndocuments = [\"contrat-engagement\"]",
+            &format!("id = \"piece-identite\"\nlibelle = \"{identite}\"\nportee = \"participant\"\nune_parmi = [\"piece-identite\"]"),
+        );
+    assert!(
+        catalogue.contains(identite),
+        "le catalogue par défaut a changé"
+    );
+    let dossier = service.data.join("justificatifs");
+    std::fs::create_dir_all(&dossier).unwrap();
+    std::fs::write(dossier.join("plie-test.toml"), catalogue).unwrap();
+
+    let (page, liste, api) = lire();
+    for (ou, texte) in [("page", &page), ("liste", &liste)] {
+        assert!(
+            texte.contains(identite) && !texte.contains(contrat),
+            "{ou} : {texte}"
+        );
+    }
+    assert!(
+        api.iter().any(|l| l == identite) && !api.iter().any(|l| l == contrat),
+        "{api:?}"
+    );
 }

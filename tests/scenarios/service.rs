@@ -136,6 +136,8 @@ pub struct Service {
     env: Vec<(String, String)>,
     /// Where the service's stderr goes, logging at debug level (`PARAFE_LOG=debug`).
     journal: Option<PathBuf>,
+    /// Started as on a fresh machine: from the folder holding `data`, with no option.
+    sans_configuration: bool,
 }
 
 /// How a scenario starts the service, beyond the repository's workflows and the test PLIE.
@@ -193,6 +195,27 @@ impl Service {
             horloge: reglages.horloge.map(str::to_owned),
             env: reglages.env,
             journal: reglages.journal,
+            sans_configuration: false,
+        };
+        service.demarrer();
+        service
+    }
+
+    /// `parafe serve` as a newcomer runs it on a fresh machine: from the empty folder `dossier`,
+    /// no configuration file, no option but a free port; its data go to `dossier/parafe-data`.
+    pub fn dans_un_dossier_vide(dossier: &Path) -> Service {
+        let mut service = Service {
+            child: None,
+            data: dossier.join("parafe-data"),
+            url: String::new(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            horloge: None,
+            env: Vec::new(),
+            journal: None,
+            sans_configuration: true,
         };
         service.demarrer();
         service
@@ -200,12 +223,19 @@ impl Service {
 
     fn demarrer(&mut self) {
         let mut commande = Command::new(env!("CARGO_BIN_EXE_parafe"));
-        commande
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&self.data)
-            // Away from the repository, with no workflows folder: the embedded ones serve.
-            .current_dir(&self.data)
-            .stdout(Stdio::piped());
+        commande.args(["serve", "--listen", "127.0.0.1:0"]);
+        if self.sans_configuration {
+            commande
+                .current_dir(self.data.parent().unwrap())
+                .env_remove("PARAFE_DATA_DIR");
+        } else {
+            commande
+                .arg("--data-dir")
+                .arg(&self.data)
+                // Away from the repository, with no workflows folder: the embedded ones serve.
+                .current_dir(&self.data);
+        }
+        commande.stdout(Stdio::piped());
         if let Some(h) = &self.horloge {
             commande.env("PARAFE_HORLOGE", h);
         }
@@ -438,6 +468,11 @@ impl Service {
     /// A staff member chooses his password as a person does the first time: the reset link
     /// received by e-mail, then the form it opens.
     pub fn activer(&self, smtp: &Smtp, email: &str) {
+        self.activer_par(email, || smtp.attendre(email, "/compte/"));
+    }
+
+    /// The same, the link read from the mail `courriel` waits for.
+    pub fn activer_par(&self, email: &str, courriel: impl FnOnce() -> String) {
         let client = Navigateur::client();
         let reponse = client
             .post(format!("{}/mot-de-passe-oublie", self.url))
@@ -445,7 +480,7 @@ impl Service {
             .send()
             .unwrap();
         assert!(reponse.status().is_redirection() || reponse.status().is_success());
-        let courriel = smtp.attendre(email, "/compte/");
+        let courriel = courriel();
         let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
         let jeton: String = courriel[debut..]
             .chars()
@@ -1857,4 +1892,75 @@ fn la_description_openapi_est_servie() {
         .unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
+}
+
+/// Issue 16: on a fresh machine, `parafe serve` run from an empty folder, with nothing
+/// configured, serves the screens and the API that read the embedded catalogue of justificatifs
+/// (and the embedded workflows and templates).
+#[test]
+fn parafe_serve_depuis_un_dossier_vide_sert_les_ecrans_du_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::dans_un_dossier_vide(dir.path());
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie"));
+    let (status, import) = service.importer(&coordinateur, EXTRACTION);
+    assert_eq!(status, StatusCode::OK, "{import}");
+    let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie"));
+    let samira = participant_ref(&service, &referent, "Benali");
+
+    let v = service.ok(
+        "GET",
+        &format!("/api/participants/{samira}/justificatifs"),
+        &referent,
+        None,
+    );
+    let exigences: Vec<&str> = v["lignes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["exigence"].as_str())
+        .collect();
+    assert!(
+        exigences.contains(&"contrat-engagement") && exigences.contains(&"emargements"),
+        "{v}"
+    );
+
+    // The référent's password, by the link the development mailbox keeps.
+    let boite = service.data.join("courriels/plie");
+    service.activer_par("t.garnier@plie.fr", || {
+        let debut = Instant::now();
+        loop {
+            let courriels: Vec<String> = std::fs::read_dir(&boite)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .filter(|c| c.contains("t.garnier@plie.fr") && c.contains("/compte/"))
+                .collect();
+            if let Some(c) = courriels.into_iter().next() {
+                return c;
+            }
+            assert!(
+                debut.elapsed() < Duration::from_secs(60),
+                "aucun courriel dans {}",
+                boite.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let bureau = service.session("t.garnier@plie.fr");
+    for chemin in [
+        format!("/participants/{samira}"),
+        format!("/participants/{samira}/justificatifs"),
+    ] {
+        let (status, page) = bureau.get(&chemin);
+        assert_eq!(status, StatusCode::OK, "{chemin} : {page}");
+        assert!(
+            page.contains("Contrat d'engagement signé"),
+            "{chemin} : {page}"
+        );
+    }
+    assert!(
+        !dir.path().join("parafe.toml").exists() && !dir.path().join("workflows").exists(),
+        "rien d'autre que les données n'a été écrit"
+    );
 }

@@ -7,7 +7,7 @@ use parafe::cli::pack::{ouvrir, pack_error};
 use parafe::db::banc;
 use parafe::justificatif::{Catalogue, Periode};
 use parafe::model::PlieId;
-use parafe::pack::{self, Demande, Sources};
+use parafe::pack::{self, DemandePack, Sources};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -135,7 +135,7 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
         }
         Cote::Export => {
             let catalogue = Catalogue::par_defaut().map_err(echec)?;
-            let demande = Demande {
+            let demande = DemandePack {
                 plie,
                 operation: BENCH_OPERATION.into(),
                 periode: Periode {

@@ -42,7 +42,7 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   await ref.click("form.recherche button");
   await ref.click("text=Samira BENALI");
   await ref.waitForURL(/\/participants\//);
-  assert.match(await ref.locator("#manques + *").textContent(), /Contrat d'engagement pas encore signé/);
+  assert.match(await ref.locator("#manques + *").textContent(), /manquante Contrat d'engagement signé/);
   await capture(ref, "05-dossier-participant");
 
   // Le formulaire généré depuis le modèle : vérification pendant la saisie, en français.
