@@ -56,6 +56,7 @@ impl From<DepotRefuse> for ApiError {
                 status: statut_refus(&p),
                 message: p.to_string(),
                 champ: Some("fichier".into()),
+                champs: Vec::new(),
             },
         }
     }

@@ -1,7 +1,11 @@
 //! The JSON API (`/api/…`, described at `/openapi.json`): thin handlers turning requests into
-//! calls of [`crate::service`] and its French errors into 4xx answers `{"erreur", "champ"}`.
+//! calls of [`crate::service`] and its French errors into answers `{"erreur", "champ"}`
+//! ([`ApiError`], the one mapping of errors to HTTP, screens included).
 
 pub(crate) mod controle;
+mod erreur;
+
+pub use erreur::ApiError;
 
 use crate::auth::{Acteur, Refus, RolePersonnel};
 use crate::db::{self, documents as docs, participants, referentiel};
@@ -17,84 +21,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-
-/// An error answer: status, French message, and the field to fix when there is one.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    pub champ: Option<String>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut corps = json!({ "erreur": self.message });
-        if let Some(champ) = self.champ {
-            corps["champ"] = json!(champ);
-        }
-        (self.status, Json(corps)).into_response()
-    }
-}
-
-impl From<Erreur> for ApiError {
-    fn from(e: Erreur) -> ApiError {
-        let (status, champ) = match &e {
-            Erreur::Introuvable(_) => (StatusCode::NOT_FOUND, None),
-            Erreur::Interdit(_) => (StatusCode::FORBIDDEN, None),
-            Erreur::Invalide { champ, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
-            }
-            Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
-            Erreur::Stockage { panne, detail } => {
-                tracing::error!("stockage : {detail}");
-                return ApiError {
-                    status: StatusCode::from_u16(panne.statut())
-                        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                    message: panne.to_string(),
-                    champ: None,
-                };
-            }
-            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
-            Erreur::Interne(detail) => {
-                tracing::error!("erreur interne : {detail}");
-                return ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message:
-                        "erreur interne du service ; elle est consignée dans le journal du serveur"
-                            .into(),
-                    champ: None,
-                };
-            }
-        };
-        let message = match e {
-            Erreur::Invalide { message, .. } => message,
-            autre => autre.to_string(),
-        };
-        ApiError {
-            status,
-            message,
-            champ,
-        }
-    }
-}
-
-impl From<Refus> for ApiError {
-    fn from(r: Refus) -> ApiError {
-        match r {
-            Refus::NonAuthentifie => ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                message: r.to_string(),
-                champ: None,
-            },
-            Refus::Interdit => ApiError {
-                status: StatusCode::FORBIDDEN,
-                message: r.to_string(),
-                champ: None,
-            },
-            Refus::Base(e) => Erreur::from(e).into(),
-        }
-    }
-}
 
 /// Largest JSON body accepted: axum's default limit, which every JSON route keeps.
 const LIMITE_JSON: usize = 2 << 20;
@@ -143,6 +69,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T>
                     status,
                     message,
                     champ,
+                    champs: Vec::new(),
                 })
             }
         }
@@ -231,9 +158,12 @@ async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
     let signataires = docs::signataires(&app.db, document.id)
         .await
         .map_err(Erreur::from)?;
+    let echecs = db::outbox::abandons_du_document(&app.db, &document.plie, &document.reference)
+        .await
+        .map_err(Erreur::from)?;
     let libelle = document.etat.libelle();
     Ok(Json(
-        json!({ "document": document, "libelle_etat": libelle, "signataires": signataires }),
+        json!({ "document": document, "libelle_etat": libelle, "signataires": signataires, "echecs": echecs }),
     ))
 }
 
@@ -504,6 +434,7 @@ fn encodage_declare(entetes: &HeaderMap) -> Reponse<Option<crate::import::Encoda
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         message,
         champ: None,
+        champs: Vec::new(),
     };
     let Some(valeur) = entetes.get(header::CONTENT_TYPE) else {
         return Ok(None);
@@ -551,6 +482,7 @@ async fn corps_borne(
             limite >> 20
         ),
         champ: None,
+        champs: Vec::new(),
     }
     };
     let annonce = entetes
@@ -567,6 +499,7 @@ async fn corps_borne(
                 status: StatusCode::BAD_REQUEST,
                 message: "envoi du fichier interrompu : recommencez".into(),
                 champ: None,
+                champs: Vec::new(),
             }
         }
     })
@@ -607,6 +540,7 @@ async fn importer(
                     .join(" ; ")
             ),
             champ: erreurs.first().map(|e| e.colonne.clone()),
+            champs: Vec::new(),
         }),
     }
 }

@@ -9,6 +9,7 @@
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod documents;
+pub mod outbox;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;

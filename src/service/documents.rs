@@ -161,17 +161,7 @@ pub fn valider(app: &App, workflow: &Workflow, donnees: &Value) -> Result<(), Er
         .map_err(|e| Erreur::Interne(e.to_string()))?;
     crate::template::validate(schema, donnees)
         .map(|_| ())
-        .map_err(|erreurs| Erreur::Invalide {
-            champ: format!(
-                "donnees.{}",
-                erreurs.first().map_or("", |e| e.chemin.as_str())
-            ),
-            message: erreurs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" ; "),
-        })
+        .map_err(|champs| Erreur::Champs { champs })
 }
 
 /// What the service knows for the template's common fields: the PLIE, the opération, the

@@ -625,15 +625,11 @@ async fn creer(
                         .into_response(),
                 )
             }
-            Err(Erreur::Invalide { champ, message }) => {
-                let erreurs = formulaire::erreurs_du_message(&message);
-                etat.ajouter_erreurs(&erreurs);
-                if erreurs.is_empty() {
-                    Some(format!("{champ} : {message}"))
-                } else {
-                    Some("Le document n'a pas été créé : corrigez les champs signalés.".to_owned())
-                }
+            Err(Erreur::Champs { champs }) => {
+                etat.ajouter_erreurs(&champs);
+                Some("Le document n'a pas été créé : corrigez les champs signalés.".to_owned())
             }
+            Err(e @ Erreur::Invalide { .. }) => Some(e.to_string()),
             Err(e) => return Err(erreur(e)),
         }
     } else {
@@ -704,6 +700,7 @@ async fn enregistrer(
     let donnees = formulaire::donnees(schema, &saisie);
     let mut etat = EtatFormulaire::depuis(&saisie);
     let erreurs = erreurs_de_saisie(&app, w, &donnees);
+    let mut refus = "Corrigez les champs signalés.".to_owned();
     if erreurs.is_empty() {
         match documents::modifier_donnees(&app, &s.acteur, &reference, donnees).await {
             Ok(_) => {
@@ -712,9 +709,8 @@ async fn enregistrer(
                         .into_response(),
                 )
             }
-            Err(e @ Erreur::Invalide { .. }) => {
-                etat.ajouter_erreurs(&formulaire::erreurs_du_message(&message(&e)))
-            }
+            Err(Erreur::Champs { champs }) => etat.ajouter_erreurs(&champs),
+            Err(e @ Erreur::Invalide { .. }) => refus = e.to_string(),
             Err(e) => return Err(erreur(e)),
         }
     } else {
@@ -735,7 +731,7 @@ async fn enregistrer(
         &action,
         &courant,
         &etat,
-        Some("Corrigez les champs signalés.".into()),
+        Some(refus),
         false,
     )?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
@@ -817,6 +813,9 @@ async fn document(
     .fetch_all(&app.db)
     .await
     .map_err(|e| erreur(e.into()))?;
+    let echecs = crate::db::outbox::abandons_du_document(&app.db, &d.plie, &d.reference)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let etat = d.etat;
     let modifiable = s.acteur.peut_modifier();
     let en_attente_lien = signataires
@@ -846,6 +845,18 @@ async fn document(
         div.entete-document {
             p { "État : " (gabarit::etat(etat)) }
             p.reference { "Référence " code { (d.reference.to_uppercase()) } }
+        }
+        @for echec in &echecs {
+            (alerte("erreur", &format!(
+                "{} a échoué définitivement le {} et ne sera plus réessayé : {}",
+                match echec.genre.as_str() {
+                    "sceller" => "Le scellement de ce document",
+                    "deposer" => "Le dépôt de ce document au coffre",
+                    _ => "L'envoi d'un courriel pour ce document",
+                },
+                gabarit::instant(&echec.le),
+                echec.raison
+            )))
         }
         @if modifiable && (etat == Etat::Brouillon || etat.en_signature()) {
             div.actions.barre {

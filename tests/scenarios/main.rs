@@ -8,6 +8,7 @@ mod attaque_liens;
 mod attaque_stockage;
 mod fuzz;
 mod heures;
+mod outbox;
 mod pack;
 mod pipeline;
 mod render;
