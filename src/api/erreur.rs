@@ -88,7 +88,8 @@ impl From<&Erreur> for ApiError {
             | Erreur::Coffre(_)
             | Erreur::Courriel(_)
             | Erreur::Base(_)
-            | Erreur::Lecture { .. }
+            | Erreur::Fichier { .. }
+            | Erreur::Justificatifs(_)
             | Erreur::Illisible(_)
             | Erreur::Interrompue(_)
             | Erreur::Interne(_) => {

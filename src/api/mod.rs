@@ -623,7 +623,7 @@ async fn fiche_plie(
     let schema = app
         .catalogue
         .get("contrat-engagement")
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+        .map_err(Erreur::from)?;
     // Checked as the templates' « plie » field, so that every document accepts it.
     let essai = json!({ "plie": fiche });
     if let Err(erreurs) = crate::template::validate(schema, &essai) {

@@ -200,13 +200,17 @@ pub enum Erreur {
     /// The database failed other than by a storage fault.
     #[error("base de données : {0}")]
     Base(#[source] sqlx::Error),
-    /// A file parafe reads (a document version, a preview) could not be read.
+    /// A file of parafe's own (a document version, a preview, a pack) could not be read or
+    /// written, other than by a storage fault.
     #[error("{contexte} : {source}")]
-    Lecture {
+    Fichier {
         contexte: String,
         #[source]
         source: std::io::Error,
     },
+    /// The PLIE's catalogue of justificatifs cannot be read.
+    #[error("catalogue des justificatifs : {0}")]
+    Justificatifs(#[from] crate::justificatif::catalogue::CatalogueError),
     /// Data the service wrote itself (a document's `donnees`, a task's payload) is unreadable.
     #[error("données enregistrées illisibles : {0}")]
     Illisible(#[from] serde_json::Error),
@@ -234,9 +238,13 @@ impl Erreur {
         }
     }
 
-    pub fn lecture(contexte: impl Into<String>) -> impl FnOnce(std::io::Error) -> Erreur {
+    /// A failed read or write of one of parafe's own files, named by `contexte`.
+    pub fn fichier(contexte: impl Into<String>) -> impl Fn(std::io::Error) -> Erreur {
         let contexte = contexte.into();
-        move |source| Erreur::Lecture { contexte, source }
+        move |source| Erreur::Fichier {
+            contexte: contexte.clone(),
+            source,
+        }
     }
 
     /// True when trying again cannot help: the input or the document is wrong (invalid data,
@@ -261,7 +269,8 @@ impl Erreur {
             | Erreur::TropDeDemandes(_)
             | Erreur::Coffre(_)
             | Erreur::Base(_)
-            | Erreur::Lecture { .. }
+            | Erreur::Fichier { .. }
+            | Erreur::Justificatifs(_)
             | Erreur::Interrompue(_)
             | Erreur::Interne(_) => false,
         }
@@ -289,6 +298,12 @@ impl From<StoreError> for Erreur {
             },
             None => Erreur::Coffre(e),
         }
+    }
+}
+
+impl From<crate::template::TemplateError> for Erreur {
+    fn from(e: crate::template::TemplateError) -> Erreur {
+        Erreur::Composition(RenderError::Template(e))
     }
 }
 

@@ -68,7 +68,7 @@ pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
 pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
     tokio::fs::read(chemin_version(app, sha))
         .await
-        .map_err(Erreur::lecture(format!("version {sha} illisible")))
+        .map_err(Erreur::fichier(format!("version {sha} illisible")))
 }
 
 /// The outbox's lanes. Each runs its own kinds of tasks, side by side with the others, so that
@@ -334,7 +334,7 @@ async fn journaliser_plie<'t>(
 fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
     use crate::journal::chain::{read_segment, segment_numbers, segment_path};
     let dir = app.vault.journal().chain_dir(plie);
-    let lire = || Erreur::lecture("journal illisible");
+    let lire = || Erreur::fichier("journal illisible");
     let numeros = segment_numbers(&dir).map_err(lire())?;
     let mut entrees = Vec::new();
     for numero in numeros.iter().rev().take(2).rev() {

@@ -505,10 +505,7 @@ fn ecran_formulaire(
     probleme: Option<String>,
     avec_signataires: bool,
 ) -> Result<Markup, Response> {
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let valeurs: HashMap<String, String> = etat.valeurs.clone().into_iter().collect();
     let corps = html! {
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
@@ -603,10 +600,7 @@ async fn creer(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let w = workflow_de(&app, &workflow)?;
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let donnees = formulaire::donnees(schema, &saisie);
     let action = format!("/participants/{}/nouveau/{}", p.reference, w.nom);
     let mut etat = EtatFormulaire::depuis(&saisie);
@@ -693,10 +687,7 @@ async fn enregistrer(
 ) -> Page {
     let d = charger(&app, &s, &reference).await?;
     let w = workflow_de(&app, &d.workflow)?;
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let donnees = formulaire::donnees(schema, &saisie);
     let mut etat = EtatFormulaire::depuis(&saisie);
     let erreurs = erreurs_de_saisie(&app, w, &donnees);
@@ -753,8 +744,7 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
     if let Some(sha) = brouillons().lock().ok().and_then(|b| b.get(&cle).cloned()) {
         return Ok(sha);
     }
-    let donnees: Value =
-        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let donnees: Value = serde_json::from_str(&d.donnees)?;
     let le = crate::db::parse_instant(&d.modifie_le).unwrap_or_else(|| app.horloge.maintenant());
     let rendu = crate::service::pipeline::rendre(&d.modele, donnees, le, Vec::new()).await?;
     crate::service::pipeline::garder_version(app, rendu.bytes()).await?;

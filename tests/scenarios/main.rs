@@ -6,6 +6,7 @@ mod attaque_import;
 mod attaque_kiosque;
 mod attaque_liens;
 mod attaque_stockage;
+mod erreurs;
 mod fuzz;
 mod heures;
 mod outbox;
