@@ -53,9 +53,21 @@ pub enum DeliveryError {
     #[error("message impossible à composer : {0}")]
     Message(String),
     #[error("serveur SMTP : {0}")]
-    Smtp(String),
+    Smtp(#[from] lettre::transport::smtp::Error),
     #[error("boîte de développement : {0}")]
     Boite(#[from] std::io::Error),
+}
+
+impl DeliveryError {
+    /// Sending it again cannot succeed: the SMTP server refused it for good (5xx: unknown
+    /// mailbox, refused domain…), or the address or the message is malformed.
+    pub fn permanente(&self) -> bool {
+        match self {
+            DeliveryError::Smtp(e) => e.is_permanent(),
+            DeliveryError::Adresse(_) | DeliveryError::Message(_) => true,
+            DeliveryError::Config(_) | DeliveryError::Boite(_) => false,
+        }
+    }
 }
 
 /// A message to send.
@@ -171,10 +183,7 @@ impl Courrier {
         let message = self.composer(courriel)?;
         let reponse = match &self.transport {
             Transport::Smtp(smtp) => {
-                let reponse = smtp
-                    .send(message)
-                    .await
-                    .map_err(|e| DeliveryError::Smtp(e.to_string()))?;
+                let reponse = smtp.send(message).await?;
                 format!(
                     "{} {}",
                     reponse.code(),

@@ -1,5 +1,6 @@
 //! The JSON API (`/api/…`, described at `/openapi.json`): thin handlers turning requests into
-//! calls of [`crate::service`] and its French errors into 4xx answers `{"erreur", "champ"}`.
+//! calls of [`crate::service`] and its French errors into answers `{"erreur", "champ"}`
+//! ([`ApiError`], the one mapping of errors to HTTP, screens included).
 
 pub(crate) mod controle;
 
@@ -89,9 +90,13 @@ async fn sante(State(app): State<App>) -> Reponse<Json<Value>> {
 
 async fn vue(app: &App, document: docs::Document) -> Reponse<Json<Value>> {
     let (document, signataires) = documents::avec_signataires(app, document).await?;
+    let echecs =
+        crate::db::outbox::abandons_du_document(&app.db, &document.plie, &document.reference)
+            .await
+            .map_err(Erreur::from)?;
     let libelle = document.etat.libelle();
     Ok(Json(
-        json!({ "document": document, "libelle_etat": libelle, "signataires": signataires }),
+        json!({ "document": document, "libelle_etat": libelle, "signataires": signataires, "echecs": echecs }),
     ))
 }
 
@@ -263,6 +268,7 @@ fn encodage_declare(entetes: &HeaderMap) -> Reponse<Option<crate::import::Encoda
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         message,
         champ: None,
+        champs: Vec::new(),
     };
     let Some(valeur) = entetes.get(header::CONTENT_TYPE) else {
         return Ok(None);
@@ -310,6 +316,7 @@ async fn corps_borne(
             limite >> 20
         ),
         champ: None,
+        champs: Vec::new(),
     }
     };
     let annonce = entetes
@@ -326,6 +333,7 @@ async fn corps_borne(
                 status: StatusCode::BAD_REQUEST,
                 message: "envoi du fichier interrompu : recommencez".into(),
                 champ: None,
+                champs: Vec::new(),
             }
         }
     })
@@ -357,6 +365,7 @@ async fn importer(
                     .join(" ; ")
             ),
             champ: erreurs.first().map(|e| e.colonne.clone()),
+            champs: Vec::new(),
         }),
     }
 }

@@ -77,7 +77,7 @@ pub async fn verifier_mot_de_passe(
     let bon =
         tokio::task::spawn_blocking(move || mots_de_passe::verifier(&mot_de_passe, phc.as_deref()))
             .await
-            .map_err(|e| Erreur::Interne(e.to_string()))?;
+            .map_err(Erreur::from)?;
     let (Some(id), Some(_)) = (personnel_id, ligne) else {
         return Err(RefusConnexion::Identifiants);
     };
@@ -324,8 +324,7 @@ pub async fn definir_mot_de_passe(
     }
     let mot_de_passe = saisie.mot_de_passe.clone();
     let phc = tokio::task::spawn_blocking(move || mots_de_passe::hacher(&mot_de_passe))
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?
+        .await?
         .map_err(Erreur::Interne)?;
     let maintenant = db::instant(app.horloge.maintenant());
     let id = lien.personnel.id;

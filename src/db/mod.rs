@@ -12,6 +12,7 @@ pub mod banc;
 pub mod documents;
 pub mod exports;
 pub mod kiosque;
+pub mod outbox;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;

@@ -34,6 +34,7 @@ impl FromRequestParts<App> for Acteur {
                 status: axum::http::StatusCode::FORBIDDEN,
                 message: message.to_owned(),
                 champ: None,
+                champs: Vec::new(),
             };
             if s.kiosque.is_some() {
                 return Err(refus(

@@ -53,6 +53,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Corps<T>
                     status,
                     message,
                     champ,
+                    champs: Vec::new(),
                 })
             }
         }

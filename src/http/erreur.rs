@@ -1,21 +1,42 @@
-//! The error answer of the JSON API (and of the screens' JSON requests): status, French message,
-//! and the field to fix when there is one.
+//! The one mapping from a service error to HTTP: status, French message, and the fields to
+//! fix. The API answers it as JSON `{"erreur", "champ", "champs"}`, the screens as a page
+//! (`web::erreur`) or a form showing each field's error. A failure of the service itself
+//! (storage, database, store, seal, SMTP…) reads as such, its typed cause going to the
+//! server's log only.
 
 use crate::auth::Refus;
 use crate::justificatif;
 use crate::service::controle::DepotRefuse;
 use crate::service::Erreur;
+use crate::template::FieldError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-/// An error answer: status, French message, and the field to fix when there is one.
+/// What the person is told when the service itself failed.
+const INTERNE: &str = "erreur interne du service ; elle est consignée dans le journal du serveur";
+
+/// An error answer: status, French message, and the field(s) to fix when there are some.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// The (first) field to fix: `signataires[1].email`, `donnees.date_entree`…
     pub champ: Option<String>,
+    /// Every field of the template's data to fix, with its label (paths under `donnees`).
+    pub champs: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            champ: None,
+            champs: Vec::new(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -24,65 +45,75 @@ impl IntoResponse for ApiError {
         if let Some(champ) = self.champ {
             corps["champ"] = json!(champ);
         }
+        if !self.champs.is_empty() {
+            corps["champs"] = self
+                .champs
+                .iter()
+                .map(|e| {
+                    json!({ "champ": format!("donnees.{}", e.chemin), "libelle": e.libelle, "message": e.message })
+                })
+                .collect();
+        }
         (self.status, Json(corps)).into_response()
+    }
+}
+
+impl From<&Erreur> for ApiError {
+    fn from(e: &Erreur) -> ApiError {
+        let status = match e {
+            Erreur::Introuvable(_) => StatusCode::NOT_FOUND,
+            Erreur::Interdit(_) => StatusCode::FORBIDDEN,
+            Erreur::Invalide { champ, message } => {
+                return ApiError {
+                    champ: Some(champ.clone()),
+                    ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone())
+                }
+            }
+            Erreur::Champs { champs } => {
+                return ApiError {
+                    champ: champs.first().map(|c| format!("donnees.{}", c.chemin)),
+                    champs: champs.clone(),
+                    ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+                }
+            }
+            Erreur::Conflit(_) => StatusCode::CONFLICT,
+            Erreur::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
+            Erreur::Stockage { panne, detail } => {
+                tracing::error!("stockage : {detail}");
+                return ApiError::new(
+                    StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                    panne.to_string(),
+                );
+            }
+            Erreur::Composition(_)
+            | Erreur::Scellement(_)
+            | Erreur::Coffre(_)
+            | Erreur::Courriel(_)
+            | Erreur::Base(_)
+            | Erreur::Fichier { .. }
+            | Erreur::Justificatifs(_)
+            | Erreur::Illisible(_)
+            | Erreur::Interrompue(_)
+            | Erreur::Interne(_) => {
+                tracing::error!(erreur = ?e, "erreur interne : {e}");
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNE);
+            }
+        };
+        ApiError::new(status, e.to_string())
     }
 }
 
 impl From<Erreur> for ApiError {
     fn from(e: Erreur) -> ApiError {
-        let (status, champ) = match &e {
-            Erreur::Introuvable(_) => (StatusCode::NOT_FOUND, None),
-            Erreur::Interdit(_) => (StatusCode::FORBIDDEN, None),
-            Erreur::Invalide { champ, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Some(champ.clone()))
-            }
-            Erreur::Conflit(_) => (StatusCode::CONFLICT, None),
-            Erreur::Stockage { panne, detail } => {
-                tracing::error!("stockage : {detail}");
-                return ApiError {
-                    status: StatusCode::from_u16(panne.statut())
-                        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                    message: panne.to_string(),
-                    champ: None,
-                };
-            }
-            Erreur::TropDeDemandes(_) => (StatusCode::TOO_MANY_REQUESTS, None),
-            Erreur::Interne(detail) => {
-                tracing::error!("erreur interne : {detail}");
-                return ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message:
-                        "erreur interne du service ; elle est consignée dans le journal du serveur"
-                            .into(),
-                    champ: None,
-                };
-            }
-        };
-        let message = match e {
-            Erreur::Invalide { message, .. } => message,
-            autre => autre.to_string(),
-        };
-        ApiError {
-            status,
-            message,
-            champ,
-        }
+        ApiError::from(&e)
     }
 }
 
 impl From<Refus> for ApiError {
     fn from(r: Refus) -> ApiError {
         match r {
-            Refus::NonAuthentifie => ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                message: r.to_string(),
-                champ: None,
-            },
-            Refus::Interdit => ApiError {
-                status: StatusCode::FORBIDDEN,
-                message: r.to_string(),
-                champ: None,
-            },
+            Refus::NonAuthentifie => ApiError::new(StatusCode::UNAUTHORIZED, r.to_string()),
+            Refus::Interdit => ApiError::new(StatusCode::FORBIDDEN, r.to_string()),
             Refus::Base(e) => Erreur::from(e).into(),
         }
     }
@@ -106,9 +137,8 @@ impl From<DepotRefuse> for ApiError {
         match r {
             DepotRefuse::Demande(e) => e.into(),
             DepotRefuse::Piece(p) => ApiError {
-                status: statut_refus(&p),
-                message: p.to_string(),
                 champ: Some("fichier".into()),
+                ..ApiError::new(statut_refus(&p), p.to_string())
             },
         }
     }

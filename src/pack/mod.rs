@@ -131,6 +131,11 @@ pub enum PackError {
     Horodatage(String),
     #[error("journal : {0}")]
     Journal(String),
+    /// A task of the export (reading, composing, writing) panicked or was cancelled.
+    #[error("tâche interrompue : {0}")]
+    Interrompue(#[from] tokio::task::JoinError),
+    #[error("sérialisation JSON : {0}")]
+    Json(#[from] serde_json::Error),
     #[error("{0}")]
     Interne(String),
 }
@@ -396,8 +401,7 @@ pub async fn exporter(
             std::fs::metadata(&chemin)?.len(),
         ))
     })
-    .await
-    .map_err(|e| PackError::Interne(e.to_string()))?
+    .await?
     .map_err(ecriture(sortie))?;
     tracing::info!(
         "pack {} : empreinte du ZIP à {:.1} s",
@@ -481,9 +485,7 @@ async fn sceller(
     sources: &Sources<'_>,
     composition: tokio::task::JoinHandle<Result<crate::model::RenderedPdf, PackError>>,
 ) -> Result<Vec<u8>, PackError> {
-    let rendu = composition
-        .await
-        .map_err(|e| PackError::Interne(e.to_string()))??;
+    let rendu = composition.await??;
     crate::seal::seal(&rendu, sources.keys, sources.tsa)
         .await
         .map(|s| s.bytes().to_vec())
@@ -558,9 +560,7 @@ async fn ecrire_pieces(
         let Some((e, attendu, tache)) = en_attente.pop_front() else {
             break;
         };
-        let lu = tache
-            .await
-            .map_err(|err| PackError::Interne(err.to_string()))??;
+        let lu = tache.await.map_err(PackError::from)??;
         let compresser = e.chemin.ends_with(".eml");
         match lu {
             Lu::Entier(morceaux) => {
@@ -778,8 +778,7 @@ async fn ecrire_pack(
         }
         ecrire!(zip.fermer_entree());
         let parcours = lecture
-            .await
-            .map_err(|e| PackError::Interne(e.to_string()))?
+            .await?
             .map_err(|e| PackError::Journal(e.to_string()))?;
         // Past a recorded break the numbers start again from the record: the excerpt must
         // then end at the anchored head; without one, every entry in between must be there.
@@ -808,7 +807,7 @@ async fn ecrire_pack(
                 sha256,
             });
         }
-        let json = serde_json::to_vec_pretty(a).map_err(|e| PackError::Interne(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(a)?;
         ecrire!(zip.fichier(&nom_ancre, true, json));
         ecrire!(zip.fichier(&nom_jeton, false, a.token.der.clone()));
         avancer(&mut faits, 3);
@@ -926,7 +925,7 @@ async fn ecrire_manifestes(
         journal,
         fichiers: Vec::new(),
     };
-    let entete = serde_json::to_vec_pretty(&entete).map_err(|e| interne(&e))?;
+    let entete = serde_json::to_vec_pretty(&entete).map_err(PackError::from)?;
     let entete = entete
         .strip_suffix(b"[]\n}")
         .ok_or_else(|| interne(&"en-tête du manifeste inattendu"))?;
@@ -936,7 +935,7 @@ async fn ecrire_manifestes(
     for (i, w) in ecrits.iter().enumerate() {
         json.ecrire(if i == 0 { b"\n    " } else { b",\n    " })
             .await?;
-        let l = serde_json::to_vec(&ligne(w)).map_err(|e| interne(&e))?;
+        let l = serde_json::to_vec(&ligne(w)).map_err(PackError::from)?;
         json.ecrire(&l).await?;
     }
     json.ecrire(b"\n  ]\n}\n").await?;

@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 /// The catalogue of justificatifs in force for the PLIE.
 pub fn catalogue(app: &App, plie: &PlieId) -> Result<Catalogue, Erreur> {
-    Catalogue::charger(&app.config.data_dir, plie).map_err(|e| Erreur::Interne(e.to_string()))
+    Ok(Catalogue::charger(&app.config.data_dir, plie)?)
 }
 
 /// A participant within the caller's reach (his portfolio for a référent), by his reference or
@@ -187,9 +187,7 @@ async fn fichier(
         }
     }
     drop(tx);
-    let recu = reception
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let recu = reception.await.map_err(Erreur::from)?;
     match (recu, lecture) {
         (Err(refus), _) => Err(refus.into()),
         (Ok(_), Err(e)) => Err(e),
@@ -329,7 +327,11 @@ pub async fn lire_justificatif(app: &App, acteur: &Acteur, id: i64) -> Result<Pi
                     "la pièce attend encore son envoi au coffre : réessayez plus tard".into(),
                 )
             } else {
-                Erreur::Interne(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
+                Erreur::Coffre(crate::store::StoreError::S3(
+                    crate::store::s3::S3Failure::Unreachable(
+                        aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                    ),
+                ))
             }
         })?;
     let evenement = JournalEvent::DocumentDownloaded {
@@ -1013,7 +1015,7 @@ pub async fn telecharger_export(
     let taille = fichier
         .metadata()
         .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?
+        .map_err(Erreur::fichier(format!("pack {reference}")))?
         .len();
     let evenement = JournalEvent::ExportDownloaded {
         actor: acteur.pseudonyme(),

@@ -160,23 +160,10 @@ async fn operation_des_presents(
 
 /// Checks data against the workflow's template; every faulty field is named.
 pub fn valider(app: &App, workflow: &Workflow, donnees: &Value) -> Result<(), Erreur> {
-    let schema = app
-        .catalogue
-        .get(&workflow.modele)
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let schema = app.catalogue.get(&workflow.modele).map_err(Erreur::from)?;
     crate::template::validate(schema, donnees)
         .map(|_| ())
-        .map_err(|erreurs| Erreur::Invalide {
-            champ: format!(
-                "donnees.{}",
-                erreurs.first().map_or("", |e| e.chemin.as_str())
-            ),
-            message: erreurs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" ; "),
-        })
+        .map_err(|champs| Erreur::Champs { champs })
 }
 
 /// What the service knows for the template's common fields: the PLIE, the opération, the
@@ -457,8 +444,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
             document.workflow
         ))
     })?;
-    let donnees: Value =
-        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let donnees: Value = serde_json::from_str(&document.donnees)?;
     valider(app, workflow, &donnees)?;
     let maintenant = app.horloge.maintenant();
     let rendu = super::pipeline::rendre(&document.modele, donnees, maintenant, Vec::new()).await?;
@@ -744,10 +730,7 @@ pub async fn modifier_donnees(
             "attendu un objet JSON des champs du modèle",
         ));
     };
-    let schema = app
-        .catalogue
-        .get(&document.modele)
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let schema = app.catalogue.get(&document.modele).map_err(Erreur::from)?;
     if let Some(inconnu) = nouvelles
         .keys()
         .find(|k| !schema.champs.iter().any(|(n, _)| n == *k))

@@ -492,8 +492,7 @@ async fn ajouter_present(
             )
         }));
     }
-    let mut donnees: Value =
-        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut donnees: Value = serde_json::from_str(&d.donnees)?;
     let mut liste = presents_de(&donnees);
     let mut entree = match &connu {
         Some(p) => {
@@ -662,8 +661,7 @@ pub async fn cloturer(
         if d.workflow == WORKFLOW_COLLECTIF {
             // Absentees leave the sheet: their lines, in the order of the attendee signers.
             let lignes = signataires.iter().filter(|s| s.role == "participant");
-            let mut donnees: Value =
-                serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+            let mut donnees: Value = serde_json::from_str(&d.donnees)?;
             let liste: Vec<Value> = presents_de(&donnees)
                 .into_iter()
                 .zip(lignes)

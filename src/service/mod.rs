@@ -13,12 +13,13 @@ pub mod signature;
 
 use crate::config::Config;
 use crate::db::{self, Pool};
-use crate::delivery::Courrier;
+use crate::delivery::{Courrier, DeliveryError};
 pub use crate::horloge::Horloge;
 use crate::panne::Panne;
-use crate::seal::{Keys, Tsa};
-use crate::store::Vault;
-use crate::template::Catalogue;
+use crate::render::RenderError;
+use crate::seal::{Keys, SealError, Tsa};
+use crate::store::{StoreError, Vault};
+use crate::template::{Catalogue, FieldError};
 use crate::workflow::Workflow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -125,7 +126,9 @@ impl App {
 }
 
 /// Why a request about documents, participants or signatures cannot be done: a French
-/// message naming what to fix. The API turns each kind into its HTTP status.
+/// message naming what to fix. The HTTP layer turns each kind into its status; the kinds after
+/// `TropDeDemandes` are failures of the service itself, whose typed cause goes to the server's
+/// log while the person reads that an internal error was logged.
 #[derive(Debug, thiserror::Error)]
 pub enum Erreur {
     /// Nothing by that reference in the caller's reach (another PLIE's rows look absent).
@@ -136,6 +139,9 @@ pub enum Erreur {
     /// Bad input, with the field to fix (`signataires[1].email`, `donnees.date_entree`…).
     #[error("{champ} : {message}")]
     Invalide { champ: String, message: String },
+    /// The template's data (`donnees`) has errors, each with its field, in the template's order.
+    #[error("{}", champs.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; "))]
+    Champs { champs: Vec<FieldError> },
     /// The document's state does not allow it (signing a cancelled contract…).
     #[error("{0}")]
     Conflit(String),
@@ -146,6 +152,37 @@ pub enum Erreur {
     /// Asked too often (one-time codes): when to try again.
     #[error("{0}")]
     TropDeDemandes(String),
+    /// The template could not be composed with the document's data.
+    #[error("composition : {0}")]
+    Composition(#[from] RenderError),
+    #[error("scellement : {0}")]
+    Scellement(#[from] SealError),
+    /// The evidence store failed other than by a storage fault.
+    #[error("coffre : {0}")]
+    Coffre(#[source] StoreError),
+    #[error("courriel : {0}")]
+    Courriel(#[from] DeliveryError),
+    /// The database failed other than by a storage fault.
+    #[error("base de données : {0}")]
+    Base(#[source] sqlx::Error),
+    /// A file of parafe's own (a document version, a preview, a pack) could not be read or
+    /// written, other than by a storage fault.
+    #[error("{contexte} : {source}")]
+    Fichier {
+        contexte: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The PLIE's catalogue of justificatifs cannot be read.
+    #[error("catalogue des justificatifs : {0}")]
+    Justificatifs(#[from] crate::justificatif::catalogue::CatalogueError),
+    /// Data the service wrote itself (a document's `donnees`, a task's payload) is unreadable.
+    #[error("données enregistrées illisibles : {0}")]
+    Illisible(#[from] serde_json::Error),
+    /// A blocking task (rendering, reading a PDF) panicked or was cancelled.
+    #[error("tâche interrompue : {0}")]
+    Interrompue(#[from] tokio::task::JoinError),
+    /// A rule of the service itself was broken (a row just written is gone…).
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -157,9 +194,7 @@ impl Erreur {
             message: message.into(),
         }
     }
-}
 
-impl Erreur {
     /// A failed write of parafe's own files (document versions…): always a storage fault.
     pub fn ecriture(contexte: &str, e: &std::io::Error) -> Erreur {
         Erreur::Stockage {
@@ -167,25 +202,73 @@ impl Erreur {
             detail: format!("{contexte} : {e}"),
         }
     }
-}
 
-impl From<sqlx::Error> for Erreur {
-    fn from(e: sqlx::Error) -> Erreur {
-        let detail = format!("base de données : {e}");
-        match db::panne(&e) {
-            Some(panne) => Erreur::Stockage { panne, detail },
-            None => Erreur::Interne(detail),
+    /// A failed read or write of one of parafe's own files, named by `contexte`.
+    pub fn fichier(contexte: impl Into<String>) -> impl Fn(std::io::Error) -> Erreur {
+        let contexte = contexte.into();
+        move |source| Erreur::Fichier {
+            contexte: contexte.clone(),
+            source,
+        }
+    }
+
+    /// True when trying again cannot help: the input or the document is wrong (invalid data,
+    /// refused transition, document gone, template that does not compose, address refused by
+    /// the SMTP server with a 5xx). False for what may pass (TSA, store, SMTP server or disk
+    /// unavailable, or a fault of the service's own).
+    pub fn permanente(&self) -> bool {
+        match self {
+            Erreur::Introuvable(_)
+            | Erreur::Interdit(_)
+            | Erreur::Invalide { .. }
+            | Erreur::Champs { .. }
+            | Erreur::Conflit(_)
+            | Erreur::Illisible(_) => true,
+            Erreur::Composition(e) => !matches!(e, RenderError::Pool(_)),
+            Erreur::Scellement(e) => matches!(
+                e,
+                SealError::Pdf(_) | SealError::Cms(_) | SealError::Zone { .. }
+            ),
+            Erreur::Courriel(e) => e.permanente(),
+            Erreur::Stockage { .. }
+            | Erreur::TropDeDemandes(_)
+            | Erreur::Coffre(_)
+            | Erreur::Base(_)
+            | Erreur::Fichier { .. }
+            | Erreur::Justificatifs(_)
+            | Erreur::Interrompue(_)
+            | Erreur::Interne(_) => false,
         }
     }
 }
 
-impl From<crate::store::StoreError> for Erreur {
-    fn from(e: crate::store::StoreError) -> Erreur {
-        let detail = format!("coffre : {e}");
-        match e.panne() {
-            Some(panne) => Erreur::Stockage { panne, detail },
-            None => Erreur::Interne(detail),
+impl From<sqlx::Error> for Erreur {
+    fn from(e: sqlx::Error) -> Erreur {
+        match db::panne(&e) {
+            Some(panne) => Erreur::Stockage {
+                panne,
+                detail: format!("base de données : {e}"),
+            },
+            None => Erreur::Base(e),
         }
+    }
+}
+
+impl From<StoreError> for Erreur {
+    fn from(e: StoreError) -> Erreur {
+        match e.panne() {
+            Some(panne) => Erreur::Stockage {
+                panne,
+                detail: format!("coffre : {e}"),
+            },
+            None => Erreur::Coffre(e),
+        }
+    }
+}
+
+impl From<crate::template::TemplateError> for Erreur {
+    fn from(e: crate::template::TemplateError) -> Erreur {
+        Erreur::Composition(RenderError::Template(e))
     }
 }
 

@@ -40,10 +40,9 @@ pub async fn rendre(
             attachments,
         };
         crate::render::render_pooled(&modele, &donnees, &options, RENDUS_MEMOISES)
-            .map_err(|e| Erreur::Interne(format!("composition : {e}")))
+            .map_err(Erreur::Composition)
     })
-    .await
-    .map_err(|e| Erreur::Interne(e.to_string()))?
+    .await?
 }
 
 fn chemin_version(app: &App, sha: &str) -> PathBuf {
@@ -63,15 +62,14 @@ pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
         std::fs::create_dir_all(chemin.parent().unwrap_or(&chemin))?;
         crate::files::write_durably(&chemin, &octets)
     })
-    .await
-    .map_err(|e| Erreur::Interne(e.to_string()))?
+    .await?
     .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
 }
 
 pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
     tokio::fs::read(chemin_version(app, sha))
         .await
-        .map_err(|e| Erreur::Interne(format!("version {sha} illisible : {e}")))
+        .map_err(Erreur::fichier(format!("version {sha} illisible")))
 }
 
 /// The outbox's lanes. Each runs its own kinds of tasks, side by side with the others, so that
@@ -109,7 +107,7 @@ impl Voie {
         }
     }
 
-    /// Runs a lot; a task that fails is put off ([`outbox::reporter`]).
+    /// Runs a lot; a task that fails is put off or given up ([`echouer`]).
     async fn executer(self, app: &App, lot: Vec<Tache>) {
         match self {
             Voie::Documents => {
@@ -120,7 +118,7 @@ impl Voie {
                         autre => Err(Erreur::Interne(format!("tâche {autre:?} hors de sa voie"))),
                     };
                     if let Err(e) = fait {
-                        reporter(app, &tache, &e).await;
+                        echouer(app, &tache, &e).await;
                     }
                 }
             }
@@ -160,7 +158,8 @@ async fn voie(app: &App, voie: Voie) {
             reveil.borrow_and_update();
             let sauf: HashSet<i64> = pris.values().flatten().copied().collect();
             let maintenant = app.horloge.maintenant();
-            match outbox::dues(&app.db, maintenant, voie.genres(), &sauf, libres * taille).await {
+            match db::outbox::dues(&app.db, maintenant, voie.genres(), &sauf, libres * taille).await
+            {
                 Ok(taches) => {
                     let mut taches = taches.into_iter().peekable();
                     while taches.peek().is_some() {
@@ -193,11 +192,20 @@ async fn voie(app: &App, voie: Voie) {
     }
 }
 
-async fn reporter(app: &App, tache: &Tache, e: &Erreur) {
-    tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, "tâche reportée : {e}");
-    if let Err(e) = outbox::reporter(&app.db, tache, &e.to_string(), app.horloge.maintenant()).await
-    {
-        tracing::error!("report de la tâche {} impossible : {e}", tache.cle);
+/// A failed task: given up with its reason when trying again cannot help, put off otherwise.
+async fn echouer(app: &App, tache: &Tache, e: &Erreur) {
+    let maintenant = app.horloge.maintenant();
+    let raison = e.to_string();
+    let ecrit = if e.permanente() {
+        tracing::error!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche abandonnée : {raison}");
+        db::outbox::abandonner(&app.db, tache, &raison, maintenant).await
+    } else {
+        tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche reportée : {raison}");
+        let prochain = maintenant + outbox::attente(tache.essais + 1);
+        db::outbox::reporter(&app.db, tache, &raison, prochain).await
+    };
+    if let Err(e) = ecrit {
+        tracing::error!("échec de la tâche {} non consigné : {e}", tache.cle);
     }
 }
 
@@ -209,13 +217,13 @@ async fn document_de(app: &App, tache: &Tache) -> Result<Document, Erreur> {
     let reference = tache.charge["document"].as_str().unwrap_or_default();
     docs::par_ref(&app.db, &tache.plie, reference, None)
         .await?
-        .ok_or_else(|| Erreur::Interne(format!("document {reference} disparu")))
+        .ok_or_else(|| Erreur::Introuvable(format!("document {reference} introuvable")))
 }
 
 /// Marks the task done alone (its effect was already there).
 async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let mut tx = app.db.begin().await?;
-    outbox::terminer(
+    db::outbox::terminer(
         &mut tx,
         tache.id,
         &json!({ "deja_fait": true }),
@@ -230,8 +238,7 @@ async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
 type Evenement = (JournalEvent, Vec<Sha256Digest>);
 
 fn evenement_de(tache: &Tache) -> Result<(PlieId, Evenement), Erreur> {
-    let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())
-        .map_err(|e| Erreur::Interne(format!("événement illisible : {e}")))?;
+    let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())?;
     let objets: Vec<Sha256Digest> = tache.charge["objets"]
         .as_array()
         .into_iter()
@@ -246,10 +253,10 @@ fn evenement_de(tache: &Tache) -> Result<(PlieId, Evenement), Erreur> {
 /// already (a crash after the append) is matched to it rather than appended again.
 async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
     let tous: Vec<&Tache> = lot.iter().collect();
-    if let Err(e) = outbox::commencer(&app.db, &tous, app.horloge.maintenant()).await {
+    if let Err(e) = db::outbox::commencer(&app.db, &tous, app.horloge.maintenant()).await {
         let e = Erreur::from(e);
         for tache in &lot {
-            reporter(app, tache, &e).await;
+            echouer(app, tache, &e).await;
         }
         return;
     }
@@ -257,7 +264,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
     for tache in &lot {
         match evenement_de(tache) {
             Ok((plie, evenement)) => par_plie.entry(plie).or_default().push((tache, evenement)),
-            Err(e) => reporter(app, tache, &e).await,
+            Err(e) => echouer(app, tache, &e).await,
         }
     }
     let mut faits: Vec<(&Tache, u64)> = Vec::new();
@@ -267,7 +274,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
             Ok(seqs) => faits.extend(seqs),
             Err(e) => {
                 for tache in ids {
-                    reporter(app, tache, &e).await;
+                    echouer(app, tache, &e).await;
                 }
             }
         }
@@ -276,7 +283,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
         let maintenant = app.horloge.maintenant();
         let mut tx = app.db.begin().await?;
         for (tache, seq) in &faits {
-            outbox::terminer(&mut tx, tache.id, &json!({ "seq": seq }), maintenant).await?;
+            db::outbox::terminer(&mut tx, tache.id, &json!({ "seq": seq }), maintenant).await?;
         }
         tx.commit().await
     };
@@ -284,7 +291,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
         let e = Erreur::from(e);
         // Still marked started: the next run finds the entries in the journal.
         for (tache, _) in &faits {
-            reporter(app, tache, &e).await;
+            echouer(app, tache, &e).await;
         }
     }
 }
@@ -328,11 +335,11 @@ async fn journaliser_plie<'t>(
 fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
     use crate::journal::chain::{read_segment, segment_numbers, segment_path};
     let dir = app.vault.journal().chain_dir(plie);
-    let lire = |e: std::io::Error| Erreur::Interne(format!("journal illisible : {e}"));
-    let numeros = segment_numbers(&dir).map_err(lire)?;
+    let lire = || Erreur::fichier("journal illisible");
+    let numeros = segment_numbers(&dir).map_err(lire())?;
     let mut entrees = Vec::new();
     for numero in numeros.iter().rev().take(2).rev() {
-        entrees.extend(read_segment(&segment_path(&dir, *numero)).map_err(lire)?);
+        entrees.extend(read_segment(&segment_path(&dir, *numero)).map_err(lire())?);
     }
     Ok(entrees)
 }
@@ -426,10 +433,9 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     match document.etat {
         Etat::Signe => {}
         Etat::Scelle | Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
-        autre => return Err(Erreur::Interne(format!("sceller un document {autre}"))),
+        autre => return Err(Erreur::Conflit(format!("sceller un document {autre}"))),
     }
-    let mut donnees: Value =
-        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut donnees: Value = serde_json::from_str(&document.donnees)?;
     let signes = signes(app, &document).await?;
     placer_signatures(&mut donnees, &signes);
     let (certificat, detail) = preuves(&signes);
@@ -463,13 +469,11 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
         json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
     };
     let rendu = rendre(&document.modele, donnees, maintenant, vec![piece]).await?;
-    let scelle = crate::seal::seal(&rendu, &app.keys, &app.tsa)
-        .await
-        .map_err(|e| Erreur::Interne(format!("scellement : {e}")))?;
+    let scelle = crate::seal::seal(&rendu, &app.keys, &app.tsa).await?;
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
-    if !outbox::terminer(
+    if !db::outbox::terminer(
         &mut tx,
         tache.id,
         &json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time }),
@@ -488,11 +492,11 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
         &le,
     )
     .await?;
-    let document = docs::par_id(&mut *tx, document.id)
-        .await?
-        .ok_or_else(|| Erreur::Interne("document disparu".into()))?;
+    let document = docs::par_id(&mut *tx, document.id).await?.ok_or_else(|| {
+        Erreur::Introuvable(format!("document {} introuvable", document.reference))
+    })?;
     if !transition(app, &mut tx, &document, Etat::Scelle, "parafe").await? {
-        return Err(Erreur::Interne("état changé pendant le scellement".into()));
+        return Err(Erreur::Conflit("état changé pendant le scellement".into()));
     }
     outbox::ajouter(
         &mut tx,
@@ -513,7 +517,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     match document.etat {
         Etat::Scelle => {}
         Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
-        autre => return Err(Erreur::Interne(format!("déposer un document {autre}"))),
+        autre => return Err(Erreur::Conflit(format!("déposer un document {autre}"))),
     }
     let sha = document
         .sha256_scelle
@@ -560,7 +564,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let destinataires = destinataires(app, &document, participant.as_ref()).await?;
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
-    if !outbox::terminer(
+    if !db::outbox::terminer(
         &mut tx,
         tache.id,
         &json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued }),
@@ -572,7 +576,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     }
     docs::marquer_depose(&mut tx, document.id, depot.seq as i64).await?;
     if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
-        return Err(Erreur::Interne("état changé pendant le dépôt".into()));
+        return Err(Erreur::Conflit("état changé pendant le dépôt".into()));
     }
     for (role, adresses) in destinataires {
         let courriel = Courriel {
@@ -671,7 +675,7 @@ struct Envoye {
 /// it carries, if any), their acceptances recorded in one transaction — one disk sync for the
 /// batch rather than two per message.
 async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
-    outbox::commencer(
+    db::outbox::commencer(
         &app.db,
         &taches.iter().collect::<Vec<_>>(),
         app.horloge.maintenant(),
@@ -687,10 +691,10 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
     }
     let mut envoyes = Vec::new();
     while let Some(fini) = envois.join_next().await {
-        let (tache, envoi) = fini.map_err(|e| Erreur::Interne(e.to_string()))?;
+        let (tache, envoi) = fini?;
         match envoi {
             Ok(e) => envoyes.push((tache, e)),
-            Err(e) => reporter(app, &tache, &e).await,
+            Err(e) => echouer(app, &tache, &e).await,
         }
     }
     let maintenant = app.horloge.maintenant();
@@ -700,7 +704,7 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
             Some(e) => json!(e.accuse),
             None => json!({ "sans_objet": true }),
         };
-        if !outbox::terminer(&mut tx, tache.id, &resultat, maintenant).await? {
+        if !db::outbox::terminer(&mut tx, tache.id, &resultat, maintenant).await? {
             continue;
         }
         let Some(Envoye {
@@ -728,12 +732,7 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
             maintenant,
         )
         .await?;
-        let restantes: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE cle LIKE ? AND etat = 'attente'")
-                .bind(format!("remise:{}:%", document.reference))
-                .fetch_one(&mut *tx)
-                .await?;
-        if restantes == 0 {
+        if db::outbox::remises_restantes(&mut tx, &document.reference).await? == 0 {
             transition(app, &mut tx, document, Etat::Delivre, "parafe").await?;
         }
     }
@@ -745,11 +744,9 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
 /// Sends one message; None when the secret it was to carry is no longer wanted (then nothing
 /// is sent).
 async fn envoyer_un(app: &App, tache: &Tache) -> Result<Option<Envoye>, Erreur> {
-    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())
-        .map_err(|e| Erreur::Interne(format!("courriel illisible : {e}")))?;
+    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())?;
     if let Some(secret) = tache.charge.get("secret") {
-        let secret: Secret = serde_json::from_value(secret.clone())
-            .map_err(|e| Erreur::Interne(format!("secret du courriel illisible : {e}")))?;
+        let secret: Secret = serde_json::from_value(secret.clone())?;
         match secret.tirer(app).await? {
             Some(valeur) => courriel.texte = secrets::inserer(&courriel.texte, &valeur),
             None => return Ok(None),
@@ -766,11 +763,7 @@ async fn envoyer_un(app: &App, tache: &Tache) -> Result<Option<Envoye>, Erreur> 
         ));
     }
     courriel.renvoi = tache.interrompue;
-    let accuse = app
-        .courrier
-        .envoyer(&courriel, &plie_de(tache)?)
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let accuse = app.courrier.envoyer(&courriel, &plie_de(tache)?).await?;
     Ok(Some(Envoye {
         accuse,
         renvoi: courriel.renvoi,

@@ -503,10 +503,7 @@ fn completer_retour(
     signataire: &Signataire,
     retour: Option<&serde_json::Value>,
 ) -> Result<Option<serde_json::Value>, Erreur> {
-    let schema = app
-        .catalogue
-        .get(&document.modele)
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let schema = app.catalogue.get(&document.modele).map_err(Erreur::from)?;
     let attendu =
         signataire.role == "partenaire" && schema.champs.iter().any(|(n, _)| n == "retour");
     let retour = match (attendu, retour) {
@@ -525,8 +522,7 @@ fn completer_retour(
         }
         (true, Some(r)) => r,
     };
-    let mut donnees: serde_json::Value =
-        serde_json::from_str(&document.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let mut donnees: serde_json::Value = serde_json::from_str(&document.donnees)?;
     donnees["retour"] = retour.clone();
     crate::template::validate(schema, &donnees).map_err(|erreurs| Erreur::Invalide {
         champ: erreurs

@@ -47,9 +47,7 @@ pub async fn preparer(app: &App, sha: &str) -> Result<usize, Erreur> {
         return Ok(n);
     }
     let octets = crate::service::pipeline::lire_version(app, sha).await?;
-    tokio::task::spawn_blocking(move || dessiner(octets, &dir))
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?
+    tokio::task::spawn_blocking(move || dessiner(octets, &dir)).await?
 }
 
 async fn deja_dessine(dir: &std::path::Path) -> Option<usize> {
@@ -73,8 +71,8 @@ fn dessiner(octets: Vec<u8>, dir: &std::path::Path) -> Result<usize, Erreur> {
             pages.len()
         )));
     }
-    let ecriture = |e: std::io::Error| Erreur::Interne(format!("aperçu : {e}"));
-    std::fs::create_dir_all(dir).map_err(ecriture)?;
+    let ecriture = Erreur::fichier("aperçu");
+    std::fs::create_dir_all(dir).map_err(&ecriture)?;
     let cache = RenderCache::new();
     let reglages = InterpreterSettings::default();
     for (i, page) in pages.iter().enumerate() {
@@ -92,10 +90,11 @@ fn dessiner(octets: Vec<u8>, dir: &std::path::Path) -> Result<usize, Erreur> {
         let png = image
             .into_png()
             .map_err(|e| Erreur::Interne(format!("aperçu PNG : {e}")))?;
-        crate::files::write_durably(&dir.join(format!("{}.png", i + 1)), &png).map_err(ecriture)?;
+        crate::files::write_durably(&dir.join(format!("{}.png", i + 1)), &png)
+            .map_err(&ecriture)?;
     }
     crate::files::write_durably(&dir.join("pages"), pages.len().to_string().as_bytes())
-        .map_err(ecriture)?;
+        .map_err(&ecriture)?;
     Ok(pages.len())
 }
 
@@ -116,8 +115,7 @@ pub async fn nombre_de_pages(app: &App, sha: &str) -> Result<usize, Erreur> {
                     .map(|pdf| pdf.pages().len())
                     .map_err(|e| Erreur::Interne(format!("PDF illisible pour l'aperçu : {e:?}")))
             })
-            .await
-            .map_err(|e| Erreur::Interne(e.to_string()))??
+            .await??
         }
     };
     if let Ok(mut c) = connus.lock() {
@@ -139,7 +137,7 @@ pub async fn page(app: &App, sha: &str, n: usize) -> Result<Vec<u8>, Erreur> {
     }
     tokio::fs::read(dossier(app, sha).join(format!("{n}.png")))
         .await
-        .map_err(|e| Erreur::Interne(format!("aperçu illisible : {e}")))
+        .map_err(Erreur::fichier("aperçu illisible"))
 }
 
 /// An HTTP answer carrying a page picture (immutable: named by the version's hash).

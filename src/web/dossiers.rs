@@ -481,10 +481,7 @@ fn ecran_formulaire(
     probleme: Option<String>,
     avec_signataires: bool,
 ) -> Result<Markup, Response> {
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let valeurs: HashMap<String, String> = etat.valeurs.clone().into_iter().collect();
     let corps = html! {
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
@@ -579,10 +576,7 @@ async fn creer(
 ) -> Page {
     let p = participant_de(&app, &s, &reference).await?;
     let w = workflow_de(&app, &workflow)?;
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let donnees = formulaire::donnees(schema, &saisie);
     let action = format!("/participants/{}/nouveau/{}", p.reference, w.nom);
     let mut etat = EtatFormulaire::depuis(&saisie);
@@ -601,15 +595,11 @@ async fn creer(
                         .into_response(),
                 )
             }
-            Err(Erreur::Invalide { champ, message }) => {
-                let erreurs = formulaire::erreurs_du_message(&message);
-                etat.ajouter_erreurs(&erreurs);
-                if erreurs.is_empty() {
-                    Some(format!("{champ} : {message}"))
-                } else {
-                    Some("Le document n'a pas été créé : corrigez les champs signalés.".to_owned())
-                }
+            Err(Erreur::Champs { champs }) => {
+                etat.ajouter_erreurs(&champs);
+                Some("Le document n'a pas été créé : corrigez les champs signalés.".to_owned())
             }
+            Err(e @ Erreur::Invalide { .. }) => Some(e.to_string()),
             Err(e) => return Err(erreur(e)),
         }
     } else {
@@ -673,13 +663,11 @@ async fn enregistrer(
 ) -> Page {
     let d = charger(&app, &s, &reference).await?;
     let w = workflow_de(&app, &d.workflow)?;
-    let schema = app
-        .catalogue
-        .get(&w.modele)
-        .map_err(|e| erreur(Erreur::Interne(e.to_string())))?;
+    let schema = app.catalogue.get(&w.modele).map_err(|e| erreur(e.into()))?;
     let donnees = formulaire::donnees(schema, &saisie);
     let mut etat = EtatFormulaire::depuis(&saisie);
     let erreurs = erreurs_de_saisie(&app, w, &donnees);
+    let mut refus = "Corrigez les champs signalés.".to_owned();
     if erreurs.is_empty() {
         match documents::modifier_donnees(&app, &s.acteur, &reference, donnees).await {
             Ok(_) => {
@@ -688,9 +676,8 @@ async fn enregistrer(
                         .into_response(),
                 )
             }
-            Err(e @ Erreur::Invalide { .. }) => {
-                etat.ajouter_erreurs(&formulaire::erreurs_du_message(&message(&e)))
-            }
+            Err(Erreur::Champs { champs }) => etat.ajouter_erreurs(&champs),
+            Err(e @ Erreur::Invalide { .. }) => refus = e.to_string(),
             Err(e) => return Err(erreur(e)),
         }
     } else {
@@ -711,7 +698,7 @@ async fn enregistrer(
         &action,
         &courant,
         &etat,
-        Some("Corrigez les champs signalés.".into()),
+        Some(refus),
         false,
     )?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
@@ -733,8 +720,7 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
     if let Some(sha) = brouillons().lock().ok().and_then(|b| b.get(&cle).cloned()) {
         return Ok(sha);
     }
-    let donnees: Value =
-        serde_json::from_str(&d.donnees).map_err(|e| Erreur::Interne(e.to_string()))?;
+    let donnees: Value = serde_json::from_str(&d.donnees)?;
     let le = crate::db::parse_instant(&d.modifie_le).unwrap_or_else(|| app.horloge.maintenant());
     let rendu = crate::service::pipeline::rendre(&d.modele, donnees, le, Vec::new()).await?;
     crate::service::pipeline::garder_version(app, rendu.bytes()).await?;
@@ -789,6 +775,9 @@ async fn document(
     let historique = docs::evenements(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
+    let echecs = crate::db::outbox::abandons_du_document(&app.db, &d.plie, &d.reference)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let etat = d.etat;
     let modifiable = s.acteur.peut_modifier();
     let en_attente_lien = signataires
@@ -818,6 +807,18 @@ async fn document(
         div.entete-document {
             p { "État : " (gabarit::etat(etat)) }
             p.reference { "Référence " code { (d.reference.to_uppercase()) } }
+        }
+        @for echec in &echecs {
+            (alerte("erreur", &format!(
+                "{} a échoué définitivement le {} et ne sera plus réessayé : {}",
+                match echec.genre.as_str() {
+                    "sceller" => "Le scellement de ce document",
+                    "deposer" => "Le dépôt de ce document au coffre",
+                    _ => "L'envoi d'un courriel pour ce document",
+                },
+                gabarit::instant(&echec.le),
+                echec.raison
+            )))
         }
         @if modifiable && (etat == Etat::Brouillon || etat.en_signature()) {
             div.actions.barre {

@@ -327,23 +327,6 @@ fn horodatage(s: &str) -> String {
     }
 }
 
-/// Splits the message of a creation refused by the service (`chemin (libellé) : message ; …`)
-/// back into field errors.
-pub fn erreurs_du_message(message: &str) -> Vec<FieldError> {
-    message
-        .split(" ; ")
-        .filter_map(|m| {
-            let (tete, texte) = m.split_once(" : ")?;
-            let (chemin, libelle) = tete.split_once(" (")?;
-            Some(FieldError {
-                chemin: chemin.trim().to_owned(),
-                libelle: libelle.trim_end_matches(')').to_owned(),
-                message: texte.trim().to_owned(),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,13 +374,24 @@ mod tests {
 
     #[test]
     fn les_erreurs_du_service_retrouvent_leur_champ() {
-        let e = erreurs_du_message(
-            "operation (Opération FSE) : champ obligatoire manquant (objet attendu) ; commission.date (Date de la commission) : date au format AAAA-MM-JJ attendue",
-        );
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[1].chemin, "commission.date");
+        // What the service's validation carries (`Erreur::Champs`), field by field.
+        let schema = Catalogue::embedded()
+            .unwrap()
+            .get("contrat-engagement")
+            .unwrap();
+        let e = crate::template::validate(
+            schema,
+            &serde_json::json!({ "commission": { "date": "25/02/2025" } }),
+        )
+        .unwrap_err();
+        assert!(e.iter().any(|e| e.chemin == "commission.date"), "{e:?}");
         let mut etat = EtatFormulaire::default();
         etat.ajouter_erreurs(&e);
-        assert_eq!(etat.a_completer, vec!["operation".to_owned()]);
+        assert!(
+            etat.a_completer.contains(&"operation".to_owned()),
+            "{:?}",
+            etat.a_completer
+        );
+        assert!(etat.erreurs.contains_key("commission.date"));
     }
 }

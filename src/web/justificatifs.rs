@@ -9,9 +9,10 @@ use crate::auth::session::Session;
 use crate::justificatif::etat::regrouper;
 use crate::justificatif::{Catalogue, Format};
 use crate::service::controle::{self, DepotRefuse, EtatParticipant};
-use crate::service::{App, Erreur};
+use crate::service::App;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
@@ -203,12 +204,15 @@ async fn refuser(
 ) -> Page {
     let (statut, texte) = match refus {
         DepotRefuse::Piece(r) => (crate::http::erreur::statut_refus(&r), r.to_string()),
-        // Out of reach, or broken: the plain error page.
-        DepotRefuse::Demande(e @ (Erreur::Introuvable(_) | Erreur::Interne(_))) => {
-            return Err(erreur(e))
-        }
         DepotRefuse::Demande(e) => {
             let refus = crate::http::erreur::ApiError::from(e);
+            // Out of reach, or broken: the plain error page.
+            if matches!(
+                refus.status,
+                StatusCode::NOT_FOUND | StatusCode::INTERNAL_SERVER_ERROR
+            ) {
+                return Err(super::page_de(refus));
+            }
             (refus.status, refus.message)
         }
     };

@@ -351,6 +351,7 @@ async fn session_json(app: &App, entetes: &HeaderMap) -> Result<Session, Respons
             status: StatusCode::UNAUTHORIZED,
             message: "session expirée : le référent doit se reconnecter ; les signatures restent gardées sur la tablette".into(),
             champ: None,
+            champs: Vec::new(),
         }
         .into_response()),
         Err(e) => Err(erreur_json(e.into())),

@@ -20,6 +20,7 @@ mod signer;
 pub use comptes::lire_courriel;
 
 use crate::auth::session::{self, Session};
+use crate::http::erreur::ApiError;
 use crate::service::{App, Erreur};
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -285,38 +286,29 @@ pub(crate) fn page_erreur(statut: StatusCode, message: &str) -> Response {
     (statut, gabarit::page_simple(titre, corps)).into_response()
 }
 
-/// A service error as a page.
+/// A service error as a page, by the one mapping of errors to HTTP ([`ApiError`]).
 pub(crate) fn erreur(e: Erreur) -> Response {
-    let statut = match &e {
-        Erreur::Introuvable(_) => StatusCode::NOT_FOUND,
-        Erreur::Interdit(_) => StatusCode::FORBIDDEN,
-        Erreur::Invalide { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Erreur::Conflit(_) => StatusCode::CONFLICT,
-        Erreur::Stockage { panne, detail } => {
-            tracing::error!("stockage : {detail}");
-            return page_erreur(
-                StatusCode::from_u16(panne.statut()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                &format!("{panne}."),
-            );
-        }
-        Erreur::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
-        Erreur::Interne(detail) => {
-            tracing::error!("erreur interne : {detail}");
-            return page_erreur(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Erreur interne du service ; elle est consignée dans le journal du serveur.",
-            );
-        }
-    };
-    page_erreur(statut, &message(&e))
+    page_de(ApiError::from(e))
 }
 
-/// The French message of an error, without the field prefix.
-pub(crate) fn message(e: &Erreur) -> String {
-    match e {
-        Erreur::Invalide { message, .. } => message.clone(),
-        autre => autre.to_string(),
+/// An error answer as a page: a failure of the service is written as a sentence.
+pub(crate) fn page_de(r: ApiError) -> Response {
+    if r.status.is_server_error() {
+        let mut lettres = r.message.chars();
+        let phrase: String = lettres
+            .next()
+            .into_iter()
+            .flat_map(char::to_uppercase)
+            .chain(lettres)
+            .collect();
+        return page_erreur(r.status, &format!("{phrase}."));
     }
+    page_erreur(r.status, &r.message)
+}
+
+/// The French message of an error, as the mapping to HTTP gives it to the person.
+pub(crate) fn message(e: &Erreur) -> String {
+    ApiError::from(e).message
 }
 
 /// A service error as a JSON answer `{"erreur", "champ"}` (for the pages' scripts).

@@ -29,24 +29,20 @@ pub fn routes() -> Router<App> {
 }
 
 fn refus_du_lien(e: Erreur) -> Response {
-    match e {
-        Erreur::Interne(_) | Erreur::Stockage { .. } => super::erreur(e),
-        autre => {
-            let statut = match autre {
-                Erreur::Introuvable(_) => StatusCode::NOT_FOUND,
-                Erreur::Interdit(_) => StatusCode::FORBIDDEN,
-                _ => StatusCode::GONE,
-            };
-            let corps = html! {
-                div.carte.etroite {
-                    h1 { "Ce lien ne permet plus de signer" }
-                    (alerte("erreur", &message(&autre)))
-                    p { "Si vous devez encore signer, contactez votre référent : il peut vous envoyer un nouveau lien." }
-                }
-            };
-            (statut, page_simple("Lien de signature", corps)).into_response()
+    let refus = crate::http::erreur::ApiError::from(e);
+    let statut = match refus.status {
+        s if s.is_server_error() => return super::page_de(refus),
+        s @ (StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => s,
+        _ => StatusCode::GONE,
+    };
+    let corps = html! {
+        div.carte.etroite {
+            h1 { "Ce lien ne permet plus de signer" }
+            (alerte("erreur", &refus.message))
+            p { "Si vous devez encore signer, contactez votre référent : il peut vous envoyer un nouveau lien." }
         }
-    }
+    };
+    (statut, page_simple("Lien de signature", corps)).into_response()
 }
 
 fn titre(app: &App, d: &Document) -> String {

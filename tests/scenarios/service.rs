@@ -20,9 +20,19 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn start(dossier: &Path) -> Smtp {
+        Smtp::lancer(dossier, None)
+    }
+
+    /// The same on a given port (a server started again where the service knows it).
+    pub fn start_sur(dossier: &Path, port: u16) -> Smtp {
+        Smtp::lancer(dossier, Some(port))
+    }
+
+    fn lancer(dossier: &Path, port: Option<u16>) -> Smtp {
         let mut child = Command::new("python3")
             .arg(repo().join("tests/support/smtp.py"))
             .arg(dossier)
+            .args(port.map(|p| p.to_string()))
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 (aiosmtpd) : lancez les tests par la commande du README");
@@ -40,6 +50,15 @@ impl Smtp {
             port,
             dossier: dossier.to_path_buf(),
         }
+    }
+
+    /// The recipients refused so far (addresses starting with « refuse »), one per refusal.
+    pub fn refus(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dossier.join("refus.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Every message received so far, as the SMTP server's MIME parser decoded it.

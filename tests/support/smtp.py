@@ -1,10 +1,14 @@
 """A real SMTP server for the tests (aiosmtpd), on loopback.
 
-Usage: smtp.py DOSSIER — listens on a free port, prints « PORT <n> » on stdout, then stores
+Usage: smtp.py DOSSIER [PORT] — listens on PORT (default: a free one), prints « PORT <n> » on
+stdout, then stores
 every message it accepts as DOSSIER/<n>.eml (the raw bytes as received), and what Python's own
 MIME parser reads in it as DOSSIER/<n>.txt (envelope recipients, decoded headers, decoded text
 part) and DOSSIER/<n>-<file name> for each attachment. Files are written under a temporary
 name then renamed (the .txt last), so a reader never sees half a message.
+
+A recipient whose address starts with « refuse » is refused for good (550, as for an unknown
+mailbox), and each refusal is appended to DOSSIER/refus.log.
 """
 import email
 import email.policy
@@ -22,6 +26,14 @@ compteur = itertools.count(1)
 
 
 class Capture:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            with open(os.path.join(dossier, "refus.log"), "a") as f:
+                f.write(address + "\n")
+            return "550 5.1.1 boite aux lettres inconnue"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         n = next(compteur)
         brut = envelope.original_content or envelope.content
@@ -56,7 +68,7 @@ def port_libre():
         return s.getsockname()[1]
 
 
-port = port_libre()
+port = int(sys.argv[2]) if len(sys.argv) > 2 else port_libre()
 controller = Controller(Capture(), hostname="127.0.0.1", port=port, data_size_limit=50_000_000)
 controller.start()
 print(f"PORT {port}", flush=True)

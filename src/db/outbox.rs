@@ -1,0 +1,276 @@
+//! The outbox table: tasks waiting (`attente`), done (`fait`) or given up (`abandon`, after a
+//! permanent failure, with its reason). What the tasks mean and how they run: `crate::outbox`.
+
+use super::{instant, Pool};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Genre {
+    /// Render the final version with its certificat de preuve, seal it (RFC 3161 timestamp).
+    Sceller,
+    /// File the sealed document in the evidence store.
+    Deposer,
+    /// Send one e-mail (signing link, reminder, sealed document).
+    Courriel,
+    /// Record a transition in the evidence journal.
+    Journal,
+}
+
+impl Genre {
+    fn code(self) -> &'static str {
+        match self {
+            Genre::Sceller => "sceller",
+            Genre::Deposer => "deposer",
+            Genre::Courriel => "courriel",
+            Genre::Journal => "journal",
+        }
+    }
+    fn parse(s: &str) -> Option<Genre> {
+        match s {
+            "sceller" => Some(Genre::Sceller),
+            "deposer" => Some(Genre::Deposer),
+            "courriel" => Some(Genre::Courriel),
+            "journal" => Some(Genre::Journal),
+            _ => None,
+        }
+    }
+}
+
+/// A task taken from the outbox.
+#[derive(Debug, Clone)]
+pub struct Tache {
+    pub id: i64,
+    pub cle: String,
+    pub genre: Genre,
+    pub plie: String,
+    pub charge: serde_json::Value,
+    pub essais: i64,
+    /// An earlier run started its outside effect and did not record its end (a crash): the
+    /// effect may already exist.
+    pub interrompue: bool,
+}
+
+/// Queues a task, in the caller's transaction. A key already queued is left as it is.
+pub async fn ajouter(
+    tx: &mut sqlx::SqliteConnection,
+    cle: &str,
+    genre: Genre,
+    plie: &str,
+    charge: &serde_json::Value,
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let le = instant(maintenant);
+    sqlx::query(
+        "INSERT INTO outbox (cle, genre, plie, charge, prochain_essai, cree_le)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cle) DO NOTHING",
+    )
+    .bind(cle)
+    .bind(genre.code())
+    .bind(plie)
+    .bind(charge.to_string())
+    .bind(&le)
+    .bind(&le)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The tasks of these kinds due now, oldest first, but for those already taken (`sauf`).
+pub async fn dues(
+    db: &Pool,
+    maintenant: DateTime<Utc>,
+    genres: &[Genre],
+    sauf: &HashSet<i64>,
+    limite: usize,
+) -> Result<Vec<Tache>, sqlx::Error> {
+    let mut requete = sqlx::QueryBuilder::new(
+        "SELECT id, cle, genre, plie, charge, essais, commence_le IS NOT NULL FROM outbox
+         WHERE etat = 'attente' AND prochain_essai <= ",
+    );
+    requete
+        .push_bind(instant(maintenant))
+        .push(" AND genre IN (");
+    let mut liste = requete.separated(", ");
+    for g in genres {
+        liste.push_bind(g.code());
+    }
+    requete
+        .push(") ORDER BY prochain_essai, id LIMIT ")
+        .push_bind((limite + sauf.len()) as i64);
+    let rows: Vec<(i64, String, String, String, String, i64, bool)> =
+        requete.build_query_as().fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(id, ..)| !sauf.contains(id))
+        .filter_map(|(id, cle, genre, plie, charge, essais, interrompue)| {
+            Some(Tache {
+                id,
+                cle,
+                genre: Genre::parse(&genre)?,
+                plie,
+                charge: serde_json::from_str(&charge).ok()?,
+                essais,
+                interrompue,
+            })
+        })
+        .take(limite)
+        .collect())
+}
+
+/// Marks a task done with what it produced, in the transaction that commits its effect.
+/// False if it was already done (then the caller must roll back its effect).
+pub async fn terminer(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    resultat: &serde_json::Value,
+    maintenant: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let fait = sqlx::query(
+        // The text of a sent e-mail names people: it is not kept once sent (the secrets it
+        // carried never were in it: see service::secrets).
+        "UPDATE outbox SET etat = 'fait', resultat = ?, fait_le = ?, derniere_erreur = NULL,
+           charge = json_remove(charge, '$.courriel.texte')
+         WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(resultat.to_string())
+    .bind(instant(maintenant))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// Marks the outside effect of these tasks (e-mails handed to the SMTP server, entries
+/// appended to the journal) as started, in one write: if the process dies before their end is
+/// recorded, the next run knows the effect may exist ([`Tache::interrompue`]).
+pub async fn commencer(
+    db: &Pool,
+    taches: &[&Tache],
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if taches.is_empty() {
+        return Ok(());
+    }
+    let mut requete = sqlx::QueryBuilder::new("UPDATE outbox SET commence_le = ");
+    requete
+        .push_bind(instant(maintenant))
+        .push(" WHERE id IN (");
+    let mut ids = requete.separated(", ");
+    for t in taches {
+        ids.push_bind(t.id);
+    }
+    requete.push(")");
+    requete.build().execute(db).await?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub async fn reporter(
+    db: &Pool,
+    tache: &Tache,
+    erreur: &str,
+    prochain: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        // A refused or failed SMTP exchange is not in doubt: the next one is not a resend. A
+        // journal entry may have been written before the failure: it stays in doubt.
+        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ?,
+           commence_le = CASE genre WHEN 'journal' THEN commence_le END
+         WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(tache.essais + 1)
+    .bind(instant(prochain))
+    .bind(erreur)
+    .bind(tache.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives a task up after a permanent failure, with its reason: it is not tried again.
+pub async fn abandonner(
+    db: &Pool,
+    tache: &Tache,
+    raison: &str,
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET etat = 'abandon', essais = ?, derniere_erreur = ?, fait_le = ?,
+           commence_le = NULL, charge = json_remove(charge, '$.courriel.texte')
+         WHERE id = ? AND etat = 'attente'",
+    )
+    .bind(tache.essais + 1)
+    .bind(raison)
+    .bind(instant(maintenant))
+    .bind(tache.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deliveries of a document's sealed version (`remise:<document>:…`) not done yet, given up
+/// ones included: the document is delivered only when every one is done.
+pub async fn remises_restantes(
+    tx: &mut sqlx::SqliteConnection,
+    document: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE cle LIKE ? AND etat <> 'fait'")
+        .bind(format!("remise:{document}:%"))
+        .fetch_one(&mut *tx)
+        .await
+}
+
+/// A task given up, as staff see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Abandon {
+    pub genre: String,
+    pub raison: String,
+    /// UTC instant it was given up.
+    pub le: String,
+}
+
+/// The tasks of a document given up (its sealing, filing or e-mails), oldest first.
+pub async fn abandons_du_document(
+    db: &Pool,
+    plie: &str,
+    document: &str,
+) -> Result<Vec<Abandon>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT genre, coalesce(derniere_erreur, '') AS raison, coalesce(fait_le, cree_le) AS le
+         FROM outbox
+         WHERE plie = ? AND etat = 'abandon' AND json_extract(charge, '$.document') = ?
+         ORDER BY id",
+    )
+    .bind(plie)
+    .bind(document)
+    .fetch_all(db)
+    .await
+}
+
+/// The outbox at a glance (for the health endpoint): tasks waiting, those among them that
+/// failed at least once, and those given up.
+#[derive(Debug, Serialize)]
+pub struct Etat {
+    pub en_attente: i64,
+    pub en_echec: i64,
+    pub abandons: i64,
+}
+
+pub async fn etat(db: &Pool) -> Result<Etat, sqlx::Error> {
+    let (en_attente, en_echec, abandons): (i64, i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(etat = 'attente'), 0),
+                coalesce(sum(etat = 'attente' AND essais > 0), 0),
+                coalesce(sum(etat = 'abandon'), 0)
+         FROM outbox WHERE etat IN ('attente', 'abandon')",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Etat {
+        en_attente,
+        en_echec,
+        abandons,
+    })
+}
