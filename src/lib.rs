@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod pack;
 pub mod panne;
 pub mod render;
+pub mod roles;
 pub mod schedule;
 pub mod seal;
 pub mod service;

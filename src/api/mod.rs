@@ -3,8 +3,9 @@
 
 pub(crate) mod controle;
 
-use crate::auth::{Acteur, Refus, RolePersonnel};
+use crate::auth::{Acteur, Refus};
 use crate::db::{self, documents as docs, participants, referentiel};
+use crate::roles::RolePersonnel;
 use crate::service::documents::{self, Demande};
 use crate::service::signature::{self, Contexte, Signature};
 use crate::service::{App, Erreur};

@@ -2,10 +2,11 @@
 //! reset by single-use e-mail links, the first administrator created at first start, accounts
 //! and API tokens managed by administrators.
 
-use super::{empreinte_secret, mots_de_passe, session, RolePersonnel};
+use super::{mots_de_passe, session};
 use crate::db::{self, personnel};
 use crate::delivery::{email_valide, Courriel};
 use crate::outbox::{self, Genre};
+use crate::roles::{empreinte_secret, RolePersonnel};
 use crate::service::secrets::{self, Secret};
 use crate::service::{App, Erreur};
 use chrono::{DateTime, TimeDelta, Utc};

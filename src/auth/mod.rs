@@ -9,39 +9,10 @@ pub mod mots_de_passe;
 pub mod session;
 
 use crate::model::PlieId;
+use crate::roles::{empreinte_secret, RolePersonnel};
 use crate::service::App;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolePersonnel {
-    Referent,
-    Assistant,
-    Coordinateur,
-    Admin,
-}
-
-impl RolePersonnel {
-    pub fn parse(s: &str) -> Option<RolePersonnel> {
-        match s {
-            "referent" => Some(Self::Referent),
-            "assistant" => Some(Self::Assistant),
-            "coordinateur" => Some(Self::Coordinateur),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Referent => "referent",
-            Self::Assistant => "assistant",
-            Self::Coordinateur => "coordinateur",
-            Self::Admin => "admin",
-        }
-    }
-}
 
 /// What an assistant may do, said the same way wherever she is refused.
 pub const DROITS_ASSISTANTE: &str = "une assistante consulte, exporte et dépose des justificatifs ; elle ne crée, ne modifie, n'envoie, n'annule ni ne signe aucun document";
@@ -111,10 +82,6 @@ pub fn nouveau_secret() -> (String, String) {
     let secret = crate::db::base32(&bytes);
     let empreinte = empreinte_secret(&secret);
     (secret, empreinte)
-}
-
-pub fn empreinte_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Creates an API token for a staff member; the token is shown once and only its hash is kept.

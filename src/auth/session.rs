@@ -3,9 +3,10 @@
 //! token, an idle expiry and an absolute one. A session may be locked on a kiosk sheet: it then
 //! opens nothing but that sheet until the staff member types the password again.
 
-use super::{empreinte_secret, nouveau_secret, Acteur, Moyen, RolePersonnel};
+use super::{nouveau_secret, Acteur, Moyen};
 use crate::db::{self, Pool};
 use crate::model::PlieId;
+use crate::roles::{empreinte_secret, RolePersonnel};
 use axum::http::HeaderMap;
 use chrono::{DateTime, TimeDelta, Utc};
 

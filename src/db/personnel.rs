@@ -1,6 +1,7 @@
 //! Staff members: référents, assistants, coordinateurs, admins.
 
 use super::Pool;
+use crate::roles::RolePersonnel;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -10,7 +11,8 @@ pub struct Personnel {
     pub email: String,
     pub nom: String,
     pub prenom: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: RolePersonnel,
     pub structure: String,
 }
 
@@ -21,7 +23,7 @@ pub struct NouveauPersonnel<'a> {
     pub email: &'a str,
     pub nom: &'a str,
     pub prenom: &'a str,
-    pub role: crate::auth::RolePersonnel,
+    pub role: RolePersonnel,
     pub structure: &'a str,
     pub identifiant_externe: Option<&'a str>,
 }
@@ -100,4 +102,14 @@ pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx
         .bind(email)
         .fetch_optional(db)
         .await
+}
+
+/// Gives an account another role (the administrator's `parafe serve` setup says which).
+pub async fn changer_role(db: &Pool, id: i64, role: RolePersonnel) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+        .bind(role.code())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! journaled. A référent reaches his own participants only; another PLIE's rows answer 404.
 
 use super::{App, Erreur};
-use crate::auth::{Acteur, RolePersonnel};
+use crate::auth::Acteur;
 use crate::db::participants::{self, Participant};
 use crate::db::referentiel;
 use crate::justificatif::controle::{Reception, Recu, Refus};
@@ -16,6 +16,7 @@ use crate::justificatif::etat::{
 use crate::justificatif::{self, Catalogue, Depot, DepotError};
 use crate::model::{JournalEvent, PlieId, Sha256Digest};
 use crate::pack::{self, suivi, PackError};
+use crate::roles::RolePersonnel;
 use axum::body::Bytes;
 use axum::extract::multipart::{Field, Multipart};
 use chrono::NaiveDate;

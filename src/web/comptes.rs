@@ -4,7 +4,8 @@
 use super::gabarit::{self, alerte, csrf, page, page_simple};
 use super::{erreur, message, securise, Connecte, Page};
 use crate::auth::comptes::{self, NouveauCompte, NouveauMotDePasse, RefusConnexion};
-use crate::auth::{session, RolePersonnel};
+use crate::auth::session;
+use crate::roles::RolePersonnel;
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -217,7 +218,7 @@ fn formulaire_mot_de_passe(
             div.carte.etroite {
                 h1 { (titre) }
                 @if activation {
-                    p { "Compte " strong { (gabarit::libelle_role(RolePersonnel::parse(&p.role).unwrap_or(RolePersonnel::Referent))) } ". Vérifiez votre identité et choisissez un mot de passe d'au moins "
+                    p { "Compte " strong { (gabarit::libelle_role(p.role)) } ". Vérifiez votre identité et choisissez un mot de passe d'au moins "
                         (crate::auth::mots_de_passe::LONGUEUR_MIN) " caractères (une courte phrase est facile à retenir)." }
                 } @else {
                     p { "Compte " strong { (p.email) } ". Le nouveau mot de passe doit compter au moins "

@@ -2,7 +2,7 @@
 //! header with its navigation, and small pieces reused across screens.
 
 use crate::auth::session::Session;
-use crate::auth::RolePersonnel;
+use crate::roles::RolePersonnel;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 fn tete(titre: &str, scripts: &[&str]) -> Markup {
