@@ -390,21 +390,9 @@ async fn participant(
     acteur: Acteur,
     Path(reference): Path<String>,
 ) -> Reponse<Json<Value>> {
-    let p = participants::par_ref(
-        &app.db,
-        acteur.plie.as_str(),
-        &reference,
-        acteur.portefeuille(),
-    )
-    .await
-    .map_err(Erreur::from)?
-    .ok_or_else(|| {
-        Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        ))
-    })?;
+    let p = crate::service::participant_a_portee(&app, &acteur, &reference).await?;
     let filtre = docs::Filtre {
-        participant: Some(reference),
+        participant: Some(p.reference.clone()),
         ..Default::default()
     };
     let documents = docs::liste(
@@ -436,14 +424,7 @@ async fn modifier_participant(
 ) -> Reponse<Json<Value>> {
     documents::modification_permise(&acteur)?;
     let plie = acteur.plie.as_str();
-    let p = participants::par_ref(&app.db, plie, &reference, acteur.portefeuille())
-        .await
-        .map_err(Erreur::from)?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!(
-                "aucun participant « {reference} » dans votre portefeuille"
-            ))
-        })?;
+    let p = crate::service::participant_a_portee(&app, &acteur, &reference).await?;
     let jour = |champ: &str, v: &Option<String>| -> Result<Option<String>, Erreur> {
         match v {
             None => Ok(None),

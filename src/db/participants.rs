@@ -96,45 +96,23 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// A participant of the PLIE, by reference, if the caller's portfolio holds it (`referent`:
-/// `Some(id)` for a référent, who sees only his own participants).
-pub async fn par_ref(
+/// A participant within the caller's reach: of his PLIE and, for a référent (`portefeuille`:
+/// `Some(his id)`), of his own portfolio; named by its parafe reference or by the identifier of
+/// the parcours software (as staff know him). Screens, API and command line all ask this.
+pub async fn a_portee(
     db: &Pool,
     plie: &str,
-    reference: &str,
-    referent: Option<i64>,
+    portefeuille: Option<i64>,
+    cle: &str,
 ) -> Result<Option<Participant>, sqlx::Error> {
-    dans_le_portefeuille(db, plie, "ref", reference, referent).await
-}
-
-/// A participant of the PLIE by the identifier of the parcours software, if the caller's
-/// portfolio holds it (as [`par_ref`]).
-pub async fn par_identifiant(
-    db: &Pool,
-    plie: &str,
-    identifiant: &str,
-    referent: Option<i64>,
-) -> Result<Option<Participant>, sqlx::Error> {
-    dans_le_portefeuille(db, plie, "identifiant_externe", identifiant, referent).await
-}
-
-/// The participant of the PLIE whose `colonne` (a unique key) is `valeur`, if the caller's
-/// portfolio holds it.
-async fn dans_le_portefeuille(
-    db: &Pool,
-    plie: &str,
-    colonne: &'static str,
-    valeur: &str,
-    referent: Option<i64>,
-) -> Result<Option<Participant>, sqlx::Error> {
+    // A reference wins over an identifier that would happen to spell it.
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND {colonne} = ?
-         AND (? IS NULL OR referent_id = ?)"
+        "SELECT {COLONNES} FROM participant WHERE plie = ?1 AND (ref = ?2 OR identifiant_externe = ?2)
+         AND (?3 IS NULL OR referent_id = ?3) ORDER BY ref = ?2 DESC LIMIT 1"
     ))
     .bind(plie)
-    .bind(valeur)
-    .bind(referent)
-    .bind(referent)
+    .bind(cle)
+    .bind(portefeuille)
     .fetch_optional(db)
     .await
 }

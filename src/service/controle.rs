@@ -6,7 +6,6 @@
 
 use super::{App, Erreur};
 use crate::auth::Acteur;
-use crate::db::participants::{self, Participant};
 use crate::db::referentiel;
 use crate::justificatif::controle::{Reception, Recu, Refus};
 use crate::justificatif::etat::{
@@ -29,32 +28,6 @@ use std::sync::{Arc, OnceLock};
 /// The catalogue of justificatifs in force for the PLIE.
 pub fn catalogue(app: &App, plie: &PlieId) -> Result<Catalogue, Erreur> {
     Catalogue::charger(&app.config.data_dir, plie).map_err(|e| Erreur::Interne(e.to_string()))
-}
-
-/// A participant within the caller's reach (his portfolio for a référent), by his reference or
-/// by the identifier of the parcours software (as staff know him), else 404.
-pub async fn participant_de(
-    app: &App,
-    acteur: &Acteur,
-    reference: &str,
-) -> Result<Participant, Erreur> {
-    let plie = acteur.plie.as_str();
-    let par_identifiant: Option<String> = sqlx::query_scalar(
-        "SELECT ref FROM participant WHERE plie = ? AND identifiant_externe = ?",
-    )
-    .bind(plie)
-    .bind(reference)
-    .fetch_optional(&app.db)
-    .await?;
-    // The refusal names what the caller gave, never the pseudonymous reference it stands for.
-    let pseudonyme = par_identifiant.as_deref().unwrap_or(reference);
-    participants::par_ref(&app.db, plie, pseudonyme, acteur.portefeuille())
-        .await?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!(
-                "aucun participant « {reference} » dans votre portefeuille"
-            ))
-        })
 }
 
 fn dossier_erreur(e: DossierError) -> Erreur {
@@ -266,7 +239,7 @@ pub async fn deposer(
     recu: Option<Recu>,
 ) -> Result<Depot, DepotRefuse> {
     let participant = match &champs.participant {
-        Some(r) => Some(participant_de(app, acteur, r).await?),
+        Some(r) => Some(super::participant_a_portee(app, acteur, r).await?),
         None if acteur.role == RolePersonnel::Referent => {
             return Err(Erreur::invalide(
                 "participant",
@@ -378,7 +351,7 @@ pub async fn etat_participant(
     acteur: &Acteur,
     reference: &str,
 ) -> Result<EtatParticipant, Erreur> {
-    let p = participant_de(app, acteur, reference).await?;
+    let p = super::participant_a_portee(app, acteur, reference).await?;
     let plie = acteur.plie.as_str();
     let operation = match p.fiche.operation_id {
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
@@ -853,7 +826,9 @@ pub async fn lancer_export(
         .await?
         .ok_or_else(|| Erreur::Introuvable(format!("opération « {} » inconnue", d.operation)))?;
     let participant = match d.participant.as_deref().map(str::trim) {
-        Some(r) if !r.is_empty() => Some(participant_de(app, acteur, r).await?.reference),
+        Some(r) if !r.is_empty() => {
+            Some(super::participant_a_portee(app, acteur, r).await?.reference)
+        }
         _ => None,
     };
     let demande = pack::Demande {

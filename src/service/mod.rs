@@ -185,6 +185,23 @@ pub enum Erreur {
     Interne(String),
 }
 
+/// A participant within the caller's reach ([`db::participants::a_portee`]: his reference or
+/// the parcours software's identifier), else "introuvable", the same for screens, API and
+/// command line. The refusal names what the caller gave, never the reference it stands for.
+pub async fn participant_a_portee(
+    app: &App,
+    acteur: &crate::auth::Acteur,
+    cle: &str,
+) -> Result<db::participants::Participant, Erreur> {
+    db::participants::a_portee(&app.db, acteur.plie.as_str(), acteur.portefeuille(), cle)
+        .await?
+        .ok_or_else(|| {
+            Erreur::Introuvable(format!(
+                "aucun participant « {cle} » dans votre portefeuille"
+            ))
+        })
+}
+
 impl Erreur {
     pub fn invalide(champ: &str, message: impl Into<String>) -> Erreur {
         Erreur::Invalide {

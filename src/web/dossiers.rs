@@ -148,19 +148,9 @@ async fn accueil(
 }
 
 async fn participant_de(app: &App, s: &Session, reference: &str) -> Result<Participant, Response> {
-    participants::par_ref(
-        &app.db,
-        s.acteur.plie.as_str(),
-        reference,
-        s.acteur.portefeuille(),
-    )
-    .await
-    .map_err(|e| erreur(e.into()))?
-    .ok_or_else(|| {
-        erreur(Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        )))
-    })
+    crate::service::participant_a_portee(app, &s.acteur, reference)
+        .await
+        .map_err(erreur)
 }
 
 /// The documents of a participant (of the caller's portfolio): his own, and the sheets he
