@@ -92,15 +92,7 @@ pub async fn creer_jeton_api(
     maintenant: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, sqlx::Error> {
     let (jeton, empreinte) = nouveau_secret();
-    sqlx::query(
-        "INSERT INTO jeton_api (sha256, personnel_id, libelle, cree_le) VALUES (?, ?, ?, ?)",
-    )
-    .bind(&empreinte)
-    .bind(personnel_id)
-    .bind(libelle)
-    .bind(crate::db::instant(maintenant))
-    .execute(db)
-    .await?;
+    crate::db::jetons_api::creer(db, &empreinte, personnel_id, libelle, maintenant).await?;
     Ok(format!("pfa_{jeton}"))
 }
 
@@ -113,19 +105,13 @@ pub async fn par_jeton_api(
     let Some(secret) = jeton.strip_prefix("pfa_") else {
         return Ok(None);
     };
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT p.id, p.plie, p.role FROM jeton_api j JOIN personnel p ON p.id = j.personnel_id
-         WHERE j.sha256 = ? AND p.actif = 1 AND (j.expire_le IS NULL OR j.expire_le > ?)",
-    )
-    .bind(empreinte_secret(secret))
-    .bind(crate::db::instant(maintenant))
-    .fetch_optional(db)
-    .await?;
-    Ok(row.and_then(|(id, plie, role)| {
+    let titulaire =
+        crate::db::jetons_api::titulaire(db, &empreinte_secret(secret), maintenant).await?;
+    Ok(titulaire.and_then(|t| {
         Some(Acteur {
-            personnel_id: id,
-            plie: PlieId::new(&plie).ok()?,
-            role: RolePersonnel::parse(&role)?,
+            personnel_id: t.id,
+            plie: PlieId::new(&t.plie).ok()?,
+            role: t.role,
             moyen: Moyen::JetonApi,
         })
     }))

@@ -9,9 +9,12 @@
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod documents;
+pub mod jetons_api;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;
+pub mod secrets;
+pub mod sessions;
 
 use crate::panne::Panne;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
