@@ -46,3 +46,49 @@ pub async fn titulaire(
     .fetch_optional(db)
     .await
 }
+
+/// Makes a token expire at `le`.
+pub async fn expirer(db: &Pool, empreinte: &str, le: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE jeton_api SET expire_le = ? WHERE sha256 = ?")
+        .bind(super::instant(le))
+        .bind(empreinte)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// An API token as listed (the token itself is shown once, at creation).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct JetonApi {
+    pub sha256: String,
+    pub libelle: String,
+    pub titulaire: String,
+    #[sqlx(try_from = "String")]
+    pub role: RolePersonnel,
+    pub cree_le: DateTime<Utc>,
+    pub expire_le: Option<DateTime<Utc>>,
+}
+
+pub async fn liste(db: &Pool, plie: &str) -> Result<Vec<JetonApi>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT j.sha256, j.libelle, p.prenom || ' ' || upper(p.nom) AS titulaire, p.role, j.cree_le, j.expire_le
+         FROM jeton_api j JOIN personnel p ON p.id = j.personnel_id
+         WHERE p.plie = ? ORDER BY j.cree_le DESC",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
+/// Revokes a token of the PLIE's accounts (another PLIE's stays).
+pub async fn revoquer(db: &Pool, plie: &str, sha256: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM jeton_api WHERE sha256 = ?
+         AND personnel_id IN (SELECT id FROM personnel WHERE plie = ?)",
+    )
+    .bind(sha256)
+    .bind(plie)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -10,6 +10,7 @@
 
 pub mod documents;
 pub mod jetons_api;
+pub mod liens_compte;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;

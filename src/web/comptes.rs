@@ -346,11 +346,11 @@ async fn ecran_comptes(
                         tr {
                             td { (c.prenom) " " (c.nom.to_uppercase()) }
                             td { (c.email) }
-                            td { (gabarit::libelle_role(RolePersonnel::parse(&c.role).unwrap_or(RolePersonnel::Referent))) }
+                            td { (gabarit::libelle_role(c.role)) }
                             td {
                                 @if !c.actif { span.etiquette.gris { "désactivé" } }
                                 @else if !c.active { span.etiquette.bleu { "en attente d'activation" } }
-                                @else if c.verrouille_jusqua.as_deref().is_some_and(|v| v > crate::db::instant(app.horloge.maintenant()).as_str()) { span.etiquette.rouge { "verrouillé" } }
+                                @else if c.verrouille_jusqua.is_some_and(|v| v > app.horloge.maintenant()) { span.etiquette.rouge { "verrouillé" } }
                                 @else { span.etiquette.vert { "actif" } }
                             }
                             td {
@@ -477,9 +477,9 @@ async fn ecran_jetons(
                     @for j in &jetons {
                         tr {
                             td { (j.libelle) } td { (j.titulaire) }
-                            td { (gabarit::libelle_role(RolePersonnel::parse(&j.role).unwrap_or(RolePersonnel::Assistant))) }
-                            td { (gabarit::instant(&j.cree_le)) }
-                            td { (j.expire_le.as_deref().map(gabarit::instant).unwrap_or_else(|| "jamais".into())) }
+                            td { (gabarit::libelle_role(j.role)) }
+                            td { (gabarit::paris(j.cree_le)) }
+                            td { (j.expire_le.map(gabarit::paris).unwrap_or_else(|| "jamais".into())) }
                             td {
                                 form method="post" action="/admin/jetons/revoquer" {
                                     (csrf(s))
@@ -500,7 +500,7 @@ async fn ecran_jetons(
                 div { label for="titulaire" { "Compte dont il prend les droits" }
                     select #titulaire name="titulaire" {
                         @for p in personnes.iter().filter(|p| p.actif) {
-                            option value=(p.id) { (p.prenom) " " (p.nom.to_uppercase()) " — " (gabarit::libelle_role(RolePersonnel::parse(&p.role).unwrap_or(RolePersonnel::Assistant))) }
+                            option value=(p.id) { (p.prenom) " " (p.nom.to_uppercase()) " — " (gabarit::libelle_role(p.role)) }
                         }
                     }
                 }

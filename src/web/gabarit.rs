@@ -127,12 +127,15 @@ pub fn etat(etat: crate::document::Etat) -> Markup {
 /// A stored instant (UTC) as a person in France reads it.
 pub fn instant(s: &str) -> String {
     crate::db::parse_instant(s)
-        .map(|t| {
-            t.with_timezone(&chrono_tz::Europe::Paris)
-                .format("%d/%m/%Y %H:%M")
-                .to_string()
-        })
+        .map(paris)
         .unwrap_or_else(|| s.to_owned())
+}
+
+/// An instant as a person in France reads it: `JJ/MM/AAAA HH:MM`, Paris time.
+pub fn paris(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 /// A stored day (`AAAA-MM-JJ`) as `JJ/MM/AAAA`.
