@@ -679,15 +679,9 @@ async fn fiche_plie(
             return Err(Erreur::invalide(&e.chemin, e.message.clone()).into());
         }
     }
-    sqlx::query(
-        "UPDATE plie SET fiche = ?, nom = coalesce(json_extract(?, '$.nom'), nom) WHERE id = ?",
-    )
-    .bind(fiche.to_string())
-    .bind(fiche.to_string())
-    .bind(acteur.plie.as_str())
-    .execute(&app.db)
-    .await
-    .map_err(Erreur::from)?;
+    referentiel::changer_fiche(&app.db, acteur.plie.as_str(), &fiche)
+        .await
+        .map_err(Erreur::from)?;
     Ok(Json(json!({ "plie": fiche })))
 }
 

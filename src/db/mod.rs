@@ -8,6 +8,7 @@
 //! finishes, those two stop at the first row, and sqlx then resets the statement ignoring its
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
+pub mod bilans;
 pub mod documents;
 pub mod jetons_api;
 pub mod liens_compte;

@@ -280,3 +280,21 @@ pub async fn id_par_email(db: &Pool, plie: &str, email: &str) -> Result<Option<i
         .fetch_optional(db)
         .await
 }
+
+/// How a staff member is named and reached (as the signer of a bilan).
+#[derive(sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    /// `Prénom NOM`.
+    pub nom: String,
+    pub email: String,
+}
+
+pub async fn contacts(db: &Pool, plie: &str) -> Result<Vec<Contact>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, prenom || ' ' || upper(nom) AS nom, email FROM personnel WHERE plie = ?",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}

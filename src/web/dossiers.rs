@@ -104,7 +104,7 @@ async fn accueil(
                     @for b in &retards {
                         li {
                             a href=(format!("/documents/{}", b.document)) { (b.prenom) " " (b.nom.to_uppercase()) " — bilan " (b.bilan) }
-                            " : dû le " (gabarit::jour(&b.echeance))
+                            " : dû le " (b.echeance.format("%d/%m/%Y"))
                         }
                     }
                 }
