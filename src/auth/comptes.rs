@@ -191,7 +191,7 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
     let Some(compte) = personnel::par_email(&app.db, email.trim()).await? else {
         return Ok(());
     };
-    let actif = personnel::est_actif(&app.db, compte.id).await?;
+    let actif = personnel::est_actif(&app.db, &compte.plie, compte.id).await?;
     if !actif || !email_valide(&compte.email) {
         return Ok(());
     }

@@ -11,6 +11,7 @@
 pub mod bilans;
 pub mod documents;
 pub mod jetons_api;
+pub mod justificatifs;
 pub mod liens_compte;
 pub mod participants;
 pub mod personnel;

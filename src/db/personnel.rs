@@ -161,8 +161,10 @@ pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-pub async fn est_actif(db: &Pool, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE id = ?")
+/// Whether the PLIE has this staff member, active.
+pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE plie = ? AND id = ?")
+        .bind(plie)
         .bind(id)
         .fetch_optional(db)
         .await
