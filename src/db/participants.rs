@@ -1,6 +1,7 @@
 //! Participants: identity, commune, référent, RSA and CER dates, prescripteur, exit.
 
 use super::Pool;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// A participant of the PLIE: his parafe reference and what the parcours software says of him.
@@ -190,4 +191,55 @@ pub async fn enregistrer_sortie<'c, E: sqlx::SqliteExecutor<'c>>(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// A participant with where his parcours stands (the participants' spreadsheet).
+#[derive(sqlx::FromRow)]
+pub struct Suivi {
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub commune: String,
+    pub code_postal: String,
+    pub date_entree: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+    pub rsa: bool,
+    /// A contrat d'engagement signed.
+    pub contrat: bool,
+    /// The last émargement signed, as an attendee of a sheet or alone.
+    pub dernier_emargement: Option<DateTime<Utc>>,
+    /// Bilans not signed yet due before today.
+    pub bilans_en_retard: i64,
+}
+
+/// The participants of the PLIE (of a référent's portfolio) with where their parcours stands
+/// on `aujourdhui`.
+pub async fn suivi(
+    db: &Pool,
+    plie: &str,
+    portefeuille: Option<i64>,
+    aujourdhui: NaiveDate,
+) -> Result<Vec<Suivi>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
+           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
+           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
+           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
+                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
+                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
+           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
+                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY p.nom, p.prenom",
+    )
+    .bind(super::jour(aujourdhui))
+    .bind(plie)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .fetch_all(db)
+    .await
 }

@@ -1090,44 +1090,10 @@ async fn signature_ici(
 /// émargement, bilans overdue. The export is recorded in the evidence journal.
 async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let a = &s.acteur;
-    let aujourdhui = crate::db::jour(app.horloge.aujourdhui());
-    #[derive(sqlx::FromRow)]
-    struct Ligne {
-        identifiant_externe: String,
-        civilite: String,
-        nom: String,
-        prenom: String,
-        commune: String,
-        code_postal: String,
-        date_entree: Option<String>,
-        date_sortie: Option<String>,
-        motif_sortie: Option<String>,
-        rsa: bool,
-        contrat: bool,
-        dernier_emargement: Option<String>,
-        bilans_en_retard: i64,
-    }
-    let lignes: Vec<Ligne> = sqlx::query_as(
-        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
-           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
-           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
-                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
-           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
-                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
-                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
-                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
-           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
-                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
-         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
-         ORDER BY p.nom, p.prenom",
-    )
-    .bind(&aujourdhui)
-    .bind(a.plie.as_str())
-    .bind(a.portefeuille())
-    .bind(a.portefeuille())
-    .fetch_all(&app.db)
-    .await
-    .map_err(|e| erreur(e.into()))?;
+    let aujourdhui = app.horloge.aujourdhui();
+    let lignes = participants::suivi(&app.db, a.plie.as_str(), a.portefeuille(), aujourdhui)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
@@ -1173,10 +1139,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
                 l.motif_sortie.clone().unwrap_or_default(),
                 oui(l.rsa),
                 oui(l.contrat),
-                l.dernier_emargement
-                    .as_deref()
-                    .map(gabarit::instant)
-                    .unwrap_or_default(),
+                l.dernier_emargement.map(gabarit::paris).unwrap_or_default(),
                 l.bilans_en_retard.to_string(),
             ],
         )?;
