@@ -250,3 +250,31 @@ pub async fn plie_donnees(
     .await?
     .flatten())
 }
+
+/// What the evidence store is asked for to hand a justificatif out.
+#[derive(sqlx::FromRow)]
+pub struct Fichier {
+    pub nom_fichier: String,
+    pub type_mime: String,
+    pub sha256: String,
+    pub taille: i64,
+}
+
+/// A justificatif of the PLIE, if a portfolio is given, one of its participants'.
+pub async fn fichier(
+    db: &Pool,
+    plie: &str,
+    id: i64,
+    portefeuille: Option<i64>,
+) -> Result<Option<Fichier>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT j.nom_fichier, j.type_mime, j.sha256, j.taille FROM justificatif j
+         LEFT JOIN participant p ON p.id = j.participant_id
+         WHERE j.plie = ?1 AND j.id = ?2 AND (?3 IS NULL OR p.referent_id = ?3)",
+    )
+    .bind(plie)
+    .bind(id)
+    .bind(portefeuille)
+    .fetch_optional(db)
+    .await
+}

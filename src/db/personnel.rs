@@ -300,3 +300,27 @@ pub async fn contacts(db: &Pool, plie: &str) -> Result<Vec<Contact>, sqlx::Error
     .fetch_all(db)
     .await
 }
+
+/// A référent of the PLIE, as the search offers them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Referent {
+    pub id: i64,
+    pub nom: String,
+    pub prenom: String,
+}
+
+/// The PLIE's référents, or only the one of this portfolio.
+pub async fn referents(
+    db: &Pool,
+    plie: &str,
+    portefeuille: Option<i64>,
+) -> Result<Vec<Referent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
+         AND (?2 IS NULL OR id = ?2) ORDER BY nom, prenom",
+    )
+    .bind(plie)
+    .bind(portefeuille)
+    .fetch_all(db)
+    .await
+}

@@ -161,3 +161,13 @@ pub async fn changer_fiche(
     .await?;
     Ok(())
 }
+
+/// The PLIE's opérations, by code.
+pub async fn operations(db: &Pool, plie: &str) -> Result<Vec<Operation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}

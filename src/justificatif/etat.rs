@@ -100,7 +100,7 @@ impl DossierParticipant {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OperationInfo {
     #[serde(skip)]
     pub id: i64,

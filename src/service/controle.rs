@@ -39,33 +39,26 @@ fn dossier_erreur(e: DossierError) -> Erreur {
 
 /// The PLIE's opérations, by code.
 pub async fn operations(app: &App, plie: &PlieId) -> Result<Vec<OperationInfo>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
-    )
-    .bind(plie.as_str())
-    .fetch_all(&app.db)
-    .await?)
+    Ok(referentiel::operations(&app.db, plie.as_str())
+        .await?
+        .into_iter()
+        .map(|o| OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        })
+        .collect())
 }
 
-/// A référent of the PLIE, as the search offers them.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Referent {
-    pub id: i64,
-    pub nom: String,
-    pub prenom: String,
-}
+pub use crate::db::personnel::Referent;
 
 /// The référents the caller may search by: all of the PLIE, or himself.
 pub async fn referents(app: &App, acteur: &Acteur) -> Result<Vec<Referent>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
-         AND (? IS NULL OR id = ?) ORDER BY nom, prenom",
+    Ok(
+        crate::db::personnel::referents(&app.db, acteur.plie.as_str(), acteur.portefeuille())
+            .await?,
     )
-    .bind(acteur.plie.as_str())
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_all(&app.db)
-    .await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,19 +281,14 @@ pub struct PieceLue {
 
 /// Opens a justificatif (a référent: of his participants) and journals the download.
 pub async fn lire_justificatif(app: &App, acteur: &Acteur, id: i64) -> Result<PieceLue, Erreur> {
-    let ligne: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT j.nom_fichier, j.type_mime, j.sha256, j.taille FROM justificatif j
-         LEFT JOIN participant p ON p.id = j.participant_id
-         WHERE j.plie = ? AND j.id = ? AND (? IS NULL OR p.referent_id = ?)",
-    )
-    .bind(acteur.plie.as_str())
-    .bind(id)
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_optional(&app.db)
-    .await?;
-    let (nom, type_mime, sha, taille) =
-        ligne.ok_or_else(|| Erreur::Introuvable(format!("aucun justificatif n° {id}")))?;
+    let crate::db::justificatifs::Fichier {
+        nom_fichier: nom,
+        type_mime,
+        sha256: sha,
+        taille,
+    } = crate::db::justificatifs::fichier(&app.db, acteur.plie.as_str(), id, acteur.portefeuille())
+        .await?
+        .ok_or_else(|| Erreur::Introuvable(format!("aucun justificatif n° {id}")))?;
     let sha = Sha256Digest::from_hex(&sha)
         .ok_or_else(|| Erreur::Interne(format!("empreinte invalide du justificatif {id}")))?;
     let s3 = app.vault.s3();
