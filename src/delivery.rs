@@ -195,7 +195,7 @@ impl Courrier {
                 let nom = format!(
                     "{}-{}.eml",
                     self.horloge.maintenant().format("%Y%m%dT%H%M%S%.3f"),
-                    crate::auth::empreinte_secret(&courriel.message_id)
+                    crate::roles::empreinte_secret(&courriel.message_id)
                         .get(..12)
                         .unwrap_or_default()
                 );

@@ -391,15 +391,8 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
             let id = match operations.get(code) {
                 Some(id) => *id,
                 None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, ?)
-                         ON CONFLICT (plie, code) DO UPDATE SET code = excluded.code RETURNING id",
-                    )
-                    .bind(plie)
-                    .bind(code)
-                    .bind(format!("Opération {code}"))
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let id =
+                        db::referentiel::operation_par_code_ou_creee(&mut *tx, plie, code).await?;
                     operations.insert(code.clone(), id);
                     id
                 }

@@ -32,6 +32,7 @@ pub mod import;
 pub mod justificatif;
 pub mod outbox;
 pub mod pack;
+pub mod roles;
 pub mod schedule;
 pub mod service;
 pub mod web;

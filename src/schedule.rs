@@ -6,19 +6,16 @@
 
 use crate::db::documents::{self as docs};
 use crate::db::participants::Participant;
-use crate::db::{self, referentiel};
+use crate::db::{self, bilans, personnel, referentiel};
 use crate::document::Etat;
 use crate::service::{App, Erreur};
 use crate::workflow::{bilans_brsa, Bilan};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The workflow of bilans BRSA.
 pub const WORKFLOW_BILAN: &str = "bilan-brsa";
-
-/// A bilan already in the database: id, which bilan, state, due day.
-type BilanExistant = (i64, String, String, Option<String>);
 
 /// What a planning run changed.
 #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -73,35 +70,19 @@ pub async fn planifier(
         .iter()
         .filter_map(|p| Some((p.id, p.fiche.referent_id?)))
         .collect();
-    let referents: HashMap<i64, (String, String, i64)> =
-        sqlx::query_as::<_, (i64, String, String)>(
-            "SELECT id, prenom || ' ' || upper(nom), email FROM personnel WHERE plie = ?",
-        )
-        .bind(plie)
-        .fetch_all(&app.db)
+    let referents: HashMap<i64, personnel::Contact> = personnel::contacts(&app.db, plie)
         .await?
         .into_iter()
-        .map(|(id, nom, email)| (id, (nom, email, id)))
+        .map(|c| (c.id, c))
         .collect();
-    let le = db::instant(maintenant);
     let mut tx = app.db.begin().await?;
-    let existants: Vec<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, participant_id, bilan, etat, echeance FROM document
-         WHERE plie = ? AND workflow = ? AND bilan IS NOT NULL AND etat <> 'annule'",
-    )
-    .bind(plie)
-    .bind(WORKFLOW_BILAN)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut par_participant: HashMap<i64, Vec<BilanExistant>> = HashMap::new();
-    for (id, participant, bilan, etat, echeance) in existants {
-        par_participant
-            .entry(participant)
-            .or_default()
-            .push((id, bilan, etat, echeance));
+    let existants = bilans::existants(&mut tx, plie, WORKFLOW_BILAN).await?;
+    let mut par_participant: HashMap<i64, Vec<bilans::BilanExistant>> = HashMap::new();
+    for b in existants {
+        par_participant.entry(b.participant_id).or_default().push(b);
     }
     let mut bilan_avant = Planification::default();
-    let mut nouveaux: Vec<(i64, Option<i64>, String, String, String)> = Vec::new();
+    let mut nouveaux: Vec<bilans::NouveauBilan> = Vec::new();
     let mut a_annuler: Vec<i64> = Vec::new();
     for p in participants {
         let Some(debut) = p.fiche.cer_debut.as_deref().and_then(db::parse_jour) else {
@@ -121,7 +102,7 @@ pub async fn planifier(
         let existants = par_participant.remove(&p.id).unwrap_or_default();
         for e in &echeances {
             let cle = cle_bilan(e.bilan);
-            let existant = existants.iter().find(|(_, b, ..)| *b == cle);
+            let existant = existants.iter().find(|b| b.bilan == cle);
             match (existant, e.annule) {
                 (None, false) => {
                     let donnees = serde_json::json!({
@@ -129,47 +110,35 @@ pub async fn planifier(
                         "date": db::jour(e.due),
                         "cer": { "debut": db::jour(debut) },
                     });
-                    nouveaux.push((
-                        p.id,
-                        p.fiche.operation_id,
-                        cle,
-                        db::jour(e.due),
-                        donnees.to_string(),
-                    ));
+                    nouveaux.push(bilans::NouveauBilan {
+                        participant_id: p.id,
+                        operation_id: p.fiche.operation_id,
+                        bilan: cle,
+                        due: e.due,
+                        donnees: donnees.to_string(),
+                    });
                 }
-                (Some((id, _, etat, _)), true) if etat == Etat::Brouillon.code() => {
-                    a_annuler.push(*id);
+                (Some(b), true) if b.etat == Etat::Brouillon => {
+                    a_annuler.push(b.id);
                 }
-                (Some((id, _, etat, echeance)), false)
-                    if etat == Etat::Brouillon.code()
-                        && echeance.as_deref() != Some(&db::jour(e.due)) =>
-                {
-                    sqlx::query(
-                        "UPDATE document SET echeance = ?, modifie_le = ?,
-                           donnees = json_set(donnees, '$.date', ?, '$.cer.debut', ?) WHERE id = ?",
-                    )
-                    .bind(db::jour(e.due))
-                    .bind(&le)
-                    .bind(db::jour(e.due))
-                    .bind(db::jour(debut))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                (Some(b), false) if b.etat == Etat::Brouillon && b.echeance != Some(e.due) => {
+                    bilans::deplacer(&mut tx, b.id, e.due, debut, maintenant).await?;
                     bilan_avant.deplaces += 1;
                 }
                 _ => {}
             }
         }
         // A bilan no longer scheduled (a month removed, an exit cancelled): drafts go.
-        for (id, cle, etat, _) in &existants {
+        for b in &existants {
             let prevu = echeances
                 .iter()
-                .any(|e| cle_bilan(e.bilan) == *cle && !e.annule);
-            if !prevu && etat == Etat::Brouillon.code() && !a_annuler.contains(id) {
-                a_annuler.push(*id);
+                .any(|e| cle_bilan(e.bilan) == b.bilan && !e.annule);
+            if !prevu && b.etat == Etat::Brouillon && !a_annuler.contains(&b.id) {
+                a_annuler.push(b.id);
             }
         }
     }
+    let le = db::instant(maintenant);
     for id in &a_annuler {
         docs::transition(
             &mut tx,
@@ -183,72 +152,28 @@ pub async fn planifier(
     }
     bilan_avant.annules = a_annuler.len();
     bilan_avant.crees = nouveaux.len();
-    // Many rows per statement: scheduling a whole PLIE is one pass, not one round trip per bilan.
-    for lot in nouveaux.chunks(500) {
-        let mut requete = sqlx::QueryBuilder::new(
-            "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
-               donnees, bilan, echeance, cree_le, modifie_le) ",
-        );
-        requete.push_values(
-            lot,
-            |mut ligne, (participant, operation, cle, due, donnees)| {
-                ligne
-                    .push_bind(plie)
-                    .push_bind(db::nouvelle_ref("d"))
-                    .push_bind(WORKFLOW_BILAN)
-                    .push_bind(&workflow.modele)
-                    .push_bind(participant)
-                    .push_bind(operation)
-                    .push_bind(Etat::Brouillon.code())
-                    .push_bind(donnees)
-                    .push_bind(cle)
-                    .push_bind(due)
-                    .push_bind(&le)
-                    .push_bind(&le);
-            },
-        );
-        requete.push(" RETURNING id, participant_id");
-        let crees: Vec<(i64, i64)> = requete.build_query_as().fetch_all(&mut *tx).await?;
-        // The référent signs the bilan: he is its signer from the start.
-        let signataires: Vec<(i64, &(String, String, i64))> = crees
-            .iter()
-            .filter_map(|(document, participant)| {
-                let referent = referent_de.get(participant)?;
-                Some((*document, referents.get(referent)?))
+    bilans::creer(
+        &mut tx,
+        plie,
+        WORKFLOW_BILAN,
+        &workflow.modele,
+        &nouveaux,
+        |participant| {
+            let c = referents.get(referent_de.get(&participant)?)?;
+            Some(bilans::Signataire {
+                personnel_id: c.id,
+                nom: &c.nom,
+                email: &c.email,
             })
-            .collect();
-        if !signataires.is_empty() {
-            let mut requete = sqlx::QueryBuilder::new(
-                "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id) ",
-            );
-            requete.push_values(signataires, |mut ligne, (document, (nom, email, id))| {
-                ligne
-                    .push_bind(document)
-                    .push_bind(0)
-                    .push_bind("referent")
-                    .push_bind(nom)
-                    .push_bind(email)
-                    .push_bind("tablette")
-                    .push_bind(id);
-            });
-            requete.build().execute(&mut *tx).await?;
-        }
-    }
+        },
+        maintenant,
+    )
+    .await?;
     tx.commit().await?;
     Ok(bilan_avant)
 }
 
-/// A bilan in a list of due or overdue ones.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct BilanDu {
-    pub document: String,
-    pub participant: String,
-    pub nom: String,
-    pub prenom: String,
-    pub bilan: String,
-    pub echeance: String,
-    pub etat: String,
-}
+pub use bilans::BilanDu;
 
 /// Bilans not signed yet whose due date has passed (`aujourdhui` excluded), for the caller's
 /// portfolio.
@@ -258,20 +183,7 @@ pub async fn en_retard(
     portefeuille: Option<i64>,
     aujourdhui: NaiveDate,
 ) -> Result<Vec<BilanDu>, Erreur> {
-    Ok(sqlx::query_as(
-        "SELECT d.ref AS document, p.ref AS participant, p.nom, p.prenom, d.bilan, d.echeance, d.etat
-         FROM document d JOIN participant p ON p.id = d.participant_id
-         WHERE d.plie = ? AND d.workflow = ? AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe')
-           AND d.echeance < ? AND (? IS NULL OR p.referent_id = ?)
-         ORDER BY d.echeance, p.nom",
-    )
-    .bind(plie)
-    .bind(WORKFLOW_BILAN)
-    .bind(db::jour(aujourdhui))
-    .bind(portefeuille)
-    .bind(portefeuille)
-    .fetch_all(&app.db)
-    .await?)
+    Ok(bilans::en_retard(&app.db, plie, WORKFLOW_BILAN, portefeuille, aujourdhui).await?)
 }
 
 /// One pass of the time-driven work, for every PLIE: reminders to référents before a bilan's
@@ -301,23 +213,18 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             let jusqua = (maintenant + rappel.0)
                 .with_timezone(&chrono_tz::Europe::Paris)
                 .date_naive();
-            let dus: Vec<(String, String, String, String, String)> = sqlx::query_as(
-                "SELECT d.plie, d.ref, d.echeance, r.email, p.prenom || ' ' || upper(p.nom)
-                 FROM document d JOIN participant p ON p.id = d.participant_id
-                 JOIN personnel r ON r.id = p.referent_id
-                 WHERE d.workflow = ? AND d.etat = 'brouillon' AND d.echeance <= ? AND d.echeance >= ?
-                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.cle = 'rappel:' || d.ref || ':' || ?)",
-            )
-            .bind(WORKFLOW_BILAN)
-            .bind(db::jour(jusqua))
-            .bind(db::jour(app.horloge.aujourdhui()))
-            .bind(i as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (plie, reference, echeance, email, participant) in dus {
-                let jour = db::parse_jour(&echeance)
-                    .map(|d| d.format("%d/%m/%Y").to_string())
-                    .unwrap_or(echeance);
+            let dus =
+                bilans::a_rappeler(&mut tx, WORKFLOW_BILAN, app.horloge.aujourdhui(), jusqua, i)
+                    .await?;
+            for bilans::ARappeler {
+                plie,
+                reference,
+                echeance,
+                email,
+                participant,
+            } in dus
+            {
+                let jour = echeance.format("%d/%m/%Y");
                 let courriel = crate::delivery::Courriel {
                     a: vec![email],
                     objet: format!("Bilan BRSA à rédiger pour le {jour}"),
@@ -363,17 +270,8 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             }
         }
     }
-    let mut faites = HashSet::new();
-    for lot in dues.chunks(500) {
-        let mut requete = sqlx::QueryBuilder::new("SELECT cle FROM outbox WHERE cle IN (");
-        let mut cles = requete.separated(", ");
-        for (.., cle) in lot {
-            cles.push_bind(cle.as_str());
-        }
-        requete.push(")");
-        let trouvees: Vec<String> = requete.build_query_scalar().fetch_all(&app.db).await?;
-        faites.extend(trouvees);
-    }
+    let cles: Vec<&str> = dues.iter().map(|d| d.3.as_str()).collect();
+    let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
     let mut tx = app.db.begin().await?;
     for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
         // The marker task records that this reminder was made.

@@ -2,14 +2,14 @@
 //! reset by single-use e-mail links, the first administrator created at first start, accounts
 //! and API tokens managed by administrators.
 
-use super::{empreinte_secret, mots_de_passe, session, RolePersonnel};
+use super::{mots_de_passe, session};
 use crate::db::{self, personnel};
 use crate::delivery::{email_valide, Courriel};
 use crate::outbox::{self, Genre};
+use crate::roles::{empreinte_secret, RolePersonnel};
 use crate::service::secrets::{self, Secret};
 use crate::service::{App, Erreur};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
 use serde_json::json;
 
 /// Failed logins in a row before the account is locked.
@@ -56,20 +56,12 @@ pub async fn verifier_mot_de_passe(
     mot_de_passe: &str,
 ) -> Result<(), RefusConnexion> {
     let maintenant = app.horloge.maintenant();
-    let ligne: Option<(Option<String>, i64, Option<String>)> = match personnel_id {
-        Some(id) => {
-            sqlx::query_as(
-                "SELECT mot_de_passe, echecs, verrouille_jusqua FROM personnel
-                 WHERE id = ? AND actif = 1",
-            )
-            .bind(id)
-            .fetch_optional(&app.db)
-            .await?
-        }
+    let ligne = match personnel_id {
+        Some(id) => personnel::identifiants(&app.db, id).await?,
         None => None,
     };
     let (phc, verrou) = match &ligne {
-        Some((phc, _, verrou)) => (phc.clone(), verrou.as_deref().and_then(db::parse_instant)),
+        Some(l) => (l.mot_de_passe.clone(), l.verrouille_jusqua),
         None => (None, None),
     };
     // Always hash, so that an unknown or locked account answers as slowly as a known one.
@@ -85,28 +77,13 @@ pub async fn verifier_mot_de_passe(
         return Err(RefusConnexion::Verrouille(heure(jusqua)));
     }
     if bon {
-        sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = NULL WHERE id = ?")
-            .bind(id)
-            .execute(&app.db)
-            .await?;
+        personnel::connexion_reussie(&app.db, id).await?;
         return Ok(());
     }
-    let echecs: i64 = sqlx::query_scalar(
-        "UPDATE personnel SET echecs = echecs + 1 WHERE id = ? RETURNING echecs",
-    )
-    .bind(id)
-    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
-    .fetch_all(&app.db)
-    .await?
-    .pop()
-    .ok_or(sqlx::Error::RowNotFound)?;
+    let echecs = personnel::connexion_echouee(&app.db, id).await?;
     if echecs >= ECHECS_MAX {
         let jusqua = maintenant + VERROU;
-        sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = ? WHERE id = ?")
-            .bind(db::instant(jusqua))
-            .bind(id)
-            .execute(&app.db)
-            .await?;
+        personnel::verrouiller(&app.db, id, jusqua).await?;
         tracing::warn!(
             personnel = id,
             "compte verrouillé après {ECHECS_MAX} échecs"
@@ -146,15 +123,12 @@ pub struct LienCompte {
 /// The account link of a token, if unused and unexpired.
 pub async fn lien(app: &App, jeton: &str) -> Result<Option<LienCompte>, Erreur> {
     let empreinte = empreinte_secret(jeton);
-    let ligne: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT l.personnel_id, l.genre, p.plie FROM lien_compte l JOIN personnel p ON p.id = l.personnel_id
-         WHERE l.sha256 = ? AND l.utilise_le IS NULL AND l.expire_le > ? AND p.actif = 1",
-    )
-    .bind(&empreinte)
-    .bind(db::instant(app.horloge.maintenant()))
-    .fetch_optional(&app.db)
-    .await?;
-    let Some((id, genre, plie)) = ligne else {
+    let Some(db::liens_compte::Lien {
+        personnel_id: id,
+        genre,
+        plie,
+    }) = db::liens_compte::valide(&app.db, &empreinte, app.horloge.maintenant()).await?
+    else {
         return Ok(None);
     };
     Ok(personnel::par_id(&app.db, &plie, id)
@@ -176,24 +150,7 @@ async fn creer_lien(
     duree: TimeDelta,
     maintenant: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE lien_compte SET utilise_le = ? WHERE personnel_id = ? AND genre = ? AND utilise_le IS NULL",
-    )
-    .bind(db::instant(maintenant))
-    .bind(personnel_id)
-    .bind(genre)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query_scalar(
-        "INSERT INTO lien_compte (personnel_id, genre, cree_le, expire_le) VALUES (?, ?, ?, ?)
-         RETURNING id",
-    )
-    .bind(personnel_id)
-    .bind(genre)
-    .bind(db::instant(maintenant))
-    .bind(db::instant(maintenant + duree))
-    .fetch_one(&mut *tx)
-    .await
+    db::liens_compte::creer(tx, personnel_id, genre, maintenant, maintenant + duree).await
 }
 
 /// Queues an e-mail to a staff member carrying an account link (through the outbox, like every
@@ -234,10 +191,7 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
     let Some(compte) = personnel::par_email(&app.db, email.trim()).await? else {
         return Ok(());
     };
-    let actif: bool = sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE id = ?")
-        .bind(compte.id)
-        .fetch_one(&app.db)
-        .await?;
+    let actif = personnel::est_actif(&app.db, &compte.plie, compte.id).await?;
     if !actif || !email_valide(&compte.email) {
         return Ok(());
     }
@@ -326,47 +280,21 @@ pub async fn definir_mot_de_passe(
     let phc = tokio::task::spawn_blocking(move || mots_de_passe::hacher(&mot_de_passe))
         .await?
         .map_err(Erreur::Interne)?;
-    let maintenant = db::instant(app.horloge.maintenant());
     let id = lien.personnel.id;
     let mut tx = app.db.begin().await?;
-    let pris = sqlx::query(
-        "UPDATE lien_compte SET utilise_le = ? WHERE sha256 = ? AND utilise_le IS NULL",
-    )
-    .bind(&maintenant)
-    .bind(&lien.empreinte)
-    .execute(&mut *tx)
-    .await?;
-    if pris.rows_affected() != 1 {
+    if !db::liens_compte::utiliser(&mut *tx, &lien.empreinte, app.horloge.maintenant()).await? {
         return Err(Erreur::Conflit("ce lien vient d'être utilisé".into()));
     }
     if let Some((prenom, nom, _)) = &saisie.identite {
-        let deja: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM personnel WHERE email = ? AND id <> ?")
-                .bind(&email)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if deja.is_some() {
+        if personnel::email_pris(&mut *tx, &email, id).await? {
             return Err(Erreur::invalide(
                 "email",
                 "cette adresse est déjà celle d'un autre compte",
             ));
         }
-        sqlx::query("UPDATE personnel SET prenom = ?, nom = ?, email = ? WHERE id = ?")
-            .bind(prenom.trim())
-            .bind(nom.trim())
-            .bind(&email)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        personnel::changer_identite(&mut *tx, id, prenom.trim(), nom.trim(), &email).await?;
     }
-    sqlx::query(
-        "UPDATE personnel SET mot_de_passe = ?, echecs = 0, verrouille_jusqua = NULL WHERE id = ?",
-    )
-    .bind(&phc)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    personnel::changer_mot_de_passe(&mut *tx, id, &phc).await?;
     session::fermer_toutes(&mut *tx, id).await?;
     tx.commit().await?;
     Ok(id)
@@ -382,14 +310,7 @@ fn email_provisoire(plie: &str) -> String {
 /// to the log. Returns that link. Call it from `App::open` (or right after it).
 pub async fn premier_administrateur(app: &App) -> Result<Option<String>, Erreur> {
     let plie = app.config.service.plie.clone();
-    let actifs: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM personnel WHERE plie = ? AND role = 'admin' AND actif = 1
-         AND mot_de_passe IS NOT NULL",
-    )
-    .bind(&plie)
-    .fetch_one(&app.db)
-    .await?;
-    if actifs > 0 {
+    if personnel::a_un_administrateur(&app.db, &plie).await? {
         return Ok(None);
     }
     let maintenant = app.horloge.maintenant();
@@ -427,20 +348,6 @@ pub async fn premier_administrateur(app: &App) -> Result<Option<String>, Erreur>
     Ok(Some(url))
 }
 
-/// A staff account as the administration screen lists it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Compte {
-    pub id: i64,
-    pub email: String,
-    pub nom: String,
-    pub prenom: String,
-    pub role: String,
-    pub structure: String,
-    pub actif: bool,
-    pub active: bool,
-    pub verrouille_jusqua: Option<String>,
-}
-
 fn admin_seulement(acteur: &super::Acteur) -> Result<(), Erreur> {
     if acteur.role == RolePersonnel::Admin {
         Ok(())
@@ -451,16 +358,9 @@ fn admin_seulement(acteur: &super::Acteur) -> Result<(), Erreur> {
     }
 }
 
-pub async fn comptes(app: &App, acteur: &super::Acteur) -> Result<Vec<Compte>, Erreur> {
+pub async fn comptes(app: &App, acteur: &super::Acteur) -> Result<Vec<personnel::Compte>, Erreur> {
     admin_seulement(acteur)?;
-    Ok(sqlx::query_as(
-        "SELECT id, email, nom, prenom, role, structure, actif = 1 AS actif,
-           mot_de_passe IS NOT NULL AS active, verrouille_jusqua
-         FROM personnel WHERE plie = ? ORDER BY actif DESC, nom, prenom",
-    )
-    .bind(acteur.plie.as_str())
-    .fetch_all(&app.db)
-    .await?)
+    Ok(personnel::comptes(&app.db, acteur.plie.as_str()).await?)
 }
 
 /// A new account, by an administrator: the person receives an activation link by e-mail.
@@ -556,13 +456,7 @@ pub async fn changer_actif(
         ));
     }
     let mut tx = app.db.begin().await?;
-    let fait = sqlx::query("UPDATE personnel SET actif = ? WHERE id = ? AND plie = ?")
-        .bind(actif)
-        .bind(id)
-        .bind(acteur.plie.as_str())
-        .execute(&mut *tx)
-        .await?;
-    if fait.rows_affected() != 1 {
+    if !personnel::changer_actif(&mut *tx, acteur.plie.as_str(), id, actif).await? {
         return Err(Erreur::Introuvable("compte introuvable".into()));
     }
     if !actif {
@@ -572,27 +466,12 @@ pub async fn changer_actif(
     Ok(())
 }
 
-/// An API token as listed (the token itself is shown once, at creation).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct JetonApi {
-    pub sha256: String,
-    pub libelle: String,
-    pub titulaire: String,
-    pub role: String,
-    pub cree_le: String,
-    pub expire_le: Option<String>,
-}
-
-pub async fn jetons(app: &App, acteur: &super::Acteur) -> Result<Vec<JetonApi>, Erreur> {
+pub async fn jetons(
+    app: &App,
+    acteur: &super::Acteur,
+) -> Result<Vec<db::jetons_api::JetonApi>, Erreur> {
     admin_seulement(acteur)?;
-    Ok(sqlx::query_as(
-        "SELECT j.sha256, j.libelle, p.prenom || ' ' || upper(p.nom) AS titulaire, p.role, j.cree_le, j.expire_le
-         FROM jeton_api j JOIN personnel p ON p.id = j.personnel_id
-         WHERE p.plie = ? ORDER BY j.cree_le DESC",
-    )
-    .bind(acteur.plie.as_str())
-    .fetch_all(&app.db)
-    .await?)
+    Ok(db::jetons_api::liste(&app.db, acteur.plie.as_str()).await?)
 }
 
 /// Creates an API token acting as one account of the PLIE (so with that account's role).
@@ -619,24 +498,18 @@ pub async fn creer_jeton(
     let maintenant = app.horloge.maintenant();
     let jeton = super::creer_jeton_api(&app.db, personnel_id, libelle.trim(), maintenant).await?;
     if let Some(jours) = jours.filter(|j| *j > 0) {
-        sqlx::query("UPDATE jeton_api SET expire_le = ? WHERE sha256 = ?")
-            .bind(db::instant(maintenant + TimeDelta::days(jours.min(3650))))
-            .bind(empreinte_secret(jeton.trim_start_matches("pfa_")))
-            .execute(&app.db)
-            .await?;
+        db::jetons_api::expirer(
+            &app.db,
+            &empreinte_secret(jeton.trim_start_matches("pfa_")),
+            maintenant + TimeDelta::days(jours.min(3650)),
+        )
+        .await?;
     }
     Ok(jeton)
 }
 
 pub async fn revoquer_jeton(app: &App, acteur: &super::Acteur, sha256: &str) -> Result<(), Erreur> {
     admin_seulement(acteur)?;
-    sqlx::query(
-        "DELETE FROM jeton_api WHERE sha256 = ?
-         AND personnel_id IN (SELECT id FROM personnel WHERE plie = ?)",
-    )
-    .bind(sha256)
-    .bind(acteur.plie.as_str())
-    .execute(&app.db)
-    .await?;
+    db::jetons_api::revoquer(&app.db, acteur.plie.as_str(), sha256).await?;
     Ok(())
 }

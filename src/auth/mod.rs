@@ -9,36 +9,7 @@ pub mod mots_de_passe;
 pub mod session;
 
 use crate::model::PlieId;
-use sha2::{Digest, Sha256};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolePersonnel {
-    Referent,
-    Assistant,
-    Coordinateur,
-    Admin,
-}
-
-impl RolePersonnel {
-    pub fn parse(s: &str) -> Option<RolePersonnel> {
-        match s {
-            "referent" => Some(Self::Referent),
-            "assistant" => Some(Self::Assistant),
-            "coordinateur" => Some(Self::Coordinateur),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Referent => "referent",
-            Self::Assistant => "assistant",
-            Self::Coordinateur => "coordinateur",
-            Self::Admin => "admin",
-        }
-    }
-}
+use crate::roles::{empreinte_secret, RolePersonnel};
 
 /// What an assistant may do, said the same way wherever she is refused.
 pub const DROITS_ASSISTANTE: &str = "une assistante consulte, exporte et dépose des justificatifs ; elle ne crée, ne modifie, n'envoie, n'annule ni ne signe aucun document";
@@ -110,10 +81,6 @@ pub fn nouveau_secret() -> (String, String) {
     (secret, empreinte)
 }
 
-pub fn empreinte_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
 /// Creates an API token for a staff member; the token is shown once and only its hash is kept.
 pub async fn creer_jeton_api(
     db: &crate::db::Pool,
@@ -122,15 +89,7 @@ pub async fn creer_jeton_api(
     maintenant: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, sqlx::Error> {
     let (jeton, empreinte) = nouveau_secret();
-    sqlx::query(
-        "INSERT INTO jeton_api (sha256, personnel_id, libelle, cree_le) VALUES (?, ?, ?, ?)",
-    )
-    .bind(&empreinte)
-    .bind(personnel_id)
-    .bind(libelle)
-    .bind(crate::db::instant(maintenant))
-    .execute(db)
-    .await?;
+    crate::db::jetons_api::creer(db, &empreinte, personnel_id, libelle, maintenant).await?;
     Ok(format!("pfa_{jeton}"))
 }
 
@@ -143,19 +102,13 @@ pub async fn par_jeton_api(
     let Some(secret) = jeton.strip_prefix("pfa_") else {
         return Ok(None);
     };
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT p.id, p.plie, p.role FROM jeton_api j JOIN personnel p ON p.id = j.personnel_id
-         WHERE j.sha256 = ? AND p.actif = 1 AND (j.expire_le IS NULL OR j.expire_le > ?)",
-    )
-    .bind(empreinte_secret(secret))
-    .bind(crate::db::instant(maintenant))
-    .fetch_optional(db)
-    .await?;
-    Ok(row.and_then(|(id, plie, role)| {
+    let titulaire =
+        crate::db::jetons_api::titulaire(db, &empreinte_secret(secret), maintenant).await?;
+    Ok(titulaire.and_then(|t| {
         Some(Acteur {
-            personnel_id: id,
-            plie: PlieId::new(&plie).ok()?,
-            role: RolePersonnel::parse(&role)?,
+            personnel_id: t.id,
+            plie: PlieId::new(&t.plie).ok()?,
+            role: t.role,
             moyen: Moyen::JetonApi,
         })
     }))

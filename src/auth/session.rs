@@ -3,9 +3,10 @@
 //! token, an idle expiry and an absolute one. A session may be locked on a kiosk sheet: it then
 //! opens nothing but that sheet until the staff member types the password again.
 
-use super::{empreinte_secret, nouveau_secret, Acteur, Moyen, RolePersonnel};
+use super::{nouveau_secret, Acteur, Moyen};
 use crate::db::{self, Pool};
 use crate::model::PlieId;
+use crate::roles::empreinte_secret;
 use axum::http::HeaderMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -43,35 +44,20 @@ pub async fn ouvrir(
 ) -> Result<String, sqlx::Error> {
     let (secret, empreinte) = nouveau_secret();
     let (csrf, _) = nouveau_secret();
-    let le = db::instant(maintenant);
-    sqlx::query(
-        "INSERT INTO session (sha256, personnel_id, csrf, cree_le, vu_le, expire_le, ip, agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    db::sessions::ouvrir(
+        db,
+        &db::sessions::NouvelleSession {
+            empreinte: &empreinte,
+            personnel_id,
+            csrf: &csrf,
+            le: maintenant,
+            expire_le: maintenant + DUREE_MAX,
+            ip,
+            agent: &agent.chars().take(300).collect::<String>(),
+        },
     )
-    .bind(&empreinte)
-    .bind(personnel_id)
-    .bind(&csrf)
-    .bind(&le)
-    .bind(&le)
-    .bind(db::instant(maintenant + DUREE_MAX))
-    .bind(ip)
-    .bind(agent.chars().take(300).collect::<String>())
-    .execute(db)
     .await?;
     Ok(secret)
-}
-
-#[derive(sqlx::FromRow)]
-struct Ligne {
-    id: i64,
-    plie: String,
-    role: String,
-    prenom: String,
-    nom: String,
-    email: String,
-    csrf: String,
-    kiosque_id: Option<i64>,
-    vu_le: String,
 }
 
 /// The session a cookie secret opens, if it is still valid and the account active; refreshes
@@ -82,18 +68,8 @@ pub async fn par_secret(
     maintenant: DateTime<Utc>,
 ) -> Result<Option<Session>, sqlx::Error> {
     let empreinte = empreinte_secret(secret);
-    let ligne: Option<Ligne> = sqlx::query_as(
-        "SELECT p.id, p.plie, p.role, p.prenom, p.nom, p.email, s.csrf, s.kiosque_id, s.vu_le
-             FROM session s JOIN personnel p ON p.id = s.personnel_id
-             WHERE s.sha256 = ? AND p.actif = 1 AND s.expire_le > ? AND s.vu_le > ?",
-    )
-    .bind(&empreinte)
-    .bind(db::instant(maintenant))
-    .bind(db::instant(maintenant - INACTIVITE))
-    .fetch_optional(db)
-    .await?;
-    let Some(Ligne {
-        id,
+    let Some(db::sessions::SessionActive {
+        personnel_id: id,
         plie,
         role,
         prenom,
@@ -102,19 +78,15 @@ pub async fn par_secret(
         csrf,
         kiosque_id: kiosque,
         vu_le,
-    }) = ligne
+    }) = db::sessions::active(db, &empreinte, maintenant, maintenant - INACTIVITE).await?
     else {
         return Ok(None);
     };
-    let (Ok(plie), Some(role)) = (PlieId::new(&plie), RolePersonnel::parse(&role)) else {
+    let Ok(plie) = PlieId::new(&plie) else {
         return Ok(None);
     };
-    if db::parse_instant(&vu_le).is_none_or(|vu| maintenant - vu > TimeDelta::minutes(1)) {
-        sqlx::query("UPDATE session SET vu_le = ? WHERE sha256 = ?")
-            .bind(db::instant(maintenant))
-            .bind(&empreinte)
-            .execute(db)
-            .await?;
+    if maintenant - vu_le > TimeDelta::minutes(1) {
+        db::sessions::vue(db, &empreinte, maintenant).await?;
     }
     Ok(Some(Session {
         acteur: Acteur {
@@ -182,36 +154,4 @@ pub fn cookie_efface(securise: bool) -> String {
     )
 }
 
-pub async fn fermer(db: &Pool, empreinte: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM session WHERE sha256 = ?")
-        .bind(empreinte)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Ends every session of a staff member (password changed, account disabled).
-pub async fn fermer_toutes<'c, E: sqlx::SqliteExecutor<'c>>(
-    db: E,
-    personnel_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM session WHERE personnel_id = ?")
-        .bind(personnel_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Locks a session on a kiosk sheet, or unlocks it (`None`).
-pub async fn verrouiller<'c, E: sqlx::SqliteExecutor<'c>>(
-    db: E,
-    empreinte: &str,
-    kiosque: Option<i64>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE session SET kiosque_id = ? WHERE sha256 = ?")
-        .bind(kiosque)
-        .bind(empreinte)
-        .execute(db)
-        .await?;
-    Ok(())
-}
+pub use db::sessions::{fermer, fermer_toutes, verrouiller};

@@ -92,13 +92,9 @@ async fn depot(args: DeposerArgs) -> CliResult {
     let ouvert = ouvrir(data).await?;
     let plie = plie_de(&ouvert.db, args.plie.as_deref()).await?;
     let catalogue = Catalogue::charger(data, &plie).map_err(|e| CliError::input(e.to_string()))?;
-    let par: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM personnel WHERE plie = ? AND email = ?")
-            .bind(plie.as_str())
-            .bind(&args.par)
-            .fetch_optional(&ouvert.db)
-            .await
-            .map_err(|e| CliError::failure(e.to_string()))?;
+    let par = crate::db::personnel::id_par_email(&ouvert.db, plie.as_str(), &args.par)
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?;
     let par = par.ok_or_else(|| {
         CliError::input(format!(
             "aucun compte « {} » dans le PLIE « {plie} »",

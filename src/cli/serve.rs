@@ -2,8 +2,8 @@
 //! command line.
 
 use super::{CliError, CliResult, DataDir};
-use crate::auth::RolePersonnel;
 use crate::config::Config;
+use crate::roles::RolePersonnel;
 use crate::service::App;
 use std::path::PathBuf;
 
@@ -175,20 +175,18 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
             ))
         })?;
         // The role given is the account's from now on (recording it updates names only).
-        let ancien = avant.map(|p| p.role).filter(|r| r != role.code());
+        let ancien = avant.map(|p| p.role).filter(|r| *r != role);
         if ancien.is_some() {
-            sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
-                .bind(role.code())
-                .bind(id)
-                .execute(&db)
+            crate::db::personnel::changer_role(&db, id, role)
                 .await
                 .map_err(|e| CliError::failure(e.to_string()))?;
         }
         match ancien {
             Some(r) => println!(
-                "compte {} ({}) dans le PLIE {plie} ; rôle changé : {r} → {}",
+                "compte {} ({}) dans le PLIE {plie} ; rôle changé : {} → {}",
                 a.email,
                 role.code(),
+                r.code(),
                 role.code()
             ),
             None => println!("compte {} ({}) dans le PLIE {plie}", a.email, role.code()),

@@ -9,13 +9,19 @@
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
 pub mod banc;
+pub mod bilans;
 pub mod documents;
 pub mod exports;
+pub mod jetons_api;
+pub mod justificatifs;
 pub mod kiosque;
+pub mod liens_compte;
 pub mod outbox;
 pub mod participants;
 pub mod personnel;
 pub mod referentiel;
+pub mod secrets;
+pub mod sessions;
 pub mod signataires;
 
 use crate::panne::Panne;

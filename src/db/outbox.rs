@@ -274,3 +274,19 @@ pub async fn etat(db: &Pool) -> Result<Etat, sqlx::Error> {
         abandons,
     })
 }
+
+/// Which of these task keys are already queued (done or not), asked 500 at a time.
+pub async fn cles_connues(db: &Pool, cles: &[&str]) -> Result<HashSet<String>, sqlx::Error> {
+    let mut connues = HashSet::new();
+    for lot in cles.chunks(500) {
+        let mut requete = sqlx::QueryBuilder::new("SELECT cle FROM outbox WHERE cle IN (");
+        let mut liste = requete.separated(", ");
+        for cle in lot {
+            liste.push_bind(*cle);
+        }
+        requete.push(")");
+        let trouvees: Vec<String> = requete.build_query_scalar().fetch_all(db).await?;
+        connues.extend(trouvees);
+    }
+    Ok(connues)
+}

@@ -1,6 +1,7 @@
 //! Participants: identity, commune, référent, RSA and CER dates, prescripteur, exit.
 
 use super::Pool;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// A participant of the PLIE: his parafe reference and what the parcours software says of him.
@@ -96,45 +97,23 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// A participant of the PLIE, by reference, if the caller's portfolio holds it (`referent`:
-/// `Some(id)` for a référent, who sees only his own participants).
-pub async fn par_ref(
+/// A participant within the caller's reach: of his PLIE and, for a référent (`portefeuille`:
+/// `Some(his id)`), of his own portfolio; named by its parafe reference or by the identifier of
+/// the parcours software (as staff know him). Screens, API and command line all ask this.
+pub async fn a_portee(
     db: &Pool,
     plie: &str,
-    reference: &str,
-    referent: Option<i64>,
+    portefeuille: Option<i64>,
+    cle: &str,
 ) -> Result<Option<Participant>, sqlx::Error> {
-    dans_le_portefeuille(db, plie, "ref", reference, referent).await
-}
-
-/// A participant of the PLIE by the identifier of the parcours software, if the caller's
-/// portfolio holds it (as [`par_ref`]).
-pub async fn par_identifiant(
-    db: &Pool,
-    plie: &str,
-    identifiant: &str,
-    referent: Option<i64>,
-) -> Result<Option<Participant>, sqlx::Error> {
-    dans_le_portefeuille(db, plie, "identifiant_externe", identifiant, referent).await
-}
-
-/// The participant of the PLIE whose `colonne` (a unique key) is `valeur`, if the caller's
-/// portfolio holds it.
-async fn dans_le_portefeuille(
-    db: &Pool,
-    plie: &str,
-    colonne: &'static str,
-    valeur: &str,
-    referent: Option<i64>,
-) -> Result<Option<Participant>, sqlx::Error> {
+    // A reference wins over an identifier that would happen to spell it.
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND {colonne} = ?
-         AND (? IS NULL OR referent_id = ?)"
+        "SELECT {COLONNES} FROM participant WHERE plie = ?1 AND (ref = ?2 OR identifiant_externe = ?2)
+         AND (?3 IS NULL OR referent_id = ?3) ORDER BY ref = ?2 DESC LIMIT 1"
     ))
     .bind(plie)
-    .bind(valeur)
-    .bind(referent)
-    .bind(referent)
+    .bind(cle)
+    .bind(portefeuille)
     .fetch_optional(db)
     .await
 }
@@ -212,4 +191,55 @@ pub async fn enregistrer_sortie<'c, E: sqlx::SqliteExecutor<'c>>(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// A participant with where his parcours stands (the participants' spreadsheet).
+#[derive(sqlx::FromRow)]
+pub struct Suivi {
+    pub identifiant_externe: String,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub commune: String,
+    pub code_postal: String,
+    pub date_entree: Option<String>,
+    pub date_sortie: Option<String>,
+    pub motif_sortie: Option<String>,
+    pub rsa: bool,
+    /// A contrat d'engagement signed.
+    pub contrat: bool,
+    /// The last émargement signed, as an attendee of a sheet or alone.
+    pub dernier_emargement: Option<DateTime<Utc>>,
+    /// Bilans not signed yet due before today.
+    pub bilans_en_retard: i64,
+}
+
+/// The participants of the PLIE (of a référent's portfolio) with where their parcours stands
+/// on `aujourdhui`.
+pub async fn suivi(
+    db: &Pool,
+    plie: &str,
+    portefeuille: Option<i64>,
+    aujourdhui: NaiveDate,
+) -> Result<Vec<Suivi>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
+           p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
+           EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')) AS contrat,
+           (SELECT max(d.modifie_le) FROM document d WHERE d.plie = p.plie AND d.workflow LIKE 'emargement%'
+                   AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
+                   AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
+                        WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
+           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
+                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY p.nom, p.prenom",
+    )
+    .bind(super::jour(aujourdhui))
+    .bind(plie)
+    .bind(portefeuille)
+    .bind(portefeuille)
+    .fetch_all(db)
+    .await
 }

@@ -1,6 +1,8 @@
 //! Staff members: référents, assistants, coordinateurs, admins.
 
 use super::Pool;
+use crate::roles::RolePersonnel;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -10,7 +12,8 @@ pub struct Personnel {
     pub email: String,
     pub nom: String,
     pub prenom: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: RolePersonnel,
     pub structure: String,
 }
 
@@ -21,7 +24,7 @@ pub struct NouveauPersonnel<'a> {
     pub email: &'a str,
     pub nom: &'a str,
     pub prenom: &'a str,
-    pub role: crate::auth::RolePersonnel,
+    pub role: RolePersonnel,
     pub structure: &'a str,
     pub identifiant_externe: Option<&'a str>,
 }
@@ -112,6 +115,202 @@ pub async fn emails_coordinateurs(db: &Pool, plie: &str) -> Result<Vec<String>, 
     .await
 }
 
+/// Gives an account another role (the administrator's `parafe serve` setup says which).
+pub async fn changer_role(db: &Pool, id: i64, role: RolePersonnel) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+        .bind(role.code())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// What a login checks of an active account: its password hash and its lock.
+#[derive(sqlx::FromRow)]
+pub struct Identifiants {
+    pub mot_de_passe: Option<String>,
+    pub verrouille_jusqua: Option<DateTime<Utc>>,
+}
+
+pub async fn identifiants(db: &Pool, id: i64) -> Result<Option<Identifiants>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT mot_de_passe, verrouille_jusqua FROM personnel WHERE id = ? AND actif = 1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A right password: the failures are forgotten, the lock lifted.
+pub async fn connexion_reussie(db: &Pool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = NULL WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A wrong password: returns the failures in a row so far.
+pub async fn connexion_echouee(db: &Pool, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("UPDATE personnel SET echecs = echecs + 1 WHERE id = ? RETURNING echecs")
+        .bind(id)
+        // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+        .fetch_all(db)
+        .await?
+        .pop()
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Locks an account until `jusqua`, its failures counted afresh.
+pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = ? WHERE id = ?")
+        .bind(super::instant(jusqua))
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether the PLIE has this staff member, active.
+pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE plie = ? AND id = ?")
+        .bind(plie)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|actif| actif.unwrap_or(false))
+}
+
+/// Whether another account than `id` has this e-mail (the login).
+pub async fn email_pris<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    email: &str,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
+    let autre: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM personnel WHERE email = ? AND id <> ?")
+            .bind(email)
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(autre.is_some())
+}
+
+/// The name and e-mail the person gives when activating an account.
+pub async fn changer_identite<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    id: i64,
+    prenom: &str,
+    nom: &str,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE personnel SET prenom = ?, nom = ?, email = ? WHERE id = ?")
+        .bind(prenom)
+        .bind(nom)
+        .bind(email)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A new password hash (PHC string); the account is unlocked.
+pub async fn changer_mot_de_passe<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    id: i64,
+    phc: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE personnel SET mot_de_passe = ?, echecs = 0, verrouille_jusqua = NULL WHERE id = ?",
+    )
+    .bind(phc)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the PLIE has an active administrator who chose a password.
+pub async fn a_un_administrateur(db: &Pool, plie: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) > 0 FROM personnel WHERE plie = ? AND role = 'admin' AND actif = 1
+         AND mot_de_passe IS NOT NULL",
+    )
+    .bind(plie)
+    .fetch_one(db)
+    .await
+}
+
+/// A staff account as the administration screen lists it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Compte {
+    pub id: i64,
+    pub email: String,
+    pub nom: String,
+    pub prenom: String,
+    #[sqlx(try_from = "String")]
+    pub role: RolePersonnel,
+    pub structure: String,
+    pub actif: bool,
+    /// Whether the person chose a password (activated the account).
+    pub active: bool,
+    pub verrouille_jusqua: Option<DateTime<Utc>>,
+}
+
+pub async fn comptes(db: &Pool, plie: &str) -> Result<Vec<Compte>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, nom, prenom, role, structure, actif = 1 AS actif,
+           mot_de_passe IS NOT NULL AS active, verrouille_jusqua
+         FROM personnel WHERE plie = ? ORDER BY actif DESC, nom, prenom",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
+/// Disables or re-enables an account of the PLIE; false if the PLIE has no such account.
+pub async fn changer_actif<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    id: i64,
+    actif: bool,
+) -> Result<bool, sqlx::Error> {
+    let fait = sqlx::query("UPDATE personnel SET actif = ? WHERE id = ? AND plie = ?")
+        .bind(actif)
+        .bind(id)
+        .bind(plie)
+        .execute(db)
+        .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// The staff member of the PLIE with this e-mail (the login), whether active or not.
+pub async fn id_par_email(db: &Pool, plie: &str, email: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM personnel WHERE plie = ? AND email = ?")
+        .bind(plie)
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+/// How a staff member is named and reached (as the signer of a bilan).
+#[derive(sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    /// `Prénom NOM`.
+    pub nom: String,
+    pub email: String,
+}
+
+pub async fn contacts(db: &Pool, plie: &str) -> Result<Vec<Contact>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, prenom || ' ' || upper(nom) AS nom, email FROM personnel WHERE plie = ?",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
 /// A référent of the PLIE, as the search offers them.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Referent {
@@ -120,19 +319,18 @@ pub struct Referent {
     pub prenom: String,
 }
 
-/// The PLIE's référents by name (`seul`: that one only).
+/// The PLIE's référents, or only the one of this portfolio.
 pub async fn referents(
     db: &Pool,
     plie: &str,
-    seul: Option<i64>,
+    portefeuille: Option<i64>,
 ) -> Result<Vec<Referent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
-         AND (? IS NULL OR id = ?) ORDER BY nom, prenom",
+         AND (?2 IS NULL OR id = ?2) ORDER BY nom, prenom",
     )
     .bind(plie)
-    .bind(seul)
-    .bind(seul)
+    .bind(portefeuille)
     .fetch_all(db)
     .await
 }

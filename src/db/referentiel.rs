@@ -134,13 +134,39 @@ pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::E
         .await
 }
 
-/// Replaces the PLIE's card; its name follows the card's, when the card gives one.
-pub async fn changer_fiche_plie(db: &Pool, plie: &str, fiche: &str) -> Result<(), sqlx::Error> {
+/// The opération of this code, created under a provisional title if the PLIE has none yet (an
+/// import names opérations by code only); returns its id.
+pub async fn operation_par_code_ou_creee<'c, E: sqlx::SqliteExecutor<'c>>(
+    db: E,
+    plie: &str,
+    code: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, ?)
+         ON CONFLICT (plie, code) DO UPDATE SET code = excluded.code RETURNING id",
+    )
+    .bind(plie)
+    .bind(code)
+    .bind(format!("Opération {code}"))
+    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
+    .fetch_all(db)
+    .await?
+    .pop()
+    .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The PLIE's fiche (JSON, as the templates' « plie » field); its name follows the fiche's.
+pub async fn changer_fiche(
+    db: &Pool,
+    plie: &str,
+    fiche: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let fiche = fiche.to_string();
     sqlx::query(
         "UPDATE plie SET fiche = ?, nom = coalesce(json_extract(?, '$.nom'), nom) WHERE id = ?",
     )
-    .bind(fiche)
-    .bind(fiche)
+    .bind(&fiche)
+    .bind(&fiche)
     .bind(plie)
     .execute(db)
     .await?;

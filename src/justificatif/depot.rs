@@ -4,6 +4,7 @@
 
 use super::catalogue::Catalogue;
 use super::examen::{Format, Recu, Refus};
+use crate::db::{justificatifs, participants, personnel, referentiel};
 use crate::model::{EvidenceMetadata, PlieId};
 use crate::store::{Content, StoreError, Vault};
 use chrono::NaiveDate;
@@ -15,7 +16,8 @@ pub struct DemandeDepot {
     pub plie: PlieId,
     /// Code of the opération (« 202500417 »).
     pub operation: String,
-    /// Pseudonymous reference of the participant; `None` for a piece of the opération itself.
+    /// The participant, by reference or parcours identifier; `None` for a piece of the
+    /// opération itself.
     pub participant: Option<String>,
     /// Catalogue type.
     pub genre: String,
@@ -85,35 +87,19 @@ pub async fn deposer(
     recu: Recu,
 ) -> Result<JustificatifDepose, DepotError> {
     let plie = demande.plie.as_str();
-    let operation: i64 = sqlx::query_scalar("SELECT id FROM operation WHERE plie = ? AND code = ?")
-        .bind(plie)
-        .bind(&demande.operation)
-        .fetch_optional(db)
+    let operation = referentiel::operation_par_code(db, plie, &demande.operation)
         .await?
-        .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?;
-    let participant: Option<i64> = match &demande.participant {
+        .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?
+        .id;
+    let participant = match &demande.participant {
         None => None,
-        Some(reference) => Some(
-            sqlx::query_scalar(
-                "SELECT id FROM participant WHERE plie = ? AND ref = ?
-                 AND (? IS NULL OR referent_id = ?)",
-            )
-            .bind(plie)
-            .bind(reference)
-            .bind(demande.portefeuille)
-            .bind(demande.portefeuille)
-            .fetch_optional(db)
-            .await?
-            .ok_or_else(|| DepotError::ParticipantInconnu(reference.clone()))?,
+        Some(cle) => Some(
+            participants::a_portee(db, plie, demande.portefeuille, cle)
+                .await?
+                .ok_or_else(|| DepotError::ParticipantInconnu(cle.clone()))?,
         ),
     };
-    let actif: Option<i64> =
-        sqlx::query_scalar("SELECT actif FROM personnel WHERE plie = ? AND id = ?")
-            .bind(plie)
-            .bind(demande.depose_par)
-            .fetch_optional(db)
-            .await?;
-    if actif != Some(1) {
+    if !personnel::est_actif(db, plie, demande.depose_par).await? {
         return Err(DepotError::CompteInactif);
     }
     let genre = catalogue
@@ -144,23 +130,13 @@ pub async fn deposer(
         .into());
     }
     let sha256 = recu.sha256.to_hex();
-    let deja: Option<String> = sqlx::query_scalar(
-        "SELECT depose_le FROM justificatif WHERE plie = ? AND operation_id = ?
-         AND coalesce(participant_id, 0) = coalesce(?, 0) AND sha256 = ?",
-    )
-    .bind(plie)
-    .bind(operation)
-    .bind(participant)
-    .bind(&sha256)
-    .fetch_optional(db)
-    .await?;
-    if let Some(le) = deja {
-        let le = crate::db::parse_instant(&le)
-            .map(crate::model::heure_de_paris)
-            .unwrap_or(le);
+    let participant_id = participant.as_ref().map(|p| p.id);
+    if let Some(le) =
+        justificatifs::deja_depose(db, plie, operation, participant_id, &sha256).await?
+    {
         return Err(DepotError::Doublon {
             nom: recu.nom.clone(),
-            le,
+            le: crate::model::heure_de_paris(le),
         });
     }
 
@@ -168,7 +144,7 @@ pub async fn deposer(
         content_type: format.mime().into(),
         original_name: recu.nom.clone(),
         operation: demande.operation.clone(),
-        participant: demande.participant.clone(),
+        participant: participant.map(|p| p.reference),
         kind: "justificatif".into(),
     };
     let filed = vault
@@ -178,31 +154,26 @@ pub async fn deposer(
             Content::File(recu.chemin().to_path_buf()),
         )
         .await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO justificatif (plie, operation_id, participant_id, etape, genre,
-            catalogue_version, nom_fichier, type_mime, sha256, taille, date_piece, depose_par,
-            depose_le, depose_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    let id = justificatifs::enregistrer(
+        db,
+        &justificatifs::NouveauJustificatif {
+            plie,
+            operation_id: operation,
+            participant_id,
+            etape: demande.etape.as_deref(),
+            genre: &demande.genre,
+            catalogue_version: &catalogue.version,
+            nom_fichier: &recu.nom,
+            type_mime: format.mime(),
+            sha256: &sha256,
+            taille: recu.taille,
+            date_piece: demande.date_piece,
+            depose_par: demande.depose_par,
+            depose_le: vault.horloge().maintenant(),
+            depose_seq: filed.seq,
+        },
     )
-    .bind(plie)
-    .bind(operation)
-    .bind(participant)
-    .bind(&demande.etape)
-    .bind(&demande.genre)
-    .bind(&catalogue.version)
-    .bind(&recu.nom)
-    .bind(format.mime())
-    .bind(&sha256)
-    .bind(recu.taille as i64)
-    .bind(demande.date_piece.map(crate::db::jour))
-    .bind(demande.depose_par)
-    .bind(crate::db::instant(vault.horloge().maintenant()))
-    .bind(filed.seq as i64)
-    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
-    .fetch_all(db)
-    .await?
-    .pop()
-    .ok_or(sqlx::Error::RowNotFound)?;
+    .await?;
     Ok(JustificatifDepose {
         id,
         sha256,

@@ -4,7 +4,9 @@
 //! screens and the audit pack.
 
 use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
-use chrono::{DateTime, Datelike, Months, NaiveDate};
+use crate::db::{justificatifs, referentiel};
+use crate::document::Etat as EtatDocument;
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -98,7 +100,7 @@ impl DossierParticipant {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OperationInfo {
     #[serde(skip)]
     pub id: i64,
@@ -145,7 +147,7 @@ impl Periode {
 /// Which participants to load.
 #[derive(Debug, Clone, Default)]
 pub struct Filtre {
-    /// One participant, by pseudonymous reference.
+    /// One participant, by reference or parcours identifier.
     pub participant: Option<String>,
     /// A référent's portfolio.
     pub referent_id: Option<i64>,
@@ -166,69 +168,10 @@ fn jour(s: Option<&str>) -> Option<NaiveDate> {
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
 }
 
-/// The day of a stored UTC instant, in Paris.
-fn jour_paris(instant: Option<&str>) -> Option<NaiveDate> {
-    let t = DateTime::parse_from_rfc3339(instant?).ok()?;
-    Some(t.with_timezone(&chrono_tz::Europe::Paris).date_naive())
+/// The day of an instant, in Paris.
+fn jour_paris(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Europe::Paris).date_naive()
 }
-
-#[derive(sqlx::FromRow)]
-struct LigneParticipant {
-    id: i64,
-    #[sqlx(rename = "ref")]
-    reference: String,
-    identifiant_externe: String,
-    nom: String,
-    prenom: String,
-    commune: String,
-    date_naissance: Option<String>,
-    date_entree: Option<String>,
-    date_sortie: Option<String>,
-    motif_sortie: Option<String>,
-    referent_id: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct LigneDocument {
-    id: i64,
-    #[sqlx(rename = "ref")]
-    reference: String,
-    modele: String,
-    participant_id: Option<i64>,
-    etat: String,
-    echeance: Option<String>,
-    sha256_scelle: Option<String>,
-    depose_seq: Option<i64>,
-    modifie_le: String,
-    date_donnees: Option<String>,
-    signe_le: Option<String>,
-    taille: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct LigneJustificatif {
-    id: i64,
-    participant_id: Option<i64>,
-    etape: Option<String>,
-    genre: String,
-    nom_fichier: String,
-    type_mime: String,
-    sha256: String,
-    taille: i64,
-    date_piece: Option<String>,
-    depose_le: String,
-    depose_seq: i64,
-}
-
-/// The documents of an opération (`?1` PLIE, `?2` opération id): those filed under it, and the
-/// sheets one of its participants signed among several attendees (a workshop may gather the
-/// participants of several opérations: the sheet is in each one's dossier).
-const DOCUMENTS_DE_L_OPERATION: &str = "SELECT d.id FROM document d
-    WHERE d.plie = ?1 AND d.etat <> 'annule'
-      AND (d.operation_id = ?2
-           OR (d.participant_id IS NULL AND d.id IN (
-               SELECT s.document_id FROM signataire s JOIN participant p ON p.id = s.participant_id
-               WHERE p.plie = ?1 AND p.operation_id = ?2 AND s.role = 'participant')))";
 
 /// Reads an opération's dossier: its participants (all, one, or a référent's), their sealed
 /// documents and justificatifs, and the opération's own pieces. Personal data stays in memory
@@ -240,34 +183,22 @@ pub async fn charger(
     filtre: &Filtre,
     catalogue: &Catalogue,
 ) -> Result<Dossier, DossierError> {
-    let op: OperationInfo = sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? AND code = ?",
+    let op = referentiel::operation_par_code(db, plie, operation)
+        .await?
+        .map(|o| OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        })
+        .ok_or_else(|| DossierError::OperationInconnue(operation.to_owned()))?;
+    let lignes = justificatifs::participants(
+        db,
+        plie,
+        op.id,
+        filtre.participant.as_deref(),
+        filtre.referent_id,
     )
-    .bind(plie)
-    .bind(operation)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| DossierError::OperationInconnue(operation.to_owned()))?;
-
-    let lignes: Vec<LigneParticipant> = sqlx::query_as(
-        "SELECT id, ref, identifiant_externe, nom, prenom, commune, date_naissance, date_entree,
-                date_sortie, motif_sortie, referent_id
-         FROM participant p
-         WHERE plie = ?1
-           AND (operation_id = ?2
-                OR EXISTS (SELECT 1 FROM document d WHERE d.plie = ?1 AND d.operation_id = ?2
-                           AND d.participant_id = p.id)
-                OR EXISTS (SELECT 1 FROM justificatif j WHERE j.plie = ?1 AND j.operation_id = ?2
-                           AND j.participant_id = p.id))
-           AND (?3 IS NULL OR ref = ?3)
-           AND (?4 IS NULL OR referent_id = ?4)
-         ORDER BY nom, prenom, ref",
-    )
-    .bind(plie)
-    .bind(op.id)
-    .bind(&filtre.participant)
-    .bind(filtre.referent_id)
-    .fetch_all(db)
     .await?;
     if let (Some(r), true) = (&filtre.participant, lignes.is_empty()) {
         return Err(DossierError::ParticipantInconnu(r.clone()));
@@ -293,32 +224,10 @@ pub async fn charger(
     }
 
     // The date inside the data (interviews, bilans), else the last signature, else the last change.
-    let documents: Vec<LigneDocument> = sqlx::query_as(&format!(
-        "SELECT d.id, d.ref, d.modele, d.participant_id, d.etat, d.echeance, d.sha256_scelle,
-                d.depose_seq, d.modifie_le,
-                json_extract(d.donnees, '$.date') AS date_donnees,
-                (SELECT max(s.signe_le) FROM signataire s WHERE s.document_id = d.id) AS signe_le,
-                (SELECT v.taille FROM version v WHERE v.document_id = d.id AND v.genre = 'scelle'
-                 ORDER BY v.numero DESC LIMIT 1) AS taille
-         FROM document d WHERE d.id IN ({DOCUMENTS_DE_L_OPERATION})
-         ORDER BY d.id"
-    ))
-    .bind(plie)
-    .bind(op.id)
-    .fetch_all(db)
-    .await?;
+    let documents = justificatifs::documents(db, plie, op.id).await?;
     // The attendees of each sheet signed by several (all of them: a sheet whose attendees are
     // filtered out is nobody's piece here, not the opération's).
-    let presents: Vec<(i64, i64)> = sqlx::query_as(&format!(
-        "SELECT s.document_id, s.participant_id FROM signataire s
-         JOIN document d ON d.id = s.document_id
-         WHERE d.participant_id IS NULL AND s.role = 'participant'
-           AND s.participant_id IS NOT NULL AND d.id IN ({DOCUMENTS_DE_L_OPERATION})"
-    ))
-    .bind(plie)
-    .bind(op.id)
-    .fetch_all(db)
-    .await?;
+    let presents = justificatifs::presents(db, plie, op.id).await?;
     let mut presents_par_document: HashMap<i64, Vec<usize>> = HashMap::new();
     for (doc, participant) in presents {
         let presents = presents_par_document.entry(doc).or_default();
@@ -328,8 +237,8 @@ pub async fn charger(
     }
     let mut pieces_operation = Vec::new();
     for d in documents {
-        let disponible =
-            d.sha256_scelle.is_some() && matches!(d.etat.as_str(), "depose" | "delivre");
+        let disponible = d.sha256_scelle.is_some()
+            && matches!(d.etat, EtatDocument::Depose | EtatDocument::Delivre);
         let collectif = presents_par_document.get(&d.id);
         let piece = Piece {
             source: Source::Document {
@@ -339,13 +248,11 @@ pub async fn charger(
             libelle: catalogue.libelle(&d.modele),
             genre: d.modele,
             date: jour(d.date_donnees.as_deref())
-                .or_else(|| jour_paris(d.signe_le.as_deref()))
-                .or_else(|| jour_paris(Some(&d.modifie_le))),
-            depose_le: disponible
-                .then(|| jour_paris(Some(&d.modifie_le)))
-                .flatten(),
-            echeance: jour(d.echeance.as_deref()),
-            etat: d.etat,
+                .or_else(|| d.signe_le.map(jour_paris))
+                .or_else(|| Some(jour_paris(d.modifie_le))),
+            depose_le: disponible.then(|| jour_paris(d.modifie_le)),
+            echeance: d.echeance,
+            etat: d.etat.code().to_owned(),
             disponible,
             sha256: d.sha256_scelle,
             taille: d.taille,
@@ -368,22 +275,14 @@ pub async fn charger(
         }
     }
 
-    let justificatifs: Vec<LigneJustificatif> = sqlx::query_as(
-        "SELECT id, participant_id, etape, genre, nom_fichier, type_mime, sha256, taille,
-                date_piece, depose_le, depose_seq
-         FROM justificatif WHERE plie = ? AND operation_id = ? ORDER BY id",
-    )
-    .bind(plie)
-    .bind(op.id)
-    .fetch_all(db)
-    .await?;
+    let justificatifs = justificatifs::de_l_operation(db, plie, op.id).await?;
     for j in justificatifs {
         let piece = Piece {
             source: Source::Justificatif { id: j.id },
             libelle: catalogue.libelle(&j.genre),
             genre: j.genre,
-            date: jour(j.date_piece.as_deref()),
-            depose_le: jour_paris(Some(&j.depose_le)),
+            date: j.date_piece,
+            depose_le: Some(jour_paris(j.depose_le)),
             echeance: None,
             etat: "depose".into(),
             disponible: true,
@@ -410,26 +309,7 @@ pub async fn charger(
     }
     pieces_operation.sort_by(|a, b| (a.date, &a.genre).cmp(&(b.date, &b.genre)));
 
-    // The PLIE's card (name, structure, address) if it was filled, else the latest document's.
-    let fiche: Option<String> = sqlx::query_scalar(
-        "SELECT fiche FROM plie WHERE id = ? AND json_type(fiche, '$.adresse') = 'object'",
-    )
-    .bind(plie)
-    .fetch_optional(db)
-    .await?;
-    let plie_donnees: Option<String> = match fiche {
-        Some(f) => Some(f),
-        None => sqlx::query_scalar(
-            "SELECT json_extract(donnees, '$.plie') FROM document
-             WHERE plie = ? AND operation_id = ? AND json_type(donnees, '$.plie') = 'object'
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(plie)
-        .bind(op.id)
-        .fetch_optional(db)
-        .await?
-        .flatten(),
-    };
+    let plie_donnees = justificatifs::plie_donnees(db, plie, op.id).await?;
     Ok(Dossier {
         plie: plie.to_owned(),
         operation: op,

@@ -5,9 +5,9 @@
 //! journaled. A référent reaches his own participants only; another PLIE's rows answer 404.
 
 use super::{App, Erreur};
-use crate::auth::{Acteur, RolePersonnel};
+use crate::auth::Acteur;
 use crate::db::exports::{self, EtatExport, Export};
-use crate::db::participants::{self, Participant};
+use crate::db::participants::Participant;
 use crate::db::personnel::{self, Referent};
 use crate::db::referentiel;
 use crate::justificatif::etat::{
@@ -18,6 +18,7 @@ use crate::justificatif::examen::{Reception, Recu, Refus};
 use crate::justificatif::{self, Catalogue, DepotError, JustificatifDepose};
 use crate::model::{JournalEvent, PlieId, Sha256Digest};
 use crate::pack::{self, suivi, PackError};
+use crate::roles::RolePersonnel;
 use axum::body::Bytes;
 use axum::extract::multipart::{Field, Multipart};
 use chrono::NaiveDate;
@@ -30,28 +31,6 @@ use std::sync::{Arc, OnceLock};
 /// The catalogue of justificatifs in force for the PLIE.
 pub fn catalogue(app: &App, plie: &PlieId) -> Result<Catalogue, Erreur> {
     Ok(Catalogue::charger(&app.config.data_dir, plie)?)
-}
-
-/// A participant within the caller's reach (his portfolio for a référent), by his reference or
-/// by the identifier of the parcours software (as staff know him), else 404.
-pub async fn participant_de(
-    app: &App,
-    acteur: &Acteur,
-    reference: &str,
-) -> Result<Participant, Erreur> {
-    let plie = acteur.plie.as_str();
-    let portefeuille = acteur.portefeuille();
-    let trouve = match participants::par_identifiant(&app.db, plie, reference, portefeuille).await?
-    {
-        Some(p) => Some(p),
-        None => participants::par_ref(&app.db, plie, reference, portefeuille).await?,
-    };
-    // The refusal names what the caller gave, never the pseudonymous reference it stands for.
-    trouve.ok_or_else(|| {
-        Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        ))
-    })
 }
 
 fn dossier_erreur(e: DossierError) -> Erreur {
@@ -249,7 +228,7 @@ pub async fn deposer(
     recu: Option<Recu>,
 ) -> Result<JustificatifDepose, DepotRefuse> {
     let participant = match &champs.participant {
-        Some(r) => Some(participant_de(app, acteur, r).await?),
+        Some(r) => Some(super::participants::participant(app, acteur, r).await?),
         None if acteur.role == RolePersonnel::Referent => {
             return Err(Erreur::invalide(
                 "participant",
@@ -298,19 +277,14 @@ pub struct PieceLue {
 
 /// Opens a justificatif (a référent: of his participants) and journals the download.
 pub async fn lire_justificatif(app: &App, acteur: &Acteur, id: i64) -> Result<PieceLue, Erreur> {
-    let ligne: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT j.nom_fichier, j.type_mime, j.sha256, j.taille FROM justificatif j
-         LEFT JOIN participant p ON p.id = j.participant_id
-         WHERE j.plie = ? AND j.id = ? AND (? IS NULL OR p.referent_id = ?)",
-    )
-    .bind(acteur.plie.as_str())
-    .bind(id)
-    .bind(acteur.portefeuille())
-    .bind(acteur.portefeuille())
-    .fetch_optional(&app.db)
-    .await?;
-    let (nom, type_mime, sha, taille) =
-        ligne.ok_or_else(|| Erreur::Introuvable(format!("aucun justificatif n° {id}")))?;
+    let crate::db::justificatifs::Fichier {
+        nom_fichier: nom,
+        type_mime,
+        sha256: sha,
+        taille,
+    } = crate::db::justificatifs::fichier(&app.db, acteur.plie.as_str(), id, acteur.portefeuille())
+        .await?
+        .ok_or_else(|| Erreur::Introuvable(format!("aucun justificatif n° {id}")))?;
     let sha = Sha256Digest::from_hex(&sha)
         .ok_or_else(|| Erreur::Interne(format!("empreinte invalide du justificatif {id}")))?;
     let s3 = app.vault.s3();
@@ -365,7 +339,7 @@ pub async fn etat_participant(
     acteur: &Acteur,
     reference: &str,
 ) -> Result<EtatParticipant, Erreur> {
-    let p = participant_de(app, acteur, reference).await?;
+    let p = super::participants::participant(app, acteur, reference).await?;
     pieces_attendues(app, acteur, &p).await?.ok_or_else(|| {
         Erreur::Conflit(format!(
             "le participant « {reference} » n'est rattaché à aucune opération"
@@ -855,7 +829,11 @@ pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Resu
         .await?
         .ok_or_else(|| Erreur::Introuvable(format!("opération « {} » inconnue", d.operation)))?;
     let participant = match d.participant.as_deref().map(str::trim) {
-        Some(r) if !r.is_empty() => Some(participant_de(app, acteur, r).await?.reference),
+        Some(r) if !r.is_empty() => Some(
+            super::participants::participant(app, acteur, r)
+                .await?
+                .reference,
+        ),
         _ => None,
     };
     let demande = pack::DemandePack {

@@ -69,7 +69,7 @@ pub async fn creer(
     let participant = match &demande.participant {
         None => None,
         Some(r) => Some(
-            participants::par_ref(&app.db, plie, r, acteur.portefeuille())
+            participants::a_portee(&app.db, plie, acteur.portefeuille(), r)
                 .await?
                 .ok_or_else(|| {
                     Erreur::invalide(
@@ -308,11 +308,11 @@ async fn resoudre_signataires(
                 // An attendee of the caller's portfolio: the sheet is his too (his file, his
                 // opération's pack).
                 let participant_id = match p.get("identifiant").and_then(Value::as_str) {
-                    Some(identifiant) => participants::par_identifiant(
+                    Some(identifiant) => participants::a_portee(
                         &app.db,
                         acteur.plie.as_str(),
-                        identifiant,
                         acteur.portefeuille(),
+                        identifiant,
                     )
                     .await?
                     .map(|p| p.id),

@@ -136,7 +136,7 @@ pub async fn ouvrir(
     let plie = acteur.plie.as_str();
     let mut presents = Vec::new();
     for r in &o.participants {
-        let p = participants::par_ref(&app.db, plie, r, acteur.portefeuille())
+        let p = participants::a_portee(&app.db, plie, acteur.portefeuille(), r)
             .await?
             .ok_or_else(|| {
                 Erreur::invalide(

@@ -3,10 +3,11 @@
 //! the parcours software's extraction.
 
 use super::{App, Erreur};
-use crate::auth::{Acteur, RolePersonnel};
+use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document};
 use crate::db::participants::{self, Participant};
 use crate::import::{ImportError, Rapport};
+use crate::roles::RolePersonnel;
 use crate::schedule::Planification;
 use serde::Deserialize;
 
@@ -27,24 +28,18 @@ pub async fn lister(
     .await?)
 }
 
-/// A participant of the caller's reach, by his reference, else 404.
-pub async fn participant(
-    app: &App,
-    acteur: &Acteur,
-    reference: &str,
-) -> Result<Participant, Erreur> {
-    participants::par_ref(
-        &app.db,
-        acteur.plie.as_str(),
-        reference,
-        acteur.portefeuille(),
-    )
-    .await?
-    .ok_or_else(|| {
-        Erreur::Introuvable(format!(
-            "aucun participant « {reference} » dans votre portefeuille"
-        ))
-    })
+/// A participant within the caller's reach ([`participants::a_portee`]: his reference or the
+/// parcours software's identifier), else "introuvable": the one scope check of the screens,
+/// the API and the command line.
+pub async fn participant(app: &App, acteur: &Acteur, cle: &str) -> Result<Participant, Erreur> {
+    participants::a_portee(&app.db, acteur.plie.as_str(), acteur.portefeuille(), cle)
+        .await?
+        .ok_or_else(|| {
+            // The refusal names what the caller gave, never the pseudonymous reference.
+            Erreur::Introuvable(format!(
+                "aucun participant « {cle} » dans votre portefeuille"
+            ))
+        })
 }
 
 /// A participant of the caller's reach and his documents.

@@ -2,8 +2,9 @@
 //! it, and the Départements' addresses and bilan months.
 
 use super::{App, Erreur};
-use crate::auth::{Acteur, Refus, RolePersonnel};
+use crate::auth::{Acteur, Refus};
 use crate::db::referentiel;
+use crate::roles::RolePersonnel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -85,7 +86,6 @@ pub async fn enregistrer_fiche_plie(
             return Err(Erreur::invalide(&e.chemin, e.message.clone()));
         }
     }
-    crate::db::referentiel::changer_fiche_plie(&app.db, acteur.plie.as_str(), &fiche.to_string())
-        .await?;
+    crate::db::referentiel::changer_fiche(&app.db, acteur.plie.as_str(), fiche).await?;
     Ok(())
 }

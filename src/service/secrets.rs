@@ -35,57 +35,42 @@ impl Secret {
     /// not sent.
     pub async fn tirer(&self, app: &App) -> Result<Option<String>, Erreur> {
         let maintenant = app.horloge.maintenant();
-        let le = db::instant(maintenant);
         match self {
             Secret::LienSignature {
                 signataire,
                 invitation,
             } => {
                 let (jeton, empreinte) = nouveau_secret();
-                let fait = sqlx::query(
-                    "UPDATE signataire SET jeton_sha256 = ?
-                     WHERE id = ? AND invitation = ? AND etat = 'attente' AND jeton_utilise = 0
-                       AND jeton_expire_le > ?",
+                let voulu = db::secrets::lien_signature(
+                    &app.db,
+                    *signataire,
+                    invitation,
+                    &empreinte,
+                    maintenant,
                 )
-                .bind(&empreinte)
-                .bind(signataire)
-                .bind(invitation)
-                .bind(&le)
-                .execute(&app.db)
                 .await?;
-                Ok((fait.rows_affected() == 1)
-                    .then(|| format!("{}/signer/{jeton}", app.url_publique())))
+                Ok(voulu.then(|| format!("{}/signer/{jeton}", app.url_publique())))
             }
             Secret::Code { signataire, lien } => {
                 let code = {
                     use rand::Rng;
                     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
                 };
-                let fait = sqlx::query(
-                    "UPDATE signataire SET code_sha256 = ?, code_expire_le = ?
-                     WHERE id = ? AND jeton_sha256 = ? AND etat = 'attente' AND jeton_utilise = 0",
+                let voulu = db::secrets::code(
+                    &app.db,
+                    *signataire,
+                    lien,
+                    &empreinte_code(lien, &code),
+                    maintenant + DUREE_CODE,
                 )
-                .bind(empreinte_code(lien, &code))
-                .bind(db::instant(maintenant + DUREE_CODE))
-                .bind(signataire)
-                .bind(lien)
-                .execute(&app.db)
                 .await?;
-                Ok((fait.rows_affected() == 1).then_some(code))
+                Ok(voulu.then_some(code))
             }
             Secret::LienCompte { lien } => {
                 let (jeton, empreinte) = nouveau_secret();
-                let fait = sqlx::query(
-                    "UPDATE lien_compte SET sha256 = ?
-                     WHERE id = ? AND utilise_le IS NULL AND expire_le > ?",
-                )
-                .bind(&empreinte)
-                .bind(lien)
-                .bind(&le)
-                .execute(&app.db)
-                .await?;
-                Ok((fait.rows_affected() == 1)
-                    .then(|| format!("{}/compte/{jeton}", app.url_publique())))
+                let voulu =
+                    db::secrets::lien_compte(&app.db, *lien, &empreinte, maintenant).await?;
+                Ok(voulu.then(|| format!("{}/compte/{jeton}", app.url_publique())))
             }
         }
     }

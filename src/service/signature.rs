@@ -6,13 +6,14 @@
 use super::documents::{a_inviter, au_tour, inviter, transition};
 use super::secrets::{self, Secret};
 use super::{App, Erreur};
-use crate::auth::{empreinte_secret, Acteur};
+use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document};
 use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::db::{self};
 use crate::delivery::Courriel;
 use crate::document::Etat;
 use crate::outbox::{self, Genre};
+use crate::roles::empreinte_secret;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -4,7 +4,8 @@
 use super::gabarit::{self, alerte, csrf, page, page_simple};
 use super::{erreur, message, securise, Connecte, Page};
 use crate::auth::comptes::{self, NouveauCompte, NouveauMotDePasse, RefusConnexion};
-use crate::auth::{session, RolePersonnel};
+use crate::auth::session;
+use crate::roles::RolePersonnel;
 use crate::service::{App, Erreur};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -217,7 +218,7 @@ fn formulaire_mot_de_passe(
             div.carte.etroite {
                 h1 { (titre) }
                 @if activation {
-                    p { "Compte " strong { (gabarit::libelle_role(RolePersonnel::parse(&p.role).unwrap_or(RolePersonnel::Referent))) } ". Vérifiez votre identité et choisissez un mot de passe d'au moins "
+                    p { "Compte " strong { (gabarit::libelle_role(p.role)) } ". Vérifiez votre identité et choisissez un mot de passe d'au moins "
                         (crate::auth::mots_de_passe::LONGUEUR_MIN) " caractères (une courte phrase est facile à retenir)." }
                 } @else {
                     p { "Compte " strong { (p.email) } ". Le nouveau mot de passe doit compter au moins "
@@ -345,11 +346,11 @@ async fn ecran_comptes(
                         tr {
                             td { (c.prenom) " " (c.nom.to_uppercase()) }
                             td { (c.email) }
-                            td { (gabarit::libelle_role(RolePersonnel::parse(&c.role).unwrap_or(RolePersonnel::Referent))) }
+                            td { (gabarit::libelle_role(c.role)) }
                             td {
                                 @if !c.actif { span.etiquette.gris { "désactivé" } }
                                 @else if !c.active { span.etiquette.bleu { "en attente d'activation" } }
-                                @else if c.verrouille_jusqua.as_deref().is_some_and(|v| v > crate::db::instant(app.horloge.maintenant()).as_str()) { span.etiquette.rouge { "verrouillé" } }
+                                @else if c.verrouille_jusqua.is_some_and(|v| v > app.horloge.maintenant()) { span.etiquette.rouge { "verrouillé" } }
                                 @else { span.etiquette.vert { "actif" } }
                             }
                             td {
@@ -476,9 +477,9 @@ async fn ecran_jetons(
                     @for j in &jetons {
                         tr {
                             td { (j.libelle) } td { (j.titulaire) }
-                            td { (gabarit::libelle_role(RolePersonnel::parse(&j.role).unwrap_or(RolePersonnel::Assistant))) }
-                            td { (gabarit::instant(&j.cree_le)) }
-                            td { (j.expire_le.as_deref().map(gabarit::instant).unwrap_or_else(|| "jamais".into())) }
+                            td { (gabarit::libelle_role(j.role)) }
+                            td { (gabarit::paris(j.cree_le)) }
+                            td { (j.expire_le.map(gabarit::paris).unwrap_or_else(|| "jamais".into())) }
                             td {
                                 form method="post" action="/admin/jetons/revoquer" {
                                     (csrf(s))
@@ -499,7 +500,7 @@ async fn ecran_jetons(
                 div { label for="titulaire" { "Compte dont il prend les droits" }
                     select #titulaire name="titulaire" {
                         @for p in personnes.iter().filter(|p| p.actif) {
-                            option value=(p.id) { (p.prenom) " " (p.nom.to_uppercase()) " — " (gabarit::libelle_role(RolePersonnel::parse(&p.role).unwrap_or(RolePersonnel::Assistant))) }
+                            option value=(p.id) { (p.prenom) " " (p.nom.to_uppercase()) " — " (gabarit::libelle_role(p.role)) }
                         }
                     }
                 }

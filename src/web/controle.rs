@@ -231,7 +231,7 @@ async fn ecran(
                                 tr {
                                     th scope="row" { a href=(format!("/controle/exports/{}", e.reference)) { (e.reference) } }
                                     td { (parametres(&vue)) }
-                                    td { (super::gabarit::heure(e.cree_le)) }
+                                    td { (super::gabarit::paris(e.cree_le)) }
                                     td { (etiquette_export(e.etat)) }
                                 }
                             }

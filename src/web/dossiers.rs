@@ -109,7 +109,7 @@ async fn accueil(
                     @for b in &retards {
                         li {
                             a href=(format!("/documents/{}", b.document)) { (b.prenom) " " (b.nom.to_uppercase()) " — bilan " (b.bilan) }
-                            " : dû le " (gabarit::jour(&b.echeance))
+                            " : dû le " (b.echeance.format("%d/%m/%Y"))
                         }
                     }
                 }
@@ -888,7 +888,7 @@ async fn document(
             ol.historique {
                 li { (gabarit::instant(&d.cree_le)) " — brouillon créé" }
                 @for e in &historique {
-                    li { (gabarit::heure(e.le)) " — " (e.vers.libelle()) " (" (e.acteur) ")" }
+                    li { (gabarit::paris(e.le)) " — " (e.vers.libelle()) " (" (e.acteur) ")" }
                 }
             }
         }
@@ -1076,10 +1076,9 @@ async fn signature_ici(
 async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let a = &s.acteur;
     let aujourdhui = app.horloge.aujourdhui();
-    let lignes =
-        docs::suivi_des_participants(&app.db, a.plie.as_str(), a.portefeuille(), aujourdhui)
-            .await
-            .map_err(|e| erreur(e.into()))?;
+    let lignes = participants::suivi(&app.db, a.plie.as_str(), a.portefeuille(), aujourdhui)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
@@ -1125,7 +1124,7 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
                 l.motif_sortie.clone().unwrap_or_default(),
                 oui(l.rsa),
                 oui(l.contrat),
-                l.dernier_emargement.map(gabarit::heure).unwrap_or_default(),
+                l.dernier_emargement.map(gabarit::paris).unwrap_or_default(),
                 l.bilans_en_retard.to_string(),
             ],
         )?;

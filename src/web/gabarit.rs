@@ -2,7 +2,7 @@
 //! header with its navigation, and small pieces reused across screens.
 
 use crate::auth::session::Session;
-use crate::auth::RolePersonnel;
+use crate::roles::RolePersonnel;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 fn tete(titre: &str, scripts: &[&str]) -> Markup {
@@ -126,11 +126,13 @@ pub fn etat(etat: crate::document::Etat) -> Markup {
 
 /// A stored instant (UTC) as a person in France reads it.
 pub fn instant(s: &str) -> String {
-    crate::db::parse_instant(s).map_or_else(|| s.to_owned(), heure)
+    crate::db::parse_instant(s)
+        .map(paris)
+        .unwrap_or_else(|| s.to_owned())
 }
 
-/// An instant as a person in France reads it.
-pub fn heure(t: chrono::DateTime<chrono::Utc>) -> String {
+/// An instant as a person in France reads it: `JJ/MM/AAAA HH:MM`, Paris time.
+pub fn paris(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::Paris)
         .format("%d/%m/%Y %H:%M")
         .to_string()

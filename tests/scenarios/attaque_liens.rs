@@ -669,6 +669,41 @@ fn un_participant_hors_du_portefeuille_ne_revele_pas_sa_reference() {
     assert!(v["erreur"].as_str().unwrap().contains("P-2025-0412"), "{v}");
 }
 
+/// "A participant within the caller's reach" is one rule: the fiche and the justificatifs of a
+/// participant accept the same names (parafe reference, parcours identifier) and refuse the same
+/// way outside the caller's portfolio.
+#[test]
+fn la_fiche_et_les_justificatifs_d_un_participant_ont_la_meme_portee() {
+    let plie = Plie::pret(None);
+    let service = &plie.service;
+    let samira = participant_ref(service, &plie.coordinateur, "Benali");
+    let autre = service.compte("autre.referent@plie.fr", "referent", Some("plie-test"));
+    let cas = [
+        (&plie.referent, samira.as_str(), StatusCode::OK),
+        (&plie.referent, "P-2025-0412", StatusCode::OK),
+        (&plie.coordinateur, "P-2025-0412", StatusCode::OK),
+        (&plie.referent, "P-2025-9999", StatusCode::NOT_FOUND),
+        (&autre, samira.as_str(), StatusCode::NOT_FOUND),
+        (&autre, "P-2025-0412", StatusCode::NOT_FOUND),
+    ];
+    for (jeton, cle, attendu) in cas {
+        for route in [
+            format!("/api/participants/{cle}"),
+            format!("/api/participants/{cle}/justificatifs"),
+        ] {
+            let (status, v) = service.appel("GET", &route, jeton, None);
+            assert_eq!(status, attendu, "{route} : {v}");
+            if attendu == StatusCode::OK {
+                assert_eq!(v["participant"]["ref"], samira.as_str(), "{route} : {v}");
+            } else {
+                let erreur = v["erreur"].as_str().unwrap();
+                assert!(erreur.contains("aucun participant"), "{route} : {v}");
+                assert!(erreur.contains(cle), "{route} : {v}");
+            }
+        }
+    }
+}
+
 #[test]
 fn comptes_ajouter_change_le_role_d_un_compte_existant() {
     let dir = tempfile::tempdir().unwrap();

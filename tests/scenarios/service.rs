@@ -1823,6 +1823,54 @@ fn un_etat_d_export_inconnu_en_base_est_une_erreur() {
     );
 }
 
+/// Runs a statement on the service's database as someone altering it by hand would.
+fn alterer_la_base(service: &Service, sql: &str) {
+    let out = Command::new("sqlite3")
+        .arg(service.data.join("parafe.db"))
+        .arg(format!("PRAGMA busy_timeout = 5000; {sql}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// A role parafe does not know, found in an account's row, lets nobody in as anything: the
+/// request fails (logged), never read as another role.
+#[test]
+fn un_role_inconnu_en_base_n_ouvre_rien() {
+    let plie = Plie::pret(None);
+    let service = &plie.service;
+    let (status, _) = service.appel("GET", "/api/participants", &plie.referent, None);
+    assert_eq!(status, StatusCode::OK);
+    // The schema's CHECK refuses it: as a later version's migration would, it is lifted.
+    alterer_la_base(
+        service,
+        "PRAGMA ignore_check_constraints = ON;
+         UPDATE personnel SET role = 'stagiaire' WHERE email = 't.garnier@plie.fr';",
+    );
+    let (status, v) = service.appel("GET", "/api/participants", &plie.referent, None);
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert!(v.get("participants").is_none(), "{v}");
+}
+
+/// A document state the life cycle does not know fails the dossier that lists it, instead of
+/// showing it as a piece in an unknown state.
+#[test]
+fn un_etat_inconnu_en_base_fait_echouer_le_dossier_de_justificatifs() {
+    let plie = Plie::pret(None);
+    let service = &plie.service;
+    let (participant, reference, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
+    let route = format!("/api/participants/{participant}/justificatifs");
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    alterer_la_base(
+        service,
+        &format!("UPDATE document SET etat = 'egare' WHERE ref = '{reference}';"),
+    );
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert!(!v.to_string().contains("egare"), "{v}");
+}
+
 #[test]
 fn un_workflow_faux_empeche_le_demarrage_en_nommant_fichier_et_ligne() {
     let dir = tempfile::tempdir().unwrap();
