@@ -1,46 +1,26 @@
 //! parafe : les documents des PLIE, de leur modèle à la preuve archivée.
 //!
-//! Les données traversent ces étapes, une par module :
+//! Ce crate est la ligne de commande (`parafe`, [`cli`]). Les étapes vivent chacune dans leur
+//! crate, que ce crate réexporte sous les noms de toujours (les essais et le banc s'en servent) :
 //!
-//! 1. [`template`] — catalogue des modèles Typst embarqués et validation des données
-//!    déclarées par leur schéma ;
-//! 2. [`render`] — compilation Typst en PDF/A-3b ;
-//! 3. [`seal`] — scellement PAdES (B-T, puis B-LTA) par le certificat de cachet du PLIE,
-//!    horodatage RFC 3161, et vérification indépendante ;
-//! 4. [`journal`] — journal des preuves chaîné par empreintes, ancré par horodatage ;
-//! 5. [`store`] — coffre de preuves sur S3 (Object Lock), adressé par SHA-256.
-//!
-//! Les workflows ([`workflow`], `workflows/*.toml`) disent qui signe quoi, dans quel ordre et
-//! dans quels délais ; [`document`] fixe le cycle de vie d'un document.
-//!
-//! Le service ([`service`], `parafe serve`) enchaîne ces étapes : il garde ses données avec
-//! [`db`], planifie les bilans ([`schedule`]), importe les participants ([`import`]), confie
-//! scellement, dépôt et courriels à une boîte d'envoi durable ([`outbox`]), remet les documents
-//! par SMTP ([`delivery`]). Au-dessus, la couche HTTP ([`http`]) monte par un seul routeur
-//! l'API JSON ([`api`]) et les écrans ([`web`]), qui ne s'importent pas l'un l'autre.
-//!
-//! Les types échangés entre étapes sont dans [`model`] ; la configuration dans [`config`].
+//! 1. `parafe-core` — types partagés ([`model`]), horloge, pannes, cycle de vie d'un document ;
+//! 2. `parafe-template` — modèles Typst embarqués ([`template`]) et composition PDF/A ([`render`]) ;
+//! 3. `parafe-seal` — scellement PAdES et horodatage RFC 3161 ([`seal`]) ;
+//! 4. `parafe-journal` — journal des preuves chaîné et son vérificateur ([`journal`]) ;
+//! 5. `parafe-store` — coffre de preuves S3, coffre embarqué ([`store`]) ;
+//! 6. `parafe-service` — la couche dépôt ([`db`]), les cas d'usage ([`service`]), la boîte
+//!    d'envoi, les échéanciers, l'import, les justificatifs, le pack d'audit ;
+//! 7. `parafe-http` — un routeur pour l'API JSON ([`api`]) et les écrans ([`web`]).
 
-pub mod api;
-pub mod auth;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod delivery;
-pub mod http;
-pub mod import;
-pub mod justificatif;
-pub mod outbox;
-pub mod pack;
-pub mod roles;
-pub mod schedule;
-pub mod service;
-pub mod web;
-pub mod workflow;
 
-// The pipeline's crates, under the names the service has always used.
 pub use parafe_core::{document, files, horloge, model, panne, tableur};
+pub use parafe_http::{self as http, api, web};
 pub use parafe_journal as journal;
 pub use parafe_seal as seal;
+pub use parafe_service::{
+    self as service, auth, config, db, delivery, import, justificatif, outbox, pack, roles,
+    schedule, workflow,
+};
 pub use parafe_store as store;
 pub use parafe_template::{render, template};

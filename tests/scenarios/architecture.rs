@@ -1,5 +1,5 @@
-//! The layering the crates will enforce, checked today inside each crate: no import cycle
-//! between modules. `cargo test --test scenarios -- architecture` names every cycle found, with
+//! Between crates, Cargo forbids an import that reaches back up; inside each crate, this test
+//! forbids an import cycle between modules. `cargo test --test scenarios -- architecture` names every cycle found, with
 //! the imports that close it.
 //!
 //! A module is a source file (`db/personnel.rs` is `db::personnel`); it depends on every module
@@ -10,17 +10,6 @@ use crate::support::repo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Cycles that remain, each until its step of the restructuring: the store takes its own
-/// configuration (`Vault::open(&Config)` today); the use cases of documents, signing and the
-/// pipeline call each other (`documents::transition`, `pipeline::rendre`, the secrets of a
-/// signing link). The test fails once one is gone, so that this list only shrinks.
-const CYCLES_CONNUS: &[&[&str]] = &[&[
-    "service::documents",
-    "service::pipeline",
-    "service::secrets",
-    "service::signature",
-]];
-
 /// module → the modules it imports, each with the files that do.
 type Graphe = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 
@@ -30,20 +19,10 @@ fn aucun_cycle_entre_les_modules_d_un_crate() {
     if let Ok(crates) = std::fs::read_dir(repo().join("crates")) {
         racines.extend(crates.flatten().map(|c| c.path().join("src")));
     }
-    let mut trouves = Vec::new();
     let mut rapport = String::new();
     for racine in racines.iter().filter(|r| r.is_dir()) {
         let graphe = graphe(racine);
         for cycle in cycles(&graphe) {
-            let connu = CYCLES_CONNUS.iter().any(|c| {
-                racine == &repo().join("src")
-                    && c.iter().copied().collect::<BTreeSet<_>>()
-                        == cycle.iter().map(String::as_str).collect()
-            });
-            trouves.push(cycle.clone());
-            if connu {
-                continue;
-            }
             rapport.push_str(&format!("\ncycle dans {} : {cycle:?}\n", racine.display()));
             for a in &cycle {
                 for (b, par) in &graphe[a] {
@@ -55,15 +34,6 @@ fn aucun_cycle_entre_les_modules_d_un_crate() {
         }
     }
     assert!(rapport.is_empty(), "imports en boucle :{rapport}");
-    for connu in CYCLES_CONNUS {
-        let present = trouves.iter().any(|c| {
-            c.iter().map(String::as_str).collect::<BTreeSet<_>>() == connu.iter().copied().collect()
-        });
-        assert!(
-            present,
-            "le cycle {connu:?} a disparu : retirez-le de CYCLES_CONNUS"
-        );
-    }
 }
 
 /// Every `.rs` file under `racine`, by module path (`""` for the crate root).

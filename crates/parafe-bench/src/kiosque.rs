@@ -42,7 +42,7 @@ pub struct BenchArgs {
 }
 
 const MOT_DE_PASSE: &str = "banc d'essai du kiosque parafe";
-const CONSENTEMENT: &str = parafe::service::signature::CONSENTEMENT;
+const CONSENTEMENT: &str = parafe::service::trace::CONSENTEMENT;
 
 /// The service under load, in its own process.
 struct Serveur {

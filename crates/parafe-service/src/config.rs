@@ -1,0 +1,98 @@
+//! Configuration: where parafe keeps its data, and the seams where deployments differ (seal key,
+//! timestamp authority, object store). Read from `<data-dir>/parafe.toml` when present; every
+//! option has a default that gives the zero-setup configuration.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where keys, the embedded store and the local queue live (not read from the file).
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    /// The clock every part reads (`PARAFE_HORLOGE`, not read from the file).
+    #[serde(skip)]
+    pub horloge: parafe_core::horloge::Horloge,
+    /// Seal certificate and timestamp authority.
+    pub seal: parafe_seal::SealConfig,
+    /// Evidence store (S3) and retention.
+    pub store: parafe_store::StoreConfig,
+    /// The web service: where it listens, its public address, the first PLIE.
+    pub service: ServiceConfig,
+    /// Outgoing mail: an SMTP server, or the development mailbox.
+    pub courriel: crate::delivery::CourrielConfig,
+}
+
+/// `[service]` in parafe.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address and port to listen on (also `--listen`, `PARAFE_LISTEN`).
+    pub ecoute: String,
+    /// Address people reach the service at, for links in e-mails; default `http://<ecoute>`.
+    pub url_publique: Option<String>,
+    /// A folder whose `*.toml` replace (same name) or add to the embedded workflows.
+    pub workflows: Option<PathBuf>,
+    /// The PLIE created at first start, and its name.
+    pub plie: String,
+    pub nom_plie: String,
+    /// How long a signing link stays valid.
+    pub duree_lien_heures: i64,
+    /// Tasks of the outbox run together (seals, uploads, e-mails).
+    pub taches_simultanees: usize,
+    /// Seconds between two passes of reminders, expiries and journal anchoring.
+    pub veille_secondes: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            ecoute: "127.0.0.1:8080".into(),
+            url_publique: None,
+            workflows: None,
+            plie: "plie".into(),
+            nom_plie: "Mon PLIE".into(),
+            duree_lien_heures: 72,
+            taches_simultanees: 32,
+            veille_secondes: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("fichier de configuration {path} illisible : {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("fichier de configuration {path} invalide : {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Horloge(String),
+}
+
+impl Config {
+    /// Loads `<data_dir>/parafe.toml` if it exists, the defaults otherwise.
+    pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
+        let path = data_dir.join("parafe.toml");
+        let mut config: Config = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        config.data_dir = data_dir.to_path_buf();
+        config.horloge =
+            parafe_core::horloge::Horloge::de_l_environnement().map_err(ConfigError::Horloge)?;
+        Ok(config)
+    }
+
+    /// The evidence store of this configuration, under its data directory, on its clock.
+    pub async fn coffre(&self) -> Result<parafe_store::Vault, parafe_store::StoreError> {
+        parafe_store::Vault::open(&self.store, &self.data_dir, self.horloge).await
+    }
+}

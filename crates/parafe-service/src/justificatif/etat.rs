@@ -1,0 +1,627 @@
+//! What each participant and the opération have, and what they lack: the pieces known to the
+//! database (sealed documents, justificatifs) read once into a [`Dossier`], then checked against
+//! the catalogue's requirements as of a day ([`evaluer`]). The same dossier feeds the checklist
+//! screens and the audit pack.
+
+use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
+use crate::db::{justificatifs, referentiel};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use parafe_core::document::Etat as EtatDocument;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Where a piece comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Source {
+    /// A parafe document (table `document`), by its public reference.
+    Document {
+        id: i64,
+        reference: String,
+    },
+    Justificatif {
+        id: i64,
+    },
+}
+
+/// One piece of evidence known for a participant or for the opération.
+#[derive(Debug, Clone, Serialize)]
+pub struct Piece {
+    #[serde(flatten)]
+    pub source: Source,
+    /// Template name (documents) or catalogue type (justificatifs).
+    pub genre: String,
+    pub libelle: String,
+    /// The day of the act (interview, contract, bilan) or the day the piece bears.
+    pub date: Option<NaiveDate>,
+    /// The day it was filed (Paris).
+    pub depose_le: Option<NaiveDate>,
+    /// Documents with their own due day (bilans BRSA).
+    pub echeance: Option<NaiveDate>,
+    /// Life-cycle state of a document (`document::Etat` code); `depose` for a justificatif.
+    pub etat: String,
+    /// Sealed and in the evidence store (justificatifs always are).
+    pub disponible: bool,
+    pub sha256: Option<String>,
+    pub taille: Option<i64>,
+    pub type_mime: String,
+    /// Journal entry that filed it.
+    pub seq: Option<i64>,
+    /// Original file name (justificatifs).
+    pub nom_fichier: Option<String>,
+    pub etape: Option<String>,
+    /// A collective sheet, shared by every attendee.
+    pub collectif: bool,
+}
+
+impl Piece {
+    /// A parafe document (else a justificatif).
+    pub fn est_document(&self) -> bool {
+        matches!(self.source, Source::Document { .. })
+    }
+
+    /// The day that tells whether it came in time: the act for documents, the filing for
+    /// justificatifs (a proof uploaded two months after the exit is late).
+    fn jour_probant(&self) -> Option<NaiveDate> {
+        if self.est_document() {
+            self.date.or(self.depose_le)
+        } else {
+            self.depose_le.or(self.date)
+        }
+    }
+}
+
+/// A participant of the opération with its pieces.
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierParticipant {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The identifier of the parcours software (UP Viesion), as staff know the person.
+    pub identifiant: String,
+    pub nom: String,
+    pub prenom: String,
+    pub commune: String,
+    pub date_naissance: Option<String>,
+    pub date_entree: Option<NaiveDate>,
+    pub date_sortie: Option<NaiveDate>,
+    pub motif_sortie: Option<String>,
+    #[serde(skip)]
+    pub referent_id: Option<i64>,
+    pub pieces: Vec<Piece>,
+}
+
+impl DossierParticipant {
+    /// Whether the accompaniment overlaps the period.
+    pub fn suivi_pendant(&self, periode: &Periode) -> bool {
+        self.date_entree.is_none_or(|e| e <= periode.au)
+            && self.date_sortie.is_none_or(|s| s >= periode.du)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationInfo {
+    #[serde(skip)]
+    pub id: i64,
+    pub code: String,
+    pub intitule: String,
+    pub programme: String,
+}
+
+/// Everything the database knows about an opération's evidence (for the filter asked).
+#[derive(Debug, Clone, Serialize)]
+pub struct Dossier {
+    pub plie: String,
+    pub operation: OperationInfo,
+    pub participants: Vec<DossierParticipant>,
+    /// Pieces of the opération itself (publicity proofs…).
+    pub pieces: Vec<Piece>,
+    /// The PLIE as documents show it (name, structure, address): its card, else the `plie`
+    /// object of the opération's latest document.
+    #[serde(skip)]
+    pub plie_donnees: Option<serde_json::Value>,
+}
+
+/// A period, both days included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Periode {
+    pub du: NaiveDate,
+    pub au: NaiveDate,
+}
+
+impl Periode {
+    pub fn contient(&self, jour: NaiveDate) -> bool {
+        self.du <= jour && jour <= self.au
+    }
+
+    /// No bounds: the whole accompaniment.
+    pub fn toute() -> Periode {
+        Periode {
+            du: NaiveDate::MIN,
+            au: NaiveDate::MAX,
+        }
+    }
+}
+
+/// Which participants to load.
+#[derive(Debug, Clone, Default)]
+pub struct Filtre {
+    /// One participant, by reference or parcours identifier.
+    pub participant: Option<String>,
+    /// A référent's portfolio.
+    pub referent_id: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DossierError {
+    #[error("opération « {0} » inconnue dans ce PLIE")]
+    OperationInconnue(String),
+    #[error("participant « {0} » inconnu dans cette opération")]
+    ParticipantInconnu(String),
+    #[error("lecture de la base impossible : {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+fn jour(s: Option<&str>) -> Option<NaiveDate> {
+    s.and_then(|s| s.get(..10))
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+/// The day of an instant, in Paris.
+fn jour_paris(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Europe::Paris).date_naive()
+}
+
+/// Reads an opération's dossier: its participants (all, one, or a référent's), their sealed
+/// documents and justificatifs, and the opération's own pieces. Personal data stays in memory
+/// for the caller to show or leave out.
+pub async fn charger(
+    db: &sqlx::SqlitePool,
+    plie: &str,
+    operation: &str,
+    filtre: &Filtre,
+    catalogue: &Catalogue,
+) -> Result<Dossier, DossierError> {
+    let op = referentiel::operation_par_code(db, plie, operation)
+        .await?
+        .map(|o| OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        })
+        .ok_or_else(|| DossierError::OperationInconnue(operation.to_owned()))?;
+    let lignes = justificatifs::participants(
+        db,
+        plie,
+        op.id,
+        filtre.participant.as_deref(),
+        filtre.referent_id,
+    )
+    .await?;
+    if let (Some(r), true) = (&filtre.participant, lignes.is_empty()) {
+        return Err(DossierError::ParticipantInconnu(r.clone()));
+    }
+    let mut participants: Vec<DossierParticipant> = Vec::with_capacity(lignes.len());
+    let mut par_id = HashMap::new();
+    for (i, l) in lignes.into_iter().enumerate() {
+        par_id.insert(l.id, i);
+        participants.push(DossierParticipant {
+            id: l.id,
+            reference: l.reference,
+            identifiant: l.identifiant_externe,
+            nom: l.nom,
+            prenom: l.prenom,
+            commune: l.commune,
+            date_naissance: l.date_naissance,
+            date_entree: jour(l.date_entree.as_deref()),
+            date_sortie: jour(l.date_sortie.as_deref()),
+            motif_sortie: l.motif_sortie,
+            referent_id: l.referent_id,
+            pieces: Vec::new(),
+        });
+    }
+
+    // The date inside the data (interviews, bilans), else the last signature, else the last change.
+    let documents = justificatifs::documents(db, plie, op.id).await?;
+    // The attendees of each sheet signed by several (all of them: a sheet whose attendees are
+    // filtered out is nobody's piece here, not the opération's).
+    let presents = justificatifs::presents(db, plie, op.id).await?;
+    let mut presents_par_document: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (doc, participant) in presents {
+        let presents = presents_par_document.entry(doc).or_default();
+        if let Some(&i) = par_id.get(&participant) {
+            presents.push(i);
+        }
+    }
+    let mut pieces_operation = Vec::new();
+    for d in documents {
+        let disponible = d.sha256_scelle.is_some()
+            && matches!(d.etat, EtatDocument::Depose | EtatDocument::Delivre);
+        let collectif = presents_par_document.get(&d.id);
+        let piece = Piece {
+            source: Source::Document {
+                id: d.id,
+                reference: d.reference,
+            },
+            libelle: catalogue.libelle(&d.modele),
+            genre: d.modele,
+            date: jour(d.date_donnees.as_deref())
+                .or_else(|| d.signe_le.map(jour_paris))
+                .or_else(|| Some(jour_paris(d.modifie_le))),
+            depose_le: disponible.then(|| jour_paris(d.modifie_le)),
+            echeance: d.echeance,
+            etat: d.etat.code().to_owned(),
+            disponible,
+            sha256: d.sha256_scelle,
+            taille: d.taille,
+            type_mime: "application/pdf".into(),
+            seq: d.depose_seq,
+            nom_fichier: None,
+            etape: None,
+            collectif: collectif.is_some(),
+        };
+        match (d.participant_id.and_then(|p| par_id.get(&p)), collectif) {
+            (Some(&i), _) => participants[i].pieces.push(piece),
+            (None, Some(presents)) => {
+                for &i in presents {
+                    participants[i].pieces.push(piece.clone());
+                }
+            }
+            // Filtered out, or a document of the opération itself (affiche).
+            (None, None) if d.participant_id.is_none() => pieces_operation.push(piece),
+            (None, None) => {}
+        }
+    }
+
+    let justificatifs = justificatifs::de_l_operation(db, plie, op.id).await?;
+    for j in justificatifs {
+        let piece = Piece {
+            source: Source::Justificatif { id: j.id },
+            libelle: catalogue.libelle(&j.genre),
+            genre: j.genre,
+            date: j.date_piece,
+            depose_le: Some(jour_paris(j.depose_le)),
+            echeance: None,
+            etat: "depose".into(),
+            disponible: true,
+            sha256: Some(j.sha256),
+            taille: Some(j.taille),
+            type_mime: j.type_mime,
+            seq: Some(j.depose_seq),
+            nom_fichier: Some(j.nom_fichier),
+            etape: j.etape,
+            collectif: false,
+        };
+        match j.participant_id {
+            None => pieces_operation.push(piece),
+            Some(p) => {
+                if let Some(&i) = par_id.get(&p) {
+                    participants[i].pieces.push(piece);
+                }
+            }
+        }
+    }
+    for p in &mut participants {
+        p.pieces
+            .sort_by(|a, b| (a.date, &a.genre).cmp(&(b.date, &b.genre)));
+    }
+    pieces_operation.sort_by(|a, b| (a.date, &a.genre).cmp(&(b.date, &b.genre)));
+
+    let plie_donnees = justificatifs::plie_donnees(db, plie, op.id).await?;
+    Ok(Dossier {
+        plie: plie.to_owned(),
+        operation: op,
+        participants,
+        pieces: pieces_operation,
+        plie_donnees: plie_donnees.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// Where a requirement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EtatExigence {
+    /// A piece is there, in time.
+    Present,
+    /// A piece is there, but came after the due day.
+    Tardif,
+    /// Nothing yet, not due yet.
+    AVenir,
+    /// Nothing, and the due day has passed.
+    Manquant,
+}
+
+impl EtatExigence {
+    /// As the API writes it (`present`, `tardif`, `a_venir`, `manquant`).
+    pub fn code(self) -> &'static str {
+        match self {
+            EtatExigence::Present => "present",
+            EtatExigence::Tardif => "tardif",
+            EtatExigence::AVenir => "a_venir",
+            EtatExigence::Manquant => "manquant",
+        }
+    }
+
+    /// What the file lacks: nothing in time (missing, or present but late).
+    pub fn est_un_manque(self) -> bool {
+        matches!(self, EtatExigence::Manquant | EtatExigence::Tardif)
+    }
+
+    pub fn libelle(self) -> &'static str {
+        match self {
+            EtatExigence::Present => "présent",
+            EtatExigence::Tardif => "présent, en retard",
+            EtatExigence::AVenir => "à venir",
+            EtatExigence::Manquant => "manquant",
+        }
+    }
+}
+
+/// One line of a checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ligne {
+    pub exigence: String,
+    pub libelle: String,
+    /// The month (« mars 2025 ») or the due piece (« bilan à 5 mois ») a line is about.
+    pub precision: Option<String>,
+    pub etat: EtatExigence,
+    pub echeance: Option<NaiveDate>,
+    /// Indexes, in the pieces given, of those that satisfy it.
+    pub pieces: Vec<usize>,
+}
+
+const MOIS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+fn nom_du_mois(jour: NaiveDate) -> String {
+    format!("{} {}", MOIS[jour.month0() as usize], jour.year())
+}
+
+fn premier_du_mois(jour: NaiveDate) -> NaiveDate {
+    jour.with_day(1).unwrap_or(jour)
+}
+
+fn satisfait(exigence: &Exigence, piece: &Piece) -> bool {
+    if piece.est_document() {
+        piece.disponible && exigence.documents.contains(&piece.genre)
+    } else {
+        exigence.une_parmi.contains(&piece.genre)
+    }
+}
+
+/// The checklist of a participant (`Some`) or of the opération (`None`, with its own pieces), as
+/// of `aujourdhui`, for the requirements that fall in `periode`.
+pub fn evaluer(
+    catalogue: &Catalogue,
+    participant: Option<&DossierParticipant>,
+    pieces: &[Piece],
+    periode: &Periode,
+    aujourdhui: NaiveDate,
+) -> Vec<Ligne> {
+    let portee = if participant.is_some() {
+        Portee::Participant
+    } else {
+        Portee::Operation
+    };
+    let mut lignes = Vec::new();
+    for e in catalogue.exigences.iter().filter(|e| e.portee == portee) {
+        let ok: Vec<usize> = (0..pieces.len())
+            .filter(|&i| satisfait(e, &pieces[i]))
+            .collect();
+        let ligne = |precision: Option<String>, etat, echeance, pieces: Vec<usize>| Ligne {
+            exigence: e.id.clone(),
+            libelle: e.libelle.clone(),
+            precision,
+            etat,
+            echeance,
+            pieces,
+        };
+        if let (Some(n), Some(p)) = (e.par_mois, participant) {
+            // Each calendar month of the accompaniment within the period, up to today.
+            let Some(entree) = p.date_entree else {
+                continue;
+            };
+            let debut = entree.max(periode.du);
+            let fin = p.date_sortie.unwrap_or(aujourdhui).min(periode.au);
+            let mut mois = premier_du_mois(debut);
+            while mois <= fin {
+                let suivant = mois + Months::new(1);
+                let dans: Vec<usize> = ok
+                    .iter()
+                    .copied()
+                    .filter(|&i| pieces[i].date.is_some_and(|d| mois <= d && d < suivant))
+                    .collect();
+                let etat = if dans.len() as u32 >= n {
+                    EtatExigence::Present
+                } else if suivant > aujourdhui {
+                    EtatExigence::AVenir
+                } else {
+                    EtatExigence::Manquant
+                };
+                let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
+                lignes.push(ligne(
+                    Some(nom_du_mois(mois)),
+                    etat,
+                    Some(fin_du_mois),
+                    dans,
+                ));
+                mois = suivant;
+            }
+        } else if e.echeances {
+            for (i, piece) in pieces.iter().enumerate() {
+                let Some(echeance) = piece.echeance.filter(|d| periode.contient(*d)) else {
+                    continue;
+                };
+                if !piece.est_document() || !e.documents.contains(&piece.genre) {
+                    continue;
+                }
+                let etat = match (piece.disponible, piece.jour_probant()) {
+                    (true, Some(d)) if d > echeance => EtatExigence::Tardif,
+                    (true, _) => EtatExigence::Present,
+                    (false, _) if echeance < aujourdhui => EtatExigence::Manquant,
+                    (false, _) => EtatExigence::AVenir,
+                };
+                let pris = if piece.disponible { vec![i] } else { vec![] };
+                let precision = format!("{}, dû le {}", piece.libelle, echeance.format("%d/%m/%Y"));
+                lignes.push(ligne(Some(precision), etat, Some(echeance), pris));
+            }
+        } else {
+            let depart = match (e.depuis, participant) {
+                (Some(Depuis::Entree), Some(p)) => p.date_entree,
+                (Some(Depuis::Sortie), Some(p)) => p.date_sortie,
+                _ => Some(periode.du),
+            };
+            // Not started (no exit yet) or after the period: nothing is expected.
+            let Some(depart) = depart.filter(|d| *d <= periode.au) else {
+                continue;
+            };
+            let echeance = depart
+                .checked_add_days(chrono::Days::new(u64::from(e.delai_jours)))
+                .unwrap_or(depart);
+            let premier = ok.iter().filter_map(|&i| pieces[i].jour_probant()).min();
+            let etat = match (ok.is_empty(), premier) {
+                (false, Some(d)) if e.depuis.is_some() && d > echeance => EtatExigence::Tardif,
+                (false, _) => EtatExigence::Present,
+                (true, _) if echeance < aujourdhui => EtatExigence::Manquant,
+                (true, _) => EtatExigence::AVenir,
+            };
+            let echeance = e.depuis.is_some().then_some(echeance);
+            lignes.push(ligne(None, etat, echeance, ok));
+        }
+    }
+    lignes
+}
+
+/// Consecutive lines of one requirement in one state, read as one: twenty months without an
+/// émargement make one line, « de mars 2025 à octobre 2026 (20 en tout) », not twenty.
+pub fn regrouper<'a>(lignes: &[&'a Ligne]) -> Vec<Vec<&'a Ligne>> {
+    lignes
+        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat)
+        .map(<[&Ligne]>::to_vec)
+        .collect()
+}
+
+/// What a group of lines is about: the month, the bilan…, or the span of months.
+pub fn precision_du_groupe(groupe: &[&Ligne]) -> Option<String> {
+    let precisions: Vec<&str> = groupe
+        .iter()
+        .filter_map(|l| l.precision.as_deref())
+        .collect();
+    match precisions.as_slice() {
+        [] => None,
+        [premiere, .., derniere] if precisions.len() > 3 => Some(format!(
+            "de {premiere} à {derniere} ({} en tout)",
+            precisions.len()
+        )),
+        _ => Some(precisions.join(" ; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn piece(genre: &str, date: &str, document: bool) -> Piece {
+        Piece {
+            source: if document {
+                Source::Document {
+                    id: 1,
+                    reference: "d".into(),
+                }
+            } else {
+                Source::Justificatif { id: 1 }
+            },
+            genre: genre.into(),
+            libelle: genre.into(),
+            date: Some(d(date)),
+            depose_le: Some(d(date)),
+            echeance: None,
+            etat: "depose".into(),
+            disponible: true,
+            sha256: None,
+            taille: None,
+            type_mime: "application/pdf".into(),
+            seq: None,
+            nom_fichier: None,
+            etape: None,
+            collectif: false,
+        }
+    }
+
+    fn participant(entree: &str, sortie: Option<&str>) -> DossierParticipant {
+        DossierParticipant {
+            id: 1,
+            reference: "P-1".into(),
+            identifiant: "UP-1".into(),
+            nom: "Martin".into(),
+            prenom: "Léa".into(),
+            commune: String::new(),
+            date_naissance: None,
+            date_entree: Some(d(entree)),
+            date_sortie: sortie.map(d),
+            motif_sortie: None,
+            referent_id: None,
+            pieces: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sortie_sans_preuve_et_mois_sans_emargement() {
+        let c = Catalogue::par_defaut().unwrap();
+        let p = participant("2025-02-10", Some("2025-04-20"));
+        let pieces = vec![
+            piece("contrat-engagement", "2025-02-12", true),
+            piece("emargement-individuel", "2025-02-20", true),
+            piece("emargement-individuel", "2025-04-02", true),
+        ];
+        let lignes = evaluer(&c, Some(&p), &pieces, &Periode::toute(), d("2025-12-01"));
+        let etat = |id: &str, precision: Option<&str>| {
+            lignes
+                .iter()
+                .find(|l| l.exigence == id && l.precision.as_deref() == precision)
+                .map(|l| l.etat)
+        };
+        assert_eq!(
+            etat("contrat-engagement", None),
+            Some(EtatExigence::Present)
+        );
+        assert_eq!(
+            etat("emargements", Some("février 2025")),
+            Some(EtatExigence::Present)
+        );
+        assert_eq!(
+            etat("emargements", Some("mars 2025")),
+            Some(EtatExigence::Manquant)
+        );
+        assert_eq!(etat("preuve-sortie", None), Some(EtatExigence::Manquant));
+        // Within the 28 days after the exit, the proof is still to come; after, late.
+        let lignes = evaluer(&c, Some(&p), &pieces, &Periode::toute(), d("2025-05-01"));
+        assert!(lignes
+            .iter()
+            .any(|l| l.exigence == "preuve-sortie" && l.etat == EtatExigence::AVenir));
+        let mut avec = pieces.clone();
+        avec.push(piece("contrat-travail", "2025-07-01", false));
+        let lignes = evaluer(&c, Some(&p), &avec, &Periode::toute(), d("2025-12-01"));
+        assert!(lignes
+            .iter()
+            .any(|l| l.exigence == "preuve-sortie" && l.etat == EtatExigence::Tardif));
+    }
+}

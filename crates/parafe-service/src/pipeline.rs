@@ -1,0 +1,815 @@
+//! What happens after the last signature, run by the outbox: the final version is rendered
+//! with its certificat de preuve and sealed (PAdES, RFC 3161), filed in the evidence store,
+//! then e-mailed to the workflow's recipients, each acceptance recorded as evidence.
+
+use super::secrets::{self, Secret};
+use super::{App, Erreur};
+use crate::db::documents::{self as docs, Document};
+use crate::db::signataires::{self, Signe};
+use crate::db::{self, participants, personnel, referentiel};
+use crate::delivery::{Accuse, Courriel};
+use crate::outbox::{self, Genre, Tache};
+use crate::workflow::Role;
+use chrono::{DateTime, Utc};
+use parafe_core::document::Etat;
+use parafe_core::model::{
+    EvidenceMetadata, JournalEntry, JournalEvent, PlieId, RenderedPdf, Sha256Digest,
+};
+use parafe_template::render::{Attachment, RenderOptions};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+/// Moves a document to its next state in the caller's transaction, and queues the journal
+/// entry recording it; a request that ends unsigned closes its links. False if the document
+/// changed meanwhile.
+pub async fn transition(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    document: &Document,
+    vers: Etat,
+    acteur: &str,
+) -> Result<bool, Erreur> {
+    let de = document.etat;
+    de.vers(vers)?;
+    let maintenant = app.horloge.maintenant();
+    let le = db::instant(maintenant);
+    if !docs::transition(tx, document.id, de, vers, acteur, &le).await? {
+        return Ok(false);
+    }
+    if matches!(vers, Etat::Refuse | Etat::Expire | Etat::Annule) {
+        // The end of the request: links already sent stop working.
+        signataires::clore_les_liens(tx, document.id).await?;
+    }
+    let evenement = parafe_core::model::JournalEvent::DocumentTransition {
+        document: document.reference.clone(),
+        from: de.code().into(),
+        to: vers.code().into(),
+        actor: acteur.into(),
+    };
+    let objets: Vec<&str> = [&document.sha256_rendu, &document.sha256_scelle]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    outbox::ajouter(
+        tx,
+        &format!("journal:{}", db::nouvelle_ref("t")),
+        Genre::Journal,
+        &document.plie,
+        &json!({ "evenement": evenement, "objets": objets }),
+        maintenant,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Typst's memoized results kept after each rendering of the service: those used by one of the
+/// last ten (fonts, the templates' common parts), not every sheet's layout.
+const RENDUS_MEMOISES: usize = 10;
+
+/// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
+/// with the files to attach (PDF/A-3).
+pub async fn rendre(
+    modele: &str,
+    donnees: Value,
+    le: DateTime<Utc>,
+    attachments: Vec<Attachment>,
+) -> Result<RenderedPdf, Erreur> {
+    let modele = modele.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let options = RenderOptions {
+            generated_at: le,
+            attachments,
+        };
+        parafe_template::render::render_pooled(&modele, &donnees, &options, RENDUS_MEMOISES)
+            .map_err(Erreur::Composition)
+    })
+    .await?
+}
+
+fn chemin_version(app: &App, sha: &str) -> PathBuf {
+    app.versions
+        .join(sha.get(..2).unwrap_or("xx"))
+        .join(format!("{sha}.pdf"))
+}
+
+/// Keeps a version's bytes under their hash (durably, before the database refers to them).
+pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
+    let chemin = chemin_version(app, &Sha256Digest::of(octets).to_hex());
+    let octets = octets.to_vec();
+    tokio::task::spawn_blocking(move || {
+        if chemin.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(chemin.parent().unwrap_or(&chemin))?;
+        parafe_core::files::write_durably(&chemin, &octets)
+    })
+    .await?
+    .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
+}
+
+pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
+    tokio::fs::read(chemin_version(app, sha))
+        .await
+        .map_err(Erreur::fichier(format!("version {sha} illisible")))
+}
+
+/// The outbox's lanes. Each runs its own kinds of tasks, side by side with the others, so that
+/// sealing a closed sheet never waits behind a flood of journal entries or e-mails.
+#[derive(Debug, Clone, Copy)]
+enum Voie {
+    /// Rendering, sealing and filing: each document on its own, `taches_simultanees` at once.
+    Documents,
+    /// Journal entries: one lot at a time (each PLIE's chain has one head), one disk sync and
+    /// two database writes for the whole lot.
+    Journal,
+    /// E-mails: a lot of `taches_simultanees` sent together, acceptances recorded together.
+    Courriels,
+}
+
+/// Journal entries taken in one lot at most.
+const LOT_JOURNAL: usize = 500;
+
+impl Voie {
+    fn genres(self) -> &'static [Genre] {
+        match self {
+            Voie::Documents => &[Genre::Sceller, Genre::Deposer],
+            Voie::Journal => &[Genre::Journal],
+            Voie::Courriels => &[Genre::Courriel],
+        }
+    }
+
+    /// Lots run at once, and tasks in a lot.
+    fn capacite(self, app: &App) -> (usize, usize) {
+        let simultanees = app.config.service.taches_simultanees.max(1);
+        match self {
+            Voie::Documents => (simultanees, 1),
+            Voie::Journal => (1, LOT_JOURNAL),
+            Voie::Courriels => (1, simultanees),
+        }
+    }
+
+    /// Runs a lot; a task that fails is put off or given up ([`echouer`]).
+    async fn executer(self, app: &App, lot: Vec<Tache>) {
+        match self {
+            Voie::Documents => {
+                for tache in lot {
+                    let fait = match tache.genre {
+                        Genre::Sceller => sceller(app, &tache).await,
+                        Genre::Deposer => deposer(app, &tache).await,
+                        autre => Err(Erreur::Interne(format!("tâche {autre:?} hors de sa voie"))),
+                    };
+                    if let Err(e) = fait {
+                        echouer(app, &tache, &e).await;
+                    }
+                }
+            }
+            Voie::Journal => journaliser_lot(app, lot).await,
+            Voie::Courriels => {
+                if let Err(e) = envoyer_lot(app, lot).await {
+                    tracing::error!("lot de courriels interrompu : {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs the outbox until the process ends (or the handle is aborted): its three lanes.
+pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::join!(
+            voie(&app, Voie::Documents),
+            voie(&app, Voie::Journal),
+            voie(&app, Voie::Courriels),
+        );
+    })
+}
+
+/// One lane: takes the due tasks of its kinds as lots finish, then waits for a lot to finish,
+/// a new task, or a second.
+async fn voie(app: &App, voie: Voie) {
+    let (lots, taille) = voie.capacite(app);
+    let mut reveil = app.reveil.ecouter();
+    let mut en_cours = tokio::task::JoinSet::new();
+    // The tasks of each lot running, still `attente` in the table until done.
+    let mut pris: HashMap<tokio::task::Id, Vec<i64>> = HashMap::new();
+    loop {
+        let libres = lots.saturating_sub(en_cours.len());
+        if libres > 0 {
+            // Seen now: a task queued from here on rings again.
+            reveil.borrow_and_update();
+            let sauf: HashSet<i64> = pris.values().flatten().copied().collect();
+            let maintenant = app.horloge.maintenant();
+            match db::outbox::dues(&app.db, maintenant, voie.genres(), &sauf, libres * taille).await
+            {
+                Ok(taches) => {
+                    let mut taches = taches.into_iter().peekable();
+                    while taches.peek().is_some() {
+                        let lot: Vec<Tache> = taches.by_ref().take(taille).collect();
+                        let ids = lot.iter().map(|t| t.id).collect();
+                        let app = app.clone();
+                        let tache = en_cours.spawn(async move { voie.executer(&app, lot).await });
+                        pris.insert(tache.id(), ids);
+                    }
+                }
+                Err(e) => tracing::error!("boîte d'envoi illisible : {e}"),
+            }
+        }
+        let plein = en_cours.len() >= lots;
+        tokio::select! {
+            Some(fini) = en_cours.join_next_with_id(), if !en_cours.is_empty() => {
+                let id = match fini {
+                    Ok((id, ())) => id,
+                    // A lot that panicked: its tasks stay due.
+                    Err(e) => {
+                        tracing::error!("lot de la boîte d'envoi interrompu : {e}");
+                        e.id()
+                    }
+                };
+                pris.remove(&id);
+            }
+            Ok(()) = reveil.changed(), if !plein => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if !plein => {}
+        }
+    }
+}
+
+/// A failed task: given up with its reason when trying again cannot help, put off otherwise.
+async fn echouer(app: &App, tache: &Tache, e: &Erreur) {
+    let maintenant = app.horloge.maintenant();
+    let raison = e.to_string();
+    let ecrit = if e.permanente() {
+        tracing::error!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche abandonnée : {raison}");
+        db::outbox::abandonner(&app.db, tache, &raison, maintenant).await
+    } else {
+        tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche reportée : {raison}");
+        let prochain = maintenant + outbox::attente(tache.essais + 1);
+        db::outbox::reporter(&app.db, tache, &raison, prochain).await
+    };
+    if let Err(e) = ecrit {
+        tracing::error!("échec de la tâche {} non consigné : {e}", tache.cle);
+    }
+}
+
+fn plie_de(tache: &Tache) -> Result<PlieId, Erreur> {
+    PlieId::new(&tache.plie).map_err(Erreur::Interne)
+}
+
+async fn document_de(app: &App, tache: &Tache) -> Result<Document, Erreur> {
+    let reference = tache.charge["document"].as_str().unwrap_or_default();
+    docs::par_ref(&app.db, &tache.plie, reference, None)
+        .await?
+        .ok_or_else(|| Erreur::Introuvable(format!("document {reference} introuvable")))
+}
+
+/// Marks the task done alone (its effect was already there).
+async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let mut tx = app.db.begin().await?;
+    db::outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "deja_fait": true }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An entry a journal task appends.
+type Evenement = (JournalEvent, Vec<Sha256Digest>);
+
+fn evenement_de(tache: &Tache) -> Result<(PlieId, Evenement), Erreur> {
+    let evenement: JournalEvent = serde_json::from_value(tache.charge["evenement"].clone())?;
+    let objets: Vec<Sha256Digest> = tache.charge["objets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| Sha256Digest::from_hex(o.as_str()?))
+        .collect();
+    Ok((plie_de(tache)?, (evenement, objets)))
+}
+
+/// The journal entries of a lot: marked started together, appended to each PLIE's chain with
+/// one disk sync, marked done in one transaction. A task whose entry may be in the journal
+/// already (a crash after the append) is matched to it rather than appended again.
+async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
+    let tous: Vec<&Tache> = lot.iter().collect();
+    if let Err(e) = db::outbox::commencer(&app.db, &tous, app.horloge.maintenant()).await {
+        let e = Erreur::from(e);
+        for tache in &lot {
+            echouer(app, tache, &e).await;
+        }
+        return;
+    }
+    let mut par_plie: BTreeMap<PlieId, Vec<(&Tache, Evenement)>> = BTreeMap::new();
+    for tache in &lot {
+        match evenement_de(tache) {
+            Ok((plie, evenement)) => par_plie.entry(plie).or_default().push((tache, evenement)),
+            Err(e) => echouer(app, tache, &e).await,
+        }
+    }
+    let mut faits: Vec<(&Tache, u64)> = Vec::new();
+    for (plie, taches) in par_plie {
+        let ids: Vec<&Tache> = taches.iter().map(|(t, _)| *t).collect();
+        match journaliser_plie(app, &plie, taches).await {
+            Ok(seqs) => faits.extend(seqs),
+            Err(e) => {
+                for tache in ids {
+                    echouer(app, tache, &e).await;
+                }
+            }
+        }
+    }
+    let termine = async {
+        let maintenant = app.horloge.maintenant();
+        let mut tx = app.db.begin().await?;
+        for (tache, seq) in &faits {
+            db::outbox::terminer(&mut tx, tache.id, &json!({ "seq": seq }), maintenant).await?;
+        }
+        tx.commit().await
+    };
+    if let Err(e) = termine.await {
+        let e = Erreur::from(e);
+        // Still marked started: the next run finds the entries in the journal.
+        for (tache, _) in &faits {
+            echouer(app, tache, &e).await;
+        }
+    }
+}
+
+/// Appends one PLIE's entries of a lot, in order; returns each task's entry number.
+async fn journaliser_plie<'t>(
+    app: &App,
+    plie: &PlieId,
+    taches: Vec<(&'t Tache, Evenement)>,
+) -> Result<Vec<(&'t Tache, u64)>, Erreur> {
+    let mut recentes = if taches.iter().any(|(t, _)| t.interrompue) {
+        entrees_recentes(app, plie)?
+    } else {
+        Vec::new()
+    };
+    let mut faits = Vec::new();
+    let mut a_ecrire = Vec::new();
+    for (tache, (evenement, objets)) in taches {
+        // Each entry found answers for one task only: two tasks may journal the same event.
+        let trouvee = tache
+            .interrompue
+            .then(|| {
+                recentes
+                    .iter()
+                    .rposition(|e| e.event == evenement && e.objects == objets)
+            })
+            .flatten()
+            .map(|i| recentes.remove(i).seq);
+        match trouvee {
+            Some(seq) => faits.push((tache, seq)),
+            None => a_ecrire.push((tache, (evenement, objets))),
+        }
+    }
+    let (qui, evenements): (Vec<&Tache>, Vec<Evenement>) = a_ecrire.into_iter().unzip();
+    let entrees = app.vault.record_all(plie, evenements).await?;
+    faits.extend(qui.into_iter().zip(entrees.iter().map(|e| e.seq)));
+    Ok(faits)
+}
+
+/// The entries of a chain's last two segments, where a recent entry is.
+fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
+    use parafe_journal::chain::{read_segment, segment_numbers, segment_path};
+    let dir = app.vault.journal().chain_dir(plie);
+    let lire = || Erreur::fichier("journal illisible");
+    let numeros = segment_numbers(&dir).map_err(lire())?;
+    let mut entrees = Vec::new();
+    for numero in numeros.iter().rev().take(2).rev() {
+        entrees.extend(read_segment(&segment_path(&dir, *numero)).map_err(lire())?);
+    }
+    Ok(entrees)
+}
+
+/// A signature collected, as stored with its evidence.
+impl Signe {
+    fn preuve(&self) -> Value {
+        self.traits
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null)
+    }
+    fn horodatage(&self) -> String {
+        self.signe_le.map(|t| t.to_rfc3339()).unwrap_or_default()
+    }
+}
+
+async fn signes(app: &App, document: &Document) -> Result<Vec<Signe>, Erreur> {
+    Ok(signataires::signes(&app.db, document.id).await?)
+}
+
+/// The signers' evidence as the certificat de preuve shows it, and in full as the PDF carries
+/// it (strokes with their timing, consent).
+fn preuves(signes: &[Signe]) -> (Value, Value) {
+    let mut certificat = Vec::new();
+    let mut detail = Vec::new();
+    for s in signes {
+        let preuve = s.preuve();
+        certificat.push(json!({
+            "nom": s.nom,
+            "qualite": qualite(&s.role),
+            "methode": s.methode,
+            "horodatage": s.horodatage(),
+            "ip": s.ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "non communiquée".into()),
+            "appareil": s.agent.clone().filter(|a| !a.is_empty()).map_or_else(|| "non communiqué".into(), |a| a.chars().take(90).collect::<String>()),
+            "verification": preuve["verification"].as_str().unwrap_or_default(),
+        }));
+        detail.push(json!({
+            "rang": s.rang, "role": s.role, "methode": s.methode, "signe_le": s.horodatage(),
+            "ip": s.ip, "agent": s.agent, "version_sha256": s.version_sha256,
+            "consentement": super::trace::CONSENTEMENT,
+            "trace": preuve["trace"], "nom_tape": preuve["nom_tape"], "verification": preuve["verification"],
+        }));
+    }
+    (json!(certificat), json!(detail))
+}
+
+fn qualite(role: &str) -> &'static str {
+    match role {
+        "participant" => "Participant",
+        "referent" => "Référent de parcours",
+        "animateur" => "Animateur",
+        "partenaire" => "Partenaire",
+        "equipe_animation" => "Équipe d'animation du PLIE",
+        "referent_etape" => "Référent d'étape",
+        "coordinateur" => "Coordinateur du PLIE",
+        _ => "Signataire",
+    }
+}
+
+/// Puts each signature in the template's data, where the workflow's role is drawn: the strokes
+/// fitted to the template's box, or none for a typed name.
+fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
+    let mut presents = 0usize;
+    for s in signes {
+        let trace = serde_json::from_value::<super::trace::Trace>(s.preuve()["trace"].clone())
+            .map_or(json!([]), |t| t.pour_modele());
+        let bloc = json!({ "horodatage": s.horodatage(), "methode": s.methode, "trace": trace });
+        let cible = match s.role.as_str() {
+            "participant" if donnees.get("participants").is_some_and(Value::is_array) => {
+                let cible = donnees["participants"].get_mut(presents);
+                presents += 1;
+                cible
+            }
+            "participant" => donnees.get_mut("participant"),
+            "referent" => donnees.get_mut("referent"),
+            "animateur" => donnees.get_mut("animateur"),
+            "partenaire" => donnees
+                .get_mut("retour")
+                .and_then(|r| r.get_mut("partenaire")),
+            _ => donnees.get_mut("tiers"),
+        };
+        if let Some(Value::Object(cible)) = cible {
+            cible.insert("signature".into(), bloc);
+        }
+    }
+}
+
+async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let document = document_de(app, tache).await?;
+    match document.etat {
+        Etat::Signe => {}
+        Etat::Scelle | Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
+        autre => return Err(Erreur::Conflit(format!("sceller un document {autre}"))),
+    }
+    let mut donnees: Value = serde_json::from_str(&document.donnees)?;
+    let signes = signes(app, &document).await?;
+    placer_signatures(&mut donnees, &signes);
+    let (certificat, detail) = preuves(&signes);
+    let maintenant = app.horloge.maintenant();
+    let sceau = app.keys.seal.chain.first();
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    donnees["preuve"] = json!({
+        "document": titre,
+        "versions": [{
+            "libelle": "Version présentée aux signataires",
+            "sha256": document.sha256_rendu,
+            "horodatage": document.envoye_le.as_deref().and_then(db::parse_instant).map(|t| t.to_rfc3339()),
+        }],
+        "signataires": certificat,
+        "sceau": {
+            "titulaire": sceau.map(parafe_seal::chain::subject).unwrap_or_default(),
+            "emetteur": sceau.map(|c| c.tbs_certificate.issuer.to_string()).unwrap_or_default(),
+            "numero_serie": sceau.map(|c| hex::encode(c.tbs_certificate.serial_number.as_bytes())).unwrap_or_default(),
+            "horodatage": maintenant.to_rfc3339(),
+            "autorite_horodatage": app.tsa.nom(),
+            "autorite_qualifiee": app.tsa.qualifiee(),
+        },
+    });
+    let piece = Attachment {
+        name: "preuves.json".into(),
+        description:
+            "Preuves de signature : signataires, traits horodatés, consentement, vérifications"
+                .into(),
+        json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
+    };
+    let rendu = rendre(&document.modele, donnees, maintenant, vec![piece]).await?;
+    let scelle = parafe_seal::seal(&rendu, &app.keys, &app.tsa).await?;
+    garder_version(app, scelle.bytes()).await?;
+    let le = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    if !db::outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time }),
+        app.horloge.maintenant(),
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    docs::ajouter_version(
+        &mut tx,
+        document.id,
+        "scelle",
+        &scelle.sha256().to_hex(),
+        scelle.bytes().len() as i64,
+        &le,
+    )
+    .await?;
+    let document = docs::par_id(&mut *tx, document.id).await?.ok_or_else(|| {
+        Erreur::Introuvable(format!("document {} introuvable", document.reference))
+    })?;
+    if !transition(app, &mut tx, &document, Etat::Scelle, "parafe").await? {
+        return Err(Erreur::Conflit("état changé pendant le scellement".into()));
+    }
+    outbox::ajouter(
+        &mut tx,
+        &format!("deposer:{}", document.reference),
+        Genre::Deposer,
+        &document.plie,
+        &json!({ "document": document.reference }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(())
+}
+
+async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
+    let document = document_de(app, tache).await?;
+    match document.etat {
+        Etat::Scelle => {}
+        Etat::Depose | Etat::Delivre => return deja_fait(app, tache).await,
+        autre => return Err(Erreur::Conflit(format!("déposer un document {autre}"))),
+    }
+    let sha = document
+        .sha256_scelle
+        .clone()
+        .ok_or_else(|| Erreur::Interne("pas de version scellée".into()))?;
+    let octets = lire_version(app, &sha).await?;
+    let plie = plie_de(tache)?;
+    let participant = match document.participant_id {
+        Some(id) => participants::par_id(&app.db, &document.plie, id).await?,
+        None => None,
+    };
+    let operation = match document.operation_id {
+        Some(id) => referentiel::operation(&app.db, &document.plie, id)
+            .await?
+            .map(|o| o.code),
+        None => None,
+    };
+    let jour = document
+        .envoye_le
+        .as_deref()
+        .unwrap_or(&document.cree_le)
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    let metadata = EvidenceMetadata {
+        content_type: "application/pdf".into(),
+        original_name: format!("{jour}-{}.pdf", document.modele),
+        operation: operation.unwrap_or_else(|| "hors-operation".into()),
+        participant: participant.as_ref().map(|p| p.reference.clone()),
+        kind: document.modele.clone(),
+    };
+    let depot = app
+        .vault
+        .file(&plie, metadata, parafe_store::Content::Bytes(octets))
+        .await?;
+    // Read before the transaction: a second connection taken while holding one could
+    // exhaust the pool.
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let nom_plie = referentiel::nom_plie(&app.db, &document.plie)
+        .await?
+        .unwrap_or_default();
+    let destinataires = destinataires(app, &document, participant.as_ref()).await?;
+    let maintenant = app.horloge.maintenant();
+    let mut tx = app.db.begin().await?;
+    if !db::outbox::terminer(
+        &mut tx,
+        tache.id,
+        &json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued }),
+        maintenant,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    docs::marquer_depose(&mut tx, document.id, depot.seq as i64).await?;
+    if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
+        return Err(Erreur::Conflit("état changé pendant le dépôt".into()));
+    }
+    for (role, adresses) in destinataires {
+        let courriel = Courriel {
+            a: adresses,
+            objet: format!("{titre} signé et scellé — {nom_plie}"),
+            texte: format!(
+                "Bonjour,\n\nVeuillez trouver ci-joint le document « {titre} » (référence {}), signé puis scellé \
+                 par {nom_plie}.\n\nSon empreinte SHA-256 : {sha}\nLe cachet électronique et l'horodatage qu'il \
+                 porte se vérifient avec tout lecteur PDF (panneau des signatures) ou `pdfsig`.\n",
+                document.reference.to_uppercase()
+            ),
+            message_id: format!("<{}.{role}@parafe>", document.reference),
+            piece_jointe: None,
+            renvoi: false,
+        };
+        outbox::ajouter(
+            &mut tx,
+            &format!("remise:{}:{role}", document.reference),
+            Genre::Courriel,
+            &document.plie,
+            &json!({ "courriel": courriel, "document": document.reference, "remise": role, "joindre": sha }),
+            maintenant,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(())
+}
+
+/// Who receives the sealed document, by the workflow's roles, with their addresses; a role
+/// without a known address is left out (the document stays filed).
+async fn destinataires(
+    app: &App,
+    document: &Document,
+    participant: Option<&participants::Participant>,
+) -> Result<Vec<(String, Vec<String>)>, Erreur> {
+    let Some(workflow) = app.workflow(&document.workflow) else {
+        return Ok(Vec::new());
+    };
+    let departement = match participant.and_then(|p| p.fiche.departement.as_deref()) {
+        Some(code) => referentiel::departement(&app.db, &document.plie, code).await?,
+        None => None,
+    };
+    let mut out = Vec::new();
+    for role in &workflow.destinataires {
+        let adresses: Vec<String> = match role {
+            Role::Participant => participant
+                .and_then(|p| p.fiche.email.clone())
+                .into_iter()
+                .collect(),
+            Role::Prescripteur => participant
+                .and_then(|p| p.fiche.email_prescripteur.clone())
+                .into_iter()
+                .collect(),
+            Role::Referent => match participant
+                .and_then(|p| p.fiche.referent_id)
+                .or(document.auteur_id)
+            {
+                Some(id) => personnel::par_id(&app.db, &document.plie, id)
+                    .await?
+                    .map(|p| p.email)
+                    .into_iter()
+                    .collect(),
+                None => Vec::new(),
+            },
+            Role::ReferentUniqueRsa => departement
+                .as_ref()
+                .map(|d| d.email_referent_unique.clone())
+                .into_iter()
+                .collect(),
+            Role::Sdi => departement
+                .as_ref()
+                .map(|d| d.email_sdi.clone())
+                .into_iter()
+                .collect(),
+            Role::Coordinateur => personnel::emails_coordinateurs(&app.db, &document.plie).await?,
+            autre => signataires::emails_du_role(&app.db, document.id, autre.nom()).await?,
+        };
+        if !adresses.is_empty() {
+            out.push((role.nom().to_owned(), adresses));
+        }
+    }
+    Ok(out)
+}
+
+/// A message the SMTP server accepted, and what its acceptance completes.
+struct Envoye {
+    accuse: Accuse,
+    renvoi: bool,
+    /// Delivery of a sealed document to this recipient role.
+    remise: Option<(String, Document)>,
+}
+
+/// The e-mails of a batch: marked started together, sent concurrently (each drawing the secret
+/// it carries, if any), their acceptances recorded in one transaction — one disk sync for the
+/// batch rather than two per message.
+async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
+    db::outbox::commencer(
+        &app.db,
+        &taches.iter().collect::<Vec<_>>(),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    let mut envois = tokio::task::JoinSet::new();
+    for tache in taches {
+        let app = app.clone();
+        envois.spawn(async move {
+            let envoi = envoyer_un(&app, &tache).await;
+            (tache, envoi)
+        });
+    }
+    let mut envoyes = Vec::new();
+    while let Some(fini) = envois.join_next().await {
+        let (tache, envoi) = fini?;
+        match envoi {
+            Ok(e) => envoyes.push((tache, e)),
+            Err(e) => echouer(app, &tache, &e).await,
+        }
+    }
+    let maintenant = app.horloge.maintenant();
+    let mut tx = app.db.begin().await?;
+    for (tache, envoye) in &envoyes {
+        let resultat = match envoye {
+            Some(e) => json!(e.accuse),
+            None => json!({ "sans_objet": true }),
+        };
+        if !db::outbox::terminer(&mut tx, tache.id, &resultat, maintenant).await? {
+            continue;
+        }
+        let Some(Envoye {
+            accuse,
+            renvoi,
+            remise: Some((role, document)),
+        }) = envoye
+        else {
+            continue;
+        };
+        let evenement = JournalEvent::DocumentDelivered {
+            document: document.reference.clone(),
+            recipient: role.clone(),
+            message_id: accuse.message_id.clone(),
+            smtp_reply: accuse.reponse.clone(),
+            accepted_at: accuse.accepte_le,
+            resent: *renvoi,
+        };
+        outbox::ajouter(
+            &mut tx,
+            &format!("journal:remise:{}:{role}", document.reference),
+            Genre::Journal,
+            &document.plie,
+            &json!({ "evenement": evenement, "objets": [document.sha256_scelle] }),
+            maintenant,
+        )
+        .await?;
+        if db::outbox::remises_restantes(&mut tx, &document.reference).await? == 0 {
+            transition(app, &mut tx, document, Etat::Delivre, "parafe").await?;
+        }
+    }
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(())
+}
+
+/// Sends one message; None when the secret it was to carry is no longer wanted (then nothing
+/// is sent).
+async fn envoyer_un(app: &App, tache: &Tache) -> Result<Option<Envoye>, Erreur> {
+    let mut courriel: Courriel = serde_json::from_value(tache.charge["courriel"].clone())?;
+    if let Some(secret) = tache.charge.get("secret") {
+        let secret: Secret = serde_json::from_value(secret.clone())?;
+        match secret.tirer(app).await? {
+            Some(valeur) => courriel.texte = secrets::inserer(&courriel.texte, &valeur),
+            None => return Ok(None),
+        }
+    }
+    let remise = match tache.charge["remise"].as_str() {
+        Some(role) => Some((role.to_owned(), document_de(app, tache).await?)),
+        None => None,
+    };
+    if let (Some(sha), Some((_, document))) = (tache.charge["joindre"].as_str(), &remise) {
+        courriel.piece_jointe = Some((
+            format!("{}-{}.pdf", document.modele, document.reference),
+            lire_version(app, sha).await?,
+        ));
+    }
+    courriel.renvoi = tache.interrompue;
+    let accuse = app.courrier.envoyer(&courriel, &plie_de(tache)?).await?;
+    Ok(Some(Envoye {
+        accuse,
+        renvoi: courriel.renvoi,
+        remise,
+    }))
+}

@@ -1,0 +1,91 @@
+//! The PLIE's settings that coordinateurs and administrateurs keep: its card as documents show
+//! it, and the Départements' addresses and bilan months.
+
+use super::{App, Erreur};
+use crate::auth::{Acteur, Refus};
+use crate::db::referentiel;
+use crate::roles::RolePersonnel;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
+    if matches!(
+        acteur.role,
+        RolePersonnel::Coordinateur | RolePersonnel::Admin
+    ) {
+        Ok(())
+    } else {
+        Err(Erreur::Interdit(Refus::Interdit.to_string()))
+    }
+}
+
+/// A Département as a coordinateur sets it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReglageDepartement {
+    pub nom: String,
+    pub email_referent_unique: String,
+    pub email_sdi: String,
+    pub bilans_mois: Option<Vec<u32>>,
+}
+
+/// Records a Département of the PLIE (its addresses checked, its bilan months between 1 and 120).
+pub async fn enregistrer_departement(
+    app: &App,
+    acteur: &Acteur,
+    code: String,
+    d: ReglageDepartement,
+) -> Result<referentiel::Departement, Erreur> {
+    reglage_permis(acteur)?;
+    for (champ, email) in [
+        ("email_referent_unique", &d.email_referent_unique),
+        ("email_sdi", &d.email_sdi),
+    ] {
+        if !crate::delivery::email_valide(email) {
+            return Err(Erreur::invalide(
+                champ,
+                format!("« {email} » n'est pas une adresse e-mail"),
+            ));
+        }
+    }
+    if d.bilans_mois
+        .as_ref()
+        .is_some_and(|m| m.is_empty() || m.iter().any(|&m| m == 0 || m > 120))
+    {
+        return Err(Erreur::invalide(
+            "bilans_mois",
+            "mois entre 1 et 120 attendus",
+        ));
+    }
+    let departement = referentiel::Departement {
+        code,
+        nom: d.nom,
+        email_referent_unique: d.email_referent_unique,
+        email_sdi: d.email_sdi,
+        bilans_mois: d.bilans_mois.map(|m| json!(m).to_string()),
+    };
+    referentiel::enregistrer_departement(&app.db, acteur.plie.as_str(), &departement).await?;
+    Ok(departement)
+}
+
+/// Records the PLIE's card (name, structure, address), checked as the templates' « plie »
+/// field so that every document accepts it.
+pub async fn enregistrer_fiche_plie(
+    app: &App,
+    acteur: &Acteur,
+    fiche: &Value,
+) -> Result<(), Erreur> {
+    reglage_permis(acteur)?;
+    let schema = app
+        .catalogue
+        .get("contrat-engagement")
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let essai = json!({ "plie": fiche });
+    if let Err(erreurs) = parafe_template::template::validate(schema, &essai) {
+        if let Some(e) = erreurs.iter().find(|e| e.chemin.starts_with("plie")) {
+            return Err(Erreur::invalide(&e.chemin, e.message.clone()));
+        }
+    }
+    crate::db::referentiel::changer_fiche(&app.db, acteur.plie.as_str(), fiche).await?;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! What comes due with time. Bilans BRSA: for each participant on RSA under a CER, drafts due at
+//! the workflow's months after the CER start (or the Département's own months), moved when the
+//! CER start changes, replaced by the "sortie anticipée" bilan at an early exit. Signature
+//! requests: reminders, then expiry. The clock is always passed in, so that tests and the
+//! service share the same code.
+
+use crate::db::documents::{self as docs};
+use crate::db::participants::Participant;
+use crate::db::{self, bilans, personnel, referentiel};
+use crate::workflow::{bilans_brsa, Bilan};
+use crate::{App, Erreur};
+use chrono::{DateTime, NaiveDate, Utc};
+use parafe_core::document::Etat;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The workflow of bilans BRSA.
+pub const WORKFLOW_BILAN: &str = "bilan-brsa";
+
+/// What a planning run changed.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Planification {
+    pub crees: usize,
+    pub deplaces: usize,
+    pub annules: usize,
+}
+
+fn cle_bilan(b: Bilan) -> String {
+    match b {
+        Bilan::Mois(m) => m.to_string(),
+        Bilan::SortieAnticipee => "sortie".into(),
+    }
+}
+
+fn libelle_bilan(b: Bilan) -> String {
+    match b {
+        Bilan::Mois(m) => format!("{m} mois"),
+        Bilan::SortieAnticipee => "sortie anticipée".into(),
+    }
+}
+
+/// Brings the bilans of these participants in line with their CER and exit dates, in one
+/// transaction. Only drafts move or get cancelled: a bilan already sent or signed stays.
+pub async fn planifier(
+    app: &App,
+    plie: &str,
+    participants: &[Participant],
+    maintenant: DateTime<Utc>,
+) -> Result<Planification, Erreur> {
+    let workflow = app
+        .workflow(WORKFLOW_BILAN)
+        .ok_or_else(|| Erreur::Interne(format!("workflow {WORKFLOW_BILAN} absent")))?;
+    let mois_du_workflow = workflow.echeances_mois.clone();
+    // Départements with their own months.
+    let mut mois_departement: HashMap<String, Vec<u32>> = HashMap::new();
+    for p in participants {
+        if let Some(code) = &p.fiche.departement {
+            if !mois_departement.contains_key(code) {
+                let mois = referentiel::departement(&app.db, plie, code)
+                    .await?
+                    .and_then(|d| d.bilans_mois)
+                    .and_then(|m| serde_json::from_str::<Vec<u32>>(&m).ok())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| mois_du_workflow.clone());
+                mois_departement.insert(code.clone(), mois);
+            }
+        }
+    }
+    let referent_de: HashMap<i64, i64> = participants
+        .iter()
+        .filter_map(|p| Some((p.id, p.fiche.referent_id?)))
+        .collect();
+    let referents: HashMap<i64, personnel::Contact> = personnel::contacts(&app.db, plie)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut tx = app.db.begin().await?;
+    let existants = bilans::existants(&mut tx, plie, WORKFLOW_BILAN).await?;
+    let mut par_participant: HashMap<i64, Vec<bilans::BilanExistant>> = HashMap::new();
+    for b in existants {
+        par_participant.entry(b.participant_id).or_default().push(b);
+    }
+    let mut bilan_avant = Planification::default();
+    let mut nouveaux: Vec<bilans::NouveauBilan> = Vec::new();
+    let mut a_annuler: Vec<i64> = Vec::new();
+    for p in participants {
+        let Some(debut) = p.fiche.cer_debut.as_deref().and_then(db::parse_jour) else {
+            continue;
+        };
+        if !p.fiche.rsa {
+            continue;
+        }
+        let mois = p
+            .fiche
+            .departement
+            .as_ref()
+            .and_then(|d| mois_departement.get(d))
+            .unwrap_or(&mois_du_workflow);
+        let sortie = p.fiche.date_sortie.as_deref().and_then(db::parse_jour);
+        let echeances = bilans_brsa(debut, mois, sortie);
+        let existants = par_participant.remove(&p.id).unwrap_or_default();
+        for e in &echeances {
+            let cle = cle_bilan(e.bilan);
+            let existant = existants.iter().find(|b| b.bilan == cle);
+            match (existant, e.annule) {
+                (None, false) => {
+                    let donnees = serde_json::json!({
+                        "echeance": libelle_bilan(e.bilan),
+                        "date": db::jour(e.due),
+                        "cer": { "debut": db::jour(debut) },
+                    });
+                    nouveaux.push(bilans::NouveauBilan {
+                        participant_id: p.id,
+                        operation_id: p.fiche.operation_id,
+                        bilan: cle,
+                        due: e.due,
+                        donnees: donnees.to_string(),
+                    });
+                }
+                (Some(b), true) if b.etat == Etat::Brouillon => {
+                    a_annuler.push(b.id);
+                }
+                (Some(b), false) if b.etat == Etat::Brouillon && b.echeance != Some(e.due) => {
+                    bilans::deplacer(&mut tx, b.id, e.due, debut, maintenant).await?;
+                    bilan_avant.deplaces += 1;
+                }
+                _ => {}
+            }
+        }
+        // A bilan no longer scheduled (a month removed, an exit cancelled): drafts go.
+        for b in &existants {
+            let prevu = echeances
+                .iter()
+                .any(|e| cle_bilan(e.bilan) == b.bilan && !e.annule);
+            if !prevu && b.etat == Etat::Brouillon && !a_annuler.contains(&b.id) {
+                a_annuler.push(b.id);
+            }
+        }
+    }
+    let le = db::instant(maintenant);
+    for id in &a_annuler {
+        docs::transition(
+            &mut tx,
+            *id,
+            Etat::Brouillon,
+            Etat::Annule,
+            "echeancier",
+            &le,
+        )
+        .await?;
+    }
+    bilan_avant.annules = a_annuler.len();
+    bilan_avant.crees = nouveaux.len();
+    bilans::creer(
+        &mut tx,
+        plie,
+        WORKFLOW_BILAN,
+        &workflow.modele,
+        &nouveaux,
+        |participant| {
+            let c = referents.get(referent_de.get(&participant)?)?;
+            Some(bilans::Signataire {
+                personnel_id: c.id,
+                nom: &c.nom,
+                email: &c.email,
+            })
+        },
+        maintenant,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(bilan_avant)
+}
+
+pub use bilans::BilanDu;
+
+/// Bilans not signed yet whose due date has passed (`aujourdhui` excluded), for the caller's
+/// portfolio.
+pub async fn en_retard(
+    app: &App,
+    plie: &str,
+    portefeuille: Option<i64>,
+    aujourdhui: NaiveDate,
+) -> Result<Vec<BilanDu>, Erreur> {
+    Ok(bilans::en_retard(&app.db, plie, WORKFLOW_BILAN, portefeuille, aujourdhui).await?)
+}
+
+/// One pass of the time-driven work, for every PLIE: reminders to référents before a bilan's
+/// due date, reminders to link signers, expiry of unsigned requests. Each reminder is an outbox
+/// task keyed by what it is about, so a pass run twice sends nothing twice.
+pub async fn veiller(app: &App) -> Result<(), Erreur> {
+    let maintenant = app.horloge.maintenant();
+    let (expires, en_cours): (Vec<_>, Vec<_>) = docs::en_signature(&app.db)
+        .await?
+        .into_iter()
+        .partition(|d| {
+            d.expire_le
+                .as_deref()
+                .and_then(db::parse_instant)
+                .is_some_and(|e| e <= maintenant)
+        });
+    // Expiry.
+    let mut tx = app.db.begin().await?;
+    for d in &expires {
+        crate::pipeline::transition(app, &mut tx, d, Etat::Expire, "echeancier").await?;
+    }
+    tx.commit().await?;
+    // Reminders of bilans to the référent, N days before the due date.
+    if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
+        let mut tx = app.db.begin().await?;
+        for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
+            let jusqua = (maintenant + rappel.0)
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .date_naive();
+            let dus =
+                bilans::a_rappeler(&mut tx, WORKFLOW_BILAN, app.horloge.aujourdhui(), jusqua, i)
+                    .await?;
+            for bilans::ARappeler {
+                plie,
+                reference,
+                echeance,
+                email,
+                participant,
+            } in dus
+            {
+                let jour = echeance.format("%d/%m/%Y");
+                let courriel = crate::delivery::Courriel {
+                    a: vec![email],
+                    objet: format!("Bilan BRSA à rédiger pour le {jour}"),
+                    texte: format!(
+                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {jour}.\nRédigez-le et signez-le dans parafe : {}/\n",
+                        app.url_publique()
+                    ),
+                    message_id: format!("<rappel.{i}.{reference}@parafe>"),
+                    piece_jointe: None,
+                    renvoi: false,
+                };
+                crate::outbox::ajouter(
+                    &mut tx,
+                    &format!("rappel:{reference}:{i}"),
+                    crate::outbox::Genre::Courriel,
+                    &plie,
+                    &serde_json::json!({ "courriel": courriel, "document": reference }),
+                    maintenant,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    // Reminders to link signers, at the workflow's delays after sending: those due, less those
+    // already made (their marker task is in the outbox), looked up together.
+    let mut dues = Vec::new();
+    for document in &en_cours {
+        let (Some(workflow), Some(envoye)) = (
+            app.workflow(&document.workflow),
+            document.envoye_le.as_deref().and_then(db::parse_instant),
+        ) else {
+            continue;
+        };
+        for (i, relance) in workflow.relances.iter().enumerate() {
+            if envoye + relance.0 <= maintenant {
+                dues.push((
+                    document,
+                    workflow,
+                    i,
+                    format!("relance:{}:{i}", document.reference),
+                ));
+            }
+        }
+    }
+    let cles: Vec<&str> = dues.iter().map(|d| d.3.as_str()).collect();
+    let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
+    let mut tx = app.db.begin().await?;
+    for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
+        // The marker task records that this reminder was made.
+        crate::outbox::ajouter(&mut tx, cle, crate::outbox::Genre::Journal, &document.plie, &serde_json::json!({
+            "evenement": parafe_core::model::JournalEvent::DocumentTransition { document: document.reference.clone(), from: document.etat.code().into(), to: document.etat.code().into(), actor: format!("relance-{}", i + 1) },
+            "objets": [document.sha256_rendu],
+        }), maintenant).await?;
+        let signataires = crate::db::signataires::du_document(&mut *tx, document.id).await?;
+        for s in crate::documents::a_inviter(workflow, &signataires) {
+            crate::documents::inviter(app, &mut tx, document, s, maintenant, true).await?;
+        }
+    }
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(())
+}
+
+/// Every `veille_secondes`: reminders, expiries, and the journal anchor when its interval has
+/// passed.
+pub fn veilleur(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let secondes = app.config.service.veille_secondes.max(1);
+        let mut minute = tokio::time::interval(std::time::Duration::from_secs(secondes));
+        loop {
+            minute.tick().await;
+            if let Err(e) = veiller(&app).await {
+                tracing::warn!("échéancier : {e}");
+            }
+            if let Err(e) = app.vault.anchor_if_due(app.tsa.as_ref()).await {
+                tracing::warn!("ancrage du journal : {e}");
+            }
+        }
+    })
+}
