@@ -142,7 +142,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
         let t = Instant::now();
         let travailleur = parafe::service::pipeline::demarrer(app.clone());
         loop {
-            let etat = parafe::outbox::etat(&app.db).await.map_err(|e| fail(&e))?;
+            let etat = parafe::outbox::decompte(&app.db).await.map_err(|e| fail(&e))?;
             if etat.en_attente == 0 {
                 break;
             }

@@ -13,7 +13,7 @@
 //! sending was marked started) and goes again after restart with the same `Message-ID` and an
 //! `X-Parafe-Renvoi` header, so that receivers recognise it; the evidence says so.
 
-pub use crate::db::outbox::{ajouter, etat, Genre, Tache};
+pub use crate::db::outbox::{ajouter, decompte, Genre, Tache};
 use std::time::Duration;
 use tokio::sync::watch;
 

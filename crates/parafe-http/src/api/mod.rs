@@ -82,7 +82,7 @@ async fn openapi() -> Response {
 }
 
 async fn sante(State(app): State<App>) -> Reponse<Json<Value>> {
-    let outbox = parafe_service::outbox::etat(&app.db)
+    let outbox = parafe_service::outbox::decompte(&app.db)
         .await
         .map_err(Erreur::from)?;
     Ok(Json(

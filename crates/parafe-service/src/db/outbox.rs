@@ -253,13 +253,13 @@ pub async fn abandons_du_document(
 /// The outbox at a glance (for the health endpoint): tasks waiting, those among them that
 /// failed at least once, and those given up.
 #[derive(Debug, Serialize)]
-pub struct Etat {
+pub struct Decompte {
     pub en_attente: i64,
     pub en_echec: i64,
     pub abandons: i64,
 }
 
-pub async fn etat(db: &Pool) -> Result<Etat, sqlx::Error> {
+pub async fn decompte(db: &Pool) -> Result<Decompte, sqlx::Error> {
     let (en_attente, en_echec, abandons): (i64, i64, i64) = sqlx::query_as(
         "SELECT coalesce(sum(etat = 'attente'), 0),
                 coalesce(sum(etat = 'attente' AND essais > 0), 0),
@@ -268,7 +268,7 @@ pub async fn etat(db: &Pool) -> Result<Etat, sqlx::Error> {
     )
     .fetch_one(db)
     .await?;
-    Ok(Etat {
+    Ok(Decompte {
         en_attente,
         en_echec,
         abandons,
