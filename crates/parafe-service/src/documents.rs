@@ -528,8 +528,6 @@ pub async fn inviter(
     let expire = maintenant + chrono::TimeDelta::hours(app.config.service.duree_lien_heures);
     let expire = document
         .expire_le
-        .as_deref()
-        .and_then(db::parse_instant)
         .map_or(expire, |e| e.min(expire).max(maintenant));
     signataires::inviter(tx, signataire.id, &invitation, expire).await?;
     let workflow_titre = app

@@ -492,7 +492,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
         "versions": [{
             "libelle": "Version présentée aux signataires",
             "sha256": document.sha256_rendu,
-            "horodatage": document.envoye_le.as_deref().and_then(db::parse_instant).map(|t| t.to_rfc3339()),
+            "horodatage": document.envoye_le.map(|t| t.to_rfc3339()),
         }],
         "signataires": certificat,
         "sceau": {
@@ -578,13 +578,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
             .map(|o| o.code),
         None => None,
     };
-    let jour = document
-        .envoye_le
-        .as_deref()
-        .unwrap_or(&document.cree_le)
-        .get(..10)
-        .unwrap_or_default()
-        .to_owned();
+    let jour = db::jour(document.envoye_le.unwrap_or(document.cree_le).date_naive());
     let metadata = EvidenceMetadata {
         content_type: "application/pdf".into(),
         original_name: format!("{jour}-{}.pdf", document.modele),

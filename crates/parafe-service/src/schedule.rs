@@ -194,12 +194,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     let (expires, en_cours): (Vec<_>, Vec<_>) = docs::en_signature(&app.db)
         .await?
         .into_iter()
-        .partition(|d| {
-            d.expire_le
-                .as_deref()
-                .and_then(db::parse_instant)
-                .is_some_and(|e| e <= maintenant)
-        });
+        .partition(|d| d.expire_le.is_some_and(|e| e <= maintenant));
     // Expiry.
     let mut tx = app.db.begin().await?;
     for d in &expires {
@@ -253,10 +248,8 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     // already made (their marker task is in the outbox), looked up together.
     let mut dues = Vec::new();
     for document in &en_cours {
-        let (Some(workflow), Some(envoye)) = (
-            app.workflow(&document.workflow),
-            document.envoye_le.as_deref().and_then(db::parse_instant),
-        ) else {
+        let (Some(workflow), Some(envoye)) = (app.workflow(&document.workflow), document.envoye_le)
+        else {
             continue;
         };
         for (i, relance) in workflow.relances.iter().enumerate() {

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use parafe_core::document::Etat;
 use parafe_service::auth::session::Session;
@@ -233,7 +234,7 @@ async fn dossier(
         .filter(|g| g[0].etat.est_un_manque())
         .collect();
     let a_reprendre = a_reprendre(&app, &p, &liste);
-    let aujourdhui = parafe_service::db::jour(app.horloge.aujourdhui());
+    let aujourdhui = app.horloge.aujourdhui();
     let bilans: Vec<&Document> = liste
         .iter()
         .filter(|d| d.bilan.is_some() && d.etat != Etat::Annule)
@@ -268,10 +269,10 @@ async fn dossier(
                 h2 #bilans { "Bilans BRSA" }
                 ul.bilans {
                     @for b in &bilans {
-                        @let retard = !signe(b.etat) && b.echeance.as_deref().is_some_and(|e| e < aujourdhui.as_str());
+                        @let retard = !signe(b.etat) && b.echeance.is_some_and(|e| e < aujourdhui);
                         li {
                             a href=(format!("/documents/{}", b.reference)) { "Bilan " (libelle_bilan(b)) }
-                            " — dû le " (b.echeance.as_deref().map(gabarit::jour).unwrap_or_default()) " "
+                            " — dû le " (b.echeance.map(gabarit::date).unwrap_or_default()) " "
                             (gabarit::etat(b.etat))
                             @if retard { " " span.etiquette.rouge { "en retard" } }
                         }
@@ -312,8 +313,8 @@ fn table_documents(app: &App, liste: &[Document]) -> Markup {
                             tr {
                                 th scope="row" { a href=(format!("/documents/{}", d.reference)) { (titre_workflow(app, &d.workflow)) @if d.bilan.is_some() { " " (libelle_bilan(d)) } } }
                                 td { (gabarit::etat(d.etat)) }
-                                td { (gabarit::instant(&d.cree_le)) }
-                                td { (d.envoye_le.as_deref().map(gabarit::instant).unwrap_or_default()) }
+                                td { (gabarit::paris(d.cree_le)) }
+                                td { (d.envoye_le.map(gabarit::paris).unwrap_or_default()) }
                             }
                         }
                     }
@@ -710,8 +711,8 @@ async fn enregistrer(
 }
 
 /// Draft previews, by document and last change: rendered once, kept by hash like any version.
-fn brouillons() -> &'static Mutex<HashMap<(String, String), String>> {
-    static B: std::sync::OnceLock<Mutex<HashMap<(String, String), String>>> =
+fn brouillons() -> &'static Mutex<HashMap<(String, DateTime<Utc>), String>> {
+    static B: std::sync::OnceLock<Mutex<HashMap<(String, DateTime<Utc>), String>>> =
         std::sync::OnceLock::new();
     B.get_or_init(Default::default)
 }
@@ -721,14 +722,13 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
     if let Some(sha) = d.sha256_scelle.clone().or_else(|| d.sha256_rendu.clone()) {
         return Ok(sha);
     }
-    let cle = (d.reference.clone(), d.modifie_le.clone());
+    let cle = (d.reference.clone(), d.modifie_le);
     if let Some(sha) = brouillons().lock().ok().and_then(|b| b.get(&cle).cloned()) {
         return Ok(sha);
     }
     let donnees: Value = serde_json::from_str(&d.donnees)?;
-    let le = parafe_service::db::parse_instant(&d.modifie_le)
-        .unwrap_or_else(|| app.horloge.maintenant());
-    let rendu = parafe_service::pipeline::rendre(&d.modele, donnees, le, Vec::new()).await?;
+    let rendu =
+        parafe_service::pipeline::rendre(&d.modele, donnees, d.modifie_le, Vec::new()).await?;
     parafe_service::pipeline::garder_version(app, rendu.bytes()).await?;
     let sha = rendu.sha256().to_hex();
     if let Ok(mut b) = brouillons().lock() {
@@ -872,7 +872,7 @@ async fn document(
                                 td { @if x.methode == "lien" { "lien par courriel" } @else { "tablette" } }
                                 td {
                                     @match x.etat {
-                                        EtatSignataire::Signe => { span.etiquette.vert { "signé" } " " (x.signe_le.as_deref().map(gabarit::instant).unwrap_or_default()) }
+                                        EtatSignataire::Signe => { span.etiquette.vert { "signé" } " " (x.signe_le.map(gabarit::paris).unwrap_or_default()) }
                                         EtatSignataire::Refuse => { span.etiquette.rouge { "refusé" } @if let Some(m) = &x.motif_refus { " — « " (m) " »" } }
                                         _ => { span.etiquette.gris { "en attente" } }
                                     }
@@ -892,7 +892,7 @@ async fn document(
         section.carte aria-labelledby="historique" {
             h2 #historique { "Historique" }
             ol.historique {
-                li { (gabarit::instant(&d.cree_le)) " — brouillon créé" }
+                li { (gabarit::paris(d.cree_le)) " — brouillon créé" }
                 @for e in &historique {
                     li { (gabarit::paris(e.le)) " — " (e.vers.libelle()) " (" (e.acteur) ")" }
                 }

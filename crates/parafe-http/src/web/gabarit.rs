@@ -141,8 +141,13 @@ pub fn paris(t: chrono::DateTime<chrono::Utc>) -> String {
 /// A stored day (`AAAA-MM-JJ`) as `JJ/MM/AAAA`.
 pub fn jour(s: &str) -> String {
     parafe_service::db::parse_jour(s)
-        .map(|d| d.format("%d/%m/%Y").to_string())
+        .map(date)
         .unwrap_or_else(|| s.to_owned())
+}
+
+/// A day as a person in France reads it: `JJ/MM/AAAA`.
+pub fn date(d: chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
 }
 
 /// A message box (`info`, `succes`, `erreur`).

@@ -1,6 +1,7 @@
 //! Documents (workflow instances), their versions, signers and state history.
 
 use super::Pool;
+use chrono::{DateTime, NaiveDate, Utc};
 use parafe_core::document::Etat;
 use serde::Serialize;
 
@@ -26,14 +27,18 @@ pub struct Document {
     #[serde(skip)]
     pub donnees: String,
     pub bilan: Option<String>,
-    pub echeance: Option<String>,
-    pub envoye_le: Option<String>,
-    pub expire_le: Option<String>,
+    pub echeance: Option<NaiveDate>,
+    #[serde(serialize_with = "super::en_instant_option")]
+    pub envoye_le: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::en_instant_option")]
+    pub expire_le: Option<DateTime<Utc>>,
     pub sha256_rendu: Option<String>,
     pub sha256_scelle: Option<String>,
     pub depose_seq: Option<i64>,
-    pub cree_le: String,
-    pub modifie_le: String,
+    #[serde(serialize_with = "super::en_instant")]
+    pub cree_le: DateTime<Utc>,
+    #[serde(serialize_with = "super::en_instant")]
+    pub modifie_le: DateTime<Utc>,
 }
 
 /// A document's state as its column decodes: an unknown value is an error that keeps the

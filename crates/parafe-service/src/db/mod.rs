@@ -162,6 +162,23 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// An instant in JSON as [`instant`] writes it, milliseconds always shown (chrono's own
+/// serialization drops them when they are zero). `#[serde(serialize_with = "db::en_instant")]`.
+pub fn en_instant<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&instant(*t))
+}
+
+/// [`en_instant`] for an instant that may be absent (`null`).
+pub fn en_instant_option<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => en_instant(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// A day as stored: `AAAA-MM-JJ`.
 pub fn jour(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

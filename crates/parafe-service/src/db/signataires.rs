@@ -29,7 +29,8 @@ pub struct Signataire {
     #[serde(skip)]
     pub participant_id: Option<i64>,
     pub etat: EtatSignataire,
-    pub signe_le: Option<String>,
+    #[serde(serialize_with = "super::en_instant_option")]
+    pub signe_le: Option<DateTime<Utc>>,
     pub version_sha256: Option<String>,
     pub motif_refus: Option<String>,
 }
