@@ -1766,6 +1766,38 @@ fn un_etat_de_signataire_inconnu_en_base_est_une_erreur() {
     );
 }
 
+/// A date that does not read as a date fails the request and the log names the column and
+/// the value, instead of showing a made-up date; the JSON keeps the stored text's format.
+#[test]
+fn une_date_illisible_en_base_est_une_erreur() {
+    let (plie, journal) = plie_journalise();
+    let service = &plie.service;
+    let (_, reference, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
+    let route = format!("/api/documents/{reference}");
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let cree_le = v["document"]["cree_le"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // `AAAA-MM-JJTHH:MM:SS.mmmZ`, milliseconds always shown.
+    assert!(
+        cree_le.len() == 24 && &cree_le[19..20] == "." && cree_le.ends_with('Z'),
+        "{v}"
+    );
+    alterer(
+        service,
+        &format!("UPDATE document SET cree_le = 'hier soir' WHERE ref = '{reference}'"),
+    );
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    refuse_l_etat_inconnu(status, &v.to_string(), &journal, "hier soir");
+    let log = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        log.contains("cree_le"),
+        "colonne absente du journal :\n{log}"
+    );
+}
+
 #[test]
 fn un_etat_de_feuille_d_emargement_inconnu_en_base_est_une_erreur() {
     let (plie, journal) = plie_journalise();

@@ -822,7 +822,7 @@ async fn document(
                     "deposer" => "Le dépôt de ce document au coffre",
                     _ => "L'envoi d'un courriel pour ce document",
                 },
-                gabarit::instant(&echec.le),
+                gabarit::paris(echec.le),
                 echec.raison
             )))
         }

@@ -124,13 +124,6 @@ pub fn etat(etat: parafe_core::document::Etat) -> Markup {
     html! { span class=(format!("etiquette {classe}")) { (etat.libelle()) } }
 }
 
-/// A stored instant (UTC) as a person in France reads it.
-pub fn instant(s: &str) -> String {
-    parafe_service::db::parse_instant(s)
-        .map(paris)
-        .unwrap_or_else(|| s.to_owned())
-}
-
 /// An instant as a person in France reads it: `JJ/MM/AAAA HH:MM`, Paris time.
 pub fn paris(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::Paris)

@@ -102,22 +102,33 @@ pub async fn dues(
         .push_bind((limite + sauf.len()) as i64);
     let rows: Vec<(i64, String, String, String, String, i64, bool)> =
         requete.build_query_as().fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|(id, ..)| !sauf.contains(id))
-        .filter_map(|(id, cle, genre, plie, charge, essais, interrompue)| {
-            Some(Tache {
+    let mut taches = Vec::new();
+    for (id, cle, genre, plie, charge, essais, interrompue) in rows {
+        if sauf.contains(&id) || taches.len() == limite {
+            continue;
+        }
+        // The kinds were filtered in SQL: only the payload can fail here.
+        let Some(genre) = Genre::parse(&genre) else {
+            continue;
+        };
+        match serde_json::from_str(&charge) {
+            Ok(charge) => taches.push(Tache {
                 id,
                 cle,
-                genre: Genre::parse(&genre)?,
+                genre,
                 plie,
-                charge: serde_json::from_str(&charge).ok()?,
+                charge,
                 essais,
                 interrompue,
-            })
-        })
-        .take(limite)
-        .collect())
+            }),
+            // Trying it again would fail the same way: given up, staff see why.
+            Err(e) => {
+                let raison = format!("charge de la tâche illisible : {e}");
+                abandonner_id(db, id, essais, &raison, maintenant).await?;
+            }
+        }
+    }
+    Ok(taches)
 }
 
 /// Marks a task done with what it produced, in the transaction that commits its effect.
@@ -197,15 +208,25 @@ pub async fn abandonner(
     raison: &str,
     maintenant: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    abandonner_id(db, tache.id, tache.essais, raison, maintenant).await
+}
+
+async fn abandonner_id(
+    db: &Pool,
+    id: i64,
+    essais: i64,
+    raison: &str,
+    maintenant: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET etat = 'abandon', essais = ?, derniere_erreur = ?, fait_le = ?,
            commence_le = NULL, charge = json_remove(charge, '$.courriel.texte')
          WHERE id = ? AND etat = 'attente'",
     )
-    .bind(tache.essais + 1)
+    .bind(essais + 1)
     .bind(raison)
     .bind(instant(maintenant))
-    .bind(tache.id)
+    .bind(id)
     .execute(db)
     .await?;
     Ok(())
@@ -229,7 +250,8 @@ pub struct Abandon {
     pub genre: String,
     pub raison: String,
     /// UTC instant it was given up.
-    pub le: String,
+    #[serde(serialize_with = "super::en_instant")]
+    pub le: DateTime<Utc>,
 }
 
 /// The tasks of a document given up (its sealing, filing or e-mails), oldest first.
