@@ -1798,6 +1798,23 @@ fn une_date_illisible_en_base_est_une_erreur() {
     );
 }
 
+/// The same for a day: a participant's entry day that is not `AAAA-MM-JJ` fails his page.
+#[test]
+fn un_jour_illisible_en_base_est_une_erreur() {
+    let (plie, journal) = plie_journalise();
+    let service = &plie.service;
+    let (participant, _, _) = service.contrat_sur_tablette(&plie.referent, "Benali");
+    let route = format!("/api/participants/{participant}");
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    alterer(
+        service,
+        &format!("UPDATE participant SET date_entree = '31/02/2025' WHERE ref = '{participant}'"),
+    );
+    let (status, v) = service.appel("GET", &route, &plie.referent, None);
+    refuse_l_etat_inconnu(status, &v.to_string(), &journal, "31/02/2025");
+}
+
 #[test]
 fn un_etat_de_feuille_d_emargement_inconnu_en_base_est_une_erreur() {
     let (plie, journal) = plie_journalise();

@@ -229,20 +229,18 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
                 ok = false;
             }
         }
-        let mut jour = |nom: &str| -> Option<String> {
+        let mut jour = |nom: &str| -> Option<NaiveDate> {
             let v = facultatif(nom)?;
-            match date(&v) {
-                Some(d) => Some(db::jour(d)),
-                None => {
-                    erreurs.push(erreur(
-                        n,
-                        nom,
-                        format!("« {v} » n'est pas une date JJ/MM/AAAA"),
-                    ));
-                    ok = false;
-                    None
-                }
+            let d = date(&v);
+            if d.is_none() {
+                erreurs.push(erreur(
+                    n,
+                    nom,
+                    format!("« {v} » n'est pas une date JJ/MM/AAAA"),
+                ));
+                ok = false;
             }
+            d
         };
         let (naissance, entree, cer, sortie) = (
             jour("Date de naissance"),

@@ -83,14 +83,12 @@ pub async fn changer_parcours(
     super::documents::modification_permise(acteur)?;
     let plie = acteur.plie.as_str();
     let p = participant(app, acteur, reference).await?;
-    let jour = |champ: &str, v: &Option<String>| -> Result<Option<String>, Erreur> {
+    let jour = |champ: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, Erreur> {
         match v {
             None => Ok(None),
-            Some(s) => crate::db::parse_jour(s)
-                .map(|d| Some(crate::db::jour(d)))
-                .ok_or_else(|| {
-                    Erreur::invalide(champ, format!("« {s} » : date AAAA-MM-JJ attendue"))
-                }),
+            Some(s) => crate::db::parse_jour(s).map(Some).ok_or_else(|| {
+                Erreur::invalide(champ, format!("« {s} » : date AAAA-MM-JJ attendue"))
+            }),
         }
     };
     let (cer, sortie) = (
@@ -98,10 +96,10 @@ pub async fn changer_parcours(
         jour("date_sortie", &c.date_sortie)?,
     );
     let mut tx = app.db.begin().await?;
-    if let Some(cer) = &cer {
+    if let Some(cer) = cer {
         participants::changer_cer(&mut *tx, p.id, cer).await?;
     }
-    if let Some(sortie) = &sortie {
+    if let Some(sortie) = sortie {
         participants::enregistrer_sortie(
             &mut *tx,
             p.id,

@@ -85,7 +85,7 @@ pub async fn planifier(
     let mut nouveaux: Vec<bilans::NouveauBilan> = Vec::new();
     let mut a_annuler: Vec<i64> = Vec::new();
     for p in participants {
-        let Some(debut) = p.fiche.cer_debut.as_deref().and_then(db::parse_jour) else {
+        let Some(debut) = p.fiche.cer_debut else {
             continue;
         };
         if !p.fiche.rsa {
@@ -97,7 +97,7 @@ pub async fn planifier(
             .as_ref()
             .and_then(|d| mois_departement.get(d))
             .unwrap_or(&mois_du_workflow);
-        let sortie = p.fiche.date_sortie.as_deref().and_then(db::parse_jour);
+        let sortie = p.fiche.date_sortie;
         let echeances = bilans_brsa(debut, mois, sortie);
         let existants = par_participant.remove(&p.id).unwrap_or_default();
         for e in &echeances {

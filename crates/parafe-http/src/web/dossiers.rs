@@ -138,7 +138,7 @@ async fn accueil(
                                 th scope="row" { a href=(format!("/participants/{}", p.reference)) { (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
                                 td { (p.fiche.identifiant_externe) }
                                 td { (p.fiche.commune) }
-                                td { (p.fiche.date_entree.as_deref().map(gabarit::jour).unwrap_or_default()) }
+                                td { (p.fiche.date_entree.map(gabarit::date).unwrap_or_default()) }
                                 td {
                                     @if p.fiche.date_sortie.is_some() { span.etiquette.gris { "sorti" } }
                                     @else { span.etiquette.vert { "en parcours" } }
@@ -246,12 +246,12 @@ async fn dossier(
         dl.fiche {
             dt { "Identifiant" } dd { (p.fiche.identifiant_externe) }
             dt { "Commune" } dd { (p.fiche.commune) " " (p.fiche.code_postal) }
-            @if let Some(d) = &p.fiche.date_entree { dt { "Entrée dans le PLIE" } dd { (gabarit::jour(d)) } }
+            @if let Some(d) = &p.fiche.date_entree { dt { "Entrée dans le PLIE" } dd { (gabarit::date(*d)) } }
             @if let Some(e) = &p.fiche.email { dt { "Courriel" } dd { (e) } }
             @if let Some(t) = &p.fiche.telephone { dt { "Téléphone" } dd { (t) } }
             @if !p.fiche.prescripteur.is_empty() { dt { "Prescripteur" } dd { (p.fiche.prescripteur) } }
-            @if p.fiche.rsa { dt { "RSA" } dd { "oui" @if let Some(c) = &p.fiche.cer_debut { ", CER depuis le " (gabarit::jour(c)) } } }
-            @if let Some(d) = &p.fiche.date_sortie { dt { "Sortie" } dd { (gabarit::jour(d)) @if let Some(m) = &p.fiche.motif_sortie { " — " (m) } } }
+            @if p.fiche.rsa { dt { "RSA" } dd { "oui" @if let Some(c) = &p.fiche.cer_debut { ", CER depuis le " (gabarit::date(*c)) } } }
+            @if let Some(d) = &p.fiche.date_sortie { dt { "Sortie" } dd { (gabarit::date(*d)) @if let Some(m) = &p.fiche.motif_sortie { " — " (m) } } }
         }
         section.carte.attention[!manques.is_empty() || !a_reprendre.is_empty()] aria-labelledby="manques" {
             h2 #manques { "Ce qui manque" }
@@ -1119,14 +1119,8 @@ async fn export(State(app): State<App>, Connecte(s): Connecte) -> Page {
                 l.prenom.clone(),
                 l.commune.clone(),
                 l.code_postal.clone(),
-                l.date_entree
-                    .as_deref()
-                    .map(gabarit::jour)
-                    .unwrap_or_default(),
-                l.date_sortie
-                    .as_deref()
-                    .map(gabarit::jour)
-                    .unwrap_or_default(),
+                l.date_entree.map(gabarit::date).unwrap_or_default(),
+                l.date_sortie.map(gabarit::date).unwrap_or_default(),
                 l.motif_sortie.clone().unwrap_or_default(),
                 oui(l.rsa),
                 oui(l.contrat),

@@ -82,9 +82,9 @@ pub struct ParticipantDuDossier {
     pub nom: String,
     pub prenom: String,
     pub commune: String,
-    pub date_naissance: Option<String>,
-    pub date_entree: Option<String>,
-    pub date_sortie: Option<String>,
+    pub date_naissance: Option<NaiveDate>,
+    pub date_entree: Option<NaiveDate>,
+    pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
     pub referent_id: Option<i64>,
 }

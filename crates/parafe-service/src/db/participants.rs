@@ -28,7 +28,7 @@ pub struct Fiche {
     pub civilite: String,
     pub nom: String,
     pub prenom: String,
-    pub date_naissance: Option<String>,
+    pub date_naissance: Option<NaiveDate>,
     pub email: Option<String>,
     pub telephone: Option<String>,
     pub commune: String,
@@ -38,10 +38,10 @@ pub struct Fiche {
     pub operation_id: Option<i64>,
     pub prescripteur: String,
     pub email_prescripteur: Option<String>,
-    pub date_entree: Option<String>,
+    pub date_entree: Option<NaiveDate>,
     pub rsa: bool,
-    pub cer_debut: Option<String>,
-    pub date_sortie: Option<String>,
+    pub cer_debut: Option<NaiveDate>,
+    pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
 }
 
@@ -74,7 +74,7 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(&f.civilite)
     .bind(&f.nom)
     .bind(&f.prenom)
-    .bind(&f.date_naissance)
+    .bind(f.date_naissance.map(super::jour))
     .bind(&f.email)
     .bind(&f.telephone)
     .bind(&f.commune)
@@ -84,10 +84,10 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
     .bind(f.operation_id)
     .bind(&f.prescripteur)
     .bind(&f.email_prescripteur)
-    .bind(&f.date_entree)
+    .bind(f.date_entree.map(super::jour))
     .bind(f.rsa)
-    .bind(&f.cer_debut)
-    .bind(&f.date_sortie)
+    .bind(f.cer_debut.map(super::jour))
+    .bind(f.date_sortie.map(super::jour))
     .bind(&f.motif_sortie)
     .bind(le)
     // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
@@ -168,10 +168,10 @@ pub async fn au_rsa(db: &Pool, plie: &str) -> Result<Vec<Participant>, sqlx::Err
 pub async fn changer_cer<'c, E: sqlx::SqliteExecutor<'c>>(
     db: E,
     id: i64,
-    cer_debut: &str,
+    cer_debut: NaiveDate,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE participant SET cer_debut = ? WHERE id = ?")
-        .bind(cer_debut)
+        .bind(super::jour(cer_debut))
         .bind(id)
         .execute(db)
         .await?;
@@ -181,11 +181,11 @@ pub async fn changer_cer<'c, E: sqlx::SqliteExecutor<'c>>(
 pub async fn enregistrer_sortie<'c, E: sqlx::SqliteExecutor<'c>>(
     db: E,
     id: i64,
-    date: &str,
+    date: NaiveDate,
     motif: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE participant SET date_sortie = ?, motif_sortie = ? WHERE id = ?")
-        .bind(date)
+        .bind(super::jour(date))
         .bind(motif)
         .bind(id)
         .execute(db)
@@ -202,8 +202,8 @@ pub struct Suivi {
     pub prenom: String,
     pub commune: String,
     pub code_postal: String,
-    pub date_entree: Option<String>,
-    pub date_sortie: Option<String>,
+    pub date_entree: Option<NaiveDate>,
+    pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
     pub rsa: bool,
     /// A contrat d'engagement signed.
