@@ -3,7 +3,7 @@
 //! the document's API view and page); an SMTP server that is down is tried again until it is
 //! back.
 
-use crate::service::{contrat_donnees, participant_ref, Plie, Service, Smtp};
+use crate::service::{alterer_la_base, contrat_donnees, participant_ref, Plie, Service, Smtp};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -126,4 +126,46 @@ fn serveur_smtp_arrete_reessaye_jusqu_a_son_retour() {
     service.attendre_outbox_vide(&referent);
     let sante = service.ok("GET", "/api/sante", "", None);
     assert_eq!(sante["outbox"]["abandons"], 0, "{sante}");
+}
+
+/// A task whose payload no longer reads (altered by hand) would fail the same way at every
+/// attempt: it is given up with the reason, not left waiting for ever.
+#[test]
+fn tache_a_la_charge_illisible_abandonnee_avec_sa_raison() {
+    let Plie {
+        dir: _dir,
+        smtp,
+        service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    drop(smtp);
+    contrat_envoye(&service, &referent, "samira.benali@exemple.fr");
+    // The invitation waits for the SMTP server.
+    let debut = Instant::now();
+    while service.ok("GET", "/api/sante", "", None)["outbox"]["en_echec"] == 0 {
+        assert!(debut.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    alterer_la_base(
+        &service,
+        "UPDATE outbox SET charge = '{\"document\": tronqu' WHERE etat = 'attente';",
+    );
+    let debut = Instant::now();
+    loop {
+        let sante = service.ok("GET", "/api/sante", "", None);
+        if sante["outbox"]["abandons"] == 1 {
+            assert_eq!(sante["outbox"]["en_attente"], 0, "{sante}");
+            break;
+        }
+        assert!(debut.elapsed() < Duration::from_secs(30), "{sante}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = std::process::Command::new("sqlite3")
+        .arg(service.data.join("parafe.db"))
+        .arg("SELECT derniere_erreur FROM outbox WHERE etat = 'abandon';")
+        .output()
+        .unwrap();
+    let raison = String::from_utf8_lossy(&out.stdout);
+    assert!(raison.contains("charge de la tâche illisible"), "{raison}");
 }

@@ -1874,7 +1874,7 @@ fn un_etat_d_export_inconnu_en_base_est_une_erreur() {
 }
 
 /// Runs a statement on the service's database as someone altering it by hand would.
-fn alterer_la_base(service: &Service, sql: &str) {
+pub fn alterer_la_base(service: &Service, sql: &str) {
     let out = Command::new("sqlite3")
         .arg(service.data.join("parafe.db"))
         .arg(format!("PRAGMA busy_timeout = 5000; {sql}"))

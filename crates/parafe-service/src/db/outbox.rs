@@ -220,7 +220,9 @@ async fn abandonner_id(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET etat = 'abandon', essais = ?, derniere_erreur = ?, fait_le = ?,
-           commence_le = NULL, charge = json_remove(charge, '$.courriel.texte')
+           commence_le = NULL,
+           charge = CASE WHEN json_valid(charge) THEN json_remove(charge, '$.courriel.texte')
+                    ELSE charge END
          WHERE id = ? AND etat = 'attente'",
     )
     .bind(essais + 1)
@@ -263,7 +265,8 @@ pub async fn abandons_du_document(
     sqlx::query_as(
         "SELECT genre, coalesce(derniere_erreur, '') AS raison, coalesce(fait_le, cree_le) AS le
          FROM outbox
-         WHERE plie = ? AND etat = 'abandon' AND json_extract(charge, '$.document') = ?
+         WHERE plie = ? AND etat = 'abandon'
+           AND CASE WHEN json_valid(charge) THEN json_extract(charge, '$.document') END = ?
          ORDER BY id",
     )
     .bind(plie)
