@@ -178,7 +178,7 @@ async fn documents_du_participant(
         1000,
     )
     .await?;
-    liste.sort_by(|a, b| b.cree_le.cmp(&a.cree_le));
+    liste.sort_by_key(|d| std::cmp::Reverse(d.cree_le));
     Ok(liste)
 }
 
@@ -710,10 +710,12 @@ async fn enregistrer(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
 }
 
+/// A draft's preview hash, by document and last change.
+type Apercus = HashMap<(String, DateTime<Utc>), String>;
+
 /// Draft previews, by document and last change: rendered once, kept by hash like any version.
-fn brouillons() -> &'static Mutex<HashMap<(String, DateTime<Utc>), String>> {
-    static B: std::sync::OnceLock<Mutex<HashMap<(String, DateTime<Utc>), String>>> =
-        std::sync::OnceLock::new();
+fn brouillons() -> &'static Mutex<Apercus> {
+    static B: std::sync::OnceLock<Mutex<Apercus>> = std::sync::OnceLock::new();
     B.get_or_init(Default::default)
 }
 
