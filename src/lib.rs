@@ -12,6 +12,7 @@
 //!    d'envoi, les échéanciers, l'import, les justificatifs, le pack d'audit ;
 //! 7. `parafe-http` — un routeur pour l'API JSON ([`api`]) et les écrans ([`web`]).
 
+pub mod allocateur;
 pub mod cli;
 
 pub use parafe_core::{document, files, horloge, model, panne, tableur};

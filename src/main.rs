@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use parafe::cli::{self, CliResult};
 use std::process::ExitCode;
 
+parafe::allocateur!();
+
 /// parafe : documents, signatures et preuves des PLIE.
 ///
 /// Compose les documents (contrats d'engagement, fiches de liaison, bilans BRSA, émargements,

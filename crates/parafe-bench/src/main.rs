@@ -12,6 +12,8 @@ mod store;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+parafe::allocateur!();
+
 /// Mesures de performance de parafe, comparées côte à côte à un outil de référence.
 ///
 /// Lancez-les depuis la racine du dépôt, après `cargo build --release` (les bancs qui
