@@ -321,6 +321,75 @@ fn import_de_100_000_participants_windows_1252_de_16_mo() {
     assert_eq!(p["commune"], "Saint-Étienne");
 }
 
+/// The participants found by a search on their identifier.
+fn trouves(service: &Service, jeton: &str, identifiant: &str) -> Vec<Value> {
+    service.ok(
+        "GET",
+        &format!("/api/participants?recherche={identifiant}"),
+        jeton,
+        None,
+    )["participants"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn une_faute_apres_des_milliers_de_lignes_deja_ecrites_n_en_laisse_aucune() {
+    // The import writes the lines it has checked while it reads the next ones: a fault found
+    // late must take back everything written before it.
+    let Plie {
+        dir: _dir,
+        service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
+    let fichier = |commune: &str, faute: Option<(usize, &str)>| {
+        let mut texte = format!("{EN_TETE}\n");
+        for i in 0..10_000 {
+            let mut email_referent = format!("ref-{:02}@plie.fr", i % 20);
+            let mut naissance = "12/05/1988".to_owned();
+            match faute {
+                Some((ligne, "date")) if ligne == i + 2 => naissance = "31/02/1988".into(),
+                Some((ligne, "referent")) if ligne == i + 2 => {
+                    email_referent = "assistant@plie.fr".into()
+                }
+                _ => {}
+            }
+            texte.push_str(&format!(
+                "X-{i:06};Madame;Roux;Claire;{naissance};;;34000;{commune};34;{email_referent};Garnier;Thérèse;202500417;;;04/03/2025;Non;;;\n"
+            ));
+        }
+        texte
+    };
+    for (faute, message) in [
+        ((10_001, "date"), "ligne 10001 (Date de naissance)"),
+        ((9_000, "referent"), "ligne 9000 (Email référent)"),
+    ] {
+        let (status, v) = service.importer(&coordinateur, &fichier("Montpellier", Some(faute)));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(erreur(&v).contains(message), "{v}");
+        for identifiant in ["X-000000", "X-008997", "X-009999"] {
+            assert!(
+                trouves(&service, &coordinateur, identifiant).is_empty(),
+                "{identifiant} écrit malgré la faute {faute:?}"
+            );
+        }
+    }
+    // The whole file, then again with every line changed: created, then updated in place.
+    for commune in ["Montpellier", "Sète"] {
+        let (status, v) = service.importer(&coordinateur, &fichier(commune, None));
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v["participants"], 10_000, "{v}");
+        for identifiant in ["X-000000", "X-009999"] {
+            let p = trouves(&service, &coordinateur, identifiant);
+            assert_eq!(p.len(), 1, "{identifiant} : {p:?}");
+            assert_eq!(p[0]["commune"], commune, "{identifiant}");
+        }
+    }
+}
+
 #[test]
 fn l_import_ne_cree_et_ne_modifie_que_des_referents_de_son_plie() {
     let Plie {

@@ -466,10 +466,13 @@ fn fuzz_import_des_participants() {
         "import",
         |rng| cas(rng, &graines),
         |o| match parafe::import::decoder(o, None) {
-            Ok(texte) => match parafe::import::lire(&texte) {
-                Ok(lignes) => format!("{} lignes", lignes.len()),
-                Err(erreurs) => format!("{erreurs:?}"),
-            },
+            Ok(texte) => {
+                let mut lignes = 0;
+                match parafe::import::lire(&texte, |lot| lignes += lot.len()) {
+                    Ok(()) => format!("{lignes} lignes"),
+                    Err(erreurs) => format!("{erreurs:?}"),
+                }
+            }
             Err(refus) => format!("refusé : {refus}"),
         },
     );

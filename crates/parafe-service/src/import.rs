@@ -147,19 +147,41 @@ pub struct Rapport {
 
 /// A line read and checked, ready to be written.
 pub struct Ligne {
+    /// Its number in the file.
+    numero: usize,
     fiche: Fiche,
     referent: (String, String, String),
     operation: Option<String>,
 }
 
+/// `JJ/MM/AAAA` (day and month of one or two digits), or `AAAA-MM-JJ`. Read by hand: chrono's
+/// format parser costs more than the rest of a line.
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%d/%m/%Y")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
-        .ok()
+    let nombre = |t: &str, chiffres: std::ops::RangeInclusive<usize>| {
+        (chiffres.contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse::<u32>().ok())
+            .flatten()
+    };
+    let (jour, mois, annee) = match s.split('/').collect::<Vec<_>>()[..] {
+        [j, m, a] => (j, m, a),
+        _ => match s.split('-').collect::<Vec<_>>()[..] {
+            [a, m, j] => (j, m, a),
+            _ => return None,
+        },
+    };
+    NaiveDate::from_ymd_opt(
+        nombre(annee, 4..=4)? as i32,
+        nombre(mois, 1..=2)?,
+        nombre(jour, 1..=2)?,
+    )
 }
 
-/// Reads and checks the whole file; either every line is usable, or the errors of all lines.
-pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
+/// Lines handed over together while a file is read.
+const LIGNES_PAR_LOT: usize = 4096;
+
+/// Reads and checks the whole file, handing its lines over by lots (`remettre`) as long as
+/// every line so far is usable; the errors of all lines if any is not.
+pub fn lire(texte: &str, mut remettre: impl FnMut(Vec<Ligne>)) -> Result<(), Vec<ErreurLigne>> {
     let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {
@@ -179,14 +201,12 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
         Err(e) => return Err(vec![erreur(1, "", format!("en-tête illisible : {e}"))]),
     };
     let mut erreurs = Vec::new();
-    let mut index = HashMap::new();
-    for (nom, requis) in COLONNES {
-        match entetes.iter().position(|h| h.eq_ignore_ascii_case(nom)) {
-            Some(i) => {
-                index.insert(nom, i);
-            }
-            None if requis => erreurs.push(erreur(1, nom, "colonne absente de l'en-tête".into())),
-            None => {}
+    // The position in the file of each column of COLONNES.
+    let mut index = [None; COLONNES.len()];
+    for (i, (nom, requis)) in COLONNES.iter().enumerate() {
+        index[i] = entetes.iter().position(|h| h.eq_ignore_ascii_case(nom));
+        if index[i].is_none() && *requis {
+            erreurs.push(erreur(1, nom, "colonne absente de l'en-tête".into()));
         }
     }
     for inconnue in entetes
@@ -202,36 +222,40 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
     if !erreurs.is_empty() {
         return Err(erreurs);
     }
+    // Where each column of COLONNES is in the file, by name.
+    let [identifiant, civilite, nom, prenom, naissance, email, telephone, code_postal, commune, departement, email_referent, nom_referent, prenom_referent, operation, prescripteur, email_prescripteur, entree, rsa, cer, sortie, motif] =
+        index;
     let mut lignes = Vec::new();
     let mut vus: HashMap<String, usize> = HashMap::new();
-    for (i, enregistrement) in lecteur.records().enumerate() {
-        let n = i + 2;
-        let enregistrement = match enregistrement {
-            Ok(e) => e,
+    let mut enregistrement = csv::StringRecord::new();
+    let mut n = 1;
+    loop {
+        n += 1;
+        match lecteur.read_record(&mut enregistrement) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 erreurs.push(erreur(n, "", format!("ligne illisible : {e}")));
                 continue;
             }
-        };
-        let champ = |nom: &str| -> String {
-            index
-                .get(nom)
-                .and_then(|&i| enregistrement.get(i))
+        }
+        let champ = |colonne: Option<usize>| -> &str {
+            colonne
+                .and_then(|i| enregistrement.get(i))
                 .unwrap_or_default()
                 .trim()
-                .to_owned()
         };
-        let facultatif = |nom: &str| Some(champ(nom)).filter(|v| !v.is_empty());
+        let facultatif = |colonne| Some(champ(colonne)).filter(|v| !v.is_empty());
         let mut ok = true;
-        for (nom, requis) in COLONNES {
-            if requis && champ(nom).is_empty() {
+        for ((nom, requis), colonne) in COLONNES.iter().zip(index) {
+            if *requis && champ(colonne).is_empty() {
                 erreurs.push(erreur(n, nom, "valeur obligatoire manquante".into()));
                 ok = false;
             }
         }
-        let mut jour = |nom: &str| -> Option<NaiveDate> {
-            let v = facultatif(nom)?;
-            let d = date(&v);
+        let mut jour = |nom: &str, colonne| -> Option<NaiveDate> {
+            let v = facultatif(colonne)?;
+            let d = date(v);
             if d.is_none() {
                 erreurs.push(erreur(
                     n,
@@ -242,15 +266,19 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
             }
             d
         };
-        let (naissance, entree, cer, sortie) = (
-            jour("Date de naissance"),
-            jour("Date d'entrée"),
-            jour("Début CER"),
-            jour("Date de sortie"),
+        let dates = (
+            jour("Date de naissance", naissance),
+            jour("Date d'entrée", entree),
+            jour("Début CER", cer),
+            jour("Date de sortie", sortie),
         );
-        for nom in ["Email", "Email référent", "Email prescripteur"] {
-            if let Some(v) = facultatif(nom) {
-                if !email_valide(&v) {
+        for (nom, colonne) in [
+            ("Email", email),
+            ("Email référent", email_referent),
+            ("Email prescripteur", email_prescripteur),
+        ] {
+            if let Some(v) = facultatif(colonne) {
+                if !email_valide(v) {
                     erreurs.push(erreur(
                         n,
                         nom,
@@ -260,7 +288,7 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
                 }
             }
         }
-        let rsa = match champ("RSA").to_lowercase().as_str() {
+        let au_rsa = match champ(rsa).to_lowercase().as_str() {
             "" | "non" | "n" | "0" | "false" => false,
             "oui" | "o" | "1" | "true" => true,
             autre => {
@@ -273,7 +301,7 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
                 false
             }
         };
-        if rsa && cer.is_none() {
+        if au_rsa && dates.2.is_none() {
             erreurs.push(erreur(
                 n,
                 "Début CER",
@@ -281,52 +309,62 @@ pub fn lire(texte: &str) -> Result<Vec<Ligne>, Vec<ErreurLigne>> {
             ));
             ok = false;
         }
-        let identifiant = champ("Identifiant");
-        if let Some(premiere) = vus.insert(identifiant.clone(), n) {
+        let id = champ(identifiant);
+        if let Some(premiere) = vus.insert(id.to_owned(), n) {
             erreurs.push(erreur(
                 n,
                 "Identifiant",
-                format!("« {identifiant} » figure déjà ligne {premiere}"),
+                format!("« {id} » figure déjà ligne {premiere}"),
             ));
             ok = false;
         }
-        if ok {
+        // After a first error, lines are only checked: the import will write none.
+        if ok && erreurs.is_empty() {
+            let texte = |colonne| champ(colonne).to_owned();
+            let option = |colonne| facultatif(colonne).map(str::to_owned);
+            let (date_naissance, date_entree, cer_debut, date_sortie) = dates;
             lignes.push(Ligne {
+                numero: n,
                 fiche: Fiche {
-                    identifiant_externe: identifiant,
-                    civilite: champ("Civilité"),
-                    nom: champ("Nom"),
-                    prenom: champ("Prénom"),
-                    date_naissance: naissance,
-                    email: facultatif("Email"),
-                    telephone: facultatif("Téléphone"),
-                    commune: champ("Commune"),
-                    code_postal: champ("Code postal"),
-                    departement: facultatif("Département"),
+                    identifiant_externe: texte(identifiant),
+                    civilite: texte(civilite),
+                    nom: texte(nom),
+                    prenom: texte(prenom),
+                    date_naissance,
+                    email: option(email),
+                    telephone: option(telephone),
+                    commune: texte(commune),
+                    code_postal: texte(code_postal),
+                    departement: option(departement),
                     referent_id: None,
                     operation_id: None,
-                    prescripteur: champ("Prescripteur"),
-                    email_prescripteur: facultatif("Email prescripteur"),
-                    date_entree: entree,
-                    rsa,
-                    cer_debut: cer,
-                    date_sortie: sortie,
-                    motif_sortie: facultatif("Motif de sortie"),
+                    prescripteur: texte(prescripteur),
+                    email_prescripteur: option(email_prescripteur),
+                    date_entree,
+                    rsa: au_rsa,
+                    cer_debut,
+                    date_sortie,
+                    motif_sortie: option(motif),
                 },
                 referent: (
-                    champ("Email référent").to_lowercase(),
-                    champ("Nom référent"),
-                    champ("Prénom référent"),
+                    champ(email_referent).to_lowercase(),
+                    texte(nom_referent),
+                    texte(prenom_referent),
                 ),
-                operation: facultatif("Opération"),
+                operation: option(operation),
             });
+            if lignes.len() == LIGNES_PAR_LOT {
+                remettre(std::mem::take(&mut lignes));
+            }
         }
     }
-    if erreurs.is_empty() {
-        Ok(lignes)
-    } else {
-        Err(erreurs)
+    if !erreurs.is_empty() {
+        return Err(erreurs);
     }
+    if !lignes.is_empty() {
+        remettre(lignes);
+    }
+    Ok(())
 }
 
 /// Why an import wrote nothing.
@@ -349,65 +387,82 @@ impl From<sqlx::Error> for ImportError {
 }
 
 /// Imports the file into the PLIE in one transaction (the caller then schedules the bilans
-/// BRSA: see [`importer_et_planifier`]).
+/// BRSA: see [`importer_et_planifier`]). The file is read and checked on a thread of its own
+/// while the lines already checked are written: one wrong line, and the transaction is dropped
+/// with everything written so far.
 pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, ImportError> {
-    let lignes = lire(texte).map_err(ImportError::Lignes)?;
-    let maintenant = app.horloge.maintenant();
-    let le = db::instant(maintenant);
+    let le = db::instant(app.horloge.maintenant());
+    let (envoi, mut lots) = tokio::sync::mpsc::channel(4);
+    let texte = texte.to_owned();
+    let lecture = tokio::task::spawn_blocking(move || {
+        lire(&texte, |lot| {
+            // A closed channel: the writer gave up (a database error); the file is still read.
+            let _ = envoi.blocking_send(lot);
+        })
+    });
     let mut tx = app.db.begin().await?;
     let mut referents: HashMap<String, i64> = HashMap::new();
     let mut operations: HashMap<String, i64> = HashMap::new();
     let mut erreurs = Vec::new();
-    let mut fiches = Vec::with_capacity(lignes.len());
-    for (i, mut ligne) in lignes.into_iter().enumerate() {
-        let (email, nom, prenom) = &ligne.referent;
-        let id = match referents.get(email) {
-            Some(id) => Some(*id),
-            None => {
-                let id = personnel::enregistrer_referent(&mut *tx, plie, email, nom, prenom, &le)
-                    .await?;
-                if let Some(id) = id {
-                    referents.insert(email.clone(), id);
-                }
-                id
-            }
-        };
-        // Whose account it is (another role, another PLIE) is not the importer's business.
-        let Some(id) = id else {
-            erreurs.push(ErreurLigne {
-                ligne: i + 2,
-                colonne: "Email référent".into(),
-                message: format!(
-                    "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
-                     indiquez l'adresse professionnelle du référent"
-                ),
-            });
-            continue;
-        };
-        ligne.fiche.referent_id = Some(id);
-        if let Some(code) = &ligne.operation {
-            let id = match operations.get(code) {
-                Some(id) => *id,
+    let mut ecrits = 0;
+    while let Some(lot) = lots.recv().await {
+        let mut fiches = Vec::with_capacity(lot.len());
+        for mut ligne in lot {
+            let (email, nom, prenom) = &ligne.referent;
+            let id = match referents.get(email) {
+                Some(id) => Some(*id),
                 None => {
                     let id =
-                        db::referentiel::operation_par_code_ou_creee(&mut *tx, plie, code).await?;
-                    operations.insert(code.clone(), id);
+                        personnel::enregistrer_referent(&mut *tx, plie, email, nom, prenom, &le)
+                            .await?;
+                    if let Some(id) = id {
+                        referents.insert(email.clone(), id);
+                    }
                     id
                 }
             };
-            ligne.fiche.operation_id = Some(id);
+            // Whose account it is (another role, another PLIE) is not the importer's business.
+            let Some(id) = id else {
+                erreurs.push(ErreurLigne {
+                    ligne: ligne.numero,
+                    colonne: "Email référent".into(),
+                    message: format!(
+                        "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
+                         indiquez l'adresse professionnelle du référent"
+                    ),
+                });
+                continue;
+            };
+            ligne.fiche.referent_id = Some(id);
+            if let Some(code) = &ligne.operation {
+                let id = match operations.get(code) {
+                    Some(id) => *id,
+                    None => {
+                        let id = db::referentiel::operation_par_code_ou_creee(&mut *tx, plie, code)
+                            .await?;
+                        operations.insert(code.clone(), id);
+                        id
+                    }
+                };
+                ligne.fiche.operation_id = Some(id);
+            }
+            fiches.push(ligne.fiche);
         }
-        fiches.push(ligne.fiche);
+        if erreurs.is_empty() {
+            participants::enregistrer(&mut tx, plie, &fiches, &le).await?;
+            ecrits += fiches.len();
+        }
     }
+    lecture
+        .await
+        .map_err(|e| Erreur::Interne(format!("lecture du fichier interrompue : {e}")))?
+        .map_err(ImportError::Lignes)?;
     if !erreurs.is_empty() {
         return Err(ImportError::Lignes(erreurs));
     }
-    for fiche in &fiches {
-        participants::enregistrer(&mut *tx, plie, fiche, &le).await?;
-    }
     tx.commit().await?;
     Ok(Rapport {
-        participants: fiches.len(),
+        participants: ecrits,
         referents: referents.len(),
         bilans: Default::default(),
     })

@@ -124,12 +124,17 @@ enum Voie {
     /// Journal entries: one lot at a time (each PLIE's chain has one head), one disk sync and
     /// two database writes for the whole lot.
     Journal,
-    /// E-mails: a lot of `taches_simultanees` sent together, acceptances recorded together.
+    /// E-mails: `taches_simultanees` sent at once, in a few lots whose acceptances are each
+    /// recorded together.
     Courriels,
 }
 
 /// Journal entries taken in one lot at most.
 const LOT_JOURNAL: usize = 500;
+
+/// Lots of e-mails under way at once: while one records its acceptances (a disk sync), the
+/// others keep the SMTP server busy, and a slow message holds back its own lot only.
+const LOTS_COURRIELS: usize = 4;
 
 impl Voie {
     fn genres(self) -> &'static [Genre] {
@@ -146,7 +151,10 @@ impl Voie {
         match self {
             Voie::Documents => (simultanees, 1),
             Voie::Journal => (1, LOT_JOURNAL),
-            Voie::Courriels => (1, simultanees),
+            Voie::Courriels => (
+                LOTS_COURRIELS.min(simultanees),
+                simultanees.div_ceil(LOTS_COURRIELS),
+            ),
         }
     }
 
@@ -268,8 +276,7 @@ async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let mut tx = app.db.begin().await?;
     db::outbox::terminer(
         &mut tx,
-        tache.id,
-        &json!({ "deja_fait": true }),
+        &[(tache.id, json!({ "deja_fait": true }))],
         app.horloge.maintenant(),
     )
     .await?;
@@ -324,10 +331,12 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
     }
     let termine = async {
         let maintenant = app.horloge.maintenant();
+        let resultats: Vec<(i64, Value)> = faits
+            .iter()
+            .map(|(tache, seq)| (tache.id, json!({ "seq": seq })))
+            .collect();
         let mut tx = app.db.begin().await?;
-        for (tache, seq) in &faits {
-            db::outbox::terminer(&mut tx, tache.id, &json!({ "seq": seq }), maintenant).await?;
-        }
+        db::outbox::terminer(&mut tx, &resultats, maintenant).await?;
         tx.commit().await
     };
     if let Err(e) = termine.await {
@@ -516,13 +525,11 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
-    if !db::outbox::terminer(
-        &mut tx,
-        tache.id,
-        &json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time }),
-        app.horloge.maintenant(),
-    )
-    .await?
+    let resultat =
+        json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time });
+    if db::outbox::terminer(&mut tx, &[(tache.id, resultat)], app.horloge.maintenant())
+        .await?
+        .is_empty()
     {
         return Ok(());
     }
@@ -601,13 +608,10 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let destinataires = destinataires(app, &document, participant.as_ref()).await?;
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
-    if !db::outbox::terminer(
-        &mut tx,
-        tache.id,
-        &json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued }),
-        maintenant,
-    )
-    .await?
+    let resultat = json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued });
+    if db::outbox::terminer(&mut tx, &[(tache.id, resultat)], maintenant)
+        .await?
+        .is_empty()
     {
         return Ok(());
     }
@@ -735,13 +739,20 @@ async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
         }
     }
     let maintenant = app.horloge.maintenant();
+    let resultats: Vec<(i64, Value)> = envoyes
+        .iter()
+        .map(|(tache, envoye)| {
+            let resultat = match envoye {
+                Some(e) => json!(e.accuse),
+                None => json!({ "sans_objet": true }),
+            };
+            (tache.id, resultat)
+        })
+        .collect();
     let mut tx = app.db.begin().await?;
+    let marquees = db::outbox::terminer(&mut tx, &resultats, maintenant).await?;
     for (tache, envoye) in &envoyes {
-        let resultat = match envoye {
-            Some(e) => json!(e.accuse),
-            None => json!({ "sans_objet": true }),
-        };
-        if !db::outbox::terminer(&mut tx, tache.id, &resultat, maintenant).await? {
+        if !marquees.contains(&tache.id) {
             continue;
         }
         let Some(Envoye {

@@ -6,7 +6,7 @@
 
 use crate::db::documents::{self as docs};
 use crate::db::participants::Participant;
-use crate::db::{self, bilans, personnel, referentiel};
+use crate::db::{self, bilans, referentiel};
 use crate::workflow::{bilans_brsa, Bilan};
 use crate::{App, Erreur};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -39,6 +39,19 @@ fn libelle_bilan(b: Bilan) -> String {
     }
 }
 
+/// The data a bilan starts with (its template's fields).
+#[derive(Serialize)]
+struct DonneesBilan {
+    echeance: String,
+    date: NaiveDate,
+    cer: Cer,
+}
+
+#[derive(Serialize)]
+struct Cer {
+    debut: NaiveDate,
+}
+
 /// Brings the bilans of these participants in line with their CER and exit dates, in one
 /// transaction. Only drafts move or get cancelled: a bilan already sent or signed stays.
 pub async fn planifier(
@@ -66,15 +79,6 @@ pub async fn planifier(
             }
         }
     }
-    let referent_de: HashMap<i64, i64> = participants
-        .iter()
-        .filter_map(|p| Some((p.id, p.fiche.referent_id?)))
-        .collect();
-    let referents: HashMap<i64, personnel::Contact> = personnel::contacts(&app.db, plie)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
     let mut tx = app.db.begin().await?;
     let existants = bilans::existants(&mut tx, plie, WORKFLOW_BILAN).await?;
     let mut par_participant: HashMap<i64, Vec<bilans::BilanExistant>> = HashMap::new();
@@ -105,17 +109,17 @@ pub async fn planifier(
             let existant = existants.iter().find(|b| b.bilan == cle);
             match (existant, e.annule) {
                 (None, false) => {
-                    let donnees = serde_json::json!({
-                        "echeance": libelle_bilan(e.bilan),
-                        "date": db::jour(e.due),
-                        "cer": { "debut": db::jour(debut) },
-                    });
+                    let donnees = DonneesBilan {
+                        echeance: libelle_bilan(e.bilan),
+                        date: e.due,
+                        cer: Cer { debut },
+                    };
                     nouveaux.push(bilans::NouveauBilan {
                         participant_id: p.id,
                         operation_id: p.fiche.operation_id,
                         bilan: cle,
                         due: e.due,
-                        donnees: donnees.to_string(),
+                        donnees: serde_json::to_string(&donnees)?,
                     });
                 }
                 (Some(b), true) if b.etat == Etat::Brouillon => {
@@ -158,14 +162,6 @@ pub async fn planifier(
         WORKFLOW_BILAN,
         &workflow.modele,
         &nouveaux,
-        |participant| {
-            let c = referents.get(referent_de.get(&participant)?)?;
-            Some(bilans::Signataire {
-                personnel_id: c.id,
-                nom: &c.nom,
-                email: &c.email,
-            })
-        },
         maintenant,
     )
     .await?;

@@ -65,69 +65,63 @@ pub struct NouveauBilan {
     pub donnees: String,
 }
 
-/// The référent who signs a bilan: he is its signer from the start.
-pub struct Signataire<'a> {
-    pub personnel_id: i64,
-    /// `Prénom NOM`.
-    pub nom: &'a str,
-    pub email: &'a str,
-}
-
 /// Creates draft bilans, many rows per statement (scheduling a whole PLIE is one pass, not one
-/// round trip per bilan), each with its participant's référent as signer when he has one.
-pub async fn creer<'a>(
+/// round trip per bilan), then gives each its participant's référent, when he has one, as
+/// signer from the start, in one statement.
+pub async fn creer(
     tx: &mut sqlx::SqliteConnection,
     plie: &str,
     workflow: &str,
     modele: &str,
     nouveaux: &[NouveauBilan],
-    signataire: impl Fn(i64) -> Option<Signataire<'a>>,
     le: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    const LIAISONS: usize = 11;
     let le = super::instant(le);
-    for lot in nouveaux.chunks(500) {
-        let mut requete = sqlx::QueryBuilder::new(
-            "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
-               donnees, bilan, echeance, cree_le, modifie_le) ",
-        );
-        requete.push_values(lot, |mut ligne, b| {
-            ligne
-                .push_bind(plie)
-                .push_bind(super::nouvelle_ref("d"))
-                .push_bind(workflow)
-                .push_bind(modele)
-                .push_bind(b.participant_id)
-                .push_bind(b.operation_id)
-                .push_bind(Etat::Brouillon.code())
-                .push_bind(&b.donnees)
-                .push_bind(&b.bilan)
-                .push_bind(super::jour(b.due))
-                .push_bind(&le)
-                .push_bind(&le);
-        });
-        requete.push(" RETURNING id, participant_id");
-        let crees: Vec<(i64, i64)> = requete.build_query_as().fetch_all(&mut *tx).await?;
-        let signataires: Vec<(i64, Signataire)> = crees
-            .iter()
-            .filter_map(|(document, participant)| Some((*document, signataire(*participant)?)))
-            .collect();
-        if !signataires.is_empty() {
+    let brouillon = format!("'{}'", Etat::Brouillon.code());
+    // The documents this call creates are those after the last one now: the transaction holds
+    // SQLite's only writer lock from its first write on, and a commit by another between this
+    // read and that write would make the write fail (its snapshot is stale), not interleave.
+    let avant: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM document")
+        .fetch_one(&mut *tx)
+        .await?;
+    let documents = nouveaux
+        .chunks(super::PARAMETRES_PAR_REQUETE / LIAISONS)
+        .map(|lot| {
             let mut requete = sqlx::QueryBuilder::new(
-                "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id) ",
+                "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id,
+                   etat, donnees, bilan, echeance, cree_le, modifie_le) ",
             );
-            requete.push_values(signataires, |mut ligne, (document, s)| {
+            requete.push_values(lot, |mut ligne, b| {
                 ligne
-                    .push_bind(document)
-                    .push_bind(0)
-                    .push_bind("referent")
-                    .push_bind(s.nom)
-                    .push_bind(s.email)
-                    .push_bind("tablette")
-                    .push_bind(s.personnel_id);
+                    .push_bind(plie)
+                    .push_bind(super::nouvelle_ref("d"))
+                    .push_bind(workflow)
+                    .push_bind(modele)
+                    .push_bind(b.participant_id)
+                    .push_bind(b.operation_id)
+                    .push(&brouillon)
+                    .push_bind(&b.donnees)
+                    .push_bind(&b.bilan)
+                    .push_bind(super::jour(b.due))
+                    .push_bind(&le)
+                    .push_bind(&le);
             });
-            requete.build().execute(&mut *tx).await?;
-        }
-    }
+            requete
+        });
+    super::executer_en_serie(tx, documents).await?;
+    sqlx::query(
+        "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id)
+         SELECT d.id, 0, 'referent', r.prenom || ' ' || upper(r.nom), r.email, 'tablette', r.id
+         FROM document d JOIN participant p ON p.id = d.participant_id
+         JOIN personnel r ON r.id = p.referent_id AND r.plie = d.plie
+         WHERE d.id > ? AND d.plie = ? AND d.workflow = ? AND d.bilan IS NOT NULL",
+    )
+    .bind(avant)
+    .bind(plie)
+    .bind(workflow)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

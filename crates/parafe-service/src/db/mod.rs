@@ -36,6 +36,35 @@ use std::time::{Duration, Instant};
 
 pub type Pool = sqlx::SqlitePool;
 
+/// Parameters bound in one statement at most: rows that come in numbers (an import, a PLIE's
+/// bilans, the outbox's completions) go by multi-row statements of up to this many values, one
+/// round trip to the database per few thousand rows rather than per row. Below SQLite's limit
+/// (32,766) and PostgreSQL's (65,535).
+pub const PARAMETRES_PAR_REQUETE: usize = 30_000;
+
+/// Runs statements in turn, binding each while the database runs the one before (on its own
+/// thread).
+pub(crate) async fn executer_en_serie<'q>(
+    tx: &mut SqliteConnection,
+    mut requetes: impl Iterator<Item = sqlx::QueryBuilder<'q, sqlx::Sqlite>> + Send,
+) -> Result<(), sqlx::Error> {
+    let mut courante = requetes.next();
+    while let Some(mut requete) = courante {
+        // Polled first, the statement is on its way to the database before the next is bound.
+        let (fait, suivante) = tokio::join!(
+            biased;
+            requete.build().execute(&mut *tx),
+            async { requetes.next() }
+        );
+        fait?;
+        courante = suivante;
+    }
+    Ok(())
+}
+
+/// Rows of a statement's answer its worker queues before waiting for the reader.
+const ROWS_PAR_REVEIL: usize = 4096;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("base de données {path} inaccessible : {source}")]
@@ -69,6 +98,15 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .pragma("secure_delete", "on")
+        // A transaction that writes many rows (an import, a PLIE's schedule) keeps its pages in
+        // memory: with SQLite's 2 MB default they spill to the WAL and are read back.
+        .pragma("cache_size", "-65536")
+        // Statement journals (multi-row statements inside a transaction) in memory, not in
+        // temporary files.
+        .pragma("temp_store", "memory")
+        // Rows a statement gives back wait in a queue large enough that its worker thread
+        // runs through them without waking the reader (and being woken) every 50 rows.
+        .row_buffer_size(ROWS_PAR_REVEIL)
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -181,7 +219,8 @@ pub fn en_instant_option<S: serde::Serializer>(
 
 /// A day as stored: `AAAA-MM-JJ`.
 pub fn jour(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    // Display is `%Y-%m-%d`, written without parsing a format string.
+    d.to_string()
 }
 
 pub fn parse_jour(s: &str) -> Option<NaiveDate> {

@@ -131,27 +131,34 @@ pub async fn dues(
     Ok(taches)
 }
 
-/// Marks a task done with what it produced, in the transaction that commits its effect.
-/// False if it was already done (then the caller must roll back its effect).
+/// Marks tasks done with what each produced, in the transaction that commits their effects,
+/// in one statement per few thousand tasks. Returns the ids marked now: a task already done is
+/// left out (then the caller must roll back its effect).
 pub async fn terminer(
     tx: &mut sqlx::SqliteConnection,
-    id: i64,
-    resultat: &serde_json::Value,
+    faites: &[(i64, serde_json::Value)],
     maintenant: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let fait = sqlx::query(
+) -> Result<HashSet<i64>, sqlx::Error> {
+    let le = instant(maintenant);
+    let mut marquees = HashSet::new();
+    for lot in faites.chunks(super::PARAMETRES_PAR_REQUETE / 2) {
         // The text of a sent e-mail names people: it is not kept once sent (the secrets it
         // carried never were in it: see service::secrets).
-        "UPDATE outbox SET etat = 'fait', resultat = ?, fait_le = ?, derniere_erreur = NULL,
-           charge = json_remove(charge, '$.courriel.texte')
-         WHERE id = ? AND etat = 'attente'",
-    )
-    .bind(resultat.to_string())
-    .bind(instant(maintenant))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(fait.rows_affected() == 1)
+        let mut requete = sqlx::QueryBuilder::new("UPDATE outbox SET etat = 'fait', fait_le = ");
+        requete.push_bind(&le).push(
+            ", resultat = v.column2, derniere_erreur = NULL,
+               charge = json_remove(charge, '$.courriel.texte') FROM (",
+        );
+        requete.push_values(lot, |mut ligne, (id, resultat)| {
+            ligne.push_bind(*id).push_bind(resultat.to_string());
+        });
+        requete.push(
+            ") AS v WHERE outbox.id = v.column1 AND outbox.etat = 'attente' RETURNING outbox.id",
+        );
+        let ids: Vec<i64> = requete.build_query_scalar().fetch_all(&mut *tx).await?;
+        marquees.extend(ids);
+    }
+    Ok(marquees)
 }
 
 /// Marks the outside effect of these tasks (e-mails handed to the SMTP server, entries

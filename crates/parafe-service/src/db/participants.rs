@@ -45,56 +45,71 @@ pub struct Fiche {
     pub motif_sortie: Option<String>,
 }
 
-/// Creates or updates a participant by the parcours software's identifier; returns its id.
-pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
-    db: E,
+/// Columns an import writes, in the order [`enregistrer`] binds them.
+const COLONNES_IMPORT: usize = 22;
+
+/// Creates or updates participants by the parcours software's identifier, many rows per
+/// statement (see [`super::PARAMETRES_PAR_REQUETE`]). Identifiers are unique among `fiches`.
+pub async fn enregistrer(
+    tx: &mut sqlx::SqliteConnection,
     plie: &str,
-    f: &Fiche,
+    fiches: &[Fiche],
     le: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<(), sqlx::Error> {
+    let lots = fiches
+        .chunks(super::PARAMETRES_PAR_REQUETE / COLONNES_IMPORT)
+        .map(|lot| requete(plie, lot, le));
+    super::executer_en_serie(tx, lots).await
+}
+
+/// The upsert of `lot`.
+fn requete<'a>(
+    plie: &'a str,
+    lot: &'a [Fiche],
+    le: &'a str,
+) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
+    let mut requete = sqlx::QueryBuilder::new(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
-           date_sortie, motif_sortie, cree_le)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (plie, identifiant_externe) DO UPDATE SET civilite = excluded.civilite,
+           date_sortie, motif_sortie, cree_le) ",
+    );
+    requete.push_values(lot, |mut ligne, f| {
+        ligne
+            .push_bind(plie)
+            .push_bind(super::nouvelle_ref("p"))
+            .push_bind(&f.identifiant_externe)
+            .push_bind(&f.civilite)
+            .push_bind(&f.nom)
+            .push_bind(&f.prenom)
+            .push_bind(f.date_naissance.map(super::jour))
+            .push_bind(&f.email)
+            .push_bind(&f.telephone)
+            .push_bind(&f.commune)
+            .push_bind(&f.code_postal)
+            .push_bind(&f.departement)
+            .push_bind(f.referent_id)
+            .push_bind(f.operation_id)
+            .push_bind(&f.prescripteur)
+            .push_bind(&f.email_prescripteur)
+            .push_bind(f.date_entree.map(super::jour))
+            .push_bind(f.rsa)
+            .push_bind(f.cer_debut.map(super::jour))
+            .push_bind(f.date_sortie.map(super::jour))
+            .push_bind(&f.motif_sortie)
+            .push_bind(le);
+    });
+    requete.push(
+        " ON CONFLICT (plie, identifiant_externe) DO UPDATE SET civilite = excluded.civilite,
            nom = excluded.nom, prenom = excluded.prenom, date_naissance = excluded.date_naissance,
            email = excluded.email, telephone = excluded.telephone, commune = excluded.commune,
            code_postal = excluded.code_postal, departement = excluded.departement,
            referent_id = excluded.referent_id, operation_id = excluded.operation_id,
            prescripteur = excluded.prescripteur, email_prescripteur = excluded.email_prescripteur,
            date_entree = excluded.date_entree, rsa = excluded.rsa, cer_debut = excluded.cer_debut,
-           date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie
-         RETURNING id",
-    )
-    .bind(plie)
-    .bind(super::nouvelle_ref("p"))
-    .bind(&f.identifiant_externe)
-    .bind(&f.civilite)
-    .bind(&f.nom)
-    .bind(&f.prenom)
-    .bind(f.date_naissance.map(super::jour))
-    .bind(&f.email)
-    .bind(&f.telephone)
-    .bind(&f.commune)
-    .bind(&f.code_postal)
-    .bind(&f.departement)
-    .bind(f.referent_id)
-    .bind(f.operation_id)
-    .bind(&f.prescripteur)
-    .bind(&f.email_prescripteur)
-    .bind(f.date_entree.map(super::jour))
-    .bind(f.rsa)
-    .bind(f.cer_debut.map(super::jour))
-    .bind(f.date_sortie.map(super::jour))
-    .bind(&f.motif_sortie)
-    .bind(le)
-    // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
-    .fetch_all(db)
-    .await?
-    .pop()
-    .ok_or(sqlx::Error::RowNotFound)
+           date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie",
+    );
+    requete
 }
 
 /// A participant within the caller's reach: of his PLIE and, for a référent (`portefeuille`:

@@ -293,24 +293,6 @@ pub async fn id_par_email(db: &Pool, plie: &str, email: &str) -> Result<Option<i
         .await
 }
 
-/// How a staff member is named and reached (as the signer of a bilan).
-#[derive(sqlx::FromRow)]
-pub struct Contact {
-    pub id: i64,
-    /// `Prénom NOM`.
-    pub nom: String,
-    pub email: String,
-}
-
-pub async fn contacts(db: &Pool, plie: &str) -> Result<Vec<Contact>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, prenom || ' ' || upper(nom) AS nom, email FROM personnel WHERE plie = ?",
-    )
-    .bind(plie)
-    .fetch_all(db)
-    .await
-}
-
 /// A référent of the PLIE, as the search offers them.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Referent {
