@@ -1,7 +1,9 @@
 //! The allocator of parafe's binaries (`parafe`, `parafe-bench`), which each say
 //! `parafe::allocateur!();`: mimalloc, a heap per thread. With glibc's malloc, a tenth of the
 //! pack export's processor time went to allocating, and its threads woke each other over the
-//! arenas' locks. The scenarios keep their own (it counts what the fuzzed parsers allocate).
+//! arenas' locks. It also stands in for `malloc` itself (`override`): SQLite's allocations went
+//! through glibc's too, a fifth of the database thread's time when a PLIE's bilans are
+//! scheduled. The scenarios keep their own (it counts what the fuzzed parsers allocate).
 
 pub use mimalloc::MiMalloc;
 
