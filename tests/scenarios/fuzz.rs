@@ -439,11 +439,7 @@ fn fuzz_controle_d_un_depot() {
 fn fuzz_import_des_participants() {
     // The parcours software's extraction, its comma variant, and a larger one of the shape the
     // benchmark imports.
-    let mut grande = parafe::import::COLONNES
-        .iter()
-        .map(|(c, _)| *c)
-        .collect::<Vec<_>>()
-        .join(";");
+    let mut grande = parafe::import::en_tete();
     grande.push('\n');
     for i in 0..200 {
         grande += &format!(

@@ -268,11 +268,7 @@ async fn charge(serveur: &Serveur, jeton: &str, args: &BenchArgs) -> CliResult {
             r.text().await.unwrap_or_default()
         )));
     }
-    let mut csv = parafe::import::COLONNES
-        .iter()
-        .map(|(c, _)| *c)
-        .collect::<Vec<_>>()
-        .join(";");
+    let mut csv = parafe::import::en_tete();
     csv.push('\n');
     let par_tablette = args.presents * 5;
     for t in 0..args.tablettes {

@@ -88,11 +88,7 @@ fn mediane(manches: &[Manche], mesure: impl Fn(&Manche) -> f64) -> f64 {
 
 /// The parcours software's extraction of `n` participants on RSA, 50 référents.
 fn extraction(n: usize) -> String {
-    let mut csv = parafe::import::COLONNES
-        .iter()
-        .map(|(c, _)| *c)
-        .collect::<Vec<_>>()
-        .join(";");
+    let mut csv = parafe::import::en_tete();
     csv.push('\n');
     for i in 0..n {
         let jour = 1 + i % 28;

@@ -129,6 +129,11 @@ pub const COLONNES: [(&str, bool); 21] = [
     ("Motif de sortie", false),
 ];
 
+/// The header line of an extraction, its columns in the order of [`COLONNES`].
+pub fn en_tete() -> String {
+    COLONNES.map(|(c, _)| c).join(";")
+}
+
 /// One thing to fix in the file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ErreurLigne {
