@@ -216,6 +216,14 @@ fn un_lien_relance_ne_signe_pas_sans_son_propre_code_et_la_preuve_nomme_le_lien(
     service.attendre_etat(&plie.referent, &reference, "delivre");
     let pdf = service.pdf(&plie.referent, &reference);
     let preuves = preuves(plie.dir.path(), &pdf);
+    // Each signature keeps where it came from: the caller's address and browser.
+    for s in preuves["signatures"].as_array().unwrap() {
+        assert_eq!(s["ip"], "127.0.0.1", "{s}");
+        assert!(
+            s["agent"].as_str().unwrap().contains("parafe-essais"),
+            "{s}"
+        );
+    }
     let verification = preuves["signatures"][0]["verification"].as_str().unwrap();
     // The link is named by the start of its SHA-256, never by the token.
     let empreinte = sha256_hex(second.as_bytes());

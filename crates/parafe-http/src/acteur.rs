@@ -1,5 +1,6 @@
 //! Who is calling: an API token (`Authorization: Bearer`) or a browser session, turned into the
-//! [`Acteur`] every staff handler takes (as [`Appelant`]).
+//! [`Acteur`] every staff handler takes (as [`Appelant`]); and from where ([`Temoin`]), as the
+//! evidence a signature keeps.
 
 use super::erreur::ApiError;
 use axum::extract::FromRequestParts;
@@ -60,5 +61,28 @@ impl FromRequestParts<App> for Appelant {
             return Ok(Appelant(s.acteur));
         }
         Err(Refus::NonAuthentifie.into())
+    }
+}
+
+/// Client address (when the server records it: `into_make_service_with_connect_info`) and
+/// browser, kept as evidence of a signature or a login.
+pub struct Temoin(pub parafe_service::signature::Contexte);
+
+impl<S: Send + Sync> FromRequestParts<S> for Temoin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let adresse = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(Temoin(parafe_service::signature::Contexte {
+            ip: adresse.unwrap_or_default(),
+            agent: agent.unwrap_or_default().to_owned(),
+        }))
     }
 }

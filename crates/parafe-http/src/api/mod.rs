@@ -4,10 +4,10 @@
 
 pub(crate) mod controle;
 
-use crate::acteur::Appelant;
+use crate::acteur::{Appelant, Temoin};
 use crate::corps::Corps;
 use crate::erreur::ApiError;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
@@ -16,24 +16,12 @@ use parafe_service::db::documents as docs;
 use parafe_service::documents::{self, DemandeDocument};
 use parafe_service::participants::{self, ChangementParcours};
 use parafe_service::reglages::{self, ReglageDepartement};
-use parafe_service::signature::{self, Contexte, Signature};
+use parafe_service::signature::{self, Signature};
 use parafe_service::{App, Erreur};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 type Reponse<T> = Result<T, ApiError>;
-
-fn contexte(adresse: SocketAddr, entetes: &HeaderMap) -> Contexte {
-    Contexte {
-        ip: adresse.ip().to_string(),
-        agent: entetes
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-    }
-}
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -161,20 +149,13 @@ struct SignatureSurPlace {
 async fn signer_sur_place(
     State(app): State<App>,
     Appelant(acteur): Appelant,
-    ConnectInfo(adresse): ConnectInfo<SocketAddr>,
-    entetes: HeaderMap,
+    Temoin(ctx): Temoin,
     Path(reference): Path<String>,
     Corps(corps): Corps<SignatureSurPlace>,
 ) -> Reponse<Json<Value>> {
-    let document = signature::signer_sur_place(
-        &app,
-        &acteur,
-        &reference,
-        corps.rang,
-        corps.signature,
-        &contexte(adresse, &entetes),
-    )
-    .await?;
+    let document =
+        signature::signer_sur_place(&app, &acteur, &reference, corps.rang, corps.signature, &ctx)
+            .await?;
     vue(&app, document).await
 }
 
@@ -443,13 +424,11 @@ async fn verifier_code(
 
 async fn signer_par_lien(
     State(app): State<App>,
-    ConnectInfo(adresse): ConnectInfo<SocketAddr>,
-    entetes: HeaderMap,
+    Temoin(ctx): Temoin,
     Path(jeton): Path<String>,
     Corps(s): Corps<Signature>,
 ) -> Reponse<Json<Value>> {
-    let document =
-        signature::signer_par_lien(&app, &jeton, s, &contexte(adresse, &entetes)).await?;
+    let document = signature::signer_par_lien(&app, &jeton, s, &ctx).await?;
     Ok(Json(
         json!({ "document": document.reference, "etat": document.etat, "libelle_etat": document.etat.libelle() }),
     ))

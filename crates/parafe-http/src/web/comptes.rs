@@ -110,11 +110,9 @@ struct Identifiants {
 
 async fn se_connecter(
     State(app): State<App>,
-    adresse: super::Adresse,
-    entetes: HeaderMap,
+    crate::acteur::Temoin(ctx): crate::acteur::Temoin,
     super::FormulairePublic(f): super::FormulairePublic<Identifiants>,
 ) -> Response {
-    let ctx = super::contexte(adresse, &entetes);
     let suite = suite_sure(f.suite.as_deref());
     match comptes::connexion(&app, &f.email, &f.mot_de_passe, &ctx.ip, &ctx.agent).await {
         Ok(secret) => (

@@ -7,7 +7,7 @@ use super::formulaire::{self, EtatFormulaire, REPRIS_DU_DOSSIER};
 use super::gabarit::{self, alerte, csrf, page};
 use super::{apercu, erreur, erreur_json, message, Connecte, Page};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -1066,12 +1066,10 @@ async fn signer_ici(
 async fn signature_ici(
     State(app): State<App>,
     Connecte(s): Connecte,
-    adresse: super::Adresse,
-    entetes: HeaderMap,
+    crate::acteur::Temoin(ctx): crate::acteur::Temoin,
     Path((reference, rang)): Path<(String, i64)>,
     super::JsonSur(signature): super::JsonSur<Signature>,
 ) -> Response {
-    let ctx = super::contexte(adresse, &entetes);
     match signature::signer_sur_place(&app, &s.acteur, &reference, rang, signature, &ctx).await {
         Ok(d) => Json(json!({ "etat": d.etat, "libelle_etat": d.etat.libelle() })).into_response(),
         Err(e) => erreur_json(e),

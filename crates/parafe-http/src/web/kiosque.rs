@@ -8,7 +8,8 @@ use super::gabarit::{self, alerte, csrf, page};
 use super::{erreur, erreur_json, message, Connecte, EnKiosque, Page};
 use parafe_service::auth::session::{self, Session};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -344,29 +345,33 @@ async fn kiosque_page(
 }
 
 /// The session of a JSON request, or a JSON 401 (a script must not follow a login redirect).
-async fn session_json(app: &App, entetes: &HeaderMap) -> Result<Session, Response> {
-    match session::de_la_requete(&app.db, entetes, app.horloge.maintenant()).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(crate::erreur::ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            message: "session expirée : le référent doit se reconnecter ; les signatures restent gardées sur la tablette".into(),
-            champ: None,
-            champs: Vec::new(),
+/// The session of the tablet's calls (JSON): expired, a 401 the page shows without losing the
+/// signatures it holds.
+struct Tablette(Session);
+
+impl FromRequestParts<App> for Tablette {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        match session::de_la_requete(&app.db, &parts.headers, app.horloge.maintenant()).await {
+            Ok(Some(s)) => Ok(Tablette(s)),
+            Ok(None) => Err(crate::erreur::ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                message: "session expirée : le référent doit se reconnecter ; les signatures restent gardées sur la tablette".into(),
+                champ: None,
+                champs: Vec::new(),
+            }
+            .into_response()),
+            Err(e) => Err(erreur_json(e.into())),
         }
-        .into_response()),
-        Err(e) => Err(erreur_json(e.into())),
     }
 }
 
 async fn etat(
     State(app): State<App>,
-    entetes: HeaderMap,
+    Tablette(s): Tablette,
     Path(reference): Path<String>,
 ) -> Response {
-    let s = match session_json(&app, &entetes).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let resultat = async {
         let k = kiosque::lisible(&app, &s, &reference).await?;
         let d = kiosque::document(&app, &k).await?;
@@ -385,16 +390,11 @@ async fn etat(
 
 async fn signer(
     State(app): State<App>,
-    adresse: super::Adresse,
-    entetes: HeaderMap,
+    Tablette(s): Tablette,
+    crate::acteur::Temoin(ctx): crate::acteur::Temoin,
     Path(reference): Path<String>,
     super::JsonSur(envoi): super::JsonSur<Envoi>,
 ) -> Response {
-    let s = match session_json(&app, &entetes).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let ctx = super::contexte(adresse, &entetes);
     match kiosque::signer(&app, &s, &reference, envoi, &ctx).await {
         Ok(recu) => Json(recu).into_response(),
         Err(e) => erreur_json(e),
@@ -403,16 +403,11 @@ async fn signer(
 
 async fn cloturer(
     State(app): State<App>,
-    adresse: super::Adresse,
-    entetes: HeaderMap,
+    Tablette(s): Tablette,
+    crate::acteur::Temoin(ctx): crate::acteur::Temoin,
     Path(reference): Path<String>,
     super::JsonSur(envoi): super::JsonSur<Envoi>,
 ) -> Response {
-    let s = match session_json(&app, &entetes).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let ctx = super::contexte(adresse, &entetes);
     match kiosque::cloturer(&app, &s, &reference, envoi, &ctx).await {
         Ok(recu) => {
             let document = match kiosque::charger(&app, &s.acteur, &reference).await {

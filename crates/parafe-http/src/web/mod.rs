@@ -237,37 +237,6 @@ impl FromRequestParts<App> for EnKiosque {
     }
 }
 
-/// The client's address, when the server records it (`into_make_service_with_connect_info`).
-pub struct Adresse(pub Option<std::net::SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Adresse {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Adresse(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0),
-        ))
-    }
-}
-
-/// Client address and browser, as evidence of a signature.
-pub(crate) fn contexte(
-    adresse: Adresse,
-    entetes: &HeaderMap,
-) -> parafe_service::signature::Contexte {
-    parafe_service::signature::Contexte {
-        ip: adresse.0.map(|a| a.ip().to_string()).unwrap_or_default(),
-        agent: entetes
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-    }
-}
-
 /// A plain error page.
 pub(crate) fn page_erreur(statut: StatusCode, message: &str) -> Response {
     let titre = match statut {

@@ -185,7 +185,7 @@ async fn image_page(State(app): State<App>, Path((jeton, page)): Path<(String, u
 
 async fn signer(
     State(app): State<App>,
-    adresse: super::Adresse,
+    crate::acteur::Temoin(ctx): crate::acteur::Temoin,
     entetes: HeaderMap,
     Path(jeton): Path<String>,
     crate::corps::Corps(s): crate::corps::Corps<Signature>,
@@ -193,7 +193,6 @@ async fn signer(
     if !super::meme_origine(&app, &entetes) {
         return erreur_json(Erreur::Interdit("requête venue d'un autre site".into()));
     }
-    let ctx = super::contexte(adresse, &entetes);
     match signature::signer_par_lien(&app, &jeton, s, &ctx).await {
         Ok(d) => Json(json!({ "etat": d.etat, "libelle_etat": d.etat.libelle() })).into_response(),
         Err(e) => erreur_json(e),
