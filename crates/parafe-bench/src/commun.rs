@@ -18,3 +18,11 @@ pub fn parafe() -> Result<PathBuf, CliError> {
         )))
     }
 }
+
+/// The median of a benchmark's figures (the upper one of an even count); None without any.
+pub fn mediane<T: PartialOrd>(valeurs: impl IntoIterator<Item = T>) -> Option<T> {
+    let mut v: Vec<T> = valeurs.into_iter().collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let milieu = v.len() / 2;
+    (!v.is_empty()).then(|| v.swap_remove(milieu))
+}

@@ -1,7 +1,7 @@
 //! `parafe-bench pack`: exporting an opération's audit pack against merely reading the same
 //! pieces from the store, each side in its own process.
 
-use crate::commun::{echec, runtime, CliError, CliResult};
+use crate::commun::{echec, mediane, runtime, CliError, CliResult};
 use chrono::NaiveDate;
 use parafe::cli::pack::{ouvrir, pack_error};
 use parafe::db::banc;
@@ -233,12 +233,8 @@ fn bench_complet(args: BenchArgs) -> CliResult {
     if lectures.is_empty() {
         return Ok(());
     }
-    let mediane = |v: &[(f64, u64)]| {
-        let mut s: Vec<f64> = v.iter().map(|x| x.0).collect();
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
-    };
-    let (lecture, export) = (mediane(&lectures), mediane(&exports));
+    let secondes = |v: &[(f64, u64)]| mediane(v.iter().map(|x| x.0)).unwrap_or(f64::NAN);
+    let (lecture, export) = (secondes(&lectures), secondes(&exports));
     let pic = exports.iter().map(|x| x.1).max().unwrap_or(0) / 1024;
     let mo = (n * args.taille) as f64 / 1e6;
     println!(

@@ -1,7 +1,7 @@
 //! `parafe-bench render`: warm in-process composition against the `typst` CLI, then a bulk
 //! render of émargement sheets.
 
-use crate::commun::{CliError, CliResult};
+use crate::commun::{mediane, CliError, CliResult};
 use parafe::cli::render::{read_json, render_batch, validate_all, Job};
 use parafe::files::write_durably;
 use parafe::render::{self, RenderOptions};
@@ -140,9 +140,6 @@ pub fn bench(args: BenchArgs) -> CliResult {
     Ok(())
 }
 
-fn median_ms(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples
-        .get(samples.len() / 2)
-        .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+fn median_ms(samples: Vec<Duration>) -> f64 {
+    mediane(samples).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
 }

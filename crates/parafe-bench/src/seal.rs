@@ -1,6 +1,6 @@
 //! `parafe-bench seal`: `parafe seal` against `pyhanko sign addsig`, and the seal alone in memory.
 
-use crate::commun::{CliError, CliResult};
+use crate::commun::{mediane, CliError, CliResult};
 use parafe::cli::seal::runtime;
 use parafe::config::Config;
 use parafe::seal::{self, Keys, Tsa};
@@ -21,9 +21,8 @@ pub struct BenchArgs {
     pub pyhanko: PathBuf,
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples.get(samples.len() / 2).copied().unwrap_or_default()
+fn median(samples: Vec<Duration>) -> Duration {
+    mediane(samples).unwrap_or_default()
 }
 
 fn ms(d: Duration) -> String {

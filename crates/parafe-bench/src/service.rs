@@ -81,9 +81,7 @@ struct Manche {
 }
 
 fn mediane(manches: &[Manche], mesure: impl Fn(&Manche) -> f64) -> f64 {
-    let mut v: Vec<f64> = manches.iter().map(mesure).collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    crate::commun::mediane(manches.iter().map(mesure)).unwrap_or(f64::NAN)
 }
 
 /// The parcours software's extraction of `n` participants on RSA, 50 référents.
