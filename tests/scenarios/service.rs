@@ -1180,36 +1180,70 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
     } = Plie::pret(Some("2025-06-20T08:00:00Z"));
     assert_eq!(import["bilans"]["crees"], 3, "{import}");
     let karim = participant_ref(&service, &referent, "Durand");
-    let bilans = service.ok(
-        "GET",
-        &format!("/api/documents?participant={karim}&workflow=bilan-brsa"),
-        &referent,
-        None,
-    );
-    let dus: Vec<(String, String)> = bilans["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["bilan"].as_str().unwrap().to_owned(),
-                d["echeance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    // The plan: (bilan, due day, document once opened).
+    let plan = |service: &Service| -> Vec<(String, String, Option<String>)> {
+        service.ok(
+            "GET",
+            &format!("/api/participants/{karim}"),
+            &referent,
+            None,
+        )["bilans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["bilan"].as_str().unwrap().to_owned(),
+                    b["echeance"].as_str().unwrap().to_owned(),
+                    b["document"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    };
     assert_eq!(
-        dus,
+        plan(&service),
         [
-            ("5".into(), "2025-06-15".into()),
-            ("11".into(), "2025-12-15".into()),
-            ("17".into(), "2026-06-15".into())
-        ]
+            ("5".into(), "2025-06-15".into(), None),
+            ("11".into(), "2025-12-15".into(), None),
+            ("17".into(), "2026-06-15".into(), None)
+        ],
+        "planifiés, aucun document avant que le référent les ouvre"
     );
     let retard = service.ok("GET", "/api/bilans/en-retard", &referent, None);
     assert_eq!(retard["bilans"].as_array().unwrap().len(), 1);
     assert_eq!(retard["bilans"][0]["bilan"], "5");
+    assert_eq!(retard["bilans"][0]["document"], Value::Null);
 
-    // The CER start moves: pending bilans follow.
+    // The référent opens the 11-month bilan: its draft, the same one on a second opening, his
+    // name as signer. A bilan that is not planned names those that are.
+    let ouvrir = |bilan: &str| {
+        service.ok(
+            "POST",
+            &format!("/api/participants/{karim}/bilans/{bilan}"),
+            &referent,
+            None,
+        )
+    };
+    let onze = ouvrir("11");
+    assert_eq!(onze["document"]["etat"], "brouillon");
+    assert_eq!(onze["document"]["echeance"], "2025-12-15");
+    assert_eq!(onze["signataires"][0]["role"], "referent");
+    assert_eq!(onze["signataires"][0]["nom"], "Thomas GARNIER");
+    let onze = onze["document"]["ref"].as_str().unwrap().to_owned();
+    assert_eq!(ouvrir("11")["document"]["ref"], onze.as_str());
+    let (status, refus) = service.appel(
+        "POST",
+        &format!("/api/participants/{karim}/bilans/24"),
+        &referent,
+        None,
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refus}");
+    assert!(
+        refus.to_string().contains("bilans prévus : 5, 11, 17"),
+        "{refus}"
+    );
+
+    // The CER start moves: pending bilans follow, the opened draft with them.
     let change = service.ok(
         "PATCH",
         &format!("/api/participants/{karim}"),
@@ -1217,32 +1251,27 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
         Some(&json!({ "cer_debut": "2025-01-31" })),
     );
     assert_eq!(change["bilans"]["deplaces"], 3, "{change}");
-    let bilans = service.ok(
-        "GET",
-        &format!("/api/documents?participant={karim}&workflow=bilan-brsa"),
-        &referent,
-        None,
-    );
-    let echeances: Vec<&str> = bilans["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["echeance"].as_str().unwrap())
-        .collect();
+    let echeances: Vec<String> = plan(&service).into_iter().map(|b| b.1).collect();
     assert_eq!(
         echeances,
         ["2025-06-30", "2025-12-31", "2026-06-30"],
         "fin de mois : dernier jour du mois plus court"
     );
+    let brouillon = service.ok("GET", &format!("/api/documents/{onze}"), &referent, None);
+    assert_eq!(brouillon["document"]["echeance"], "2025-12-31");
 
     // Due in 10 days: the référent is reminded (15 days before), once.
-    smtp.attendre(
+    let rappel = smtp.attendre(
         "t.garnier@plie.fr",
         "Subject: Bilan BRSA à rédiger pour le 30/06/2025",
     );
+    assert!(
+        rappel.contains(&format!("/participants/{karim}")),
+        "le rappel mène au dossier où le bilan s'ouvre : {rappel}"
+    );
 
     // The référent writes and signs the 5-month bilan: sealed, filed, sent to RU and SDI.
-    let cinq = bilans["documents"][0]["ref"].as_str().unwrap().to_owned();
+    let cinq = ouvrir("5")["document"]["ref"].as_str().unwrap().to_owned();
     let mut donnees = crate::support::example("bilan-brsa");
     for cle in [
         "reference",
@@ -1317,7 +1346,7 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
         &referent,
         None,
     );
-    let etats: Vec<(String, String)> = tous["documents"]
+    let mut etats: Vec<(String, String)> = tous["documents"]
         .as_array()
         .unwrap()
         .iter()
@@ -1328,15 +1357,21 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
             )
         })
         .collect();
-    assert!(etats.contains(&("5".into(), "delivre".into())), "{etats:?}");
-    assert!(
-        etats.contains(&("sortie".into(), "brouillon".into())),
-        "{etats:?}"
+    etats.sort();
+    assert_eq!(
+        etats,
+        [
+            ("11".into(), "annule".into()),
+            ("5".into(), "delivre".into())
+        ],
+        "le brouillon ouvert du bilan à 11 mois est annulé, le bilan signé reste"
     );
-    assert!(
-        etats.contains(&("11".into(), "annule".into()))
-            && etats.contains(&("17".into(), "annule".into())),
-        "{etats:?}"
+    assert_eq!(
+        plan(&service),
+        [
+            ("5".into(), "2025-06-30".into(), Some(cinq.clone())),
+            ("sortie".into(), "2025-09-20".into(), None)
+        ]
     );
 }
 

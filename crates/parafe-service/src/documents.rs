@@ -238,7 +238,7 @@ pub async fn prefill(
 
 /// The signers of a new document, in the workflow's order: names and e-mails from the file
 /// (participant, référent) or from the request (partner, third signer).
-async fn resoudre_signataires(
+pub(crate) async fn resoudre_signataires(
     app: &App,
     acteur: &Acteur,
     workflow: &Workflow,

@@ -4,6 +4,7 @@
 
 use super::{App, Erreur};
 use crate::auth::Acteur;
+use crate::db::bilans::Prevu;
 use crate::db::documents::{self as docs, Document};
 use crate::db::participants::{self, Participant};
 use crate::import::{ImportError, Rapport};
@@ -42,12 +43,12 @@ pub async fn participant(app: &App, acteur: &Acteur, cle: &str) -> Result<Partic
         })
 }
 
-/// A participant of the caller's reach and his documents.
+/// A participant of the caller's reach, his documents and his planned bilans BRSA.
 pub async fn avec_documents(
     app: &App,
     acteur: &Acteur,
     reference: &str,
-) -> Result<(Participant, Vec<Document>), Erreur> {
+) -> Result<(Participant, Vec<Document>, Vec<Prevu>), Erreur> {
     let p = participant(app, acteur, reference).await?;
     let filtre = docs::Filtre {
         participant: Some(reference.to_owned()),
@@ -61,7 +62,8 @@ pub async fn avec_documents(
         1000,
     )
     .await?;
-    Ok((p, documents))
+    let bilans = crate::db::bilans::du_participant(&app.db, p.id).await?;
+    Ok((p, documents, bilans))
 }
 
 /// Changes that move the bilans: a new CER start, an exit.

@@ -4,7 +4,8 @@
 //! requests: reminders, then expiry. The clock is always passed in, so that tests and the
 //! service share the same code.
 
-use crate::db::documents::{self as docs};
+use crate::auth::Acteur;
+use crate::db::documents::{self as docs, Document};
 use crate::db::participants::Participant;
 use crate::db::{self, bilans, referentiel};
 use crate::workflow::{bilans_brsa, Bilan};
@@ -32,10 +33,10 @@ fn cle_bilan(b: Bilan) -> String {
     }
 }
 
-fn libelle_bilan(b: Bilan) -> String {
-    match b {
-        Bilan::Mois(m) => format!("{m} mois"),
-        Bilan::SortieAnticipee => "sortie anticipée".into(),
+fn libelle_bilan(cle: &str) -> String {
+    match cle {
+        "sortie" => "sortie anticipée".into(),
+        m => format!("{m} mois"),
     }
 }
 
@@ -80,14 +81,13 @@ pub async fn planifier(
         }
     }
     let mut tx = app.db.begin().await?;
-    let existants = bilans::existants(&mut tx, plie, WORKFLOW_BILAN).await?;
-    let mut par_participant: HashMap<i64, Vec<bilans::BilanExistant>> = HashMap::new();
-    for b in existants {
+    let mut par_participant: HashMap<i64, Vec<bilans::Prevu>> = HashMap::new();
+    for b in bilans::prevus(&mut tx, plie).await? {
         par_participant.entry(b.participant_id).or_default().push(b);
     }
     let mut bilan_avant = Planification::default();
     let mut nouveaux: Vec<bilans::NouveauBilan> = Vec::new();
-    let mut a_annuler: Vec<i64> = Vec::new();
+    let mut a_retirer: Vec<bilans::Prevu> = Vec::new();
     for p in participants {
         let Some(debut) = p.fiche.cer_debut else {
             continue;
@@ -101,72 +101,136 @@ pub async fn planifier(
             .as_ref()
             .and_then(|d| mois_departement.get(d))
             .unwrap_or(&mois_du_workflow);
-        let sortie = p.fiche.date_sortie;
-        let echeances = bilans_brsa(debut, mois, sortie);
+        let prevues: Vec<_> = bilans_brsa(debut, mois, p.fiche.date_sortie)
+            .into_iter()
+            .filter(|e| !e.annule)
+            .map(|e| (cle_bilan(e.bilan), e.due))
+            .collect();
         let existants = par_participant.remove(&p.id).unwrap_or_default();
-        for e in &echeances {
-            let cle = cle_bilan(e.bilan);
-            let existant = existants.iter().find(|b| b.bilan == cle);
-            match (existant, e.annule) {
-                (None, false) => {
-                    let donnees = DonneesBilan {
-                        echeance: libelle_bilan(e.bilan),
-                        date: e.due,
-                        cer: Cer { debut },
-                    };
-                    nouveaux.push(bilans::NouveauBilan {
-                        participant_id: p.id,
-                        operation_id: p.fiche.operation_id,
-                        bilan: cle,
-                        due: e.due,
-                        donnees: serde_json::to_string(&donnees)?,
-                    });
-                }
-                (Some(b), true) if b.etat == Etat::Brouillon => {
-                    a_annuler.push(b.id);
-                }
-                (Some(b), false) if b.etat == Etat::Brouillon && b.echeance != Some(e.due) => {
-                    bilans::deplacer(&mut tx, b.id, e.due, debut, maintenant).await?;
-                    bilan_avant.deplaces += 1;
-                }
-                _ => {}
+        for (cle, due) in &prevues {
+            if !existants.iter().any(|b| &b.bilan == cle) {
+                nouveaux.push(bilans::NouveauBilan {
+                    participant_id: p.id,
+                    bilan: cle.clone(),
+                    due: *due,
+                });
             }
         }
-        // A bilan no longer scheduled (a month removed, an exit cancelled): drafts go.
-        for b in &existants {
-            let prevu = echeances
-                .iter()
-                .any(|e| cle_bilan(e.bilan) == b.bilan && !e.annule);
-            if !prevu && b.etat == Etat::Brouillon && !a_annuler.contains(&b.id) {
-                a_annuler.push(b.id);
+        // Only what is still to write moves or goes: a bilan sent or signed stays.
+        for b in existants {
+            match prevues.iter().find(|(cle, _)| *cle == b.bilan) {
+                Some((_, due)) if b.brouillon() && b.echeance != *due => {
+                    bilans::deplacer(&mut tx, &b, *due, debut, maintenant).await?;
+                    bilan_avant.deplaces += 1;
+                }
+                None if b.brouillon() => a_retirer.push(b),
+                _ => {}
             }
         }
     }
     let le = db::instant(maintenant);
-    for id in &a_annuler {
-        docs::transition(
-            &mut tx,
-            *id,
-            Etat::Brouillon,
-            Etat::Annule,
-            "echeancier",
-            &le,
-        )
-        .await?;
+    for b in &a_retirer {
+        bilans::retirer(&mut tx, b).await?;
+        if let Some(id) = b.document_id {
+            docs::transition(
+                &mut tx,
+                id,
+                Etat::Brouillon,
+                Etat::Annule,
+                "echeancier",
+                &le,
+            )
+            .await?;
+        }
     }
-    bilan_avant.annules = a_annuler.len();
+    bilan_avant.annules = a_retirer.len();
     bilan_avant.crees = nouveaux.len();
-    bilans::creer(
-        &mut tx,
-        plie,
-        WORKFLOW_BILAN,
-        &workflow.modele,
-        &nouveaux,
-        maintenant,
-    )
-    .await?;
+    bilans::prevoir(&mut tx, &nouveaux).await?;
     tx.commit().await?;
     Ok(bilan_avant)
+}
+
+/// Opens a planned bilan to write it: its draft, made on the first opening with the due day and
+/// the CER start as data and the participant's référent of the moment as signer; the same
+/// draft on every later opening.
+pub async fn rediger(
+    app: &App,
+    acteur: &Acteur,
+    participant: &str,
+    bilan: &str,
+) -> Result<Document, Erreur> {
+    crate::documents::modification_permise(acteur)?;
+    let p = crate::participants::participant(app, acteur, participant).await?;
+    let plan = bilans::du_participant(&app.db, p.id).await?;
+    let Some(prevu) = plan.iter().find(|b| b.bilan == bilan) else {
+        let prevus: Vec<&str> = plan.iter().map(|b| b.bilan.as_str()).collect();
+        return Err(Erreur::invalide(
+            "bilan",
+            if prevus.is_empty() {
+                format!("aucun bilan BRSA n'est prévu pour ce participant (« {bilan} » demandé)")
+            } else {
+                format!(
+                    "aucun bilan « {bilan} » n'est prévu pour ce participant ; bilans prévus : {}",
+                    prevus.join(", ")
+                )
+            },
+        ));
+    };
+    if let Some(reference) = &prevu.reference {
+        return crate::documents::charger(app, acteur, reference).await;
+    }
+    let workflow = app
+        .workflow(WORKFLOW_BILAN)
+        .ok_or_else(|| Erreur::Interne(format!("workflow {WORKFLOW_BILAN} absent")))?;
+    let donnees = serde_json::to_value(DonneesBilan {
+        echeance: libelle_bilan(&prevu.bilan),
+        date: prevu.echeance,
+        cer: Cer {
+            debut: p.fiche.cer_debut.unwrap_or(prevu.echeance),
+        },
+    })?;
+    let signataires =
+        crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(&p), &donnees)
+            .await?;
+    let reference = db::nouvelle_ref("d");
+    let maintenant = db::instant(app.horloge.maintenant());
+    let mut tx = app.db.begin().await?;
+    let cree = docs::creer(
+        &mut tx,
+        &reference,
+        &docs::NouveauDocument {
+            plie: acteur.plie.as_str(),
+            workflow: &workflow.nom,
+            modele: &workflow.modele,
+            participant_id: Some(p.id),
+            operation_id: p.fiche.operation_id,
+            auteur_id: Some(acteur.personnel_id),
+            donnees: &donnees.to_string(),
+            bilan: Some(&prevu.bilan),
+            echeance: Some(&db::jour(prevu.echeance)),
+        },
+        &signataires,
+        &maintenant,
+    )
+    .await;
+    match cree {
+        Ok(_) => {
+            tx.commit().await?;
+            crate::documents::charger(app, acteur, &reference).await
+        }
+        // Opened at the same moment from another screen: the unique index on (participant,
+        // bilan) kept one draft; that one is the bilan.
+        Err(e) if db::est_doublon(&e) => {
+            drop(tx);
+            let ouvert = bilans::du_participant(&app.db, p.id)
+                .await?
+                .into_iter()
+                .find_map(|b| (b.bilan == bilan).then_some(b.reference).flatten())
+                .ok_or_else(|| Erreur::Interne("bilan ouvert introuvable".into()))?;
+            crate::documents::charger(app, acteur, &ouvert).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub use bilans::BilanDu;
@@ -179,7 +243,7 @@ pub async fn en_retard(
     portefeuille: Option<i64>,
     aujourdhui: NaiveDate,
 ) -> Result<Vec<BilanDu>, Erreur> {
-    Ok(bilans::en_retard(&app.db, plie, WORKFLOW_BILAN, portefeuille, aujourdhui).await?)
+    Ok(bilans::en_retard(&app.db, plie, portefeuille, aujourdhui).await?)
 }
 
 /// One pass of the time-driven work, for every PLIE: reminders to référents before a bilan's
@@ -204,12 +268,11 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
             let jusqua = (maintenant + rappel.0)
                 .with_timezone(&chrono_tz::Europe::Paris)
                 .date_naive();
-            let dus =
-                bilans::a_rappeler(&mut tx, WORKFLOW_BILAN, app.horloge.aujourdhui(), jusqua, i)
-                    .await?;
+            let dus = bilans::a_rappeler(&mut tx, app.horloge.aujourdhui(), jusqua, i).await?;
             for bilans::ARappeler {
                 plie,
-                reference,
+                participant_ref,
+                bilan,
                 echeance,
                 email,
                 participant,
@@ -220,19 +283,19 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
                     a: vec![email],
                     objet: format!("Bilan BRSA à rédiger pour le {jour}"),
                     texte: format!(
-                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {jour}.\nRédigez-le et signez-le dans parafe : {}/\n",
+                        "Bonjour,\n\nLe bilan BRSA de {participant} est dû le {jour}.\nRédigez-le et signez-le dans parafe : {}/participants/{participant_ref}\n",
                         app.url_publique()
                     ),
-                    message_id: format!("<rappel.{i}.{reference}@parafe>"),
+                    message_id: format!("<rappel.{i}.{bilan}.{participant_ref}@parafe>"),
                     piece_jointe: None,
                     renvoi: false,
                 };
                 crate::outbox::ajouter(
                     &mut tx,
-                    &format!("rappel:{reference}:{i}"),
+                    &format!("rappel:{participant_ref}:{bilan}:{i}"),
                     crate::outbox::Genre::Courriel,
                     &plie,
-                    &serde_json::json!({ "courriel": courriel, "document": reference }),
+                    &serde_json::json!({ "courriel": courriel, "participant": participant_ref, "bilan": bilan }),
                     maintenant,
                 )
                 .await?;

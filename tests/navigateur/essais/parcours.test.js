@@ -183,3 +183,30 @@ test("refus motivé par le lien : le document passe « refusé », le référent
   assert.match(await ref.locator(".entete-document").textContent(), /refusé/);
   assert.match(await ref.locator("#signataires + *").textContent(), /Le plan d'action ne correspond pas/);
 });
+
+test("bilans BRSA : prévus sans document, « Rédiger le bilan » ouvre le brouillon, une seule fois", async () => {
+  const bureau = await chrome.newContext(BUREAU);
+  const ref = await nouvellePage(bureau);
+  await ref.goto(`${service.url}/connexion`);
+  await ref.fill("#email", "t.garnier@plie.fr");
+  await ref.fill("#mot_de_passe", "une phrase de passe assez longue");
+  await Promise.all([ref.waitForNavigation(), ref.click("main button[type=submit]")]);
+  // CER du 15/01/2025 : les trois bilans sont échus aujourd'hui, aucun n'est encore ouvert.
+  assert.match(await ref.locator("#retards").textContent(), /Bilans BRSA en retard \(3\)/);
+  await ref.click("#retards + ul a >> nth=0");
+  await ref.waitForURL(/\/participants\/p-[a-z2-7]+#bilans$/);
+  const bilans = ref.locator("ul.bilans > li");
+  assert.equal(await bilans.count(), 3);
+  assert.match(await bilans.nth(0).textContent(), /Bilan à 5 mois — dû le 15\/06\/2025, à rédiger\s+en retard/);
+  await capture(ref, "18-bilans-prevus");
+  await Promise.all([ref.waitForNavigation(), bilans.nth(0).locator("button", { hasText: "Rédiger le bilan" }).click()]);
+  const brouillon = ref.url().match(/\/documents\/(d-[a-z2-7]+)\/modifier$/)[1];
+  await ref.goBack();
+  await ref.reload();
+  assert.match(await bilans.nth(0).textContent(), /Bilan à 5 mois — dû le 15\/06\/2025\s+brouillon/i);
+  assert.equal(await bilans.nth(0).locator("button").count(), 0, "un bilan ouvert ne se rouvre pas");
+  assert.equal(await bilans.nth(0).locator("a").getAttribute("href"), `/documents/${brouillon}`);
+  assert.equal(await ref.locator("ul.bilans button", { hasText: "Rédiger le bilan" }).count(), 2);
+  await capture(ref, "19-bilan-ouvert");
+  assert.deepEqual(ref.erreurs, [], ref.erreurs.join("\n"));
+});

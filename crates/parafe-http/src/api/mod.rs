@@ -48,6 +48,10 @@ pub fn routes() -> Router<App> {
             "/api/participants/{reference}",
             get(participant).patch(modifier_participant),
         )
+        .route(
+            "/api/participants/{reference}/bilans/{bilan}",
+            post(rediger_bilan),
+        )
         .route("/api/bilans/en-retard", get(bilans_en_retard))
         .route("/api/departements/{code}", put(departement))
         .route("/api/plie", put(fiche_plie))
@@ -222,8 +226,20 @@ async fn participant(
     Appelant(acteur): Appelant,
     Path(reference): Path<String>,
 ) -> Reponse<Json<Value>> {
-    let (p, documents) = participants::avec_documents(&app, &acteur, &reference).await?;
-    Ok(Json(json!({ "participant": p, "documents": documents })))
+    let (p, documents, bilans) = participants::avec_documents(&app, &acteur, &reference).await?;
+    Ok(Json(
+        json!({ "participant": p, "documents": documents, "bilans": bilans }),
+    ))
+}
+
+/// Opens a planned bilan to write it: its draft, made on the first call.
+async fn rediger_bilan(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Path((reference, bilan)): Path<(String, String)>,
+) -> Reponse<Json<Value>> {
+    let document = parafe_service::schedule::rediger(&app, &acteur, &reference, &bilan).await?;
+    vue(&app, document).await
 }
 
 async fn modifier_participant(

@@ -40,6 +40,10 @@ pub fn routes() -> Router<App> {
             "/participants/{reference}/nouveau/{workflow}",
             get(nouveau).post(creer),
         )
+        .route(
+            "/participants/{reference}/bilans/{bilan}",
+            post(rediger_bilan),
+        )
         .route("/documents/{reference}", get(document))
         .route(
             "/documents/{reference}/modifier",
@@ -110,7 +114,11 @@ async fn accueil(
                 ul {
                     @for b in &retards {
                         li {
-                            a href=(format!("/documents/{}", b.document)) { (b.prenom) " " (b.nom.to_uppercase()) " — bilan " (b.bilan) }
+                            @let lien = match &b.document {
+                                Some(d) => format!("/documents/{d}"),
+                                None => format!("/participants/{}#bilans", b.participant),
+                            };
+                            a href=(lien) { (b.prenom) " " (b.nom.to_uppercase()) " — bilan " (libelle_bilan(Some(&b.bilan))) }
                             " : dû le " (b.echeance.format("%d/%m/%Y"))
                         }
                     }
@@ -205,8 +213,8 @@ fn a_reprendre(app: &App, p: &Participant, liste: &[Document]) -> Vec<String> {
     m
 }
 
-fn libelle_bilan(d: &Document) -> String {
-    match d.bilan.as_deref() {
+fn libelle_bilan(bilan: Option<&str>) -> String {
+    match bilan {
         Some("sortie") => "de sortie anticipée".into(),
         Some(m) => format!("à {m} mois"),
         None => String::new(),
@@ -235,10 +243,9 @@ async fn dossier(
         .collect();
     let a_reprendre = a_reprendre(&app, &p, &liste);
     let aujourdhui = app.horloge.aujourdhui();
-    let bilans: Vec<&Document> = liste
-        .iter()
-        .filter(|d| d.bilan.is_some() && d.etat != Etat::Annule)
-        .collect();
+    let bilans = parafe_service::db::bilans::du_participant(&app.db, p.id)
+        .await
+        .map_err(|e| erreur(e.into()))?;
     let nom = format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase());
     let corps = html! {
         p { a href="/accueil" { "← Participants" } }
@@ -269,12 +276,23 @@ async fn dossier(
                 h2 #bilans { "Bilans BRSA" }
                 ul.bilans {
                     @for b in &bilans {
-                        @let retard = !signe(b.etat) && b.echeance.is_some_and(|e| e < aujourdhui);
+                        @let retard = !b.etat().is_some_and(signe) && b.echeance < aujourdhui;
                         li {
-                            a href=(format!("/documents/{}", b.reference)) { "Bilan " (libelle_bilan(b)) }
-                            " — dû le " (b.echeance.map(gabarit::date).unwrap_or_default()) " "
-                            (gabarit::etat(b.etat))
+                            @match (&b.reference, b.etat()) {
+                                (Some(r), Some(etat)) => {
+                                    a href=(format!("/documents/{r}")) { "Bilan " (libelle_bilan(Some(&b.bilan))) }
+                                    " — dû le " (gabarit::date(b.echeance)) " " (gabarit::etat(etat))
+                                }
+                                _ => {
+                                    "Bilan " (libelle_bilan(Some(&b.bilan))) " — dû le " (gabarit::date(b.echeance)) ", à rédiger"
+                                }
+                            }
                             @if retard { " " span.etiquette.rouge { "en retard" } }
+                            @if b.reference.is_none() && s.acteur.peut_modifier() {
+                                form.en-ligne method="post" action=(format!("/participants/{}/bilans/{}", p.reference, b.bilan)) {
+                                    (csrf(&s)) button.secondaire type="submit" { "Rédiger le bilan" }
+                                }
+                            }
                         }
                     }
                 }
@@ -311,7 +329,7 @@ fn table_documents(app: &App, liste: &[Document]) -> Markup {
                     tbody {
                         @for d in liste {
                             tr {
-                                th scope="row" { a href=(format!("/documents/{}", d.reference)) { (titre_workflow(app, &d.workflow)) @if d.bilan.is_some() { " " (libelle_bilan(d)) } } }
+                                th scope="row" { a href=(format!("/documents/{}", d.reference)) { (titre_workflow(app, &d.workflow)) @if d.bilan.is_some() { " " (libelle_bilan(d.bilan.as_deref())) } } }
                                 td { (gabarit::etat(d.etat)) }
                                 td { (gabarit::paris(d.cree_le)) }
                                 td { (d.envoye_le.map(gabarit::paris).unwrap_or_default()) }
@@ -810,7 +828,7 @@ async fn document(
     };
     let corps = html! {
         @if let Some(p) = &p { p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } } }
-        h1 { (titre) @if d.bilan.is_some() { " " (libelle_bilan(&d)) } }
+        h1 { (titre) @if d.bilan.is_some() { " " (libelle_bilan(d.bilan.as_deref())) } }
         @if let Some(i) = info { (alerte("succes", i)) }
         div.entete-document {
             p { "État : " (gabarit::etat(etat)) }
@@ -960,6 +978,19 @@ async fn pdf(State(app): State<App>, Connecte(s): Connecte, Path(reference): Pat
         octets,
     )
         .into_response())
+}
+
+/// Opens a planned bilan to write it (its draft is made on the first opening).
+async fn rediger_bilan(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    Path((reference, bilan)): Path<(String, String)>,
+    _: super::Formulaire<super::Vide>,
+) -> Page {
+    let document = parafe_service::schedule::rediger(&app, &s.acteur, &reference, &bilan)
+        .await
+        .map_err(erreur)?;
+    Ok(Redirect::to(&format!("/documents/{}/modifier", document.reference)).into_response())
 }
 
 async fn envoyer(

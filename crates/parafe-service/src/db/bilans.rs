@@ -1,160 +1,176 @@
-//! Bilans BRSA: the documents of the bilan workflow that the schedule creates, moves and
-//! reminds of, one per participant and due month (`document.bilan`).
+//! Bilans BRSA: the plan the schedule keeps (which bilan, for whom, due which day:
+//! `bilan_prevu`), and the documents of the bilan workflow, opened from it when the référent
+//! writes one (`document.bilan`).
 
+use super::documents::EtatLu;
 use super::Pool;
 use chrono::{DateTime, NaiveDate, Utc};
 use parafe_core::document::Etat;
 use serde::Serialize;
 
-/// A bilan already scheduled (not cancelled).
-#[derive(sqlx::FromRow)]
-pub struct BilanExistant {
-    pub id: i64,
+/// The live (not cancelled) bilan document of a planned bilan, joined on the partial unique
+/// index `document_bilan`.
+pub const DOCUMENT_DU_BILAN: &str = "LEFT JOIN document d ON d.participant_id = b.participant_id
+    AND d.bilan = b.bilan AND d.bilan IS NOT NULL AND d.etat <> 'annule'";
+
+/// A planned bilan, with its document once the référent has opened it.
+#[derive(Serialize, sqlx::FromRow)]
+pub struct Prevu {
+    #[serde(skip)]
     pub participant_id: i64,
     /// Which bilan: the month after the CER start, or `sortie`.
     pub bilan: String,
-    #[sqlx(try_from = "String")]
-    pub etat: Etat,
-    pub echeance: Option<NaiveDate>,
+    pub echeance: NaiveDate,
+    #[serde(skip)]
+    pub document_id: Option<i64>,
+    /// The document's reference, once opened.
+    #[sqlx(rename = "ref")]
+    #[serde(rename = "document")]
+    pub reference: Option<String>,
+    pub etat: Option<EtatLu>,
 }
 
-pub async fn existants(
+impl Prevu {
+    /// The document's state; `None` while the bilan has not been opened.
+    pub fn etat(&self) -> Option<Etat> {
+        self.etat.as_ref().map(|e| e.0)
+    }
+
+    /// Still to write: not opened, or a draft.
+    pub fn brouillon(&self) -> bool {
+        matches!(self.etat(), None | Some(Etat::Brouillon))
+    }
+}
+
+const COLONNES_PREVU: &str =
+    "b.participant_id, b.bilan, b.echeance, d.id AS document_id, d.ref, d.etat";
+
+/// The plan of a PLIE.
+pub async fn prevus(
     tx: &mut sqlx::SqliteConnection,
     plie: &str,
-    workflow: &str,
-) -> Result<Vec<BilanExistant>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, participant_id, bilan, etat, echeance FROM document
-         WHERE plie = ? AND workflow = ? AND bilan IS NOT NULL AND etat <> 'annule'",
-    )
+) -> Result<Vec<Prevu>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_PREVU} FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id
+         {DOCUMENT_DU_BILAN} WHERE p.plie = ?"
+    ))
     .bind(plie)
-    .bind(workflow)
     .fetch_all(&mut *tx)
     .await
 }
 
-/// Moves a draft bilan to a new due day (its CER start changed).
+/// The plan of one participant, in due order.
+pub async fn du_participant(db: &Pool, participant_id: i64) -> Result<Vec<Prevu>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_PREVU} FROM bilan_prevu b {DOCUMENT_DU_BILAN}
+         WHERE b.participant_id = ? ORDER BY b.echeance"
+    ))
+    .bind(participant_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Plans bilans, many rows per statement (scheduling a whole PLIE is one pass, not one round
+/// trip per bilan). Their documents come when the référent opens them (`schedule::rediger`).
+pub async fn prevoir(
+    tx: &mut sqlx::SqliteConnection,
+    nouveaux: &[NouveauBilan],
+) -> Result<(), sqlx::Error> {
+    const LIAISONS: usize = 3;
+    let lots = nouveaux
+        .chunks(super::PARAMETRES_PAR_REQUETE / LIAISONS)
+        .map(|lot| {
+            let mut requete = sqlx::QueryBuilder::new(
+                "INSERT INTO bilan_prevu (participant_id, bilan, echeance) ",
+            );
+            requete.push_values(lot, |mut ligne, b| {
+                ligne
+                    .push_bind(b.participant_id)
+                    .push_bind(&b.bilan)
+                    .push_bind(super::jour(b.due));
+            });
+            requete
+        });
+    super::executer_en_serie(tx, lots).await
+}
+
+/// Moves a planned bilan to a new due day (its CER start changed), and its draft with it.
 pub async fn deplacer(
     tx: &mut sqlx::SqliteConnection,
-    id: i64,
+    b: &Prevu,
     due: NaiveDate,
     cer_debut: NaiveDate,
     le: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE document SET echeance = ?, modifie_le = ?,
-           donnees = json_set(donnees, '$.date', ?, '$.cer.debut', ?) WHERE id = ?",
-    )
-    .bind(super::jour(due))
-    .bind(super::instant(le))
-    .bind(super::jour(due))
-    .bind(super::jour(cer_debut))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE bilan_prevu SET echeance = ? WHERE participant_id = ? AND bilan = ?")
+        .bind(super::jour(due))
+        .bind(b.participant_id)
+        .bind(&b.bilan)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(id) = b.document_id {
+        sqlx::query(
+            "UPDATE document SET echeance = ?, modifie_le = ?,
+               donnees = json_set(donnees, '$.date', ?, '$.cer.debut', ?) WHERE id = ?",
+        )
+        .bind(super::jour(due))
+        .bind(super::instant(le))
+        .bind(super::jour(due))
+        .bind(super::jour(cer_debut))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(())
 }
 
-/// A bilan to create as a draft.
+/// Takes a bilan out of the plan (a month removed, an early exit); its draft, if opened, is
+/// cancelled by the caller.
+pub async fn retirer(tx: &mut sqlx::SqliteConnection, b: &Prevu) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM bilan_prevu WHERE participant_id = ? AND bilan = ?")
+        .bind(b.participant_id)
+        .bind(&b.bilan)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A bilan to plan.
 pub struct NouveauBilan {
     pub participant_id: i64,
-    pub operation_id: Option<i64>,
     pub bilan: String,
     pub due: NaiveDate,
-    /// The document's data (JSON).
-    pub donnees: String,
-}
-
-/// Creates draft bilans, many rows per statement (scheduling a whole PLIE is one pass, not one
-/// round trip per bilan), then gives each its participant's référent, when he has one, as
-/// signer from the start, in one statement.
-pub async fn creer(
-    tx: &mut sqlx::SqliteConnection,
-    plie: &str,
-    workflow: &str,
-    modele: &str,
-    nouveaux: &[NouveauBilan],
-    le: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    const LIAISONS: usize = 11;
-    let le = super::instant(le);
-    let brouillon = format!("'{}'", Etat::Brouillon.code());
-    // The documents this call creates are those after the last one now: the transaction holds
-    // SQLite's only writer lock from its first write on, and a commit by another between this
-    // read and that write would make the write fail (its snapshot is stale), not interleave.
-    let avant: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM document")
-        .fetch_one(&mut *tx)
-        .await?;
-    let documents = nouveaux
-        .chunks(super::PARAMETRES_PAR_REQUETE / LIAISONS)
-        .map(|lot| {
-            let mut requete = sqlx::QueryBuilder::new(
-                "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id,
-                   etat, donnees, bilan, echeance, cree_le, modifie_le) ",
-            );
-            requete.push_values(lot, |mut ligne, b| {
-                ligne
-                    .push_bind(plie)
-                    .push_bind(super::nouvelle_ref("d"))
-                    .push_bind(workflow)
-                    .push_bind(modele)
-                    .push_bind(b.participant_id)
-                    .push_bind(b.operation_id)
-                    .push(&brouillon)
-                    .push_bind(&b.donnees)
-                    .push_bind(&b.bilan)
-                    .push_bind(super::jour(b.due))
-                    .push_bind(&le)
-                    .push_bind(&le);
-            });
-            requete
-        });
-    super::executer_en_serie(tx, documents).await?;
-    sqlx::query(
-        "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id)
-         SELECT d.id, 0, 'referent', r.prenom || ' ' || upper(r.nom), r.email, 'tablette', r.id
-         FROM document d JOIN participant p ON p.id = d.participant_id
-         JOIN personnel r ON r.id = p.referent_id AND r.plie = d.plie
-         WHERE d.id > ? AND d.plie = ? AND d.workflow = ? AND d.bilan IS NOT NULL",
-    )
-    .bind(avant)
-    .bind(plie)
-    .bind(workflow)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// A bilan in a list of due or overdue ones.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow)]
 pub struct BilanDu {
-    pub document: String,
+    /// Its document, once opened.
+    pub document: Option<String>,
     pub participant: String,
     pub nom: String,
     pub prenom: String,
     pub bilan: String,
     pub echeance: NaiveDate,
-    #[sqlx(try_from = "String")]
-    pub etat: Etat,
+    /// The document's state; absent while the bilan has not been opened.
+    pub etat: Option<EtatLu>,
 }
 
 /// Bilans not signed yet due before `aujourdhui`, for a portfolio (`None`: the whole PLIE).
 pub async fn en_retard(
     db: &Pool,
     plie: &str,
-    workflow: &str,
     portefeuille: Option<i64>,
     aujourdhui: NaiveDate,
 ) -> Result<Vec<BilanDu>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.ref AS document, p.ref AS participant, p.nom, p.prenom, d.bilan, d.echeance, d.etat
-         FROM document d JOIN participant p ON p.id = d.participant_id
-         WHERE d.plie = ? AND d.workflow = ? AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe')
-           AND d.echeance < ? AND (? IS NULL OR p.referent_id = ?)
-         ORDER BY d.echeance, p.nom",
-    )
+    sqlx::query_as(&format!(
+        "SELECT d.ref AS document, p.ref AS participant, p.nom, p.prenom, b.bilan, b.echeance, d.etat
+         FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id {DOCUMENT_DU_BILAN}
+         WHERE p.plie = ? AND (d.id IS NULL OR d.etat IN ('brouillon', 'envoye', 'partiellement_signe'))
+           AND b.echeance < ? AND (? IS NULL OR p.referent_id = ?)
+         ORDER BY b.echeance, p.nom"
+    ))
     .bind(plie)
-    .bind(workflow)
     .bind(super::jour(aujourdhui))
     .bind(portefeuille)
     .bind(portefeuille)
@@ -162,11 +178,13 @@ pub async fn en_retard(
     .await
 }
 
-/// A draft bilan whose référent is to be reminded of it.
+/// A bilan still to write whose référent is to be reminded of it.
 #[derive(sqlx::FromRow)]
 pub struct ARappeler {
     pub plie: String,
-    pub reference: String,
+    /// The participant's reference.
+    pub participant_ref: String,
+    pub bilan: String,
     pub echeance: NaiveDate,
     /// The référent's e-mail.
     pub email: String,
@@ -174,24 +192,24 @@ pub struct ARappeler {
     pub participant: String,
 }
 
-/// Draft bilans due between `aujourdhui` and `jusqua` whose reminder `rappel` (its rank in the
-/// workflow) is not queued yet (its task key is `rappel:<ref>:<rang>`).
+/// Bilans not opened or still drafts, due between `aujourdhui` and `jusqua`, whose reminder
+/// `rappel` (its rank in the workflow) is not queued yet (its task key is
+/// `rappel:<participant>:<bilan>:<rang>`).
 pub async fn a_rappeler(
     tx: &mut sqlx::SqliteConnection,
-    workflow: &str,
     aujourdhui: NaiveDate,
     jusqua: NaiveDate,
     rappel: usize,
 ) -> Result<Vec<ARappeler>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.plie, d.ref AS reference, d.echeance, r.email,
+    sqlx::query_as(&format!(
+        "SELECT p.plie, p.ref AS participant_ref, b.bilan, b.echeance, r.email,
                 p.prenom || ' ' || upper(p.nom) AS participant
-         FROM document d JOIN participant p ON p.id = d.participant_id
-         JOIN personnel r ON r.id = p.referent_id
-         WHERE d.workflow = ? AND d.etat = 'brouillon' AND d.echeance <= ? AND d.echeance >= ?
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.cle = 'rappel:' || d.ref || ':' || ?)",
-    )
-    .bind(workflow)
+         FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id
+         JOIN personnel r ON r.id = p.referent_id {DOCUMENT_DU_BILAN}
+         WHERE (d.id IS NULL OR d.etat = 'brouillon') AND b.echeance <= ? AND b.echeance >= ?
+           AND NOT EXISTS (SELECT 1 FROM outbox o
+                           WHERE o.cle = 'rappel:' || p.ref || ':' || b.bilan || ':' || ?)"
+    ))
     .bind(super::jour(jusqua))
     .bind(super::jour(aujourdhui))
     .bind(rappel as i64)

@@ -43,7 +43,9 @@ pub struct Document {
 
 /// A document's state as its column decodes: an unknown value is an error that keeps the
 /// message of [`parafe_core::document::EtatInconnu`] (`#[sqlx(try_from = "String")]` would lose it).
-pub struct EtatLu(Etat);
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct EtatLu(pub Etat);
 
 impl sqlx::Type<sqlx::Sqlite> for EtatLu {
     fn type_info() -> sqlx::sqlite::SqliteTypeInfo {

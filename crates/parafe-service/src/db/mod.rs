@@ -217,6 +217,11 @@ pub fn en_instant_option<S: serde::Serializer>(
     }
 }
 
+/// A write refused by a unique index: two requests creating the same thing at once.
+pub fn est_doublon(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 /// A day as stored: `AAAA-MM-JJ`.
 pub fn jour(d: NaiveDate) -> String {
     // Display is `%Y-%m-%d`, written without parsing a format string.

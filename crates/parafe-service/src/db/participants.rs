@@ -237,7 +237,7 @@ pub async fn suivi(
     portefeuille: Option<i64>,
     aujourdhui: NaiveDate,
 ) -> Result<Vec<Suivi>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT p.identifiant_externe, p.civilite, p.nom, p.prenom, p.commune, p.code_postal,
            p.date_entree, p.date_sortie, p.motif_sortie, p.rsa,
            EXISTS (SELECT 1 FROM document d WHERE d.participant_id = p.id AND d.workflow = 'contrat-engagement'
@@ -246,11 +246,12 @@ pub async fn suivi(
                    AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
                    AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
                         WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
-           (SELECT count(*) FROM document d WHERE d.participant_id = p.id AND d.bilan IS NOT NULL
-                   AND d.etat IN ('brouillon', 'envoye', 'partiellement_signe') AND d.echeance < ?) AS bilans_en_retard
+           (SELECT count(*) FROM bilan_prevu b {} WHERE b.participant_id = p.id AND b.echeance < ?
+                   AND (d.id IS NULL OR d.etat IN ('brouillon', 'envoye', 'partiellement_signe'))) AS bilans_en_retard
          FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
          ORDER BY p.nom, p.prenom",
-    )
+        super::bilans::DOCUMENT_DU_BILAN
+    ))
     .bind(super::jour(aujourdhui))
     .bind(plie)
     .bind(portefeuille)

@@ -90,6 +90,9 @@ pub struct DossierParticipant {
     #[serde(skip)]
     pub referent_id: Option<i64>,
     pub pieces: Vec<Piece>,
+    /// Due days of his bilans BRSA planned but not opened yet (no document, so no piece).
+    #[serde(skip)]
+    pub bilans_a_rediger: Vec<NaiveDate>,
 }
 
 impl DossierParticipant {
@@ -220,6 +223,7 @@ pub async fn charger(
             motif_sortie: l.motif_sortie,
             referent_id: l.referent_id,
             pieces: Vec::new(),
+            bilans_a_rediger: Vec::new(),
         });
     }
 
@@ -272,6 +276,12 @@ pub async fn charger(
             // Filtered out, or a document of the opération itself (affiche).
             (None, None) if d.participant_id.is_none() => pieces_operation.push(piece),
             (None, None) => {}
+        }
+    }
+
+    for (participant, echeance) in justificatifs::bilans_a_rediger(db, plie, op.id).await? {
+        if let Some(&i) = par_id.get(&participant) {
+            participants[i].bilans_a_rediger.push(echeance);
         }
     }
 
@@ -479,6 +489,25 @@ pub fn evaluer(
                 let precision = format!("{}, dû le {}", piece.libelle, echeance.format("%d/%m/%Y"));
                 lignes.push(ligne(Some(precision), etat, Some(echeance), pris));
             }
+            // Only bilans BRSA carry due days: those not opened yet are due all the same.
+            let libelle = e.documents.first().map(|g| catalogue.libelle(g));
+            for &echeance in participant
+                .iter()
+                .flat_map(|p| &p.bilans_a_rediger)
+                .filter(|d| periode.contient(**d))
+            {
+                let etat = if echeance < aujourdhui {
+                    EtatExigence::Manquant
+                } else {
+                    EtatExigence::AVenir
+                };
+                let precision = format!(
+                    "{}, dû le {}",
+                    libelle.as_deref().unwrap_or("Bilan"),
+                    echeance.format("%d/%m/%Y")
+                );
+                lignes.push(ligne(Some(precision), etat, Some(echeance), vec![]));
+            }
         } else {
             let depart = match (e.depuis, participant) {
                 (Some(Depuis::Entree), Some(p)) => p.date_entree,
@@ -579,6 +608,7 @@ mod tests {
             date_sortie: sortie.map(d),
             motif_sortie: None,
             referent_id: None,
+            bilans_a_rediger: Vec::new(),
             pieces: Vec::new(),
         }
     }
