@@ -89,7 +89,7 @@ pub async fn creer(
             "attendu un objet JSON des champs du modèle",
         ));
     };
-    let reference = db::nouvelle_ref("d");
+    let reference = db::reference_triee("d");
     let mut donnees = prefill(
         app,
         &workflow.modele,

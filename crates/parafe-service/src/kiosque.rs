@@ -251,7 +251,7 @@ pub async fn ouvrir(
     };
     let document = documents::creer(app, acteur, demande).await?;
     let document = documents::envoyer(app, acteur, &document.reference).await?;
-    let reference = db::nouvelle_ref("k");
+    let reference = db::reference_triee("k");
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let id = seances::ouvrir(

@@ -192,7 +192,7 @@ pub async fn rediger(
     let signataires =
         crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(&p), &donnees)
             .await?;
-    let reference = db::nouvelle_ref("d");
+    let reference = db::reference_triee("d");
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let cree = docs::creer(

@@ -243,6 +243,19 @@ pub fn nouvelle_ref(prefix: &str) -> String {
     format!("{prefix}-{}", base32(&bytes))
 }
 
+/// A public reference for a row that is kept (participant, document, sheet): 48 bits of the
+/// creation time in milliseconds then 80 random bits, as a UUIDv7 (RFC 9562). Still unguessable
+/// for a link, but the references made together sort together: an import or a schedule writes
+/// them at one end of the unique index instead of on a random page of it.
+pub fn reference_triee(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    let ms = Utc::now().timestamp_millis().max(0) as u64;
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    rand::thread_rng().fill_bytes(&mut bytes[6..]);
+    format!("{prefix}-{}", base32(&bytes))
+}
+
 /// RFC 4648 base32, lowercase, without padding (for identifiers and tokens in URLs).
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";

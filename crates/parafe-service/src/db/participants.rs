@@ -77,7 +77,7 @@ fn requete<'a>(
     requete.push_values(lot, |mut ligne, f| {
         ligne
             .push_bind(plie)
-            .push_bind(super::nouvelle_ref("p"))
+            .push_bind(super::reference_triee("p"))
             .push_bind(&f.identifiant_externe)
             .push_bind(&f.civilite)
             .push_bind(&f.nom)
