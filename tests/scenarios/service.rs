@@ -1376,6 +1376,85 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
 }
 
 #[test]
+fn les_brouillons_de_bilans_d_une_version_precedente_forment_l_echeancier() {
+    let Plie {
+        dir: _dir,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(Some("2025-06-20T08:00:00Z"));
+    let karim = participant_ref(&service, &referent, "Durand");
+    service.tuer();
+    // The data directory as the version before the plan left it: every bilan a draft document
+    // with the référent as signer, and no plan (its migration not applied yet).
+    let ancien = "
+      INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
+          donnees, bilan, echeance, cree_le, modifie_le)
+        SELECT p.plie, 'd-ancien' || b.bilan, 'bilan-brsa', 'bilan-brsa', p.id, p.operation_id,
+          'brouillon', json_object('echeance', b.bilan || ' mois', 'date', b.echeance,
+          'cer', json_object('debut', p.cer_debut)), b.bilan, b.echeance,
+          '2025-06-01T00:00:00Z', '2025-06-01T00:00:00Z'
+        FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id;
+      INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id)
+        SELECT d.id, 0, 'referent', r.prenom || ' ' || upper(r.nom), r.email, 'tablette', r.id
+        FROM document d JOIN participant p ON p.id = d.participant_id
+        JOIN personnel r ON r.id = p.referent_id WHERE d.bilan IS NOT NULL;
+      DROP TABLE bilan_prevu;
+      DELETE FROM _sqlx_migrations WHERE version = 7;";
+    let sortie = Command::new("sqlite3")
+        .arg(service.data.join("parafe.db"))
+        .arg(ancien)
+        .output()
+        .expect("sqlite3 introuvable : lancez les tests par tests/run");
+    assert!(
+        sortie.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sortie.stderr)
+    );
+    service.redemarrer();
+    let dossier = service.ok(
+        "GET",
+        &format!("/api/participants/{karim}"),
+        &referent,
+        None,
+    );
+    let plan: Vec<(&str, &str, &str)> = dossier["bilans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["bilan"].as_str().unwrap(),
+                b["echeance"].as_str().unwrap(),
+                b["document"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        plan,
+        [
+            ("5", "2025-06-15", "d-ancien5"),
+            ("11", "2025-12-15", "d-ancien11"),
+            ("17", "2026-06-15", "d-ancien17")
+        ],
+        "chaque brouillon garde sa place dans l'échéancier"
+    );
+    let ouvert = service.ok(
+        "POST",
+        &format!("/api/participants/{karim}/bilans/11"),
+        &referent,
+        None,
+    );
+    assert_eq!(
+        ouvert["document"]["ref"], "d-ancien11",
+        "pas de second brouillon"
+    );
+    let retard = service.ok("GET", "/api/bilans/en-retard", &referent, None);
+    assert_eq!(retard["bilans"][0]["document"], "d-ancien5");
+    assert_eq!(retard["bilans"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
     let Plie {
         dir: _dir,
