@@ -124,25 +124,16 @@ enum Voie {
     /// Journal entries: one lot at a time (each PLIE's chain has one head), one disk sync and
     /// two database writes for the whole lot.
     Journal,
-    /// E-mails: `taches_simultanees` sent at once, in a few lots whose acceptances are each
-    /// recorded together.
-    Courriels,
 }
 
 /// Journal entries taken in one lot at most.
 const LOT_JOURNAL: usize = 500;
-
-/// Lots of e-mails under way at once: while one records its acceptances (a disk sync), the
-/// others keep the SMTP server busy, and a slow message holds back its own lot only. Measured
-/// with `parafe-bench service` against 2, 4 and 16 lots: 8 keeps closest to lettre alone.
-const LOTS_COURRIELS: usize = 8;
 
 impl Voie {
     fn genres(self) -> &'static [Genre] {
         match self {
             Voie::Documents => &[Genre::Sceller, Genre::Deposer],
             Voie::Journal => &[Genre::Journal],
-            Voie::Courriels => &[Genre::Courriel],
         }
     }
 
@@ -152,10 +143,6 @@ impl Voie {
         match self {
             Voie::Documents => (simultanees, 1),
             Voie::Journal => (1, LOT_JOURNAL),
-            Voie::Courriels => (
-                LOTS_COURRIELS.min(simultanees),
-                simultanees.div_ceil(LOTS_COURRIELS),
-            ),
         }
     }
 
@@ -175,11 +162,6 @@ impl Voie {
                 }
             }
             Voie::Journal => journaliser_lot(app, lot).await,
-            Voie::Courriels => {
-                if let Err(e) = envoyer_lot(app, lot).await {
-                    tracing::error!("lot de courriels interrompu : {e}");
-                }
-            }
         }
     }
 }
@@ -190,7 +172,7 @@ pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
         tokio::join!(
             voie(&app, Voie::Documents),
             voie(&app, Voie::Journal),
-            voie(&app, Voie::Courriels),
+            courriels(&app),
         );
     })
 }
@@ -713,32 +695,105 @@ struct Envoye {
     remise: Option<(String, Document)>,
 }
 
-/// The e-mails of a batch: marked started together, sent concurrently (each drawing the secret
-/// it carries, if any), their acceptances recorded in one transaction — one disk sync for the
-/// batch rather than two per message.
-async fn envoyer_lot(app: &App, taches: Vec<Tache>) -> Result<(), Erreur> {
-    db::outbox::commencer(
-        &app.db,
-        &taches.iter().collect::<Vec<_>>(),
-        app.horloge.maintenant(),
-    )
-    .await?;
+/// The e-mail lane. Up to `taches_simultanees` messages are on the wire at all times: a message
+/// starts as soon as a place frees (taken with those free then, marked begun in one write), and
+/// acceptances are recorded by groups: all those that arrived during the previous record, in one
+/// transaction. No message waits for the others of a lot, nor for a disk sync.
+async fn courriels(app: &App) {
+    let simultanees = app.config.service.taches_simultanees.max(1);
+    // Take more once a quarter of the places is free: fewer, larger "begun" writes.
+    let reprise = simultanees.div_ceil(4);
+    let mut reveil = app.reveil.ecouter();
     let mut envois = tokio::task::JoinSet::new();
-    for tache in taches {
-        let app = app.clone();
-        envois.spawn(async move {
-            let envoi = envoyer_un(&app, &tache).await;
-            (tache, envoi)
-        });
-    }
-    let mut envoyes = Vec::new();
-    while let Some(fini) = envois.join_next().await {
-        let (tache, envoi) = fini?;
-        match envoi {
-            Ok(e) => envoyes.push((tache, e)),
-            Err(e) => echouer(app, &tache, &e).await,
+    let mut en_vol: HashMap<tokio::task::Id, i64> = HashMap::new();
+    // Taken and not recorded yet (still `attente` in the table): never taken twice.
+    let mut pris: HashSet<i64> = HashSet::new();
+    let mut arrives: Vec<(Tache, Option<Envoye>)> = Vec::new();
+    // The record under way, and the tasks it records.
+    let mut greffe: Option<(tokio::task::JoinHandle<()>, Vec<i64>)> = None;
+    loop {
+        let libres = simultanees - envois.len();
+        if libres >= reprise {
+            reveil.borrow_and_update();
+            match prendre(app, &pris, libres).await {
+                Ok(taches) => {
+                    for tache in taches {
+                        pris.insert(tache.id);
+                        let (app, id) = (app.clone(), tache.id);
+                        let envoi = envois.spawn(async move {
+                            let envoi = envoyer_un(&app, &tache).await;
+                            (tache, envoi)
+                        });
+                        en_vol.insert(envoi.id(), id);
+                    }
+                }
+                Err(e) => tracing::error!("boîte d'envoi illisible : {e}"),
+            }
+        }
+        if greffe.is_none() && !arrives.is_empty() {
+            let (app, lot) = (app.clone(), std::mem::take(&mut arrives));
+            let ids = lot.iter().map(|(t, _)| t.id).collect();
+            let tache = tokio::spawn(async move {
+                if let Err(e) = enregistrer(&app, lot).await {
+                    // Left `attente`: taken again, and sent again marked as such.
+                    tracing::error!("accusés de remise non enregistrés : {e}");
+                }
+            });
+            greffe = Some((tache, ids));
+        }
+        let attente = envois.len() < simultanees;
+        tokio::select! {
+            Some(fini) = envois.join_next_with_id(), if !envois.is_empty() => match fini {
+                Ok((id, (tache, envoi))) => {
+                    en_vol.remove(&id);
+                    match envoi {
+                        Ok(envoye) => arrives.push((tache, envoye)),
+                        Err(e) => {
+                            echouer(app, &tache, &e).await;
+                            pris.remove(&tache.id);
+                        }
+                    }
+                }
+                // A send that panicked: its task stays due.
+                Err(e) => {
+                    tracing::error!("envoi de courriel interrompu : {e}");
+                    if let Some(tache) = en_vol.remove(&e.id()) {
+                        pris.remove(&tache);
+                    }
+                }
+            },
+            fini = async {
+                match greffe.as_mut() {
+                    Some((tache, _)) => tache.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Err(e) = fini {
+                    tracing::error!("enregistrement des accusés interrompu : {e}");
+                }
+                for id in greffe.take().map(|g| g.1).unwrap_or_default() {
+                    pris.remove(&id);
+                }
+            }
+            Ok(()) = reveil.changed(), if attente => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => {}
         }
     }
+}
+
+/// Takes up to `places` due e-mails not already under way, and marks them begun (a message
+/// begun and not recorded is sent again marked as such after a crash).
+async fn prendre(app: &App, pris: &HashSet<i64>, places: usize) -> Result<Vec<Tache>, Erreur> {
+    let maintenant = app.horloge.maintenant();
+    let taches = db::outbox::dues(&app.db, maintenant, &[Genre::Courriel], pris, places).await?;
+    db::outbox::commencer(&app.db, &taches.iter().collect::<Vec<_>>(), maintenant).await?;
+    Ok(taches)
+}
+
+/// Records the acceptances of sent e-mails in one transaction (one disk sync for all): their
+/// tasks done, the delivery of each sealed document queued for the journal, and a document
+/// delivered to all its recipients moved to `delivre`.
+async fn enregistrer(app: &App, envoyes: Vec<(Tache, Option<Envoye>)>) -> Result<(), Erreur> {
     let maintenant = app.horloge.maintenant();
     let resultats: Vec<(i64, Value)> = envoyes
         .iter()
