@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerSouris, tracerDoigt, pagesAffichees,
+  Service, navigateur, installer, activerParOubli, connecter, nouvellePage, capture, tracerSouris, tracerDoigt, pagesAffichees,
   lien, TABLETTE, BUREAU,
 } from "../outils.js";
 
@@ -146,10 +146,8 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
 test("refus motivé par le lien : le document passe « refusé », le référent lit le motif", async () => {
   const bureau = await chrome.newContext(BUREAU);
   const ref = await nouvellePage(bureau);
-  await ref.goto(`${service.url}/connexion`);
-  await ref.fill("#email", "t.garnier@plie.fr");
-  await ref.fill("#mot_de_passe", "une phrase de passe assez longue");
-  await Promise.all([ref.waitForNavigation(), ref.click("main button[type=submit]")]);
+  await ref.goto(service.url);
+  await connecter(ref, "t.garnier@plie.fr");
   await ref.click("tbody >> text=Karim DURAND");
   await ref.click("a.bouton:has-text(\"Fiche de liaison — démarrage\")");
   await ref.waitForURL(/\/nouveau\/fiche-liaison-demarrage/);
@@ -187,10 +185,8 @@ test("refus motivé par le lien : le document passe « refusé », le référent
 test("bilans BRSA : prévus sans document, « Rédiger le bilan » ouvre le brouillon, une seule fois", async () => {
   const bureau = await chrome.newContext(BUREAU);
   const ref = await nouvellePage(bureau);
-  await ref.goto(`${service.url}/connexion`);
-  await ref.fill("#email", "t.garnier@plie.fr");
-  await ref.fill("#mot_de_passe", "une phrase de passe assez longue");
-  await Promise.all([ref.waitForNavigation(), ref.click("main button[type=submit]")]);
+  await ref.goto(service.url);
+  await connecter(ref, "t.garnier@plie.fr");
   // CER du 15/01/2025 : les trois bilans sont échus aujourd'hui, aucun n'est encore ouvert.
   assert.match(await ref.locator("#retards").textContent(), /Bilans BRSA en retard \(3\)/);
   await ref.click("#retards + ul a >> nth=0");
