@@ -1231,6 +1231,23 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
     assert_eq!(onze["signataires"][0]["nom"], "Thomas GARNIER");
     let onze = onze["document"]["ref"].as_str().unwrap().to_owned();
     assert_eq!(ouvrir("11")["document"]["ref"], onze.as_str());
+    // Opened from several screens at the same moment: one draft, the same for all.
+    let ouverts: Vec<Value> = std::thread::scope(|s| {
+        let fils: Vec<_> = (0..6).map(|_| s.spawn(|| ouvrir("17"))).collect();
+        fils.into_iter().map(|f| f.join().unwrap()).collect()
+    });
+    let dix_sept = &ouverts[0]["document"]["ref"];
+    assert!(
+        ouverts.iter().all(|o| &o["document"]["ref"] == dix_sept),
+        "{ouverts:?}"
+    );
+    let documents = service.ok(
+        "GET",
+        &format!("/api/documents?participant={karim}&bilan=17"),
+        &referent,
+        None,
+    );
+    assert_eq!(documents["documents"].as_array().unwrap().len(), 1);
     let (status, refus) = service.appel(
         "POST",
         &format!("/api/participants/{karim}/bilans/24"),
@@ -1362,9 +1379,10 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
         etats,
         [
             ("11".into(), "annule".into()),
+            ("17".into(), "annule".into()),
             ("5".into(), "delivre".into())
         ],
-        "le brouillon ouvert du bilan à 11 mois est annulé, le bilan signé reste"
+        "les brouillons ouverts des bilans à 11 et 17 mois sont annulés, le bilan signé reste"
     );
     assert_eq!(
         plan(&service),
