@@ -663,7 +663,7 @@ pub async fn pdf(
     Ok((document, octets))
 }
 
-/// Completes or corrects a draft's data (a bilan drafted by the schedule is written this way).
+/// Completes or corrects a draft's data (an opened bilan is written this way).
 /// What the file knows is filled beneath; every field is checked when the document is sent.
 pub async fn modifier_donnees(
     app: &App,

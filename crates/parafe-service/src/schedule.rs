@@ -1,6 +1,7 @@
-//! What comes due with time. Bilans BRSA: for each participant on RSA under a CER, drafts due at
-//! the workflow's months after the CER start (or the Département's own months), moved when the
-//! CER start changes, replaced by the "sortie anticipée" bilan at an early exit. Signature
+//! What comes due with time. Bilans BRSA: for each participant on RSA under a CER, a plan of
+//! bilans due at the workflow's months after the CER start (or the Département's own months),
+//! moved when the CER start changes, replaced by the "sortie anticipée" bilan at an early exit;
+//! a bilan's draft is made when the référent opens it ([`rediger`]). Signature
 //! requests: reminders, then expiry. The clock is always passed in, so that tests and the
 //! service share the same code.
 

@@ -61,7 +61,7 @@ pub fn routes() -> Router<App> {
 }
 
 /// Workflows a référent starts from a participant's file (the collective sheet is opened from
-/// the kiosk, bilans are drafted by the schedule, the poster has no participant).
+/// the kiosk, bilans from their plan, the poster has no participant).
 fn workflows_du_dossier(app: &App) -> Vec<&Workflow> {
     app.workflows
         .values()
