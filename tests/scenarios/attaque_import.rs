@@ -336,8 +336,8 @@ fn trouves(service: &Service, jeton: &str, identifiant: &str) -> Vec<Value> {
 
 #[test]
 fn une_faute_apres_des_milliers_de_lignes_deja_ecrites_n_en_laisse_aucune() {
-    // The import writes the lines it has checked while it reads the next ones: a fault found
-    // late must take back everything written before it.
+    // The import writes the lines it has checked while it reads the next ones (by lots of
+    // 16 384): a fault found late must take back everything written before it.
     let Plie {
         dir: _dir,
         service,
@@ -347,7 +347,7 @@ fn une_faute_apres_des_milliers_de_lignes_deja_ecrites_n_en_laisse_aucune() {
     service.compte("assistant@plie.fr", "assistant", Some("plie-test"));
     let fichier = |commune: &str, faute: Option<(usize, &str)>| {
         let mut texte = format!("{EN_TETE}\n");
-        for i in 0..10_000 {
+        for i in 0..40_000 {
             let mut email_referent = format!("ref-{:02}@plie.fr", i % 20);
             let mut naissance = "12/05/1988".to_owned();
             match faute {
@@ -364,13 +364,13 @@ fn une_faute_apres_des_milliers_de_lignes_deja_ecrites_n_en_laisse_aucune() {
         texte
     };
     for (faute, message) in [
-        ((10_001, "date"), "ligne 10001 (Date de naissance)"),
-        ((9_000, "referent"), "ligne 9000 (Email référent)"),
+        ((40_001, "date"), "ligne 40001 (Date de naissance)"),
+        ((36_000, "referent"), "ligne 36000 (Email référent)"),
     ] {
         let (status, v) = service.importer(&coordinateur, &fichier("Montpellier", Some(faute)));
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert!(erreur(&v).contains(message), "{v}");
-        for identifiant in ["X-000000", "X-008997", "X-009999"] {
+        for identifiant in ["X-000000", "X-035997", "X-039999"] {
             assert!(
                 trouves(&service, &coordinateur, identifiant).is_empty(),
                 "{identifiant} écrit malgré la faute {faute:?}"
@@ -381,8 +381,8 @@ fn une_faute_apres_des_milliers_de_lignes_deja_ecrites_n_en_laisse_aucune() {
     for commune in ["Montpellier", "Sète"] {
         let (status, v) = service.importer(&coordinateur, &fichier(commune, None));
         assert_eq!(status, StatusCode::OK, "{v}");
-        assert_eq!(v["participants"], 10_000, "{v}");
-        for identifiant in ["X-000000", "X-009999"] {
+        assert_eq!(v["participants"], 40_000, "{v}");
+        for identifiant in ["X-000000", "X-039999"] {
             let p = trouves(&service, &coordinateur, identifiant);
             assert_eq!(p.len(), 1, "{identifiant} : {p:?}");
             assert_eq!(p[0]["commune"], commune, "{identifiant}");

@@ -181,8 +181,9 @@ fn date(s: &str) -> Option<NaiveDate> {
     )
 }
 
-/// Lines handed over together while a file is read.
-const LIGNES_PAR_LOT: usize = 4096;
+/// Lines handed over together while a file is read: a dozen statements each, so that the
+/// statement left waiting between two lots is a small share.
+const LIGNES_PAR_LOT: usize = 16384;
 
 /// Reads and checks the whole file, handing its lines over by lots (`remettre`) as long as
 /// every line so far is usable; the errors of all lines if any is not.
