@@ -151,17 +151,16 @@ pub async fn planifier(
     Ok(bilan_avant)
 }
 
-/// Opens a planned bilan to write it: its draft, made on the first opening with the due day and
-/// the CER start as data and the participant's référent of the moment as signer; the same
-/// draft on every later opening.
+/// Opens a planned bilan of a participant of the caller's reach to write it: its draft, made on
+/// the first opening with the due day and the CER start as data and the participant's référent
+/// of the moment as signer; the same draft on every later opening.
 pub async fn rediger(
     app: &App,
     acteur: &Acteur,
-    participant: &str,
+    p: &Participant,
     bilan: &str,
 ) -> Result<Document, Erreur> {
     crate::documents::modification_permise(acteur)?;
-    let p = crate::participants::participant(app, acteur, participant).await?;
     let plan = bilans::du_participant(&app.db, p.id).await?;
     let Some(prevu) = plan.iter().find(|b| b.bilan == bilan) else {
         let prevus: Vec<&str> = plan.iter().map(|b| b.bilan.as_str()).collect();
@@ -191,7 +190,7 @@ pub async fn rediger(
         },
     })?;
     let signataires =
-        crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(&p), &donnees)
+        crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(p), &donnees)
             .await?;
     let reference = db::reference_triee("d");
     let maintenant = db::instant(app.horloge.maintenant());

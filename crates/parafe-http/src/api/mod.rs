@@ -238,7 +238,8 @@ async fn rediger_bilan(
     Appelant(acteur): Appelant,
     Path((reference, bilan)): Path<(String, String)>,
 ) -> Reponse<Json<Value>> {
-    let document = parafe_service::schedule::rediger(&app, &acteur, &reference, &bilan).await?;
+    let p = participants::participant(&app, &acteur, &reference).await?;
+    let document = parafe_service::schedule::rediger(&app, &acteur, &p, &bilan).await?;
     vue(&app, document).await
 }
 

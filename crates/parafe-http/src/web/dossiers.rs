@@ -987,7 +987,8 @@ async fn rediger_bilan(
     Path((reference, bilan)): Path<(String, String)>,
     _: super::Formulaire<super::Vide>,
 ) -> Page {
-    let document = parafe_service::schedule::rediger(&app, &s.acteur, &reference, &bilan)
+    let p = participant_de(&app, &s, &reference).await?;
+    let document = parafe_service::schedule::rediger(&app, &s.acteur, &p, &bilan)
         .await
         .map_err(erreur)?;
     Ok(Redirect::to(&format!("/documents/{}/modifier", document.reference)).into_response())
