@@ -135,6 +135,25 @@ pub async fn retirer(tx: &mut sqlx::SqliteConnection, b: &Prevu) -> Result<(), s
     Ok(())
 }
 
+/// The due days of the bilans BRSA planned for the opération's participants and not opened
+/// yet, by participant: they are due even before their document exists.
+pub async fn a_rediger_de_l_operation(
+    db: &Pool,
+    plie: &str,
+    operation_id: i64,
+) -> Result<Vec<(i64, NaiveDate)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT b.participant_id, b.echeance FROM bilan_prevu b
+         JOIN participant p ON p.id = b.participant_id {}
+         WHERE p.plie = ? AND p.operation_id = ? AND d.id IS NULL ORDER BY b.echeance",
+        DOCUMENT_DU_BILAN
+    ))
+    .bind(plie)
+    .bind(operation_id)
+    .fetch_all(db)
+    .await
+}
+
 /// A bilan to plan.
 pub struct NouveauBilan {
     pub participant_id: i64,

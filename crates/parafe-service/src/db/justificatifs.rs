@@ -207,25 +207,6 @@ pub struct Justificatif {
     pub depose_seq: i64,
 }
 
-/// The due days of the bilans BRSA planned for the opération's participants and not opened
-/// yet, by participant: they are due even before their document exists.
-pub async fn bilans_a_rediger(
-    db: &Pool,
-    plie: &str,
-    operation_id: i64,
-) -> Result<Vec<(i64, NaiveDate)>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT b.participant_id, b.echeance FROM bilan_prevu b
-         JOIN participant p ON p.id = b.participant_id {}
-         WHERE p.plie = ? AND p.operation_id = ? AND d.id IS NULL ORDER BY b.echeance",
-        super::bilans::DOCUMENT_DU_BILAN
-    ))
-    .bind(plie)
-    .bind(operation_id)
-    .fetch_all(db)
-    .await
-}
-
 pub async fn de_l_operation(
     db: &Pool,
     plie: &str,

@@ -4,7 +4,7 @@
 //! screens and the audit pack.
 
 use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
-use crate::db::{justificatifs, referentiel};
+use crate::db::{bilans, justificatifs, referentiel};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use parafe_core::document::Etat as EtatDocument;
 use serde::Serialize;
@@ -279,7 +279,7 @@ pub async fn charger(
         }
     }
 
-    for (participant, echeance) in justificatifs::bilans_a_rediger(db, plie, op.id).await? {
+    for (participant, echeance) in bilans::a_rediger_de_l_operation(db, plie, op.id).await? {
         if let Some(&i) = par_id.get(&participant) {
             participants[i].bilans_a_rediger.push(echeance);
         }
