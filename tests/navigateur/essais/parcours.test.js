@@ -203,6 +203,11 @@ test("bilans BRSA : prévus sans document, « Rédiger le bilan » ouvre le brou
   assert.equal(await bilans.nth(0).locator("button").count(), 0, "un bilan ouvert ne se rouvre pas");
   assert.equal(await bilans.nth(0).locator("a").getAttribute("href"), `/documents/${brouillon}`);
   assert.equal(await ref.locator("ul.bilans button", { hasText: "Rédiger le bilan" }).count(), 2);
+  // Ouverts ou non, les trois bilans échus manquent au dossier.
+  const manques = await ref.locator("#manques + *").textContent();
+  for (const jour of ["15/06/2025", "15/12/2025", "15/06/2026"]) {
+    assert.match(manques, new RegExp(`Bilan BRSA, dû le ${jour.replaceAll("/", "\\/")}`), manques);
+  }
   await capture(ref, "19-bilan-ouvert");
   assert.deepEqual(ref.erreurs, [], ref.erreurs.join("\n"));
 });
