@@ -149,13 +149,14 @@ fn tache_a_la_charge_illisible_abandonnee_avec_sa_raison() {
     }
     alterer_la_base(
         &service,
-        "UPDATE outbox SET charge = '{\"document\": tronqu' WHERE etat = 'attente';",
+        "UPDATE outbox SET charge = '{\"document\": tronqu' WHERE etat = 'attente' AND genre = 'courriel';",
     );
     let debut = Instant::now();
     loop {
         let sante = service.ok("GET", "/api/sante", "", None);
-        if sante["outbox"]["abandons"] == 1 {
-            assert_eq!(sante["outbox"]["en_attente"], 0, "{sante}");
+        // Other tasks of the sending (its journal entry) may still be on their way.
+        if sante["outbox"]["abandons"] != 0 && sante["outbox"]["en_attente"] == 0 {
+            assert_eq!(sante["outbox"]["abandons"], 1, "{sante}");
             break;
         }
         assert!(debut.elapsed() < Duration::from_secs(30), "{sante}");
