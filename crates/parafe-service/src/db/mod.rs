@@ -118,7 +118,7 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
             path: path.display().to_string(),
             source,
         })?;
-    sqlx::migrate!("../../storage/migrations")
+    sqlx::migrate!("../../storage/migrations/sqlite")
         .run(&pool)
         .await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
