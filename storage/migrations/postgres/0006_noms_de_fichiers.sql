@@ -1,0 +1,1 @@
+-- (Nettoyage des noms de fichiers déjà déposés sans objet : une base PostgreSQL naît vide de ces migrations.)
