@@ -156,7 +156,8 @@ async fn depot(args: DeposerArgs) -> CliResult {
 
 async fn etat(args: EtatArgs) -> CliResult {
     let data = &args.data.data_dir;
-    let db = crate::db::open(data)
+    let config = crate::config::Config::load(data).map_err(|e| CliError::input(e.to_string()))?;
+    let db = crate::db::open(&config.base, data)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
     let plie = plie_de(&db, args.plie.as_deref()).await?;

@@ -49,7 +49,7 @@ pub fn pack_error(e: PackError) -> CliError {
 
 /// What an export needs, opened from the data directory.
 pub struct Ouvert {
-    pub db: sqlx::SqlitePool,
+    pub db: sqlx::AnyPool,
     pub vault: Vault,
     pub keys: Keys,
     pub tsa: Tsa,
@@ -60,7 +60,7 @@ pub async fn ouvrir(data: &Path) -> Result<Ouvert, CliError> {
     let keys = Keys::load(data, &config.seal).map_err(echec)?;
     let tsa = Tsa::from_config(data, &config.seal, &keys).map_err(echec)?;
     let vault = config.coffre().await.map_err(echec)?;
-    let db = crate::db::open(data).await.map_err(echec)?;
+    let db = crate::db::open(&config.base, data).await.map_err(echec)?;
     Ok(Ouvert {
         db,
         vault,
@@ -70,7 +70,7 @@ pub async fn ouvrir(data: &Path) -> Result<Ouvert, CliError> {
 }
 
 /// The PLIE asked for, or the only one of the database.
-pub async fn plie_de(db: &sqlx::SqlitePool, plie: Option<&str>) -> Result<PlieId, CliError> {
+pub async fn plie_de(db: &sqlx::AnyPool, plie: Option<&str>) -> Result<PlieId, CliError> {
     if let Some(p) = plie {
         return PlieId::new(p).map_err(CliError::input);
     }

@@ -142,7 +142,7 @@ pub fn comptes(command: ComptesCommand) -> CliResult {
             .unwrap_or_else(|| config.service.plie.clone());
         crate::model::PlieId::new(&plie).map_err(CliError::input)?;
         std::fs::create_dir_all(&a.data.data_dir).map_err(|e| CliError::failure(e.to_string()))?;
-        let db = crate::db::open(&a.data.data_dir)
+        let db = crate::db::open(&config.base, &a.data.data_dir)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
         let maintenant = config.horloge.maintenant();

@@ -14,7 +14,6 @@ use parafe::render::{self, RenderOptions};
 use parafe::seal::{Keys, Tsa};
 use parafe::store::{Content, Vault};
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -31,7 +30,7 @@ fn plie() -> PlieId {
 struct Monde {
     _dir: tempfile::TempDir,
     data: PathBuf,
-    db: SqlitePool,
+    db: parafe::db::Pool,
     vault: Vault,
     keys: Keys,
     tsa: Tsa,
@@ -51,7 +50,7 @@ async fn monde() -> Monde {
     let keys = Keys::load(&data, &config.seal).unwrap();
     let tsa = Tsa::from_config(&data, &config.seal, &keys).unwrap();
     let vault = config.coffre().await.unwrap();
-    let db = parafe::db::open(&data).await.unwrap();
+    let db = parafe::db::open(&Default::default(), &data).await.unwrap();
     sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du Pays de l''Or', ?)")
         .bind(PLIE)
         .bind(maintenant())
@@ -617,7 +616,7 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
     let zip_sha = sha256_hex(&std::fs::read(&pack).unwrap());
     assert_eq!(derniere.objects[1].to_hex(), zip_sha);
     rt.block_on(async {
-        let db = parafe::db::open(&data).await.unwrap();
+        let db = parafe::db::open(&Default::default(), &data).await.unwrap();
         let (etat, sha): (String, String) =
             sqlx::query_as("SELECT etat, sha256 FROM export WHERE plie = ?")
                 .bind(PLIE)

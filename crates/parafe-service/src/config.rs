@@ -22,6 +22,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Outgoing mail: an SMTP server, or the development mailbox.
     pub courriel: crate::delivery::CourrielConfig,
+    /// The database: SQLite in the data directory, or a shared PostgreSQL.
+    pub base: crate::db::BaseConfig,
 }
 
 /// `[service]` in parafe.toml.
@@ -86,6 +88,9 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         config.data_dir = data_dir.to_path_buf();
+        if let Some(url) = std::env::var("PARAFE_BASE_URL").ok().filter(|u| !u.is_empty()) {
+            config.base.url = Some(url);
+        }
         config.horloge =
             parafe_core::horloge::Horloge::de_l_environnement().map_err(ConfigError::Horloge)?;
         Ok(config)

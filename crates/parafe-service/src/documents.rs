@@ -515,7 +515,7 @@ pub fn a_inviter<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<
 /// message is sent ([`super::secrets`]).
 pub async fn inviter(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document: &Document,
     signataire: &Signataire,
     maintenant: chrono::DateTime<chrono::Utc>,

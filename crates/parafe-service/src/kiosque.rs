@@ -331,7 +331,7 @@ async fn envoi_connu(app: &App, k: &Kiosque, cle: &str) -> Result<Option<i64>, E
 
 /// Records a tablet's send key and the signer it concerns (with the tablet's own clock, kept
 /// as evidence of when a signature captured offline was drawn).
-async fn noter_envoi<'c, E: sqlx::SqliteExecutor<'c>>(
+async fn noter_envoi<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     k: &Kiosque,
     envoi: &Envoi,
@@ -445,7 +445,7 @@ async fn ajouter_et_signer(
 /// animator, unless she is on the sheet already (a person signs a sheet once).
 async fn ajouter_present(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     k: &Kiosque,
     d: &Document,
     envoi: &Envoi,

@@ -105,7 +105,7 @@ impl App {
         vault.journal().open_all().map_err(|e| fail(&e))?;
         // The anchor file lives there, even before the first entry.
         std::fs::create_dir_all(vault.journal().dir()).map_err(|e| fail(&e))?;
-        let db = db::open(&data_dir).await?;
+        let db = db::open(&config.base, &data_dir).await?;
         let maintenant = db::instant(horloge.maintenant());
         db::referentiel::creer_plie(
             &db,

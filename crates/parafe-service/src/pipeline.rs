@@ -25,7 +25,7 @@ use std::path::PathBuf;
 /// changed meanwhile.
 pub async fn transition(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document: &Document,
     vers: Etat,
     acteur: &str,

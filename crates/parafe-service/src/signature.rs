@@ -176,7 +176,7 @@ pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
 /// Records a code sent, unless the link or the address asked too often: one statement, so that
 /// concurrent requests (several instances of the service included) cannot all pass.
 async fn limiter_codes(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     signataire: i64,
     lien: &str,
     email: &str,
@@ -595,7 +595,7 @@ async fn enregistrer(app: &App, r: &Recueillie) -> Result<Document, Erreur> {
 /// link signer is invited.
 pub async fn inscrire(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     r: &Recueillie,
 ) -> Result<(), Erreur> {
     let (document, signataire, maintenant) = (&r.document, &r.signataire, r.le);

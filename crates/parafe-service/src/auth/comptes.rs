@@ -144,7 +144,7 @@ pub async fn lien(app: &App, jeton: &str) -> Result<Option<LienCompte>, Erreur> 
 /// working); returns its row. Its token is drawn when the e-mail carrying it is sent
 /// ([`Secret::LienCompte`]).
 async fn creer_lien(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     personnel_id: i64,
     genre: &str,
     duree: TimeDelta,
@@ -157,7 +157,7 @@ async fn creer_lien(
 /// message parafe sends); `texte` holds [`secrets::MARQUE`] where the link goes.
 async fn courriel(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
     a: &str,
     objet: String,

@@ -5,13 +5,13 @@ use super::Pool;
 
 /// The PLIE and its opération; returns the opération's id.
 pub async fn creer(db: &Pool, plie: &str, operation: &str, le: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, 'PLIE du banc', ?)")
+    sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ($1, 'PLIE du banc', $2)")
         .bind(plie)
         .bind(le)
         .execute(db)
         .await?;
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, 'Opération du banc') RETURNING id",
+        "INSERT INTO operation (plie, code, intitule) VALUES ($1, $2, 'Opération du banc') RETURNING id",
     )
     .bind(plie)
     .bind(operation)
@@ -24,7 +24,7 @@ pub async fn creer(db: &Pool, plie: &str, operation: &str, le: &str) -> Result<i
 
 /// Participant `i` (reference `P-0000i`); returns his id.
 pub async fn participant(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
     i: usize,
     operation: i64,
@@ -33,7 +33,7 @@ pub async fn participant(
     sqlx::query_scalar(
         "INSERT INTO participant (plie, ref, identifiant_externe, nom, prenom, operation_id,
             date_entree, cree_le)
-         VALUES (?, ?, ?, ?, 'Camille', ?, '2025-01-06', ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, 'Camille', $5, '2025-01-06', $6) RETURNING id",
     )
     .bind(plie)
     .bind(format!("P-{i:05}"))
@@ -57,7 +57,7 @@ pub struct Emargement<'a> {
 }
 
 pub async fn emargement_depose(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
     e: &Emargement<'_>,
     le: &str,
@@ -65,7 +65,7 @@ pub async fn emargement_depose(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, etat,
             donnees, sha256_scelle, depose_seq, cree_le, modifie_le)
-         VALUES (?, ?, 'emargement-individuel', 'emargement-individuel', ?, ?, 'depose', ?, ?, ?, ?, ?)
+         VALUES ($1, $2, 'emargement-individuel', 'emargement-individuel', $3, $4, 'depose', $5, $6, $7, $8, $9)
          RETURNING id",
     )
     .bind(plie)
@@ -81,7 +81,7 @@ pub async fn emargement_depose(
     .await?;
     sqlx::query(
         "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le)
-         VALUES (?, 1, 'scelle', ?, ?, ?)",
+         VALUES ($1, 1, 'scelle', $2, $3, $4)",
     )
     .bind(id)
     .bind(e.sha256)
@@ -96,7 +96,7 @@ pub async fn emargement_depose(
 pub async fn scelles(db: &Pool, plie: &str, operation: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT d.sha256_scelle FROM document d JOIN operation o ON o.id = d.operation_id
-         WHERE d.plie = ? AND o.code = ? ORDER BY d.id",
+         WHERE d.plie = $1 AND o.code = $2 ORDER BY d.id",
     )
     .bind(plie)
     .bind(operation)

@@ -20,6 +20,7 @@ pub struct Prevu {
     pub participant_id: i64,
     /// Which bilan: the month after the CER start, or `sortie`.
     pub bilan: String,
+    #[sqlx(try_from = "super::Lu<NaiveDate>")]
     pub echeance: NaiveDate,
     #[serde(skip)]
     pub document_id: Option<i64>,
@@ -47,12 +48,12 @@ const COLONNES_PREVU: &str =
 
 /// The plan of a PLIE.
 pub async fn prevus(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
 ) -> Result<Vec<Prevu>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES_PREVU} FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id
-         {DOCUMENT_DU_BILAN} WHERE p.plie = ?"
+         {DOCUMENT_DU_BILAN} WHERE p.plie = $1"
     ))
     .bind(plie)
     .fetch_all(&mut *tx)
@@ -63,7 +64,7 @@ pub async fn prevus(
 pub async fn du_participant(db: &Pool, participant_id: i64) -> Result<Vec<Prevu>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES_PREVU} FROM bilan_prevu b {DOCUMENT_DU_BILAN}
-         WHERE b.participant_id = ? ORDER BY b.echeance"
+         WHERE b.participant_id = $1 ORDER BY b.echeance"
     ))
     .bind(participant_id)
     .fetch_all(db)
@@ -73,14 +74,14 @@ pub async fn du_participant(db: &Pool, participant_id: i64) -> Result<Vec<Prevu>
 /// Plans bilans, many rows per statement (scheduling a whole PLIE is one pass, not one round
 /// trip per bilan). Their documents come when the référent opens them (`schedule::rediger`).
 pub async fn prevoir(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     nouveaux: &[NouveauBilan],
 ) -> Result<(), sqlx::Error> {
     const LIAISONS: usize = 3;
     let lots = nouveaux
         .chunks(super::PARAMETRES_PAR_REQUETE / LIAISONS)
         .map(|lot| {
-            let mut requete = sqlx::QueryBuilder::new(
+            let mut requete = crate::db::Requete::new(
                 "INSERT INTO bilan_prevu (participant_id, bilan, echeance) ",
             );
             requete.push_values(lot, |mut ligne, b| {
@@ -96,13 +97,13 @@ pub async fn prevoir(
 
 /// Moves a planned bilan to a new due day (its CER start changed), and its draft with it.
 pub async fn deplacer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     b: &Prevu,
     due: NaiveDate,
     cer_debut: NaiveDate,
     le: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE bilan_prevu SET echeance = ? WHERE participant_id = ? AND bilan = ?")
+    sqlx::query("UPDATE bilan_prevu SET echeance = $1 WHERE participant_id = $2 AND bilan = $3")
         .bind(super::jour(due))
         .bind(b.participant_id)
         .bind(&b.bilan)
@@ -110,8 +111,8 @@ pub async fn deplacer(
         .await?;
     if let Some(id) = b.document_id {
         sqlx::query(
-            "UPDATE document SET echeance = ?, modifie_le = ?,
-               donnees = json_set(donnees, '$.date', ?, '$.cer.debut', ?) WHERE id = ?",
+            "UPDATE document SET echeance = $1, modifie_le = $2,
+               donnees = json_set(donnees, '$.date', $3, '$.cer.debut', $4) WHERE id = $5",
         )
         .bind(super::jour(due))
         .bind(super::instant(le))
@@ -126,8 +127,8 @@ pub async fn deplacer(
 
 /// Takes a bilan out of the plan (a month removed, an early exit); its draft, if opened, is
 /// cancelled by the caller.
-pub async fn retirer(tx: &mut sqlx::SqliteConnection, b: &Prevu) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM bilan_prevu WHERE participant_id = ? AND bilan = ?")
+pub async fn retirer(tx: &mut sqlx::AnyConnection, b: &Prevu) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM bilan_prevu WHERE participant_id = $1 AND bilan = $2")
         .bind(b.participant_id)
         .bind(&b.bilan)
         .execute(&mut *tx)
@@ -142,16 +143,17 @@ pub async fn a_rediger_de_l_operation(
     plie: &str,
     operation_id: i64,
 ) -> Result<Vec<(i64, NaiveDate)>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let prevus: Vec<(i64, super::Lu<NaiveDate>)> = sqlx::query_as(&format!(
         "SELECT b.participant_id, b.echeance FROM bilan_prevu b
          JOIN participant p ON p.id = b.participant_id {}
-         WHERE p.plie = ? AND p.operation_id = ? AND d.id IS NULL ORDER BY b.echeance",
+         WHERE p.plie = $1 AND p.operation_id = $2 AND d.id IS NULL ORDER BY b.echeance",
         DOCUMENT_DU_BILAN
     ))
     .bind(plie)
     .bind(operation_id)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(prevus.into_iter().map(|(p, e)| (p, e.0)).collect())
 }
 
 /// A bilan to plan.
@@ -170,6 +172,7 @@ pub struct BilanDu {
     pub nom: String,
     pub prenom: String,
     pub bilan: String,
+    #[sqlx(try_from = "super::Lu<NaiveDate>")]
     pub echeance: NaiveDate,
     /// The document's state; absent while the bilan has not been opened.
     pub etat: Option<EtatLu>,
@@ -185,8 +188,8 @@ pub async fn en_retard(
     sqlx::query_as(&format!(
         "SELECT d.ref AS document, p.ref AS participant, p.nom, p.prenom, b.bilan, b.echeance, d.etat
          FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id {DOCUMENT_DU_BILAN}
-         WHERE p.plie = ? AND (d.id IS NULL OR d.etat IN ('brouillon', 'envoye', 'partiellement_signe'))
-           AND b.echeance < ? AND (? IS NULL OR p.referent_id = ?)
+         WHERE p.plie = $1 AND (d.id IS NULL OR d.etat IN ('brouillon', 'envoye', 'partiellement_signe'))
+           AND b.echeance < $2 AND ($3 IS NULL OR p.referent_id = $4)
          ORDER BY b.echeance, p.nom"
     ))
     .bind(plie)
@@ -204,6 +207,7 @@ pub struct ARappeler {
     /// The participant's reference.
     pub participant_ref: String,
     pub bilan: String,
+    #[sqlx(try_from = "super::Lu<NaiveDate>")]
     pub echeance: NaiveDate,
     /// The référent's e-mail.
     pub email: String,
@@ -215,7 +219,7 @@ pub struct ARappeler {
 /// `rappel` (its rank in the workflow) is not queued yet (its task key is
 /// `rappel:<participant>:<bilan>:<rang>`).
 pub async fn a_rappeler(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     aujourdhui: NaiveDate,
     jusqua: NaiveDate,
     rappel: usize,
@@ -225,9 +229,9 @@ pub async fn a_rappeler(
                 p.prenom || ' ' || upper(p.nom) AS participant
          FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id
          JOIN personnel r ON r.id = p.referent_id {DOCUMENT_DU_BILAN}
-         WHERE (d.id IS NULL OR d.etat = 'brouillon') AND b.echeance <= ? AND b.echeance >= ?
+         WHERE (d.id IS NULL OR d.etat = 'brouillon') AND b.echeance <= $1 AND b.echeance >= $2
            AND NOT EXISTS (SELECT 1 FROM outbox o
-                           WHERE o.cle = 'rappel:' || p.ref || ':' || b.bilan || ':' || ?)"
+                           WHERE o.cle = 'rappel:' || p.ref || ':' || b.bilan || ':' || $3)"
     ))
     .bind(super::jour(jusqua))
     .bind(super::jour(aujourdhui))

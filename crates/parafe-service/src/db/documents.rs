@@ -27,17 +27,22 @@ pub struct Document {
     #[serde(skip)]
     pub donnees: String,
     pub bilan: Option<String>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub echeance: Option<NaiveDate>,
     #[serde(serialize_with = "super::en_instant_option")]
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub envoye_le: Option<DateTime<Utc>>,
     #[serde(serialize_with = "super::en_instant_option")]
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub expire_le: Option<DateTime<Utc>>,
     pub sha256_rendu: Option<String>,
     pub sha256_scelle: Option<String>,
     pub depose_seq: Option<i64>,
     #[serde(serialize_with = "super::en_instant")]
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub cree_le: DateTime<Utc>,
     #[serde(serialize_with = "super::en_instant")]
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub modifie_le: DateTime<Utc>,
 }
 
@@ -47,19 +52,19 @@ pub struct Document {
 #[serde(transparent)]
 pub struct EtatLu(pub Etat);
 
-impl sqlx::Type<sqlx::Sqlite> for EtatLu {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+impl sqlx::Type<sqlx::Any> for EtatLu {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
     }
 
-    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-        <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Any>>::compatible(ty)
     }
 }
 
-impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for EtatLu {
-    fn decode(valeur: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+impl<'r> sqlx::Decode<'r, sqlx::Any> for EtatLu {
+    fn decode(valeur: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let code = <String as sqlx::Decode<'r, sqlx::Any>>::decode(valeur)?;
         Ok(EtatLu(Etat::try_from(code)?))
     }
 }
@@ -98,7 +103,7 @@ pub struct NouveauSignataire {
 
 /// Inserts a draft and its signers; returns its id.
 pub async fn creer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     reference: &str,
     d: &NouveauDocument<'_>,
     signataires: &[NouveauSignataire],
@@ -107,7 +112,7 @@ pub async fn creer(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO document (plie, ref, workflow, modele, participant_id, operation_id, auteur_id,
            etat, donnees, bilan, echeance, cree_le, modifie_le)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'brouillon', ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'brouillon', $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(d.plie)
     .bind(reference)
@@ -126,7 +131,7 @@ pub async fn creer(
     for (rang, s) in signataires.iter().enumerate() {
         sqlx::query(
             "INSERT INTO signataire (document_id, rang, role, nom, email, methode, personnel_id,
-               participant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               participant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(rang as i64)
@@ -144,20 +149,20 @@ pub async fn creer(
 
 /// The documents a référent (`?3`, NULL for everyone else) may read: his own, his
 /// participants', and the sheets one of his participants signs among several attendees.
-const PORTEFEUILLE: &str = "(?3 IS NULL OR d.auteur_id = ?3
-    OR EXISTS (SELECT 1 FROM participant p WHERE p.id = d.participant_id AND p.referent_id = ?3)
+const PORTEFEUILLE: &str = "($3 IS NULL OR d.auteur_id = $3
+    OR EXISTS (SELECT 1 FROM participant p WHERE p.id = d.participant_id AND p.referent_id = $3)
     OR EXISTS (SELECT 1 FROM signataire s JOIN participant p ON p.id = s.participant_id
-               WHERE s.document_id = d.id AND s.role = 'participant' AND p.referent_id = ?3))";
+               WHERE s.document_id = d.id AND s.role = 'participant' AND p.referent_id = $3))";
 
 /// A document of the PLIE by reference, if the référent's portfolio reaches it ([`PORTEFEUILLE`]).
-pub async fn par_ref<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn par_ref<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
     reference: &str,
     portefeuille: Option<i64>,
 ) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM document d WHERE d.plie = ?1 AND d.ref = ?2 AND {PORTEFEUILLE}"
+        "SELECT {COLONNES} FROM document d WHERE d.plie = $1 AND d.ref = $2 AND {PORTEFEUILLE}"
     ))
     .bind(plie)
     .bind(reference)
@@ -166,11 +171,11 @@ pub async fn par_ref<'c, E: sqlx::SqliteExecutor<'c>>(
     .await
 }
 
-pub async fn par_id<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn par_id<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     id: i64,
 ) -> Result<Option<Document>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLONNES} FROM document WHERE id = ?"))
+    sqlx::query_as(&format!("SELECT {COLONNES} FROM document WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -204,15 +209,15 @@ pub async fn liste(
 ) -> Result<Vec<Document>, sqlx::Error> {
     // A participant's documents: his own, and the sheets he signs among several attendees.
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM document d WHERE d.plie = ?1 AND {PORTEFEUILLE}
-         AND (?2 IS NULL
-              OR d.participant_id = (SELECT id FROM participant WHERE plie = ?1 AND ref = ?2)
+        "SELECT {COLONNES} FROM document d WHERE d.plie = $1 AND {PORTEFEUILLE}
+         AND ($2 IS NULL
+              OR d.participant_id = (SELECT id FROM participant WHERE plie = $1 AND ref = $2)
               OR d.id IN (SELECT s.document_id FROM signataire s
                           JOIN participant p ON p.id = s.participant_id
-                          WHERE p.plie = ?1 AND p.ref = ?2 AND s.role = 'participant'))
-         AND (?4 IS NULL OR d.etat = ?4) AND (?5 IS NULL OR d.workflow = ?5)
-         AND (?6 IS NULL OR d.bilan = ?6)
-         ORDER BY coalesce(d.echeance, d.cree_le), d.id LIMIT ?7"
+                          WHERE p.plie = $1 AND p.ref = $2 AND s.role = 'participant'))
+         AND ($4 IS NULL OR d.etat = $4) AND ($5 IS NULL OR d.workflow = $5)
+         AND ($6 IS NULL OR d.bilan = $6)
+         ORDER BY coalesce(d.echeance, d.cree_le), d.id LIMIT $7"
     ))
     .bind(plie)
     .bind(&f.participant)
@@ -228,7 +233,7 @@ pub async fn liste(
 /// Moves a document from `de` to `vers` if it is still in `de` (a concurrent change makes this
 /// return false rather than overwrite it), and records the step in its history.
 pub async fn transition(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document_id: i64,
     de: Etat,
     vers: Etat,
@@ -236,7 +241,7 @@ pub async fn transition(
     le: &str,
 ) -> Result<bool, sqlx::Error> {
     let fait =
-        sqlx::query("UPDATE document SET etat = ?, modifie_le = ? WHERE id = ? AND etat = ?")
+        sqlx::query("UPDATE document SET etat = $1, modifie_le = $2 WHERE id = $3 AND etat = $4")
             .bind(vers.code())
             .bind(le)
             .bind(document_id)
@@ -246,7 +251,7 @@ pub async fn transition(
     if fait.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO evenement (document_id, de, vers, acteur, le) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO evenement (document_id, de, vers, acteur, le) VALUES ($1, $2, $3, $4, $5)")
         .bind(document_id)
         .bind(de.code())
         .bind(vers.code())
@@ -259,7 +264,7 @@ pub async fn transition(
 
 /// Adds a version (rendered for signing, or sealed) of a document.
 pub async fn ajouter_version(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document_id: i64,
     genre: &str,
     sha256: &str,
@@ -268,7 +273,7 @@ pub async fn ajouter_version(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO version (document_id, numero, genre, sha256, taille, cree_le)
-         VALUES (?, (SELECT coalesce(max(numero), 0) + 1 FROM version WHERE document_id = ?), ?, ?, ?, ?)",
+         VALUES ($1, (SELECT coalesce(max(numero), 0) + 1 FROM version WHERE document_id = $2), $3, $4, $5, $6)",
     )
     .bind(document_id)
     .bind(document_id)
@@ -283,7 +288,7 @@ pub async fn ajouter_version(
     } else {
         "sha256_rendu"
     };
-    sqlx::query(&format!("UPDATE document SET {colonne} = ? WHERE id = ?"))
+    sqlx::query(&format!("UPDATE document SET {colonne} = $1 WHERE id = $2"))
         .bind(sha256)
         .bind(document_id)
         .execute(&mut *tx)
@@ -294,13 +299,13 @@ pub async fn ajouter_version(
 /// Replaces a document's data (an attendee added on the spot, a signer's fields, a sheet's
 /// closing); `modifie_le` when it counts as a change of the document.
 pub async fn changer_donnees(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document_id: i64,
     donnees: &str,
     modifie_le: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE document SET donnees = ?, modifie_le = coalesce(?, modifie_le) WHERE id = ?",
+        "UPDATE document SET donnees = $1, modifie_le = coalesce($2, modifie_le) WHERE id = $3",
     )
     .bind(donnees)
     .bind(modifie_le)
@@ -318,7 +323,7 @@ pub async fn modifier_brouillon(
     le: &str,
 ) -> Result<bool, sqlx::Error> {
     let fait =
-        sqlx::query("UPDATE document SET donnees = ?, modifie_le = ? WHERE id = ? AND etat = ?")
+        sqlx::query("UPDATE document SET donnees = $1, modifie_le = $2 WHERE id = $3 AND etat = $4")
             .bind(donnees)
             .bind(le)
             .bind(document_id)
@@ -330,12 +335,12 @@ pub async fn modifier_brouillon(
 
 /// When a document went for signature, and when its links expire.
 pub async fn marquer_envoye(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document_id: i64,
     envoye_le: &str,
     expire_le: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE document SET envoye_le = ?, expire_le = ? WHERE id = ?")
+    sqlx::query("UPDATE document SET envoye_le = $1, expire_le = $2 WHERE id = $3")
         .bind(envoye_le)
         .bind(expire_le)
         .bind(document_id)
@@ -346,11 +351,11 @@ pub async fn marquer_envoye(
 
 /// The journal entry that records a document filed in the vault.
 pub async fn marquer_depose(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document_id: i64,
     seq: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE document SET depose_seq = ? WHERE id = ?")
+    sqlx::query("UPDATE document SET depose_seq = $1 WHERE id = $2")
         .bind(seq)
         .bind(document_id)
         .execute(&mut *tx)
@@ -364,12 +369,13 @@ pub struct Evenement {
     #[sqlx(try_from = "EtatLu")]
     pub vers: Etat,
     pub acteur: String,
+    #[sqlx(try_from = "super::Lu<chrono::DateTime<chrono::Utc>>")]
     pub le: chrono::DateTime<chrono::Utc>,
 }
 
 /// A document's history, oldest first.
 pub async fn evenements(db: &Pool, document_id: i64) -> Result<Vec<Evenement>, sqlx::Error> {
-    sqlx::query_as("SELECT vers, acteur, le FROM evenement WHERE document_id = ? ORDER BY id")
+    sqlx::query_as("SELECT vers, acteur, le FROM evenement WHERE document_id = $1 ORDER BY id")
         .bind(document_id)
         .fetch_all(db)
         .await

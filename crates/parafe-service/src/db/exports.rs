@@ -43,7 +43,9 @@ pub struct Export {
     pub taille: Option<i64>,
     pub manifeste_sha256: Option<String>,
     pub erreur: Option<String>,
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub cree_le: DateTime<Utc>,
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub fini_le: Option<DateTime<Utc>>,
 }
 
@@ -67,7 +69,7 @@ pub struct NouvelExport<'a> {
 pub async fn creer(db: &Pool, e: &NouvelExport<'_>, le: DateTime<Utc>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO export (plie, ref, demandeur, operation_id, parametres, etat, cree_le)
-         SELECT ?, ?, ?, id, ?, ?, ? FROM operation WHERE plie = ? AND code = ?
+         SELECT $1, $2, $3, id, $4, $5, $6 FROM operation WHERE plie = $7 AND code = $8
          RETURNING id",
     )
     .bind(e.plie)
@@ -86,7 +88,7 @@ pub async fn creer(db: &Pool, e: &NouvelExport<'_>, le: DateTime<Utc>) -> Result
 }
 
 pub async fn avancer(db: &Pool, id: i64, faits: usize, total: usize) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE export SET etat = ?, progression = ?, total = ? WHERE id = ?")
+    sqlx::query("UPDATE export SET etat = $1, progression = $2, total = $3 WHERE id = $4")
         .bind(EtatExport::EnCours.code())
         .bind(faits as i64)
         .bind(total as i64)
@@ -112,8 +114,8 @@ pub async fn finir(
     le: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE export SET etat = ?, progression = ?, total = ?, chemin = ?, sha256 = ?,
-            taille = ?, manifeste_sha256 = ?, fini_le = ? WHERE id = ?",
+        "UPDATE export SET etat = $1, progression = $2, total = $3, chemin = $4, sha256 = $5,
+            taille = $6, manifeste_sha256 = $7, fini_le = $8 WHERE id = $9",
     )
     .bind(EtatExport::Fini.code())
     .bind(fin.fichiers)
@@ -135,7 +137,7 @@ pub async fn echouer(
     erreur: &str,
     le: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE export SET etat = ?, erreur = ?, fini_le = ? WHERE id = ?")
+    sqlx::query("UPDATE export SET etat = $1, erreur = $2, fini_le = $3 WHERE id = $4")
         .bind(EtatExport::Echec.code())
         .bind(erreur)
         .bind(super::instant(le))
@@ -152,7 +154,7 @@ pub async fn par_ref(
     reference: &str,
 ) -> Result<Option<Export>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM export WHERE plie = ? AND ref = ?"
+        "SELECT {COLONNES} FROM export WHERE plie = $1 AND ref = $2"
     ))
     .bind(plie)
     .bind(reference)
@@ -168,8 +170,8 @@ pub async fn liste(
     limite: i64,
 ) -> Result<Vec<Export>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM export WHERE plie = ? AND (? IS NULL OR demandeur = ?)
-         ORDER BY cree_le DESC, id DESC LIMIT ?"
+        "SELECT {COLONNES} FROM export WHERE plie = $1 AND ($2 IS NULL OR demandeur = $3)
+         ORDER BY cree_le DESC, id DESC LIMIT $4"
     ))
     .bind(plie)
     .bind(demandeur)
@@ -182,9 +184,9 @@ pub async fn liste(
 /// At the service's start: the exports it was making when it stopped will not finish.
 pub async fn interrompre(db: &Pool, le: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     sqlx::query(
-        "UPDATE export SET etat = ?, fini_le = ?,
+        "UPDATE export SET etat = $1, fini_le = $2,
             erreur = 'interrompu par l''arrêt du service : demandez un nouveau pack'
-         WHERE etat IN (?, ?) AND demandeur IS NOT NULL",
+         WHERE etat IN ($3, $4) AND demandeur IS NOT NULL",
     )
     .bind(EtatExport::Echec.code())
     .bind(super::instant(le))

@@ -13,16 +13,17 @@ pub async fn deja_depose(
     participant_id: Option<i64>,
     sha256: &str,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT depose_le FROM justificatif WHERE plie = ? AND operation_id = ?
-         AND coalesce(participant_id, 0) = coalesce(?, 0) AND sha256 = ?",
+    let depose: Option<super::Lu<DateTime<Utc>>> = sqlx::query_scalar(
+        "SELECT depose_le FROM justificatif WHERE plie = $1 AND operation_id = $2
+         AND coalesce(participant_id, 0) = coalesce($3, 0) AND sha256 = $4",
     )
     .bind(plie)
     .bind(operation_id)
     .bind(participant_id)
     .bind(sha256)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(depose.map(|d| d.0))
 }
 
 /// A piece filed in the evidence store, to record.
@@ -49,7 +50,7 @@ pub async fn enregistrer(db: &Pool, j: &NouveauJustificatif<'_>) -> Result<i64, 
         "INSERT INTO justificatif (plie, operation_id, participant_id, etape, genre,
             catalogue_version, nom_fichier, type_mime, sha256, taille, date_piece, depose_par,
             depose_le, depose_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(j.plie)
     .bind(j.operation_id)
@@ -82,8 +83,11 @@ pub struct ParticipantDuDossier {
     pub nom: String,
     pub prenom: String,
     pub commune: String,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_naissance: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_entree: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
     pub referent_id: Option<i64>,
@@ -102,14 +106,14 @@ pub async fn participants(
         "SELECT id, ref, identifiant_externe, nom, prenom, commune, date_naissance, date_entree,
                 date_sortie, motif_sortie, referent_id
          FROM participant p
-         WHERE plie = ?1
-           AND (operation_id = ?2
-                OR EXISTS (SELECT 1 FROM document d WHERE d.plie = ?1 AND d.operation_id = ?2
+         WHERE plie = $1
+           AND (operation_id = $2
+                OR EXISTS (SELECT 1 FROM document d WHERE d.plie = $1 AND d.operation_id = $2
                            AND d.participant_id = p.id)
-                OR EXISTS (SELECT 1 FROM justificatif j WHERE j.plie = ?1 AND j.operation_id = ?2
+                OR EXISTS (SELECT 1 FROM justificatif j WHERE j.plie = $1 AND j.operation_id = $2
                            AND j.participant_id = p.id))
-           AND (?3 IS NULL OR ref = ?3 OR identifiant_externe = ?3)
-           AND (?4 IS NULL OR referent_id = ?4)
+           AND ($3 IS NULL OR ref = $3 OR identifiant_externe = $3)
+           AND ($4 IS NULL OR referent_id = $4)
          ORDER BY nom, prenom, ref",
     )
     .bind(plie)
@@ -124,11 +128,11 @@ pub async fn participants(
 /// sheets one of its participants signed among several attendees (a workshop may gather the
 /// participants of several opérations: the sheet is in each one's dossier).
 const DOCUMENTS_DE_L_OPERATION: &str = "SELECT d.id FROM document d
-    WHERE d.plie = ?1 AND d.etat <> 'annule'
-      AND (d.operation_id = ?2
+    WHERE d.plie = $1 AND d.etat <> 'annule'
+      AND (d.operation_id = $2
            OR (d.participant_id IS NULL AND d.id IN (
                SELECT s.document_id FROM signataire s JOIN participant p ON p.id = s.participant_id
-               WHERE p.plie = ?1 AND p.operation_id = ?2 AND s.role = 'participant')))";
+               WHERE p.plie = $1 AND p.operation_id = $2 AND s.role = 'participant')))";
 
 /// A document of an opération's dossier.
 #[derive(sqlx::FromRow)]
@@ -140,13 +144,16 @@ pub struct DocumentDuDossier {
     pub participant_id: Option<i64>,
     #[sqlx(try_from = "String")]
     pub etat: Etat,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub echeance: Option<NaiveDate>,
     pub sha256_scelle: Option<String>,
     pub depose_seq: Option<i64>,
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub modifie_le: DateTime<Utc>,
     /// The date inside the data (interviews, bilans), as typed.
     pub date_donnees: Option<String>,
     /// The last signature.
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub signe_le: Option<DateTime<Utc>>,
     /// Size of the sealed PDF.
     pub taille: Option<i64>,
@@ -202,7 +209,9 @@ pub struct Justificatif {
     pub type_mime: String,
     pub sha256: String,
     pub taille: i64,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_piece: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub depose_le: DateTime<Utc>,
     pub depose_seq: i64,
 }
@@ -215,7 +224,7 @@ pub async fn de_l_operation(
     sqlx::query_as(
         "SELECT id, participant_id, etape, genre, nom_fichier, type_mime, sha256, taille,
                 date_piece, depose_le, depose_seq
-         FROM justificatif WHERE plie = ? AND operation_id = ? ORDER BY id",
+         FROM justificatif WHERE plie = $1 AND operation_id = $2 ORDER BY id",
     )
     .bind(plie)
     .bind(operation_id)
@@ -231,7 +240,7 @@ pub async fn plie_donnees(
     operation_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     let fiche: Option<String> = sqlx::query_scalar(
-        "SELECT fiche FROM plie WHERE id = ? AND json_type(fiche, '$.adresse') = 'object'",
+        "SELECT fiche FROM plie WHERE id = $1 AND json_type(fiche, '$.adresse') = 'object'",
     )
     .bind(plie)
     .fetch_optional(db)
@@ -241,7 +250,7 @@ pub async fn plie_donnees(
     }
     Ok(sqlx::query_scalar(
         "SELECT json_extract(donnees, '$.plie') FROM document
-         WHERE plie = ? AND operation_id = ? AND json_type(donnees, '$.plie') = 'object'
+         WHERE plie = $1 AND operation_id = $2 AND json_type(donnees, '$.plie') = 'object'
          ORDER BY id DESC LIMIT 1",
     )
     .bind(plie)
@@ -270,7 +279,7 @@ pub async fn fichier(
     sqlx::query_as(
         "SELECT j.nom_fichier, j.type_mime, j.sha256, j.taille FROM justificatif j
          LEFT JOIN participant p ON p.id = j.participant_id
-         WHERE j.plie = ?1 AND j.id = ?2 AND (?3 IS NULL OR p.referent_id = ?3)",
+         WHERE j.plie = $1 AND j.id = $2 AND ($3 IS NULL OR p.referent_id = $3)",
     )
     .bind(plie)
     .bind(id)

@@ -27,7 +27,7 @@ const COLONNES: &str = "id, plie, ref, document_id, ouvert_par, etat";
 
 /// Records a sheet opened on a tablet; returns its id.
 pub async fn ouvrir(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
     reference: &str,
     document_id: i64,
@@ -37,7 +37,7 @@ pub async fn ouvrir(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO kiosque (plie, ref, document_id, tablette, ouvert_par, ouvert_le)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(plie)
     .bind(reference)
@@ -57,7 +57,7 @@ pub async fn par_ref(
     ouvert_par: Option<i64>,
 ) -> Result<Option<Kiosque>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM kiosque WHERE ref = ? AND plie = ? AND (? IS NULL OR ouvert_par = ?)"
+        "SELECT {COLONNES} FROM kiosque WHERE ref = $1 AND plie = $2 AND ($3 IS NULL OR ouvert_par = $4)"
     ))
     .bind(reference)
     .bind(plie)
@@ -68,7 +68,7 @@ pub async fn par_ref(
 }
 
 pub async fn par_id(db: &Pool, id: i64) -> Result<Option<Kiosque>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLONNES} FROM kiosque WHERE id = ?"))
+    sqlx::query_as(&format!("SELECT {COLONNES} FROM kiosque WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -77,7 +77,7 @@ pub async fn par_id(db: &Pool, id: i64) -> Result<Option<Kiosque>, sqlx::Error> 
 /// The kiosk session of a document, if it has one.
 pub async fn du_document(db: &Pool, document_id: i64) -> Result<Option<Kiosque>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM kiosque WHERE document_id = ?"
+        "SELECT {COLONNES} FROM kiosque WHERE document_id = $1"
     ))
     .bind(document_id)
     .fetch_optional(db)
@@ -89,15 +89,15 @@ pub async fn du_document(db: &Pool, document_id: i64) -> Result<Option<Kiosque>,
 pub async fn referent_du_document(db: &Pool, document_id: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT p.id FROM kiosque k JOIN personnel p ON p.id = k.ouvert_par
-         WHERE k.document_id = ? AND p.role = 'referent'",
+         WHERE k.document_id = $1 AND p.role = 'referent'",
     )
     .bind(document_id)
     .fetch_optional(db)
     .await
 }
 
-pub async fn clore(tx: &mut sqlx::SqliteConnection, id: i64, le: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE kiosque SET etat = ?, clos_le = ? WHERE id = ?")
+pub async fn clore(tx: &mut sqlx::AnyConnection, id: i64, le: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE kiosque SET etat = $1, clos_le = $2 WHERE id = $3")
         .bind(EtatKiosque::Clos.code())
         .bind(le)
         .bind(id)
@@ -108,7 +108,7 @@ pub async fn clore(tx: &mut sqlx::SqliteConnection, id: i64, le: &str) -> Result
 
 /// The signer a tablet's send (by its key) was recorded for, if it was.
 pub async fn envoi(db: &Pool, kiosque: i64, cle: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT signataire_id FROM kiosque_envoi WHERE kiosque_id = ? AND cle = ?")
+    sqlx::query_scalar("SELECT signataire_id FROM kiosque_envoi WHERE kiosque_id = $1 AND cle = $2")
         .bind(kiosque)
         .bind(cle)
         .fetch_optional(db)
@@ -116,7 +116,7 @@ pub async fn envoi(db: &Pool, kiosque: i64, cle: &str) -> Result<Option<i64>, sq
 }
 
 /// Records a tablet's send key and the signer it concerns, once, with the tablet's own clock.
-pub async fn noter_envoi<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn noter_envoi<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     kiosque: i64,
     cle: &str,
@@ -126,7 +126,7 @@ pub async fn noter_envoi<'c, E: sqlx::SqliteExecutor<'c>>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO kiosque_envoi (kiosque_id, cle, signataire_id, recu_le, capture_le)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(kiosque)
     .bind(cle)

@@ -20,7 +20,7 @@ pub async fn valide(
 ) -> Result<Option<Lien>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.personnel_id, l.genre, p.plie FROM lien_compte l JOIN personnel p ON p.id = l.personnel_id
-         WHERE l.sha256 = ? AND l.utilise_le IS NULL AND l.expire_le > ? AND p.actif = 1",
+         WHERE l.sha256 = $1 AND l.utilise_le IS NULL AND l.expire_le > $2 AND p.actif = 1",
     )
     .bind(empreinte)
     .bind(super::instant(maintenant))
@@ -31,14 +31,14 @@ pub async fn valide(
 /// Creates a link for an account, the earlier unused links of the same kind used up; returns
 /// its row.
 pub async fn creer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     personnel_id: i64,
     genre: &str,
     le: DateTime<Utc>,
     expire_le: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "UPDATE lien_compte SET utilise_le = ? WHERE personnel_id = ? AND genre = ? AND utilise_le IS NULL",
+        "UPDATE lien_compte SET utilise_le = $1 WHERE personnel_id = $2 AND genre = $3 AND utilise_le IS NULL",
     )
     .bind(super::instant(le))
     .bind(personnel_id)
@@ -46,7 +46,7 @@ pub async fn creer(
     .execute(&mut *tx)
     .await?;
     sqlx::query_scalar(
-        "INSERT INTO lien_compte (personnel_id, genre, cree_le, expire_le) VALUES (?, ?, ?, ?)
+        "INSERT INTO lien_compte (personnel_id, genre, cree_le, expire_le) VALUES ($1, $2, $3, $4)
          RETURNING id",
     )
     .bind(personnel_id)
@@ -61,13 +61,13 @@ pub async fn creer(
 }
 
 /// Uses a link up; false if it was already used.
-pub async fn utiliser<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn utiliser<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     empreinte: &str,
     le: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
-        "UPDATE lien_compte SET utilise_le = ? WHERE sha256 = ? AND utilise_le IS NULL",
+        "UPDATE lien_compte SET utilise_le = $1 WHERE sha256 = $2 AND utilise_le IS NULL",
     )
     .bind(super::instant(le))
     .bind(empreinte)

@@ -1,7 +1,10 @@
-//! Persistence of the service (sqlx, SQLite by default): PLIE, opérations, staff, participants,
-//! documents with their versions and signers, the outbox. The schema is in
-//! `storage/migrations/`, applied at start. Every query takes the caller's PLIE: rows of another
-//! PLIE are invisible, not forbidden.
+//! Persistence of the service (sqlx): PLIE, opérations, staff, participants, documents with
+//! their versions and signers, the outbox. SQLite in the data directory by default, PostgreSQL
+//! when `[base] url` names one (several instances share it). One text per query serves both,
+//! through sqlx's `Any` driver: parameters are `$1`, `$2`…, times and days are ISO 8601 text,
+//! booleans 0 or 1 (see [`Lu`]). The schemas are in `storage/migrations/{sqlite,postgres}/`, kept
+//! in step, applied at start. Every query takes the caller's PLIE: rows of another PLIE are
+//! invisible, not forbidden.
 //!
 //! A statement that writes and gives rows back (`… RETURNING`) is read to its end (`fetch_all`),
 //! not with `fetch_one` or `fetch_optional`: outside a transaction SQLite commits it when it
@@ -26,15 +29,33 @@ pub mod signataires;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use parafe_core::panne::Panne;
+use serde::Deserialize;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::pool::PoolConnectionMetadata;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection, Executor};
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub type Pool = sqlx::SqlitePool;
+pub type Pool = sqlx::AnyPool;
+
+/// `[base]` in parafe.toml: where the service's rows live.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaseConfig {
+    /// `postgres://utilisateur:motdepasse@hote:5432/base` (also `PARAFE_BASE_URL`); absent, the
+    /// SQLite file `<data-dir>/parafe.db`.
+    pub url: Option<String>,
+    /// Connections the instance keeps open to PostgreSQL.
+    pub connexions: Option<u32>,
+}
+
+impl BaseConfig {
+    /// PostgreSQL, shared by instances, rather than the data directory's SQLite file.
+    pub fn postgres(&self) -> bool {
+        self.url.is_some()
+    }
+}
 
 /// Parameters bound in one statement at most: rows that come in numbers (an import, a PLIE's
 /// bilans, the outbox's completions) go by multi-row statements of up to this many values, one
@@ -42,11 +63,113 @@ pub type Pool = sqlx::SqlitePool;
 /// (32,766) and PostgreSQL's (65,535).
 pub const PARAMETRES_PAR_REQUETE: usize = 30_000;
 
+/// A statement built piece by piece (sqlx's `QueryBuilder` has the same methods), its
+/// parameters numbered `$1`, `$2`… as PostgreSQL requires: sqlx's own builder writes `?` for the
+/// `Any` driver, which only SQLite reads.
+pub struct Requete<'q> {
+    sql: String,
+    arguments: AnyArguments<'q>,
+}
+
+impl<'q> Requete<'q> {
+    pub fn new(debut: &str) -> Self {
+        Requete {
+            sql: debut.to_owned(),
+            arguments: AnyArguments::default(),
+        }
+    }
+
+    pub fn push(&mut self, texte: &str) -> &mut Self {
+        self.sql.push_str(texte);
+        self
+    }
+
+    pub fn push_bind<T>(&mut self, valeur: T) -> &mut Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        use sqlx::Arguments;
+        // A value that does not encode fails the statement when it runs, as with sqlx's builder.
+        let _ = self.arguments.add(valeur);
+        self.sql.push('$');
+        self.sql.push_str(&self.arguments.len().to_string());
+        self
+    }
+
+    /// `VALUES (…), (…)`, a row per item, its values bound by `ligne`.
+    pub fn push_values<T>(
+        &mut self,
+        lignes: impl IntoIterator<Item = T>,
+        mut ligne: impl FnMut(Liste<'_, 'q>, T),
+    ) -> &mut Self {
+        self.sql.push_str("VALUES ");
+        for (i, item) in lignes.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.sql.push('(');
+            ligne(self.separated(", "), item);
+            self.sql.push(')');
+        }
+        self
+    }
+
+    /// Values bound one after the other, `separateur` between them.
+    pub fn separated(&mut self, separateur: &'static str) -> Liste<'_, 'q> {
+        Liste {
+            requete: self,
+            separateur,
+            premiere: true,
+        }
+    }
+
+    pub fn build(&mut self) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
+        sqlx::query_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+
+    pub fn build_query_as<O>(&mut self) -> sqlx::query::QueryAs<'_, sqlx::Any, O, AnyArguments<'_>>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_as_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+
+    pub fn build_query_scalar<O>(
+        &mut self,
+    ) -> sqlx::query::QueryScalar<'_, sqlx::Any, O, AnyArguments<'_>>
+    where
+        (O,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_scalar_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+}
+
+/// Values of a [`Requete`] separated by commas (a row of `VALUES`, an `IN` list).
+pub struct Liste<'r, 'q> {
+    requete: &'r mut Requete<'q>,
+    separateur: &'static str,
+    premiere: bool,
+}
+
+impl<'q> Liste<'_, 'q> {
+    pub fn push_bind<T>(&mut self, valeur: T) -> &mut Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        if !self.premiere {
+            self.requete.sql.push_str(self.separateur);
+        }
+        self.premiere = false;
+        self.requete.push_bind(valeur);
+        self
+    }
+}
+
 /// Runs statements in turn, binding each while the database runs the one before (on its own
 /// thread).
 pub(crate) async fn executer_en_serie<'q>(
-    tx: &mut SqliteConnection,
-    mut requetes: impl Iterator<Item = sqlx::QueryBuilder<'q, sqlx::Sqlite>> + Send,
+    tx: &mut AnyConnection,
+    mut requetes: impl Iterator<Item = Requete<'q>> + Send,
 ) -> Result<(), sqlx::Error> {
     let mut courante = requetes.next();
     while let Some(mut requete) = courante {
@@ -62,9 +185,6 @@ pub(crate) async fn executer_en_serie<'q>(
     Ok(())
 }
 
-/// Rows of a statement's answer its worker queues before waiting for the reader.
-const ROWS_PAR_REVEIL: usize = 4096;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("base de données {path} inaccessible : {source}")]
@@ -75,56 +195,74 @@ pub enum DbError {
     Sql(#[from] sqlx::Error),
 }
 
-/// Opens (creating it if needed) `<data_dir>/parafe.db` and applies the migrations.
-/// WAL and `synchronous = FULL`: a committed transaction survives a crash of the process or of
-/// the machine, which the outbox's "never lost" relies on. `secure_delete`: what a row loses
-/// (a scrubbed e-mail text) is overwritten, not left in free pages; after the migrations, the
-/// WAL is checkpointed and truncated so that no earlier page image stays in it.
+/// SQLite's settings, on every connection. WAL and `synchronous = FULL`: a committed transaction
+/// survives a crash of the process or of the machine, which the outbox's "never lost" relies
+/// on. `secure_delete`: what a row loses (a scrubbed e-mail text) is overwritten, not left in
+/// free pages. A transaction that writes many rows (an import, a PLIE's schedule) keeps its
+/// pages in memory (`cache_size`, 64 MB): with SQLite's 2 MB default they spill to the WAL and
+/// are read back; statement journals (multi-row statements inside a transaction) stay in memory
+/// too (`temp_store`).
+const REGLAGES_SQLITE: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+    PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;
+    PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 30000;";
+
+/// Opens the database of `base` (by default `<data_dir>/parafe.db`, created if needed) and
+/// applies the migrations. On SQLite, after them the WAL is checkpointed and truncated so that
+/// no earlier page image stays in it.
 ///
-/// One connection outside the pool stays open as long as the pool: SQLite deletes the WAL and
-/// its index (`-shm`) when the last connection to the database closes, and a new connection
-/// must then write the index again. After a storage fault every pooled connection is closed:
-/// without this one, the next could not even read on a full disk.
-pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
-    let path = data_dir.join("parafe.db");
-    let options = SqliteConnectOptions::from_str("sqlite:")
-        .map_err(|source| DbError::Open {
-            path: path.display().to_string(),
-            source,
-        })?
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .pragma("secure_delete", "on")
-        // A transaction that writes many rows (an import, a PLIE's schedule) keeps its pages in
-        // memory: with SQLite's 2 MB default they spill to the WAL and are read back.
-        .pragma("cache_size", "-65536")
-        // Statement journals (multi-row statements inside a transaction) in memory, not in
-        // temporary files.
-        .pragma("temp_store", "memory")
-        // Rows a statement gives back wait in a queue large enough that its worker thread
-        // runs through them without waking the reader (and being woken) every 50 rows.
-        .row_buffer_size(ROWS_PAR_REVEIL)
-        .busy_timeout(Duration::from_secs(30));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+/// On SQLite, one connection outside the pool stays open as long as the pool: SQLite deletes the
+/// WAL and its index (`-shm`) when the last connection to the database closes, and a new
+/// connection must then write the index again. After a storage fault every pooled connection is
+/// closed: without this one, the next could not even read on a full disk.
+pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
+    sqlx::any::install_default_drivers();
+    let (url, nom) = match &base.url {
+        Some(url) => (url.clone(), sans_mot_de_passe(url)),
+        None => {
+            let path = data_dir.join("parafe.db");
+            (
+                format!("sqlite://{}?mode=rwc", url_de_chemin(&path)),
+                path.display().to_string(),
+            )
+        }
+    };
+    let echec = |source| DbError::Open {
+        path: nom.clone(),
+        source,
+    };
+    let sqlite = base.url.is_none();
+    let pool = AnyPoolOptions::new()
+        .max_connections(if sqlite {
+            8
+        } else {
+            base.connexions.unwrap_or(16)
+        })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if sqlite {
+                    conn.execute(REGLAGES_SQLITE).await?;
+                }
+                Ok(())
+            })
+        })
         .before_acquire(|_, meta| Box::pin(async move { Ok(apres_la_derniere_panne(&meta)) }))
         .after_release(|conn, meta| Box::pin(rendue_saine(conn, meta)))
-        .connect_with(options.clone())
+        .connect(&url)
         .await
-        .map_err(|source| DbError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
+        .map_err(echec)?;
+    if !sqlite {
+        sqlx::migrate!("../../storage/migrations/postgres")
+            .run(&pool)
+            .await?;
+        return Ok(pool);
+    }
     sqlx::migrate!("../../storage/migrations/sqlite")
         .run(&pool)
         .await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
         .await?;
-    let mut index = SqliteConnection::connect_with(&options).await?;
+    let mut index = AnyConnection::connect(&url).await.map_err(echec)?;
     // A read opens the WAL and maps its index, kept until the connection closes.
     sqlx::query("SELECT count(*) FROM sqlite_schema")
         .execute(&mut index)
@@ -137,6 +275,32 @@ pub async fn open(data_dir: &Path) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
+/// A path in a `sqlite://` URL: characters of its own (`%`, `?`, `#`, spaces) escaped.
+fn url_de_chemin(path: &Path) -> String {
+    let mut url = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                url.push(b as char)
+            }
+            _ => url.push_str(&format!("%{b:02X}")),
+        }
+    }
+    url
+}
+
+/// A database URL fit for a message or a log: its password replaced.
+pub fn sans_mot_de_passe(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(debut), Some(arobase)) if arobase > debut => {
+            let compte = &url[debut + 3..arobase];
+            let utilisateur = compte.split(':').next().unwrap_or_default();
+            format!("{}{utilisateur}:***{}", &url[..debut + 3], &url[arobase..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// When a storage fault was last seen, by any connection of this process.
 static DERNIERE_PANNE: Mutex<Option<Instant>> = Mutex::new(None);
 
@@ -147,13 +311,26 @@ static DERNIERE_PANNE: Mutex<Option<Instant>> = Mutex::new(None);
 pub fn panne(e: &sqlx::Error) -> Option<Panne> {
     let panne = match e {
         sqlx::Error::Database(d) => {
-            // SQLite's extended code; its low byte is the primary code.
-            let code = d.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
-            match code {
-                13 => Panne::Plein, // SQLITE_FULL
-                // IOERR, CANTOPEN, BUSY, LOCKED, READONLY, CORRUPT, NOTADB, PROTOCOL, NOMEM
-                10 | 14 | 5 | 6 | 8 | 11 | 26 | 15 | 7 => Panne::Indisponible,
-                _ => return None,
+            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                match pg.code() {
+                    "53100" => Panne::Plein, // disk_full
+                    // insufficient resources, connection lost, server shutting down, read-only
+                    // replica after a failover, I/O error
+                    c if c.starts_with("53") || c.starts_with("08") || c.starts_with("57P") => {
+                        Panne::Indisponible
+                    }
+                    "25006" | "58030" => Panne::Indisponible,
+                    _ => return None,
+                }
+            } else {
+                // SQLite's extended code; its low byte is the primary code.
+                let code = d.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
+                match code {
+                    13 => Panne::Plein, // SQLITE_FULL
+                    // IOERR, CANTOPEN, BUSY, LOCKED, READONLY, CORRUPT, NOTADB, PROTOCOL, NOMEM
+                    10 | 14 | 5 | 6 | 8 | 11 | 26 | 15 | 7 => Panne::Indisponible,
+                    _ => return None,
+                }
             }
         }
         sqlx::Error::Io(io) => Panne::de_io(io),
@@ -179,7 +356,7 @@ fn apres_la_derniere_panne(meta: &PoolConnectionMetadata) -> bool {
 /// Whether a connection given back may serve again: out of any transaction, and opened after
 /// the last storage fault.
 async fn rendue_saine(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     meta: PoolConnectionMetadata,
 ) -> Result<bool, sqlx::Error> {
     // Runs after the commands queued on the connection, the rollback of a dropped transaction
@@ -216,6 +393,89 @@ pub fn en_instant_option<S: serde::Serializer>(
         None => s.serialize_none(),
     }
 }
+
+/// A column read as a type neither database driver decodes through `Any`: an instant or a day
+/// (stored as ISO 8601 text), a boolean (0 or 1). On a row:
+/// `#[sqlx(try_from = "db::Lu<DateTime<Utc>>")] pub cree_le: DateTime<Utc>`.
+pub struct Lu<T>(pub T);
+
+/// A column's value as text, for [`Lu`].
+fn texte<'r>(valeur: AnyValueRef<'r>) -> Result<String, sqlx::error::BoxDynError> {
+    <String as sqlx::Decode<'r, sqlx::Any>>::decode(valeur)
+}
+
+macro_rules! lu {
+    ($t:ty, $accepte:expr, |$v:ident| $lire:expr) => {
+        impl sqlx::Type<sqlx::Any> for Lu<$t> {
+            fn type_info() -> AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                $accepte(ty.kind())
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for Lu<$t> {
+            fn decode($v: AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok(Lu($lire))
+            }
+        }
+
+        impl sqlx::Type<sqlx::Any> for Lu<Option<$t>> {
+            fn type_info() -> AnyTypeInfo {
+                <Lu<$t> as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <Lu<$t> as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for Lu<Option<$t>> {
+            fn decode(v: AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                if sqlx::ValueRef::is_null(&v) {
+                    return Ok(Lu(None));
+                }
+                Ok(Lu(Some(<Lu<$t> as sqlx::Decode<'r, sqlx::Any>>::decode(v)?.0)))
+            }
+        }
+
+        impl From<Lu<$t>> for $t {
+            fn from(lu: Lu<$t>) -> $t {
+                lu.0
+            }
+        }
+
+        impl From<Lu<Option<$t>>> for Option<$t> {
+            fn from(lu: Lu<Option<$t>>) -> Option<$t> {
+                lu.0
+            }
+        }
+    };
+}
+
+fn est_texte(k: AnyTypeInfoKind) -> bool {
+    matches!(k, AnyTypeInfoKind::Text | AnyTypeInfoKind::Null)
+}
+
+lu!(DateTime<Utc>, est_texte, |v| {
+    let t = texte(v)?;
+    parse_instant(&t).ok_or_else(|| format!("instant illisible dans la base : « {t} »"))?
+});
+lu!(NaiveDate, est_texte, |v| {
+    let t = texte(v)?;
+    parse_jour(&t).ok_or_else(|| format!("date illisible dans la base : « {t} »"))?
+});
+lu!(
+    bool,
+    |k: AnyTypeInfoKind| k.is_integer() || matches!(k, AnyTypeInfoKind::Bool | AnyTypeInfoKind::Null),
+    |v| if sqlx::ValueRef::type_info(&v).kind() == AnyTypeInfoKind::Bool {
+        <bool as sqlx::Decode<'r, sqlx::Any>>::decode(v)?
+    } else {
+        <i64 as sqlx::Decode<'r, sqlx::Any>>::decode(v)? != 0
+    }
+);
 
 /// A write refused by a unique index: two requests creating the same thing at once.
 pub fn est_doublon(e: &sqlx::Error) -> bool {
@@ -313,21 +573,21 @@ macro_rules! etat_stocke {
             }
         }
 
-        impl sqlx::Type<sqlx::Sqlite> for $nom {
-            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-                <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+        impl sqlx::Type<sqlx::Any> for $nom {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
             }
 
-            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-                <String as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
             }
         }
 
-        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $nom {
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $nom {
             fn decode(
-                valeur: sqlx::sqlite::SqliteValueRef<'r>,
+                valeur: sqlx::any::AnyValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                let code = <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(valeur)?;
+                let code = <String as sqlx::Decode<'r, sqlx::Any>>::decode(valeur)?;
                 Ok(Self::try_from(code)?)
             }
         }

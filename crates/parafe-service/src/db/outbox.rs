@@ -55,7 +55,7 @@ pub struct Tache {
 
 /// Queues a task, in the caller's transaction. A key already queued is left as it is.
 pub async fn ajouter(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     cle: &str,
     genre: Genre,
     plie: &str,
@@ -65,7 +65,7 @@ pub async fn ajouter(
     let le = instant(maintenant);
     sqlx::query(
         "INSERT INTO outbox (cle, genre, plie, charge, prochain_essai, cree_le)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cle) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cle) DO NOTHING",
     )
     .bind(cle)
     .bind(genre.code())
@@ -86,7 +86,7 @@ pub async fn dues(
     sauf: &HashSet<i64>,
     limite: usize,
 ) -> Result<Vec<Tache>, sqlx::Error> {
-    let mut requete = sqlx::QueryBuilder::new(
+    let mut requete = crate::db::Requete::new(
         "SELECT id, cle, genre, plie, charge, essais, commence_le IS NOT NULL FROM outbox
          WHERE etat = 'attente' AND prochain_essai <= ",
     );
@@ -100,7 +100,7 @@ pub async fn dues(
     requete
         .push(") ORDER BY prochain_essai, id LIMIT ")
         .push_bind((limite + sauf.len()) as i64);
-    let rows: Vec<(i64, String, String, String, String, i64, bool)> =
+    let rows: Vec<(i64, String, String, String, String, i64, super::Lu<bool>)> =
         requete.build_query_as().fetch_all(db).await?;
     let mut taches = Vec::new();
     for (id, cle, genre, plie, charge, essais, interrompue) in rows {
@@ -119,7 +119,7 @@ pub async fn dues(
                 plie,
                 charge,
                 essais,
-                interrompue,
+                interrompue: interrompue.0,
             }),
             // Trying it again would fail the same way: given up, staff see why.
             Err(e) => {
@@ -135,7 +135,7 @@ pub async fn dues(
 /// in one statement per few thousand tasks. Returns the ids marked now: a task already done is
 /// left out (then the caller must roll back its effect).
 pub async fn terminer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     faites: &[(i64, serde_json::Value)],
     maintenant: DateTime<Utc>,
 ) -> Result<HashSet<i64>, sqlx::Error> {
@@ -144,7 +144,7 @@ pub async fn terminer(
     for lot in faites.chunks(super::PARAMETRES_PAR_REQUETE / 2) {
         // The text of a sent e-mail names people: it is not kept once sent (the secrets it
         // carried never were in it: see service::secrets).
-        let mut requete = sqlx::QueryBuilder::new("UPDATE outbox SET etat = 'fait', fait_le = ");
+        let mut requete = crate::db::Requete::new("UPDATE outbox SET etat = 'fait', fait_le = ");
         requete.push_bind(&le).push(
             ", resultat = v.column2, derniere_erreur = NULL,
                charge = json_remove(charge, '$.courriel.texte') FROM (",
@@ -172,7 +172,7 @@ pub async fn commencer(
     if taches.is_empty() {
         return Ok(());
     }
-    let mut requete = sqlx::QueryBuilder::new("UPDATE outbox SET commence_le = ");
+    let mut requete = crate::db::Requete::new("UPDATE outbox SET commence_le = ");
     requete
         .push_bind(instant(maintenant))
         .push(" WHERE id IN (");
@@ -195,9 +195,9 @@ pub async fn reporter(
     sqlx::query(
         // A refused or failed SMTP exchange is not in doubt: the next one is not a resend. A
         // journal entry may have been written before the failure: it stays in doubt.
-        "UPDATE outbox SET essais = ?, prochain_essai = ?, derniere_erreur = ?,
+        "UPDATE outbox SET essais = $1, prochain_essai = $2, derniere_erreur = $3,
            commence_le = CASE genre WHEN 'journal' THEN commence_le END
-         WHERE id = ? AND etat = 'attente'",
+         WHERE id = $4 AND etat = 'attente'",
     )
     .bind(tache.essais + 1)
     .bind(instant(prochain))
@@ -226,11 +226,11 @@ async fn abandonner_id(
     maintenant: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET etat = 'abandon', essais = ?, derniere_erreur = ?, fait_le = ?,
+        "UPDATE outbox SET etat = 'abandon', essais = $1, derniere_erreur = $2, fait_le = $3,
            commence_le = NULL,
            charge = CASE WHEN json_valid(charge) THEN json_remove(charge, '$.courriel.texte')
                     ELSE charge END
-         WHERE id = ? AND etat = 'attente'",
+         WHERE id = $4 AND etat = 'attente'",
     )
     .bind(essais + 1)
     .bind(raison)
@@ -244,10 +244,10 @@ async fn abandonner_id(
 /// Deliveries of a document's sealed version (`remise:<document>:…`) not done yet, given up
 /// ones included: the document is delivered only when every one is done.
 pub async fn remises_restantes(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     document: &str,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE cle LIKE ? AND etat <> 'fait'")
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE cle LIKE $1 AND etat <> 'fait'")
         .bind(format!("remise:{document}:%"))
         .fetch_one(&mut *tx)
         .await
@@ -260,6 +260,7 @@ pub struct Abandon {
     pub raison: String,
     /// UTC instant it was given up.
     #[serde(serialize_with = "super::en_instant")]
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub le: DateTime<Utc>,
 }
 
@@ -272,8 +273,8 @@ pub async fn abandons_du_document(
     sqlx::query_as(
         "SELECT genre, coalesce(derniere_erreur, '') AS raison, coalesce(fait_le, cree_le) AS le
          FROM outbox
-         WHERE plie = ? AND etat = 'abandon'
-           AND CASE WHEN json_valid(charge) THEN json_extract(charge, '$.document') END = ?
+         WHERE plie = $1 AND etat = 'abandon'
+           AND CASE WHEN json_valid(charge) THEN json_extract(charge, '$.document') END = $2
          ORDER BY id",
     )
     .bind(plie)
@@ -293,9 +294,9 @@ pub struct Decompte {
 
 pub async fn decompte(db: &Pool) -> Result<Decompte, sqlx::Error> {
     let (en_attente, en_echec, abandons): (i64, i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(etat = 'attente'), 0),
-                coalesce(sum(etat = 'attente' AND essais > 0), 0),
-                coalesce(sum(etat = 'abandon'), 0)
+        "SELECT count(CASE WHEN etat = 'attente' THEN 1 END),
+                count(CASE WHEN etat = 'attente' AND essais > 0 THEN 1 END),
+                count(CASE WHEN etat = 'abandon' THEN 1 END)
          FROM outbox WHERE etat IN ('attente', 'abandon')",
     )
     .fetch_one(db)
@@ -311,7 +312,7 @@ pub async fn decompte(db: &Pool) -> Result<Decompte, sqlx::Error> {
 pub async fn cles_connues(db: &Pool, cles: &[&str]) -> Result<HashSet<String>, sqlx::Error> {
     let mut connues = HashSet::new();
     for lot in cles.chunks(500) {
-        let mut requete = sqlx::QueryBuilder::new("SELECT cle FROM outbox WHERE cle IN (");
+        let mut requete = crate::db::Requete::new("SELECT cle FROM outbox WHERE cle IN (");
         let mut liste = requete.separated(", ");
         for cle in lot {
             liste.push_bind(*cle);

@@ -28,6 +28,7 @@ pub struct Fiche {
     pub civilite: String,
     pub nom: String,
     pub prenom: String,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_naissance: Option<NaiveDate>,
     pub email: Option<String>,
     pub telephone: Option<String>,
@@ -38,9 +39,13 @@ pub struct Fiche {
     pub operation_id: Option<i64>,
     pub prescripteur: String,
     pub email_prescripteur: Option<String>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_entree: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<bool>")]
     pub rsa: bool,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub cer_debut: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
 }
@@ -51,7 +56,7 @@ const COLONNES_IMPORT: usize = 22;
 /// Creates or updates participants by the parcours software's identifier, many rows per
 /// statement (see [`super::PARAMETRES_PAR_REQUETE`]). Identifiers are unique among `fiches`.
 pub async fn enregistrer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     plie: &str,
     fiches: &[Fiche],
     le: &str,
@@ -67,8 +72,8 @@ fn requete<'a>(
     plie: &'a str,
     lot: &'a [Fiche],
     le: &'a str,
-) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
-    let mut requete = sqlx::QueryBuilder::new(
+) -> crate::db::Requete<'a> {
+    let mut requete = crate::db::Requete::new(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
@@ -93,7 +98,7 @@ fn requete<'a>(
             .push_bind(&f.prescripteur)
             .push_bind(&f.email_prescripteur)
             .push_bind(f.date_entree.map(super::jour))
-            .push_bind(f.rsa)
+            .push_bind(i64::from(f.rsa))
             .push_bind(f.cer_debut.map(super::jour))
             .push_bind(f.date_sortie.map(super::jour))
             .push_bind(&f.motif_sortie)
@@ -123,8 +128,8 @@ pub async fn a_portee(
 ) -> Result<Option<Participant>, sqlx::Error> {
     // A reference wins over an identifier that would happen to spell it.
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ?1 AND (ref = ?2 OR identifiant_externe = ?2)
-         AND (?3 IS NULL OR referent_id = ?3) ORDER BY ref = ?2 DESC LIMIT 1"
+        "SELECT {COLONNES} FROM participant WHERE plie = $1 AND (ref = $2 OR identifiant_externe = $2)
+         AND ($3 IS NULL OR referent_id = $3) ORDER BY ref = $2 DESC LIMIT 1"
     ))
     .bind(plie)
     .bind(cle)
@@ -135,7 +140,7 @@ pub async fn a_portee(
 
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Participant>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND id = ?"
+        "SELECT {COLONNES} FROM participant WHERE plie = $1 AND id = $2"
     ))
     .bind(plie)
     .bind(id)
@@ -153,10 +158,10 @@ pub async fn liste(
 ) -> Result<Vec<Participant>, sqlx::Error> {
     let motif = recherche.map(|r| format!("{}%", r.trim()));
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ?
-         AND (? IS NULL OR referent_id = ?)
-         AND (? IS NULL OR nom LIKE ? OR prenom LIKE ? OR identifiant_externe LIKE ?)
-         ORDER BY nom, prenom LIMIT ?"
+        "SELECT {COLONNES} FROM participant WHERE plie = $1
+         AND ($2 IS NULL OR referent_id = $3)
+         AND ($4 IS NULL OR nom LIKE $5 OR prenom LIKE $6 OR identifiant_externe LIKE $7)
+         ORDER BY nom, prenom LIMIT $8"
     ))
     .bind(plie)
     .bind(referent)
@@ -173,19 +178,19 @@ pub async fn liste(
 /// Participants on RSA with a CER start: those whose bilans BRSA the schedule keeps.
 pub async fn au_rsa(db: &Pool, plie: &str) -> Result<Vec<Participant>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = ? AND rsa = 1 AND cer_debut IS NOT NULL"
+        "SELECT {COLONNES} FROM participant WHERE plie = $1 AND rsa = 1 AND cer_debut IS NOT NULL"
     ))
     .bind(plie)
     .fetch_all(db)
     .await
 }
 
-pub async fn changer_cer<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn changer_cer<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     id: i64,
     cer_debut: NaiveDate,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE participant SET cer_debut = ? WHERE id = ?")
+    sqlx::query("UPDATE participant SET cer_debut = $1 WHERE id = $2")
         .bind(super::jour(cer_debut))
         .bind(id)
         .execute(db)
@@ -193,13 +198,13 @@ pub async fn changer_cer<'c, E: sqlx::SqliteExecutor<'c>>(
     Ok(())
 }
 
-pub async fn enregistrer_sortie<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn enregistrer_sortie<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     id: i64,
     date: NaiveDate,
     motif: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE participant SET date_sortie = ?, motif_sortie = ? WHERE id = ?")
+    sqlx::query("UPDATE participant SET date_sortie = $1, motif_sortie = $2 WHERE id = $3")
         .bind(super::jour(date))
         .bind(motif)
         .bind(id)
@@ -217,13 +222,18 @@ pub struct Suivi {
     pub prenom: String,
     pub commune: String,
     pub code_postal: String,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_entree: Option<NaiveDate>,
+    #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
+    #[sqlx(try_from = "super::Lu<bool>")]
     pub rsa: bool,
     /// A contrat d'engagement signed.
+    #[sqlx(try_from = "super::Lu<bool>")]
     pub contrat: bool,
     /// The last émargement signed, as an attendee of a sheet or alone.
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub dernier_emargement: Option<DateTime<Utc>>,
     /// Bilans not signed yet due before today.
     pub bilans_en_retard: i64,
@@ -246,9 +256,9 @@ pub async fn suivi(
                    AND d.etat IN ('signe', 'scelle', 'depose', 'delivre')
                    AND (d.participant_id = p.id OR EXISTS (SELECT 1 FROM json_each(d.donnees, '$.participants') j
                         WHERE json_extract(j.value, '$.identifiant') = p.identifiant_externe))) AS dernier_emargement,
-           (SELECT count(*) FROM bilan_prevu b {} WHERE b.participant_id = p.id AND b.echeance < ?
+           (SELECT count(*) FROM bilan_prevu b {} WHERE b.participant_id = p.id AND b.echeance < $1
                    AND (d.id IS NULL OR d.etat IN ('brouillon', 'envoye', 'partiellement_signe'))) AS bilans_en_retard
-         FROM participant p WHERE p.plie = ? AND (? IS NULL OR p.referent_id = ?)
+         FROM participant p WHERE p.plie = $2 AND ($3 IS NULL OR p.referent_id = $4)
          ORDER BY p.nom, p.prenom",
         super::bilans::DOCUMENT_DU_BILAN
     ))

@@ -31,14 +31,14 @@ pub struct NouveauPersonnel<'a> {
 
 /// Creates a staff member, or updates the one with the same e-mail in the same PLIE.
 /// An e-mail already used in another PLIE is refused (it is the login).
-pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn enregistrer<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     p: &NouveauPersonnel<'_>,
     le: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO personnel (plie, email, nom, prenom, role, structure, identifiant_externe, cree_le)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, lower($2), $3, $4, $5, $6, $7, $8)
          ON CONFLICT (email) DO UPDATE SET nom = excluded.nom, prenom = excluded.prenom,
            structure = excluded.structure,
            identifiant_externe = coalesce(excluded.identifiant_externe, personnel.identifiant_externe)
@@ -62,7 +62,7 @@ pub async fn enregistrer<'c, E: sqlx::SqliteExecutor<'c>>(
 /// Creates a référent of the PLIE (an import's), or renames the référent of the PLIE who has
 /// this e-mail; `None` when the e-mail is another account's (another role, another PLIE), which
 /// an import never touches.
-pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn enregistrer_referent<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
     email: &str,
@@ -72,7 +72,7 @@ pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO personnel (plie, email, nom, prenom, role, cree_le)
-         VALUES (?, ?, ?, ?, 'referent', ?)
+         VALUES ($1, lower($2), $3, $4, 'referent', $5)
          ON CONFLICT (email) DO UPDATE SET nom = excluded.nom, prenom = excluded.prenom
          WHERE personnel.plie = excluded.plie AND personnel.role = 'referent'
          RETURNING id",
@@ -90,7 +90,7 @@ pub async fn enregistrer_referent<'c, E: sqlx::SqliteExecutor<'c>>(
 
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM personnel WHERE plie = ? AND id = ?"
+        "SELECT {COLONNES} FROM personnel WHERE plie = $1 AND id = $2"
     ))
     .bind(plie)
     .bind(id)
@@ -99,7 +99,7 @@ pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>,
 }
 
 pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLONNES} FROM personnel WHERE email = ?"))
+    sqlx::query_as(&format!("SELECT {COLONNES} FROM personnel WHERE email = lower($1)"))
         .bind(email)
         .fetch_optional(db)
         .await
@@ -108,7 +108,7 @@ pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx
 /// The addresses of the PLIE's active coordinateurs.
 pub async fn emails_coordinateurs(db: &Pool, plie: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT email FROM personnel WHERE plie = ? AND role = 'coordinateur' AND actif = 1",
+        "SELECT email FROM personnel WHERE plie = $1 AND role = 'coordinateur' AND actif = 1",
     )
     .bind(plie)
     .fetch_all(db)
@@ -117,7 +117,7 @@ pub async fn emails_coordinateurs(db: &Pool, plie: &str) -> Result<Vec<String>, 
 
 /// Gives an account another role (the administrator's `parafe serve` setup says which).
 pub async fn changer_role(db: &Pool, id: i64, role: RolePersonnel) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE personnel SET role = ? WHERE id = ?")
+    sqlx::query("UPDATE personnel SET role = $1 WHERE id = $2")
         .bind(role.code())
         .bind(id)
         .execute(db)
@@ -129,12 +129,13 @@ pub async fn changer_role(db: &Pool, id: i64, role: RolePersonnel) -> Result<(),
 #[derive(sqlx::FromRow)]
 pub struct Identifiants {
     pub mot_de_passe: Option<String>,
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub verrouille_jusqua: Option<DateTime<Utc>>,
 }
 
 pub async fn identifiants(db: &Pool, id: i64) -> Result<Option<Identifiants>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT mot_de_passe, verrouille_jusqua FROM personnel WHERE id = ? AND actif = 1",
+        "SELECT mot_de_passe, verrouille_jusqua FROM personnel WHERE id = $1 AND actif = 1",
     )
     .bind(id)
     .fetch_optional(db)
@@ -143,7 +144,7 @@ pub async fn identifiants(db: &Pool, id: i64) -> Result<Option<Identifiants>, sq
 
 /// A right password: the failures are forgotten, the lock lifted.
 pub async fn connexion_reussie(db: &Pool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = NULL WHERE id = ?")
+    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = NULL WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;
@@ -152,7 +153,7 @@ pub async fn connexion_reussie(db: &Pool, id: i64) -> Result<(), sqlx::Error> {
 
 /// A wrong password: returns the failures in a row so far.
 pub async fn connexion_echouee(db: &Pool, id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("UPDATE personnel SET echecs = echecs + 1 WHERE id = ? RETURNING echecs")
+    sqlx::query_scalar("UPDATE personnel SET echecs = echecs + 1 WHERE id = $1 RETURNING echecs")
         .bind(id)
         // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
         .fetch_all(db)
@@ -163,7 +164,7 @@ pub async fn connexion_echouee(db: &Pool, id: i64) -> Result<i64, sqlx::Error> {
 
 /// Locks an account until `jusqua`, its failures counted afresh.
 pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = ? WHERE id = ?")
+    sqlx::query("UPDATE personnel SET echecs = 0, verrouille_jusqua = $1 WHERE id = $2")
         .bind(super::instant(jusqua))
         .bind(id)
         .execute(db)
@@ -173,7 +174,7 @@ pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<()
 
 /// Whether the PLIE has this staff member, active.
 pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE plie = ? AND id = ?")
+    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE plie = $1 AND id = $2")
         .bind(plie)
         .bind(id)
         .fetch_optional(db)
@@ -182,13 +183,13 @@ pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Err
 }
 
 /// Whether another account than `id` has this e-mail (the login).
-pub async fn email_pris<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn email_pris<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     email: &str,
     id: i64,
 ) -> Result<bool, sqlx::Error> {
     let autre: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM personnel WHERE email = ? AND id <> ?")
+        sqlx::query_scalar("SELECT id FROM personnel WHERE email = lower($1) AND id <> $2")
             .bind(email)
             .bind(id)
             .fetch_optional(db)
@@ -197,14 +198,14 @@ pub async fn email_pris<'c, E: sqlx::SqliteExecutor<'c>>(
 }
 
 /// The name and e-mail the person gives when activating an account.
-pub async fn changer_identite<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn changer_identite<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     id: i64,
     prenom: &str,
     nom: &str,
     email: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE personnel SET prenom = ?, nom = ?, email = ? WHERE id = ?")
+    sqlx::query("UPDATE personnel SET prenom = $1, nom = $2, email = lower($3) WHERE id = $4")
         .bind(prenom)
         .bind(nom)
         .bind(email)
@@ -215,13 +216,13 @@ pub async fn changer_identite<'c, E: sqlx::SqliteExecutor<'c>>(
 }
 
 /// A new password hash (PHC string); the account is unlocked.
-pub async fn changer_mot_de_passe<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn changer_mot_de_passe<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     id: i64,
     phc: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE personnel SET mot_de_passe = ?, echecs = 0, verrouille_jusqua = NULL WHERE id = ?",
+        "UPDATE personnel SET mot_de_passe = $1, echecs = 0, verrouille_jusqua = NULL WHERE id = $2",
     )
     .bind(phc)
     .bind(id)
@@ -232,13 +233,14 @@ pub async fn changer_mot_de_passe<'c, E: sqlx::SqliteExecutor<'c>>(
 
 /// Whether the PLIE has an active administrator who chose a password.
 pub async fn a_un_administrateur(db: &Pool, plie: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) > 0 FROM personnel WHERE plie = ? AND role = 'admin' AND actif = 1
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM personnel WHERE plie = $1 AND role = 'admin' AND actif = 1
          AND mot_de_passe IS NOT NULL",
     )
     .bind(plie)
     .fetch_one(db)
-    .await
+    .await?;
+    Ok(admins > 0)
 }
 
 /// A staff account as the administration screen lists it.
@@ -251,9 +253,12 @@ pub struct Compte {
     #[sqlx(try_from = "String")]
     pub role: RolePersonnel,
     pub structure: String,
+    #[sqlx(try_from = "super::Lu<bool>")]
     pub actif: bool,
     /// Whether the person chose a password (activated the account).
+    #[sqlx(try_from = "super::Lu<bool>")]
     pub active: bool,
+    #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
     pub verrouille_jusqua: Option<DateTime<Utc>>,
 }
 
@@ -261,7 +266,7 @@ pub async fn comptes(db: &Pool, plie: &str) -> Result<Vec<Compte>, sqlx::Error> 
     sqlx::query_as(
         "SELECT id, email, nom, prenom, role, structure, actif = 1 AS actif,
            mot_de_passe IS NOT NULL AS active, verrouille_jusqua
-         FROM personnel WHERE plie = ? ORDER BY actif DESC, nom, prenom",
+         FROM personnel WHERE plie = $1 ORDER BY actif DESC, nom, prenom",
     )
     .bind(plie)
     .fetch_all(db)
@@ -269,14 +274,14 @@ pub async fn comptes(db: &Pool, plie: &str) -> Result<Vec<Compte>, sqlx::Error> 
 }
 
 /// Disables or re-enables an account of the PLIE; false if the PLIE has no such account.
-pub async fn changer_actif<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn changer_actif<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
     id: i64,
     actif: bool,
 ) -> Result<bool, sqlx::Error> {
-    let fait = sqlx::query("UPDATE personnel SET actif = ? WHERE id = ? AND plie = ?")
-        .bind(actif)
+    let fait = sqlx::query("UPDATE personnel SET actif = $1 WHERE id = $2 AND plie = $3")
+        .bind(i64::from(actif))
         .bind(id)
         .bind(plie)
         .execute(db)
@@ -286,7 +291,7 @@ pub async fn changer_actif<'c, E: sqlx::SqliteExecutor<'c>>(
 
 /// The staff member of the PLIE with this e-mail (the login), whether active or not.
 pub async fn id_par_email(db: &Pool, plie: &str, email: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM personnel WHERE plie = ? AND email = ?")
+    sqlx::query_scalar("SELECT id FROM personnel WHERE plie = $1 AND email = $2")
         .bind(plie)
         .bind(email)
         .fetch_optional(db)
@@ -308,8 +313,8 @@ pub async fn referents(
     portefeuille: Option<i64>,
 ) -> Result<Vec<Referent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, nom, prenom FROM personnel WHERE plie = ? AND role = 'referent'
-         AND (?2 IS NULL OR id = ?2) ORDER BY nom, prenom",
+        "SELECT id, nom, prenom FROM personnel WHERE plie = $1 AND role = 'referent'
+         AND ($2 IS NULL OR id = $2) ORDER BY nom, prenom",
     )
     .bind(plie)
     .bind(portefeuille)

@@ -23,7 +23,7 @@ pub struct Departement {
 
 pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool, sqlx::Error> {
     let fait =
-        sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(nom)
             .bind(le)
@@ -32,11 +32,11 @@ pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool
     Ok(fait.rows_affected() == 1)
 }
 
-pub async fn nom_plie<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn nom_plie<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT nom FROM plie WHERE id = ?")
+    sqlx::query_scalar("SELECT nom FROM plie WHERE id = $1")
         .bind(plie)
         .fetch_optional(db)
         .await
@@ -51,7 +51,7 @@ pub async fn enregistrer_operation(
     programme: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule, programme) VALUES (?, ?, ?, ?)
+        "INSERT INTO operation (plie, code, intitule, programme) VALUES ($1, $2, $3, $4)
          ON CONFLICT (plie, code) DO UPDATE SET intitule = excluded.intitule, programme = excluded.programme
          RETURNING id",
     )
@@ -67,7 +67,7 @@ pub async fn enregistrer_operation(
 }
 
 pub async fn operation(db: &Pool, plie: &str, id: i64) -> Result<Option<Operation>, sqlx::Error> {
-    sqlx::query_as("SELECT id, code, intitule, programme FROM operation WHERE plie = ? AND id = ?")
+    sqlx::query_as("SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND id = $2")
         .bind(plie)
         .bind(id)
         .fetch_optional(db)
@@ -80,7 +80,7 @@ pub async fn operation_par_code(
     code: &str,
 ) -> Result<Option<Operation>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? AND code = ?",
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND code = $2",
     )
     .bind(plie)
     .bind(code)
@@ -95,7 +95,7 @@ pub async fn enregistrer_departement(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO departement (plie, code, nom, email_referent_unique, email_sdi, bilans_mois)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (plie, code) DO UPDATE SET nom = excluded.nom,
            email_referent_unique = excluded.email_referent_unique, email_sdi = excluded.email_sdi,
            bilans_mois = excluded.bilans_mois",
@@ -118,7 +118,7 @@ pub async fn departement(
 ) -> Result<Option<Departement>, sqlx::Error> {
     sqlx::query_as(
         "SELECT code, nom, email_referent_unique, email_sdi, bilans_mois FROM departement
-         WHERE plie = ? AND code = ?",
+         WHERE plie = $1 AND code = $2",
     )
     .bind(plie)
     .bind(code)
@@ -128,7 +128,7 @@ pub async fn departement(
 
 /// The PLIE's card (JSON: name, address, logo… as documents show them), if it has one.
 pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT fiche FROM plie WHERE id = ?")
+    sqlx::query_scalar("SELECT fiche FROM plie WHERE id = $1")
         .bind(plie)
         .fetch_optional(db)
         .await
@@ -136,13 +136,13 @@ pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::E
 
 /// The opération of this code, created under a provisional title if the PLIE has none yet (an
 /// import names opérations by code only); returns its id.
-pub async fn operation_par_code_ou_creee<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn operation_par_code_ou_creee<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
     code: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule) VALUES (?, ?, ?)
+        "INSERT INTO operation (plie, code, intitule) VALUES ($1, $2, $3)
          ON CONFLICT (plie, code) DO UPDATE SET code = excluded.code RETURNING id",
     )
     .bind(plie)
@@ -163,7 +163,7 @@ pub async fn changer_fiche(
 ) -> Result<(), sqlx::Error> {
     let fiche = fiche.to_string();
     sqlx::query(
-        "UPDATE plie SET fiche = ?, nom = coalesce(json_extract(?, '$.nom'), nom) WHERE id = ?",
+        "UPDATE plie SET fiche = $1, nom = coalesce(json_extract($2, '$.nom'), nom) WHERE id = $3",
     )
     .bind(&fiche)
     .bind(&fiche)
@@ -183,7 +183,7 @@ pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
 /// The PLIE's opérations, by code.
 pub async fn operations(db: &Pool, plie: &str) -> Result<Vec<Operation>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = ? ORDER BY code",
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 ORDER BY code",
     )
     .bind(plie)
     .fetch_all(db)

@@ -14,9 +14,9 @@ pub async fn lien_signature(
     maintenant: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
-        "UPDATE signataire SET jeton_sha256 = ?
-         WHERE id = ? AND invitation = ? AND etat = 'attente' AND jeton_utilise = 0
-           AND jeton_expire_le > ?",
+        "UPDATE signataire SET jeton_sha256 = $1
+         WHERE id = $2 AND invitation = $3 AND etat = 'attente' AND jeton_utilise = 0
+           AND jeton_expire_le > $4",
     )
     .bind(empreinte)
     .bind(signataire)
@@ -36,8 +36,8 @@ pub async fn code(
     expire_le: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
-        "UPDATE signataire SET code_sha256 = ?, code_expire_le = ?
-         WHERE id = ? AND jeton_sha256 = ? AND etat = 'attente' AND jeton_utilise = 0",
+        "UPDATE signataire SET code_sha256 = $1, code_expire_le = $2
+         WHERE id = $3 AND jeton_sha256 = $4 AND etat = 'attente' AND jeton_utilise = 0",
     )
     .bind(empreinte)
     .bind(super::instant(expire_le))
@@ -56,8 +56,8 @@ pub async fn lien_compte(
     maintenant: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
-        "UPDATE lien_compte SET sha256 = ?
-         WHERE id = ? AND utilise_le IS NULL AND expire_le > ?",
+        "UPDATE lien_compte SET sha256 = $1
+         WHERE id = $2 AND utilise_le IS NULL AND expire_le > $3",
     )
     .bind(empreinte)
     .bind(lien)

@@ -18,7 +18,7 @@ pub async fn ouvrir(db: &Pool, s: &NouvelleSession<'_>) -> Result<(), sqlx::Erro
     let le = super::instant(s.le);
     sqlx::query(
         "INSERT INTO session (sha256, personnel_id, csrf, cree_le, vu_le, expire_le, ip, agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(s.empreinte)
     .bind(s.personnel_id)
@@ -45,6 +45,7 @@ pub struct SessionActive {
     pub email: String,
     pub csrf: String,
     pub kiosque_id: Option<i64>,
+    #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub vu_le: DateTime<Utc>,
 }
 
@@ -60,7 +61,7 @@ pub async fn active(
         "SELECT p.id AS personnel_id, p.plie, p.role, p.prenom, p.nom, p.email, s.csrf,
                 s.kiosque_id, s.vu_le
              FROM session s JOIN personnel p ON p.id = s.personnel_id
-             WHERE s.sha256 = ? AND p.actif = 1 AND s.expire_le > ? AND s.vu_le > ?",
+             WHERE s.sha256 = $1 AND p.actif = 1 AND s.expire_le > $2 AND s.vu_le > $3",
     )
     .bind(empreinte)
     .bind(super::instant(maintenant))
@@ -70,7 +71,7 @@ pub async fn active(
 }
 
 pub async fn vue(db: &Pool, empreinte: &str, le: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE session SET vu_le = ? WHERE sha256 = ?")
+    sqlx::query("UPDATE session SET vu_le = $1 WHERE sha256 = $2")
         .bind(super::instant(le))
         .bind(empreinte)
         .execute(db)
@@ -79,7 +80,7 @@ pub async fn vue(db: &Pool, empreinte: &str, le: DateTime<Utc>) -> Result<(), sq
 }
 
 pub async fn fermer(db: &Pool, empreinte: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM session WHERE sha256 = ?")
+    sqlx::query("DELETE FROM session WHERE sha256 = $1")
         .bind(empreinte)
         .execute(db)
         .await?;
@@ -87,11 +88,11 @@ pub async fn fermer(db: &Pool, empreinte: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Ends every session of a staff member.
-pub async fn fermer_toutes<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn fermer_toutes<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     personnel_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM session WHERE personnel_id = ?")
+    sqlx::query("DELETE FROM session WHERE personnel_id = $1")
         .bind(personnel_id)
         .execute(db)
         .await?;
@@ -99,12 +100,12 @@ pub async fn fermer_toutes<'c, E: sqlx::SqliteExecutor<'c>>(
 }
 
 /// Locks a session on a kiosk sheet, or unlocks it (`None`).
-pub async fn verrouiller<'c, E: sqlx::SqliteExecutor<'c>>(
+pub async fn verrouiller<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     empreinte: &str,
     kiosque: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE session SET kiosque_id = ? WHERE sha256 = ?")
+    sqlx::query("UPDATE session SET kiosque_id = $1 WHERE sha256 = $2")
         .bind(kiosque)
         .bind(empreinte)
         .execute(db)

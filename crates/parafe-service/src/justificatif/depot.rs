@@ -80,7 +80,7 @@ impl DepotError {
 /// cannot be written after the filing, filing the same bytes again completes it (the store
 /// answers with the first filing).
 pub async fn deposer(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     vault: &Vault,
     catalogue: &Catalogue,
     demande: &DemandeDepot,

@@ -180,7 +180,7 @@ fn jour_paris(t: DateTime<Utc>) -> NaiveDate {
 /// documents and justificatifs, and the opération's own pieces. Personal data stays in memory
 /// for the caller to show or leave out.
 pub async fn charger(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     plie: &str,
     operation: &str,
     filtre: &Filtre,

@@ -69,7 +69,7 @@ pub struct DemandePack {
 
 /// Everything an export reads from.
 pub struct Sources<'a> {
-    pub db: &'a sqlx::SqlitePool,
+    pub db: &'a sqlx::AnyPool,
     pub vault: &'a Vault,
     pub keys: &'a Keys,
     pub tsa: &'a Tsa,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 /// Records a new export, waiting to start; returns its id (`RowNotFound` when the PLIE has no
 /// such opération).
 pub async fn creer(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     demande: &DemandePack,
     demandeur: Option<i64>,
     le: DateTime<Utc>,
@@ -31,7 +31,7 @@ pub async fn creer(
 }
 
 pub async fn finir(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     id: i64,
     resultat: &Resultat,
     le: DateTime<Utc>,
