@@ -1101,15 +1101,22 @@ fn aucun_secret_emis_ne_reste_au_repos_ni_dans_la_base_ni_dans_les_journaux() {
     service.attendre_outbox_vide(&referent);
 
     // What is at rest: every file of the data directory (database, its WAL, the evidence
-    // journal, the store), and the service's debug log.
+    // journal, the store), the database's data when it lives elsewhere (PostgreSQL), and the
+    // service's debug log.
     let mut a_lire = fichiers(&data);
+    let vidage = PathBuf::from("pg_dump de la base du service");
+    if let Some(octets) = service.vidage_de_la_base() {
+        a_lire.push((vidage.clone(), octets));
+    }
     a_lire.push((log.clone(), std::fs::read(&log).unwrap()));
+    let est_la_base = |p: &Path| {
+        p == vidage
+            || p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("parafe.db"))
+    };
     let base: Vec<u8> = a_lire
         .iter()
-        .filter(|(p, _)| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("parafe.db"))
-        })
+        .filter(|(p, _)| est_la_base(p))
         .flat_map(|(_, o)| o.clone())
         .collect();
     assert!(
@@ -1137,8 +1144,10 @@ fn aucun_secret_emis_ne_reste_au_repos_ni_dans_la_base_ni_dans_les_journaux() {
     }
     for (nom, code) in [("code confirmé", &code_1), ("code en attente", &code_2)] {
         for (chemin, octets) in a_lire.iter().filter(|(p, _)| {
-            let p = p.to_string_lossy();
-            p.contains("parafe.db") || p.contains("/journal/") || p.ends_with(".log")
+            est_la_base(p) || {
+                let p = p.to_string_lossy();
+                p.contains("/journal/") || p.ends_with(".log")
+            }
         }) {
             assert!(
                 !contient_code(octets, code),

@@ -252,6 +252,10 @@ fn disque_plein_rien_n_est_acquitte_qui_ne_soit_durable() {
 
 #[test]
 fn base_pleine_un_depot_acquitte_est_en_base() {
+    // The database's own filesystem fills up: PostgreSQL's is the cluster's, not in `data`.
+    if crate::service::base_postgres() {
+        return;
+    }
     let point = tempfile::tempdir().unwrap();
     let data = point.path().join("data");
     // Only the database runs out of space: the received pieces, the store, the journal, the

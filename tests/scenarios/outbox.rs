@@ -3,7 +3,7 @@
 //! the document's API view and page); an SMTP server that is down is tried again until it is
 //! back.
 
-use crate::service::{alterer_la_base, contrat_donnees, participant_ref, Plie, Service, Smtp};
+use crate::service::{alterer_la_base, contrat_donnees, participant_ref, sql, Plie, Service, Smtp};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -162,11 +162,9 @@ fn tache_a_la_charge_illisible_abandonnee_avec_sa_raison() {
         assert!(debut.elapsed() < Duration::from_secs(30), "{sante}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = std::process::Command::new("sqlite3")
-        .arg(service.data.join("parafe.db"))
-        .arg("SELECT derniere_erreur FROM outbox WHERE etat = 'abandon';")
-        .output()
-        .unwrap();
-    let raison = String::from_utf8_lossy(&out.stdout);
+    let raison = sql(
+        &service,
+        "SELECT derniere_erreur FROM outbox WHERE etat = 'abandon'",
+    );
     assert!(raison.contains("charge de la tâche illisible"), "{raison}");
 }

@@ -157,6 +157,55 @@ pub struct Service {
     journal: Option<PathBuf>,
     /// Started as on a fresh machine: from the folder holding `data`, with no option.
     sans_configuration: bool,
+    /// The URL of its PostgreSQL database; None: SQLite, `<data>/parafe.db`.
+    base: Option<String>,
+}
+
+/// The scenarios run on SQLite, or on PostgreSQL when `PARAFE_ESSAIS_BASE=postgres` (the second
+/// pass of tests/run), each service on a database of its own in the cluster
+/// `PARAFE_ESSAIS_POSTGRES`.
+pub fn base_postgres() -> bool {
+    match std::env::var("PARAFE_ESSAIS_BASE").as_deref() {
+        Err(_) | Ok("" | "sqlite") => false,
+        Ok("postgres") => true,
+        Ok(autre) => panic!("PARAFE_ESSAIS_BASE = « {autre} » : sqlite ou postgres"),
+    }
+}
+
+/// The database of the data directory `data` on PostgreSQL: the one its parafe.toml already
+/// names (the same service started again), else a new one, as empty as a new SQLite file.
+fn base_du_dossier(data: &Path) -> String {
+    let toml = std::fs::read_to_string(data.join("parafe.toml")).unwrap_or_default();
+    if let Some(url) = url_de_la_base(&toml) {
+        return url;
+    }
+    let grappe = std::env::var("PARAFE_ESSAIS_POSTGRES")
+        .expect("PARAFE_ESSAIS_POSTGRES manquant : lancez les tests par tests/run");
+    let grappe = grappe.trim_end_matches('/');
+    // Random, not derived from the path: a cluster kept from an earlier run may hold the name.
+    let nom = format!("parafe_{:016x}", rand::random::<u64>());
+    let out = Command::new("psql")
+        .args(["-X", "-v", "ON_ERROR_STOP=1"])
+        .arg(format!("{grappe}/postgres"))
+        .args(["-c", &format!("CREATE DATABASE {nom}")])
+        .output()
+        .expect("psql introuvable : lancez les tests par tests/run");
+    assert!(
+        out.status.success(),
+        "création de la base {nom} : {}",
+        text(&out.stderr)
+    );
+    format!("{grappe}/{nom}")
+}
+
+/// The `url` of the `[base]` section, as `Service::lancer` writes it.
+fn url_de_la_base(toml: &str) -> Option<String> {
+    toml.lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "[base]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .find_map(|l| Some(l.strip_prefix("url = \"")?.strip_suffix('"')?.to_owned()))
 }
 
 /// How a scenario starts the service, beyond the repository's workflows and the test PLIE.
@@ -189,6 +238,12 @@ impl Service {
 
     pub fn lancer(data: &Path, reglages: Reglages) -> Service {
         std::fs::create_dir_all(data).unwrap();
+        // Before the file is written again: it names the database of a service started again.
+        let base = base_postgres().then(|| base_du_dossier(data));
+        let section_base = base
+            .as_ref()
+            .map(|url| format!("\n[base]\nurl = \"{url}\"\n"))
+            .unwrap_or_default();
         let courriel = match reglages.smtp {
             Some(port) => format!("\n[courriel]\nsmtp = \"127.0.0.1:{port}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n"),
             None => String::new(),
@@ -196,7 +251,7 @@ impl Service {
         std::fs::write(
             data.join("parafe.toml"),
             format!(
-                "[service]\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}",
+                "[service]\nplie = \"plie-test\"\nnom_plie = \"PLIE du Pays de l'Or\"\nveille_secondes = 1\n{}\n{courriel}\n{}{section_base}",
                 reglages.service,
                 reglages.toml
             ),
@@ -215,6 +270,7 @@ impl Service {
             env: reglages.env,
             journal: reglages.journal,
             sans_configuration: false,
+            base,
         };
         service.demarrer();
         service
@@ -222,6 +278,7 @@ impl Service {
 
     /// `parafe serve` as a newcomer runs it on a fresh machine: from the empty folder `dossier`,
     /// no configuration file, no option but a free port; its data go to `dossier/parafe-data`.
+    /// On SQLite whatever the pass: it is the default that is tested.
     pub fn dans_un_dossier_vide(dossier: &Path) -> Service {
         let mut service = Service {
             child: None,
@@ -235,6 +292,7 @@ impl Service {
             env: Vec::new(),
             journal: None,
             sans_configuration: true,
+            base: None,
         };
         service.demarrer();
         service
@@ -281,6 +339,18 @@ impl Service {
         std::thread::spawn(move || for _ in lecteur.lines() {});
         self.url = url;
         self.child = Some(child);
+    }
+
+    /// The data of its database as `pg_dump` writes them, when the database is not a file of
+    /// the data directory (PostgreSQL); None on SQLite.
+    pub fn vidage_de_la_base(&self) -> Option<Vec<u8>> {
+        let url = self.base.as_ref()?;
+        let out = Command::new("pg_dump")
+            .args(["--data-only", url])
+            .output()
+            .expect("pg_dump introuvable : lancez les tests par tests/run");
+        assert!(out.status.success(), "pg_dump : {}", text(&out.stderr));
+        Some(out.stdout)
     }
 
     /// SIGKILL: no chance to finish anything.
@@ -1395,6 +1465,10 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
 
 #[test]
 fn les_brouillons_de_bilans_d_une_version_precedente_forment_l_echeancier() {
+    // The rows of an earlier SQLite version (json_object, its migration 7): no PostgreSQL past.
+    if base_postgres() {
+        return;
+    }
     let Plie {
         dir: _dir,
         mut service,
@@ -1419,16 +1493,7 @@ fn les_brouillons_de_bilans_d_une_version_precedente_forment_l_echeancier() {
         JOIN personnel r ON r.id = p.referent_id WHERE d.bilan IS NOT NULL;
       DROP TABLE bilan_prevu;
       DELETE FROM _sqlx_migrations WHERE version = 7;";
-    let sortie = Command::new("sqlite3")
-        .arg(service.data.join("parafe.db"))
-        .arg(ancien)
-        .output()
-        .expect("sqlite3 introuvable : lancez les tests par tests/run");
-    assert!(
-        sortie.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sortie.stderr)
-    );
+    alterer_la_base(&service, ancien);
     service.redemarrer();
     let dossier = service.ok(
         "GET",
@@ -1829,19 +1894,51 @@ fn un_etat_inconnu_en_base_n_est_lu_comme_aucun_autre() {
 }
 
 /// Alters the service's database behind its back, as a corrupted row or another version of
-/// parafe would (the states' CHECK constraints aside).
-fn alterer(service: &Service, sql: &str) {
-    let out = Command::new("sqlite3")
-        .arg(service.data.join("parafe.db"))
-        .arg(format!(
-            "PRAGMA busy_timeout = 5000; PRAGMA ignore_check_constraints = ON; {sql};"
-        ))
-        .output()
-        .unwrap();
+/// parafe would, past the CHECK constraints of the tables it updates. SQLite ignores them for
+/// this connection; PostgreSQL cannot: they are dropped for the statement and put back
+/// `NOT VALID`, the rows already there unchecked and later writes checked, as on SQLite.
+fn alterer(service: &Service, requete: &str) {
+    if !base_postgres() {
+        sql(
+            service,
+            &format!("PRAGMA ignore_check_constraints = ON; {requete};"),
+        );
+        return;
+    }
+    let mots: Vec<&str> = requete.split_whitespace().collect();
+    let tables: Vec<String> = mots
+        .windows(2)
+        .filter(|m| m[0].eq_ignore_ascii_case("update"))
+        .map(|m| format!("'{}'", m[1].to_lowercase()))
+        .collect();
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        !tables.is_empty(),
+        "une requête UPDATE attendue : {requete}"
+    );
+    sql(
+        service,
+        &format!(
+            "BEGIN;
+             CREATE TEMPORARY TABLE contraintes_levees ON COMMIT DROP AS
+               SELECT conrelid::regclass AS t, conname AS nom,
+                 pg_get_constraintdef(oid) || CASE WHEN convalidated THEN ' NOT VALID' ELSE '' END
+                   AS definition
+               FROM pg_constraint
+               WHERE contype = 'c' AND conrelid::regclass::text IN ({});
+             DO $$ DECLARE c record; BEGIN
+               FOR c IN SELECT * FROM contraintes_levees LOOP
+                 EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.nom);
+               END LOOP;
+             END $$;
+             {requete};
+             DO $$ DECLARE c record; BEGIN
+               FOR c IN SELECT * FROM contraintes_levees LOOP
+                 EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.t, c.nom, c.definition);
+               END LOOP;
+             END $$;
+             COMMIT;",
+            tables.join(", ")
+        ),
     );
 }
 
@@ -2005,14 +2102,33 @@ fn un_etat_d_export_inconnu_en_base_est_une_erreur() {
     );
 }
 
+/// Runs statements on the service's database by hand, as an operator would: `sqlite3` on
+/// `<data>/parafe.db`, `psql` on PostgreSQL. What they print, one row a line, columns separated
+/// by `|` (both clients print so).
+pub fn sql(service: &Service, requete: &str) -> String {
+    let out = match &service.base {
+        Some(url) => Command::new("psql")
+            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1"])
+            .arg(url)
+            .args(["-c", requete])
+            .output(),
+        // `.timeout`, not `PRAGMA busy_timeout`: the pragma prints its value.
+        None => Command::new("sqlite3")
+            .args(["-cmd", ".timeout 5000"])
+            .arg(service.data.join("parafe.db"))
+            .arg(requete)
+            .output(),
+    }
+    .unwrap_or_else(|e| {
+        panic!("client de la base introuvable ({e}) : lancez les tests par tests/run")
+    });
+    assert!(out.status.success(), "{requete}\n{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 /// Runs a statement on the service's database as someone altering it by hand would.
-pub fn alterer_la_base(service: &Service, sql: &str) {
-    let out = Command::new("sqlite3")
-        .arg(service.data.join("parafe.db"))
-        .arg(format!("PRAGMA busy_timeout = 5000; {sql}"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+pub fn alterer_la_base(service: &Service, requete: &str) {
+    sql(service, requete);
 }
 
 /// A role parafe does not know, found in an account's row, lets nobody in as anything: the
@@ -2024,10 +2140,9 @@ fn un_role_inconnu_en_base_n_ouvre_rien() {
     let (status, _) = service.appel("GET", "/api/participants", &plie.referent, None);
     assert_eq!(status, StatusCode::OK);
     // The schema's CHECK refuses it: as a later version's migration would, it is lifted.
-    alterer_la_base(
+    alterer(
         service,
-        "PRAGMA ignore_check_constraints = ON;
-         UPDATE personnel SET role = 'stagiaire' WHERE email = 't.garnier@plie.fr';",
+        "UPDATE personnel SET role = 'stagiaire' WHERE email = 't.garnier@plie.fr'",
     );
     let (status, v) = service.appel("GET", "/api/participants", &plie.referent, None);
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
@@ -2044,9 +2159,10 @@ fn un_etat_inconnu_en_base_fait_echouer_le_dossier_de_justificatifs() {
     let route = format!("/api/participants/{participant}/justificatifs");
     let (status, v) = service.appel("GET", &route, &plie.referent, None);
     assert_eq!(status, StatusCode::OK, "{v}");
-    alterer_la_base(
+    // Past the constraints: the schema may or may not check this column.
+    alterer(
         service,
-        &format!("UPDATE document SET etat = 'egare' WHERE ref = '{reference}';"),
+        &format!("UPDATE document SET etat = 'egare' WHERE ref = '{reference}'"),
     );
     let (status, v) = service.appel("GET", &route, &plie.referent, None);
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
