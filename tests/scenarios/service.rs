@@ -187,7 +187,12 @@ fn base_du_dossier(data: &Path) -> String {
     let out = Command::new("psql")
         .args(["-X", "-v", "ON_ERROR_STOP=1"])
         .arg(format!("{grappe}/postgres"))
-        .args(["-c", &format!("CREATE DATABASE {nom}")])
+        .args([
+            "-c",
+            &format!(
+                "CREATE DATABASE {nom} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            ),
+        ])
         .output()
         .expect("psql introuvable : lancez les tests par tests/run");
     assert!(

@@ -251,6 +251,7 @@ pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
         .await
         .map_err(echec)?;
     if !sqlite {
+        verifier_la_collation(&pool).await.map_err(echec)?;
         sqlx::migrate!("../../storage/migrations/postgres")
             .run(&pool)
             .await?;
@@ -273,6 +274,41 @@ pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
         index.close().await.ok();
     });
     Ok(pool)
+}
+
+/// Serializes the transactions about one thing (a link's codes, an address's) until each ends:
+/// PostgreSQL lets two transactions read the same rows then both write on what they read;
+/// SQLite's single writer already takes them one after the other.
+pub async fn verrouiller(tx: &mut AnyConnection, objet: &str) -> Result<(), sqlx::Error> {
+    if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(objet)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Text compares byte by byte, as in SQLite: sorted lists, key ranges and the order of ISO 8601
+/// instants are the same on both databases (a locale's collation orders them otherwise).
+async fn verifier_la_collation(pool: &Pool) -> Result<(), sqlx::Error> {
+    let (collation, ctype): (String, String) = sqlx::query_as(
+        "SELECT datcollate, datctype FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await?;
+    let octets = |c: &str| matches!(c, "C" | "POSIX" | "C.UTF-8" | "C.utf8");
+    if octets(&collation) && octets(&ctype) {
+        return Ok(());
+    }
+    Err(sqlx::Error::Configuration(
+        format!(
+            "la base PostgreSQL compare le texte selon « {collation} » / « {ctype} » : parafe \
+             demande l'ordre des octets ; créez-la par CREATE DATABASE … TEMPLATE template0 \
+             ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+        .into(),
+    ))
 }
 
 /// A path in a `sqlite://` URL: characters of its own (`%`, `?`, `#`, spaces) escaped.

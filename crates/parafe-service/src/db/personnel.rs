@@ -174,12 +174,12 @@ pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<()
 
 /// Whether the PLIE has this staff member, active.
 pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT actif = 1 FROM personnel WHERE plie = $1 AND id = $2")
+    let actif: Option<i64> = sqlx::query_scalar("SELECT actif FROM personnel WHERE plie = $1 AND id = $2")
         .bind(plie)
         .bind(id)
         .fetch_optional(db)
-        .await
-        .map(|actif| actif.unwrap_or(false))
+        .await?;
+    Ok(actif == Some(1))
 }
 
 /// Whether another account than `id` has this e-mail (the login).
@@ -291,7 +291,7 @@ pub async fn changer_actif<'c, E: sqlx::AnyExecutor<'c>>(
 
 /// The staff member of the PLIE with this e-mail (the login), whether active or not.
 pub async fn id_par_email(db: &Pool, plie: &str, email: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM personnel WHERE plie = $1 AND email = $2")
+    sqlx::query_scalar("SELECT id FROM personnel WHERE plie = $1 AND email = lower($2)")
         .bind(plie)
         .bind(email)
         .fetch_optional(db)

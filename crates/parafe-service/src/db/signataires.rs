@@ -142,6 +142,9 @@ pub async fn admettre_code(
     par_adresse: i64,
 ) -> Result<bool, sqlx::Error> {
     let heure = super::instant(heure);
+    // Always the link first, then the address: two sendings never wait on each other in a ring.
+    super::verrouiller(tx, &format!("code:{lien}")).await?;
+    super::verrouiller(tx, &format!("code-adresse:{adresse}")).await?;
     sqlx::query("DELETE FROM envoi_code WHERE le <= $1")
         .bind(&heure)
         .execute(&mut *tx)
