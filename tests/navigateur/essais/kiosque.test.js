@@ -100,6 +100,9 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
 
   // Coupure du réseau : deux signatures (dont une personne ajoutée sur place) restent sur la
   // tablette, puis partent au retour, une seule fois chacune.
+  // Chromium laisse passer les requêtes vers la boucle locale malgré le mode hors ligne : elles
+  // sont coupées aussi, comme sur une vraie tablette sans réseau.
+  await tablette.route("**/*", (r) => r.abort("internetdisconnected"));
   await tablette.setOffline(true);
   await signerSurLaTablette(page, presents[4], 4);
   await page.click("#ajouter");
@@ -115,6 +118,7 @@ test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice cl�
   await capture(page, "23-kiosque-hors-ligne");
   // Le réseau revient ; la page est même rechargée : les signatures gardées sur la tablette
   // (localStorage) partent au chargement, une fois chacune.
+  await tablette.unroute("**/*");
   await tablette.setOffline(false);
   await page.reload();
   await page.locator("button.present", { hasText: "Inès MOREAU" }).locator("text=signé ✓").waitFor({ timeout: 20000 });
