@@ -88,7 +88,22 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         config.data_dir = data_dir.to_path_buf();
-        if let Some(url) = std::env::var("PARAFE_BASE_URL").ok().filter(|u| !u.is_empty()) {
+        // A file is copied, backed up, read by whoever administers the machine: no password in it.
+        if let Some(url) = &config.base.url {
+            if crate::db::sans_mot_de_passe(url) != *url {
+                return Err(ConfigError::Invalid {
+                    path,
+                    message: "[base] url contient un mot de passe : retirez-le du fichier et \
+                              donnez-le par PGPASSWORD ou ~/.pgpass (ou l'URL entière par \
+                              PARAFE_BASE_URL)"
+                        .into(),
+                });
+            }
+        }
+        if let Some(url) = std::env::var("PARAFE_BASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             config.base.url = Some(url);
         }
         config.horloge =

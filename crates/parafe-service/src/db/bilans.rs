@@ -47,10 +47,7 @@ const COLONNES_PREVU: &str =
     "b.participant_id, b.bilan, b.echeance, d.id AS document_id, d.ref, d.etat";
 
 /// The plan of a PLIE.
-pub async fn prevus(
-    tx: &mut sqlx::AnyConnection,
-    plie: &str,
-) -> Result<Vec<Prevu>, sqlx::Error> {
+pub async fn prevus(tx: &mut sqlx::AnyConnection, plie: &str) -> Result<Vec<Prevu>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES_PREVU} FROM bilan_prevu b JOIN participant p ON p.id = b.participant_id
          {DOCUMENT_DU_BILAN} WHERE p.plie = $1"

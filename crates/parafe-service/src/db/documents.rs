@@ -251,14 +251,16 @@ pub async fn transition(
     if fait.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO evenement (document_id, de, vers, acteur, le) VALUES ($1, $2, $3, $4, $5)")
-        .bind(document_id)
-        .bind(de.code())
-        .bind(vers.code())
-        .bind(acteur)
-        .bind(le)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO evenement (document_id, de, vers, acteur, le) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(document_id)
+    .bind(de.code())
+    .bind(vers.code())
+    .bind(acteur)
+    .bind(le)
+    .execute(&mut *tx)
+    .await?;
     Ok(true)
 }
 
@@ -322,14 +324,15 @@ pub async fn modifier_brouillon(
     donnees: &str,
     le: &str,
 ) -> Result<bool, sqlx::Error> {
-    let fait =
-        sqlx::query("UPDATE document SET donnees = $1, modifie_le = $2 WHERE id = $3 AND etat = $4")
-            .bind(donnees)
-            .bind(le)
-            .bind(document_id)
-            .bind(Etat::Brouillon.code())
-            .execute(db)
-            .await?;
+    let fait = sqlx::query(
+        "UPDATE document SET donnees = $1, modifie_le = $2 WHERE id = $3 AND etat = $4",
+    )
+    .bind(donnees)
+    .bind(le)
+    .bind(document_id)
+    .bind(Etat::Brouillon.code())
+    .execute(db)
+    .await?;
     Ok(fait.rows_affected() == 1)
 }
 

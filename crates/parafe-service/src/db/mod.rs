@@ -328,7 +328,7 @@ fn url_de_chemin(path: &Path) -> String {
 /// A database URL fit for a message or a log: its password replaced.
 pub fn sans_mot_de_passe(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(debut), Some(arobase)) if arobase > debut => {
+        (Some(debut), Some(arobase)) if url[debut + 3..arobase].contains(':') => {
             let compte = &url[debut + 3..arobase];
             let utilisateur = compte.split(':').next().unwrap_or_default();
             format!("{}{utilisateur}:***{}", &url[..debut + 3], &url[arobase..])
@@ -473,7 +473,9 @@ macro_rules! lu {
                 if sqlx::ValueRef::is_null(&v) {
                     return Ok(Lu(None));
                 }
-                Ok(Lu(Some(<Lu<$t> as sqlx::Decode<'r, sqlx::Any>>::decode(v)?.0)))
+                Ok(Lu(Some(
+                    <Lu<$t> as sqlx::Decode<'r, sqlx::Any>>::decode(v)?.0,
+                )))
             }
         }
 
@@ -505,7 +507,8 @@ lu!(NaiveDate, est_texte, |v| {
 });
 lu!(
     bool,
-    |k: AnyTypeInfoKind| k.is_integer() || matches!(k, AnyTypeInfoKind::Bool | AnyTypeInfoKind::Null),
+    |k: AnyTypeInfoKind| k.is_integer()
+        || matches!(k, AnyTypeInfoKind::Bool | AnyTypeInfoKind::Null),
     |v| if sqlx::ValueRef::type_info(&v).kind() == AnyTypeInfoKind::Bool {
         <bool as sqlx::Decode<'r, sqlx::Any>>::decode(v)?
     } else {

@@ -87,7 +87,8 @@ pub async fn dues(
     limite: usize,
 ) -> Result<Vec<Tache>, sqlx::Error> {
     let mut requete = crate::db::Requete::new(
-        "SELECT id, cle, genre, plie, charge, essais, commence_le IS NOT NULL FROM outbox
+        "SELECT id, cle, genre, plie, charge, essais,
+                CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END FROM outbox
          WHERE etat = 'attente' AND prochain_essai <= ",
     );
     requete
@@ -100,7 +101,7 @@ pub async fn dues(
     requete
         .push(") ORDER BY prochain_essai, id LIMIT ")
         .push_bind((limite + sauf.len()) as i64);
-    let rows: Vec<(i64, String, String, String, String, i64, super::Lu<bool>)> =
+    let rows: Vec<(i64, String, String, String, String, i64, i64)> =
         requete.build_query_as().fetch_all(db).await?;
     let mut taches = Vec::new();
     for (id, cle, genre, plie, charge, essais, interrompue) in rows {
@@ -119,7 +120,7 @@ pub async fn dues(
                 plie,
                 charge,
                 essais,
-                interrompue: interrompue.0,
+                interrompue: interrompue != 0,
             }),
             // Trying it again would fail the same way: given up, staff see why.
             Err(e) => {

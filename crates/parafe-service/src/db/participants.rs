@@ -68,11 +68,7 @@ pub async fn enregistrer(
 }
 
 /// The upsert of `lot`.
-fn requete<'a>(
-    plie: &'a str,
-    lot: &'a [Fiche],
-    le: &'a str,
-) -> crate::db::Requete<'a> {
+fn requete<'a>(plie: &'a str, lot: &'a [Fiche], le: &'a str) -> crate::db::Requete<'a> {
     let mut requete = crate::db::Requete::new(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,

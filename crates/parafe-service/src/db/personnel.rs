@@ -99,10 +99,12 @@ pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>,
 }
 
 pub async fn par_email(db: &Pool, email: &str) -> Result<Option<Personnel>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLONNES} FROM personnel WHERE email = lower($1)"))
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM personnel WHERE email = lower($1)"
+    ))
+    .bind(email)
+    .fetch_optional(db)
+    .await
 }
 
 /// The addresses of the PLIE's active coordinateurs.
@@ -174,11 +176,12 @@ pub async fn verrouiller(db: &Pool, id: i64, jusqua: DateTime<Utc>) -> Result<()
 
 /// Whether the PLIE has this staff member, active.
 pub async fn est_actif(db: &Pool, plie: &str, id: i64) -> Result<bool, sqlx::Error> {
-    let actif: Option<i64> = sqlx::query_scalar("SELECT actif FROM personnel WHERE plie = $1 AND id = $2")
-        .bind(plie)
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let actif: Option<i64> =
+        sqlx::query_scalar("SELECT actif FROM personnel WHERE plie = $1 AND id = $2")
+            .bind(plie)
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
     Ok(actif == Some(1))
 }
 

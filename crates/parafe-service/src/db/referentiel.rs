@@ -22,13 +22,14 @@ pub struct Departement {
 }
 
 pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool, sqlx::Error> {
-    let fait =
-        sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(nom)
-            .bind(le)
-            .execute(db)
-            .await?;
+    let fait = sqlx::query(
+        "INSERT INTO plie (id, nom, cree_le) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(nom)
+    .bind(le)
+    .execute(db)
+    .await?;
     Ok(fait.rows_affected() == 1)
 }
 
@@ -67,11 +68,13 @@ pub async fn enregistrer_operation(
 }
 
 pub async fn operation(db: &Pool, plie: &str, id: i64) -> Result<Option<Operation>, sqlx::Error> {
-    sqlx::query_as("SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND id = $2")
-        .bind(plie)
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND id = $2",
+    )
+    .bind(plie)
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn operation_par_code(

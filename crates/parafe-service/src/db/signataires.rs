@@ -395,10 +395,7 @@ pub async fn ajouter_present(
 }
 
 /// Takes waiting attendees off a sheet (absent at its closing).
-pub async fn retirer_absents(
-    tx: &mut sqlx::AnyConnection,
-    ids: &[i64],
-) -> Result<(), sqlx::Error> {
+pub async fn retirer_absents(tx: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<(), sqlx::Error> {
     for id in ids {
         sqlx::query("DELETE FROM signataire WHERE id = $1 AND etat = $2")
             .bind(id)
