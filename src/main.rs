@@ -42,6 +42,9 @@ enum Command {
     Store(cli::store::StoreCommand),
     /// Pack d'audit d'une opération : pièces, manifestes, extrait du journal, index (ZIP).
     Pack(cli::pack::PackArgs),
+    /// La base du service : copie d'une installation embarquée dans PostgreSQL.
+    #[command(subcommand)]
+    Base(cli::base::BaseCommand),
     /// Justificatifs : dépôt d'une pièce, pièces présentes, manquantes et en retard.
     #[command(subcommand)]
     Justificatif(cli::justificatif::JustificatifCommand),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Store(command) => cli::store::run(command),
         Command::Pack(args) => cli::pack::run(args),
         Command::Justificatif(command) => cli::justificatif::run(command),
+        Command::Base(command) => cli::base::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The command line: one file per pipeline stage, each turning arguments into a call of that
 //! stage and its outcome into a French message and an exit code.
 
+pub mod base;
 pub mod justificatif;
 pub mod pack;
 pub mod render;

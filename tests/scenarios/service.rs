@@ -2334,3 +2334,83 @@ fn parafe_serve_depuis_un_dossier_vide_sert_les_ecrans_du_catalogue() {
         "rien d'autre que les données n'a été écrit"
     );
 }
+
+/// An embedded installation moved to PostgreSQL by `parafe base copier`: the same documents,
+/// accounts and API tokens answer from PostgreSQL, new rows come after the copied ones, a second
+/// copy into a database no longer empty is refused, and the evidence store still verifies.
+#[test]
+fn une_installation_embarquee_passe_sur_postgresql_sans_rien_perdre() {
+    if base_postgres() {
+        // The copy starts from SQLite: the pass on SQLite covers it.
+        return;
+    }
+    let Plie {
+        dir: _dir,
+        smtp: _smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let samira = participant_ref(&service, &referent, "Benali");
+    let demande = json!({
+        "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+    });
+    let (reference, version) = service.creer_et_envoyer(&referent, &demande);
+    for rang in [0, 1] {
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": rang, "signature": signature(&version) })),
+        );
+    }
+    service.attendre_outbox_vide(&referent);
+    let document = format!("/api/documents/{reference}");
+    let avant = (
+        service.ok("GET", "/api/documents", &referent, None),
+        service.ok("GET", &document, &referent, None),
+        service.ok("GET", &format!("/api/participants/{samira}"), &referent, None),
+    );
+    service.tuer();
+
+    let data = service.data.to_string_lossy().into_owned();
+    // A new database of the test cluster (the data directory's parafe.toml names none yet).
+    let url = base_du_dossier(&service.data);
+    let copie = parafe(&["base", "copier", "--data-dir", &data, "--vers", &url]);
+    assert!(copie.status.success(), "{}", text(&copie.stderr));
+    let dit = text(&copie.stdout);
+    assert!(dit.contains("document : 1 ligne(s)"), "{dit}");
+    assert!(dit.contains("copie faite"), "{dit}");
+    let encore = parafe(&["base", "copier", "--data-dir", &data, "--vers", &url]);
+    assert_eq!(encore.status.code(), Some(1), "{}", text(&encore.stdout));
+    assert!(
+        text(&encore.stderr).contains("n'est pas vide"),
+        "{}",
+        text(&encore.stderr)
+    );
+
+    // From now on the installation reads PostgreSQL: its SQLite file is put aside.
+    let toml = service.data.join("parafe.toml");
+    let mut config = std::fs::read_to_string(&toml).unwrap();
+    config.push_str(&format!("\n[base]\nurl = \"{url}\"\n"));
+    std::fs::write(&toml, config).unwrap();
+    std::fs::rename(
+        service.data.join("parafe.db"),
+        service.data.join("parafe.db.avant-copie"),
+    )
+    .unwrap();
+    service.redemarrer();
+    assert!(!service.data.join("parafe.db").exists());
+    let apres = (
+        service.ok("GET", "/api/documents", &referent, None),
+        service.ok("GET", &document, &referent, None),
+        service.ok("GET", &format!("/api/participants/{samira}"), &referent, None),
+    );
+    assert_eq!(avant, apres);
+    // New rows take identifiers after the copied ones.
+    let (nouveau, _) = service.creer_et_envoyer(&referent, &demande);
+    assert_ne!(nouveau, reference);
+    service.ok("GET", &format!("/api/documents/{nouveau}"), &referent, None);
+    let verifie = parafe(&["verify", "--store", "--data-dir", &data]);
+    assert!(verifie.status.success(), "{}", text(&verifie.stdout));
+}

@@ -13,6 +13,7 @@
 
 pub mod banc;
 pub mod bilans;
+pub mod copie;
 pub mod documents;
 pub mod exports;
 pub mod jetons_api;
