@@ -52,11 +52,12 @@ enum Command {
 
 fn main() -> ExitCode {
     // lopdf's notes on the PDFs it repairs are for its developers: parafe says in French
-    // what it refuses in a file, and why.
+    // what it refuses in a file, and why. sqlx's warning on a slow statement prints the whole
+    // text of a multi-row statement (thousands of `$n`): the benchmarks measure the speed.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PARAFE_LOG")
-                .unwrap_or_else(|_| "warn,lopdf=off".into()),
+                .unwrap_or_else(|_| "warn,lopdf=off,sqlx::query=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -2369,7 +2369,12 @@ fn une_installation_embarquee_passe_sur_postgresql_sans_rien_perdre() {
     let avant = (
         service.ok("GET", "/api/documents", &referent, None),
         service.ok("GET", &document, &referent, None),
-        service.ok("GET", &format!("/api/participants/{samira}"), &referent, None),
+        service.ok(
+            "GET",
+            &format!("/api/participants/{samira}"),
+            &referent,
+            None,
+        ),
     );
     service.tuer();
 
@@ -2404,7 +2409,12 @@ fn une_installation_embarquee_passe_sur_postgresql_sans_rien_perdre() {
     let apres = (
         service.ok("GET", "/api/documents", &referent, None),
         service.ok("GET", &document, &referent, None),
-        service.ok("GET", &format!("/api/participants/{samira}"), &referent, None),
+        service.ok(
+            "GET",
+            &format!("/api/participants/{samira}"),
+            &referent,
+            None,
+        ),
     );
     assert_eq!(avant, apres);
     // New rows take identifiers after the copied ones.

@@ -1,5 +1,6 @@
 //! `parafe-bench service`: importing many participants (against the sqlite3 shell), scheduling
-//! their bilans BRSA, and the outbox draining e-mails to a real SMTP server (against lettre).
+//! their bilans BRSA, and the outbox draining e-mails to a real SMTP server (against lettre);
+//! with `--postgres`, each round again on PostgreSQL, beside SQLite.
 
 use crate::commun::{echec, runtime, CliError, CliResult};
 use parafe::config::Config;
@@ -26,6 +27,10 @@ pub struct BenchArgs {
     /// Dossier dont les workflows remplacent ou complètent ceux intégrés.
     #[arg(long)]
     pub workflows: Option<PathBuf>,
+    /// Une grappe PostgreSQL (postgres://utilisateur@hote:port) : chaque manche passe aussi sur
+    /// une base neuve de cette grappe, côte à côte avec SQLite.
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 /// An SMTP server that accepts and drops everything (aiosmtpd's Sink), on a free loopback port.
@@ -147,9 +152,11 @@ async fn manche(
     smtp: u16,
     csv: &str,
     dossier: &Path,
+    base: Option<String>,
 ) -> Result<Manche, CliError> {
     use parafe::delivery::Courriel;
     let mut config = Config::load(dossier).map_err(echec)?;
+    config.base.url = base;
     config.service.workflows = args.workflows.clone();
     config.courriel.smtp = Some(format!("127.0.0.1:{smtp}"));
     config.courriel.expediteur = "PLIE <plie@exemple.fr>".into();
@@ -249,6 +256,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     std::fs::write(&fichier, &csv).map_err(echec)?;
     let runtime = runtime()?;
     let mut manches = Vec::new();
+    let mut sur_postgres = Vec::new();
     for n in 1..=args.manches.max(1) {
         let shell = import_shell(
             &dir.path().join(format!("sqlite3-{n}.db")),
@@ -256,7 +264,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
             args.participants,
         )?;
         let dossier = dir.path().join(format!("parafe-{n}"));
-        let mut m = runtime.block_on(manche(&args, puits.1, &csv, &dossier))?;
+        let mut m = runtime.block_on(manche(&args, puits.1, &csv, &dossier, None))?;
         m.shell = shell;
         let n_ = args.participants as f64;
         print!(
@@ -279,6 +287,25 @@ pub fn bench(args: BenchArgs) -> CliResult {
             );
         }
         println!();
+        if let Some(grappe) = &args.postgres {
+            let pg = runtime.block_on(async {
+                let url = parafe::db::banc::nouvelle_base_postgres(grappe)
+                    .await
+                    .map_err(echec)?;
+                let dossier = dir.path().join(format!("parafe-pg-{n}"));
+                manche(&args, puits.1, &csv, &dossier, Some(url)).await
+            })?;
+            println!(
+                "  sur PostgreSQL : import {:.2} s ({:.0} % de SQLite) ; bilans {:.2} s ({:.0} %) ; boîte d'envoi {:.2} s ({:.0} %)",
+                pg.import,
+                100.0 * m.import / pg.import,
+                pg.planification,
+                100.0 * m.planification / pg.planification,
+                pg.outbox,
+                100.0 * m.outbox / pg.outbox
+            );
+            sur_postgres.push(pg);
+        }
         manches.push(m);
     }
     let n_ = args.participants as f64;
@@ -317,5 +344,21 @@ pub fn bench(args: BenchArgs) -> CliResult {
         c / lettre,
         100.0 * mediane(&manches, |m| m.lettre / m.outbox)
     );
+    if !sur_postgres.is_empty() {
+        // Throughput on PostgreSQL as a share of SQLite's, round by round, then the median.
+        let part = |mesure: fn(&Manche) -> f64| {
+            let parts = manches
+                .iter()
+                .zip(&sur_postgres)
+                .map(|(s, p)| mesure(s) / mesure(p));
+            100.0 * crate::commun::mediane(parts).unwrap_or(f64::NAN)
+        };
+        println!(
+            "  PostgreSQL (une instance) : import {:.0} %, bilans {:.0} %, boîte d'envoi {:.0} % du débit sur SQLite (objectif ≥ 70 %)",
+            part(|m| m.import),
+            part(|m| m.planification),
+            part(|m| m.outbox)
+        );
+    }
     Ok(())
 }

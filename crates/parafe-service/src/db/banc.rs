@@ -3,6 +3,23 @@
 
 use super::Pool;
 
+/// A new database in the PostgreSQL cluster `grappe` (`postgres://utilisateur@hote:port`),
+/// ordered by bytes as parafe requires; its URL.
+pub async fn nouvelle_base_postgres(grappe: &str) -> Result<String, sqlx::Error> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let grappe = grappe.trim_end_matches('/');
+    let mut conn = sqlx::AnyConnection::connect(&format!("{grappe}/postgres")).await?;
+    let nom = format!("parafe_banc_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!(
+        "CREATE DATABASE {nom} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+    ))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(format!("{grappe}/{nom}"))
+}
+
 /// The PLIE and its opération; returns the opération's id.
 pub async fn creer(db: &Pool, plie: &str, operation: &str, le: &str) -> Result<i64, sqlx::Error> {
     sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ($1, 'PLIE du banc', $2)")

@@ -75,10 +75,12 @@ pub async fn prevoir(
     nouveaux: &[NouveauBilan],
 ) -> Result<(), sqlx::Error> {
     const LIAISONS: usize = 3;
+    let dialecte = super::Dialecte::de(tx);
     let lots = nouveaux
         .chunks(super::PARAMETRES_PAR_REQUETE / LIAISONS)
         .map(|lot| {
             let mut requete = crate::db::Requete::new(
+                dialecte,
                 "INSERT INTO bilan_prevu (participant_id, bilan, echeance) ",
             );
             requete.push_values(lot, |mut ligne, b| {

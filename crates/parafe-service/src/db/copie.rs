@@ -56,10 +56,7 @@ fn expression(table: &str, colonne: &str) -> String {
 
 /// Copies every row of `source` (SQLite) into `cible` (PostgreSQL, migrated, empty); returns
 /// the rows copied by table. Nothing is kept unless everything is.
-pub async fn vers_postgres(
-    source: &Pool,
-    cible: &Pool,
-) -> Result<Vec<(String, i64)>, CopieError> {
+pub async fn vers_postgres(source: &Pool, cible: &Pool) -> Result<Vec<(String, i64)>, CopieError> {
     let mut conn = cible.acquire().await?;
     let mut tx = conn.begin().await?;
     let tables = ordre_des_tables(&mut tx).await?;
@@ -135,7 +132,10 @@ async fn inserer(
         return Ok(());
     }
     let liste: Vec<&str> = colonnes.iter().map(|c| c.nom.as_str()).collect();
-    let mut requete = Requete::new(&format!("INSERT INTO {table} ({}) ", liste.join(", ")));
+    let mut requete = Requete::new(
+        super::Dialecte::Postgres,
+        &format!("INSERT INTO {table} ({}) ", liste.join(", ")),
+    );
     let mut erreur = None;
     requete.push_values(lot, |mut ligne, row| {
         for (i, c) in colonnes.iter().enumerate() {

@@ -142,7 +142,7 @@ pub struct DocumentDuDossier {
     pub reference: String,
     pub modele: String,
     pub participant_id: Option<i64>,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "super::documents::EtatLu")]
     pub etat: Etat,
     #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub echeance: Option<NaiveDate>,

@@ -64,19 +64,47 @@ impl BaseConfig {
 /// (32,766) and PostgreSQL's (65,535).
 pub const PARAMETRES_PAR_REQUETE: usize = 30_000;
 
+/// Which database a connection or a pool talks to, for the few texts that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialecte {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialecte {
+    pub fn de(conn: &AnyConnection) -> Dialecte {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Dialecte::Postgres
+        } else {
+            Dialecte::Sqlite
+        }
+    }
+
+    pub fn du_pool(pool: &Pool) -> Dialecte {
+        match pool.connect_options().database_url.scheme() {
+            "sqlite" => Dialecte::Sqlite,
+            _ => Dialecte::Postgres,
+        }
+    }
+}
+
 /// A statement built piece by piece (sqlx's `QueryBuilder` has the same methods), its
-/// parameters numbered `$1`, `$2`… as PostgreSQL requires: sqlx's own builder writes `?` for the
-/// `Any` driver, which only SQLite reads.
+/// parameters written as each database reads them fastest: `$1`, `$2`… for PostgreSQL (sqlx's
+/// own builder writes `?` for the `Any` driver), bare `?` for SQLite, which numbers them as it
+/// reads them (it looks every `$n` up among the names seen before: a statement of 30,000
+/// parameters then takes seconds to prepare).
 pub struct Requete<'q> {
     sql: String,
     arguments: AnyArguments<'q>,
+    dialecte: Dialecte,
 }
 
 impl<'q> Requete<'q> {
-    pub fn new(debut: &str) -> Self {
+    pub fn new(dialecte: Dialecte, debut: &str) -> Self {
         Requete {
             sql: debut.to_owned(),
             arguments: AnyArguments::default(),
+            dialecte,
         }
     }
 
@@ -92,8 +120,13 @@ impl<'q> Requete<'q> {
         use sqlx::Arguments;
         // A value that does not encode fails the statement when it runs, as with sqlx's builder.
         let _ = self.arguments.add(valeur);
-        self.sql.push('$');
-        self.sql.push_str(&self.arguments.len().to_string());
+        match self.dialecte {
+            Dialecte::Sqlite => self.sql.push('?'),
+            Dialecte::Postgres => {
+                self.sql.push('$');
+                self.sql.push_str(&self.arguments.len().to_string());
+            }
+        }
         self
     }
 

@@ -87,6 +87,7 @@ pub async fn dues(
     limite: usize,
 ) -> Result<Vec<Tache>, sqlx::Error> {
     let mut requete = crate::db::Requete::new(
+        super::Dialecte::du_pool(db),
         "SELECT id, cle, genre, plie, charge, essais,
                 CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END FROM outbox
          WHERE etat = 'attente' AND prochain_essai <= ",
@@ -145,7 +146,10 @@ pub async fn terminer(
     for lot in faites.chunks(super::PARAMETRES_PAR_REQUETE / 2) {
         // The text of a sent e-mail names people: it is not kept once sent (the secrets it
         // carried never were in it: see service::secrets).
-        let mut requete = crate::db::Requete::new("UPDATE outbox SET etat = 'fait', fait_le = ");
+        let mut requete = crate::db::Requete::new(
+            super::Dialecte::de(tx),
+            "UPDATE outbox SET etat = 'fait', fait_le = ",
+        );
         requete.push_bind(&le).push(
             ", resultat = v.column2, derniere_erreur = NULL,
                charge = json_remove(charge, '$.courriel.texte') FROM (",
@@ -173,7 +177,10 @@ pub async fn commencer(
     if taches.is_empty() {
         return Ok(());
     }
-    let mut requete = crate::db::Requete::new("UPDATE outbox SET commence_le = ");
+    let mut requete = crate::db::Requete::new(
+        super::Dialecte::du_pool(db),
+        "UPDATE outbox SET commence_le = ",
+    );
     requete
         .push_bind(instant(maintenant))
         .push(" WHERE id IN (");
@@ -313,7 +320,10 @@ pub async fn decompte(db: &Pool) -> Result<Decompte, sqlx::Error> {
 pub async fn cles_connues(db: &Pool, cles: &[&str]) -> Result<HashSet<String>, sqlx::Error> {
     let mut connues = HashSet::new();
     for lot in cles.chunks(500) {
-        let mut requete = crate::db::Requete::new("SELECT cle FROM outbox WHERE cle IN (");
+        let mut requete = crate::db::Requete::new(
+            super::Dialecte::du_pool(db),
+            "SELECT cle FROM outbox WHERE cle IN (",
+        );
         let mut liste = requete.separated(", ");
         for cle in lot {
             liste.push_bind(*cle);

@@ -61,15 +61,22 @@ pub async fn enregistrer(
     fiches: &[Fiche],
     le: &str,
 ) -> Result<(), sqlx::Error> {
+    let dialecte = super::Dialecte::de(tx);
     let lots = fiches
         .chunks(super::PARAMETRES_PAR_REQUETE / COLONNES_IMPORT)
-        .map(|lot| requete(plie, lot, le));
+        .map(|lot| requete(dialecte, plie, lot, le));
     super::executer_en_serie(tx, lots).await
 }
 
 /// The upsert of `lot`.
-fn requete<'a>(plie: &'a str, lot: &'a [Fiche], le: &'a str) -> crate::db::Requete<'a> {
+fn requete<'a>(
+    dialecte: super::Dialecte,
+    plie: &'a str,
+    lot: &'a [Fiche],
+    le: &'a str,
+) -> crate::db::Requete<'a> {
     let mut requete = crate::db::Requete::new(
+        dialecte,
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
