@@ -2366,16 +2366,15 @@ fn une_installation_embarquee_passe_sur_postgresql_sans_rien_perdre() {
     }
     service.attendre_outbox_vide(&referent);
     let document = format!("/api/documents/{reference}");
-    let avant = (
-        service.ok("GET", "/api/documents", &referent, None),
-        service.ok("GET", &document, &referent, None),
-        service.ok(
-            "GET",
+    let vues = |service: &Service| {
+        [
+            "/api/documents",
+            &document,
             &format!("/api/participants/{samira}"),
-            &referent,
-            None,
-        ),
-    );
+        ]
+        .map(|chemin| service.ok("GET", chemin, &referent, None))
+    };
+    let avant = vues(&service);
     service.tuer();
 
     let data = service.data.to_string_lossy().into_owned();
@@ -2406,21 +2405,79 @@ fn une_installation_embarquee_passe_sur_postgresql_sans_rien_perdre() {
     .unwrap();
     service.redemarrer();
     assert!(!service.data.join("parafe.db").exists());
-    let apres = (
-        service.ok("GET", "/api/documents", &referent, None),
-        service.ok("GET", &document, &referent, None),
-        service.ok(
-            "GET",
-            &format!("/api/participants/{samira}"),
-            &referent,
-            None,
-        ),
-    );
-    assert_eq!(avant, apres);
+    assert_eq!(avant, vues(&service));
     // New rows take identifiers after the copied ones.
     let (nouveau, _) = service.creer_et_envoyer(&referent, &demande);
     assert_ne!(nouveau, reference);
     service.ok("GET", &format!("/api/documents/{nouveau}"), &referent, None);
     let verifie = parafe(&["verify", "--store", "--data-dir", &data]);
     assert!(verifie.status.success(), "{}", text(&verifie.stdout));
+}
+
+/// The two schemas go together: the same migrations, tables, columns in the same order and
+/// indexes on SQLite and on PostgreSQL (the types differ as the README says).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn les_schemas_sqlite_et_postgresql_vont_de_pair() {
+    if base_postgres() {
+        // One pass compares both databases.
+        return;
+    }
+    let dossier = tempfile::tempdir().unwrap();
+    let sqlite = parafe::db::open(&Default::default(), dossier.path())
+        .await
+        .unwrap();
+    let postgres = parafe::db::BaseConfig {
+        url: Some(base_du_dossier(dossier.path())),
+        ..Default::default()
+    };
+    let postgres = parafe::db::open(&postgres, dossier.path()).await.unwrap();
+    let lire = |base: &parafe::db::Pool, requete: &'static str| {
+        let base = base.clone();
+        async move {
+            sqlx::query_as::<_, (String, String)>(requete)
+                .fetch_all(&base)
+                .await
+                .unwrap()
+        }
+    };
+    let migrations =
+        "SELECT CAST(version AS TEXT), description FROM _sqlx_migrations ORDER BY version";
+    assert_eq!(
+        lire(&sqlite, migrations).await,
+        lire(&postgres, migrations).await
+    );
+    let colonnes = lire(
+        &sqlite,
+        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'
+         ORDER BY m.name, p.cid",
+    )
+    .await;
+    assert!(colonnes.len() > 100, "{colonnes:?}");
+    assert_eq!(
+        colonnes,
+        lire(
+            &postgres,
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'
+             ORDER BY table_name, ordinal_position",
+        )
+        .await
+    );
+    // Indexes made by CREATE INDEX (those of UNIQUE and PRIMARY KEY are named by each database).
+    assert_eq!(
+        lire(
+            &sqlite,
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             ORDER BY tbl_name, name",
+        )
+        .await,
+        lire(
+            &postgres,
+            "SELECT tablename::text, indexname::text FROM pg_indexes
+             WHERE schemaname = current_schema() AND right(indexname, 5) <> '_pkey'
+               AND right(indexname, 4) <> '_key' ORDER BY tablename, indexname",
+        )
+        .await
+    );
 }
