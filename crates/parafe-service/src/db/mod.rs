@@ -44,18 +44,11 @@ pub type Pool = sqlx::AnyPool;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BaseConfig {
-    /// `postgres://utilisateur:motdepasse@hote:5432/base` (also `PARAFE_BASE_URL`); absent, the
-    /// SQLite file `<data-dir>/parafe.db`.
+    /// `postgres://utilisateur@hote:5432/base` (also `PARAFE_BASE_URL`, the only place a password
+    /// may be written; else PGPASSWORD or ~/.pgpass); absent, the SQLite file `<data-dir>/parafe.db`.
     pub url: Option<String>,
     /// Connections the instance keeps open to PostgreSQL.
     pub connexions: Option<u32>,
-}
-
-impl BaseConfig {
-    /// PostgreSQL, shared by instances, rather than the data directory's SQLite file.
-    pub fn postgres(&self) -> bool {
-        self.url.is_some()
-    }
 }
 
 /// Parameters bound in one statement at most: rows that come in numbers (an import, a PLIE's
@@ -314,7 +307,7 @@ pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
 /// PostgreSQL lets two transactions read the same rows then both write on what they read;
 /// SQLite's single writer already takes them one after the other.
 pub async fn verrouiller(tx: &mut AnyConnection, objet: &str) -> Result<(), sqlx::Error> {
-    if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+    if Dialecte::de(tx) == Dialecte::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(objet)
             .execute(tx)
