@@ -24,6 +24,18 @@ pub struct Config {
     pub courriel: crate::delivery::CourrielConfig,
     /// The database: SQLite in the data directory, or a shared PostgreSQL.
     pub base: crate::db::BaseConfig,
+    /// Several instances behind a load balancer (`[grappe]`): absent on one machine.
+    pub grappe: Option<GrappeConfig>,
+}
+
+/// `[grappe]` in parafe.toml: this instance is one of several sharing one PostgreSQL and one S3.
+/// Everything that must survive then lives there, never only on this instance's disk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrappeConfig {
+    /// This instance's name, unique in the cluster (also `PARAFE_INSTANCE`): it holds the
+    /// outbox's leases and is named in the logs.
+    pub instance: String,
 }
 
 /// `[service]` in parafe.toml.
@@ -106,9 +118,55 @@ impl Config {
         {
             config.base.url = Some(url);
         }
+        if let Some(instance) = std::env::var("PARAFE_INSTANCE")
+            .ok()
+            .filter(|i| !i.is_empty())
+        {
+            config.grappe = Some(GrappeConfig { instance });
+        }
+        if let Some(message) = config.refus_de_grappe() {
+            return Err(ConfigError::Invalid { path, message });
+        }
         config.horloge =
             parafe_core::horloge::Horloge::de_l_environnement().map_err(ConfigError::Horloge)?;
         Ok(config)
+    }
+
+    /// The instance's name when it is one of several (`[grappe]`).
+    pub fn instance(&self) -> Option<&str> {
+        self.grappe.as_ref().map(|g| g.instance.as_str())
+    }
+
+    /// Several instances share nothing but the database and the store: SQLite and the embedded
+    /// store live on one machine's disk, so a cluster on either would lose what that disk holds.
+    fn refus_de_grappe(&self) -> Option<String> {
+        let grappe = self.grappe.as_ref()?;
+        let nom = grappe.instance.trim();
+        if nom.is_empty()
+            || !nom
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Some(format!(
+                "[grappe] instance « {} » : donnez à chaque instance un nom fait de lettres, \
+                 chiffres, « - », « _ » ou « . »",
+                grappe.instance
+            ));
+        }
+        let mut manque = Vec::new();
+        if self.base.url.is_none() {
+            manque.push("une base PostgreSQL partagée ([base] url ou PARAFE_BASE_URL)");
+        }
+        if self.store.endpoint.is_none() {
+            manque.push("un stockage S3 externe ([store] endpoint ; le stockage intégré ne sert qu'une machine)");
+        }
+        (!manque.is_empty()).then(|| {
+            format!(
+                "plusieurs instances ([grappe]) demandent {} : ajoutez-les, ou retirez [grappe] \
+                 pour une instance seule",
+                manque.join(" et ")
+            )
+        })
     }
 
     /// The evidence store of this configuration, under its data directory, on its clock.
