@@ -369,8 +369,10 @@ async fn journaliser_plie<'t>(
 /// The entries of a chain's last two segments, where a recent entry is.
 fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
     use parafe_journal::chain::{read_segment, segment_numbers, segment_path};
-    let dir = app.vault.journal().chain_dir(plie);
     let lire = || Erreur::fichier("journal illisible");
+    // An interrupted task may be another instance's: what it wrote is in the shared lines.
+    app.vault.journal().refresh(plie).map_err(lire())?;
+    let dir = app.vault.journal().chain_dir(plie);
     let numeros = segment_numbers(&dir).map_err(lire())?;
     let mut entrees = Vec::new();
     for numero in numeros.iter().rev().take(2).rev() {

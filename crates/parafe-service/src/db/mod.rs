@@ -17,6 +17,7 @@ pub mod copie;
 pub mod documents;
 pub mod exports;
 pub mod jetons_api;
+pub mod journal;
 pub mod justificatifs;
 pub mod kiosque;
 pub mod liens_compte;
