@@ -2185,7 +2185,11 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
     let service = &plie.service;
 
     // The same pack, from the bucket, streamed.
-    assert_eq!(telecharger(service), zip, "pack différent après la perte du disque");
+    assert_eq!(
+        telecharger(service),
+        zip,
+        "pack différent après la perte du disque"
+    );
 
     // The signer reads the version and signs it by link; the référent signs; sealed.
     confirmer_code(service, &plie.smtp, email, &jeton);
@@ -2209,5 +2213,53 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
         Some(&json!({ "rang": 1, "signature": signature(&version) })),
     );
     service.attendre_etat(&referent, &reference, "delivre");
+
+    // Two unfinished exports of other instances: « b » is gone, « c » runs (its lock held by
+    // another session). Asked about them, this instance fails the first only.
+    let base = service.url_de_la_base().unwrap().to_owned();
+    let mut c = std::process::Command::new("psql")
+        .args(["-X", "-q", &base])
+        .args([
+            "-c",
+            "SELECT pg_advisory_lock(hashtextextended('instance:c', 0))",
+        ])
+        .args(["-c", "SELECT pg_sleep(60)"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let debut = Instant::now();
+    while crate::service::sql(
+        service,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .trim()
+        != "2"
+    {
+        assert!(
+            debut.elapsed() < Duration::from_secs(20),
+            "verrou de « c » jamais pris"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for instance in ["b", "c"] {
+        crate::service::sql(
+            service,
+            &format!(
+                "INSERT INTO export (plie, ref, demandeur, operation_id, parametres, etat, cree_le)
+                 SELECT plie, ref || '{instance}', demandeur, operation_id,
+                   replace(parametres, '\"instance\":\"a\"', '\"instance\":\"{instance}\"'),
+                   'en_cours', cree_le
+                 FROM export WHERE ref = '{pack}'"
+            ),
+        );
+    }
+    let b = service.ok("GET", &format!("/api/exports/{pack}b"), &coordinateur, None);
+    assert_eq!(b["etat"], "echec", "{b}");
+    assert!(b["erreur"].as_str().unwrap().contains("« b »"), "{b}");
+    let c_vu = service.ok("GET", &format!("/api/exports/{pack}c"), &coordinateur, None);
+    assert_eq!(c_vu["etat"], "en_cours", "{c_vu}");
+    let _ = c.kill();
+    let _ = c.wait();
     drop(moto);
 }
