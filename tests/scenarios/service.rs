@@ -358,6 +358,11 @@ impl Service {
         Some(out.stdout)
     }
 
+    /// The URL of its PostgreSQL database; None on SQLite.
+    pub fn url_de_la_base(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn tuer(&mut self) {
         if let Some(mut c) = self.child.take() {

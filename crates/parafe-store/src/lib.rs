@@ -1097,6 +1097,50 @@ impl Vault {
         }
         Ok(())
     }
+
+    // Working objects: what several instances share besides the evidence (document versions,
+    // audit packs), under keys starting with `_` (never a PLIE id's).
+
+    /// Keeps a working object under `key`. A content-addressed key already there is not sent
+    /// again (same key, same bytes).
+    pub async fn keep_working(
+        &self,
+        key: &str,
+        content: Content,
+        sha256: &Sha256Digest,
+        size: u64,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        if self.s3.exists(key).await? {
+            return Ok(());
+        }
+        let body = match content {
+            Content::Bytes(bytes) => ByteStream::from(bytes),
+            // Streamed from the file: a pack of hundreds of MB never sits in memory.
+            Content::File(path) => {
+                ByteStream::from_path(&path)
+                    .await
+                    .map_err(|e| StoreError::Io {
+                        context: path.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })?
+            }
+        };
+        Ok(self
+            .s3
+            .put_working(key, body, size, sha256, content_type)
+            .await?)
+    }
+
+    /// A working object as a stream, with its length; `None` when absent.
+    pub async fn working(&self, key: &str) -> Result<Option<(ByteStream, u64)>, StoreError> {
+        Ok(self.s3.get(key).await?)
+    }
+
+    /// A whole (small) working object; `None` when absent.
+    pub async fn working_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.s3.get_bytes(key).await?)
+    }
 }
 
 /// Starts the embedded store of `config` under the data directory `data`, on 127.0.0.1:`port`
