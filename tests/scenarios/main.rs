@@ -9,6 +9,7 @@ mod attaque_liens;
 mod attaque_stockage;
 mod erreurs;
 mod fuzz;
+mod grappe;
 mod heures;
 mod outbox;
 mod pack;

@@ -363,6 +363,44 @@ impl Service {
         self.base.as_deref()
     }
 
+    /// Another instance of the same cluster (`[grappe]`), in the data directory `data`: the
+    /// same configuration and seal keys, deployed to another machine, named `nom`.
+    pub fn instance_voisine(&self, data: &Path, nom: &str) -> Service {
+        self.configurer_voisine(data, nom);
+        let mut voisine = Service {
+            child: None,
+            data: data.to_path_buf(),
+            url: String::new(),
+            client: self.client.clone(),
+            horloge: self.horloge.clone(),
+            env: self.env.clone(),
+            journal: None,
+            sans_configuration: false,
+            base: self.base.clone(),
+        };
+        voisine.demarrer();
+        voisine
+    }
+
+    /// The data directory of another instance, configured, not started (for a command line).
+    pub fn configurer_voisine(&self, data: &Path, nom: &str) {
+        std::fs::create_dir_all(data.join("cles")).unwrap();
+        for cle in std::fs::read_dir(self.data.join("cles")).unwrap() {
+            let cle = cle.unwrap();
+            std::fs::copy(cle.path(), data.join("cles").join(cle.file_name())).unwrap();
+        }
+        let toml = std::fs::read_to_string(self.data.join("parafe.toml")).unwrap();
+        let ici = toml
+            .lines()
+            .find(|l| l.starts_with("instance = "))
+            .expect("une instance de grappe");
+        std::fs::write(
+            data.join("parafe.toml"),
+            toml.replace(ici, &format!("instance = \"{nom}\"")),
+        )
+        .unwrap();
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn tuer(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -701,6 +739,16 @@ fn lieu_ou_page(reponse: reqwest::blocking::Response) -> (StatusCode, String) {
 }
 
 impl Navigateur {
+    /// The same session on another instance of the cluster.
+    pub fn sur(&self, service: &Service) -> Navigateur {
+        Navigateur {
+            client: self.client.clone(),
+            url: service.url.clone(),
+            cookie: self.cookie.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     fn client() -> Client {
         Client::builder()
             .redirect(reqwest::redirect::Policy::none())
