@@ -25,6 +25,7 @@ pub mod workflow;
 pub mod controle;
 pub mod documents;
 pub mod kiosque;
+pub mod migration;
 pub mod participants;
 pub mod pipeline;
 pub mod reglages;

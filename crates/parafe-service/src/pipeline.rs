@@ -18,7 +18,7 @@ use parafe_core::model::{
 use parafe_template::render::{Attachment, RenderOptions};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Moves a document to its next state in the caller's transaction, and queues the journal
 /// entry recording it; a request that ends unsigned closes its links. False if the document
@@ -97,6 +97,48 @@ fn chemin_version(app: &App, sha: &str) -> PathBuf {
 /// Where a cluster keeps a version in the store's bucket (a working object, not a PLIE's).
 fn cle_version(sha: &str) -> String {
     format!("_versions/{sha}.pdf")
+}
+
+/// Puts the versions of a data directory's `versions/` in `target`'s bucket, where a cluster
+/// reads them (moving an installation to a cluster). Each file's bytes are hashed: a file that
+/// does not match its name is refused.
+pub async fn deposer_les_versions(
+    dossier: &Path,
+    target: &parafe_store::s3::S3,
+) -> Result<usize, Erreur> {
+    let lire = |e| Erreur::fichier(format!("versions de {}", dossier.display()))(e);
+    let mut deposees = 0;
+    let mut sous_dossiers = match tokio::fs::read_dir(dossier).await {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(lire(e)),
+    };
+    while let Some(sous) = sous_dossiers.next_entry().await.map_err(lire)? {
+        let mut fichiers = tokio::fs::read_dir(sous.path()).await.map_err(lire)?;
+        while let Some(fichier) = fichiers.next_entry().await.map_err(lire)? {
+            let octets = tokio::fs::read(fichier.path()).await.map_err(lire)?;
+            let sha = Sha256Digest::of(&octets);
+            if fichier.file_name().to_string_lossy() != format!("{}.pdf", sha.to_hex()) {
+                return Err(Erreur::Interne(format!(
+                    "{} n'a pas l'empreinte que son nom annonce",
+                    fichier.path().display()
+                )));
+            }
+            let taille = octets.len() as u64;
+            target
+                .put_working(
+                    &cle_version(&sha.to_hex()),
+                    octets.into(),
+                    taille,
+                    &sha,
+                    "application/pdf",
+                )
+                .await
+                .map_err(parafe_store::StoreError::from)?;
+            deposees += 1;
+        }
+    }
+    Ok(deposees)
 }
 
 /// Keeps a version's bytes under their hash (durably, before the database refers to them). In

@@ -1098,6 +1098,31 @@ impl Vault {
         Ok(())
     }
 
+    /// Copies every object of this store into `target` (moving an embedded installation to a
+    /// cluster's bucket): bytes, metadata, retention and legal hold as they are; refused without
+    /// Object Lock in production, as filing is. Returns the objects written and those already
+    /// there.
+    pub async fn copy_to(&self, target: &S3, production: bool) -> Result<(usize, usize), StoreError> {
+        let features = target.features().await?;
+        let check = StoreCheck {
+            bucket: target.bucket().to_owned(),
+            features,
+            production,
+            ..self.check_with(features)
+        };
+        if let Some(refusal) = check.refusal() {
+            return Err(refusal);
+        }
+        let (mut written, mut there) = (0, 0);
+        for key in self.s3.keys().await? {
+            match self.s3.copy_to(target, &key, features.object_lock).await? {
+                Put::Stored => written += 1,
+                Put::AlreadyThere => there += 1,
+            }
+        }
+        Ok((written, there))
+    }
+
     // Working objects: what several instances share besides the evidence (document versions,
     // audit packs), under keys starting with `_` (never a PLIE id's).
 

@@ -465,4 +465,76 @@ impl S3 {
             .map(|_| ())
             .map_err(|e| classify(e).1)
     }
+
+    /// Every key of the bucket, in the store's order (a migration copies them all).
+    pub async fn keys(&self) -> Result<Vec<String>, S3Failure> {
+        let mut keys = Vec::new();
+        let mut suite: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .set_continuation_token(suite.take())
+                .send()
+                .await
+                .map_err(|e| classify(e).1)?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => suite = Some(t.to_owned()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Copies `key` into `target` as it is, streamed: the same bytes (checked against their
+    /// SHA-256 when parafe's metadata names it), metadata, retain-until and legal hold (when
+    /// `lock`: the target bucket has Object Lock). Create-only: a key already there is left.
+    pub async fn copy_to(&self, target: &S3, key: &str, lock: bool) -> Result<Put, S3Failure> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(e).1)?;
+        let metadata = out.metadata().cloned().unwrap_or_default();
+        let mut request = target
+            .client
+            .put_object()
+            .bucket(&target.bucket)
+            .key(key)
+            .content_length(out.content_length().unwrap_or(0))
+            .set_content_type(out.content_type().map(str::to_owned))
+            .set_metadata(Some(metadata.clone()))
+            .if_none_match("*");
+        if let Some(sha) = metadata
+            .get("sha256")
+            .and_then(|h| Sha256Digest::from_hex(h))
+        {
+            request = request
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(STANDARD.encode(sha.0));
+        }
+        let until = out
+            .object_lock_retain_until_date()
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.secs(), 0))
+            .filter(|d| *d > Utc::now());
+        if let (true, Some(until)) = (lock, until) {
+            request = request
+                .object_lock_mode(ObjectLockMode::Compliance)
+                .object_lock_retain_until_date(smithy_time(until));
+        }
+        if lock && out.object_lock_legal_hold_status() == Some(&ObjectLockLegalHoldStatus::On) {
+            request = request.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
+        }
+        match request.body(out.body).customize().disable_payload_signing().send().await {
+            Ok(_) => Ok(Put::Stored),
+            Err(e) => match classify(e) {
+                (Some(412), _) => Ok(Put::AlreadyThere),
+                (_, failure) => Err(failure),
+            },
+        }
+    }
 }
