@@ -241,6 +241,8 @@ async fn deux_instances_prennent_chacune_leurs_taches() {
                 }
                 assert!(lot.iter().all(|t| !t.interrompue));
                 pris.extend(lot.into_iter().map(|t| t.id));
+                // The other's turn to take some, in the middle of this one's.
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         })
     };
@@ -252,6 +254,7 @@ async fn deux_instances_prennent_chacune_leurs_taches() {
     assert_eq!(eb.len(), b.len(), "b a pris une tâche deux fois");
     assert!(ea.is_disjoint(&eb), "{:?}", ea.intersection(&eb));
     assert_eq!(a.len() + b.len(), 300, "{} + {}", a.len(), b.len());
+    assert!(!a.is_empty() && !b.is_empty(), "{} + {}", a.len(), b.len());
     // The rows name their holder.
     for (instance, ids) in [("a", &ea), ("b", &eb)] {
         let tenues: Vec<i64> =

@@ -173,7 +173,8 @@ impl Voie {
 /// lease that long would keep a dead instance's tasks waiting as long before another takes them
 /// over. With a minute, they start again within one; the holder would have to miss three
 /// renewals in a row to lose a task it runs, and then its completion is refused
-/// ([`db::outbox::terminer`]): the new holder records it.
+/// ([`db::outbox::terminer`]): the new holder records it. Leases are read on each instance's
+/// clock: the instances' clocks must agree to well within the minute (NTP).
 pub const BAIL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Time between two renewals of the leases this instance holds.

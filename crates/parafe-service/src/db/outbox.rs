@@ -78,6 +78,19 @@ pub async fn ajouter(
     Ok(())
 }
 
+/// A task's row as [`prendre`] takes it.
+#[derive(sqlx::FromRow)]
+struct Prise {
+    id: i64,
+    cle: String,
+    genre: String,
+    plie: String,
+    charge: String,
+    essais: i64,
+    prochain_essai: String,
+    interrompue: i64,
+}
+
 /// Takes up to `limite` due tasks of these kinds for `instance`, oldest first, in one statement:
 /// those whose lease is absent or expired (a task another instance runs is not due), leased
 /// until `bail_jusqu_a`. With `commencer`, their outside effect (e-mails handed to the SMTP
@@ -136,16 +149,25 @@ pub async fn prendre(
         requete
             .push("CASE WHEN commence_le = ")
             .push_bind(le)
-            .push(" THEN 0 ELSE 1 END");
+            .push(" THEN 0 ELSE 1 END AS interrompue");
     } else {
-        requete.push("CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END");
+        requete.push("CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END AS interrompue");
     }
-    let mut rows: Vec<(i64, String, String, String, String, i64, String, i64)> =
-        requete.build_query_as().fetch_all(db).await?;
+    let mut prises: Vec<Prise> = requete.build_query_as().fetch_all(db).await?;
     // RETURNING follows no order: the journal's entries keep their queue's.
-    rows.sort_by(|a, b| (&a.6, a.0).cmp(&(&b.6, b.0)));
+    prises.sort_by(|a, b| (&a.prochain_essai, a.id).cmp(&(&b.prochain_essai, b.id)));
     let mut taches = Vec::new();
-    for (id, cle, genre, plie, charge, essais, _, interrompue) in rows {
+    for Prise {
+        id,
+        cle,
+        genre,
+        plie,
+        charge,
+        essais,
+        interrompue,
+        ..
+    } in prises
+    {
         // The kinds were filtered in SQL: only the payload can fail here.
         let Some(genre) = Genre::parse(&genre) else {
             continue;
