@@ -50,7 +50,7 @@ pub fn run(args: ServeArgs) -> CliResult {
             .await
             .map_err(|e| CliError::input(e.to_string()))?;
         // Audit packs under way when the service stopped will not finish: say so.
-        crate::db::exports::interrompre(&app.db, app.horloge.maintenant())
+        crate::service::controle::interrompre_exports(&app)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
         crate::auth::comptes::premier_administrateur(&app)

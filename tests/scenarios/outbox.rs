@@ -523,6 +523,14 @@ fn une_seconde_instance_sans_grappe_est_refusee() {
         let url = base.url.unwrap();
         let a = grappe::Inscription::prendre(&url, "a", true, maintenant).await;
         assert!(a.is_ok(), "{:?}", a.err());
+        // In a cluster, a live instance's name is held by its exports' presence lock.
+        let mut presence = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended('instance:a', 0))")
+            .execute(&mut presence)
+            .await
+            .unwrap();
         let encore = grappe::Inscription::prendre(&url, "a", true, maintenant).await;
         let refus = encore.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(refus.contains("nommée « a » tourne déjà"), "{refus}");

@@ -2084,3 +2084,182 @@ fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil()
         "{api:?}"
     );
 }
+
+/// Issue 17: in a cluster, an instance keeps the document versions and the packs it makes in
+/// the shared bucket. Its data directory lost (versions and packs gone), it signs the contract
+/// from the version read back from the bucket and serves the pack byte for byte. PostgreSQL
+/// only (a cluster refuses SQLite), on moto.
+#[test]
+fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
+    use crate::service::{base_postgres, confirmer_code, contrat_donnees, lien, participant_ref};
+    use crate::service::{signature, Plie, Reglages};
+    use crate::store::{Moto, ACCESS, SECRET};
+    use std::time::{Duration, Instant};
+    if !base_postgres() {
+        return;
+    }
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s3 = crate::store::client(&endpoint, (ACCESS, SECRET));
+    rt.block_on(
+        s3.create_bucket()
+            .bucket("grappe")
+            .object_lock_enabled_for_bucket(true)
+            .send(),
+    )
+    .unwrap();
+    let existe = |cle: &str| {
+        rt.block_on(s3.head_object().bucket("grappe").key(cle).send())
+            .is_ok()
+    };
+    let toml = format!(
+        "[grappe]\ninstance = \"a\"\n\n[store]\nendpoint = \"{endpoint}\"\nbucket = \"grappe\"\naccess_key = \"{ACCESS}\"\nsecret_key = \"{SECRET}\"\n"
+    );
+    let mut plie = Plie::pret_avec(
+        None,
+        Reglages {
+            toml,
+            ..Reglages::default()
+        },
+    );
+    let email = "samira.benali@exemple.fr";
+    let (referent, coordinateur) = (plie.referent.clone(), plie.coordinateur.clone());
+
+    // A contract sent by link: its version is in the bucket before anyone is invited.
+    let p = participant_ref(&plie.service, &referent, "Benali");
+    let deja = plie.smtp.recus(email, "/signer/").len();
+    let (reference, version) = plie.service.creer_et_envoyer(
+        &referent,
+        &json!({
+            "workflow": "contrat-engagement", "participant": p, "donnees": contrat_donnees(),
+            "signataires": [{ "role": "participant", "methode": "lien" }],
+        }),
+    );
+    let jeton = lien(&plie.smtp.attendre_nouveau(email, "/signer/", deja));
+    assert!(existe(&format!("_versions/{version}.pdf")));
+
+    // A pack, made then uploaded: in the bucket, no longer in the data directory.
+    let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
+    let v = plie
+        .service
+        .ok("POST", "/api/exports", &coordinateur, Some(&demande));
+    let pack = v["ref"].as_str().unwrap().to_owned();
+    assert_eq!(v["parametres"]["instance"], "a", "{v}");
+    let debut = Instant::now();
+    loop {
+        let v = plie
+            .service
+            .ok("GET", &format!("/api/exports/{pack}"), &coordinateur, None);
+        if v["etat"] == "fini" {
+            break;
+        }
+        assert_ne!(v["etat"], "echec", "{v}");
+        assert!(debut.elapsed() < Duration::from_secs(120), "{v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let telecharger = |service: &crate::service::Service| {
+        let r = service
+            .client
+            .get(format!("{}/api/exports/{pack}/zip", service.url))
+            .bearer_auth(&coordinateur)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        r.bytes().unwrap().to_vec()
+    };
+    let zip = telecharger(&plie.service);
+    assert!(zip.starts_with(b"PK"), "pas un ZIP");
+    assert!(existe(&format!("_exports/plie-test/{pack}.zip")));
+
+    // The instance stops; its versions and packs are lost with its disk; it starts again.
+    plie.service.tuer();
+    for dossier in ["versions", "exports"] {
+        let chemin = plie.service.data.join(dossier);
+        if chemin.exists() {
+            std::fs::remove_dir_all(&chemin).unwrap();
+        }
+        assert!(!chemin.exists());
+    }
+    plie.service.redemarrer();
+    let service = &plie.service;
+
+    // The same pack, from the bucket, streamed.
+    assert_eq!(
+        telecharger(service),
+        zip,
+        "pack différent après la perte du disque"
+    );
+
+    // The signer reads the version and signs it by link; the référent signs; sealed.
+    confirmer_code(service, &plie.smtp, email, &jeton);
+    let pdf = service
+        .client
+        .get(format!("{}/api/signature/{jeton}/pdf", service.url))
+        .send()
+        .unwrap();
+    assert!(pdf.status().is_success(), "{}", pdf.status());
+    assert_eq!(sha256_hex(&pdf.bytes().unwrap()), version);
+    service.ok(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version)),
+    );
+    service.ok(
+        "POST",
+        &format!("/api/documents/{reference}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 1, "signature": signature(&version) })),
+    );
+    service.attendre_etat(&referent, &reference, "delivre");
+
+    // Two unfinished exports of other instances: « b » is gone, « c » runs (its lock held by
+    // another session). Asked about them, this instance fails the first only.
+    let base = service.url_de_la_base().unwrap().to_owned();
+    let mut c = std::process::Command::new("psql")
+        .args(["-X", "-q", &base])
+        .args([
+            "-c",
+            "SELECT pg_advisory_lock(hashtextextended('instance:c', 0))",
+        ])
+        .args(["-c", "SELECT pg_sleep(60)"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let debut = Instant::now();
+    while crate::service::sql(
+        service,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .trim()
+        != "2"
+    {
+        assert!(
+            debut.elapsed() < Duration::from_secs(20),
+            "verrou de « c » jamais pris"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for instance in ["b", "c"] {
+        crate::service::sql(
+            service,
+            &format!(
+                "INSERT INTO export (plie, ref, demandeur, operation_id, parametres, etat, cree_le)
+                 SELECT plie, ref || '{instance}', demandeur, operation_id,
+                   replace(parametres, '\"instance\":\"a\"', '\"instance\":\"{instance}\"'),
+                   'en_cours', cree_le
+                 FROM export WHERE ref = '{pack}'"
+            ),
+        );
+    }
+    let b = service.ok("GET", &format!("/api/exports/{pack}b"), &coordinateur, None);
+    assert_eq!(b["etat"], "echec", "{b}");
+    assert!(b["erreur"].as_str().unwrap().contains("« b »"), "{b}");
+    let c_vu = service.ok("GET", &format!("/api/exports/{pack}c"), &coordinateur, None);
+    assert_eq!(c_vu["etat"], "en_cours", "{c_vu}");
+    let _ = c.kill();
+    let _ = c.wait();
+    drop(moto);
+}

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 const PLIE: &str = "plie-dijon";
 const OPERATION: &str = "202100123";
-const ACCESS: &str = "parafe-test";
-const SECRET: &str = "parafe-test-secret";
+pub(crate) const ACCESS: &str = "parafe-test";
+pub(crate) const SECRET: &str = "parafe-test-secret";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -110,7 +110,7 @@ fn assert_verify_fails(data: &Path, place: &str, problem: &str) {
     );
 }
 
-fn client(endpoint: &str, keys: (&str, &str)) -> aws_sdk_s3::Client {
+pub(crate) fn client(endpoint: &str, keys: (&str, &str)) -> aws_sdk_s3::Client {
     s3::client(&s3::Endpoint {
         url: endpoint,
         region: "us-east-1",
@@ -748,13 +748,13 @@ async fn upload_whose_hash_differs_is_rejected() {
 }
 
 /// moto server, started by the test; killed when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         let program = "moto_server";
         let port = free_port();
         let child = Command::new(program)
@@ -768,7 +768,7 @@ impl Moto {
         wait_for_port(port);
         Moto { child, port }
     }
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

@@ -3,8 +3,10 @@
 //! The heads are the leaves of an RFC 6962 Merkle tree; its root is the imprint sent to the
 //! timestamp authority. The token proves that each chain was in that state at `genTime`, so a
 //! chain rewritten afterwards (even consistently re-hashed) no longer matches. Anchors are
-//! themselves chained in `<journal>/anchors.jsonl` and filed in the store.
+//! themselves chained in `<journal>/anchors.jsonl` and filed in the store; with several
+//! instances, that file is a replica of the anchors shared in the cluster's database.
 
+use crate::partage::Partage;
 use chrono::{DateTime, Utc};
 use parafe_core::model::{PlieId, Sha256Digest, TimestampToken};
 use serde::{Deserialize, Serialize};
@@ -133,23 +135,52 @@ pub fn read_anchors(journal_dir: &Path) -> io::Result<Vec<Anchor>> {
     Ok(anchors)
 }
 
+/// Appends whole lines to the anchors file and syncs it; a failed write is taken back.
+fn append_line(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    let written = file.write_all(line).and_then(|()| file.sync_all());
+    if written.is_err() {
+        // A full disk may have taken part of the line: the file keeps whole anchors only.
+        let _ = file.set_len(len).and_then(|()| file.sync_all());
+    }
+    written
+}
+
+/// Opens `anchors.jsonl` locked (`flock`), with the anchors other instances published appended.
+fn open_locked(journal_dir: &Path, partage: Option<&dyn Partage>) -> io::Result<File> {
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(anchors_path(journal_dir))?;
+    file.lock()?;
+    if let Some(partage) = partage {
+        let last = read_anchors(journal_dir)?.last().map_or(0, |a| a.number);
+        for ligne in partage.ancres_apres(last)? {
+            append_line(&mut file, format!("{ligne}\n").as_bytes())?;
+        }
+    }
+    Ok(file)
+}
+
+/// Brings `anchors.jsonl` up to date with the anchors other instances published. Blocking.
+pub fn catch_up(journal_dir: &Path, partage: Option<&dyn Partage>) -> io::Result<()> {
+    if partage.is_some() {
+        open_locked(journal_dir, partage)?.unlock()?;
+    }
+    Ok(())
+}
+
 /// Builds the next anchor over `heads` and appends it to `anchors.jsonl` (fsync). The file is
 /// locked (`flock`) from reading the last anchor to appending the next, so that two processes
-/// anchoring at once never number two anchors alike.
+/// anchoring at once never number two anchors alike; with several instances, the anchor is
+/// published first, and refused if another instance published that number.
 pub async fn record<T: Timestamper>(
     journal_dir: &Path,
     heads: Vec<ChainHead>,
     tsa: &T,
+    partage: Option<&dyn Partage>,
 ) -> Result<Anchor, String> {
-    let locked = anchors_path(journal_dir);
-    let mut file = tokio::task::spawn_blocking(move || {
-        let file = OpenOptions::new().append(true).create(true).open(&locked)?;
-        file.lock()?;
-        Ok::<_, io::Error>(file)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    let mut file = open_locked(journal_dir, partage).map_err(|e| e.to_string())?;
     let previous = read_anchors(journal_dir).map_err(|e| e.to_string())?;
     let (number, prev) = previous
         .last()
@@ -166,13 +197,13 @@ pub async fn record<T: Timestamper>(
     };
     anchor.hash = anchor_hash(&anchor);
     let mut line = serde_json::to_vec(&anchor).map_err(|e| e.to_string())?;
-    line.push(b'\n');
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    if let Err(e) = file.write_all(&line).and_then(|()| file.sync_all()) {
-        // A full disk may have taken part of the line: the file keeps whole anchors only.
-        let _ = file.set_len(len).and_then(|()| file.sync_all());
-        return Err(e.to_string());
+    if let Some(partage) = partage {
+        partage
+            .publier_ancre(number, &String::from_utf8_lossy(&line))
+            .map_err(|e| e.to_string())?;
     }
+    line.push(b'\n');
+    append_line(&mut file, &line).map_err(|e| e.to_string())?;
     Ok(anchor)
 }
 

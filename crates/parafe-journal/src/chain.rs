@@ -12,7 +12,12 @@
 //! on disk. Appends of one process that overlap share the lock and one fsync (group commit).
 //! An append that fails (disk full, failed sync) takes its lines back: the files and the head
 //! kept in memory agree, and no entry stays whose writer was told it failed.
+//!
+//! With several instances ([`crate::partage`]), the files are a replica of the shared lines:
+//! an append also publishes its lines before it answers, and takes them back when another
+//! instance published first.
 
+use crate::partage::{Ligne, Partage};
 use parafe_core::horloge::Horloge;
 use parafe_core::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
 use serde::Serialize;
@@ -124,6 +129,8 @@ struct State {
     holders: usize,
     /// Entries other processes appended, read when taking the lock, for the store's index.
     foreign: Vec<JournalEntry>,
+    /// Lines written by the append under way and not yet published (several instances only).
+    unpublished: Vec<Ligne>,
     /// Set when the chain must not be extended (broken on disk, or files in an unknown state
     /// after a failed write): every append fails until it is reopened.
     broken: Option<Broken>,
@@ -161,6 +168,11 @@ pub struct Chain {
     state: Mutex<State>,
     /// Held while syncing, so that one fsync covers every append written meanwhile.
     syncing: Mutex<()>,
+    /// The lines shared with the other instances, when there are several.
+    partage: Option<Arc<dyn Partage>>,
+    /// With several instances, one append of this process at a time: each publishes its lines
+    /// before the next one writes after them.
+    publishing: Mutex<()>,
 }
 
 pub fn segment_path(dir: &Path, number: u64) -> PathBuf {
@@ -245,14 +257,51 @@ fn follow(plie: &PlieId, tip: &mut Tip, bytes: &[u8]) -> io::Result<Vec<JournalE
     Ok(entries)
 }
 
-/// The last entry of a closed segment, when its last line reads.
-fn last_entry(path: &Path) -> io::Result<Option<JournalEntry>> {
+/// The last complete line of a segment.
+fn last_line(path: &Path) -> io::Result<Option<Vec<u8>>> {
     let bytes = std::fs::read(path)?;
     let complete = &bytes[..complete_len(&bytes)];
     Ok(complete
         .split(|&b| b == b'\n')
         .rfind(|l| !l.is_empty())
-        .and_then(|l| serde_json::from_slice(l).ok()))
+        .map(<[u8]>::to_vec))
+}
+
+/// The last entry of a closed segment, when its last line reads.
+fn last_entry(path: &Path) -> io::Result<Option<JournalEntry>> {
+    Ok(last_line(path)?.and_then(|l| serde_json::from_slice(&l).ok()))
+}
+
+/// Opens the replica of a shared chain: the local files when their last entry is the shared
+/// one of the same number (they are then a prefix of the shared chain), otherwise rebuilt from
+/// the shared lines (an instance killed between writing and publishing, or a replica lost).
+fn open_replica(plie: &PlieId, dir: &Path, partage: &dyn Partage) -> io::Result<(File, Tip)> {
+    if let Ok((file, tip)) = open_tip(plie, dir) {
+        let mine = match tip.seq {
+            0 => None,
+            _ => last_line(&segment_path(dir, tip.segment))?,
+        };
+        let shared = match tip.seq {
+            0 => None,
+            seq => partage.lignes_apres(plie, seq - 1)?.into_iter().next(),
+        };
+        let same = match (&mine, &shared) {
+            (None, None) => true,
+            (Some(m), Some(s)) => s.seq == tip.seq && s.texte.as_bytes() == m.as_slice(),
+            _ => false,
+        };
+        if same {
+            return Ok((file, tip));
+        }
+    }
+    tracing::warn!(
+        "journal du PLIE « {plie} » : réplique locale reconstruite depuis les lignes partagées"
+    );
+    for number in segment_numbers(dir)? {
+        std::fs::remove_file(segment_path(dir, number))?;
+    }
+    sync_dir(dir)?;
+    open_tip(plie, dir)
 }
 
 /// Opens the chain's open segment and checks it, link by link from the end of the one before.
@@ -313,6 +362,7 @@ impl Chain {
         dir: PathBuf,
         segment_entries: u64,
         horloge: Horloge,
+        partage: Option<Arc<dyn Partage>>,
     ) -> io::Result<Chain> {
         std::fs::create_dir_all(&dir)?;
         let lock = OpenOptions::new()
@@ -322,10 +372,13 @@ impl Chain {
             .truncate(false)
             .open(lock_path(&dir))?;
         lock.lock()?;
-        let opened = open_tip(&plie, &dir);
+        let opened = match &partage {
+            Some(p) => open_replica(&plie, &dir, p.as_ref()),
+            None => open_tip(&plie, &dir),
+        };
         lock.unlock()?;
         let (file, tip) = opened?;
-        Ok(Chain {
+        let chain = Chain {
             plie,
             dir,
             segment_entries: segment_entries.max(2),
@@ -338,10 +391,17 @@ impl Chain {
                 epoch: 0,
                 holders: 0,
                 foreign: Vec::new(),
+                unpublished: Vec::new(),
                 broken: None,
             }),
             syncing: Mutex::new(()),
-        })
+            partage,
+            publishing: Mutex::new(()),
+        };
+        chain.refresh()?;
+        // Opening is not news: what was read belongs to the caller's first load.
+        chain.take_foreign();
+        Ok(chain)
     }
 
     pub fn plie(&self) -> &PlieId {
@@ -367,8 +427,9 @@ impl Chain {
     /// [`Chain::take_foreign`].
     pub fn refresh(&self) -> io::Result<()> {
         let mut st = self.state();
-        // While this process holds the lock, nobody else appended.
-        if st.holders > 0 || !self.changed_on_disk(&st)? {
+        // While this process holds the lock, nobody else appended (on this disk; other
+        // instances publish in the shared store, asked each time).
+        if st.holders > 0 || (self.partage.is_none() && !self.changed_on_disk(&st)?) {
             return Ok(());
         }
         self.enter(&mut st)?;
@@ -413,11 +474,88 @@ impl Chain {
         }
     }
 
-    /// Follows the entries appended by other processes since `st.tip` (under the file lock).
+    /// Follows the entries appended by other processes since `st.tip` (under the file lock),
+    /// then those the other instances published.
     fn catch_up(&self, st: &mut State) -> io::Result<()> {
-        if !self.changed_on_disk(st)? {
-            return Ok(());
+        if self.changed_on_disk(st)? {
+            self.catch_up_on_disk(st)?;
         }
+        match &self.partage {
+            Some(partage) => {
+                let lignes = partage.lignes_apres(&self.plie, st.tip.seq)?;
+                self.replay(st, lignes)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the lines other instances published into the replica, checking each link.
+    fn replay(&self, st: &mut State, lignes: Vec<Ligne>) -> io::Result<()> {
+        let mut rest = lignes.as_slice();
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|l| l.segment == first.segment)
+                .count();
+            let (group, after) = rest.split_at(n);
+            rest = after;
+            let replayed = self.replay_segment(st, group);
+            if let Err(e) = replayed {
+                st.broken = Some(match Rupture::of(&e) {
+                    Some(r) => Broken::Rupture(r.clone()),
+                    None => Broken::Io(format!(
+                        "journal du PLIE « {} » : réplique locale inachevée ({e}) ; elle sera relue",
+                        self.plie
+                    )),
+                });
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn replay_segment(&self, st: &mut State, group: &[Ligne]) -> io::Result<()> {
+        let segment = group[0].segment;
+        if segment != st.tip.segment {
+            if segment != st.tip.segment + 1 {
+                return Err(invalid(format!(
+                    "journal partagé du PLIE « {} » : segment {segment} après le segment {}",
+                    self.plie, st.tip.segment
+                )));
+            }
+            let path = segment_path(&self.dir, segment);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            st.file = Arc::new(
+                OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .create_new(true)
+                    .open(&path)?,
+            );
+            st.tip = Tip {
+                segment,
+                len: 0,
+                in_segment: 0,
+                first_seq: st.tip.seq + 1,
+                ..st.tip
+            };
+        }
+        let mut bytes = Vec::new();
+        for ligne in group {
+            bytes.extend_from_slice(ligne.texte.as_bytes());
+            bytes.push(b'\n');
+        }
+        (&*st.file).write_all(&bytes)?;
+        let entries = follow(&self.plie, &mut st.tip, &bytes)?;
+        st.durable = st.tip;
+        st.foreign.extend(entries);
+        Ok(())
+    }
+
+    fn catch_up_on_disk(&self, st: &mut State) -> io::Result<()> {
         let mut tip = st.tip;
         let mut foreign = Vec::new();
         let mut file = st.file.clone();
@@ -478,29 +616,23 @@ impl Chain {
         &self,
         events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
     ) -> io::Result<(Vec<JournalEntry>, Vec<ClosedSegment>)> {
+        if let Some(partage) = &self.partage {
+            return self.publish(partage.as_ref(), |chain, st| {
+                chain.write_events(st, events.clone())
+            });
+        }
         let (entries, closed, epoch) = {
             let mut st = self.state();
             self.enter(&mut st)?;
             let start = st.tip;
-            let mut entries = Vec::with_capacity(events.len());
-            let mut closed = Vec::new();
-            let mut written = Ok(());
-            for (event, objects) in events {
-                written = self
-                    .write_entry(&mut st, event, objects)
-                    .map(|e| entries.push(e));
-                if written.is_ok() && st.tip.in_segment >= self.segment_entries {
-                    written = self.rotate(&mut st).map(|c| closed.push(c));
+            let (entries, closed) = match self.write_events(&mut st, events) {
+                Ok(written) => written,
+                Err(failure) => {
+                    let e = self.take_back(&mut st, start, failure);
+                    self.leave(&mut st);
+                    return Err(e);
                 }
-                if written.is_err() {
-                    break;
-                }
-            }
-            if let Err(failure) = written {
-                let e = self.take_back(&mut st, start, failure);
-                self.leave(&mut st);
-                return Err(e);
-            }
+            };
             (entries, closed, st.epoch)
         };
         let synced = match entries.last() {
@@ -511,9 +643,82 @@ impl Chain {
         synced.map(|()| (entries, closed))
     }
 
+    /// Writes the events in order, closing each segment that fills up.
+    fn write_events(
+        &self,
+        st: &mut State,
+        events: Vec<(JournalEvent, Vec<Sha256Digest>)>,
+    ) -> Result<(Vec<JournalEntry>, Vec<ClosedSegment>), Failure> {
+        let mut entries = Vec::with_capacity(events.len());
+        let mut closed = Vec::new();
+        for (event, objects) in events {
+            entries.push(self.write_entry(st, event, objects)?);
+            if st.tip.in_segment >= self.segment_entries {
+                closed.push(self.rotate(st)?);
+            }
+        }
+        Ok((entries, closed))
+    }
+
+    /// With several instances: writes after what the others published, publishes, and answers
+    /// once the lines are shared. Refused because another instance published first, the lines
+    /// are taken back and written again after its own.
+    fn publish<R>(
+        &self,
+        partage: &dyn Partage,
+        mut write: impl FnMut(&Self, &mut State) -> Result<R, Failure>,
+    ) -> io::Result<R> {
+        let _one = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut attempts = 0;
+        loop {
+            let mut st = self.state();
+            self.enter(&mut st)?;
+            let start = st.tip;
+            st.unpublished.clear();
+            let written = write(self, &mut st);
+            let lignes = std::mem::take(&mut st.unpublished);
+            let published = match written {
+                Ok(r) if lignes.is_empty() => Ok(r),
+                Ok(r) => partage.publier(&self.plie, &lignes).map(|()| r),
+                Err(failure) => {
+                    let e = self.take_back(&mut st, start, failure);
+                    self.leave(&mut st);
+                    return Err(e);
+                }
+            };
+            match published {
+                Ok(r) => {
+                    st.durable = st.tip;
+                    self.leave(&mut st);
+                    return Ok(r);
+                }
+                Err(e) => {
+                    let again = e.kind() == io::ErrorKind::AlreadyExists && attempts < 100;
+                    let e = self.take_back(&mut st, start, Failure::Write(e));
+                    self.leave(&mut st);
+                    if !again {
+                        return Err(e);
+                    }
+                    attempts += 1;
+                }
+            }
+        }
+    }
+
     /// Closes the open segment now (before an anchor), if it holds anything besides its opening
     /// entry; returns it (to be filed) and the head then.
     pub fn close_segment(&self) -> io::Result<(Option<ClosedSegment>, (u64, Sha256Digest))> {
+        if let Some(partage) = &self.partage {
+            return self.publish(partage.as_ref(), |chain, st| {
+                let only_opening = st.tip.segment > 1 && st.tip.in_segment == 1;
+                let closed = if st.tip.in_segment == 0 || only_opening {
+                    None
+                } else {
+                    Some(chain.rotate(st)?)
+                };
+                Ok((closed, (st.tip.seq, st.tip.hash)))
+            });
+        }
         let (closed, seq, epoch) = {
             let mut st = self.state();
             self.enter(&mut st)?;
@@ -651,6 +856,13 @@ impl Chain {
         entry.hash = entry_hash(&entry);
         let mut line =
             serde_json::to_vec(&entry).map_err(|e| Failure::Write(invalid(e.to_string())))?;
+        if self.partage.is_some() {
+            st.unpublished.push(Ligne {
+                seq: entry.seq,
+                segment: st.tip.segment,
+                texte: String::from_utf8_lossy(&line).into_owned(),
+            });
+        }
         line.push(b'\n');
         (&*st.file).write_all(&line).map_err(Failure::Write)?;
         st.tip.in_segment += 1;

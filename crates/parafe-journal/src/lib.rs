@@ -3,15 +3,19 @@
 //! Each PLIE has its own chain so that several service instances never serialize on a single
 //! head (NF Z42-013 asks for a chained journal, not a global one); [`anchor`] timestamps a Merkle
 //! root over all heads together. The working copy lives under `<data-dir>/journal/`; closed
-//! segments are filed in the store under the same write-once rules as the documents.
+//! segments are filed in the store under the same write-once rules as the documents. With
+//! several instances, that working copy is a replica of lines shared in the cluster's database
+//! ([`partage`]).
 
 pub mod anchor;
 pub mod chain;
+pub mod partage;
 pub mod verify;
 
 use chain::{Chain, ClosedSegment};
 use parafe_core::horloge::Horloge;
 use parafe_core::model::{JournalEntry, JournalEvent, PlieId, Sha256Digest};
+use partage::Partage;
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,7 @@ pub struct Journal {
     segment_entries: u64,
     horloge: Horloge,
     chains: Mutex<HashMap<PlieId, Arc<Chain>>>,
+    partage: Option<Arc<dyn Partage>>,
 }
 
 impl Journal {
@@ -36,7 +41,21 @@ impl Journal {
             segment_entries,
             horloge: Horloge::systeme(),
             chains: Mutex::new(HashMap::new()),
+            partage: None,
         }
+    }
+
+    /// The chains shared with other instances through `partage`.
+    pub fn with_partage(self, partage: Arc<dyn Partage>) -> Journal {
+        Journal {
+            partage: Some(partage),
+            ..self
+        }
+    }
+
+    /// The lines shared with other instances, when there are several.
+    pub fn partage(&self) -> Option<&dyn Partage> {
+        self.partage.as_deref()
     }
 
     /// Entries dated by `horloge`, the clock of the rest of the process.
@@ -68,6 +87,7 @@ impl Journal {
             self.chain_dir(plie),
             self.segment_entries,
             self.horloge,
+            self.partage.clone(),
         )?);
         chains.insert(plie.clone(), chain.clone());
         Ok(chain)
@@ -105,9 +125,12 @@ impl Journal {
             .remove(plie);
     }
 
-    /// The PLIE that have a chain in this data directory, sorted.
+    /// The PLIE that have a chain in this data directory (or shared with it), sorted.
     pub fn plies(&self) -> io::Result<Vec<PlieId>> {
-        let mut plies = Vec::new();
+        let mut plies = match &self.partage {
+            Some(p) => p.plies()?,
+            None => Vec::new(),
+        };
         match std::fs::read_dir(&self.dir) {
             Ok(entries) => {
                 for entry in entries {
@@ -123,11 +146,22 @@ impl Journal {
             Err(e) => return Err(e),
         }
         plies.sort();
+        plies.dedup();
         Ok(plies)
+    }
+
+    /// Brings the PLIE's files up to date with what other processes and instances appended,
+    /// before reading them directly. Blocking.
+    pub fn refresh(&self, plie: &PlieId) -> io::Result<()> {
+        self.chain(plie)?.refresh()?;
+        crate::anchor::catch_up(&self.dir, self.partage())
     }
 
     /// Every entry of a PLIE's chain, oldest first (parsed, not checked: see `store::verify`).
     pub fn entries(&self, plie: &PlieId) -> io::Result<Vec<JournalEntry>> {
+        if self.partage.is_some() {
+            self.chain(plie)?.refresh()?;
+        }
         let dir = self.chain_dir(plie);
         let mut all = Vec::new();
         for number in chain::segment_numbers(&dir)? {

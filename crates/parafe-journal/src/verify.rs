@@ -150,6 +150,16 @@ pub type TokenCheck<'a> = &'a (dyn Fn(&TimestampToken, &Sha256Digest) -> Result<
 /// anchored head checked, each break named at its place. `Err` only when the journal cannot be
 /// read at all.
 pub fn verify(journal: &Journal, check_token: TokenCheck<'_>) -> io::Result<JournalReport> {
+    if journal.partage().is_some() {
+        // The replica brought up to every instance's lines: a break in them is reported below
+        // from the files, where the replica wrote them before refusing to go on.
+        for plie in journal.plies()? {
+            match journal.refresh(&plie) {
+                Err(e) if crate::chain::Rupture::of(&e).is_none() => return Err(e),
+                _ => {}
+            }
+        }
+    }
     let mut report = JournalReport::default();
     let anchors_text = match std::fs::read(anchors_path(journal.dir())) {
         Ok(bytes) => bytes,

@@ -171,6 +171,19 @@ impl Config {
 
     /// The evidence store of this configuration, under its data directory, on its clock.
     pub async fn coffre(&self) -> Result<parafe_store::Vault, parafe_store::StoreError> {
-        parafe_store::Vault::open(&self.store, &self.data_dir, self.horloge).await
+        let partage = match (self.instance(), &self.base.url) {
+            (Some(_), Some(url)) => {
+                let partage =
+                    crate::db::journal::JournalPartage::ouvrir(url).map_err(|source| {
+                        parafe_store::StoreError::Io {
+                            context: "journal partagé de la grappe".into(),
+                            source,
+                        }
+                    })?;
+                Some(std::sync::Arc::new(partage) as _)
+            }
+            _ => None,
+        };
+        parafe_store::Vault::open(&self.store, &self.data_dir, self.horloge, partage).await
     }
 }

@@ -809,6 +809,16 @@ fn tour() -> &'static tokio::sync::Semaphore {
     TOUR.get_or_init(|| tokio::sync::Semaphore::new(1))
 }
 
+/// Where a cluster keeps its finished packs in the store's bucket (working objects, not a
+/// PLIE's: those keys never start with `_`), for any instance to serve.
+const PREFIXE_EXPORTS: &str = "_exports/";
+
+fn cle_export(plie: &PlieId, reference: &str) -> String {
+    format!("{PREFIXE_EXPORTS}{}/{reference}.zip", plie.as_str())
+}
+
+/// Where the pack is written: for good by a single service, on the way to the store in a
+/// cluster.
 fn chemin_export(app: &App, plie: &PlieId, reference: &str) -> PathBuf {
     app.config
         .data_dir
@@ -848,7 +858,14 @@ pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Resu
         aujourdhui: app.horloge.aujourdhui(),
     };
     let maintenant = app.horloge.maintenant();
-    let id = suivi::creer(&app.db, &demande, Some(acteur.personnel_id), maintenant).await?;
+    let id = suivi::creer_par(
+        &app.db,
+        &demande,
+        Some(acteur.personnel_id),
+        app.config.instance(),
+        maintenant,
+    )
+    .await?;
     let export = exports::par_ref(&app.db, acteur.plie.as_str(), &demande.reference)
         .await?
         .ok_or_else(|| Erreur::Interne("export disparu".into()))?;
@@ -899,9 +916,9 @@ async fn exporter(
     let export = pack::exporter(&sources, demande, &sortie, Some(progression));
     tokio::pin!(export);
     let mut tic = tokio::time::interval(std::time::Duration::from_millis(500));
-    loop {
+    let mut resultat = loop {
         tokio::select! {
-            r = &mut export => return r,
+            r = &mut export => break r?,
             _ = tic.tick() => {
                 let (faits, total) = (avance.0.load(Ordering::Relaxed), avance.1.load(Ordering::Relaxed));
                 if let Err(e) = exports::avancer(&app.db, id, faits, total).await {
@@ -909,24 +926,178 @@ async fn exporter(
                 }
             }
         }
+    };
+    if app.config.instance().is_some() {
+        resultat.chemin = deposer_pack(app, demande, &resultat).await?;
     }
+    Ok(resultat)
+}
+
+/// A cluster's finished pack goes to the store, streamed from its file, before it is said
+/// finished; the local file was only the way there. Returns the pack's key, its `chemin`.
+async fn deposer_pack(
+    app: &App,
+    demande: &pack::DemandePack,
+    r: &pack::Resultat,
+) -> Result<PathBuf, PackError> {
+    let cle = cle_export(&demande.plie, &demande.reference);
+    let envoi = app
+        .vault
+        .keep_working(
+            &cle,
+            parafe_store::Content::File(r.chemin.clone()),
+            &r.sha256,
+            r.taille,
+            "application/zip",
+        )
+        .await;
+    if let Err(e) = tokio::fs::remove_file(&r.chemin).await {
+        tracing::warn!(
+            "pack {} : fichier local non effacé : {e}",
+            demande.reference
+        );
+    }
+    envoi?;
+    Ok(PathBuf::from(cle))
+}
+
+// In a cluster, an export is made by the instance that received its request: if that instance
+// dies, nobody finishes it. Each instance holds, for its whole life, a PostgreSQL session lock
+// named after it, on a connection of its own: PostgreSQL frees it when the process ends or its
+// connection is cut. An unfinished export whose instance's lock is free will never finish: it
+// is failed (the person asks for a new pack) by the instance that restarts under that name, or
+// by any instance asked about it.
+
+fn cle_presence(instance: &str) -> String {
+    format!("instance:{instance}")
+}
+
+/// The connection holding this instance's lock: kept until the process ends.
+static PRESENCE: OnceLock<std::sync::Mutex<sqlx::AnyConnection>> = OnceLock::new();
+
+/// Takes this instance's lock. Its previous process may take a moment to be seen gone; past
+/// that, another process answers under the same name, which would confuse both.
+async fn prendre_la_presence(app: &App, instance: &str) -> Result<(), Erreur> {
+    let mut conn = app.db.acquire().await?.detach();
+    for _ in 0..20 {
+        let pris: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+            .bind(cle_presence(instance))
+            .fetch_one(&mut conn)
+            .await?;
+        if pris {
+            let _ = PRESENCE.set(std::sync::Mutex::new(conn));
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(Erreur::Conflit(format!(
+        "une autre instance nommée « {instance} » est en service sur cette base : chaque \
+         instance de la grappe a son propre nom ([grappe] instance)"
+    )))
+}
+
+/// Whether the instance named `instance` runs (holds its lock).
+async fn presente(app: &App, instance: &str) -> Result<bool, Erreur> {
+    let mut conn = app.db.acquire().await?;
+    let libre: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+        .bind(cle_presence(instance))
+        .fetch_one(&mut *conn)
+        .await?;
+    if libre {
+        let rendu = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(cle_presence(instance))
+            .execute(&mut *conn)
+            .await;
+        if rendu.is_err() {
+            // Back in the pool with the lock, it would keep the dead instance alive.
+            let _ = conn.close().await;
+        }
+        rendu?;
+    }
+    Ok(!libre)
+}
+
+/// The instance that makes an export, as its parameters name it (none: a single service).
+fn instance_de(e: &Export) -> Option<String> {
+    serde_json::from_str::<Value>(&e.parametres)
+        .ok()
+        .and_then(|p| p["instance"].as_str().map(str::to_owned))
+}
+
+fn inacheve(e: &Export) -> bool {
+    matches!(e.etat, EtatExport::Attente | EtatExport::EnCours) && e.demandeur.is_some()
+}
+
+fn motif_abandon(instance: &str) -> String {
+    format!(
+        "interrompu : l'instance « {instance} » qui le préparait s'est arrêtée ; demandez un \
+         nouveau pack"
+    )
+}
+
+/// At the service's start: the exports it was making when it stopped will not finish. In a
+/// cluster: those this instance made in its previous life (or before the cluster), and those
+/// of instances gone.
+pub async fn interrompre_exports(app: &App) -> Result<u64, Erreur> {
+    let maintenant = app.horloge.maintenant();
+    let Some(moi) = app.config.instance() else {
+        return Ok(exports::interrompre(&app.db, maintenant).await?);
+    };
+    prendre_la_presence(app, moi).await?;
+    let mut n = 0;
+    for e in exports::inacheves(&app.db).await? {
+        let abandon = match instance_de(&e) {
+            Some(autre) if autre != moi => !presente(app, &autre).await?,
+            _ => true,
+        };
+        let motif = motif_abandon(instance_de(&e).as_deref().unwrap_or(moi));
+        if abandon && exports::abandonner(&app.db, e.id, &motif, maintenant).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// An export as it stands: one of another instance, gone, is failed now (its maker would
+/// never finish it).
+async fn a_jour(app: &App, e: Export) -> Result<Export, Erreur> {
+    let Some(moi) = app.config.instance() else {
+        return Ok(e);
+    };
+    let autre = match instance_de(&e) {
+        Some(autre) if inacheve(&e) && autre != moi => autre,
+        _ => return Ok(e),
+    };
+    if presente(app, &autre).await? {
+        return Ok(e);
+    }
+    let maintenant = app.horloge.maintenant();
+    exports::abandonner(&app.db, e.id, &motif_abandon(&autre), maintenant).await?;
+    Ok(exports::par_ref(&app.db, &e.plie, &e.reference)
+        .await?
+        .unwrap_or(e))
 }
 
 /// An export of the caller's reach (a référent: his own), else 404.
 pub async fn export_de(app: &App, acteur: &Acteur, reference: &str) -> Result<Export, Erreur> {
-    exports::par_ref(&app.db, acteur.plie.as_str(), reference)
+    let e = exports::par_ref(&app.db, acteur.plie.as_str(), reference)
         .await?
         .filter(|e| {
             acteur
                 .portefeuille()
                 .is_none_or(|moi| e.demandeur == Some(moi))
         })
-        .ok_or_else(|| Erreur::Introuvable(format!("aucun pack « {reference} »")))
+        .ok_or_else(|| Erreur::Introuvable(format!("aucun pack « {reference} »")))?;
+    a_jour(app, e).await
 }
 
 /// The exports of the caller's reach, latest first.
 pub async fn exports(app: &App, acteur: &Acteur) -> Result<Vec<Export>, Erreur> {
-    Ok(exports::liste(&app.db, acteur.plie.as_str(), acteur.portefeuille(), 50).await?)
+    let mut liste = Vec::new();
+    for e in exports::liste(&app.db, acteur.plie.as_str(), acteur.portefeuille(), 50).await? {
+        liste.push(a_jour(app, e).await?);
+    }
+    Ok(liste)
 }
 
 /// How an export answers (API, and the progress the screen polls).
@@ -961,7 +1132,8 @@ pub fn vue_export(e: &Export) -> Value {
 pub struct PackPret {
     pub nom: String,
     pub taille: u64,
-    pub fichier: tokio::fs::File,
+    /// From its file, or streamed from the store (a cluster's).
+    pub corps: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
 }
 
 /// Opens a finished pack and journals its download (who, the export, the ZIP's hash).
@@ -985,16 +1157,24 @@ pub async fn telecharger_export(
     let chemin = e
         .chemin
         .ok_or_else(|| Erreur::Interne(format!("chemin du pack {reference} absent")))?;
-    let fichier = tokio::fs::File::open(&chemin).await.map_err(|_| {
+    let parti = || {
         Erreur::Introuvable(format!(
             "le fichier du pack {reference} n'est plus sur le serveur : demandez un nouveau pack"
         ))
-    })?;
-    let taille = fichier
-        .metadata()
-        .await
-        .map_err(Erreur::fichier(format!("pack {reference}")))?
-        .len();
+    };
+    let (corps, taille): (std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>, u64) =
+        if chemin.starts_with(PREFIXE_EXPORTS) {
+            let (flux, taille) = app.vault.working(&chemin).await?.ok_or_else(parti)?;
+            (Box::pin(flux.into_async_read()), taille)
+        } else {
+            let fichier = tokio::fs::File::open(&chemin).await.map_err(|_| parti())?;
+            let taille = fichier
+                .metadata()
+                .await
+                .map_err(Erreur::fichier(format!("pack {reference}")))?
+                .len();
+            (Box::pin(fichier), taille)
+        };
     let evenement = JournalEvent::ExportDownloaded {
         actor: acteur.pseudonyme(),
         export: e.reference.clone(),
@@ -1007,6 +1187,6 @@ pub async fn telecharger_export(
     Ok(PackPret {
         nom: format!("pack-audit-{operation}-{}.zip", e.reference),
         taille,
-        fichier,
+        corps,
     })
 }

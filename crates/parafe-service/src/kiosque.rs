@@ -89,7 +89,8 @@ pub struct Recu {
     pub etat: parafe_core::document::Etat,
 }
 
-/// One operation at a time per sheet (a tablet sends in order; a resend may race its original).
+/// One operation at a time per sheet (a tablet sends in order; a resend may race its original),
+/// in this process. Several instances of a cluster also take [`verrouiller_la_feuille`].
 fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
     static V: OnceLock<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
     let mut carte = V
@@ -100,6 +101,19 @@ fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
         carte.retain(|_, v| Arc::strong_count(v) > 1);
     }
     carte.entry(kiosque).or_default().clone()
+}
+
+/// Opens the transaction that writes to the sheet, holding its lock in the database until it
+/// ends (PostgreSQL; SQLite has one writer, one process): a send answered by another instance
+/// waits for this one. What decides the write is read after, from the committed state (the
+/// send keys too: they are in the database, whatever instance recorded them).
+async fn verrouiller_la_feuille(
+    app: &App,
+    kiosque: i64,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, Erreur> {
+    let mut tx = app.db.begin().await?;
+    db::verrouiller(&mut tx, &format!("feuille:{kiosque}")).await?;
+    Ok(tx)
 }
 
 fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
@@ -413,10 +427,13 @@ async fn ajouter_et_signer(
     k: &Kiosque,
     d: &Document,
     envoi: &Envoi,
-    n: &NouveauPresent,
     contexte: &Contexte,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
 ) -> Result<Recu, Erreur> {
-    let mut tx = app.db.begin().await?;
+    let n = envoi
+        .nouveau
+        .as_ref()
+        .ok_or_else(|| Erreur::invalide("nouveau", "la personne à ajouter manque"))?;
     let id = ajouter_present(app, &mut tx, k, d, envoi, n).await?;
     let present = signataires::du_document(&mut *tx, d.id)
         .await?
@@ -536,13 +553,14 @@ pub async fn signer(
     let (k, _) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
+    let mut tx = verrouiller_la_feuille(app, k.id).await?;
     // Read under the sheet's lock: another send may have changed it meanwhile.
     let d = document(app, &k).await?;
     let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
     let id = match (connu, &envoi.nouveau, envoi.signataire) {
         (Some(id), _, _) => id,
-        (None, Some(n), _) => {
-            return ajouter_et_signer(app, session, &k, &d, &envoi, n, contexte).await
+        (None, Some(_), _) => {
+            return ajouter_et_signer(app, session, &k, &d, &envoi, contexte, tx).await
         }
         (None, None, Some(id)) => id,
         (None, None, None) => {
@@ -569,22 +587,44 @@ pub async fn signer(
             etat: document(app, &k).await?.etat,
         });
     }
-    let fin = signature::signer_sur_place(
+    // The checks of a signature on the spot, against the state read under the lock, then the
+    // signature written in the lock's transaction.
+    if !d.etat.en_signature() {
+        return Err(Erreur::Conflit(format!(
+            "ce document est {} : il ne se signe plus",
+            d.etat
+        )));
+    }
+    if let Some(workflow) = app.workflow(&d.workflow) {
+        let signataires = signataires::du_document(&app.db, d.id).await?;
+        let tour = documents::au_tour(workflow, &signataires);
+        if !tour.iter().any(|s| s.id == present.id) {
+            let avant = tour
+                .first()
+                .map_or("un autre signataire", |s| s.nom.as_str());
+            return Err(Erreur::Conflit(format!(
+                "ce document se signe dans l'ordre : {avant} doit signer avant"
+            )));
+        }
+    }
+    let recueillie = signature::recueillir_sur_place(
         app,
         &session.acteur,
-        &d.reference,
-        rang,
-        envoi.signature.clone(),
+        &d,
+        &present,
+        &envoi.signature,
         contexte,
-    )
-    .await?;
+    )?;
+    signature::inscrire(app, &mut tx, &recueillie).await?;
     if connu.is_none() && capture_differee(app, &envoi) {
-        noter_envoi(&app.db, &k, &envoi, id, app.horloge.maintenant()).await?;
+        noter_envoi(&mut *tx, &k, &envoi, id, app.horloge.maintenant()).await?;
     }
+    tx.commit().await?;
+    app.reveil.sonner();
     Ok(Recu {
         rang,
         deja: false,
-        etat: fin.etat,
+        etat: document(app, &k).await?.etat,
     })
 }
 
@@ -599,6 +639,11 @@ pub async fn cloturer(
     envoi: Envoi,
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
+    let k = lisible(app, session, reference).await?;
+    let garde = verrou(k.id);
+    let _tenu = garde.lock().await;
+    let tx = verrouiller_la_feuille(app, k.id).await?;
+    // Read under the sheet's lock: the closing may have gone through meanwhile, on any instance.
     let k = lisible(app, session, reference).await?;
     if k.etat == EtatKiosque::Clos {
         if let Some(id) = envoi_connu(app, &k, envoi.cle.trim()).await? {
@@ -615,8 +660,6 @@ pub async fn cloturer(
         }
     }
     let (k, _) = ouvert(app, session, reference).await?;
-    let garde = verrou(k.id);
-    let _tenu = garde.lock().await;
     let d = document(app, &k).await?;
     let signataires = signataires::du_document(&app.db, d.id).await?;
     let dernier = signataires
@@ -628,7 +671,7 @@ pub async fn cloturer(
     // Signed already (on the document's page): only the unlocking is left.
     let deja = dernier.etat == EtatSignataire::Signe;
     let mut tx = if deja {
-        app.db.begin().await?
+        tx
     } else {
         let signes = signataires
             .iter()
@@ -657,7 +700,7 @@ pub async fn cloturer(
             &envoi.signature,
             contexte,
         )?;
-        let mut tx = app.db.begin().await?;
+        let mut tx = tx;
         if d.workflow == WORKFLOW_COLLECTIF {
             // Absentees leave the sheet: their lines, in the order of the attendee signers.
             let lignes = signataires.iter().filter(|s| s.role == "participant");

@@ -100,12 +100,13 @@ impl App {
         let courrier = Courrier::from_config(&config.courriel, &data_dir)
             .map_err(|e| fail(&e))?
             .avec_horloge(horloge);
+        let db = db::open(&config.base, &data_dir).await?;
+        // After the migrations: in a cluster, the journal's lines live in that database.
         let vault = config.coffre().await.map_err(|e| fail(&e))?;
         // A broken chain is refused now, with its place, rather than at its next append.
         vault.journal().open_all().map_err(|e| fail(&e))?;
         // The anchor file lives there, even before the first entry.
         std::fs::create_dir_all(vault.journal().dir()).map_err(|e| fail(&e))?;
-        let db = db::open(&config.base, &data_dir).await?;
         let maintenant = db::instant(horloge.maintenant());
         db::referentiel::creer_plie(
             &db,

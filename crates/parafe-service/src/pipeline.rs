@@ -95,10 +95,35 @@ fn chemin_version(app: &App, sha: &str) -> PathBuf {
         .join(format!("{sha}.pdf"))
 }
 
-/// Keeps a version's bytes under their hash (durably, before the database refers to them).
+/// Where a cluster keeps a version in the store's bucket (a working object, not a PLIE's).
+fn cle_version(sha: &str) -> String {
+    format!("_versions/{sha}.pdf")
+}
+
+/// Keeps a version's bytes under their hash (durably, before the database refers to them). In
+/// a cluster, in the store's bucket, where every instance reads them; the local file is then
+/// a copy only.
 pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
-    let chemin = chemin_version(app, &Sha256Digest::of(octets).to_hex());
-    let octets = octets.to_vec();
+    let sha = Sha256Digest::of(octets);
+    if app.config.instance().is_some() {
+        app.vault
+            .keep_working(
+                &cle_version(&sha.to_hex()),
+                parafe_store::Content::Bytes(octets.to_vec()),
+                &sha,
+                octets.len() as u64,
+                "application/pdf",
+            )
+            .await?;
+        copie_locale(app, &sha.to_hex(), octets).await;
+        return Ok(());
+    }
+    ecrire_version(chemin_version(app, &sha.to_hex()), octets.to_vec())
+        .await
+        .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
+}
+
+async fn ecrire_version(chemin: PathBuf, octets: Vec<u8>) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || {
         if chemin.exists() {
             return Ok(());
@@ -106,14 +131,45 @@ pub async fn garder_version(app: &App, octets: &[u8]) -> Result<(), Erreur> {
         std::fs::create_dir_all(chemin.parent().unwrap_or(&chemin))?;
         parafe_core::files::write_durably(&chemin, &octets)
     })
-    .await?
-    .map_err(|e| Erreur::ecriture("écriture d'une version", &e))
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// A cluster's local copy of a version, to read it without the network: a failure costs a
+/// later download, nothing else.
+async fn copie_locale(app: &App, sha: &str, octets: &[u8]) {
+    if let Err(e) = ecrire_version(chemin_version(app, sha), octets.to_vec()).await {
+        tracing::warn!("copie locale de la version {sha} non écrite : {e}");
+    }
 }
 
 pub async fn lire_version(app: &App, sha: &str) -> Result<Vec<u8>, Erreur> {
-    tokio::fs::read(chemin_version(app, sha))
-        .await
-        .map_err(Erreur::fichier(format!("version {sha} illisible")))
+    let local = tokio::fs::read(chemin_version(app, sha)).await;
+    if app.config.instance().is_none() {
+        return local.map_err(Erreur::fichier(format!("version {sha} illisible")));
+    }
+    if let Ok(octets) = local {
+        return Ok(octets);
+    }
+    let absente = || {
+        Erreur::fichier(format!("version {sha} illisible"))(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "absente du coffre",
+        ))
+    };
+    let octets = app
+        .vault
+        .working_bytes(&cle_version(sha))
+        .await?
+        .ok_or_else(absente)?;
+    // The store checked the bytes on their way in; this checks the key led to them.
+    if Sha256Digest::of(&octets).to_hex() != sha {
+        return Err(Erreur::Interne(format!(
+            "la version {sha} lue dans le coffre n'a pas cette empreinte"
+        )));
+    }
+    copie_locale(app, sha, &octets).await;
+    Ok(octets)
 }
 
 /// The outbox's lanes. Each runs its own kinds of tasks, side by side with the others, so that
@@ -459,8 +515,10 @@ async fn journaliser_plie<'t>(
 /// The entries of a chain's last two segments, where a recent entry is.
 fn entrees_recentes(app: &App, plie: &PlieId) -> Result<Vec<JournalEntry>, Erreur> {
     use parafe_journal::chain::{read_segment, segment_numbers, segment_path};
-    let dir = app.vault.journal().chain_dir(plie);
     let lire = || Erreur::fichier("journal illisible");
+    // An interrupted task may be another instance's: what it wrote is in the shared lines.
+    app.vault.journal().refresh(plie).map_err(lire())?;
+    let dir = app.vault.journal().chain_dir(plie);
     let numeros = segment_numbers(&dir).map_err(lire())?;
     let mut entrees = Vec::new();
     for numero in numeros.iter().rev().take(2).rev() {

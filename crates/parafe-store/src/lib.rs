@@ -16,6 +16,7 @@ use parafe_core::model::{
     EvidenceMetadata, EvidenceObject, JournalEntry, JournalEvent, PlieId, Sha256Digest,
 };
 use parafe_journal::chain::{hash_file, ClosedSegment};
+use parafe_journal::partage::Partage;
 use parafe_journal::{self as journal, Anchor, ChainHead, Journal, Timestamper};
 pub use queue::Content;
 use queue::Queue;
@@ -291,11 +292,14 @@ impl Vault {
     }
 
     /// Opens the store of `config` (starting the embedded server when no endpoint is set), the
-    /// journal and the queue under the data directory `data`.
+    /// journal and the queue under the data directory `data`. With `partage` (several
+    /// instances), the journal is a replica of the shared chains and nothing waits in a local
+    /// queue: what the store refuses is refused to the caller, who retries.
     pub async fn open(
         config: &StoreConfig,
         data: &Path,
         horloge: Horloge,
+        partage: Option<Arc<dyn Partage>>,
     ) -> Result<Vault, StoreError> {
         let store = config.clone();
         let (embedded, endpoint, keys) = match &store.endpoint {
@@ -334,8 +338,11 @@ impl Vault {
         let register = Register::open(data.join("store/retention.json"), store.retention.clone())?;
         let queue =
             Queue::open(data.join("store/queue")).map_err(io_error("file d'attente locale"))?;
-        let journal =
+        let mut journal =
             Journal::new(data.join("journal"), store.journal.segment_entries).with_clock(horloge);
+        if let Some(partage) = partage {
+            journal = journal.with_partage(partage);
+        }
         let vault = Vault {
             s3,
             endpoint,
@@ -464,12 +471,27 @@ impl Vault {
         })
         .await?
         .map_err(io_error(format!("lecture du journal de {plie}")))?;
+        self.observe(entries.iter().chain(&foreign));
         let mut filed = self.filed();
         let index = filed.entry(plie.clone()).or_default();
         for entry in entries.iter().chain(&foreign) {
             apply(index, entry);
         }
         Ok(())
+    }
+
+    /// The retention changes and legal holds the journal tells, into the register: with several
+    /// instances, those another instance made reach this one's register this way.
+    fn observe<'a>(&self, entries: impl Iterator<Item = &'a JournalEntry>) {
+        let mut register = self.register();
+        for entry in entries {
+            register.observe(&entry.event);
+        }
+    }
+
+    /// Several instances share this journal: nothing may wait only on this instance's disk.
+    fn shared(&self) -> bool {
+        self.journal.partage().is_some()
     }
 
     /// Files a piece of evidence: hashes it, stores it under its hash with its retention (or
@@ -507,6 +529,7 @@ impl Vault {
                 self.config.max_object_size
             )));
         }
+        self.ensure_index(plie).await?;
         let retain_until = self.register().retain_until(&metadata.operation)?;
         let object = EvidenceObject {
             plie: plie.clone(),
@@ -516,7 +539,6 @@ impl Vault {
             metadata,
             retain_until,
         };
-        self.ensure_index(plie).await?;
         let known = self.filed().get(plie).and_then(|i| i.get(&sha256).cloned());
         let m = &object.metadata;
         let same = known.as_ref().and_then(|info| {
@@ -618,15 +640,29 @@ impl Vault {
         })
         .await?
         .map_err(io_error(format!("écriture du journal de {plie}")))?;
+        self.observe(foreign.iter().chain(&entries));
         if let Some(index) = self.filed().get_mut(plie) {
             for entry in foreign.iter().chain(&entries) {
                 apply(index, entry);
             }
         }
         for segment in closed {
-            self.file_segment(segment).await?;
+            self.file_closed(segment).await?;
         }
         Ok(entries)
+    }
+
+    /// Files a segment the chain just closed. With several instances its lines are already
+    /// shared: a store that refuses it now does not undo the entries written, the next anchor
+    /// files it again.
+    async fn file_closed(&self, segment: ClosedSegment) -> Result<(), StoreError> {
+        match self.file_segment(segment).await {
+            Err(e) if self.shared() => {
+                tracing::warn!("segment du journal non déposé, redéposé au prochain ancrage : {e}");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Files a closed journal segment under the longest retention in force.
@@ -670,6 +706,12 @@ impl Vault {
                 }
                 Err(e) => return Err(e),
             }
+        }
+        if self.shared() {
+            return Err(StoreError::S3(S3Failure::Unreachable(format!(
+                "coffre injoignable : {} n'est pas déposé (plusieurs instances : rien n'attend sur le disque d'une seule)",
+                object.sha256
+            ))));
         }
         let queue = self.queue.clone();
         let o = object.clone();
@@ -929,6 +971,11 @@ impl Vault {
                 "dites ce qui s'est passé (--motif) : le constat le garde au journal".into(),
             ));
         }
+        if self.shared() {
+            return Err(StoreError::Input(
+                "plusieurs instances : la rupture se constate sur la base partagée, instances arrêtées, après l'avoir copiée en une installation seule".into(),
+            ));
+        }
         let (dir, horloge, motif) = (
             self.journal.chain_dir(plie),
             self.horloge(),
@@ -953,6 +1000,7 @@ impl Vault {
     /// the heads, records and files the anchor.
     pub async fn anchor<T: Timestamper>(&self, tsa: &T) -> Result<Anchor, StoreError> {
         let mut heads = Vec::new();
+        let previous = self.anchors()?.pop();
         for plie in self.journal.plies().map_err(io_error("journal"))? {
             let (journal, p) = (self.journal.clone(), plie.clone());
             let (closed, (seq, hash)) =
@@ -962,13 +1010,22 @@ impl Vault {
             if let Some(segment) = closed {
                 self.file_segment(segment).await?;
             }
+            if self.shared() {
+                let since = previous
+                    .iter()
+                    .flat_map(|a| &a.heads)
+                    .find(|h| h.plie == plie)
+                    .map_or(0, |h| h.seq);
+                self.refile_segments(&plie, since).await?;
+            }
             if seq > 0 {
                 heads.push(ChainHead { plie, seq, hash });
             }
         }
-        let anchor = journal::anchor::record(self.journal.dir(), heads, tsa)
-            .await
-            .map_err(StoreError::Anchor)?;
+        let anchor =
+            journal::anchor::record(self.journal.dir(), heads, tsa, self.journal.partage())
+                .await
+                .map_err(StoreError::Anchor)?;
         let bytes = serde_json::to_vec(&anchor).map_err(|e| StoreError::Anchor(e.to_string()))?;
         let sha256 = Sha256Digest::of(&bytes);
         let object = EvidenceObject {
@@ -995,10 +1052,7 @@ impl Vault {
         &self,
         tsa: &T,
     ) -> Result<Option<Anchor>, StoreError> {
-        let last = journal::anchor::read_anchors(self.journal.dir())
-            .map_err(io_error("ancres"))?
-            .last()
-            .map(|a| a.token.time);
+        let last = self.anchors()?.last().map(|a| a.token.time);
         let interval =
             chrono::Duration::minutes(self.config.journal.anchor_interval_minutes as i64);
         // Measured against the last token's time, which the authority gave: by its clock.
@@ -1007,6 +1061,85 @@ impl Vault {
         } else {
             Ok(None)
         }
+    }
+
+    /// The anchors recorded so far (with those other instances published), oldest first.
+    pub fn anchors(&self) -> Result<Vec<Anchor>, StoreError> {
+        let dir = self.journal.dir();
+        journal::anchor::catch_up(dir, self.journal.partage()).map_err(io_error("ancres"))?;
+        journal::anchor::read_anchors(dir).map_err(io_error("ancres"))
+    }
+
+    /// Files again the PLIE's segments closed after entry `since` (the head of the previous
+    /// anchor): one closed by an instance that died before filing it is filed by another.
+    /// Filing is idempotent: bytes already there are left as they are.
+    async fn refile_segments(&self, plie: &PlieId, since: u64) -> Result<(), StoreError> {
+        let dir = self.journal.chain_dir(plie);
+        let numbers = journal::chain::segment_numbers(&dir).map_err(io_error("journal"))?;
+        let closed = numbers.split_last().map_or(&[][..], |(_, c)| c);
+        for &number in closed.iter().rev() {
+            let path = journal::chain::segment_path(&dir, number);
+            let last = journal::chain::read_segment(&path)
+                .map_err(io_error(path.display().to_string()))?
+                .last()
+                .map_or(0, |e| e.seq);
+            if last <= since {
+                break;
+            }
+            let sha256 = hash_file(&path).map_err(io_error(path.display().to_string()))?;
+            self.file_segment(ClosedSegment {
+                plie: plie.clone(),
+                number,
+                path,
+                sha256,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    // Working objects: what several instances share besides the evidence (document versions,
+    // audit packs), under keys starting with `_` (never a PLIE id's).
+
+    /// Keeps a working object under `key`. A content-addressed key already there is not sent
+    /// again (same key, same bytes).
+    pub async fn keep_working(
+        &self,
+        key: &str,
+        content: Content,
+        sha256: &Sha256Digest,
+        size: u64,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        if self.s3.exists(key).await? {
+            return Ok(());
+        }
+        let body = match content {
+            Content::Bytes(bytes) => ByteStream::from(bytes),
+            // Streamed from the file: a pack of hundreds of MB never sits in memory.
+            Content::File(path) => {
+                ByteStream::from_path(&path)
+                    .await
+                    .map_err(|e| StoreError::Io {
+                        context: path.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })?
+            }
+        };
+        Ok(self
+            .s3
+            .put_working(key, body, size, sha256, content_type)
+            .await?)
+    }
+
+    /// A working object as a stream, with its length; `None` when absent.
+    pub async fn working(&self, key: &str) -> Result<Option<(ByteStream, u64)>, StoreError> {
+        Ok(self.s3.get(key).await?)
+    }
+
+    /// A whole (small) working object; `None` when absent.
+    pub async fn working_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.s3.get_bytes(key).await?)
     }
 }
 

@@ -182,6 +182,26 @@ impl Register {
         Ok(requested)
     }
 
+    /// What a journal entry tells of an opération's retention: its floor raised, its legal
+    /// hold set. Replaying the journal in order gives the register's state (several instances
+    /// learn each other's changes this way); nothing is saved.
+    pub fn observe(&mut self, event: &parafe_core::model::JournalEvent) {
+        use parafe_core::model::JournalEvent;
+        match event {
+            JournalEvent::RetentionChanged {
+                operation,
+                retain_until,
+            } => {
+                let state = self.state.entry(operation.clone()).or_default();
+                state.floor = state.floor.max(Some(*retain_until));
+            }
+            JournalEvent::LegalHold { operation, on } => {
+                self.state.entry(operation.clone()).or_default().legal_hold = *on;
+            }
+            _ => {}
+        }
+    }
+
     pub fn set_legal_hold(&mut self, operation: &str, on: bool) -> Result<(), RetentionError> {
         self.state
             .entry(operation.to_owned())

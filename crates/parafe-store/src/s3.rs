@@ -374,6 +374,86 @@ impl S3 {
             .map_err(|e| classify(e).1)
     }
 
+    /// Whether `key` holds an object (HEAD: nothing is read).
+    pub async fn exists(&self, key: &str) -> Result<bool, S3Failure> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(e) {
+                (Some(404), _) => Ok(false),
+                (_, failure) => Err(failure),
+            },
+        }
+    }
+
+    /// Writes a working object (a document version, a pack): no retention of its own, no
+    /// create-only condition (its key names its content, or its content is final). The store
+    /// checks the SHA-256 sent along against the body, as for evidence.
+    pub async fn put_working(
+        &self,
+        key: &str,
+        body: ByteStream,
+        size: u64,
+        sha256: &Sha256Digest,
+        content_type: &str,
+    ) -> Result<(), S3Failure> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body)
+            .content_length(size as i64)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(STANDARD.encode(sha256.0))
+            .metadata("sha256", sha256.to_hex())
+            .customize()
+            .disable_payload_signing()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e).1)
+    }
+
+    /// Opens an object as a stream, with its length. `None` when it is absent.
+    pub async fn get(&self, key: &str) -> Result<Option<(ByteStream, u64)>, S3Failure> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let size = out.content_length().unwrap_or(0).max(0) as u64;
+                Ok(Some((out.body, size)))
+            }
+            Err(e) => match classify(e) {
+                (Some(404), _) => Ok(None),
+                (_, failure) => Err(failure),
+            },
+        }
+    }
+
+    /// Reads a whole (small) object. `None` when it is absent.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, S3Failure> {
+        let Some((body, _)) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| S3Failure::Unreachable(DisplayErrorChain(&e).to_string()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
     /// Deletes an object whose retention has ended (the caller checked it).
     pub async fn delete(&self, key: &str) -> Result<(), S3Failure> {
         self.client

@@ -165,6 +165,6 @@ async fn zip(
         &pack.nom,
         "application/zip",
         Some(pack.taille),
-        pack.fichier,
+        pack.corps,
     ))
 }

@@ -196,3 +196,36 @@ pub async fn interrompre(db: &Pool, le: DateTime<Utc>) -> Result<u64, sqlx::Erro
     .await
     .map(|r| r.rows_affected())
 }
+
+/// Exports asked over HTTP still waiting or under way, every PLIE's (a cluster's check of
+/// which instance is making them).
+pub async fn inacheves(db: &Pool) -> Result<Vec<Export>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES} FROM export WHERE etat IN ($1, $2) AND demandeur IS NOT NULL"
+    ))
+    .bind(EtatExport::Attente.code())
+    .bind(EtatExport::EnCours.code())
+    .fetch_all(db)
+    .await
+}
+
+/// Fails one export that will not finish, unless it finished meanwhile.
+pub async fn abandonner(
+    db: &Pool,
+    id: i64,
+    erreur: &str,
+    le: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE export SET etat = $1, erreur = $2, fini_le = $3 WHERE id = $4 AND etat IN ($5, $6)",
+    )
+    .bind(EtatExport::Echec.code())
+    .bind(erreur)
+    .bind(super::instant(le))
+    .bind(id)
+    .bind(EtatExport::Attente.code())
+    .bind(EtatExport::EnCours.code())
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() > 0)
+}

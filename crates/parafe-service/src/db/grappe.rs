@@ -75,18 +75,22 @@ pub enum Refus {
     Sql(#[from] sqlx::Error),
 }
 
-/// This process in the registry: a connection of its own holds a PostgreSQL lock on its name as
-/// long as it lives (the server drops it with the connection when the process dies, however it
-/// dies), and beats in the `instances` table.
+/// This process in the registry: it beats in the `instances` table, on a connection of its own.
+/// A live process holds a PostgreSQL session lock on its name (the server drops it with the
+/// connection when the process dies, however it dies): in a cluster the exports' presence lock
+/// (`controle`, taken right after registering), alone this connection's.
 pub struct Inscription {
     conn: AnyConnection,
     url: String,
     nom: String,
     hote: String,
+    /// Alone: this connection holds the name's lock.
+    tient_le_nom: bool,
 }
 
+/// The lock of a live instance's name: the same key as the exports' presence lock.
 fn verrou(nom: &str) -> String {
-    format!("parafe-instance:{nom}")
+    format!("instance:{nom}")
 }
 
 /// The machine and the process, as messages name them.
@@ -127,7 +131,18 @@ impl Inscription {
                 .unwrap_or(vue_le);
             (nom, hote, vue_le)
         };
-        if !prendre_le_nom(&mut conn, nom).await? {
+        // A process just killed may take a moment to be seen gone by the server.
+        let mut libre = false;
+        for essai in 0..20 {
+            if essai > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            libre = prendre_le_nom(&mut conn, nom).await?;
+            if libre {
+                break;
+            }
+        }
+        if !libre {
             let (nom, hote, vue_le) = sqlx::query_as::<_, (String, String, String)>(
                 "SELECT nom, hote, vue_le FROM instances WHERE nom = $1",
             )
@@ -164,6 +179,13 @@ impl Inscription {
                 return Err(Refus::InstanceSeule { hote, vue_le });
             }
         }
+        if grappe {
+            // The exports' presence lock holds the name from now on, for the process's life.
+            sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(verrou(nom))
+                .execute(&mut conn)
+                .await?;
+        }
         let hote = hote();
         let le = instant(maintenant);
         sqlx::query(
@@ -181,15 +203,16 @@ impl Inscription {
             url: url.to_owned(),
             nom: nom.to_owned(),
             hote,
+            tient_le_nom: !grappe,
         })
     }
 
-    /// One heartbeat. A connection lost on the way (the lock with it) is opened again and the
-    /// name taken again; refused if another process took it meanwhile.
+    /// One heartbeat. A connection lost on the way is opened again, and alone the name's lock
+    /// taken again: refused if another process took it meanwhile.
     pub async fn battre(&mut self, maintenant: DateTime<Utc>) -> Result<(), Refus> {
         if self.conn.ping().await.is_err() {
             let mut conn = AnyConnection::connect(&self.url).await?;
-            if !prendre_le_nom(&mut conn, &self.nom).await? {
+            if self.tient_le_nom && !prendre_le_nom(&mut conn, &self.nom).await? {
                 return Err(Refus::MemeNom {
                     nom: self.nom.clone(),
                     hote: "un autre processus".into(),

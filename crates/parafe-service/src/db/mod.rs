@@ -18,6 +18,7 @@ pub mod documents;
 pub mod exports;
 pub mod grappe;
 pub mod jetons_api;
+pub mod journal;
 pub mod justificatifs;
 pub mod kiosque;
 pub mod liens_compte;

@@ -334,7 +334,10 @@ pub async fn exporter(
         None
     } else {
         let derniere = seqs.iter().flatten().copied().max().unwrap_or(0).max(1) as u64;
-        let existante = extrait::ancre_couvrant(journal.dir(), plie, derniere)
+        // Another instance may have written the chain's last entries and its last anchor.
+        let existante = journal
+            .refresh(plie)
+            .and_then(|()| extrait::ancre_couvrant(journal.dir(), plie, derniere))
             .map_err(|e| PackError::Journal(e.to_string()))?;
         match existante {
             Some(a) => Some(a),

@@ -12,7 +12,19 @@ pub async fn creer(
     demandeur: Option<i64>,
     le: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    let parametres = serde_json::json!({
+    creer_par(db, demande, demandeur, None, le).await
+}
+
+/// [`creer`], naming the instance of a cluster that makes the pack (`instance` of the
+/// parameters): another instance tells from it whether its maker is gone.
+pub async fn creer_par(
+    db: &sqlx::AnyPool,
+    demande: &DemandePack,
+    demandeur: Option<i64>,
+    instance: Option<&str>,
+    le: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let mut parametres = serde_json::json!({
         "operation": demande.operation,
         "du": demande.periode.du,
         "au": demande.periode.au,
@@ -20,6 +32,9 @@ pub async fn creer(
         "portefeuille": demande.portefeuille,
         "donnees_sensibles": demande.donnees_sensibles,
     });
+    if let Some(nom) = instance {
+        parametres["instance"] = nom.into();
+    }
     let export = NouvelExport {
         plie: demande.plie.as_str(),
         reference: &demande.reference,
