@@ -45,6 +45,10 @@ pub fn run(args: ServeArgs) -> CliResult {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::failure(e.to_string()))?;
     runtime.block_on(async move {
         let app = ouvrir(&args.data, args.listen, args.workflows).await?;
+        // Alone on its database, or one of a declared cluster: refused otherwise.
+        app.inscrire()
+            .await
+            .map_err(|e| CliError::input(e.to_string()))?;
         // Audit packs under way when the service stopped will not finish: say so.
         crate::service::controle::interrompre_exports(&app)
             .await

@@ -174,7 +174,7 @@ pub fn base_postgres() -> bool {
 
 /// The database of the data directory `data` on PostgreSQL: the one its parafe.toml already
 /// names (the same service started again), else a new one, as empty as a new SQLite file.
-fn base_du_dossier(data: &Path) -> String {
+pub fn base_du_dossier(data: &Path) -> String {
     let toml = std::fs::read_to_string(data.join("parafe.toml")).unwrap_or_default();
     if let Some(url) = url_de_la_base(&toml) {
         return url;
@@ -356,6 +356,11 @@ impl Service {
             .expect("pg_dump introuvable : lancez les tests par tests/run");
         assert!(out.status.success(), "pg_dump : {}", text(&out.stderr));
         Some(out.stdout)
+    }
+
+    /// The process id of `parafe serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// The URL of its PostgreSQL database; None on SQLite.

@@ -146,6 +146,41 @@ impl App {
     pub fn workflow(&self, nom: &str) -> Option<&Workflow> {
         self.workflows.get(nom)
     }
+
+    /// This instance's name: `[grappe] instance`, or [`db::grappe::SEULE`] alone. It holds the
+    /// outbox's leases and the periodic jobs'.
+    pub fn instance(&self) -> &str {
+        self.config.instance().unwrap_or(db::grappe::SEULE)
+    }
+
+    /// Before the service runs (`parafe serve`), on PostgreSQL: registers this instance and
+    /// keeps it beating, or refuses to start beside another that would share its work unknowingly
+    /// ([`db::grappe::Inscription::prendre`]). On SQLite, one machine's file: nothing to do.
+    pub async fn inscrire(&self) -> Result<(), StartError> {
+        let Some(url) = self.config.base.url.clone() else {
+            return Ok(());
+        };
+        let mut inscription = db::grappe::Inscription::prendre(
+            &url,
+            self.instance(),
+            self.config.grappe.is_some(),
+            self.horloge.maintenant(),
+        )
+        .await
+        .map_err(|e| StartError::Config(e.to_string()))?;
+        let horloge = self.horloge;
+        tokio::spawn(async move {
+            let mut battement = tokio::time::interval(db::grappe::BATTEMENT);
+            battement.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                battement.tick().await;
+                if let Err(e) = inscription.battre(horloge.maintenant()).await {
+                    tracing::error!("instance « {} » : {e}", inscription.nom());
+                }
+            }
+        });
+        Ok(())
+    }
 }
 
 /// Why a request about documents, participants or signatures cannot be done: a French

@@ -19,6 +19,7 @@ use parafe_template::render::{Attachment, RenderOptions};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Moves a document to its next state in the caller's transaction, and queues the journal
 /// entry recording it; a request that ends unsigned closes its links. False if the document
@@ -264,34 +265,130 @@ impl Voie {
     }
 }
 
-/// Runs the outbox until the process ends (or the handle is aborted): its three lanes.
+/// How long a task taken stays this instance's without a renewal. Leases are renewed while
+/// their tasks run ([`RENOUVELLEMENT`]) rather than made longer than the longest task: how long
+/// a seal (TSA), a filing (S3) or an e-mail (SMTP) takes has no bound of parafe's own, and a
+/// lease that long would keep a dead instance's tasks waiting as long before another takes them
+/// over. With a minute, they start again within one; the holder would have to miss three
+/// renewals in a row to lose a task it runs, and then its completion is refused
+/// ([`db::outbox::terminer`]): the new holder records it. Leases are read on each instance's
+/// clock: the instances' clocks must agree to well within the minute (NTP).
+pub const BAIL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Time between two renewals of the leases this instance holds.
+const RENOUVELLEMENT: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn fin_du_bail(app: &App) -> DateTime<Utc> {
+    app.horloge.maintenant() + chrono::TimeDelta::from_std(BAIL).unwrap_or_default()
+}
+
+/// The tasks this process holds a lease on, from their taking until their end is recorded
+/// (their lease then ends with them): those whose leases are renewed. A task left out by a bug
+/// is not lost: its lease expires and it runs again.
+#[derive(Clone, Default)]
+struct Tenues(Arc<Mutex<HashSet<i64>>>);
+
+impl Tenues {
+    fn prendre(&self, ids: impl IntoIterator<Item = i64>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+    }
+
+    fn rendre<'i>(&self, ids: impl IntoIterator<Item = &'i i64>) {
+        let mut tenues = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            tenues.remove(id);
+        }
+    }
+
+    fn toutes(&self) -> Vec<i64> {
+        let tenues = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        tenues.iter().copied().collect()
+    }
+}
+
+/// Runs the outbox until the process ends (or the handle is aborted): its three lanes, and the
+/// renewal of their leases. First the leases of this instance's previous life (a crash) are
+/// given back: its unfinished tasks run again at once.
 pub fn demarrer(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        if let Err(e) = db::outbox::liberer_les_miens(&app.db, app.instance()).await {
+            tracing::error!("baux de la boîte d'envoi non rendus : {e}");
+        }
+        let tenues = Tenues::default();
         tokio::join!(
-            voie(&app, Voie::Documents),
-            voie(&app, Voie::Journal),
-            courriels(&app),
+            voie(&app, Voie::Documents, &tenues),
+            voie(&app, Voie::Journal, &tenues),
+            courriels(&app, &tenues),
+            renouveler(&app, &tenues),
         );
     })
 }
 
+/// Renews the leases of the tasks under way, in one statement, every [`RENOUVELLEMENT`].
+async fn renouveler(app: &App, tenues: &Tenues) {
+    let mut minuteur = tokio::time::interval(RENOUVELLEMENT);
+    minuteur.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        minuteur.tick().await;
+        let ids = tenues.toutes();
+        if let Err(e) =
+            db::outbox::renouveler(&app.db, app.instance(), &ids, fin_du_bail(app)).await
+        {
+            tracing::error!("baux de la boîte d'envoi non renouvelés : {e}");
+        }
+    }
+}
+
+/// Takes due tasks of these kinds for this instance; see [`db::outbox::prendre`].
+async fn prendre_taches(
+    app: &App,
+    tenues: &Tenues,
+    genres: &[Genre],
+    limite: usize,
+    commencer: bool,
+) -> Result<Vec<Tache>, sqlx::Error> {
+    let maintenant = app.horloge.maintenant();
+    let taches = db::outbox::prendre(
+        &app.db,
+        app.instance(),
+        maintenant,
+        fin_du_bail(app),
+        genres,
+        limite,
+        commencer,
+    )
+    .await?;
+    tenues.prendre(taches.iter().map(|t| t.id));
+    Ok(taches)
+}
+
+/// Gives the leases of unfinished tasks back (a lot that panicked, acceptances not recorded):
+/// due again at once.
+async fn liberer(app: &App, tenues: &Tenues, ids: &[i64]) {
+    tenues.rendre(ids);
+    if let Err(e) = db::outbox::liberer(&app.db, app.instance(), ids).await {
+        // Their leases expire: the tasks run again then.
+        tracing::error!("baux de la boîte d'envoi non rendus : {e}");
+    }
+}
+
 /// One lane: takes the due tasks of its kinds as lots finish, then waits for a lot to finish,
-/// a new task, or a second.
-async fn voie(app: &App, voie: Voie) {
+/// a new task, or a second. The tasks taken are leased to this instance: neither this lane nor
+/// another instance takes them again while they run.
+async fn voie(app: &App, voie: Voie, tenues: &Tenues) {
     let (lots, taille) = voie.capacite(app);
     let mut reveil = app.reveil.ecouter();
     let mut en_cours = tokio::task::JoinSet::new();
     // The tasks of each lot running, still `attente` in the table until done.
     let mut pris: HashMap<tokio::task::Id, Vec<i64>> = HashMap::new();
+    // Journal entries are begun as soon as taken (one write for the lot's taking and start).
+    let commencer = matches!(voie, Voie::Journal);
     loop {
         let libres = lots.saturating_sub(en_cours.len());
         if libres > 0 {
             // Seen now: a task queued from here on rings again.
             reveil.borrow_and_update();
-            let sauf: HashSet<i64> = pris.values().flatten().copied().collect();
-            let maintenant = app.horloge.maintenant();
-            match db::outbox::dues(&app.db, maintenant, voie.genres(), &sauf, libres * taille).await
-            {
+            match prendre_taches(app, tenues, voie.genres(), libres * taille, commencer).await {
                 Ok(taches) => {
                     let mut taches = taches.into_iter().peekable();
                     while taches.peek().is_some() {
@@ -308,15 +405,15 @@ async fn voie(app: &App, voie: Voie) {
         let plein = en_cours.len() >= lots;
         tokio::select! {
             Some(fini) = en_cours.join_next_with_id(), if !en_cours.is_empty() => {
-                let id = match fini {
-                    Ok((id, ())) => id,
+                match fini {
+                    Ok((id, ())) => tenues.rendre(pris.remove(&id).iter().flatten()),
                     // A lot that panicked: its tasks stay due.
                     Err(e) => {
                         tracing::error!("lot de la boîte d'envoi interrompu : {e}");
-                        e.id()
+                        let ids = pris.remove(&e.id()).unwrap_or_default();
+                        liberer(app, tenues, &ids).await;
                     }
-                };
-                pris.remove(&id);
+                }
             }
             Ok(()) = reveil.changed(), if !plein => {}
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if !plein => {}
@@ -330,11 +427,11 @@ async fn echouer(app: &App, tache: &Tache, e: &Erreur) {
     let raison = e.to_string();
     let ecrit = if e.permanente() {
         tracing::error!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche abandonnée : {raison}");
-        db::outbox::abandonner(&app.db, tache, &raison, maintenant).await
+        db::outbox::abandonner(&app.db, app.instance(), tache, &raison, maintenant).await
     } else {
         tracing::warn!(tache = %tache.cle, essai = tache.essais + 1, erreur = ?e, "tâche reportée : {raison}");
         let prochain = maintenant + outbox::attente(tache.essais + 1);
-        db::outbox::reporter(&app.db, tache, &raison, prochain).await
+        db::outbox::reporter(&app.db, app.instance(), tache, &raison, prochain).await
     };
     if let Err(e) = ecrit {
         tracing::error!("échec de la tâche {} non consigné : {e}", tache.cle);
@@ -357,6 +454,7 @@ async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let mut tx = app.db.begin().await?;
     db::outbox::terminer(
         &mut tx,
+        app.instance(),
         &[(tache.id, json!({ "deja_fait": true }))],
         app.horloge.maintenant(),
     )
@@ -379,18 +477,10 @@ fn evenement_de(tache: &Tache) -> Result<(PlieId, Evenement), Erreur> {
     Ok((plie_de(tache)?, (evenement, objets)))
 }
 
-/// The journal entries of a lot: marked started together, appended to each PLIE's chain with
-/// one disk sync, marked done in one transaction. A task whose entry may be in the journal
-/// already (a crash after the append) is matched to it rather than appended again.
+/// The journal entries of a lot (marked started as they were taken): appended to each PLIE's
+/// chain with one disk sync, marked done in one transaction. A task whose entry may be in the
+/// journal already (a crash after the append) is matched to it rather than appended again.
 async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
-    let tous: Vec<&Tache> = lot.iter().collect();
-    if let Err(e) = db::outbox::commencer(&app.db, &tous, app.horloge.maintenant()).await {
-        let e = Erreur::from(e);
-        for tache in &lot {
-            echouer(app, tache, &e).await;
-        }
-        return;
-    }
     let mut par_plie: BTreeMap<PlieId, Vec<(&Tache, Evenement)>> = BTreeMap::new();
     for tache in &lot {
         match evenement_de(tache) {
@@ -417,7 +507,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
             .map(|(tache, seq)| (tache.id, json!({ "seq": seq })))
             .collect();
         let mut tx = app.db.begin().await?;
-        db::outbox::terminer(&mut tx, &resultats, maintenant).await?;
+        db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
         tx.commit().await
     };
     if let Err(e) = termine.await {
@@ -610,9 +700,14 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let mut tx = app.db.begin().await?;
     let resultat =
         json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time });
-    if db::outbox::terminer(&mut tx, &[(tache.id, resultat)], app.horloge.maintenant())
-        .await?
-        .is_empty()
+    if db::outbox::terminer(
+        &mut tx,
+        app.instance(),
+        &[(tache.id, resultat)],
+        app.horloge.maintenant(),
+    )
+    .await?
+    .is_empty()
     {
         return Ok(());
     }
@@ -692,7 +787,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
     let resultat = json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued });
-    if db::outbox::terminer(&mut tx, &[(tache.id, resultat)], maintenant)
+    if db::outbox::terminer(&mut tx, app.instance(), &[(tache.id, resultat)], maintenant)
         .await?
         .is_empty()
     {
@@ -799,15 +894,13 @@ struct Envoye {
 /// starts as soon as a place frees (taken with those free then, marked begun in one write), and
 /// acceptances are recorded by groups: all those that arrived during the previous record, in one
 /// transaction. No message waits for the others of a lot, nor for a disk sync.
-async fn courriels(app: &App) {
+async fn courriels(app: &App, tenues: &Tenues) {
     let simultanees = app.config.service.taches_simultanees.max(1);
     // Take more once a quarter of the places is free: fewer, larger "begun" writes.
     let reprise = simultanees.div_ceil(4);
     let mut reveil = app.reveil.ecouter();
     let mut envois = tokio::task::JoinSet::new();
     let mut en_vol: HashMap<tokio::task::Id, i64> = HashMap::new();
-    // Taken and not recorded yet (still `attente` in the table): never taken twice.
-    let mut pris: HashSet<i64> = HashSet::new();
     let mut arrives: Vec<(Tache, Option<Envoye>)> = Vec::new();
     // The record under way, and the tasks it records.
     let mut greffe: Option<(tokio::task::JoinHandle<()>, Vec<i64>)> = None;
@@ -815,10 +908,11 @@ async fn courriels(app: &App) {
         let libres = simultanees - envois.len();
         if libres >= reprise {
             reveil.borrow_and_update();
-            match prendre(app, &pris, libres).await {
+            // Taken and marked begun in one write (a message begun and not recorded is sent
+            // again marked as such after a crash); leased: never taken twice.
+            match prendre_taches(app, tenues, &[Genre::Courriel], libres, true).await {
                 Ok(taches) => {
                     for tache in taches {
-                        pris.insert(tache.id);
                         let (app, id) = (app.clone(), tache.id);
                         let envoi = envois.spawn(async move {
                             let envoi = envoyer_un(&app, &tache).await;
@@ -834,9 +928,13 @@ async fn courriels(app: &App) {
             let (app, lot) = (app.clone(), std::mem::take(&mut arrives));
             let ids = lot.iter().map(|(t, _)| t.id).collect();
             let tache = tokio::spawn(async move {
+                let ids: Vec<i64> = lot.iter().map(|(t, _)| t.id).collect();
                 if let Err(e) = enregistrer(&app, lot).await {
                     // Left `attente`: taken again, and sent again marked as such.
                     tracing::error!("accusés de remise non enregistrés : {e}");
+                    if let Err(e) = db::outbox::liberer(&app.db, app.instance(), &ids).await {
+                        tracing::error!("baux de la boîte d'envoi non rendus : {e}");
+                    }
                 }
             });
             greffe = Some((tache, ids));
@@ -850,7 +948,7 @@ async fn courriels(app: &App) {
                         Ok(envoye) => arrives.push((tache, envoye)),
                         Err(e) => {
                             echouer(app, &tache, &e).await;
-                            pris.remove(&tache.id);
+                            tenues.rendre([&tache.id]);
                         }
                     }
                 }
@@ -858,7 +956,7 @@ async fn courriels(app: &App) {
                 Err(e) => {
                     tracing::error!("envoi de courriel interrompu : {e}");
                     if let Some(tache) = en_vol.remove(&e.id()) {
-                        pris.remove(&tache);
+                        liberer(app, tenues, &[tache]).await;
                     }
                 }
             },
@@ -868,26 +966,19 @@ async fn courriels(app: &App) {
                     None => std::future::pending().await,
                 }
             } => {
-                if let Err(e) = fini {
+                if let Err(e) = &fini {
                     tracing::error!("enregistrement des accusés interrompu : {e}");
                 }
-                for id in greffe.take().map(|g| g.1).unwrap_or_default() {
-                    pris.remove(&id);
+                let ids = greffe.take().map(|g| g.1).unwrap_or_default();
+                match fini {
+                    Ok(()) => tenues.rendre(&ids),
+                    Err(_) => liberer(app, tenues, &ids).await,
                 }
             }
             Ok(()) = reveil.changed(), if attente => {}
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => {}
         }
     }
-}
-
-/// Takes up to `places` due e-mails not already under way, and marks them begun (a message
-/// begun and not recorded is sent again marked as such after a crash).
-async fn prendre(app: &App, pris: &HashSet<i64>, places: usize) -> Result<Vec<Tache>, Erreur> {
-    let maintenant = app.horloge.maintenant();
-    let taches = db::outbox::dues(&app.db, maintenant, &[Genre::Courriel], pris, places).await?;
-    db::outbox::commencer(&app.db, &taches.iter().collect::<Vec<_>>(), maintenant).await?;
-    Ok(taches)
 }
 
 /// Records the acceptances of sent e-mails in one transaction (one disk sync for all): their
@@ -906,7 +997,7 @@ async fn enregistrer(app: &App, envoyes: Vec<(Tache, Option<Envoye>)>) -> Result
         })
         .collect();
     let mut tx = app.db.begin().await?;
-    let marquees = db::outbox::terminer(&mut tx, &resultats, maintenant).await?;
+    let marquees = db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
     for (tache, envoye) in &envoyes {
         if !marquees.contains(&tache.id) {
             continue;

@@ -341,19 +341,41 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     Ok(())
 }
 
+/// Whether this instance does the periodic job `nom` this period: it holds the job's lease
+/// (one conditional write, [`db::grappe::prendre_veille`]) for one period, and keeps it from
+/// one period to the next while it lives. Another instance takes it over once it expires, a
+/// period at most after its holder stopped. Two passes overlapping (one longer than a period)
+/// would do no harm: a pass run twice does nothing twice.
+async fn a_moi(app: &App, nom: &str, periode: std::time::Duration) -> bool {
+    let maintenant = app.horloge.maintenant();
+    let jusqu_a = maintenant + chrono::TimeDelta::from_std(periode).unwrap_or_default();
+    match db::grappe::prendre_veille(&app.db, nom, app.instance(), maintenant, jusqu_a).await {
+        Ok(pris) => pris,
+        Err(e) => {
+            tracing::warn!("veille {nom} : bail illisible : {e}");
+            false
+        }
+    }
+}
+
 /// Every `veille_secondes`: reminders, expiries, and the journal anchor when its interval has
-/// passed.
+/// passed; each by one instance only when several share the database.
 pub fn veilleur(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let secondes = app.config.service.veille_secondes.max(1);
-        let mut minute = tokio::time::interval(std::time::Duration::from_secs(secondes));
+        let periode = std::time::Duration::from_secs(secondes);
+        let mut minute = tokio::time::interval(periode);
         loop {
             minute.tick().await;
-            if let Err(e) = veiller(&app).await {
-                tracing::warn!("échéancier : {e}");
+            if a_moi(&app, "echeancier", periode).await {
+                if let Err(e) = veiller(&app).await {
+                    tracing::warn!("échéancier : {e}");
+                }
             }
-            if let Err(e) = app.vault.anchor_if_due(app.tsa.as_ref()).await {
-                tracing::warn!("ancrage du journal : {e}");
+            if a_moi(&app, "ancrage", periode).await {
+                if let Err(e) = app.vault.anchor_if_due(app.tsa.as_ref()).await {
+                    tracing::warn!("ancrage du journal : {e}");
+                }
             }
         }
     })

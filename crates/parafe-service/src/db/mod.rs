@@ -16,6 +16,7 @@ pub mod bilans;
 pub mod copie;
 pub mod documents;
 pub mod exports;
+pub mod grappe;
 pub mod jetons_api;
 pub mod journal;
 pub mod justificatifs;

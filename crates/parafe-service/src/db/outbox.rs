@@ -78,37 +78,96 @@ pub async fn ajouter(
     Ok(())
 }
 
-/// The tasks of these kinds due now, oldest first, but for those already taken (`sauf`).
-pub async fn dues(
+/// A task's row as [`prendre`] takes it.
+#[derive(sqlx::FromRow)]
+struct Prise {
+    id: i64,
+    cle: String,
+    genre: String,
+    plie: String,
+    charge: String,
+    essais: i64,
+    prochain_essai: String,
+    interrompue: i64,
+}
+
+/// Takes up to `limite` due tasks of these kinds for `instance`, oldest first, in one statement:
+/// those whose lease is absent or expired (a task another instance runs is not due), leased
+/// until `bail_jusqu_a`. With `commencer`, their outside effect (e-mails handed to the SMTP
+/// server, entries appended to the journal) is marked started in the same write: if the holder
+/// dies before their end is recorded, the next knows the effect may exist. A task that was begun by an earlier holder (a crash, or an instance
+/// that died) comes back [`Tache::interrompue`].
+pub async fn prendre(
     db: &Pool,
+    instance: &str,
     maintenant: DateTime<Utc>,
+    bail_jusqu_a: DateTime<Utc>,
     genres: &[Genre],
-    sauf: &HashSet<i64>,
     limite: usize,
+    commencer: bool,
 ) -> Result<Vec<Tache>, sqlx::Error> {
-    let mut requete = crate::db::Requete::new(
-        super::Dialecte::du_pool(db),
-        "SELECT id, cle, genre, plie, charge, essais,
-                CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END FROM outbox
-         WHERE etat = 'attente' AND prochain_essai <= ",
-    );
+    if limite == 0 {
+        return Ok(Vec::new());
+    }
+    let dialecte = super::Dialecte::du_pool(db);
+    let le = instant(maintenant);
+    let mut requete = crate::db::Requete::new(dialecte, "UPDATE outbox SET bail_instance = ");
     requete
-        .push_bind(instant(maintenant))
-        .push(" AND genre IN (");
+        .push_bind(instance.to_owned())
+        .push(", bail_jusqu_a = ")
+        .push_bind(instant(bail_jusqu_a));
+    if commencer {
+        // SET reads the row as it was: a start already marked stays, and tells the resend.
+        requete
+            .push(", commence_le = coalesce(commence_le, ")
+            .push_bind(le.clone())
+            .push(")");
+    }
+    requete
+        .push(
+            " WHERE id IN (SELECT id FROM outbox
+               WHERE etat = 'attente' AND prochain_essai <= ",
+        )
+        .push_bind(le.clone())
+        .push(" AND (bail_jusqu_a IS NULL OR bail_jusqu_a <= ")
+        .push_bind(le.clone())
+        .push(") AND genre IN (");
     let mut liste = requete.separated(", ");
     for g in genres {
         liste.push_bind(g.code());
     }
     requete
         .push(") ORDER BY prochain_essai, id LIMIT ")
-        .push_bind((limite + sauf.len()) as i64);
-    let rows: Vec<(i64, String, String, String, String, i64, i64)> =
-        requete.build_query_as().fetch_all(db).await?;
+        .push_bind(limite as i64);
+    if dialecte == super::Dialecte::Postgres {
+        // Two instances claiming at once take different rows, neither waits for the other.
+        requete.push(" FOR UPDATE SKIP LOCKED");
+    }
+    requete.push(") RETURNING id, cle, genre, plie, charge, essais, prochain_essai, ");
+    if commencer {
+        // Marked now, or earlier (same instant to the millisecond: never, the clock runs on).
+        requete
+            .push("CASE WHEN commence_le = ")
+            .push_bind(le)
+            .push(" THEN 0 ELSE 1 END AS interrompue");
+    } else {
+        requete.push("CASE WHEN commence_le IS NULL THEN 0 ELSE 1 END AS interrompue");
+    }
+    let mut prises: Vec<Prise> = requete.build_query_as().fetch_all(db).await?;
+    // RETURNING follows no order: the journal's entries keep their queue's.
+    prises.sort_by(|a, b| (&a.prochain_essai, a.id).cmp(&(&b.prochain_essai, b.id)));
     let mut taches = Vec::new();
-    for (id, cle, genre, plie, charge, essais, interrompue) in rows {
-        if sauf.contains(&id) || taches.len() == limite {
-            continue;
-        }
+    for Prise {
+        id,
+        cle,
+        genre,
+        plie,
+        charge,
+        essais,
+        interrompue,
+        ..
+    } in prises
+    {
         // The kinds were filtered in SQL: only the payload can fail here.
         let Some(genre) = Genre::parse(&genre) else {
             continue;
@@ -126,18 +185,84 @@ pub async fn dues(
             // Trying it again would fail the same way: given up, staff see why.
             Err(e) => {
                 let raison = format!("charge de la tâche illisible : {e}");
-                abandonner_id(db, id, essais, &raison, maintenant).await?;
+                abandonner_id(db, instance, id, essais, &raison, maintenant).await?;
             }
         }
     }
     Ok(taches)
 }
 
+/// Extends the leases `instance` still holds on these tasks (those it runs, and those it
+/// finished but has not recorded yet), in one statement per few thousand. A lease lost meanwhile
+/// stays lost.
+pub async fn renouveler(
+    db: &Pool,
+    instance: &str,
+    ids: &[i64],
+    bail_jusqu_a: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let jusqu_a = instant(bail_jusqu_a);
+    for lot in ids.chunks(super::PARAMETRES_PAR_REQUETE - 2) {
+        let mut requete = crate::db::Requete::new(
+            super::Dialecte::du_pool(db),
+            "UPDATE outbox SET bail_jusqu_a = ",
+        );
+        requete
+            .push_bind(jusqu_a.clone())
+            .push(" WHERE etat = 'attente' AND bail_jusqu_a IS NOT NULL AND bail_instance = ")
+            .push_bind(instance.to_owned())
+            .push(" AND id IN (");
+        let mut liste = requete.separated(", ");
+        for id in lot {
+            liste.push_bind(*id);
+        }
+        requete.push(")");
+        requete.build().execute(db).await?;
+    }
+    Ok(())
+}
+
+/// Gives back the leases of these tasks (a lot that panicked, acceptances not recorded): due
+/// again at once, for any instance.
+pub async fn liberer(db: &Pool, instance: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut requete = crate::db::Requete::new(
+        super::Dialecte::du_pool(db),
+        "UPDATE outbox SET bail_jusqu_a = NULL WHERE etat = 'attente' AND bail_instance = ",
+    );
+    requete.push_bind(instance.to_owned()).push(" AND id IN (");
+    let mut liste = requete.separated(", ");
+    for id in ids {
+        liste.push_bind(*id);
+    }
+    requete.push(")");
+    requete.build().execute(db).await?;
+    Ok(())
+}
+
+/// At start: the leases this instance's name held in its previous life (a crash) are given
+/// back, so that its tasks run again at once rather than after their expiry. Only right when no
+/// other live process carries the name (`App::inscrire` sees to it on PostgreSQL).
+pub async fn liberer_les_miens(db: &Pool, instance: &str) -> Result<u64, sqlx::Error> {
+    let fait = sqlx::query(
+        "UPDATE outbox SET bail_jusqu_a = NULL
+         WHERE bail_instance = $1 AND etat = 'attente' AND bail_jusqu_a IS NOT NULL",
+    )
+    .bind(instance)
+    .execute(db)
+    .await?;
+    Ok(fait.rows_affected())
+}
+
 /// Marks tasks done with what each produced, in the transaction that commits their effects,
 /// in one statement per few thousand tasks. Returns the ids marked now: a task already done is
-/// left out (then the caller must roll back its effect).
+/// left out (then the caller must roll back its effect), and so is a task whose lease
+/// `instance` lost: another instance took it over, and records it.
 pub async fn terminer(
     tx: &mut sqlx::AnyConnection,
+    instance: &str,
     faites: &[(i64, serde_json::Value)],
     maintenant: DateTime<Utc>,
 ) -> Result<HashSet<i64>, sqlx::Error> {
@@ -157,45 +282,21 @@ pub async fn terminer(
         requete.push_values(lot, |mut ligne, (id, resultat)| {
             ligne.push_bind(*id).push_bind(resultat.to_string());
         });
-        requete.push(
-            ") AS v WHERE outbox.id = v.column1 AND outbox.etat = 'attente' RETURNING outbox.id",
-        );
+        requete
+            .push(") AS v WHERE outbox.id = v.column1 AND outbox.etat = 'attente' AND outbox.bail_instance = ")
+            .push_bind(instance.to_owned())
+            .push(" RETURNING outbox.id");
         let ids: Vec<i64> = requete.build_query_scalar().fetch_all(&mut *tx).await?;
         marquees.extend(ids);
     }
     Ok(marquees)
 }
 
-/// Marks the outside effect of these tasks (e-mails handed to the SMTP server, entries
-/// appended to the journal) as started, in one write: if the process dies before their end is
-/// recorded, the next run knows the effect may exist ([`Tache::interrompue`]).
-pub async fn commencer(
-    db: &Pool,
-    taches: &[&Tache],
-    maintenant: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    if taches.is_empty() {
-        return Ok(());
-    }
-    let mut requete = crate::db::Requete::new(
-        super::Dialecte::du_pool(db),
-        "UPDATE outbox SET commence_le = ",
-    );
-    requete
-        .push_bind(instant(maintenant))
-        .push(" WHERE id IN (");
-    let mut ids = requete.separated(", ");
-    for t in taches {
-        ids.push_bind(t.id);
-    }
-    requete.push(")");
-    requete.build().execute(db).await?;
-    Ok(())
-}
-
-/// Records a failed attempt and when to try again.
+/// Records a failed attempt and when to try again; the lease is given back. Nothing is written
+/// when `instance` lost the task's lease.
 pub async fn reporter(
     db: &Pool,
+    instance: &str,
     tache: &Tache,
     erreur: &str,
     prochain: DateTime<Utc>,
@@ -204,30 +305,34 @@ pub async fn reporter(
         // A refused or failed SMTP exchange is not in doubt: the next one is not a resend. A
         // journal entry may have been written before the failure: it stays in doubt.
         "UPDATE outbox SET essais = $1, prochain_essai = $2, derniere_erreur = $3,
-           commence_le = CASE genre WHEN 'journal' THEN commence_le END
-         WHERE id = $4 AND etat = 'attente'",
+           commence_le = CASE genre WHEN 'journal' THEN commence_le END, bail_jusqu_a = NULL
+         WHERE id = $4 AND etat = 'attente' AND bail_instance = $5",
     )
     .bind(tache.essais + 1)
     .bind(instant(prochain))
     .bind(erreur)
     .bind(tache.id)
+    .bind(instance)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Gives a task up after a permanent failure, with its reason: it is not tried again.
+/// Gives a task up after a permanent failure, with its reason: it is not tried again. Nothing
+/// is written when `instance` lost the task's lease.
 pub async fn abandonner(
     db: &Pool,
+    instance: &str,
     tache: &Tache,
     raison: &str,
     maintenant: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    abandonner_id(db, tache.id, tache.essais, raison, maintenant).await
+    abandonner_id(db, instance, tache.id, tache.essais, raison, maintenant).await
 }
 
 async fn abandonner_id(
     db: &Pool,
+    instance: &str,
     id: i64,
     essais: i64,
     raison: &str,
@@ -235,15 +340,16 @@ async fn abandonner_id(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET etat = 'abandon', essais = $1, derniere_erreur = $2, fait_le = $3,
-           commence_le = NULL,
+           commence_le = NULL, bail_jusqu_a = NULL,
            charge = CASE WHEN json_valid(charge) THEN json_remove(charge, '$.courriel.texte')
                     ELSE charge END
-         WHERE id = $4 AND etat = 'attente'",
+         WHERE id = $4 AND etat = 'attente' AND bail_instance = $5",
     )
     .bind(essais + 1)
     .bind(raison)
     .bind(instant(maintenant))
     .bind(id)
+    .bind(instance)
     .execute(db)
     .await?;
     Ok(())
