@@ -209,3 +209,135 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     );
     assert!(dit.contains("coffre intègre"), "{dit}");
 }
+
+/// The first line of `verify --store`: chains, entries, anchors and objects counted.
+fn decompte(dit: &str) -> String {
+    dit.lines()
+        .find(|l| l.contains("chaîne(s)"))
+        .and_then(|l| l.split(" relus").next())
+        .unwrap_or_else(|| panic!("pas de décompte : {dit}"))
+        .to_owned()
+}
+
+#[test]
+fn une_installation_embarquee_migre_en_grappe_sans_rien_perdre() {
+    if base_postgres() {
+        // The migration starts from SQLite and the embedded store: the SQLite pass covers it.
+        return;
+    }
+    let Plie {
+        dir,
+        smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let email = "samira.benali@exemple.fr";
+    // Evidence of every kind: a contract signed and delivered, one waiting for its signature by
+    // link (its version only in the data directory), a workshop sheet closed.
+    let samira = participant_ref(&service, &referent, "Benali");
+    let karim = participant_ref(&service, &referent, "Durand");
+    let contrat = |methode: &str| {
+        json!({
+            "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+            "signataires": [{ "role": "participant", "methode": methode }],
+        })
+    };
+    let (signe, version) = service.creer_et_envoyer(&referent, &contrat("tablette"));
+    for rang in [0, 1] {
+        service.ok(
+            "POST",
+            &format!("/api/documents/{signe}/signatures"),
+            &referent,
+            Some(&json!({ "rang": rang, "signature": signature(&version) })),
+        );
+    }
+    let (en_attente, version_en_attente) = service.creer_et_envoyer(&referent, &contrat("lien"));
+    let jeton = lien(&smtp.attendre(email, "/signer/"));
+    let tablette = service.connecter(&smtp, "t.garnier@plie.fr");
+    let f = tablette.ouvrir_atelier("Atelier CV", "2025-10-15", &[&samira, &karim]);
+    for (cle, qui) in [("s", "Samira BENALI"), ("k", "Karim DURAND")] {
+        let (status, v) = tablette.signer(&f, cle, json!({ "signataire": f.id(qui) }));
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let (status, v) = tablette.cloturer(&f, "cloture", signature(&f.version));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    service.attendre_etat(&referent, &f.document, "depose");
+    service.attendre_etat(&referent, &signe, "delivre");
+    service.attendre_outbox_vide(&referent);
+    let vues = |s: &Service| {
+        [
+            format!("/api/documents/{signe}"),
+            format!("/api/documents/{en_attente}"),
+            format!("/api/documents/{}", f.document),
+            format!("/api/participants/{samira}"),
+        ]
+        .map(|chemin| s.ok("GET", &chemin, &referent, None))
+    };
+    let avant = vues(&service);
+    let data = service.data.to_string_lossy().into_owned();
+    let out = parafe(&["verify", "--store", "--data-dir", &data]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let decompte_avant = decompte(&text(&out.stdout));
+    service.tuer();
+
+    // The cluster's parts: a new database, a bucket with Object Lock; the command moves all.
+    let moto = Moto::start();
+    let grappe_a = dir.path().join("grappe-a");
+    let url = crate::service::base_du_dossier(&grappe_a);
+    let toml = format!("{}\n[base]\nurl = \"{url}\"\n", reglages_de_grappe(&moto));
+    let migrer = |vers: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_parafe"))
+            .args(["base", "migrer", "--data-dir", &data, "--vers", vers])
+            .args(["--s3", &moto.endpoint(), "--compartiment", "grappe"])
+            .env("AWS_ACCESS_KEY_ID", ACCESS)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .output()
+            .unwrap()
+    };
+    let out = migrer(&url);
+    let dit = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "{dit}");
+    assert!(dit.contains("migration faite"), "{dit}");
+    // A second run finds the database no longer empty and stops before touching anything.
+    let encore = migrer(&url);
+    assert_eq!(encore.status.code(), Some(1), "{}", text(&encore.stdout));
+    assert!(text(&encore.stderr).contains("n'est pas vide"));
+
+    // Instance « a », on a machine that never had the embedded installation: the same keys,
+    // the new configuration. Before it serves, the command line proves the same chains.
+    std::fs::create_dir_all(grappe_a.join("cles")).unwrap();
+    for cle in std::fs::read_dir(service.data.join("cles")).unwrap() {
+        let cle = cle.unwrap();
+        std::fs::copy(cle.path(), grappe_a.join("cles").join(cle.file_name())).unwrap();
+    }
+    let a = Service::lancer(
+        &grappe_a,
+        Reglages {
+            smtp: Some(smtp.port),
+            toml,
+            ..Reglages::default()
+        },
+    );
+    let controle = verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle"));
+    assert_eq!(decompte(&controle), decompte_avant, "{controle}");
+    assert_eq!(vues(&a), avant);
+
+    // The waiting contract is signed on « b »: its version read from the bucket.
+    let b = a.instance_voisine(&dir.path().join("grappe-b"), "b");
+    confirmer_code(&b, &smtp, email, &jeton);
+    b.ok(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version_en_attente)),
+    );
+    b.ok(
+        "POST",
+        &format!("/api/documents/{en_attente}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 1, "signature": signature(&version_en_attente) })),
+    );
+    a.attendre_etat(&referent, &en_attente, "delivre");
+    verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle-apres"));
+}
