@@ -341,3 +341,94 @@ fn une_installation_embarquee_migre_en_grappe_sans_rien_perdre() {
     a.attendre_etat(&referent, &en_attente, "delivre");
     verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle-apres"));
 }
+
+#[test]
+fn une_instance_tuee_en_plein_scellement_perd_son_disque_les_autres_finissent() {
+    if !base_postgres() {
+        return;
+    }
+    let mut g = grappe(&["b", "c"]);
+    let referent = g.plie.referent.clone();
+    let samira = participant_ref(&g.plie.service, &referent, "Benali");
+    const LOT: usize = 50;
+    fn instances(g: &Grappe, i: usize) -> &Service {
+        match i % 3 {
+            0 => &g.plie.service,
+            n => &g.voisines[n - 1],
+        }
+    }
+    let mut references = Vec::new();
+    for i in 0..LOT {
+        let service = instances(&g, i);
+        let (reference, version) = service.creer_et_envoyer(
+            &referent,
+            &json!({
+                "workflow": "contrat-engagement", "participant": samira,
+                "donnees": contrat_donnees(),
+            }),
+        );
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 0, "signature": signature(&version) })),
+        );
+        references.push((reference, version));
+    }
+    // The last signatures, spread over the three; then « a » is killed while the cluster seals
+    // and mails, and its disk is lost.
+    for (i, (reference, version)) in references.iter().enumerate() {
+        instances(&g, i + 1).ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 1, "signature": signature(version) })),
+        );
+    }
+    let scelles = |g: &Grappe| {
+        g.plie
+            .smtp
+            .courriels()
+            .iter()
+            .filter(|m| m.contains("signé et scellé"))
+            .count()
+    };
+    let debut = Instant::now();
+    while scelles(&g) < 3 && debut.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    g.plie.service.tuer();
+    std::fs::remove_dir_all(&g.plie.service.data).unwrap();
+    let avant = scelles(&g);
+    assert!(
+        avant < 2 * LOT,
+        "l'arrêt doit tomber au milieu du lot ({avant} remises déjà faites)"
+    );
+
+    // « b » and « c » finish, « a »'s tasks included once its leases have run out.
+    let b = &g.voisines[0];
+    let debut = Instant::now();
+    for (reference, _) in &references {
+        loop {
+            let v = b.ok(
+                "GET",
+                &format!("/api/documents/{reference}"),
+                &referent,
+                None,
+            );
+            if v["document"]["etat"] == "delivre" {
+                break;
+            }
+            assert!(debut.elapsed() < Duration::from_secs(240), "{v}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    g.voisines[1].attendre_outbox_vide(&referent);
+    let controle = g.plie.dir.path().join("controle");
+    verifier_depuis_une_instance_neuve(&g.voisines[1], &controle);
+    crate::service::verifier_les_remises(
+        &g.plie.smtp,
+        &crate::service::journal(&controle),
+        &references,
+    );
+}

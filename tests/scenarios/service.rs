@@ -929,7 +929,7 @@ pub fn segments_du_journal(data: &Path) -> Vec<PathBuf> {
 }
 
 /// Every segment of the PLIE's journal, in order.
-fn journal(data: &Path) -> String {
+pub fn journal(data: &Path) -> String {
     segments_du_journal(data)
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
@@ -1658,49 +1658,8 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
     for (reference, _) in &references {
         service.attendre_etat(&referent, reference, "delivre");
     }
-    // One delivery recorded per document and recipient, one filing per document. A message
-    // the server took at the instant of the kill, before parafe heard its answer, can only go
-    // again: with the same Message-ID and flagged as a resend, never as a new message.
     service.attendre_outbox_vide(&referent);
-    let courriels = smtp.courriels();
-    let journal = journal(&service.data);
-    for (reference, _) in &references {
-        for role in ["participant", "prescripteur"] {
-            let id = format!("<{reference}.{role}@parafe>");
-            let recus: Vec<&String> = courriels
-                .iter()
-                .filter(|m| m.contains(&format!("Message-ID: {id}")))
-                .collect();
-            assert!(!recus.is_empty(), "{id} jamais reçu");
-            assert!(recus.len() <= 2, "{id} reçu {} fois", recus.len());
-            assert_eq!(
-                journal.matches(&format!("\"message_id\":\"{id}\"")).count(),
-                1,
-                "{id} : une remise au journal"
-            );
-            if recus.len() == 2 {
-                assert!(
-                    journal.contains(&format!("\"message_id\":\"{id}\",\"smtp_reply\"")),
-                    "{id}"
-                );
-                let eml = std::fs::read_dir(&smtp.dossier)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-                    .map(|p| std::fs::read_to_string(p).unwrap())
-                    .filter(|m| m.contains(&id))
-                    .collect::<Vec<_>>();
-                assert_eq!(
-                    eml.iter().filter(|m| m.contains("X-Parafe-Renvoi")).count(),
-                    1,
-                    "{id} : le second envoi est marqué"
-                );
-            }
-        }
-    }
-    assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), LOT);
-    assert_eq!(journal.matches("\"to\":\"delivre\"").count(), LOT);
+    verifier_les_remises(&smtp, &journal(&service.data), &references);
     let out = parafe(&[
         "verify",
         "--store",
@@ -2538,4 +2497,51 @@ async fn les_schemas_sqlite_et_postgresql_vont_de_pair() {
         )
         .await
     );
+}
+
+/// After a crash in the middle of sealing and mailing `references`: one filing and one
+/// delivery to `delivre` per document in the `journal` text, one delivery recorded per document
+/// and recipient. A message the server took at the instant of the kill, before parafe heard its
+/// answer, can only go again: with the same Message-ID and flagged as a resend, never as a new
+/// message.
+pub fn verifier_les_remises(smtp: &Smtp, journal: &str, references: &[(String, String)]) {
+    let courriels = smtp.courriels();
+    for (reference, _) in references {
+        for role in ["participant", "prescripteur"] {
+            let id = format!("<{reference}.{role}@parafe>");
+            let recus: Vec<&String> = courriels
+                .iter()
+                .filter(|m| m.contains(&format!("Message-ID: {id}")))
+                .collect();
+            assert!(!recus.is_empty(), "{id} jamais reçu");
+            assert!(recus.len() <= 2, "{id} reçu {} fois", recus.len());
+            assert_eq!(
+                journal.matches(&format!("\"message_id\":\"{id}\"")).count(),
+                1,
+                "{id} : une remise au journal"
+            );
+            if recus.len() == 2 {
+                assert!(
+                    journal.contains(&format!("\"message_id\":\"{id}\",\"smtp_reply\"")),
+                    "{id}"
+                );
+                let eml = std::fs::read_dir(&smtp.dossier)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .map(|p| std::fs::read_to_string(p).unwrap())
+                    .filter(|m| m.contains(&id))
+                    .collect::<Vec<_>>();
+                assert_eq!(
+                    eml.iter().filter(|m| m.contains("X-Parafe-Renvoi")).count(),
+                    1,
+                    "{id} : le second envoi est marqué"
+                );
+            }
+        }
+    }
+    let lot = references.len();
+    assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), lot);
+    assert_eq!(journal.matches("\"to\":\"delivre\"").count(), lot);
 }

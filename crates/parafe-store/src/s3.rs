@@ -479,7 +479,11 @@ impl S3 {
                 .send()
                 .await
                 .map_err(|e| classify(e).1)?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             match page.next_continuation_token() {
                 Some(t) if page.is_truncated() == Some(true) => suite = Some(t.to_owned()),
                 _ => return Ok(keys),
@@ -529,7 +533,13 @@ impl S3 {
         if lock && out.object_lock_legal_hold_status() == Some(&ObjectLockLegalHoldStatus::On) {
             request = request.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
         }
-        match request.body(out.body).customize().disable_payload_signing().send().await {
+        match request
+            .body(out.body)
+            .customize()
+            .disable_payload_signing()
+            .send()
+            .await
+        {
             Ok(_) => Ok(Put::Stored),
             Err(e) => match classify(e) {
                 (Some(412), _) => Ok(Put::AlreadyThere),
