@@ -432,3 +432,34 @@ fn une_instance_tuee_en_plein_scellement_perd_son_disque_les_autres_finissent() 
         &references,
     );
 }
+
+#[test]
+fn une_grappe_sans_base_ni_s3_ni_smtp_partages_est_refusee_au_demarrage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("parafe.toml"), "[grappe]\ninstance = \"a\"\n").unwrap();
+    let out = parafe(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let dit = text(&out.stderr);
+    assert!(!out.status.success(), "{dit}");
+    for manque in ["[base] url", "[store] endpoint", "[courriel] smtp"] {
+        assert!(dit.contains(manque), "{manque} ? {dit}");
+    }
+    // Nothing was started nor written: no database, no journal, no keys.
+    let crees: Vec<_> = std::fs::read_dir(&data).unwrap().flatten().collect();
+    assert_eq!(crees.len(), 1, "{crees:?}");
+    // A name that a log line or a lease could not carry as such.
+    std::fs::write(data.join("parafe.toml"), "[grappe]\ninstance = \"a b\"\n").unwrap();
+    let out = parafe(&["serve", "--data-dir", data.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("[grappe] instance « a b »"),
+        "{}",
+        text(&out.stderr)
+    );
+}
