@@ -71,30 +71,6 @@ fn verifier_depuis_une_instance_neuve(service: &Service, data: &Path) -> String 
     dit
 }
 
-fn attendre_pack(service: &Service, jeton: &str, pack: &str) {
-    let debut = Instant::now();
-    loop {
-        let v = service.ok("GET", &format!("/api/exports/{pack}"), jeton, None);
-        if v["etat"] == "fini" {
-            return;
-        }
-        assert_ne!(v["etat"], "echec", "{v}");
-        assert!(debut.elapsed() < Duration::from_secs(120), "{v}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn telecharger(service: &Service, jeton: &str, pack: &str) -> Vec<u8> {
-    let r = service
-        .client
-        .get(format!("{}/api/exports/{pack}/zip", service.url))
-        .bearer_auth(jeton)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.bytes().unwrap().to_vec()
-}
-
 #[test]
 fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     if !base_postgres() {
@@ -174,10 +150,10 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
     let v = b.ok("POST", "/api/exports", coordinateur, Some(&demande));
     let pack = v["ref"].as_str().unwrap().to_owned();
-    attendre_pack(c, coordinateur, &pack);
-    let zip = telecharger(c, coordinateur, &pack);
+    c.attendre_pack(coordinateur, &pack);
+    let zip = c.telecharger_pack(coordinateur, &pack);
     assert!(zip.starts_with(b"PK"));
-    assert_eq!(telecharger(a, coordinateur, &pack), zip);
+    assert_eq!(a.telecharger_pack(coordinateur, &pack), zip);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let noms: Vec<String> = archive.file_names().map(str::to_owned).collect();
     for piece in ["-contrat-engagement.pdf", "emargements-collectifs/"] {

@@ -556,11 +556,17 @@ impl Service {
     pub fn pack(&self, jeton: &str, demande: &Value) -> Vec<u8> {
         let v = self.ok("POST", "/api/exports", jeton, Some(demande));
         let reference = v["ref"].as_str().unwrap().to_owned();
+        self.attendre_pack(jeton, &reference);
+        self.telecharger_pack(jeton, &reference)
+    }
+
+    /// Waits until the export `reference` is made (by whichever instance).
+    pub fn attendre_pack(&self, jeton: &str, reference: &str) {
         let debut = Instant::now();
         loop {
             let v = self.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
             if v["etat"] == "fini" {
-                break;
+                return;
             }
             assert_ne!(v["etat"], "echec", "{v}");
             assert!(
@@ -569,14 +575,18 @@ impl Service {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        self.client
+    }
+
+    /// The bytes of the finished export `reference`.
+    pub fn telecharger_pack(&self, jeton: &str, reference: &str) -> Vec<u8> {
+        let r = self
+            .client
             .get(format!("{}/api/exports/{reference}/zip", self.url))
             .bearer_auth(jeton)
             .send()
-            .unwrap()
-            .bytes()
-            .unwrap()
-            .to_vec()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "pack {reference}");
+        r.bytes().unwrap().to_vec()
     }
 
     /// Waits until a document reaches `etat`.

@@ -310,23 +310,9 @@ impl S3 {
 
     /// Reads an object back and hashes it as it streams. `None` when it is absent.
     pub async fn rehash(&self, key: &str) -> Result<Option<(Sha256Digest, u64)>, S3Failure> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                return match classify(e) {
-                    (Some(404), _) => Ok(None),
-                    (_, failure) => Err(failure),
-                }
-            }
+        let Some((mut body, _)) = self.get(key).await? else {
+            return Ok(None);
         };
-        let mut body = out.body;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
