@@ -37,16 +37,28 @@ struct Grappe {
     voisines: Vec<Service>,
 }
 
-fn grappe(voisines: &[&str]) -> Grappe {
-    let moto = Moto::start();
-    let toml = reglages_de_grappe(&moto);
-    let plie = Plie::pret_avec(
+/// Instance « a » of a cluster on `moto`, its PLIE set up.
+pub fn plie_en_grappe(moto: &Moto) -> Plie {
+    let toml = reglages_de_grappe(moto);
+    // The development seal made once, then given to every instance (as a PKCS#12 would be).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let init = parafe(&["init", "--data-dir", data.to_str().unwrap()]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    Plie::pret_dans(
+        dir,
+        &data,
         None,
         Reglages {
             toml,
             ..Reglages::default()
         },
-    );
+    )
+}
+
+fn grappe(voisines: &[&str]) -> Grappe {
+    let moto = Moto::start();
+    let plie = plie_en_grappe(&moto);
     let voisines = voisines
         .iter()
         .map(|nom| {
@@ -430,6 +442,26 @@ fn une_grappe_sans_base_ni_s3_ni_smtp_partages_est_refusee_au_demarrage() {
     // Nothing was started nor written: no database, no journal, no keys.
     let crees: Vec<_> = std::fs::read_dir(&data).unwrap().flatten().collect();
     assert_eq!(crees.len(), 1, "{crees:?}");
+    // Complete but without a seal of its own: no key made for this instance alone.
+    let moto = Moto::start();
+    let url = if base_postgres() {
+        crate::service::base_du_dossier(&dir.path().join("sans-cachet"))
+    } else {
+        "postgres://127.0.0.1:1/absente".into()
+    };
+    std::fs::write(
+        data.join("parafe.toml"),
+        format!(
+            "{}\n[base]\nurl = \"{url}\"\n\n[courriel]\nsmtp = \"127.0.0.1:25\"\n",
+            reglages_de_grappe(&moto)
+        ),
+    )
+    .unwrap();
+    let out = parafe(&["serve", "--data-dir", data.to_str().unwrap()]);
+    let dit = text(&out.stderr);
+    assert!(!out.status.success(), "{dit}");
+    assert!(dit.contains("[seal] pkcs12"), "{dit}");
+    assert!(!data.join("cles").exists());
     // A name that a log line or a lease could not carry as such.
     std::fs::write(data.join("parafe.toml"), "[grappe]\ninstance = \"a b\"\n").unwrap();
     let out = parafe(&["serve", "--data-dir", data.to_str().unwrap()]);

@@ -2091,28 +2091,21 @@ fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil()
 /// only (a cluster refuses SQLite), on moto.
 #[test]
 fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
+    use crate::service::signature;
     use crate::service::{base_postgres, confirmer_code, contrat_donnees, lien, participant_ref};
-    use crate::service::{signature, Plie, Reglages};
     use crate::store::{Moto, ACCESS, SECRET};
     use std::time::{Duration, Instant};
     if !base_postgres() {
         return;
     }
     let moto = Moto::start();
-    let toml = crate::grappe::reglages_de_grappe(&moto);
+    let mut plie = crate::grappe::plie_en_grappe(&moto);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let s3 = crate::store::client(&moto.endpoint(), (ACCESS, SECRET));
     let existe = |cle: &str| {
         rt.block_on(s3.head_object().bucket("grappe").key(cle).send())
             .is_ok()
     };
-    let mut plie = Plie::pret_avec(
-        None,
-        Reglages {
-            toml,
-            ..Reglages::default()
-        },
-    );
     let email = "samira.benali@exemple.fr";
     let (referent, coordinateur) = (plie.referent.clone(), plie.coordinateur.clone());
 
