@@ -88,7 +88,7 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     if !base_postgres() {
         return;
     }
-    let g = grappe(&["b", "c"]);
+    let mut g = grappe(&["b", "c"]);
     let (a, b, c) = (&g.plie.service, &g.voisines[0], &g.voisines[1]);
     let (smtp, referent) = (&g.plie.smtp, &g.plie.referent);
     let coordinateur = &g.plie.coordinateur;
@@ -196,6 +196,30 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
         "{lignes} : {dit}"
     );
     assert!(dit.contains("coffre intègre"), "{dit}");
+
+    // A line in « b »'s replica that was never published (written, then the instance killed
+    // before the database took it): at its next start the replica follows the shared lines,
+    // and the stray file is set aside, not deleted.
+    let mut b = g.voisines.remove(0);
+    b.tuer();
+    let segment = crate::service::segments_du_journal(&b.data)
+        .pop()
+        .expect("une réplique du journal sur « b »");
+    let mut lignes = std::fs::read_to_string(&segment).unwrap();
+    let derniere = lignes.lines().last().unwrap().to_owned();
+    lignes.push_str(&derniere.replacen("\"seq\":", "\"seq\":1", 1));
+    lignes.push('\n');
+    std::fs::write(&segment, &lignes).unwrap();
+    b.redemarrer();
+    let ecartes: Vec<_> = std::fs::read_dir(segment.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ecarte-"))
+        .collect();
+    assert_eq!(ecartes.len(), 1, "{ecartes:?}");
+    assert_ne!(std::fs::read_to_string(&segment).unwrap(), lignes);
+    let out = parafe(&["verify", "--store", "--data-dir", b.data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
 }
 
 /// The first line of `verify --store`: chains, entries, anchors and objects counted.
