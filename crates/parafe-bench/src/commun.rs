@@ -26,3 +26,81 @@ pub fn mediane<T: PartialOrd>(valeurs: impl IntoIterator<Item = T>) -> Option<T>
     let milieu = v.len() / 2;
     (!v.is_empty()).then(|| v.swap_remove(milieu))
 }
+
+/// A free port on the loopback.
+pub fn port_libre() -> Result<u16, CliError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(echec)
+}
+
+/// moto's S3 server on a free loopback port (`moto_server` from PATH), stopped with the bench:
+/// the external store a cluster of instances requires.
+pub struct Moto {
+    enfant: std::process::Child,
+    pub endpoint: String,
+}
+
+pub const CLE_S3: &str = "parafe-banc";
+pub const SECRET_S3: &str = "parafe-banc-secret";
+
+impl Moto {
+    pub async fn lancer() -> Result<Moto, CliError> {
+        let port = port_libre()?;
+        let enfant = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                echec(format!(
+                    "moto_server introuvable ({e}) : PATH=\"$PWD/.venv/bin:$PATH\" (installé par tests/run)"
+                ))
+            })?;
+        let moto = Moto {
+            enfant,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let debut = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if debut.elapsed() > std::time::Duration::from_secs(30) {
+                return Err(echec("moto_server ne répond pas"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(moto)
+    }
+
+    /// A new bucket with Object Lock, as whoever runs a real store makes it.
+    pub async fn compartiment(&self, nom: &str) -> CliResult {
+        parafe::store::s3::client(&parafe::store::s3::Endpoint {
+            url: &self.endpoint,
+            region: "us-east-1",
+            credentials: Some((CLE_S3, SECRET_S3)),
+            path_style: true,
+        })
+        .create_bucket()
+        .bucket(nom)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| echec(format!("compartiment {nom} : {e:?}")))
+    }
+
+    /// The `[store]` section of an instance of the cluster on bucket `compartiment`.
+    pub fn section_store(&self, compartiment: &str) -> String {
+        format!(
+            "\n[store]\nendpoint = \"{}\"\nbucket = \"{compartiment}\"\naccess_key = \"{CLE_S3}\"\nsecret_key = \"{SECRET_S3}\"\n",
+            self.endpoint
+        )
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.enfant.kill();
+        let _ = self.enfant.wait();
+    }
+}

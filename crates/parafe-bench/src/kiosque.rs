@@ -13,7 +13,7 @@
 //! instances of a cluster (`[grappe]`) on another new database and a moto S3, the tablets
 //! spread over both; then one table compares the last two to the first.
 
-use crate::commun::{echec, CliError, CliResult};
+use crate::commun::{echec, port_libre, CliError, CliResult, Moto};
 use clap::Args;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -88,62 +88,7 @@ impl Configuration {
     }
 }
 
-const CLE_S3: &str = "parafe-banc";
-const SECRET_S3: &str = "parafe-banc-secret";
 const COMPARTIMENT: &str = "grappe";
-
-/// moto's S3 server on a free loopback port, stopped with the bench.
-struct Moto(Child, String);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn port_libre() -> Result<u16, CliError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(echec)
-}
-
-/// moto, and the cluster's bucket in it with Object Lock, as a real deployment's would be.
-async fn moto() -> Result<Moto, CliError> {
-    let port = port_libre()?;
-    let enfant = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            echec(format!(
-                "moto_server introuvable ({e}) : PATH=\"$PWD/.venv/bin:$PATH\" (installé par tests/run)"
-            ))
-        })?;
-    let moto = Moto(enfant, format!("http://127.0.0.1:{port}"));
-    let debut = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if debut.elapsed() > Duration::from_secs(30) {
-            return Err(echec("moto_server ne répond pas"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    parafe::store::s3::client(&parafe::store::s3::Endpoint {
-        url: &moto.1,
-        region: "us-east-1",
-        credentials: Some((CLE_S3, SECRET_S3)),
-        path_style: true,
-    })
-    .create_bucket()
-    .bucket(COMPARTIMENT)
-    .object_lock_enabled_for_bucket(true)
-    .send()
-    .await
-    .map_err(|e| echec(format!("compartiment {COMPARTIMENT} : {e:?}")))?;
-    Ok(moto)
-}
 
 /// One configuration deployed: its instances (the first one answers the administrator), the
 /// admin's API token, and what to drop once measured.
@@ -162,7 +107,7 @@ fn configurer(
     port: u16,
     workflows: Option<&Path>,
     base: Option<&str>,
-    grappe: Option<(&str, &str)>,
+    grappe: Option<(&str, &Moto)>,
 ) -> CliResult {
     let workflows = match workflows {
         Some(w) => {
@@ -178,10 +123,9 @@ fn configurer(
     if let Some(url) = base {
         toml.push_str(&format!("\n[base]\nurl = \"{url}\"\n"));
     }
-    if let Some((instance, endpoint)) = grappe {
-        toml.push_str(&format!(
-            "\n[grappe]\ninstance = \"{instance}\"\n\n[store]\nendpoint = \"{endpoint}\"\nbucket = \"{COMPARTIMENT}\"\naccess_key = \"{CLE_S3}\"\nsecret_key = \"{SECRET_S3}\"\n"
-        ));
+    if let Some((instance, moto)) = grappe {
+        toml.push_str(&format!("\n[grappe]\ninstance = \"{instance}\"\n"));
+        toml.push_str(&moto.section_store(COMPARTIMENT));
     }
     std::fs::create_dir_all(data).map_err(echec)?;
     std::fs::write(data.join("parafe.toml"), toml).map_err(echec)
@@ -269,7 +213,11 @@ async fn deployer(
         (_, None) => return Err(echec("--postgres manquant")),
     };
     let moto = match configuration {
-        Configuration::Grappe => Some(moto().await?),
+        Configuration::Grappe => {
+            let moto = Moto::lancer().await?;
+            moto.compartiment(COMPARTIMENT).await?;
+            Some(moto)
+        }
         _ => None,
     };
     let instances: &[Option<&str>] = match configuration {
@@ -284,7 +232,7 @@ async fn deployer(
             instance.map_or(String::new(), |i| format!("-{i}"))
         ));
         let port = port_libre()?;
-        let grappe = instance.zip(moto.as_ref().map(|m| m.1.as_str()));
+        let grappe = instance.zip(moto.as_ref());
         configurer(
             &data,
             port,
