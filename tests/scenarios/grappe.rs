@@ -37,16 +37,28 @@ struct Grappe {
     voisines: Vec<Service>,
 }
 
-fn grappe(voisines: &[&str]) -> Grappe {
-    let moto = Moto::start();
-    let toml = reglages_de_grappe(&moto);
-    let plie = Plie::pret_avec(
+/// Instance « a » of a cluster on `moto`, its PLIE set up.
+pub fn plie_en_grappe(moto: &Moto) -> Plie {
+    let toml = reglages_de_grappe(moto);
+    // The development seal made once, then given to every instance (as a PKCS#12 would be).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let init = parafe(&["init", "--data-dir", data.to_str().unwrap()]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    Plie::pret_dans(
+        dir,
+        &data,
         None,
         Reglages {
             toml,
             ..Reglages::default()
         },
-    );
+    )
+}
+
+fn grappe(voisines: &[&str]) -> Grappe {
+    let moto = Moto::start();
+    let plie = plie_en_grappe(&moto);
     let voisines = voisines
         .iter()
         .map(|nom| {
@@ -71,36 +83,12 @@ fn verifier_depuis_une_instance_neuve(service: &Service, data: &Path) -> String 
     dit
 }
 
-fn attendre_pack(service: &Service, jeton: &str, pack: &str) {
-    let debut = Instant::now();
-    loop {
-        let v = service.ok("GET", &format!("/api/exports/{pack}"), jeton, None);
-        if v["etat"] == "fini" {
-            return;
-        }
-        assert_ne!(v["etat"], "echec", "{v}");
-        assert!(debut.elapsed() < Duration::from_secs(120), "{v}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn telecharger(service: &Service, jeton: &str, pack: &str) -> Vec<u8> {
-    let r = service
-        .client
-        .get(format!("{}/api/exports/{pack}/zip", service.url))
-        .bearer_auth(jeton)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.bytes().unwrap().to_vec()
-}
-
 #[test]
 fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     if !base_postgres() {
         return;
     }
-    let g = grappe(&["b", "c"]);
+    let mut g = grappe(&["b", "c"]);
     let (a, b, c) = (&g.plie.service, &g.voisines[0], &g.voisines[1]);
     let (smtp, referent) = (&g.plie.smtp, &g.plie.referent);
     let coordinateur = &g.plie.coordinateur;
@@ -174,10 +162,10 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
     let demande = json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" });
     let v = b.ok("POST", "/api/exports", coordinateur, Some(&demande));
     let pack = v["ref"].as_str().unwrap().to_owned();
-    attendre_pack(c, coordinateur, &pack);
-    let zip = telecharger(c, coordinateur, &pack);
+    c.attendre_pack(coordinateur, &pack);
+    let zip = c.telecharger_pack(coordinateur, &pack);
     assert!(zip.starts_with(b"PK"));
-    assert_eq!(telecharger(a, coordinateur, &pack), zip);
+    assert_eq!(a.telecharger_pack(coordinateur, &pack), zip);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let noms: Vec<String> = archive.file_names().map(str::to_owned).collect();
     for piece in ["-contrat-engagement.pdf", "emargements-collectifs/"] {
@@ -208,4 +196,302 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
         "{lignes} : {dit}"
     );
     assert!(dit.contains("coffre intègre"), "{dit}");
+
+    // A line in « b »'s replica that was never published (written, then the instance killed
+    // before the database took it): at its next start the replica follows the shared lines,
+    // and the stray file is set aside, not deleted.
+    let mut b = g.voisines.remove(0);
+    b.tuer();
+    let segment = crate::service::segments_du_journal(&b.data)
+        .pop()
+        .expect("une réplique du journal sur « b »");
+    let mut lignes = std::fs::read_to_string(&segment).unwrap();
+    let derniere = lignes.lines().last().unwrap().to_owned();
+    lignes.push_str(&derniere.replacen("\"seq\":", "\"seq\":1", 1));
+    lignes.push('\n');
+    std::fs::write(&segment, &lignes).unwrap();
+    b.redemarrer();
+    let ecartes: Vec<_> = std::fs::read_dir(segment.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ecarte-"))
+        .collect();
+    assert_eq!(ecartes.len(), 1, "{ecartes:?}");
+    assert_ne!(std::fs::read_to_string(&segment).unwrap(), lignes);
+    let out = parafe(&["verify", "--store", "--data-dir", b.data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+/// The first line of `verify --store`: chains, entries, anchors and objects counted.
+fn decompte(dit: &str) -> String {
+    dit.lines()
+        .find(|l| l.contains("chaîne(s)"))
+        .and_then(|l| l.split(" relus").next())
+        .unwrap_or_else(|| panic!("pas de décompte : {dit}"))
+        .to_owned()
+}
+
+#[test]
+fn une_installation_embarquee_migre_en_grappe_sans_rien_perdre() {
+    if base_postgres() {
+        // The migration starts from SQLite and the embedded store: the SQLite pass covers it.
+        return;
+    }
+    let Plie {
+        dir,
+        smtp,
+        mut service,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let email = "samira.benali@exemple.fr";
+    // Evidence of every kind: a contract signed and delivered, one waiting for its signature by
+    // link (its version only in the data directory), a workshop sheet closed.
+    let samira = participant_ref(&service, &referent, "Benali");
+    let karim = participant_ref(&service, &referent, "Durand");
+    let contrat = |methode: &str| {
+        json!({
+            "workflow": "contrat-engagement", "participant": samira, "donnees": contrat_donnees(),
+            "signataires": [{ "role": "participant", "methode": methode }],
+        })
+    };
+    let (signe, version) = service.creer_et_envoyer(&referent, &contrat("tablette"));
+    for rang in [0, 1] {
+        service.ok(
+            "POST",
+            &format!("/api/documents/{signe}/signatures"),
+            &referent,
+            Some(&json!({ "rang": rang, "signature": signature(&version) })),
+        );
+    }
+    let (en_attente, version_en_attente) = service.creer_et_envoyer(&referent, &contrat("lien"));
+    let jeton = lien(&smtp.attendre(email, "/signer/"));
+    let tablette = service.connecter(&smtp, "t.garnier@plie.fr");
+    let f = tablette.ouvrir_atelier("Atelier CV", "2025-10-15", &[&samira, &karim]);
+    for (cle, qui) in [("s", "Samira BENALI"), ("k", "Karim DURAND")] {
+        let (status, v) = tablette.signer(&f, cle, json!({ "signataire": f.id(qui) }));
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let (status, v) = tablette.cloturer(&f, "cloture", signature(&f.version));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    service.attendre_etat(&referent, &f.document, "depose");
+    service.attendre_etat(&referent, &signe, "delivre");
+    service.attendre_outbox_vide(&referent);
+    let vues = |s: &Service| {
+        [
+            format!("/api/documents/{signe}"),
+            format!("/api/documents/{en_attente}"),
+            format!("/api/documents/{}", f.document),
+            format!("/api/participants/{samira}"),
+        ]
+        .map(|chemin| s.ok("GET", &chemin, &referent, None))
+    };
+    let avant = vues(&service);
+    let data = service.data.to_string_lossy().into_owned();
+    let out = parafe(&["verify", "--store", "--data-dir", &data]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let decompte_avant = decompte(&text(&out.stdout));
+    service.tuer();
+
+    // The cluster's parts: a new database, a bucket with Object Lock; the command moves all.
+    let moto = Moto::start();
+    let grappe_a = dir.path().join("grappe-a");
+    let url = crate::service::base_du_dossier(&grappe_a);
+    let toml = format!("{}\n[base]\nurl = \"{url}\"\n", reglages_de_grappe(&moto));
+    let migrer = |vers: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_parafe"))
+            .args(["base", "migrer", "--data-dir", &data, "--vers", vers])
+            .args(["--s3", &moto.endpoint(), "--compartiment", "grappe"])
+            .env("AWS_ACCESS_KEY_ID", ACCESS)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .output()
+            .unwrap()
+    };
+    let out = migrer(&url);
+    let dit = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "{dit}");
+    assert!(dit.contains("migration faite"), "{dit}");
+    // A second run finds the database no longer empty and stops before touching anything.
+    let encore = migrer(&url);
+    assert_eq!(encore.status.code(), Some(1), "{}", text(&encore.stdout));
+    assert!(text(&encore.stderr).contains("n'est pas vide"));
+
+    // Instance « a », on a machine that never had the embedded installation: the same keys,
+    // the new configuration. Before it serves, the command line proves the same chains.
+    std::fs::create_dir_all(grappe_a.join("cles")).unwrap();
+    for cle in std::fs::read_dir(service.data.join("cles")).unwrap() {
+        let cle = cle.unwrap();
+        std::fs::copy(cle.path(), grappe_a.join("cles").join(cle.file_name())).unwrap();
+    }
+    let a = Service::lancer(
+        &grappe_a,
+        Reglages {
+            smtp: Some(smtp.port),
+            toml,
+            ..Reglages::default()
+        },
+    );
+    let controle = verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle"));
+    assert_eq!(decompte(&controle), decompte_avant, "{controle}");
+    assert_eq!(vues(&a), avant);
+
+    // The waiting contract is signed on « b »: its version read from the bucket.
+    let b = a.instance_voisine(&dir.path().join("grappe-b"), "b");
+    confirmer_code(&b, &smtp, email, &jeton);
+    b.ok(
+        "POST",
+        &format!("/api/signature/{jeton}"),
+        "",
+        Some(&signature(&version_en_attente)),
+    );
+    b.ok(
+        "POST",
+        &format!("/api/documents/{en_attente}/signatures"),
+        &referent,
+        Some(&json!({ "rang": 1, "signature": signature(&version_en_attente) })),
+    );
+    a.attendre_etat(&referent, &en_attente, "delivre");
+    verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle-apres"));
+}
+
+#[test]
+fn une_instance_tuee_en_plein_scellement_perd_son_disque_les_autres_finissent() {
+    if !base_postgres() {
+        return;
+    }
+    let mut g = grappe(&["b", "c"]);
+    let referent = g.plie.referent.clone();
+    let samira = participant_ref(&g.plie.service, &referent, "Benali");
+    const LOT: usize = 50;
+    fn instances(g: &Grappe, i: usize) -> &Service {
+        match i % 3 {
+            0 => &g.plie.service,
+            n => &g.voisines[n - 1],
+        }
+    }
+    let mut references = Vec::new();
+    for i in 0..LOT {
+        let service = instances(&g, i);
+        let (reference, version) = service.creer_et_envoyer(
+            &referent,
+            &json!({
+                "workflow": "contrat-engagement", "participant": samira,
+                "donnees": contrat_donnees(),
+            }),
+        );
+        service.ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 0, "signature": signature(&version) })),
+        );
+        references.push((reference, version));
+    }
+    // The last signatures, spread over the three; then « a » is killed while the cluster seals
+    // and mails, and its disk is lost.
+    for (i, (reference, version)) in references.iter().enumerate() {
+        instances(&g, i + 1).ok(
+            "POST",
+            &format!("/api/documents/{reference}/signatures"),
+            &referent,
+            Some(&json!({ "rang": 1, "signature": signature(version) })),
+        );
+    }
+    let scelles = |g: &Grappe| {
+        g.plie
+            .smtp
+            .courriels()
+            .iter()
+            .filter(|m| m.contains("signé et scellé"))
+            .count()
+    };
+    let debut = Instant::now();
+    while scelles(&g) < 3 && debut.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    g.plie.service.tuer();
+    std::fs::remove_dir_all(&g.plie.service.data).unwrap();
+    let avant = scelles(&g);
+    assert!(
+        avant < 2 * LOT,
+        "l'arrêt doit tomber au milieu du lot ({avant} remises déjà faites)"
+    );
+
+    // « b » and « c » finish, « a »'s tasks included once its leases have run out.
+    let b = &g.voisines[0];
+    let debut = Instant::now();
+    for (reference, _) in &references {
+        loop {
+            let v = b.ok(
+                "GET",
+                &format!("/api/documents/{reference}"),
+                &referent,
+                None,
+            );
+            if v["document"]["etat"] == "delivre" {
+                break;
+            }
+            assert!(debut.elapsed() < Duration::from_secs(240), "{v}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    g.voisines[1].attendre_outbox_vide(&referent);
+    let controle = g.plie.dir.path().join("controle");
+    verifier_depuis_une_instance_neuve(&g.voisines[1], &controle);
+    crate::service::verifier_les_remises(
+        &g.plie.smtp,
+        &crate::service::journal(&controle),
+        &references,
+    );
+}
+
+#[test]
+fn une_grappe_sans_base_ni_s3_ni_smtp_partages_est_refusee_au_demarrage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("parafe.toml"), "[grappe]\ninstance = \"a\"\n").unwrap();
+    let out = parafe(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let dit = text(&out.stderr);
+    assert!(!out.status.success(), "{dit}");
+    for manque in ["[base] url", "[store] endpoint", "[courriel] smtp"] {
+        assert!(dit.contains(manque), "{manque} ? {dit}");
+    }
+    // Nothing was started nor written: no database, no journal, no keys.
+    let crees: Vec<_> = std::fs::read_dir(&data).unwrap().flatten().collect();
+    assert_eq!(crees.len(), 1, "{crees:?}");
+    // Complete but without a seal of its own: no key made for this instance alone.
+    let moto = Moto::start();
+    let url = if base_postgres() {
+        crate::service::base_du_dossier(&dir.path().join("sans-cachet"))
+    } else {
+        "postgres://127.0.0.1:1/absente".into()
+    };
+    std::fs::write(
+        data.join("parafe.toml"),
+        format!(
+            "{}\n[base]\nurl = \"{url}\"\n\n[courriel]\nsmtp = \"127.0.0.1:25\"\n",
+            reglages_de_grappe(&moto)
+        ),
+    )
+    .unwrap();
+    let out = parafe(&["serve", "--data-dir", data.to_str().unwrap()]);
+    let dit = text(&out.stderr);
+    assert!(!out.status.success(), "{dit}");
+    assert!(dit.contains("[seal] pkcs12"), "{dit}");
+    assert!(!data.join("cles").exists());
+    // A name that a log line or a lease could not carry as such.
+    std::fs::write(data.join("parafe.toml"), "[grappe]\ninstance = \"a b\"\n").unwrap();
+    let out = parafe(&["serve", "--data-dir", data.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("[grappe] instance « a b »"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -2091,38 +2091,21 @@ fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil()
 /// only (a cluster refuses SQLite), on moto.
 #[test]
 fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
+    use crate::service::signature;
     use crate::service::{base_postgres, confirmer_code, contrat_donnees, lien, participant_ref};
-    use crate::service::{signature, Plie, Reglages};
     use crate::store::{Moto, ACCESS, SECRET};
     use std::time::{Duration, Instant};
     if !base_postgres() {
         return;
     }
     let moto = Moto::start();
-    let endpoint = moto.endpoint();
+    let mut plie = crate::grappe::plie_en_grappe(&moto);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let s3 = crate::store::client(&endpoint, (ACCESS, SECRET));
-    rt.block_on(
-        s3.create_bucket()
-            .bucket("grappe")
-            .object_lock_enabled_for_bucket(true)
-            .send(),
-    )
-    .unwrap();
+    let s3 = crate::store::client(&moto.endpoint(), (ACCESS, SECRET));
     let existe = |cle: &str| {
         rt.block_on(s3.head_object().bucket("grappe").key(cle).send())
             .is_ok()
     };
-    let toml = format!(
-        "[grappe]\ninstance = \"a\"\n\n[store]\nendpoint = \"{endpoint}\"\nbucket = \"grappe\"\naccess_key = \"{ACCESS}\"\nsecret_key = \"{SECRET}\"\n"
-    );
-    let mut plie = Plie::pret_avec(
-        None,
-        Reglages {
-            toml,
-            ..Reglages::default()
-        },
-    );
     let email = "samira.benali@exemple.fr";
     let (referent, coordinateur) = (plie.referent.clone(), plie.coordinateur.clone());
 
@@ -2146,29 +2129,8 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
         .ok("POST", "/api/exports", &coordinateur, Some(&demande));
     let pack = v["ref"].as_str().unwrap().to_owned();
     assert_eq!(v["parametres"]["instance"], "a", "{v}");
-    let debut = Instant::now();
-    loop {
-        let v = plie
-            .service
-            .ok("GET", &format!("/api/exports/{pack}"), &coordinateur, None);
-        if v["etat"] == "fini" {
-            break;
-        }
-        assert_ne!(v["etat"], "echec", "{v}");
-        assert!(debut.elapsed() < Duration::from_secs(120), "{v}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let telecharger = |service: &crate::service::Service| {
-        let r = service
-            .client
-            .get(format!("{}/api/exports/{pack}/zip", service.url))
-            .bearer_auth(&coordinateur)
-            .send()
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-        r.bytes().unwrap().to_vec()
-    };
-    let zip = telecharger(&plie.service);
+    plie.service.attendre_pack(&coordinateur, &pack);
+    let zip = plie.service.telecharger_pack(&coordinateur, &pack);
     assert!(zip.starts_with(b"PK"), "pas un ZIP");
     assert!(existe(&format!("_exports/plie-test/{pack}.zip")));
 
@@ -2186,7 +2148,7 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
 
     // The same pack, from the bucket, streamed.
     assert_eq!(
-        telecharger(service),
+        service.telecharger_pack(&coordinateur, &pack),
         zip,
         "pack différent après la perte du disque"
     );

@@ -556,11 +556,17 @@ impl Service {
     pub fn pack(&self, jeton: &str, demande: &Value) -> Vec<u8> {
         let v = self.ok("POST", "/api/exports", jeton, Some(demande));
         let reference = v["ref"].as_str().unwrap().to_owned();
+        self.attendre_pack(jeton, &reference);
+        self.telecharger_pack(jeton, &reference)
+    }
+
+    /// Waits until the export `reference` is made (by whichever instance).
+    pub fn attendre_pack(&self, jeton: &str, reference: &str) {
         let debut = Instant::now();
         loop {
             let v = self.ok("GET", &format!("/api/exports/{reference}"), jeton, None);
             if v["etat"] == "fini" {
-                break;
+                return;
             }
             assert_ne!(v["etat"], "echec", "{v}");
             assert!(
@@ -569,14 +575,18 @@ impl Service {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        self.client
+    }
+
+    /// The bytes of the finished export `reference`.
+    pub fn telecharger_pack(&self, jeton: &str, reference: &str) -> Vec<u8> {
+        let r = self
+            .client
             .get(format!("{}/api/exports/{reference}/zip", self.url))
             .bearer_auth(jeton)
             .send()
-            .unwrap()
-            .bytes()
-            .unwrap()
-            .to_vec()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "pack {reference}");
+        r.bytes().unwrap().to_vec()
     }
 
     /// Waits until a document reaches `etat`.
@@ -929,7 +939,7 @@ pub fn segments_du_journal(data: &Path) -> Vec<PathBuf> {
 }
 
 /// Every segment of the PLIE's journal, in order.
-fn journal(data: &Path) -> String {
+pub fn journal(data: &Path) -> String {
     segments_du_journal(data)
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
@@ -1658,49 +1668,8 @@ fn arret_brutal_pendant_le_scellement_rien_perdu_rien_en_double() {
     for (reference, _) in &references {
         service.attendre_etat(&referent, reference, "delivre");
     }
-    // One delivery recorded per document and recipient, one filing per document. A message
-    // the server took at the instant of the kill, before parafe heard its answer, can only go
-    // again: with the same Message-ID and flagged as a resend, never as a new message.
     service.attendre_outbox_vide(&referent);
-    let courriels = smtp.courriels();
-    let journal = journal(&service.data);
-    for (reference, _) in &references {
-        for role in ["participant", "prescripteur"] {
-            let id = format!("<{reference}.{role}@parafe>");
-            let recus: Vec<&String> = courriels
-                .iter()
-                .filter(|m| m.contains(&format!("Message-ID: {id}")))
-                .collect();
-            assert!(!recus.is_empty(), "{id} jamais reçu");
-            assert!(recus.len() <= 2, "{id} reçu {} fois", recus.len());
-            assert_eq!(
-                journal.matches(&format!("\"message_id\":\"{id}\"")).count(),
-                1,
-                "{id} : une remise au journal"
-            );
-            if recus.len() == 2 {
-                assert!(
-                    journal.contains(&format!("\"message_id\":\"{id}\",\"smtp_reply\"")),
-                    "{id}"
-                );
-                let eml = std::fs::read_dir(&smtp.dossier)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-                    .map(|p| std::fs::read_to_string(p).unwrap())
-                    .filter(|m| m.contains(&id))
-                    .collect::<Vec<_>>();
-                assert_eq!(
-                    eml.iter().filter(|m| m.contains("X-Parafe-Renvoi")).count(),
-                    1,
-                    "{id} : le second envoi est marqué"
-                );
-            }
-        }
-    }
-    assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), LOT);
-    assert_eq!(journal.matches("\"to\":\"delivre\"").count(), LOT);
+    verifier_les_remises(&smtp, &journal(&service.data), &references);
     let out = parafe(&[
         "verify",
         "--store",
@@ -2538,4 +2507,51 @@ async fn les_schemas_sqlite_et_postgresql_vont_de_pair() {
         )
         .await
     );
+}
+
+/// After a crash in the middle of sealing and mailing `references`: one filing and one
+/// delivery to `delivre` per document in the `journal` text, one delivery recorded per document
+/// and recipient. A message the server took at the instant of the kill, before parafe heard its
+/// answer, can only go again: with the same Message-ID and flagged as a resend, never as a new
+/// message.
+pub fn verifier_les_remises(smtp: &Smtp, journal: &str, references: &[(String, String)]) {
+    let courriels = smtp.courriels();
+    for (reference, _) in references {
+        for role in ["participant", "prescripteur"] {
+            let id = format!("<{reference}.{role}@parafe>");
+            let recus: Vec<&String> = courriels
+                .iter()
+                .filter(|m| m.contains(&format!("Message-ID: {id}")))
+                .collect();
+            assert!(!recus.is_empty(), "{id} jamais reçu");
+            assert!(recus.len() <= 2, "{id} reçu {} fois", recus.len());
+            assert_eq!(
+                journal.matches(&format!("\"message_id\":\"{id}\"")).count(),
+                1,
+                "{id} : une remise au journal"
+            );
+            if recus.len() == 2 {
+                assert!(
+                    journal.contains(&format!("\"message_id\":\"{id}\",\"smtp_reply\"")),
+                    "{id}"
+                );
+                let eml = std::fs::read_dir(&smtp.dossier)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .map(|p| std::fs::read_to_string(p).unwrap())
+                    .filter(|m| m.contains(&id))
+                    .collect::<Vec<_>>();
+                assert_eq!(
+                    eml.iter().filter(|m| m.contains("X-Parafe-Renvoi")).count(),
+                    1,
+                    "{id} : le second envoi est marqué"
+                );
+            }
+        }
+    }
+    let lot = references.len();
+    assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), lot);
+    assert_eq!(journal.matches("\"to\":\"delivre\"").count(), lot);
 }

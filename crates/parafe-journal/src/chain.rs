@@ -294,13 +294,24 @@ fn open_replica(plie: &PlieId, dir: &Path, partage: &dyn Partage) -> io::Result<
             return Ok((file, tip));
         }
     }
-    tracing::warn!(
-        "journal du PLIE « {plie} » : réplique locale reconstruite depuis les lignes partagées"
-    );
+    // Set aside, never deleted: lines that were never published were never acknowledged, but a
+    // data directory wrongly joined to a cluster keeps its journal this way.
+    let aside = dir.join(format!(
+        "ecarte-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
+    ));
+    std::fs::create_dir_all(&aside)?;
     for number in segment_numbers(dir)? {
-        std::fs::remove_file(segment_path(dir, number))?;
+        let name = format!("{number:06}.jsonl");
+        std::fs::rename(segment_path(dir, number), aside.join(name))?;
     }
+    sync_dir(&aside)?;
     sync_dir(dir)?;
+    tracing::warn!(
+        "journal du PLIE « {plie} » : la réplique locale ne suit pas les lignes partagées ; \
+         mise de côté dans {} et reconstruite depuis la base",
+        aside.display()
+    );
     open_tip(plie, dir)
 }
 

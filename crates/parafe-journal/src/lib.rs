@@ -169,4 +169,62 @@ impl Journal {
         }
         Ok(all)
     }
+
+    /// Publishes the chains and anchors of one data directory's journal as they are (moving an
+    /// installation to a cluster): the same lines in the same segments, so that every segment keeps
+    /// its SHA-256 and every anchor its heads. Returns the entries and anchors published.
+    pub fn publish_to(&self, partage: &dyn Partage) -> io::Result<(usize, usize)> {
+        use chain::{complete_len, segment_numbers, segment_path};
+        use partage::Ligne;
+        #[derive(serde::Deserialize)]
+        struct Numero {
+            #[serde(alias = "number")]
+            seq: u64,
+        }
+        let numero = |ligne: &[u8]| {
+            serde_json::from_slice::<Numero>(ligne)
+                .map(|n| n.seq)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        };
+        let mut entrees = 0;
+        for plie in self.plies()? {
+            let dir = self.chain_dir(&plie);
+            let mut lot = Vec::new();
+            for segment in segment_numbers(&dir)? {
+                let octets = std::fs::read(segment_path(&dir, segment))?;
+                for ligne in octets[..complete_len(&octets)]
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
+                    lot.push(Ligne {
+                        seq: numero(ligne)?,
+                        segment,
+                        texte: String::from_utf8_lossy(ligne).into_owned(),
+                    });
+                    if lot.len() == 5_000 {
+                        partage.publier(&plie, &lot)?;
+                        entrees += lot.len();
+                        lot.clear();
+                    }
+                }
+            }
+            if !lot.is_empty() {
+                partage.publier(&plie, &lot)?;
+                entrees += lot.len();
+            }
+        }
+        let ancres = std::fs::read(anchor::anchors_path(self.dir())).or_else(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })?;
+        let mut publiees = 0;
+        for ligne in ancres.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            partage.publier_ancre(numero(ligne)?, &String::from_utf8_lossy(ligne))?;
+            publiees += 1;
+        }
+        Ok((entrees, publiees))
+    }
 }

@@ -160,6 +160,9 @@ impl Config {
         if self.store.endpoint.is_none() {
             manque.push("un stockage S3 externe ([store] endpoint ; le stockage intégré ne sert qu'une machine)");
         }
+        if self.courriel.smtp.is_none() {
+            manque.push("un serveur SMTP ([courriel] smtp ; la boîte de développement est un dossier de l'instance)");
+        }
         (!manque.is_empty()).then(|| {
             format!(
                 "plusieurs instances ([grappe]) demandent {} : ajoutez-les, ou retirez [grappe] \

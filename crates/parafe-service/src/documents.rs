@@ -116,7 +116,7 @@ pub async fn creer(
         None => operation_des_presents(app, plie, &signataires).await?,
     };
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let id = docs::creer(
         &mut tx,
         &reference,
@@ -452,7 +452,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     super::pipeline::garder_version(app, rendu.bytes()).await?;
     let expire = maintenant + workflow.expiration.0;
     let le = db::instant(maintenant);
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     docs::ajouter_version(
         &mut tx,
         document.id,
@@ -577,7 +577,7 @@ pub async fn inviter(
 pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     if !transition(app, &mut tx, &document, Etat::Annule, &acteur.pseudonyme()).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
@@ -601,7 +601,7 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
     let workflow = app
         .workflow(&document.workflow)
         .ok_or_else(|| Erreur::Conflit("workflow disparu".into()))?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let signataires = signataires::du_document(&mut *tx, document.id).await?;
     let invites = a_inviter(workflow, &signataires);
     for s in &invites {

@@ -111,7 +111,7 @@ async fn verrouiller_la_feuille(
     app: &App,
     kiosque: i64,
 ) -> Result<sqlx::Transaction<'static, sqlx::Any>, Erreur> {
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     db::verrouiller(&mut tx, &format!("feuille:{kiosque}")).await?;
     Ok(tx)
 }
@@ -267,7 +267,7 @@ pub async fn ouvrir(
     let document = documents::envoyer(app, acteur, &document.reference).await?;
     let reference = db::reference_triee("k");
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let id = seances::ouvrir(
         &mut tx,
         plie,

@@ -81,6 +81,16 @@ impl App {
         let horloge = config.horloge;
         let fail = |e: &dyn std::fmt::Display| StartError::Config(e.to_string());
         std::fs::create_dir_all(&data_dir).map_err(|e| fail(&e))?;
+        let cles = parafe_seal::keys::DevFiles::new(&data_dir);
+        if config.seal.pkcs12.is_none() && config.instance().is_some() && !cles.seal_key.exists() {
+            // Keys made here would seal for this instance only: every instance seals alike.
+            return Err(fail(&format!(
+                "plusieurs instances ([grappe]) scellent avec le même cachet : donnez-le par \
+                 [seal] pkcs12 (le même fichier sur chaque instance), ou copiez le dossier {} \
+                 d'une instance qui en a un",
+                cles.dir.display()
+            )));
+        }
         if config.seal.pkcs12.is_none() {
             let init = parafe_seal::init(&data_dir).map_err(|e| fail(&e))?;
             for path in &init.renewed {

@@ -53,10 +53,8 @@ pub async fn migrer(config: &Config, cible: &Cible) -> Result<Bilan, MigrationEr
         db::journal::JournalPartage::ouvrir(&cible.base).map_err(MigrationError::Journal)?;
     let (entrees, ancres) = {
         let journal = vault.journal();
-        tokio::task::block_in_place(|| {
-            parafe_journal::partage::publier_le_dossier(journal, &partage)
-        })
-        .map_err(MigrationError::Journal)?
+        tokio::task::block_in_place(|| journal.publish_to(&partage))
+            .map_err(MigrationError::Journal)?
     };
     let store = &cible.store;
     let keys = store.access_key.clone().zip(store.secret_key.clone());

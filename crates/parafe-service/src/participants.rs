@@ -97,7 +97,7 @@ pub async fn changer_parcours(
         jour("cer_debut", &c.cer_debut)?,
         jour("date_sortie", &c.date_sortie)?,
     );
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     if let Some(cer) = cer {
         participants::changer_cer(&mut *tx, p.id, cer).await?;
     }

@@ -451,7 +451,7 @@ async fn document_de(app: &App, tache: &Tache) -> Result<Document, Erreur> {
 
 /// Marks the task done alone (its effect was already there).
 async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     db::outbox::terminer(
         &mut tx,
         app.instance(),
@@ -506,7 +506,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
             .iter()
             .map(|(tache, seq)| (tache.id, json!({ "seq": seq })))
             .collect();
-        let mut tx = app.db.begin().await?;
+        let mut tx = crate::db::ecriture(&app.db).await?;
         db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
         tx.commit().await
     };
@@ -697,7 +697,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let scelle = parafe_seal::seal(&rendu, &app.keys, &app.tsa).await?;
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let resultat =
         json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time });
     if db::outbox::terminer(
@@ -785,7 +785,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .unwrap_or_default();
     let destinataires = destinataires(app, &document, participant.as_ref()).await?;
     let maintenant = app.horloge.maintenant();
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let resultat = json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued });
     if db::outbox::terminer(&mut tx, app.instance(), &[(tache.id, resultat)], maintenant)
         .await?
@@ -996,7 +996,7 @@ async fn enregistrer(app: &App, envoyes: Vec<(Tache, Option<Envoye>)>) -> Result
             (tache.id, resultat)
         })
         .collect();
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let marquees = db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
     for (tache, envoye) in &envoyes {
         if !marquees.contains(&tache.id) {

@@ -81,7 +81,7 @@ pub async fn planifier(
             }
         }
     }
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let mut par_participant: HashMap<i64, Vec<bilans::Prevu>> = HashMap::new();
     for b in bilans::prevus(&mut tx, plie).await? {
         par_participant.entry(b.participant_id).or_default().push(b);
@@ -194,7 +194,7 @@ pub async fn rediger(
             .await?;
     let reference = db::reference_triee("d");
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let cree = docs::creer(
         &mut tx,
         &reference,
@@ -256,14 +256,14 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
         .into_iter()
         .partition(|d| d.expire_le.is_some_and(|e| e <= maintenant));
     // Expiry.
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     for d in &expires {
         crate::pipeline::transition(app, &mut tx, d, Etat::Expire, "echeancier").await?;
     }
     tx.commit().await?;
     // Reminders of bilans to the référent, N days before the due date.
     if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
-        let mut tx = app.db.begin().await?;
+        let mut tx = crate::db::ecriture(&app.db).await?;
         for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
             let jusqua = (maintenant + rappel.0)
                 .with_timezone(&chrono_tz::Europe::Paris)
@@ -324,7 +324,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     }
     let cles: Vec<&str> = dues.iter().map(|d| d.3.as_str()).collect();
     let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
         // The marker task records that this reminder was made.
         crate::outbox::ajouter(&mut tx, cle, crate::outbox::Genre::Journal, &document.plie, &serde_json::json!({

@@ -1102,7 +1102,11 @@ impl Vault {
     /// cluster's bucket): bytes, metadata, retention and legal hold as they are; refused without
     /// Object Lock in production, as filing is. Returns the objects written and those already
     /// there.
-    pub async fn copy_to(&self, target: &S3, production: bool) -> Result<(usize, usize), StoreError> {
+    pub async fn copy_to(
+        &self,
+        target: &S3,
+        production: bool,
+    ) -> Result<(usize, usize), StoreError> {
         let features = target.features().await?;
         let check = StoreCheck {
             bucket: target.bucket().to_owned(),

@@ -310,23 +310,9 @@ impl S3 {
 
     /// Reads an object back and hashes it as it streams. `None` when it is absent.
     pub async fn rehash(&self, key: &str) -> Result<Option<(Sha256Digest, u64)>, S3Failure> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                return match classify(e) {
-                    (Some(404), _) => Ok(None),
-                    (_, failure) => Err(failure),
-                }
-            }
+        let Some((mut body, _)) = self.get(key).await? else {
+            return Ok(None);
         };
-        let mut body = out.body;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
@@ -479,7 +465,11 @@ impl S3 {
                 .send()
                 .await
                 .map_err(|e| classify(e).1)?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             match page.next_continuation_token() {
                 Some(t) if page.is_truncated() == Some(true) => suite = Some(t.to_owned()),
                 _ => return Ok(keys),
@@ -529,7 +519,13 @@ impl S3 {
         if lock && out.object_lock_legal_hold_status() == Some(&ObjectLockLegalHoldStatus::On) {
             request = request.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
         }
-        match request.body(out.body).customize().disable_payload_signing().send().await {
+        match request
+            .body(out.body)
+            .customize()
+            .disable_payload_signing()
+            .send()
+            .await
+        {
             Ok(_) => Ok(Put::Stored),
             Err(e) => match classify(e) {
                 (Some(412), _) => Ok(Put::AlreadyThere),

@@ -127,7 +127,7 @@ impl Inscription {
         let mut conn = AnyConnection::connect(url).await?;
         let vue = |(nom, hote, vue_le): (String, String, String)| {
             let vue_le = parse_instant(&vue_le)
-                .map(|t| t.format("%d/%m/%Y à %H:%M:%S UTC").to_string())
+                .map(parafe_core::model::heure_de_paris)
                 .unwrap_or(vue_le);
             (nom, hote, vue_le)
         };

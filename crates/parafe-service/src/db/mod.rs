@@ -545,6 +545,16 @@ lu!(
     }
 );
 
+/// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+/// waiting its turn: one that read first and wrote later would be refused (SQLITE_BUSY) when
+/// another writer committed in between — which the outbox's leases do all the time.
+pub async fn ecriture(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match Dialecte::du_pool(pool) {
+        Dialecte::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialecte::Postgres => pool.begin().await,
+    }
+}
+
 /// A write refused by a unique index: two requests creating the same thing at once.
 pub fn est_doublon(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
