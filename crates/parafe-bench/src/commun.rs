@@ -104,3 +104,49 @@ impl Drop for Moto {
         let _ = self.enfant.wait();
     }
 }
+
+/// A real SMTP server (aiosmtpd) on a free loopback port: it drops every message (`Sink`), or
+/// keeps them in the Maildir `boite`.
+pub struct Smtp(std::process::Child, pub u16);
+
+impl Smtp {
+    pub fn lancer(boite: Option<&std::path::Path>) -> Result<Smtp, CliError> {
+        let port = port_libre()?;
+        let mut commande = std::process::Command::new("aiosmtpd");
+        commande.args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c"]);
+        match boite {
+            Some(b) => commande.arg("aiosmtpd.handlers.Mailbox").arg(b),
+            None => commande.arg("aiosmtpd.handlers.Sink"),
+        };
+        let child = commande.spawn().map_err(|e| {
+            CliError::failure(format!("aiosmtpd introuvable ({e}) : pip install aiosmtpd"))
+        })?;
+        let smtp = Smtp(child, port);
+        let debut = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if debut.elapsed() > std::time::Duration::from_secs(20) {
+                return Err(CliError::failure("aiosmtpd ne répond pas".to_owned()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(smtp)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The seal keys of the data directory `de` (`cles/`) copied into `vers`, as a deployment gives
+/// every instance of a cluster the same seal.
+pub fn copier_cles(de: &std::path::Path, vers: &std::path::Path) -> CliResult {
+    std::fs::create_dir_all(vers.join("cles")).map_err(echec)?;
+    for cle in std::fs::read_dir(de.join("cles")).map_err(echec)? {
+        let cle = cle.map_err(echec)?;
+        std::fs::copy(cle.path(), vers.join("cles").join(cle.file_name())).map_err(echec)?;
+    }
+    Ok(())
+}

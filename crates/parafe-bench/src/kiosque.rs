@@ -13,7 +13,7 @@
 //! instances of a cluster (`[grappe]`) on another new database and a moto S3, the tablets
 //! spread over both; then one table compares the last two to the first.
 
-use crate::commun::{echec, port_libre, CliError, CliResult, Moto};
+use crate::commun::{echec, port_libre, CliError, CliResult, Moto, Smtp};
 use clap::Args;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -98,7 +98,10 @@ struct Deploiement {
     /// The PostgreSQL database, if any; with `[grappe]`, the evidence journal's lines are there.
     base: Option<String>,
     grappe: bool,
+    /// Where the e-mails land: each instance's development mailbox, or the SMTP server's.
+    boites: Vec<PathBuf>,
     _moto: Option<Moto>,
+    _smtp: Option<Smtp>,
 }
 
 /// `parafe.toml` of one instance: its port; the database, the cluster and its S3 if any.
@@ -107,7 +110,7 @@ fn configurer(
     port: u16,
     workflows: Option<&Path>,
     base: Option<&str>,
-    grappe: Option<(&str, &Moto)>,
+    grappe: Option<(&str, &Moto, u16)>,
 ) -> CliResult {
     let workflows = match workflows {
         Some(w) => {
@@ -123,7 +126,11 @@ fn configurer(
     if let Some(url) = base {
         toml.push_str(&format!("\n[base]\nurl = \"{url}\"\n"));
     }
-    if let Some((instance, moto)) = grappe {
+    if let Some((instance, moto, smtp)) = grappe {
+        // The development mailbox is one instance's folder: a cluster sends through SMTP.
+        toml.push_str(&format!(
+            "\n[courriel]\nsmtp = \"127.0.0.1:{smtp}\"\nexpediteur = \"PLIE <plie@banc.exemple>\"\n"
+        ));
         toml.push_str(&format!("\n[grappe]\ninstance = \"{instance}\"\n"));
         toml.push_str(&moto.section_store(COMPARTIMENT));
     }
@@ -220,6 +227,10 @@ async fn deployer(
         }
         _ => None,
     };
+    let smtp = match configuration {
+        Configuration::Grappe => Some(Smtp::lancer(Some(&dossier.join("courriels")))?),
+        _ => None,
+    };
     let instances: &[Option<&str>] = match configuration {
         Configuration::Grappe => &[Some("a"), Some("b")],
         _ => &[None],
@@ -232,7 +243,21 @@ async fn deployer(
             instance.map_or(String::new(), |i| format!("-{i}"))
         ));
         let port = port_libre()?;
-        let grappe = instance.zip(moto.as_ref());
+        let grappe = match (instance, &moto, &smtp) {
+            (Some(i), Some(m), Some(s)) => Some((*i, m, s.1)),
+            _ => None,
+        };
+        if grappe.is_some() && serveurs.is_empty() {
+            // A cluster seals with one seal, made once and given to every instance.
+            let init = Command::new(crate::commun::parafe()?)
+                .args(["init", "--data-dir"])
+                .arg(&data)
+                .output()
+                .map_err(echec)?;
+            if !init.status.success() {
+                return Err(echec(String::from_utf8_lossy(&init.stderr)));
+            }
+        }
         configurer(
             &data,
             port,
@@ -243,23 +268,25 @@ async fn deployer(
         match serveurs.first() {
             None => jeton = administrateur(&data)?,
             // The seal keys of the first instance, copied as a deployment copies them.
-            Some(premier) => {
-                std::fs::create_dir_all(data.join("cles")).map_err(echec)?;
-                for cle in std::fs::read_dir(premier.data.join("cles")).map_err(echec)? {
-                    let cle = cle.map_err(echec)?;
-                    std::fs::copy(cle.path(), data.join("cles").join(cle.file_name()))
-                        .map_err(echec)?;
-                }
-            }
+            Some(premier) => crate::commun::copier_cles(&premier.data, &data)?,
         }
         serveurs.push(lancer(&data, port)?);
     }
+    let boites = match &smtp {
+        Some(_) => vec![dossier.join("courriels").join("new")],
+        None => serveurs
+            .iter()
+            .map(|s| s.data.join("courriels").join(PLIE))
+            .collect(),
+    };
     Ok(Deploiement {
         serveurs,
         jeton,
         base,
         grappe: configuration == Configuration::Grappe,
+        boites,
         _moto: moto,
+        _smtp: smtp,
     })
 }
 
@@ -652,12 +679,7 @@ async fn charge(d: &Deploiement, args: &BenchArgs) -> Result<Resultat, CliError>
             .await
             .map_err(echec)?;
     }
-    // The development mailbox of each instance: whichever ran the outbox task wrote the mail.
-    let boites: Vec<PathBuf> = d
-        .serveurs
-        .iter()
-        .map(|s| s.data.join("courriels").join(PLIE))
-        .collect();
+    let boites = &d.boites;
     let mut liens = std::collections::HashMap::new();
     let debut = Instant::now();
     while liens.len() < args.tablettes {

@@ -3,7 +3,7 @@
 //! with `--postgres`, each round again on PostgreSQL, beside SQLite, and the same outbox drained
 //! by two processes of a cluster (`[grappe]`, this bench spawning itself as the second one).
 
-use crate::commun::{echec, runtime, CliError, CliResult, Moto};
+use crate::commun::{echec, runtime, CliError, CliResult, Moto, Smtp};
 use parafe::config::Config;
 use parafe::service::App;
 use std::io::{BufRead, Write};
@@ -36,45 +36,6 @@ pub struct BenchArgs {
     /// d'envoi du dossier de données donné, lancée par le banc lui-même.
     #[arg(long, hide = true)]
     pub videur: Option<PathBuf>,
-}
-
-/// An SMTP server that accepts and drops everything (aiosmtpd's Sink), on a free loopback port.
-struct Puits(std::process::Child, u16);
-
-impl Puits {
-    fn lancer() -> Result<Puits, CliError> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| CliError::failure(e.to_string()))?
-            .port();
-        let child = std::process::Command::new("aiosmtpd")
-            .args([
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Sink",
-            ])
-            .spawn()
-            .map_err(|e| {
-                CliError::failure(format!("aiosmtpd introuvable ({e}) : pip install aiosmtpd"))
-            })?;
-        let debut = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if debut.elapsed() > std::time::Duration::from_secs(20) {
-                return Err(CliError::failure("aiosmtpd ne répond pas".to_owned()));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(Puits(child, port))
-    }
-}
-
-impl Drop for Puits {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// What one round measured, each figure beside its peer's.
@@ -329,6 +290,9 @@ async fn a_deux(
             args.workflows.as_deref(),
         )?;
     }
+    // One seal for the cluster, made once and given to both instances.
+    parafe::seal::init(&dossier_a).map_err(echec)?;
+    crate::commun::copier_cles(&dossier_a, &dossier_b)?;
     let app = App::open(Config::load(&dossier_a).map_err(echec)?)
         .await
         .map_err(echec)?;
@@ -407,7 +371,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     if let Some(dossier) = &args.videur {
         return videur(dossier);
     }
-    let puits = Puits::lancer()?;
+    let puits = Smtp::lancer(None)?;
     let dir = tempfile::tempdir().map_err(echec)?;
     let csv = extraction(args.participants);
     let fichier = dir.path().join("extraction.csv");
