@@ -140,12 +140,20 @@ fn configurer(
 
 fn lancer(data: &Path, port: u16) -> Result<Serveur, CliError> {
     let exe = crate::commun::parafe()?;
+    // PARAFE_BANC_LOG=warn (for instance): each instance logs at that level to <data>/serve.log.
+    let (niveau, journal) = match std::env::var("PARAFE_BANC_LOG") {
+        Ok(niveau) if !niveau.is_empty() => (
+            niveau,
+            Stdio::from(std::fs::File::create(data.join("serve.log")).map_err(echec)?),
+        ),
+        _ => ("error".to_owned(), Stdio::null()),
+    };
     let mut enfant = Command::new(exe)
         .args(["serve", "--data-dir"])
         .arg(data)
-        .env("PARAFE_LOG", "error")
+        .env("PARAFE_LOG", niveau)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(journal)
         .spawn()
         .map_err(echec)?;
     let mut lecteur = BufReader::new(
@@ -485,6 +493,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
         println!();
         r.afficher(args.tablettes);
         if r.en_defaut() {
+            println!("  données gardées pour examen : {}", dir.keep().display());
             return Err(CliError::failure(
                 "des erreurs ou des signatures perdues".to_owned(),
             ));
@@ -786,6 +795,8 @@ async fn charge(d: &Deploiement, args: &BenchArgs) -> Result<Resultat, CliError>
                 .await
                 {
                     m.erreurs.push(e);
+                    // A person reads the message before trying again: no loop of refusals.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 feuille += 1;
             }
