@@ -26,3 +26,127 @@ pub fn mediane<T: PartialOrd>(valeurs: impl IntoIterator<Item = T>) -> Option<T>
     let milieu = v.len() / 2;
     (!v.is_empty()).then(|| v.swap_remove(milieu))
 }
+
+/// A free port on the loopback.
+pub fn port_libre() -> Result<u16, CliError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(echec)
+}
+
+/// moto's S3 server on a free loopback port (`moto_server` from PATH), stopped with the bench:
+/// the external store a cluster of instances requires.
+pub struct Moto {
+    enfant: std::process::Child,
+    pub endpoint: String,
+}
+
+pub const CLE_S3: &str = "parafe-banc";
+pub const SECRET_S3: &str = "parafe-banc-secret";
+
+impl Moto {
+    pub async fn lancer() -> Result<Moto, CliError> {
+        let port = port_libre()?;
+        let enfant = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                echec(format!(
+                    "moto_server introuvable ({e}) : PATH=\"$PWD/.venv/bin:$PATH\" (installé par tests/run)"
+                ))
+            })?;
+        let moto = Moto {
+            enfant,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let debut = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if debut.elapsed() > std::time::Duration::from_secs(30) {
+                return Err(echec("moto_server ne répond pas"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(moto)
+    }
+
+    /// A new bucket with Object Lock, as whoever runs a real store makes it.
+    pub async fn compartiment(&self, nom: &str) -> CliResult {
+        parafe::store::s3::client(&parafe::store::s3::Endpoint {
+            url: &self.endpoint,
+            region: "us-east-1",
+            credentials: Some((CLE_S3, SECRET_S3)),
+            path_style: true,
+        })
+        .create_bucket()
+        .bucket(nom)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| echec(format!("compartiment {nom} : {e:?}")))
+    }
+
+    /// The `[store]` section of an instance of the cluster on bucket `compartiment`.
+    pub fn section_store(&self, compartiment: &str) -> String {
+        format!(
+            "\n[store]\nendpoint = \"{}\"\nbucket = \"{compartiment}\"\naccess_key = \"{CLE_S3}\"\nsecret_key = \"{SECRET_S3}\"\n",
+            self.endpoint
+        )
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.enfant.kill();
+        let _ = self.enfant.wait();
+    }
+}
+
+/// A real SMTP server (aiosmtpd) on a free loopback port: it drops every message (`Sink`), or
+/// keeps them in the Maildir `boite`.
+pub struct Smtp(std::process::Child, pub u16);
+
+impl Smtp {
+    pub fn lancer(boite: Option<&std::path::Path>) -> Result<Smtp, CliError> {
+        let port = port_libre()?;
+        let mut commande = std::process::Command::new("aiosmtpd");
+        commande.args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c"]);
+        match boite {
+            Some(b) => commande.arg("aiosmtpd.handlers.Mailbox").arg(b),
+            None => commande.arg("aiosmtpd.handlers.Sink"),
+        };
+        let child = commande.spawn().map_err(|e| {
+            CliError::failure(format!("aiosmtpd introuvable ({e}) : pip install aiosmtpd"))
+        })?;
+        let smtp = Smtp(child, port);
+        let debut = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if debut.elapsed() > std::time::Duration::from_secs(20) {
+                return Err(CliError::failure("aiosmtpd ne répond pas".to_owned()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(smtp)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The seal keys of the data directory `de` (`cles/`) copied into `vers`, as a deployment gives
+/// every instance of a cluster the same seal.
+pub fn copier_cles(de: &std::path::Path, vers: &std::path::Path) -> CliResult {
+    std::fs::create_dir_all(vers.join("cles")).map_err(echec)?;
+    for cle in std::fs::read_dir(de.join("cles")).map_err(echec)? {
+        let cle = cle.map_err(echec)?;
+        std::fs::copy(cle.path(), vers.join("cles").join(cle.file_name())).map_err(echec)?;
+    }
+    Ok(())
+}

@@ -1,11 +1,12 @@
 //! `parafe-bench service`: importing many participants (against the sqlite3 shell), scheduling
 //! their bilans BRSA, and the outbox draining e-mails to a real SMTP server (against lettre);
-//! with `--postgres`, each round again on PostgreSQL, beside SQLite.
+//! with `--postgres`, each round again on PostgreSQL, beside SQLite, and the same outbox drained
+//! by two processes of a cluster (`[grappe]`, this bench spawning itself as the second one).
 
-use crate::commun::{echec, runtime, CliError, CliResult};
+use crate::commun::{echec, runtime, CliError, CliResult, Moto, Smtp};
 use parafe::config::Config;
 use parafe::service::App;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -31,45 +32,10 @@ pub struct BenchArgs {
     /// une base neuve de cette grappe, côte à côte avec SQLite.
     #[arg(long)]
     pub postgres: Option<String>,
-}
-
-/// An SMTP server that accepts and drops everything (aiosmtpd's Sink), on a free loopback port.
-struct Puits(std::process::Child, u16);
-
-impl Puits {
-    fn lancer() -> Result<Puits, CliError> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| CliError::failure(e.to_string()))?
-            .port();
-        let child = std::process::Command::new("aiosmtpd")
-            .args([
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Sink",
-            ])
-            .spawn()
-            .map_err(|e| {
-                CliError::failure(format!("aiosmtpd introuvable ({e}) : pip install aiosmtpd"))
-            })?;
-        let debut = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if debut.elapsed() > std::time::Duration::from_secs(20) {
-                return Err(CliError::failure("aiosmtpd ne répond pas".to_owned()));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(Puits(child, port))
-    }
-}
-
-impl Drop for Puits {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    /// Interne : ce processus est la seconde instance (« b ») d'une grappe qui vide la boîte
+    /// d'envoi du dossier de données donné, lancée par le banc lui-même.
+    #[arg(long, hide = true)]
+    pub videur: Option<PathBuf>,
 }
 
 /// What one round measured, each figure beside its peer's.
@@ -145,6 +111,51 @@ fn import_shell(base: &Path, fichier: &Path, lignes: usize) -> Result<f64, CliEr
     Ok(duree)
 }
 
+fn courriel(i: usize, etape: &str) -> parafe::delivery::Courriel {
+    parafe::delivery::Courriel {
+        a: vec![format!("p{i}@exemple.fr")],
+        objet: "Bilan BRSA à rédiger".into(),
+        texte: "Bonjour,\n\nLe bilan BRSA de votre participant est dû le 15/06/2025.\n".into(),
+        message_id: format!("<{etape}.{i}@parafe>"),
+        renvoi: false,
+        piece_jointe: None,
+    }
+}
+
+/// `n` e-mails queued in the outbox, in one transaction.
+async fn mettre_en_file(app: &App, plie: &str, n: usize) -> CliResult {
+    let mut tx = app.db.begin().await.map_err(echec)?;
+    for i in 0..n {
+        let charge = serde_json::json!({ "courriel": courriel(i, "outbox") });
+        parafe::outbox::ajouter(
+            &mut tx,
+            &format!("bench:{i}"),
+            parafe::outbox::Genre::Courriel,
+            plie,
+            &charge,
+            app.horloge.maintenant(),
+        )
+        .await
+        .map_err(echec)?;
+    }
+    tx.commit().await.map_err(echec)
+}
+
+/// Runs the outbox of `app` until no task waits, in this process or another.
+async fn vider(app: &App) -> CliResult {
+    let travailleur = parafe::service::pipeline::demarrer(app.clone());
+    while parafe::outbox::decompte(&app.db)
+        .await
+        .map_err(echec)?
+        .en_attente
+        > 0
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    travailleur.abort();
+    Ok(())
+}
+
 /// One round in a fresh data directory: the import, the scheduling of the bilans it brings,
 /// then lettre alone and the outbox sending the same number of e-mails.
 async fn manche(
@@ -154,7 +165,6 @@ async fn manche(
     dossier: &Path,
     base: Option<String>,
 ) -> Result<Manche, CliError> {
-    use parafe::delivery::Courriel;
     let mut config = Config::load(dossier).map_err(echec)?;
     config.base.url = base;
     config.service.workflows = args.workflows.clone();
@@ -192,14 +202,6 @@ async fn manche(
     resultat.planification = t.elapsed().as_secs_f64();
     resultat.planifies = au_rsa.len();
 
-    let courriel = |i: usize, etape: &str| Courriel {
-        a: vec![format!("p{i}@exemple.fr")],
-        objet: "Bilan BRSA à rédiger".into(),
-        texte: "Bonjour,\n\nLe bilan BRSA de votre participant est dû le 15/06/2025.\n".into(),
-        message_id: format!("<{etape}.{i}@parafe>"),
-        renvoi: false,
-        piece_jointe: None,
-    };
     // Peer: lettre sending the same messages, as many at once as the outbox does, no outbox.
     let t = Instant::now();
     let simultanes = app.config.service.taches_simultanees;
@@ -215,41 +217,161 @@ async fn manche(
         r.map_err(echec)?.map_err(echec)?;
     }
     resultat.lettre = t.elapsed().as_secs_f64();
-    let mut tx = app.db.begin().await.map_err(echec)?;
-    for i in 0..args.courriels {
-        let charge = serde_json::json!({ "courriel": courriel(i, "outbox") });
-        parafe::outbox::ajouter(
-            &mut tx,
-            &format!("bench:{i}"),
-            parafe::outbox::Genre::Courriel,
-            &plie,
-            &charge,
-            app.horloge.maintenant(),
-        )
+    mettre_en_file(&app, &plie, args.courriels).await?;
+    let t = Instant::now();
+    vider(&app).await?;
+    resultat.outbox = t.elapsed().as_secs_f64();
+    Ok(resultat)
+}
+
+/// `parafe.toml` of instance `instance` of a cluster: database `base`, bucket `compartiment` of
+/// `moto`, the SMTP server on port `smtp`.
+fn configurer_instance(
+    dossier: &Path,
+    instance: &str,
+    base: &str,
+    moto: &Moto,
+    compartiment: &str,
+    smtp: u16,
+    workflows: Option<&Path>,
+) -> CliResult {
+    let workflows = match workflows {
+        Some(w) => format!(
+            "workflows = {:?}\n",
+            std::fs::canonicalize(w)
+                .map_err(echec)?
+                .display()
+                .to_string()
+        ),
+        None => String::new(),
+    };
+    std::fs::create_dir_all(dossier).map_err(echec)?;
+    std::fs::write(
+        dossier.join("parafe.toml"),
+        format!(
+            "[service]\n{workflows}\n[courriel]\nsmtp = \"127.0.0.1:{smtp}\"\nexpediteur = \"PLIE <plie@exemple.fr>\"\n\n[base]\nurl = \"{base}\"\n\n[grappe]\ninstance = \"{instance}\"\n{}",
+            moto.section_store(compartiment)
+        ),
+    )
+    .map_err(echec)
+}
+
+/// The outbox drained by two instances of a cluster, each its own process.
+struct ADeux {
+    duree: f64,
+    /// E-mails each instance sent (the lease's holder of each task done).
+    par_instance: Vec<(String, i64)>,
+}
+
+/// The same e-mails queued in a new database of `grappe`, then drained by instance « a » (this
+/// process) and instance « b » (this bench started again with `--videur`) together.
+async fn a_deux(
+    args: &BenchArgs,
+    smtp: u16,
+    dossier: &Path,
+    grappe: &str,
+    moto: &Moto,
+    n: usize,
+) -> Result<ADeux, CliError> {
+    let base = parafe::db::banc::nouvelle_base_postgres(grappe)
         .await
         .map_err(echec)?;
+    let compartiment = format!("outbox-{n}");
+    moto.compartiment(&compartiment).await?;
+    let (dossier_a, dossier_b) = (dossier.join("a"), dossier.join("b"));
+    for (d, instance) in [(&dossier_a, "a"), (&dossier_b, "b")] {
+        configurer_instance(
+            d,
+            instance,
+            &base,
+            moto,
+            &compartiment,
+            smtp,
+            args.workflows.as_deref(),
+        )?;
     }
-    tx.commit().await.map_err(echec)?;
-    let t = Instant::now();
-    let travailleur = parafe::service::pipeline::demarrer(app.clone());
-    while parafe::outbox::decompte(&app.db)
+    // One seal for the cluster, made once and given to both instances.
+    parafe::seal::init(&dossier_a).map_err(echec)?;
+    crate::commun::copier_cles(&dossier_a, &dossier_b)?;
+    let app = App::open(Config::load(&dossier_a).map_err(echec)?)
         .await
-        .map_err(echec)?
-        .en_attente
-        > 0
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        .map_err(echec)?;
+    let plie = app.config.service.plie.clone();
+    mettre_en_file(&app, &plie, args.courriels).await?;
+    // The second instance opens, says so, and waits for the start to drain beside this one.
+    let mut enfant = Command::new(std::env::current_exe().map_err(echec)?)
+        .args(["service", "--videur"])
+        .arg(&dossier_b)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(echec)?;
+    let mut ligne = String::new();
+    if let Some(sortie) = enfant.stdout.take() {
+        std::io::BufReader::new(sortie)
+            .read_line(&mut ligne)
+            .map_err(echec)?;
     }
-    resultat.outbox = t.elapsed().as_secs_f64();
-    travailleur.abort();
-    Ok(resultat)
+    if ligne.trim() != "prêt" {
+        let _ = enfant.kill();
+        let _ = enfant.wait();
+        return Err(echec(format!(
+            "la seconde instance n'a pas démarré : {ligne}"
+        )));
+    }
+    let t = Instant::now();
+    if let Some(mut entree) = enfant.stdin.take() {
+        writeln!(entree, "go").map_err(echec)?;
+    }
+    vider(&app).await?;
+    let duree = t.elapsed().as_secs_f64();
+    let statut = enfant.wait().map_err(echec)?;
+    if !statut.success() {
+        return Err(echec(format!("la seconde instance a échoué ({statut})")));
+    }
+    let par_instance: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT coalesce(bail_instance, '?'), count(*) FROM outbox
+         WHERE cle LIKE 'bench:%' AND etat = 'fait' GROUP BY bail_instance ORDER BY 1",
+    )
+    .fetch_all(&app.db)
+    .await
+    .map_err(echec)?;
+    let faits: i64 = par_instance.iter().map(|p| p.1).sum();
+    if faits != args.courriels as i64 {
+        return Err(echec(format!(
+            "{faits} courriels envoyés sur {} : {par_instance:?}",
+            args.courriels
+        )));
+    }
+    Ok(ADeux {
+        duree,
+        par_instance,
+    })
+}
+
+/// `--videur`: the second instance of [`a_deux`], draining the outbox once told to start.
+fn videur(dossier: &Path) -> CliResult {
+    let runtime = runtime()?;
+    let app = runtime.block_on(async {
+        App::open(Config::load(dossier).map_err(echec)?)
+            .await
+            .map_err(echec)
+    })?;
+    println!("prêt");
+    std::io::stdout().flush().map_err(echec)?;
+    let mut top = String::new();
+    std::io::stdin().read_line(&mut top).map_err(echec)?;
+    runtime.block_on(vider(&app))
 }
 
 /// The import against the sqlite3 shell loading the same file, the scheduling of the bilans,
 /// and the outbox against lettre alone: each pair side by side in each round, every round in
 /// a fresh data directory, then the medians.
 pub fn bench(args: BenchArgs) -> CliResult {
-    let puits = Puits::lancer()?;
+    if let Some(dossier) = &args.videur {
+        return videur(dossier);
+    }
+    let puits = Smtp::lancer(None)?;
     let dir = tempfile::tempdir().map_err(echec)?;
     let csv = extraction(args.participants);
     let fichier = dir.path().join("extraction.csv");
@@ -257,6 +379,11 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let runtime = runtime()?;
     let mut manches = Vec::new();
     let mut sur_postgres = Vec::new();
+    let mut a_deux_instances = Vec::new();
+    let moto = match (&args.postgres, args.import_seul) {
+        (Some(_), false) => Some(runtime.block_on(Moto::lancer())?),
+        _ => None,
+    };
     for n in 1..=args.manches.max(1) {
         let shell = import_shell(
             &dir.path().join(format!("sqlite3-{n}.db")),
@@ -304,6 +431,28 @@ pub fn bench(args: BenchArgs) -> CliResult {
                 pg.outbox,
                 100.0 * m.outbox / pg.outbox
             );
+            if let Some(moto) = &moto {
+                let deux = runtime.block_on(a_deux(
+                    &args,
+                    puits.1,
+                    &dir.path().join(format!("parafe-grappe-{n}")),
+                    grappe,
+                    moto,
+                    n,
+                ))?;
+                println!(
+                    "  deux instances sur PostgreSQL, chacune son processus : boîte d'envoi {:.2} s ({:.0}/s, {:.0} % d'une seule instance) ; courriels envoyés par instance : {}",
+                    deux.duree,
+                    args.courriels as f64 / deux.duree,
+                    100.0 * pg.outbox / deux.duree,
+                    deux.par_instance
+                        .iter()
+                        .map(|(i, n)| format!("{i} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                a_deux_instances.push(deux);
+            }
             sur_postgres.push(pg);
         }
         manches.push(m);
@@ -358,6 +507,19 @@ pub fn bench(args: BenchArgs) -> CliResult {
             part(|m| m.import),
             part(|m| m.planification),
             part(|m| m.outbox)
+        );
+    }
+    if !a_deux_instances.is_empty() {
+        let parts = sur_postgres
+            .iter()
+            .zip(&a_deux_instances)
+            .map(|(p, d)| p.outbox / d.duree);
+        let duree =
+            crate::commun::mediane(a_deux_instances.iter().map(|d| d.duree)).unwrap_or(f64::NAN);
+        println!(
+            "  boîte d'envoi vidée par deux instances (deux processus, une base PostgreSQL) : {:.0}/s ({duree:.2} s), {:.0} % du débit d'une seule",
+            c / duree,
+            100.0 * crate::commun::mediane(parts).unwrap_or(f64::NAN)
         );
     }
     Ok(())
