@@ -107,13 +107,34 @@ fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
 /// ends (PostgreSQL; SQLite has one writer, one process): a send answered by another instance
 /// waits for this one. What decides the write is read after, from the committed state (the
 /// send keys too: they are in the database, whatever instance recorded them).
+///
+/// The reads under the lock take a second connection of the pool while the transaction holds
+/// one: at most half the pool goes to sheets' transactions, so that those reads always find a
+/// connection (with 50 tablets on 8 or 16 connections, every connection could otherwise be a
+/// transaction waiting for a second one, until the pool's timeout).
 async fn verrouiller_la_feuille(
     app: &App,
     kiosque: i64,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, Erreur> {
+) -> Result<
+    (
+        tokio::sync::OwnedSemaphorePermit,
+        sqlx::Transaction<'static, sqlx::Any>,
+    ),
+    Erreur,
+> {
+    static PLACES: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    let places = PLACES.get_or_init(|| {
+        let pool = app.db.options().get_max_connections() as usize;
+        Arc::new(tokio::sync::Semaphore::new((pool / 2).max(1)))
+    });
+    let place = places
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Erreur::Interne(e.to_string()))?;
     let mut tx = app.db.begin().await?;
     db::verrouiller(&mut tx, &format!("feuille:{kiosque}")).await?;
-    Ok(tx)
+    Ok((place, tx))
 }
 
 fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
@@ -553,7 +574,7 @@ pub async fn signer(
     let (k, _) = ouvert(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
-    let mut tx = verrouiller_la_feuille(app, k.id).await?;
+    let (_place, mut tx) = verrouiller_la_feuille(app, k.id).await?;
     // Read under the sheet's lock: another send may have changed it meanwhile.
     let d = document(app, &k).await?;
     let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
@@ -642,7 +663,7 @@ pub async fn cloturer(
     let k = lisible(app, session, reference).await?;
     let garde = verrou(k.id);
     let _tenu = garde.lock().await;
-    let tx = verrouiller_la_feuille(app, k.id).await?;
+    let (_place, tx) = verrouiller_la_feuille(app, k.id).await?;
     // Read under the sheet's lock: the closing may have gone through meanwhile, on any instance.
     let k = lisible(app, session, reference).await?;
     if k.etat == EtatKiosque::Clos {
