@@ -201,7 +201,22 @@ pub async fn renouveler(
     ids: &[i64],
     bail_jusqu_a: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let jusqu_a = instant(bail_jusqu_a);
+    poser_les_baux(db, instance, ids, Some(instant(bail_jusqu_a))).await
+}
+
+/// Gives back the leases of these tasks (a lot that panicked, acceptances not recorded): due
+/// again at once, for any instance.
+pub async fn liberer(db: &Pool, instance: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
+    poser_les_baux(db, instance, ids, None).await
+}
+
+/// Sets the end of the leases `instance` still holds on these tasks (None: given back).
+async fn poser_les_baux(
+    db: &Pool,
+    instance: &str,
+    ids: &[i64],
+    jusqu_a: Option<String>,
+) -> Result<(), sqlx::Error> {
     for lot in ids.chunks(super::PARAMETRES_PAR_REQUETE - 2) {
         let mut requete = crate::db::Requete::new(
             super::Dialecte::du_pool(db),
@@ -219,26 +234,6 @@ pub async fn renouveler(
         requete.push(")");
         requete.build().execute(db).await?;
     }
-    Ok(())
-}
-
-/// Gives back the leases of these tasks (a lot that panicked, acceptances not recorded): due
-/// again at once, for any instance.
-pub async fn liberer(db: &Pool, instance: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut requete = crate::db::Requete::new(
-        super::Dialecte::du_pool(db),
-        "UPDATE outbox SET bail_jusqu_a = NULL WHERE etat = 'attente' AND bail_instance = ",
-    );
-    requete.push_bind(instance.to_owned()).push(" AND id IN (");
-    let mut liste = requete.separated(", ");
-    for id in ids {
-        liste.push_bind(*id);
-    }
-    requete.push(")");
-    requete.build().execute(db).await?;
     Ok(())
 }
 
