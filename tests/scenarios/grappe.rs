@@ -117,12 +117,8 @@ fn trois_instances_une_base_un_compartiment_les_demandes_reparties() {
         "",
         Some(&signature(&version)),
     );
-    c.ok(
-        "POST",
-        &format!("/api/documents/{reference}/signatures"),
-        referent,
-        Some(&json!({ "rang": 1, "signature": signature(&version) })),
-    );
+    let (status, v) = c.signer_en_presence(referent, &reference, &version, 1);
+    assert_eq!(status, StatusCode::OK, "{v}");
     let delivre = b.attendre_etat(referent, &reference, "delivre");
     let recus = smtp.recus(email, "");
     assert_eq!(
@@ -257,12 +253,8 @@ fn une_installation_embarquee_migre_en_grappe_sans_rien_perdre() {
     };
     let (signe, version) = service.creer_et_envoyer(&referent, &contrat("tablette"));
     for rang in [0, 1] {
-        service.ok(
-            "POST",
-            &format!("/api/documents/{signe}/signatures"),
-            &referent,
-            Some(&json!({ "rang": rang, "signature": signature(&version) })),
-        );
+        let (status, v) = service.signer_en_presence(&referent, &signe, &version, rang);
+        assert_eq!(status, StatusCode::OK, "{v}");
     }
     let (en_attente, version_en_attente) = service.creer_et_envoyer(&referent, &contrat("lien"));
     let jeton = lien(&smtp.attendre(email, "/signer/"));
@@ -344,12 +336,8 @@ fn une_installation_embarquee_migre_en_grappe_sans_rien_perdre() {
         "",
         Some(&signature(&version_en_attente)),
     );
-    b.ok(
-        "POST",
-        &format!("/api/documents/{en_attente}/signatures"),
-        &referent,
-        Some(&json!({ "rang": 1, "signature": signature(&version_en_attente) })),
-    );
+    let (status, v) = b.signer_en_presence(&referent, &en_attente, &version_en_attente, 1);
+    assert_eq!(status, StatusCode::OK, "{v}");
     a.attendre_etat(&referent, &en_attente, "delivre");
     verifier_depuis_une_instance_neuve(&a, &dir.path().join("controle-apres"));
 }
@@ -379,23 +367,15 @@ fn une_instance_tuee_en_plein_scellement_perd_son_disque_les_autres_finissent() 
                 "donnees": contrat_donnees(),
             }),
         );
-        service.ok(
-            "POST",
-            &format!("/api/documents/{reference}/signatures"),
-            &referent,
-            Some(&json!({ "rang": 0, "signature": signature(&version) })),
-        );
+        let (status, v) = service.signer_en_presence(&referent, &reference, &version, 0);
+        assert_eq!(status, StatusCode::OK, "{v}");
         references.push((reference, version));
     }
     // The last signatures, spread over the three; then « a » is killed while the cluster seals
     // and mails, and its disk is lost.
     for (i, (reference, version)) in references.iter().enumerate() {
-        instances(&g, i + 1).ok(
-            "POST",
-            &format!("/api/documents/{reference}/signatures"),
-            &referent,
-            Some(&json!({ "rang": 1, "signature": signature(version) })),
-        );
+        let (status, v) = instances(&g, i + 1).signer_en_presence(&referent, reference, version, 1);
+        assert_eq!(status, StatusCode::OK, "{v}");
     }
     let scelles = |g: &Grappe| {
         g.plie

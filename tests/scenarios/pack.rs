@@ -2168,12 +2168,8 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
         "",
         Some(&signature(&version)),
     );
-    service.ok(
-        "POST",
-        &format!("/api/documents/{reference}/signatures"),
-        &referent,
-        Some(&json!({ "rang": 1, "signature": signature(&version) })),
-    );
+    let (status, v) = service.signer_en_presence(&referent, &reference, &version, 1);
+    assert_eq!(status, reqwest::StatusCode::OK, "{v}");
     service.attendre_etat(&referent, &reference, "delivre");
 
     // Two unfinished exports of other instances: « b » is gone, « c » runs (its lock held by
