@@ -224,6 +224,25 @@ async fn manche(
     Ok(resultat)
 }
 
+/// The floor of PostgreSQL itself for `n` participants and their bilans, on a new database of
+/// `grappe` with parafe's schema (see `parafe::db::banc::plancher_postgres`).
+async fn plancher(grappe: &str, dossier: &Path, n: usize) -> Result<(f64, f64), CliError> {
+    let url = parafe::db::banc::nouvelle_base_postgres(grappe)
+        .await
+        .map_err(echec)?;
+    let base = parafe::db::BaseConfig {
+        url: Some(url),
+        connexions: None,
+    };
+    std::fs::create_dir_all(dossier).map_err(echec)?;
+    let db = parafe::db::open(&base, dossier).await.map_err(echec)?;
+    let temps = parafe::db::banc::plancher_postgres(&db, n)
+        .await
+        .map_err(echec)?;
+    db.close().await;
+    Ok(temps)
+}
+
 /// `parafe.toml` of instance `instance` of a cluster: database `base`, bucket `compartiment` of
 /// `moto`, the SMTP server on port `smtp`.
 fn configurer_instance(
@@ -380,6 +399,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let mut manches = Vec::new();
     let mut sur_postgres = Vec::new();
     let mut a_deux_instances = Vec::new();
+    let mut planchers = Vec::new();
     let moto = match (&args.postgres, args.import_seul) {
         (Some(_), false) => Some(runtime.block_on(Moto::lancer())?),
         _ => None,
@@ -431,6 +451,19 @@ pub fn bench(args: BenchArgs) -> CliResult {
                 pg.outbox,
                 100.0 * m.outbox / pg.outbox
             );
+            if !args.import_seul {
+                let (participants, bilans) = runtime.block_on(plancher(
+                    grappe,
+                    &dir.path().join(format!("plancher-{n}")),
+                    args.participants,
+                ))?;
+                println!(
+                    "  plancher du serveur PostgreSQL (les mêmes lignes écrites par INSERT … SELECT, sans client) : participants {participants:.2} s (au mieux {:.0} % du débit SQLite), bilans {bilans:.2} s (au mieux {:.0} %)",
+                    100.0 * m.import / participants,
+                    100.0 * m.planification / bilans
+                );
+                planchers.push((participants, bilans));
+            }
             if let Some(moto) = &moto {
                 let deux = runtime.block_on(a_deux(
                     &args,
@@ -508,6 +541,20 @@ pub fn bench(args: BenchArgs) -> CliResult {
             part(|m| m.planification),
             part(|m| m.outbox)
         );
+        if !planchers.is_empty() {
+            let plafond = |i: fn(&(f64, f64)) -> f64, mesure: fn(&Manche) -> f64| {
+                let parts = manches
+                    .iter()
+                    .zip(&planchers)
+                    .map(|(s, p)| mesure(s) / i(p));
+                100.0 * crate::commun::mediane(parts).unwrap_or(f64::NAN)
+            };
+            println!(
+                "  plafond de PostgreSQL lui-même (son plancher sans client contre parafe sur SQLite) : import {:.0} %, bilans {:.0} %",
+                plafond(|p| p.0, |m| m.import),
+                plafond(|p| p.1, |m| m.planification)
+            );
+        }
     }
     if !a_deux_instances.is_empty() {
         let parts = sur_postgres

@@ -890,39 +890,43 @@ struct Envoye {
     remise: Option<(String, Document)>,
 }
 
-/// The e-mail lane. Up to `taches_simultanees` messages are on the wire at all times: a message
-/// starts as soon as a place frees (taken with those free then, marked begun in one write), and
-/// acceptances are recorded by groups: all those that arrived during the previous record, in one
-/// transaction. No message waits for the others of a lot, nor for a disk sync.
+/// A claim of the e-mail lane under way: the places it asked for, and the tasks it took.
+type Prise<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (usize, Result<Vec<Tache>, sqlx::Error>)> + Send + 'a>,
+>;
+
+/// The e-mail lane. Up to `taches_simultanees` messages are on the wire at all times: places
+/// freed are taken again by one claim at a time (those free then, marked begun in one write),
+/// made beside the sends and the records, so a claim never holds the lane; acceptances are
+/// recorded by groups: all those that arrived during the previous record, in one transaction.
+/// No message waits for the others of a lot, nor for a disk sync.
 async fn courriels(app: &App, tenues: &Tenues) {
     let simultanees = app.config.service.taches_simultanees.max(1);
-    // Take more once a quarter of the places is free: fewer, larger "begun" writes.
-    let reprise = simultanees.div_ceil(4);
+    // Claim once an eighth of the places is free: fewer, larger "begun" writes, while the places
+    // freed during a claim wait for the next one only.
+    let reprise = simultanees.div_ceil(8);
     let mut reveil = app.reveil.ecouter();
     let mut envois = tokio::task::JoinSet::new();
     let mut en_vol: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut arrives: Vec<(Tache, Option<Envoye>)> = Vec::new();
+    // The claim under way (at most one), and whether the last one found fewer tasks than
+    // places: then the next waits for a new task or the second's tick.
+    let mut prise: Option<Prise<'_>> = None;
+    let mut epuisee = false;
     // The record under way, and the tasks it records.
     let mut greffe: Option<(tokio::task::JoinHandle<()>, Vec<i64>)> = None;
     loop {
         let libres = simultanees - envois.len();
-        if libres >= reprise {
+        if prise.is_none() && !epuisee && libres >= reprise {
             reveil.borrow_and_update();
             // Taken and marked begun in one write (a message begun and not recorded is sent
             // again marked as such after a crash); leased: never taken twice.
-            match prendre_taches(app, tenues, &[Genre::Courriel], libres, true).await {
-                Ok(taches) => {
-                    for tache in taches {
-                        let (app, id) = (app.clone(), tache.id);
-                        let envoi = envois.spawn(async move {
-                            let envoi = envoyer_un(&app, &tache).await;
-                            (tache, envoi)
-                        });
-                        en_vol.insert(envoi.id(), id);
-                    }
-                }
-                Err(e) => tracing::error!("boîte d'envoi illisible : {e}"),
-            }
+            prise = Some(Box::pin(async move {
+                (
+                    libres,
+                    prendre_taches(app, tenues, &[Genre::Courriel], libres, true).await,
+                )
+            }));
         }
         if greffe.is_none() && !arrives.is_empty() {
             let (app, lot) = (app.clone(), std::mem::take(&mut arrives));
@@ -941,6 +945,31 @@ async fn courriels(app: &App, tenues: &Tenues) {
         }
         let attente = envois.len() < simultanees;
         tokio::select! {
+            (demandees, prises) = async {
+                match prise.as_mut() {
+                    Some(p) => p.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                prise = None;
+                match prises {
+                    Ok(taches) => {
+                        epuisee = taches.len() < demandees;
+                        for tache in taches {
+                            let (app, id) = (app.clone(), tache.id);
+                            let envoi = envois.spawn(async move {
+                                let envoi = envoyer_un(&app, &tache).await;
+                                (tache, envoi)
+                            });
+                            en_vol.insert(envoi.id(), id);
+                        }
+                    }
+                    Err(e) => {
+                        epuisee = true;
+                        tracing::error!("boîte d'envoi illisible : {e}");
+                    }
+                }
+            }
             Some(fini) = envois.join_next_with_id(), if !envois.is_empty() => match fini {
                 Ok((id, (tache, envoi))) => {
                     en_vol.remove(&id);
@@ -975,8 +1004,8 @@ async fn courriels(app: &App, tenues: &Tenues) {
                     Err(_) => liberer(app, tenues, &ids).await,
                 }
             }
-            Ok(()) = reveil.changed(), if attente => {}
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => {}
+            Ok(()) = reveil.changed(), if attente => epuisee = false,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => epuisee = false,
         }
     }
 }
