@@ -2467,8 +2467,9 @@ async fn les_schemas_sqlite_et_postgresql_vont_de_pair() {
                 .unwrap()
         }
     };
-    let migrations =
-        "SELECT CAST(version AS TEXT), description FROM _sqlx_migrations ORDER BY version";
+    // The column named with its table: PostgreSQL would sort by the text of the output column.
+    let migrations = "SELECT CAST(version AS TEXT), description FROM _sqlx_migrations
+         ORDER BY _sqlx_migrations.version";
     assert_eq!(
         lire(&sqlite, migrations).await,
         lire(&postgres, migrations).await
@@ -2554,4 +2555,189 @@ pub fn verifier_les_remises(smtp: &Smtp, journal: &str, references: &[(String, S
     let lot = references.len();
     assert_eq!(journal.matches("\"type\":\"document_filed\"").count(), lot);
     assert_eq!(journal.matches("\"to\":\"delivre\"").count(), lot);
+}
+
+/// A query string's value, every byte but ASCII letters and digits percent-encoded.
+fn encoder(valeur: &str) -> String {
+    valeur
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Staff find people as they type them (issue 19): without regard to accents or case, by any
+/// part of the name, first name and name in either order, through the API and the screen of
+/// the référent's portfolio. « N'Diaye » is found as « n diaye » and as « ndiaye » (the search
+/// text keeps the words of each name run together too). A search of wildcards alone finds no
+/// one. Participants imported before the search text existed get theirs at the next start.
+#[test]
+fn la_recherche_trouve_les_participants_comme_on_les_tape() {
+    let Plie {
+        dir: _dir,
+        smtp,
+        mut service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    let en_tete = EXTRACTION.lines().next().unwrap();
+    let mut fichier = format!("{en_tete}\n");
+    for (identifiant, nom, prenom, referent) in [
+        (
+            "R-2025-0001",
+            "LEFÈVRE",
+            "Amélie",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
+        (
+            "R-2025-0002",
+            "MARTIN",
+            "Jean",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
+        (
+            "R-2025-0003",
+            "N'DIAYE",
+            "Awa",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
+        (
+            "R-2025-0004",
+            "DUPONT",
+            "Jean-Baptiste",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
+        (
+            "R-2025-0005",
+            "LEFEBVRE",
+            "Julie",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
+        // Another référent's: the coordinateur finds him, Thomas Garnier does not.
+        (
+            "R-2025-0006",
+            "MARTINEZ",
+            "Jean",
+            "a.lefort@plie.fr;Lefort;Anne",
+        ),
+    ] {
+        fichier.push_str(&format!(
+            "{identifiant};Madame;{nom};{prenom};12/05/1988;;;34400;Lunel;34;{referent};202500417;;;04/03/2025;Non;;;\n"
+        ));
+    }
+    let (status, v) = service.importer(&coordinateur, &fichier);
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let tous = [
+        "P-2025-0412",
+        "P-2025-0413",
+        "R-2025-0001",
+        "R-2025-0002",
+        "R-2025-0003",
+        "R-2025-0004",
+        "R-2025-0005",
+        "R-2025-0006",
+    ];
+    let par_l_api = |service: &Service, recherche: &str| -> Vec<String> {
+        let v = service.ok(
+            "GET",
+            &format!("/api/participants?recherche={}", encoder(recherche)),
+            &coordinateur,
+            None,
+        );
+        let mut trouves: Vec<String> = v["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["identifiant_externe"].as_str().unwrap().to_owned())
+            .collect();
+        trouves.sort();
+        trouves
+    };
+    let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
+    let a_l_ecran = |recherche: &str| -> Vec<String> {
+        let (status, page) = garnier.get(&format!("/accueil?q={}", encoder(recherche)));
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let tableau = page
+            .split_once("<tbody>")
+            .and_then(|(_, suite)| suite.split_once("</tbody>"))
+            .map_or("", |(tableau, _)| tableau);
+        if tableau.is_empty() {
+            assert!(page.contains("Aucun participant ne correspond."), "{page}");
+        }
+        tous.iter()
+            .filter(|i| tableau.contains(&format!("<td>{i}</td>")))
+            .map(|i| (*i).to_owned())
+            .collect()
+    };
+    let amelie = ["R-2025-0001"];
+    let jean_martin = ["R-2025-0002"];
+    let awa = ["R-2025-0003"];
+    let jean_baptiste = ["R-2025-0004"];
+    let personne: [&str; 0] = [];
+    // What the coordinateur finds (the whole PLIE), then the référent (his portfolio).
+    let cas: &[(&str, &[&str], &[&str])] = &[
+        ("lefevre", &amelie, &amelie),
+        ("LEFÈVRE", &amelie, &amelie),
+        ("Lefèvre", &amelie, &amelie),
+        ("efev", &amelie, &amelie),
+        ("lefebvre", &["R-2025-0005"], &["R-2025-0005"]),
+        ("martin jean", &["R-2025-0002", "R-2025-0006"], &jean_martin),
+        ("jean martin", &["R-2025-0002", "R-2025-0006"], &jean_martin),
+        ("MARTIN", &["R-2025-0002", "R-2025-0006"], &jean_martin),
+        ("jean martin ez", &["R-2025-0006"], &personne),
+        ("n'diaye", &awa, &awa),
+        ("N’DIAYE", &awa, &awa),
+        ("n diaye", &awa, &awa),
+        ("ndiaye", &awa, &awa),
+        ("diaye awa", &awa, &awa),
+        ("jean baptiste", &jean_baptiste, &jean_baptiste),
+        ("Jean-Baptiste", &jean_baptiste, &jean_baptiste),
+        ("baptiste", &jean_baptiste, &jean_baptiste),
+        (
+            "jean",
+            &["R-2025-0002", "R-2025-0004", "R-2025-0006"],
+            &["R-2025-0002", "R-2025-0004"],
+        ),
+        ("R-2025-0003", &awa, &awa),
+        ("samira BENALI", &["P-2025-0412"], &["P-2025-0412"]),
+        // Wildcards are not: nothing to look for.
+        ("%", &personne, &personne),
+        ("_", &personne, &personne),
+        ("%%", &personne, &personne),
+        ("'", &personne, &personne),
+    ];
+    for (recherche, coordination, portefeuille) in cas {
+        assert_eq!(
+            par_l_api(&service, recherche),
+            *coordination,
+            "API : « {recherche} »"
+        );
+        assert_eq!(
+            a_l_ecran(recherche),
+            *portefeuille,
+            "écran : « {recherche} »"
+        );
+    }
+    assert_eq!(
+        par_l_api(&service, ""),
+        tous,
+        "sans recherche, tout le PLIE"
+    );
+
+    // Rows written before the search text existed: filled at the next start.
+    sql(&service, "UPDATE participant SET recherche = ''");
+    assert_eq!(par_l_api(&service, "lefevre"), personne);
+    service.redemarrer();
+    assert_eq!(par_l_api(&service, "lefevre"), amelie);
+    assert_eq!(par_l_api(&service, "ndiaye jean"), personne);
+    assert_eq!(par_l_api(&service, "awa ndiaye"), awa);
+    assert_eq!(
+        par_l_api(&service, "martin"),
+        ["R-2025-0002", "R-2025-0006"]
+    );
 }

@@ -49,8 +49,8 @@ pub async fn participant(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO participant (plie, ref, identifiant_externe, nom, prenom, operation_id,
-            date_entree, cree_le)
-         VALUES ($1, $2, $3, $4, 'Camille', $5, '2025-01-06', $6) RETURNING id",
+            date_entree, cree_le, recherche)
+         VALUES ($1, $2, $3, $4, 'Camille', $5, '2025-01-06', $6, $7) RETURNING id",
     )
     .bind(plie)
     .bind(format!("P-{i:05}"))
@@ -58,6 +58,11 @@ pub async fn participant(
     .bind(format!("Participant{i}"))
     .bind(operation)
     .bind(le)
+    .bind(super::participants::texte_de_recherche(
+        "Camille",
+        &format!("Participant{i}"),
+        &format!("UP-{i}"),
+    ))
     .fetch_one(&mut *tx)
     .await
 }

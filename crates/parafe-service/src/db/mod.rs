@@ -235,9 +235,10 @@ const REGLAGES_SQLITE: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = F
     PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;
     PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 30000;";
 
-/// Opens the database of `base` (by default `<data_dir>/parafe.db`, created if needed) and
-/// applies the migrations. On SQLite, after them the WAL is checkpointed and truncated so that
-/// no earlier page image stays in it.
+/// Opens the database of `base` (by default `<data_dir>/parafe.db`, created if needed),
+/// applies the migrations and fills what SQL could not (the participants' search text). On
+/// SQLite, after them the WAL is checkpointed and truncated so that no earlier page image stays
+/// in it.
 ///
 /// On SQLite, one connection outside the pool stays open as long as the pool: SQLite deletes the
 /// WAL and its index (`-shm`) when the last connection to the database closes, and a new
@@ -284,11 +285,13 @@ pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
         sqlx::migrate!("../../storage/migrations/postgres")
             .run(&pool)
             .await?;
+        participants::remplir_la_recherche(&pool).await?;
         return Ok(pool);
     }
     sqlx::migrate!("../../storage/migrations/sqlite")
         .run(&pool)
         .await?;
+    participants::remplir_la_recherche(&pool).await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
         .await?;

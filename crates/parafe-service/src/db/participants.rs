@@ -51,7 +51,27 @@ pub struct Fiche {
 }
 
 /// Columns an import writes, in the order [`enregistrer`] binds them.
-const COLONNES_IMPORT: usize = 22;
+const COLONNES_IMPORT: usize = 23;
+
+/// What the search looks into (the column `recherche`): first name, name and identifier
+/// [`plier`](crate::participants::plier)ed, then, for each of them cut by the folding, its words
+/// run together: « N'Diaye » is found as « n diaye » and as « ndiaye », « Jean-Baptiste » as
+/// « jeanbaptiste ».
+pub fn texte_de_recherche(prenom: &str, nom: &str, identifiant: &str) -> String {
+    let plies = [prenom, nom, identifiant].map(crate::participants::plier);
+    let mut texte = String::new();
+    for plie in plies.iter().filter(|p| !p.is_empty()) {
+        if !texte.is_empty() {
+            texte.push(' ');
+        }
+        texte.push_str(plie);
+    }
+    for plie in plies.iter().filter(|p| p.contains(' ')) {
+        texte.push(' ');
+        texte.extend(plie.split(' '));
+    }
+    texte
+}
 
 /// Creates or updates participants by the parcours software's identifier, many rows per
 /// statement (see [`super::PARAMETRES_PAR_REQUETE`]). Identifiers are unique among `fiches`.
@@ -80,7 +100,7 @@ fn requete<'a>(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
-           date_sortie, motif_sortie, cree_le) ",
+           date_sortie, motif_sortie, cree_le, recherche) ",
     );
     requete.push_values(lot, |mut ligne, f| {
         ligne
@@ -105,7 +125,12 @@ fn requete<'a>(
             .push_bind(f.cer_debut.map(super::jour))
             .push_bind(f.date_sortie.map(super::jour))
             .push_bind(&f.motif_sortie)
-            .push_bind(le);
+            .push_bind(le)
+            .push_bind(texte_de_recherche(
+                &f.prenom,
+                &f.nom,
+                &f.identifiant_externe,
+            ));
     });
     requete.push(
         " ON CONFLICT (plie, identifiant_externe) DO UPDATE SET civilite = excluded.civilite,
@@ -115,7 +140,8 @@ fn requete<'a>(
            referent_id = excluded.referent_id, operation_id = excluded.operation_id,
            prescripteur = excluded.prescripteur, email_prescripteur = excluded.email_prescripteur,
            date_entree = excluded.date_entree, rsa = excluded.rsa, cer_debut = excluded.cer_debut,
-           date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie",
+           date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie,
+           recherche = excluded.recherche",
     );
     requete
 }
@@ -151,7 +177,12 @@ pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Participant
     .await
 }
 
-/// Participants of the PLIE (of a référent's portfolio), optionally filtered by a name prefix.
+/// Words of a search looked for at most: beyond, the list is already down to a few people.
+const MOTS_RECHERCHES: usize = 5;
+
+/// Participants of the PLIE (of a référent's portfolio), optionally searched: each word of
+/// `recherche`, folded, within [`texte_de_recherche`] (any part of a name, in any order). A
+/// search without a letter or a digit (« % », « - ») finds no one.
 pub async fn liste(
     db: &Pool,
     plie: &str,
@@ -159,23 +190,77 @@ pub async fn liste(
     recherche: Option<&str>,
     limite: i64,
 ) -> Result<Vec<Participant>, sqlx::Error> {
-    let motif = recherche.map(|r| format!("{}%", r.trim()));
-    sqlx::query_as(&format!(
-        "SELECT {COLONNES} FROM participant WHERE plie = $1
-         AND ($2 IS NULL OR referent_id = $3)
-         AND ($4 IS NULL OR nom LIKE $5 OR prenom LIKE $6 OR identifiant_externe LIKE $7)
-         ORDER BY nom, prenom LIMIT $8"
-    ))
-    .bind(plie)
-    .bind(referent)
-    .bind(referent)
-    .bind(&motif)
-    .bind(&motif)
-    .bind(&motif)
-    .bind(&motif)
-    .bind(limite)
-    .fetch_all(db)
-    .await
+    let recherche = recherche.map(str::trim).filter(|r| !r.is_empty());
+    let pliee = recherche.map(crate::participants::plier);
+    let mots: Vec<&str> = pliee
+        .iter()
+        .flat_map(|p| p.split(' '))
+        .filter(|m| !m.is_empty())
+        .take(MOTS_RECHERCHES)
+        .collect();
+    if recherche.is_some() && mots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = format!(
+        "SELECT {COLONNES} FROM participant WHERE plie = $1 AND ($2 IS NULL OR referent_id = $3)"
+    );
+    for i in 0..mots.len() {
+        // The folding leaves neither `%` nor `_`; escaped all the same, so that a word is only
+        // ever itself whatever the folding becomes.
+        sql.push_str(&format!(" AND recherche LIKE ${} ESCAPE '\\'", 4 + i));
+    }
+    sql.push_str(&format!(" ORDER BY nom, prenom LIMIT ${}", 4 + mots.len()));
+    let mut requete = sqlx::query_as(&sql)
+        .bind(plie)
+        .bind(referent)
+        .bind(referent);
+    for mot in &mots {
+        let echappe = mot
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        requete = requete.bind(format!("%{echappe}%"));
+    }
+    requete.bind(limite).fetch_all(db).await
+}
+
+/// Fills the search text of the participants written before it existed (migration 0010), by
+/// batches; those that have one are left alone, so it runs at every start at the cost of a scan.
+/// Instances starting together take turns (one batch each), and a row an import wrote meanwhile
+/// keeps the text the import gave it.
+pub async fn remplir_la_recherche(db: &Pool) -> Result<(), sqlx::Error> {
+    const PAR_LOT: i64 = 1000;
+    let dialecte = super::Dialecte::du_pool(db);
+    let mut apres = 0i64;
+    loop {
+        let mut tx = db.begin().await?;
+        super::verrouiller(&mut tx, "participant.recherche").await?;
+        let lot: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, prenom, nom, identifiant_externe FROM participant
+             WHERE recherche = '' AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(apres)
+        .bind(PAR_LOT)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some((dernier, ..)) = lot.last() else {
+            return tx.commit().await;
+        };
+        apres = *dernier;
+        // One statement a batch; VALUES names its columns column1, column2 on both databases.
+        let mut requete = super::Requete::new(
+            dialecte,
+            "UPDATE participant SET recherche = v.column2 FROM (",
+        );
+        requete.push_values(&lot, |mut ligne, (id, prenom, nom, identifiant)| {
+            ligne
+                .push_bind(*id)
+                .push_bind(texte_de_recherche(prenom, nom, identifiant));
+        });
+        requete.push(") AS v WHERE participant.id = v.column1 AND participant.recherche = ''");
+        requete.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
 }
 
 /// Participants on RSA with a CER start: those whose bilans BRSA the schedule keeps.

@@ -18,13 +18,23 @@ document.addEventListener("DOMContentLoaded", () => {
     radios.forEach((r) => r.addEventListener("change", maj));
     maj();
   }
-  // Filtre d'une liste (participants à cocher).
+  // Filtre d'une liste (participants à cocher), comme la recherche des participants : sans
+  // accents, majuscules ni ponctuation ; chaque mot tapé quelque part, dans n'importe quel ordre
+  // (« n diaye » comme « ndiaye »).
+  const plier = (s) =>
+    s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+      .replace(/œ/g, "oe").replace(/æ/g, "ae").replace(/ß/g, "ss")
+      .replace(/ø/g, "o").replace(/đ/g, "d").replace(/ł/g, "l")
+      .replace(/[^\p{L}\p{N}]+/gu, " ").trim();
   for (const champ of document.querySelectorAll("[data-filtre]")) {
     const elements = document.querySelectorAll(champ.dataset.filtre);
-    const normaliser = (s) => s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
     champ.addEventListener("input", () => {
-      const q = normaliser(champ.value.trim());
-      for (const el of elements) el.hidden = q !== "" && !normaliser(el.textContent).includes(q);
+      const mots = plier(champ.value).split(" ").filter((m) => m !== "");
+      for (const el of elements) {
+        const texte = plier(el.textContent);
+        const accole = texte.replace(/ /g, "");
+        el.hidden = !mots.every((m) => texte.includes(m) || accole.includes(m));
+      }
     });
   }
 });
