@@ -1999,6 +1999,150 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
     }
 }
 
+/// Issue 19: every entry and exit is validated by the commission, and the controller asks for
+/// its proof. The members present sign their own line (in the order they come), the président de
+/// séance signs last; the sheet carries the decisions, is sealed, filed under the opération it
+/// names, and handed over in that opération's pack.
+#[test]
+fn une_feuille_de_commission_signee_par_ses_membres_porte_ses_decisions_jusqu_au_pack() {
+    use crate::service::{Plie, EXTRACTION};
+    use reqwest::StatusCode;
+    let Plie {
+        dir,
+        smtp: _smtp,
+        service,
+        coordinateur,
+        ..
+    } = Plie::pret(None);
+    assert_eq!(
+        service.importer(&coordinateur, EXTRACTION).0,
+        StatusCode::OK
+    );
+    let membre = |nom: &str, prenom: &str, organisation: &str| json!({ "nom": nom, "prenom": prenom, "organisation": organisation });
+    let mut demande = json!({
+        "workflow": "commission",
+        "donnees": {
+            "operation": { "numero": "202500417" },
+            "instance": "commission",
+            "intitule": "Commission d'entrées et de sorties d'octobre",
+            "date": "2025-10-21", "heure_debut": "14:00", "heure_fin": "16:00",
+            "lieu": "Maison de l'emploi, salle Camargue, Mauguio",
+            "president": { "nom": "Vidal", "prenom": "Hélène", "qualite": "Directrice du PLIE" },
+            "membres": [
+                membre("Vidal", "Hélène", "PLIE du Pays de l'Or"),
+                membre("Garnier", "Thomas", "France Travail, agence de Lunel"),
+                membre("Roche", "Nadia", "Département de l'Hérault"),
+            ],
+            "decisions": [
+                { "identifiant": "P-2025-0412", "nom": "Benali", "prenom": "Samira",
+                  "decision": "entree-validee", "motif": "Prescription France Travail", "date_effet": "2025-10-22" },
+                { "identifiant": "P-2025-0413", "nom": "Durand", "prenom": "Karim",
+                  "decision": "sortie-validee", "motif": "Sortie positive : CDI de cariste", "date_effet": "2025-10-31" },
+            ],
+        },
+        "signataires": [{ "role": "president", "nom": "Hélène VIDAL" }],
+    });
+    // An opération the PLIE does not run is named as the field to fix, and nothing is created.
+    let mut inconnue = demande.clone();
+    inconnue["donnees"]["operation"]["numero"] = json!("209900001");
+    let (status, v) = service.appel("POST", "/api/documents", &coordinateur, Some(&inconnue));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("operation.numero"), "{v}");
+    let (reference, version) = service.creer_et_envoyer(&coordinateur, &demande);
+
+    // The président cannot close before the members have signed; they sign in the order they
+    // come (the third first).
+    let (status, v) = service.signer_en_presence(&coordinateur, &reference, &version, 3);
+    assert!(
+        status.is_client_error(),
+        "clôture avant les membres : {status} {v}"
+    );
+    for rang in [2, 0, 1, 3] {
+        let (status, v) = service.signer_en_presence(&coordinateur, &reference, &version, rang);
+        assert_eq!(status, StatusCode::OK, "rang {rang} : {v}");
+    }
+    // Sealed, filed, then sent to the coordinateurs (the workflow's recipients).
+    let fini = service.attendre_etat(&coordinateur, &reference, "delivre");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    service.attendre_outbox_vide(&coordinateur);
+
+    // The sealed sheet: each member's line signed, the decisions, the président's block.
+    let pdf = service.pdf(&coordinateur, &reference);
+    assert_eq!(sha256_hex(&pdf), scelle);
+    let chemin = dir.path().join("commission.pdf");
+    std::fs::write(&chemin, &pdf).unwrap();
+    let texte = pdf_text(&chemin);
+    for attendu in [
+        "Commission d'entrées et de sorties",
+        "France Travail, agence de Lunel",
+        "Département de l'Hérault",
+        "BENALI Samira",
+        "Entrée validée",
+        "DURAND Karim",
+        "Sortie validée",
+        "3 membre(s) présent(s), 2 décision(s).",
+        "Le président de séance",
+    ] {
+        assert!(texte.contains(attendu), "« {attendu} » absent :\n{texte}");
+    }
+    // Each member's line carries its signature time; the président's block its own.
+    assert_eq!(
+        texte.matches("signé le ").count(),
+        3,
+        "trois lignes de membres signées :\n{texte}"
+    );
+    assert_eq!(texte.matches("Signé le ").count(), 1, "{texte}");
+
+    // Filed under the opération it names, and in that opération's pack, once.
+    let depot = evenements(&service)
+        .into_iter()
+        .find(|e| {
+            matches!(e.event, JournalEvent::DocumentFiled { .. })
+                && e.objects.first().map(|o| o.to_hex()) == Some(scelle.clone())
+        })
+        .expect("dépôt de la feuille au journal");
+    assert!(
+        matches!(&depot.event, JournalEvent::DocumentFiled { operation, .. } if operation == "202500417"),
+        "{:?}",
+        depot.event
+    );
+    let entrees = pack_http(
+        &service,
+        &coordinateur,
+        &json!({ "operation": "202500417", "du": "2025-01-01", "au": "2026-12-31" }),
+        &dir.path().join("pack.zip"),
+    );
+    let feuilles: Vec<&String> = entrees
+        .iter()
+        .filter(|(_, octets)| sha256_hex(octets) == scelle)
+        .map(|(nom, _)| nom)
+        .collect();
+    assert_eq!(feuilles.len(), 1, "{feuilles:?}");
+    assert!(
+        feuilles[0].starts_with("operation/") && feuilles[0].ends_with("-commission.pdf"),
+        "{}",
+        feuilles[0]
+    );
+    assert!(
+        manifeste_de(&entrees)["fichiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["sha256"] == json!(scelle) && l["nature"] == "document"),
+        "feuille absente du manifeste"
+    );
+    demande["donnees"]["membres"] = json!([]);
+    let (status, v) = service.appel("POST", "/api/documents", &coordinateur, Some(&demande));
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "une feuille sans membre : {v}"
+    );
+}
+
 /// Issue 16, rules from configuration only: a PLIE that rewrites its catalogue (its own file in
 /// `<data-dir>/justificatifs/`) sees the participant's page, his checklist and the API change
 /// alike — no screen keeps rules of its own.

@@ -1808,6 +1808,15 @@ fn emargement_collectif_les_presents_signent_dans_l_ordre_ou_ils_arrivent() {
         })
         .collect();
     o.insert("participants".into(), Value::Array(presents));
+    // Attendees unknown to the PLIE: the sheet is the opération's it names by its number, and
+    // that number must be one of the PLIE's.
+    o["operation"] = json!({ "numero": "209900001" });
+    let demande = json!({ "workflow": "emargement-collectif", "donnees": donnees });
+    let (status, v) = service.appel("POST", "/api/documents", &referent, Some(&demande));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["champ"], "operation.numero", "{v}");
+    let mut donnees = demande["donnees"].clone();
+    donnees["operation"] = json!({ "numero": "202500417" });
     let (reference, version) = service.creer_et_envoyer(
         &referent,
         &json!({ "workflow": "emargement-collectif", "donnees": donnees }),

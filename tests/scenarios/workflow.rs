@@ -15,7 +15,7 @@ fn the_shipped_workflows_are_valid() {
         listing.contains("bilan-brsa") && listing.contains("échéances : 5, 11, 17 mois"),
         "{listing}"
     );
-    assert!(listing.contains("8 workflows valides"), "{listing}");
+    assert!(listing.contains("9 workflows valides"), "{listing}");
 }
 
 /// From any directory, with no folder given: the workflows built into the binary.
@@ -30,7 +30,7 @@ fn les_workflows_integres_servent_sans_dossier() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     let listing = text(&run.stdout);
     assert!(
-        listing.contains("8 workflows valides (intégrés)")
+        listing.contains("9 workflows valides (intégrés)")
             && listing.contains("contrat-engagement"),
         "{listing}"
     );
@@ -59,6 +59,11 @@ fn a_bad_workflow_names_its_file_and_line() {
         (
             "[[signataires]]\nrole = \"stagiaire\"\nmethodes = [\"lien\"]",
             "rôle inconnu « stagiaire »",
+            7,
+        ),
+        (
+            "[[signataires]]\nrole = \"referent\"\nmethodes = [\"lien\"]\nplusieurs = true",
+            "le rôle « referent » ne signe pas une fois par personne listée",
             7,
         ),
         ("relances = [\"3 jours\"]", "durée « 3 jours » invalide", 2),

@@ -100,7 +100,7 @@ pub async fn creer(
     )
     .await?;
     donnees.extend(fournies);
-    let donnees = Value::Object(donnees);
+    let mut donnees = Value::Object(donnees);
     let signataires = resoudre_signataires(
         app,
         acteur,
@@ -110,11 +110,14 @@ pub async fn creer(
         &donnees,
     )
     .await?;
-    valider(app, workflow, &donnees)?;
     let operation_id = match &participant {
         Some(p) => p.fiche.operation_id,
-        None => operation_des_presents(app, plie, &signataires).await?,
+        None => match operation_des_presents(app, plie, &signataires).await? {
+            Some(id) => Some(id),
+            None => operation_nommee(app, plie, &mut donnees).await?,
+        },
     };
+    valider(app, workflow, &donnees)?;
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let id = docs::creer(
@@ -139,6 +142,34 @@ pub async fn creer(
     docs::par_id(&app.db, id)
         .await?
         .ok_or_else(|| Erreur::Interne("document créé introuvable".into()))
+}
+
+/// The opération a document of the opération itself (a commission's sheet) names by its number
+/// in its data, completed from the PLIE's record; an unknown number names the field to fix.
+async fn operation_nommee(
+    app: &App,
+    plie: &str,
+    donnees: &mut Value,
+) -> Result<Option<i64>, Erreur> {
+    let Some(numero) = donnees
+        .get("operation")
+        .and_then(|o| o.get("numero"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let op = referentiel::operation_par_code(&app.db, plie, &numero)
+        .await?
+        .ok_or_else(|| {
+            Erreur::invalide(
+                "operation.numero",
+                format!("aucune opération « {numero} » dans ce PLIE"),
+            )
+        })?;
+    donnees["operation"] =
+        json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme });
+    Ok(Some(op.id))
 }
 
 /// The opération a sheet of several attendees names: the first attendee's who has one (each
@@ -290,10 +321,11 @@ pub(crate) async fn resoudre_signataires(
                 ))
             }
         };
-        if s.plusieurs {
-            // One signer per attendee listed in the data (émargement collectif).
+        if let Some(liste) = s.role.liste().filter(|_| s.plusieurs) {
+            // One signer per person listed in the data (the attendees of a workshop, the members
+            // of a commission).
             let presents = donnees
-                .get("participants")
+                .get(liste)
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();

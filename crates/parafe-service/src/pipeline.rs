@@ -621,6 +621,8 @@ fn qualite(role: &str) -> &'static str {
         "equipe_animation" => "Équipe d'animation du PLIE",
         "referent_etape" => "Référent d'étape",
         "coordinateur" => "Coordinateur du PLIE",
+        "membre" => "Membre de la commission",
+        "president" => "Président de séance",
         _ => "Signataire",
     }
 }
@@ -628,21 +630,26 @@ fn qualite(role: &str) -> &'static str {
 /// Puts each signature in the template's data, where the workflow's role is drawn: the strokes
 /// fitted to the template's box, or none for a typed name.
 fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
-    let mut presents = 0usize;
+    // The people of a list sign in its order: the n-th signer of a role is its n-th person.
+    let mut rangs: HashMap<&'static str, usize> = HashMap::new();
     for s in signes {
         let trace = serde_json::from_value::<super::trace::Trace>(s.preuve()["trace"].clone())
             .map_or(json!([]), |t| t.pour_modele());
         let bloc = json!({ "horodatage": s.horodatage(), "methode": s.methode, "trace": trace });
-        let cible = match s.role.as_str() {
-            "participant" if donnees.get("participants").is_some_and(Value::is_array) => {
-                let cible = donnees["participants"].get_mut(presents);
-                presents += 1;
-                cible
+        let liste = crate::workflow::Role::parse(&s.role)
+            .and_then(|r| r.liste())
+            .filter(|l| donnees.get(*l).is_some_and(Value::is_array));
+        let cible = match (liste, s.role.as_str()) {
+            (Some(liste), _) => {
+                let rang = rangs.entry(liste).or_default();
+                *rang += 1;
+                donnees[liste].get_mut(*rang - 1)
             }
-            "participant" => donnees.get_mut("participant"),
-            "referent" => donnees.get_mut("referent"),
-            "animateur" => donnees.get_mut("animateur"),
-            "partenaire" => donnees
+            (None, "participant") => donnees.get_mut("participant"),
+            (None, "referent") => donnees.get_mut("referent"),
+            (None, "animateur") => donnees.get_mut("animateur"),
+            (None, "president") => donnees.get_mut("president"),
+            (None, "partenaire") => donnees
                 .get_mut("retour")
                 .and_then(|r| r.get_mut("partenaire")),
             _ => donnees.get_mut("tiers"),
@@ -890,43 +897,39 @@ struct Envoye {
     remise: Option<(String, Document)>,
 }
 
-/// A claim of the e-mail lane under way: the places it asked for, and the tasks it took.
-type Prise<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = (usize, Result<Vec<Tache>, sqlx::Error>)> + Send + 'a>,
->;
-
-/// The e-mail lane. Up to `taches_simultanees` messages are on the wire at all times: places
-/// freed are taken again by one claim at a time (those free then, marked begun in one write),
-/// made beside the sends and the records, so a claim never holds the lane; acceptances are
-/// recorded by groups: all those that arrived during the previous record, in one transaction.
-/// No message waits for the others of a lot, nor for a disk sync.
+/// The e-mail lane. Up to `taches_simultanees` messages are on the wire at all times: a message
+/// starts as soon as a place frees (taken with those free then, marked begun in one write), and
+/// acceptances are recorded by groups: all those that arrived during the previous record, in one
+/// transaction. No message waits for the others of a lot, nor for a disk sync.
 async fn courriels(app: &App, tenues: &Tenues) {
     let simultanees = app.config.service.taches_simultanees.max(1);
-    // Claim once an eighth of the places is free: fewer, larger "begun" writes, while the places
-    // freed during a claim wait for the next one only.
-    let reprise = simultanees.div_ceil(8);
+    // Take more once a quarter of the places is free: fewer, larger "begun" writes.
+    let reprise = simultanees.div_ceil(4);
     let mut reveil = app.reveil.ecouter();
     let mut envois = tokio::task::JoinSet::new();
     let mut en_vol: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut arrives: Vec<(Tache, Option<Envoye>)> = Vec::new();
-    // The claim under way (at most one), and whether the last one found fewer tasks than
-    // places: then the next waits for a new task or the second's tick.
-    let mut prise: Option<Prise<'_>> = None;
-    let mut epuisee = false;
     // The record under way, and the tasks it records.
     let mut greffe: Option<(tokio::task::JoinHandle<()>, Vec<i64>)> = None;
     loop {
         let libres = simultanees - envois.len();
-        if prise.is_none() && !epuisee && libres >= reprise {
+        if libres >= reprise {
             reveil.borrow_and_update();
             // Taken and marked begun in one write (a message begun and not recorded is sent
             // again marked as such after a crash); leased: never taken twice.
-            prise = Some(Box::pin(async move {
-                (
-                    libres,
-                    prendre_taches(app, tenues, &[Genre::Courriel], libres, true).await,
-                )
-            }));
+            match prendre_taches(app, tenues, &[Genre::Courriel], libres, true).await {
+                Ok(taches) => {
+                    for tache in taches {
+                        let (app, id) = (app.clone(), tache.id);
+                        let envoi = envois.spawn(async move {
+                            let envoi = envoyer_un(&app, &tache).await;
+                            (tache, envoi)
+                        });
+                        en_vol.insert(envoi.id(), id);
+                    }
+                }
+                Err(e) => tracing::error!("boîte d'envoi illisible : {e}"),
+            }
         }
         if greffe.is_none() && !arrives.is_empty() {
             let (app, lot) = (app.clone(), std::mem::take(&mut arrives));
@@ -945,31 +948,6 @@ async fn courriels(app: &App, tenues: &Tenues) {
         }
         let attente = envois.len() < simultanees;
         tokio::select! {
-            (demandees, prises) = async {
-                match prise.as_mut() {
-                    Some(p) => p.await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                prise = None;
-                match prises {
-                    Ok(taches) => {
-                        epuisee = taches.len() < demandees;
-                        for tache in taches {
-                            let (app, id) = (app.clone(), tache.id);
-                            let envoi = envois.spawn(async move {
-                                let envoi = envoyer_un(&app, &tache).await;
-                                (tache, envoi)
-                            });
-                            en_vol.insert(envoi.id(), id);
-                        }
-                    }
-                    Err(e) => {
-                        epuisee = true;
-                        tracing::error!("boîte d'envoi illisible : {e}");
-                    }
-                }
-            }
             Some(fini) = envois.join_next_with_id(), if !envois.is_empty() => match fini {
                 Ok((id, (tache, envoi))) => {
                     en_vol.remove(&id);
@@ -1004,8 +982,8 @@ async fn courriels(app: &App, tenues: &Tenues) {
                     Err(_) => liberer(app, tenues, &ids).await,
                 }
             }
-            Ok(()) = reveil.changed(), if attente => epuisee = false,
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => epuisee = false,
+            Ok(()) = reveil.changed(), if attente => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if attente => {}
         }
     }
 }

@@ -418,7 +418,9 @@ pub fn recueillir_sur_place(
     let moyen = acteur.moyen.libelle();
     let verification = if signataire.personnel_id == Some(acteur.personnel_id) {
         format!("signataire authentifié ({moyen})")
-    } else if signataire.role == "participant" {
+    } else if signataire.personnel_id.is_none()
+        && crate::workflow::Role::parse(&signataire.role).is_some_and(|r| r.sans_compte())
+    {
         format!("signature en présence de {} ({moyen})", acteur.pseudonyme())
     } else {
         return Err(Erreur::Interdit(format!(

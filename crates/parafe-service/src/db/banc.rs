@@ -145,16 +145,17 @@ pub async fn plancher_postgres(db: &Pool, n: usize) -> Result<(f64, f64), sqlx::
     .await?;
     let debut = std::time::Instant::now();
     let mut tx = db.begin().await?;
-    // Sorted references, as `reference_triee` gives them; 22 columns, as the import writes.
+    // Sorted references, as `reference_triee` gives them; 23 columns, as the import writes.
     sqlx::query(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
-           date_sortie, motif_sortie, cree_le)
+           date_sortie, motif_sortie, cree_le, recherche)
          SELECT 'plancher', 'p' || lpad(to_hex(g), 25, '0'), 'P-' || lpad(g::text, 6, '0'),
            'Madame', 'Nom' || g, 'Prénom', '1980-01-01', 'p' || g || '@exemple.fr', NULL,
            'Montpellier', '34000', '34', (SELECT min(id) FROM personnel) + g % 50, $1,
-           'France Travail', 'ft@exemple.fr', '2025-01-01', 1, '2025-03-01', NULL, NULL, $2
+           'France Travail', 'ft@exemple.fr', '2025-01-01', 1, '2025-03-01', NULL, NULL, $2,
+           'prenom nom' || g || ' p ' || lpad(g::text, 6, '0') || ' p' || lpad(g::text, 6, '0')
          FROM generate_series(0, $3 - 1) g",
     )
     .bind(operation)

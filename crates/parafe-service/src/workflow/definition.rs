@@ -21,10 +21,14 @@ pub enum Role {
     Prescripteur,
     ReferentUniqueRsa,
     Sdi,
+    /// A member of a commission or of a steering committee (COPIL), one per member listed.
+    Membre,
+    /// Who chairs the commission's session and signs its decisions.
+    President,
 }
 
 impl Role {
-    const ALL: [(&'static str, Role); 10] = [
+    const ALL: [(&'static str, Role); 12] = [
         ("participant", Role::Participant),
         ("referent", Role::Referent),
         ("referent_etape", Role::ReferentEtape),
@@ -35,9 +39,11 @@ impl Role {
         ("prescripteur", Role::Prescripteur),
         ("referent_unique_rsa", Role::ReferentUniqueRsa),
         ("sdi", Role::Sdi),
+        ("membre", Role::Membre),
+        ("president", Role::President),
     ];
 
-    fn parse(s: &str) -> Option<Role> {
+    pub fn parse(s: &str) -> Option<Role> {
         Self::ALL
             .iter()
             .find(|(name, _)| *name == s)
@@ -50,6 +56,23 @@ impl Role {
             .iter()
             .find(|(_, role)| *role == self)
             .map_or("", |(name, _)| *name)
+    }
+
+    /// Where the template's data lists the people of a role that signs once per person
+    /// (`plusieurs`): the attendees of a workshop, the members of a commission.
+    pub fn liste(self) -> Option<&'static str> {
+        match self {
+            Role::Participant => Some("participants"),
+            Role::Membre => Some("membres"),
+            _ => None,
+        }
+    }
+
+    /// People without an account of parafe, who sign on the tablet in the presence of the
+    /// staff member holding it: a participant, a commission's members and its président. Staff
+    /// sign from their own account only.
+    pub fn sans_compte(self) -> bool {
+        matches!(self, Role::Participant | Role::Membre | Role::President)
     }
 
     fn names() -> String {
@@ -282,7 +305,11 @@ fn parse(file: &Path, source: &str, catalogue: &Catalogue) -> Result<Workflow, W
             if methodes.is_empty() {
                 return Err(at(s.methodes.span().start, "au moins une méthode de signature est attendue".into()));
             }
-            Ok(Signataire { role: role(&s.role)?, methodes, facultatif: s.facultatif, plusieurs: s.plusieurs })
+            let role = role(&s.role)?;
+            if s.plusieurs && role.liste().is_none() {
+                return Err(at(s.role.span().start, format!("le rôle « {} » ne signe pas une fois par personne listée (plusieurs) ; possibles : participant, membre", role.nom())));
+            }
+            Ok(Signataire { role, methodes, facultatif: s.facultatif, plusieurs: s.plusieurs })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let ordre = match raw
