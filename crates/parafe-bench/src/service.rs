@@ -371,6 +371,9 @@ async fn a_deux(
 /// `--videur`: the second instance of [`a_deux`], draining the outbox once told to start.
 fn videur(dossier: &Path) -> CliResult {
     let runtime = runtime()?;
+    // The service is dropped in the runtime's context: its SMTP pool closes its connections
+    // by tasks of its own.
+    let _contexte = runtime.enter();
     let app = runtime.block_on(async {
         App::open(Config::load(dossier).map_err(echec)?)
             .await
