@@ -524,7 +524,8 @@ impl Calcul<'_> {
     }
 
     fn perte_de_contact(&mut self, dernier_entretien: NaiveDate) {
-        let r = &self.r.perte_de_contact;
+        let regles = self.r;
+        let r = &regles.perte_de_contact;
         let mut absences: Vec<NaiveDate> = self
             .f
             .absences
@@ -609,7 +610,8 @@ impl Calcul<'_> {
     }
 
     fn bilans(&mut self) {
-        for b in &self.f.bilans {
+        let f = self.f;
+        for b in &f.bilans {
             let libelle = match b.bilan.as_str() {
                 "sortie" => "Bilan BRSA de sortie".to_owned(),
                 m => format!("Bilan BRSA à {m} mois"),

@@ -59,7 +59,7 @@ fn liste(s: &Session, jour: chrono::NaiveDate, lignes: &[Echeance]) -> Markup {
             @let du_groupe: Vec<&Echeance> = lignes.iter().filter(|e| e.urgence == u).collect();
             @let id = match u { Urgence::EnRetard => "en-retard", Urgence::CetteSemaine => "cette-semaine", Urgence::AVenir => "a-venir" };
             section.carte.a-faire.attention[u == Urgence::EnRetard] aria-labelledby=(id) data-urgence=(id) {
-                h2 #(id) { (u.libelle()) " (" (du_groupe.len()) ")" }
+                h2 id=(id) { (u.libelle()) " (" (du_groupe.len()) ")" }
                 @if du_groupe.is_empty() {
                     p { "Rien." }
                 } @else {

@@ -247,7 +247,7 @@ pub async fn noter_absences(
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(plie)
-        .bind(participant_id)
+        .bind(*participant_id)
         .bind(document_id)
         .bind(super::jour(jour))
         .bind(i64::from(*excusee))
