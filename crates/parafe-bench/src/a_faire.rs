@@ -42,12 +42,18 @@ fn extraction(args: &BenchArgs) -> String {
         let (entree, rsa, cer, sortie, motif) = if i < actifs {
             let entree = au - chrono::TimeDelta::days(5 + (i as i64 * 37) % 600);
             let rsa = i % 7 == 0;
-            let cer = if rsa { entree.format("%d/%m/%Y").to_string() } else { String::new() };
+            let cer = if rsa {
+                entree.format("%d/%m/%Y").to_string()
+            } else {
+                String::new()
+            };
             (entree, rsa, cer, String::new(), "")
         } else {
             let entree = chrono::NaiveDate::from_ymd_opt(2018, 1, 1).unwrap_or_default()
                 + chrono::TimeDelta::days((i as i64 * 13) % 2000);
-            let sortie = (entree + chrono::TimeDelta::days(480)).format("%d/%m/%Y").to_string();
+            let sortie = (entree + chrono::TimeDelta::days(480))
+                .format("%d/%m/%Y")
+                .to_string();
             (entree, false, String::new(), sortie, "Emploi CDI")
         };
         csv.push_str(&format!(
@@ -65,7 +71,8 @@ fn extraction(args: &BenchArgs) -> String {
 /// excused.
 fn sql_histoire() -> Vec<String> {
     let jour = "date(p.date_entree, '+' || (n.k * (9 + p.id % 22)) || ' days')";
-    let fin = "coalesce(p.date_sortie, CASE WHEN p.id % 5 = 0 THEN '2025-04-18' ELSE '2025-06-18' END)";
+    let fin =
+        "coalesce(p.date_sortie, CASE WHEN p.id % 5 = 0 THEN '2025-04-18' ELSE '2025-06-18' END)";
     vec![
         format!(
             "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k < 70)

@@ -17,8 +17,7 @@ use serde::Serialize;
 const MOIS_APRES_SORTIE: u32 = 12;
 
 fn regles(app: &App, acteur: &Acteur) -> Result<Regles, Erreur> {
-    Regles::charger(&app.config.data_dir, &acteur.plie)
-        .map_err(|e| Erreur::Interne(e.to_string()))
+    Regles::charger(&app.config.data_dir, &acteur.plie).map_err(|e| Erreur::Interne(e.to_string()))
 }
 
 fn depuis(aujourdhui: NaiveDate) -> NaiveDate {

@@ -171,13 +171,14 @@ impl Regles {
             .map_err(|e| invalide("(règles embarquées)", e.to_string()))?;
         let mut nom = "(règles embarquées)".to_owned();
         for (texte, source) in couches {
-            let v: toml::Value = toml::from_str(texte).map_err(|e| invalide(source, e.to_string()))?;
+            let v: toml::Value =
+                toml::from_str(texte).map_err(|e| invalide(source, e.to_string()))?;
             fusionner(&mut valeur, v);
             nom = (*source).to_owned();
         }
-        let mut r: Regles = valeur.try_into().map_err(|e: toml::de::Error| {
-            invalide(&nom, e.to_string())
-        })?;
+        let mut r: Regles = valeur
+            .try_into()
+            .map_err(|e: toml::de::Error| invalide(&nom, e.to_string()))?;
         r.source = nom.clone();
         for (cle, v) in [
             ("entretiens.par_mois", r.entretiens.par_mois),
@@ -545,7 +546,9 @@ impl Calcul<'_> {
         let par_absences = absences.get(r.absences as usize - 1).copied();
         let par_relances = relances.get(r.relances as usize - 1).copied();
         let (due, motif) = match (par_absences, par_relances) {
-            (Some(a), Some(b)) if b < a => (b, format!("{} relances écrites sans réponse", r.relances)),
+            (Some(a), Some(b)) if b < a => {
+                (b, format!("{} relances écrites sans réponse", r.relances))
+            }
             (Some(a), _) => (a, format!("{} absences injustifiées", r.absences)),
             (None, Some(b)) => (b, format!("{} relances écrites sans réponse", r.relances)),
             (None, None) => return,
@@ -583,7 +586,12 @@ impl Calcul<'_> {
             .as_deref()
             .unwrap_or_default()
             .to_lowercase();
-        if !r.suivi_emploi.motifs.iter().any(|m| motif.contains(&m.to_lowercase())) {
+        if !r
+            .suivi_emploi
+            .motifs
+            .iter()
+            .any(|m| motif.contains(&m.to_lowercase()))
+        {
             return;
         }
         let fin = plus_mois(sortie, r.suivi_emploi.mois);
@@ -656,14 +664,22 @@ pub fn echeances(regles: &Regles, faits: &[Faits], aujourdhui: NaiveDate) -> Vec
         c.bilans();
     }
     sortie.sort_by(|a, b| {
-        (a.urgence, a.echeance, &a.nom, &a.prenom, &a.participant, a.action).cmp(&(
-            b.urgence,
-            b.echeance,
-            &b.nom,
-            &b.prenom,
-            &b.participant,
-            b.action,
-        ))
+        (
+            a.urgence,
+            a.echeance,
+            &a.nom,
+            &a.prenom,
+            &a.participant,
+            a.action,
+        )
+            .cmp(&(
+                b.urgence,
+                b.echeance,
+                &b.nom,
+                &b.prenom,
+                &b.participant,
+                b.action,
+            ))
     });
     sortie
 }
@@ -768,14 +784,23 @@ mod tests {
         assert_eq!((r.sans_entretien.mois, r.sans_etape.mois), (2, 2));
         assert_eq!(r.suivi_justifie.mois, 6);
         assert_eq!(r.revues.mois, vec![18, 36]);
-        assert_eq!((r.suivi_emploi.mois, r.suivi_emploi.entretiens_par_mois), (6, 1));
-        assert_eq!((r.perte_de_contact.absences, r.perte_de_contact.relances), (2, 2));
+        assert_eq!(
+            (r.suivi_emploi.mois, r.suivi_emploi.entretiens_par_mois),
+            (6, 1)
+        );
+        assert_eq!(
+            (r.perte_de_contact.absences, r.perte_de_contact.relances),
+            (2, 2)
+        );
         let o = rouen();
         assert_eq!(o.entretiens.par_mois, 1);
         assert_eq!(o.revues.mois, vec![36]);
         assert_eq!(o.perte_de_contact.absences, 3);
         // Untouched keys keep the defaults.
-        assert_eq!((o.perte_de_contact.relances, o.revues.preavis_jours), (2, 30));
+        assert_eq!(
+            (o.perte_de_contact.relances, o.revues.preavis_jours),
+            (2, 30)
+        );
         assert_eq!(o.source, "suivi/rouen.toml");
     }
 
@@ -796,10 +821,22 @@ mod tests {
         let r = defaut();
         let f = faits("2025-06-10");
         let due = j("2025-06-25");
-        assert_eq!(de(&r, &f, "2025-06-10", Action::PremierEntretien), [(due, Urgence::AVenir)]);
-        assert_eq!(de(&r, &f, "2025-06-19", Action::PremierEntretien), [(due, Urgence::CetteSemaine)]);
-        assert_eq!(de(&r, &f, "2025-06-25", Action::PremierEntretien), [(due, Urgence::CetteSemaine)]);
-        assert_eq!(de(&r, &f, "2025-06-26", Action::PremierEntretien), [(due, Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-10", Action::PremierEntretien),
+            [(due, Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-19", Action::PremierEntretien),
+            [(due, Urgence::CetteSemaine)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-25", Action::PremierEntretien),
+            [(due, Urgence::CetteSemaine)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-26", Action::PremierEntretien),
+            [(due, Urgence::EnRetard)]
+        );
         // Nothing else before the first interview: the month's interviews wait for it.
         assert_eq!(lignes(&r, &f, "2025-06-26").len(), 1);
         let mut vu = f.clone();
@@ -807,7 +844,15 @@ mod tests {
         assert!(de(&r, &vu, "2025-06-26", Action::PremierEntretien).is_empty());
         // Not entered yet, or no entry date: nothing.
         assert!(lignes(&r, &f, "2025-06-09").is_empty());
-        assert!(lignes(&r, &Faits { date_entree: None, ..f }, "2025-06-26").is_empty());
+        assert!(lignes(
+            &r,
+            &Faits {
+                date_entree: None,
+                ..f
+            },
+            "2025-06-26"
+        )
+        .is_empty());
     }
 
     #[test]
@@ -816,18 +861,33 @@ mod tests {
         let mut f = faits("2025-03-03");
         f.entretiens = js(&["2025-05-20"]);
         // June, none yet: the first due on the 15th, the second on the 30th.
-        assert_eq!(de(&r, &f, "2025-06-10", Action::EntretienDuMois), [(j("2025-06-15"), Urgence::CetteSemaine)]);
-        assert_eq!(de(&r, &f, "2025-06-16", Action::EntretienDuMois), [(j("2025-06-15"), Urgence::EnRetard)]);
-        assert_eq!(de(&o, &f, "2025-06-16", Action::EntretienDuMois), [(j("2025-06-30"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-10", Action::EntretienDuMois),
+            [(j("2025-06-15"), Urgence::CetteSemaine)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-16", Action::EntretienDuMois),
+            [(j("2025-06-15"), Urgence::EnRetard)]
+        );
+        assert_eq!(
+            de(&o, &f, "2025-06-16", Action::EntretienDuMois),
+            [(j("2025-06-30"), Urgence::AVenir)]
+        );
         f.entretiens.push(j("2025-06-12"));
-        assert_eq!(de(&r, &f, "2025-06-16", Action::EntretienDuMois), [(j("2025-06-30"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-16", Action::EntretienDuMois),
+            [(j("2025-06-30"), Urgence::AVenir)]
+        );
         assert!(de(&o, &f, "2025-06-16", Action::EntretienDuMois).is_empty());
         f.entretiens.push(j("2025-06-16"));
         assert!(de(&r, &f, "2025-06-16", Action::EntretienDuMois).is_empty());
         // February (28 days): the 14th and the 28th.
         let mut g = faits("2025-01-06");
         g.entretiens = js(&["2025-01-20"]);
-        assert_eq!(de(&r, &g, "2025-02-03", Action::EntretienDuMois), [(j("2025-02-14"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &g, "2025-02-03", Action::EntretienDuMois),
+            [(j("2025-02-14"), Urgence::AVenir)]
+        );
         // The month of entry counts no monthly interview.
         let mut h = faits("2025-06-02");
         h.entretiens = js(&["2025-06-05"]);
@@ -842,17 +902,32 @@ mod tests {
         f.etapes = js(&["2025-05-02"]);
         // Interview: due 10/06, shown 14 days before.
         assert!(de(&r, &f, "2025-05-26", Action::SansEntretien).is_empty());
-        assert_eq!(de(&r, &f, "2025-05-27", Action::SansEntretien), [(j("2025-06-10"), Urgence::AVenir)]);
-        assert_eq!(de(&r, &f, "2025-06-11", Action::SansEntretien), [(j("2025-06-10"), Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-05-27", Action::SansEntretien),
+            [(j("2025-06-10"), Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-11", Action::SansEntretien),
+            [(j("2025-06-10"), Urgence::EnRetard)]
+        );
         // Étape: due 02/07.
         assert!(de(&r, &f, "2025-06-17", Action::SansEtape).is_empty());
-        assert_eq!(de(&r, &f, "2025-06-30", Action::SansEtape), [(j("2025-07-02"), Urgence::CetteSemaine)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-30", Action::SansEtape),
+            [(j("2025-07-02"), Urgence::CetteSemaine)]
+        );
         // No étape since entry: counted from the entry.
         f.etapes.clear();
-        assert_eq!(de(&r, &f, "2025-06-30", Action::SansEtape), [(j("2025-03-06"), Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-30", Action::SansEtape),
+            [(j("2025-03-06"), Urgence::EnRetard)]
+        );
         // An override: 3 months.
         let o = Regles::lire(&[("[sans_entretien]\nmois = 3\n", "o.toml")]).unwrap();
-        assert_eq!(de(&o, &f, "2025-07-01", Action::SansEntretien), [(j("2025-07-10"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&o, &f, "2025-07-01", Action::SansEntretien),
+            [(j("2025-07-10"), Urgence::AVenir)]
+        );
     }
 
     #[test]
@@ -863,15 +938,27 @@ mod tests {
         f.etapes = js(&["2025-01-15"]);
         let due = j("2025-07-15");
         assert!(de(&r, &f, "2025-06-14", Action::SuiviJustifie).is_empty());
-        assert_eq!(de(&r, &f, "2025-06-15", Action::SuiviJustifie), [(due, Urgence::AVenir)]);
-        assert_eq!(de(&o, &f, "2025-07-10", Action::SuiviJustifie), [(due, Urgence::CetteSemaine)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-15", Action::SuiviJustifie),
+            [(due, Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&o, &f, "2025-07-10", Action::SuiviJustifie),
+            [(due, Urgence::CetteSemaine)]
+        );
         let l = echeances(&r, std::slice::from_ref(&f), j("2025-07-16"));
-        let l = l.iter().find(|e| e.action == Action::SuiviJustifie).unwrap();
+        let l = l
+            .iter()
+            .find(|e| e.action == Action::SuiviJustifie)
+            .unwrap();
         assert_eq!(l.urgence, Urgence::EnRetard);
         assert!(l.libelle.contains("ne compte plus"), "{}", l.libelle);
         // Without any interview: counted from the entry (or a later étape) all the same.
         let g = faits("2025-01-10");
-        assert_eq!(de(&r, &g, "2025-06-20", Action::SuiviJustifie), [(j("2025-07-10"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &g, "2025-06-20", Action::SuiviJustifie),
+            [(j("2025-07-10"), Urgence::AVenir)]
+        );
     }
 
     #[test]
@@ -880,19 +967,36 @@ mod tests {
         let mut f = faits("2024-01-15");
         f.entretiens = js(&["2025-06-02", "2025-06-10"]);
         f.etapes = js(&["2025-06-01"]);
-        assert_eq!(de(&r, &f, "2025-06-16", Action::Revue), [(j("2025-07-15"), Urgence::AVenir)]);
-        assert!(de(&o, &f, "2025-06-16", Action::Revue).is_empty(), "Rouen : 3 ans seulement");
-        assert_eq!(de(&r, &f, "2025-07-16", Action::Revue), [(j("2025-07-15"), Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-16", Action::Revue),
+            [(j("2025-07-15"), Urgence::AVenir)]
+        );
+        assert!(
+            de(&o, &f, "2025-06-16", Action::Revue).is_empty(),
+            "Rouen : 3 ans seulement"
+        );
+        assert_eq!(
+            de(&r, &f, "2025-07-16", Action::Revue),
+            [(j("2025-07-15"), Urgence::EnRetard)]
+        );
         // The commission's decision filed: done.
-        f.pieces.push(("decision-commission".into(), j("2025-07-01")));
+        f.pieces
+            .push(("decision-commission".into(), j("2025-07-01")));
         assert!(de(&r, &f, "2025-07-16", Action::Revue).is_empty());
         // Three years.
         let mut g = faits("2022-07-01");
         g.entretiens = js(&["2025-06-02", "2025-06-10"]);
         g.etapes = js(&["2025-06-01"]);
-        g.pieces.push(("decision-commission".into(), j("2024-01-05")));
-        assert_eq!(de(&r, &g, "2025-06-16", Action::Revue), [(j("2025-07-01"), Urgence::AVenir)]);
-        assert_eq!(de(&o, &g, "2025-06-16", Action::Revue), [(j("2025-07-01"), Urgence::AVenir)]);
+        g.pieces
+            .push(("decision-commission".into(), j("2024-01-05")));
+        assert_eq!(
+            de(&r, &g, "2025-06-16", Action::Revue),
+            [(j("2025-07-01"), Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&o, &g, "2025-06-16", Action::Revue),
+            [(j("2025-07-01"), Urgence::AVenir)]
+        );
     }
 
     #[test]
@@ -904,16 +1008,28 @@ mod tests {
         f.entretiens = js(&["2025-02-10", "2025-05-06"]);
         f.pieces.push(("contrat-travail".into(), j("2025-02-14")));
         // June: May's interview does not count; one is due by the end of the month.
-        assert_eq!(de(&r, &f, "2025-06-16", Action::EntretienDansLEmploi), [(j("2025-06-30"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-16", Action::EntretienDansLEmploi),
+            [(j("2025-06-30"), Urgence::AVenir)]
+        );
         f.entretiens.push(j("2025-06-03"));
         assert!(de(&r, &f, "2025-06-16", Action::EntretienDansLEmploi).is_empty());
-        assert_eq!(de(&r, &f, "2025-07-16", Action::EntretienDansLEmploi), [(j("2025-07-31"), Urgence::AVenir)]);
+        assert_eq!(
+            de(&r, &f, "2025-07-16", Action::EntretienDansLEmploi),
+            [(j("2025-07-31"), Urgence::AVenir)]
+        );
         // Follow-up ends at 6 months: none in August after the 14th.
         assert!(de(&r, &f, "2025-08-16", Action::EntretienDansLEmploi).is_empty());
         // The positive exit: proof due 14/08, shown 30 days before, done by the payslip.
         assert!(de(&r, &f, "2025-07-14", Action::SortiePositive).is_empty());
-        assert_eq!(de(&r, &f, "2025-07-16", Action::SortiePositive), [(j("2025-08-14"), Urgence::AVenir)]);
-        assert_eq!(de(&r, &f, "2025-08-20", Action::SortiePositive), [(j("2025-08-14"), Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-07-16", Action::SortiePositive),
+            [(j("2025-08-14"), Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-08-20", Action::SortiePositive),
+            [(j("2025-08-14"), Urgence::EnRetard)]
+        );
         f.pieces.push(("bulletin-salaire".into(), j("2025-08-01")));
         assert!(de(&r, &f, "2025-08-20", Action::SortiePositive).is_empty());
         // Not a hiring: no follow-up in employment, the exit's proof only.
@@ -925,8 +1041,15 @@ mod tests {
             [(Action::DonneesSortie, j("2025-03-14"), Urgence::EnRetard)]
         );
         // An override of the hiring motives and duration.
-        let o = Regles::lire(&[("[suivi_emploi]\nmois = 3\nmotifs = [\"déménagement\"]\n", "o.toml")]).unwrap();
-        assert_eq!(de(&o, &g, "2025-05-01", Action::SortiePositive), [(j("2025-05-14"), Urgence::AVenir)]);
+        let o = Regles::lire(&[(
+            "[suivi_emploi]\nmois = 3\nmotifs = [\"déménagement\"]\n",
+            "o.toml",
+        )])
+        .unwrap();
+        assert_eq!(
+            de(&o, &g, "2025-05-01", Action::SortiePositive),
+            [(j("2025-05-14"), Urgence::AVenir)]
+        );
     }
 
     #[test]
@@ -935,23 +1058,55 @@ mod tests {
         let mut f = faits("2025-01-06");
         f.entretiens = js(&["2025-05-05"]);
         f.absences = vec![
-            Absence { jour: j("2025-04-20"), excusee: false }, // before the last interview
-            Absence { jour: j("2025-05-12"), excusee: false },
-            Absence { jour: j("2025-05-19"), excusee: true },
+            Absence {
+                jour: j("2025-04-20"),
+                excusee: false,
+            }, // before the last interview
+            Absence {
+                jour: j("2025-05-12"),
+                excusee: false,
+            },
+            Absence {
+                jour: j("2025-05-19"),
+                excusee: true,
+            },
         ];
         assert!(de(&r, &f, "2025-06-02", Action::PerteDeContact).is_empty());
-        f.absences.push(Absence { jour: j("2025-06-02"), excusee: false });
+        f.absences.push(Absence {
+            jour: j("2025-06-02"),
+            excusee: false,
+        });
         let l = echeances(&r, std::slice::from_ref(&f), j("2025-06-03"));
-        let l = l.iter().find(|e| e.action == Action::PerteDeContact).unwrap();
-        assert_eq!((l.echeance, l.urgence), (j("2025-06-02"), Urgence::EnRetard));
-        assert!(l.libelle.contains("perte de contact à la commission") && l.libelle.contains("2 absences"), "{}", l.libelle);
-        assert_eq!(l.bouton.url, "/participants/p1/nouveau/fiche-liaison-sortie");
+        let l = l
+            .iter()
+            .find(|e| e.action == Action::PerteDeContact)
+            .unwrap();
+        assert_eq!(
+            (l.echeance, l.urgence),
+            (j("2025-06-02"), Urgence::EnRetard)
+        );
+        assert!(
+            l.libelle.contains("perte de contact à la commission")
+                && l.libelle.contains("2 absences"),
+            "{}",
+            l.libelle
+        );
+        assert_eq!(
+            l.bouton.url,
+            "/participants/p1/nouveau/fiche-liaison-sortie"
+        );
         // Rouen's override: 3 absences.
         assert!(de(&o, &f, "2025-06-03", Action::PerteDeContact).is_empty());
         // Two written reminders unanswered, whichever came first.
         f.relances_sans_reponse = js(&["2025-05-20", "2025-05-27"]);
-        assert_eq!(de(&r, &f, "2025-06-03", Action::PerteDeContact), [(j("2025-05-27"), Urgence::EnRetard)]);
-        assert_eq!(de(&o, &f, "2025-06-03", Action::PerteDeContact), [(j("2025-05-27"), Urgence::EnRetard)]);
+        assert_eq!(
+            de(&r, &f, "2025-06-03", Action::PerteDeContact),
+            [(j("2025-05-27"), Urgence::EnRetard)]
+        );
+        assert_eq!(
+            de(&o, &f, "2025-06-03", Action::PerteDeContact),
+            [(j("2025-05-27"), Urgence::EnRetard)]
+        );
         // An interview since: contact is back.
         f.entretiens.push(j("2025-06-03"));
         assert!(de(&r, &f, "2025-06-04", Action::PerteDeContact).is_empty());
@@ -964,25 +1119,72 @@ mod tests {
         f.entretiens = js(&["2025-06-02", "2025-06-10"]);
         f.etapes = js(&["2025-06-01"]);
         f.bilans = vec![
-            BilanDu { bilan: "5".into(), echeance: j("2025-06-01"), document: Some(("d5".into(), "envoye".into())) },
-            BilanDu { bilan: "11".into(), echeance: j("2025-12-01"), document: None },
+            BilanDu {
+                bilan: "5".into(),
+                echeance: j("2025-06-01"),
+                document: Some(("d5".into(), "envoye".into())),
+            },
+            BilanDu {
+                bilan: "11".into(),
+                echeance: j("2025-12-01"),
+                document: None,
+            },
         ];
         let mut g = faits("2025-01-06");
         g.participant = "p2".into();
         g.nom = "Abel".into();
         g.entretiens = js(&["2025-06-03", "2025-06-11"]);
         g.etapes = js(&["2025-06-01"]);
-        g.bilans = vec![BilanDu { bilan: "5".into(), echeance: j("2025-06-20"), document: None }];
+        g.bilans = vec![BilanDu {
+            bilan: "5".into(),
+            echeance: j("2025-06-20"),
+            document: None,
+        }];
         let l = echeances(&r, &[f, g], j("2025-06-16"));
-        let vu: Vec<_> = l.iter().map(|e| (e.participant.as_str(), e.urgence, e.echeance, e.bouton.url.as_str(), e.bouton.formulaire)).collect();
+        let vu: Vec<_> = l
+            .iter()
+            .map(|e| {
+                (
+                    e.participant.as_str(),
+                    e.urgence,
+                    e.echeance,
+                    e.bouton.url.as_str(),
+                    e.bouton.formulaire,
+                )
+            })
+            .collect();
         assert_eq!(
             vu,
             [
-                ("p1", Urgence::EnRetard, j("2025-06-01"), "/documents/d5", false),
-                ("p2", Urgence::CetteSemaine, j("2025-06-20"), "/participants/p2/bilans/5", true),
+                (
+                    "p1",
+                    Urgence::EnRetard,
+                    j("2025-06-01"),
+                    "/documents/d5",
+                    false
+                ),
+                (
+                    "p2",
+                    Urgence::CetteSemaine,
+                    j("2025-06-20"),
+                    "/participants/p2/bilans/5",
+                    true
+                ),
             ]
         );
-        let c = charge(&r, &[faits("2025-06-01"), faits("2025-07-01")], j("2025-06-20"));
-        assert_eq!(c, Charge { en_parcours: 1, participants_en_retard: 1, en_retard: 1, cette_semaine: 0 });
+        let c = charge(
+            &r,
+            &[faits("2025-06-01"), faits("2025-07-01")],
+            j("2025-06-20"),
+        );
+        assert_eq!(
+            c,
+            Charge {
+                en_parcours: 1,
+                participants_en_retard: 1,
+                en_retard: 1,
+                cette_semaine: 0
+            }
+        );
     }
 }

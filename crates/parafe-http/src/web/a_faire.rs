@@ -25,9 +25,7 @@ async fn a_faire(State(app): State<App>, Connecte(s): Connecte) -> Page {
             liste(&s, jour, &lignes)
         }
         RolePersonnel::Coordinateur | RolePersonnel::Admin => {
-            let (jour, charges) = a_faire::charges(&app, &s.acteur)
-                .await
-                .map_err(erreur)?;
+            let (jour, charges) = a_faire::charges(&app, &s.acteur).await.map_err(erreur)?;
             portefeuilles(jour, &charges)
         }
         RolePersonnel::Assistant => html! {

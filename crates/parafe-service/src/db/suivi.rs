@@ -19,9 +19,8 @@ pub enum Portee {
 pub type ParReferent = HashMap<i64, Vec<Faits>>;
 
 fn paris(t: &str) -> Option<NaiveDate> {
-    super::parse_instant(t).map(|t: DateTime<Utc>| {
-        t.with_timezone(&chrono_tz::Europe::Paris).date_naive()
-    })
+    super::parse_instant(t)
+        .map(|t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Paris).date_naive())
 }
 
 /// `participant p` restricted to the scope, exits before `depuis` left out ($1 the PLIE, $2
@@ -69,7 +68,11 @@ pub async fn faits(
     def: &Definitions,
 ) -> Result<ParReferent, sqlx::Error> {
     let ou = portee_sql(portee);
-    let suivant = if matches!(portee, Portee::Referent(_)) { 4 } else { 3 };
+    let suivant = if matches!(portee, Portee::Referent(_)) {
+        4
+    } else {
+        3
+    };
     let depuis = super::jour(depuis);
     let vide: Vec<String> = Vec::new();
     let signes: Vec<String> = def
@@ -129,24 +132,60 @@ pub async fn faits(
         Option<String>,
     );
     let (participants, signatures, etapes, pieces, absences, relances, bilans) = tokio::try_join!(
-        lier!(sqlx::query_as::<_, Participant>(&sql_participants), plie, depuis, portee, &vide)
-            .fetch_all(db),
-        lier!(sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_signatures), plie, depuis, portee, &signes)
-            .fetch_all(db),
-        lier!(sqlx::query_as::<_, (i64, String)>(&sql_etapes), plie, depuis, portee, &def.etapes)
-            .fetch_all(db),
         lier!(
-            sqlx::query_as::<_, (i64, String, Option<String>, Option<String>, String)>(&sql_pieces),
-            plie, depuis, portee, &vide
+            sqlx::query_as::<_, Participant>(&sql_participants),
+            plie,
+            depuis,
+            portee,
+            &vide
         )
         .fetch_all(db),
-        lier!(sqlx::query_as::<_, (i64, String, i64)>(&sql_absences), plie, depuis, portee, &vide)
-            .fetch_all(db),
-        lier!(sqlx::query_as::<_, (i64, String)>(&sql_relances), plie, depuis, portee, &vide)
-            .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_signatures),
+            plie,
+            depuis,
+            portee,
+            &signes
+        )
+        .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String)>(&sql_etapes),
+            plie,
+            depuis,
+            portee,
+            &def.etapes
+        )
+        .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String, Option<String>, Option<String>, String)>(&sql_pieces),
+            plie,
+            depuis,
+            portee,
+            &vide
+        )
+        .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String, i64)>(&sql_absences),
+            plie,
+            depuis,
+            portee,
+            &vide
+        )
+        .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String)>(&sql_relances),
+            plie,
+            depuis,
+            portee,
+            &vide
+        )
+        .fetch_all(db),
         lier!(
             sqlx::query_as::<_, (i64, String, String, Option<String>, Option<String>)>(&sql_bilans),
-            plie, depuis, portee, &vide
+            plie,
+            depuis,
+            portee,
+            &vide
         )
         .fetch_all(db),
     )?;
@@ -274,12 +313,11 @@ pub async fn noter_relance(
 
 /// The absences of a participant, in order (for his file and the tests).
 pub async fn absences(db: &Pool, participant_id: i64) -> Result<Vec<Absence>, sqlx::Error> {
-    let lignes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT jour, excusee FROM absence WHERE participant_id = $1 ORDER BY jour",
-    )
-    .bind(participant_id)
-    .fetch_all(db)
-    .await?;
+    let lignes: Vec<(String, i64)> =
+        sqlx::query_as("SELECT jour, excusee FROM absence WHERE participant_id = $1 ORDER BY jour")
+            .bind(participant_id)
+            .fetch_all(db)
+            .await?;
     Ok(lignes
         .into_iter()
         .filter_map(|(j, e)| {
