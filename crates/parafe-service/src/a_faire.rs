@@ -9,7 +9,7 @@ use crate::db::personnel;
 use crate::db::suivi::{self as faits, Portee};
 use crate::roles::RolePersonnel;
 use crate::suivi::{self, Charge, Echeance, Regles};
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
 /// Exits older than this many months are no longer read: every rule about an exit (proof
@@ -26,6 +26,10 @@ fn depuis(aujourdhui: NaiveDate) -> NaiveDate {
         .unwrap_or(aujourdhui)
 }
 
+fn debut_du_mois(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
 /// The référent's list on the service's day, most urgent first.
 pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeance>), Erreur> {
     let Some(referent) = acteur.portefeuille() else {
@@ -40,6 +44,7 @@ pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeanc
         acteur.plie.as_str(),
         Portee::Referent(referent),
         depuis(aujourdhui),
+        debut_du_mois(aujourdhui),
         &r.definitions,
     )
     .await?;
@@ -76,6 +81,7 @@ pub async fn charges(
             plie,
             Portee::Plie,
             depuis(aujourdhui),
+            debut_du_mois(aujourdhui),
             &r.definitions
         ),
     )?;

@@ -1,5 +1,5 @@
 //! The facts the follow-up rules read ([`crate::suivi`]), for a référent's portfolio or for
-//! every portfolio of a PLIE: seven statements whatever the number of participants (one per
+//! every portfolio of a PLIE: eight statements whatever the number of participants (one per
 //! kind of fact, joined from `participant` by its indexes), run side by side on the pool.
 //! Absences recorded at a sheet's closing and written reminders are kept here too.
 
@@ -65,6 +65,7 @@ pub async fn faits(
     plie: &str,
     portee: Portee,
     depuis: NaiveDate,
+    mois: NaiveDate,
     def: &Definitions,
 ) -> Result<ParReferent, sqlx::Error> {
     let ou = portee_sql(portee);
@@ -81,22 +82,42 @@ pub async fn faits(
         .chain(&def.ateliers)
         .cloned()
         .collect();
+    // Signatures one by one only from the month's start (a day early: instants are UTC, days
+    // Paris's); before it, the last one of each kind is all the rules read.
+    let borne = super::instant(
+        (mois - chrono::TimeDelta::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc(),
+    );
+    let borne_et_signes: Vec<String> = std::iter::once(borne.clone())
+        .chain(signes.iter().cloned())
+        .collect();
 
     let sql_participants = format!(
         "SELECT p.id, p.referent_id, p.ref, p.nom, p.prenom, p.date_entree, p.date_sortie, p.motif_sortie
          FROM participant p WHERE {ou}"
     );
-    let sql_signatures = format!(
+    let sql_derniers = format!(
+        "SELECT s.participant_id, d.workflow, max(s.signe_le)
+         FROM participant p JOIN signataire s ON s.participant_id = p.id
+         JOIN document d ON d.id = s.document_id
+         WHERE {ou} AND s.etat = 'signe' AND d.workflow IN {}
+         GROUP BY s.participant_id, d.workflow",
+        dans(suivant, signes.len())
+    );
+    let sql_du_mois = format!(
         "SELECT s.participant_id, d.workflow, s.signe_le
          FROM participant p JOIN signataire s ON s.participant_id = p.id
          JOIN document d ON d.id = s.document_id
-         WHERE {ou} AND s.etat = 'signe' AND d.workflow IN {}",
-        dans(suivant, signes.len())
+         WHERE {ou} AND s.etat = 'signe' AND s.signe_le >= ${suivant} AND d.workflow IN {}",
+        dans(suivant + 1, signes.len())
     );
     let sql_etapes = format!(
-        "SELECT d.participant_id, d.cree_le
+        "SELECT d.participant_id, max(d.cree_le)
          FROM participant p JOIN document d ON d.plie = p.plie AND d.participant_id = p.id
-         WHERE {ou} AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {}",
+         WHERE {ou} AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {}
+         GROUP BY d.participant_id",
         dans(suivant, def.etapes.len())
     );
     let sql_pieces = format!(
@@ -131,7 +152,7 @@ pub async fn faits(
         Option<String>,
         Option<String>,
     );
-    let (participants, signatures, etapes, pieces, absences, relances, bilans) = tokio::try_join!(
+    let (participants, derniers, du_mois, etapes, pieces, absences, relances, bilans) = tokio::try_join!(
         lier!(
             sqlx::query_as::<_, Participant>(&sql_participants),
             plie,
@@ -141,11 +162,19 @@ pub async fn faits(
         )
         .fetch_all(db),
         lier!(
-            sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_signatures),
+            sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_derniers),
             plie,
             depuis,
             portee,
             &signes
+        )
+        .fetch_all(db),
+        lier!(
+            sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_du_mois),
+            plie,
+            depuis,
+            portee,
+            &borne_et_signes
         )
         .fetch_all(db),
         lier!(
@@ -220,7 +249,11 @@ pub async fn faits(
             place(&mut par_referent, &places, $id)
         };
     }
-    for (id, workflow, signe_le) in signatures {
+    // The last before the month's start (the later ones come with the month's).
+    let avant = derniers
+        .into_iter()
+        .filter(|(_, _, le)| le.as_deref().is_some_and(|le| le < borne.as_str()));
+    for (id, workflow, signe_le) in avant.chain(du_mois) {
         let (Some(f), Some(d)) = (de!(id), signe_le.as_deref().and_then(paris)) else {
             continue;
         };
