@@ -1,6 +1,7 @@
 //! parafe's scenarios, run against the real binary and real outside tools (qpdf, poppler,
 //! pyHanko, openssl, S3 servers). One test binary for all of them keeps CI's link time low.
 
+mod a_faire;
 mod architecture;
 mod attaque_fichiers;
 mod attaque_import;

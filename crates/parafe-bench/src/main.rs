@@ -1,6 +1,7 @@
 //! `parafe-bench`: parafe's benchmarks, each side by side with a reference tool, in their own
 //! binary so that the product's command line carries none of them. See `parafe-bench --help`.
 
+mod a_faire;
 mod commun;
 mod kiosque;
 mod pack;
@@ -39,6 +40,8 @@ enum Command {
     Pack(pack::BenchArgs),
     /// Kiosque d'émargement : tablettes simultanées, signatures et clôtures (second processus).
     Kiosque(kiosque::BenchArgs),
+    /// « À faire » : la page d'un référent et celle des portefeuilles, sur 10 000 participants.
+    AFaire(a_faire::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Service(args) => service::bench(args),
         Command::Pack(args) => pack::bench(args),
         Command::Kiosque(args) => kiosque::bench(args),
+        Command::AFaire(args) => a_faire::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -562,6 +562,11 @@ pub async fn inviter(
         .expire_le
         .map_or(expire, |e| e.min(expire).max(maintenant));
     signataires::inviter(tx, signataire.id, &invitation, expire).await?;
+    if relance && signataire.participant_id.is_some() {
+        // A written reminder to the participant: unanswered while he does not sign (the
+        // follow-up rules' « perte de contact »), whether a référent or the schedule sent it.
+        db::suivi::noter_relance(tx, signataire.id, &db::instant(maintenant)).await?;
+    }
     let workflow_titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());

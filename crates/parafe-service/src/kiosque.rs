@@ -67,6 +67,10 @@ pub struct Envoi {
     pub signature: Signature,
     /// The tablet's clock when the signature was drawn (kept, not trusted).
     pub capture_le: Option<String>,
+    /// At the closing of a collective sheet: the expected attendees (signer ids) who did not
+    /// come and are excused; the others who did not sign are absent without excuse.
+    #[serde(default)]
+    pub excuses: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -732,8 +736,28 @@ pub async fn cloturer(
                 .filter(|(_, s)| !absents.contains(&s.id))
                 .map(|(v, _)| v)
                 .collect();
+            // Who did not come, excused or not: the follow-up rules count them.
+            let jour = donnees
+                .get("date")
+                .and_then(Value::as_str)
+                .and_then(db::parse_jour)
+                .unwrap_or_else(|| app.horloge.aujourdhui());
+            let absences: Vec<(i64, bool)> = signataires
+                .iter()
+                .filter(|s| absents.contains(&s.id))
+                .filter_map(|s| Some((s.participant_id?, envoi.excuses.contains(&s.id))))
+                .collect();
             donnees["participants"] = Value::Array(liste);
             donnees["cloture"] = json!(recueillie.le().to_rfc3339());
+            crate::db::suivi::noter_absences(
+                &mut tx,
+                &d.plie,
+                d.id,
+                jour,
+                &absences,
+                &db::instant(app.horloge.maintenant()),
+            )
+            .await?;
             signataires::retirer_absents(&mut tx, &absents).await?;
             docs::changer_donnees(&mut tx, d.id, &donnees.to_string(), None).await?;
         }

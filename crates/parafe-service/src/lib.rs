@@ -22,6 +22,7 @@ pub mod roles;
 pub mod schedule;
 pub mod workflow;
 
+pub mod a_faire;
 pub mod controle;
 pub mod documents;
 pub mod kiosque;
@@ -31,6 +32,7 @@ pub mod pipeline;
 pub mod reglages;
 pub mod secrets;
 pub mod signature;
+pub mod suivi;
 pub mod trace;
 
 use crate::config::Config;

@@ -53,6 +53,8 @@ pub fn routes() -> Router<App> {
             post(rediger_bilan),
         )
         .route("/api/bilans/en-retard", get(bilans_en_retard))
+        .route("/api/a-faire", get(a_faire))
+        .route("/api/a-faire/referents", get(charges_des_referents))
         .route("/api/departements/{code}", put(departement))
         .route("/api/plie", put(fiche_plie))
         .route(
@@ -385,6 +387,19 @@ async fn bilans_en_retard(
     )
     .await?;
     Ok(Json(json!({ "bilans": liste })))
+}
+
+async fn a_faire(State(app): State<App>, Appelant(acteur): Appelant) -> Reponse<Json<Value>> {
+    let (au, echeances) = parafe_service::a_faire::liste(&app, &acteur).await?;
+    Ok(Json(json!({ "au": au, "echeances": echeances })))
+}
+
+async fn charges_des_referents(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+) -> Reponse<Json<Value>> {
+    let (au, referents) = parafe_service::a_faire::charges(&app, &acteur).await?;
+    Ok(Json(json!({ "au": au, "referents": referents })))
 }
 
 async fn departement(

@@ -32,6 +32,8 @@ pub fn routes() -> Router<App> {
 
 async fn racine(State(app): State<App>, entetes: HeaderMap) -> Redirect {
     match session::de_la_requete(&app.db, &entetes, app.horloge.maintenant()).await {
+        // The référent's home page is his « à faire », the coordinateur's the portfolios'.
+        Ok(Some(s)) if s.acteur.role != RolePersonnel::Assistant => Redirect::to("/a-faire"),
         Ok(Some(_)) => Redirect::to("/accueil"),
         _ => Redirect::to("/connexion"),
     }
@@ -44,7 +46,8 @@ struct Suite {
 }
 
 /// Screens a login may lead back to: the first segment of their path.
-const SUITES: [&str; 6] = [
+const SUITES: [&str; 7] = [
+    "a-faire",
     "accueil",
     "participants",
     "documents",

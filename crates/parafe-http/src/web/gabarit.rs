@@ -66,6 +66,9 @@ pub fn page(
                 header.bandeau {
                     a.marque href="/accueil" { (marque()) "parafe" }
                     nav aria-label="Navigation principale" {
+                        @if role != RolePersonnel::Assistant {
+                            (lien("/a-faire", "À faire", "a-faire"))
+                        }
                         (lien("/accueil", "Participants", "accueil"))
                         (lien("/controle", "Contrôle", "controle"))
                         @if role != RolePersonnel::Assistant {

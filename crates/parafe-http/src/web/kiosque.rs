@@ -313,6 +313,13 @@ async fn kiosque_page(
                                 label for="np-prenom" { "Prénom" } input #np-prenom autocomplete="off";
                                 label for="np-nom" { "Nom" } input #np-nom autocomplete="off";
                             }
+                            @if collectif {
+                                fieldset #absents hidden {
+                                    legend { "Absents (n'ont pas signé)" }
+                                    p.aide { "Cochez les absences excusées ; les autres comptent comme absences injustifiées." }
+                                    ul.absents {}
+                                }
+                            }
                             details.feuille {
                                 summary { "Lire la feuille d'émargement" }
                                 (super::dossiers::pages(&format!("/kiosque/{}/pages", k.reference), nb_pages, &titre, d.sha256_rendu.as_deref().unwrap_or_default()))

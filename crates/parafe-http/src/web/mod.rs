@@ -6,6 +6,7 @@
 // Handlers answer `Result<_, Response>` (the axum idiom): a large error variant is expected here.
 #![allow(clippy::result_large_err)]
 
+mod a_faire;
 mod actifs;
 mod apercu;
 mod comptes;
@@ -34,6 +35,7 @@ use parafe_service::{App, Erreur};
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(actifs::routes())
+        .merge(a_faire::routes())
         .merge(comptes::routes())
         .merge(dossiers::routes())
         .merge(controle::routes())

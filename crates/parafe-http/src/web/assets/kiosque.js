@@ -79,6 +79,23 @@ document.addEventListener("DOMContentLoaded", () => {
     erreur.textContent = "";
     consentement.checked = false;
     nouveau.hidden = m.type !== "nouveau";
+    // Closing a workshop: who did not sign is absent; the animator ticks those excused.
+    const absents = document.getElementById("absents");
+    if (absents) {
+      const attente = file();
+      const manquent = m.type === "cloture" ? etat.signataires.filter((x) => x.role === "participant" && x.etat !== "signe" && !attente.some((e) => e.corps.signataire === x.id)) : [];
+      absents.hidden = !manquent.length;
+      const ul = absents.querySelector("ul");
+      ul.replaceChildren();
+      for (const x of manquent) {
+        const li = document.createElement("li");
+        const label = document.createElement("label");
+        const c = document.createElement("input");
+        c.type = "checkbox"; c.name = "excuse"; c.value = String(x.id);
+        label.append(c, ` ${x.nom} — absence excusée`);
+        li.append(label); ul.append(li);
+      }
+    }
     titre.textContent = m.type === "nouveau" ? "Signature de la personne ajoutée" : `Signature de ${m.nom}`;
     liste.hidden = true;
     panneau.hidden = false;
@@ -135,6 +152,7 @@ document.addEventListener("DOMContentLoaded", () => {
       capture_le: new Date().toISOString(),
     };
     if (mode.type === "present") corps.signataire = mode.id;
+    if (mode.type === "cloture") corps.excuses = Array.from(form.querySelectorAll("input[name=excuse]:checked"), (c) => Number(c.value));
     if (np) corps.nouveau = np;
     const f = file();
     f.push({ url: mode.type === "cloture" ? "cloture" : "signatures", corps });
