@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod reglages;
 pub mod secrets;
 pub mod signature;
+pub mod telephone;
 pub mod trace;
 
 use crate::config::Config;

@@ -29,6 +29,7 @@ pub mod referentiel;
 pub mod secrets;
 pub mod sessions;
 pub mod signataires;
+pub mod telephone;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use parafe_core::panne::Panne;
