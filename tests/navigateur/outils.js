@@ -21,6 +21,9 @@ export const CONSENTEMENT =
 export const TABLETTE = { locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 800, height: 1280 }, hasTouch: true, isMobile: true, deviceScaleFactor: 1,
   userAgent: "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36 parafe-essais" };
 export const TABLETTE_PAYSAGE = { ...TABLETTE, viewport: { width: 1280, height: 800 } };
+/// Un téléphone (390 × 844, écran à densité 2, tactile) : la signature sur son propre téléphone.
+export const TELEPHONE = { locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2,
+  userAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36 parafe-essais" };
 export const BUREAU = { locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1366, height: 900 } };
 
 export function attendre(ms) {

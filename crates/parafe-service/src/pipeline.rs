@@ -580,6 +580,14 @@ impl Signe {
     fn horodatage(&self) -> String {
         self.signe_le.map(|t| t.to_rfc3339()).unwrap_or_default()
     }
+    /// How the signature was collected, as the document and its certificate name it: a link
+    /// signer who signed on his phone from the référent's screen signed `telephone`.
+    fn methode(&self) -> String {
+        match self.preuve()["moyen"].as_str() {
+            Some("telephone") => "telephone".into(),
+            _ => self.methode.clone(),
+        }
+    }
 }
 
 async fn signes(app: &App, document: &Document) -> Result<Vec<Signe>, Erreur> {
@@ -596,7 +604,7 @@ fn preuves(signes: &[Signe]) -> (Value, Value) {
         certificat.push(json!({
             "nom": s.nom,
             "qualite": qualite(&s.role),
-            "methode": s.methode,
+            "methode": s.methode(),
             "horodatage": s.horodatage(),
             "ip": s.ip.clone().filter(|i| !i.is_empty()).unwrap_or_else(|| "non communiquée".into()),
             "appareil": s.agent.clone().filter(|a| !a.is_empty()).map_or_else(|| "non communiqué".into(), |a| a.chars().take(90).collect::<String>()),
@@ -608,6 +616,11 @@ fn preuves(signes: &[Signe]) -> (Value, Value) {
             "consentement": super::trace::CONSENTEMENT,
             "trace": preuve["trace"], "nom_tape": preuve["nom_tape"], "verification": preuve["verification"],
         }));
+        if preuve["moyen"].is_string() {
+            let d = detail.last_mut().expect("poussé juste avant");
+            d["moyen"] = preuve["moyen"].clone();
+            d["referent"] = preuve["referent"].clone();
+        }
     }
     (json!(certificat), json!(detail))
 }
@@ -635,7 +648,7 @@ fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
     for s in signes {
         let trace = serde_json::from_value::<super::trace::Trace>(s.preuve()["trace"].clone())
             .map_or(json!([]), |t| t.pour_modele());
-        let bloc = json!({ "horodatage": s.horodatage(), "methode": s.methode, "trace": trace });
+        let bloc = json!({ "horodatage": s.horodatage(), "methode": s.methode(), "trace": trace });
         let liste = crate::workflow::Role::parse(&s.role)
             .and_then(|r| r.liste())
             .filter(|l| donnees.get(*l).is_some_and(Value::is_array));

@@ -82,7 +82,7 @@ pub async fn ouvrir_lien(app: &App, jeton: &str) -> Result<(Document, Signataire
 /// The signer of a document still collecting signatures that `qui` designates, if there is
 /// one; an error if it is not his turn (he has signed, or the workflow's order puts someone
 /// else first).
-async fn a_son_tour(
+pub(crate) async fn a_son_tour(
     app: &App,
     document: &Document,
     qui: impl Fn(&Signataire) -> bool,
@@ -508,11 +508,16 @@ impl Recueillie {
     pub fn le(&self) -> chrono::DateTime<chrono::Utc> {
         self.le
     }
+
+    /// Adds a piece of evidence kept with the strokes (how the signature was collected).
+    pub(crate) fn preuve(&mut self, cle: &str, valeur: serde_json::Value) {
+        self.traits[cle] = valeur;
+    }
 }
 
 /// Checks what the signer's device sent: the consent sentence, the version shown, a drawing
 /// or a typed name, its picture, the partner's return leg.
-fn verifier(
+pub(crate) fn verifier(
     app: &App,
     document: &Document,
     signataire: &Signataire,

@@ -37,6 +37,11 @@ const FICHIERS: &[(&str, &str, &[u8])] = &[
         include_bytes!("assets/signer.js"),
     ),
     (
+        "telephone.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/telephone.js"),
+    ),
+    (
         "kiosque.js",
         "text/javascript; charset=utf-8",
         include_bytes!("assets/kiosque.js"),

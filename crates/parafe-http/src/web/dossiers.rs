@@ -1,6 +1,7 @@
 //! The référent's screens: participants and search, a participant's file (documents, bilans due,
 //! what is missing), a document created from a workflow through a form generated from its
-//! template, its preview as page pictures, sending, reminding, cancelling, and signing in person.
+//! template, its preview as page pictures, sending, reminding, cancelling, and signing in person
+//! (on the tablet, or on the signer's own phone: [`super::telephone`]).
 
 use super::controle::ligne_courte;
 use super::formulaire::{self, EtatFormulaire, REPRIS_DU_DOSSIER};
@@ -810,6 +811,7 @@ async fn document(
         .iter()
         .any(|x| x.etat == EtatSignataire::Attente && x.methode == "lien");
     let a_son_tour = prochain_a_la_tablette(&app, &d, &signataires);
+    let au_telephone = prochain_au_telephone(&app, &d, &signataires);
     let kiosque_ouvert = parafe_service::kiosque::de_document(&app, d.id)
         .await
         .map_err(erreur)?;
@@ -858,9 +860,16 @@ async fn document(
                     form method="post" action=(format!("/kiosque/{k}/reprendre")) {
                         (csrf(&s)) button.principal type="submit" { "Reprendre la feuille sur la tablette" }
                     }
-                } @else if let Some(sig) = a_son_tour {
-                    a.bouton.principal href=(format!("/documents/{}/signer/{}", d.reference, sig.rang)) {
-                        "Faire signer sur la tablette : " (sig.nom)
+                } @else {
+                    @if let Some(sig) = a_son_tour {
+                        a.bouton.principal href=(format!("/documents/{}/signer/{}", d.reference, sig.rang)) {
+                            "Faire signer sur la tablette : " (sig.nom)
+                        }
+                    }
+                    @if let Some(sig) = au_telephone {
+                        form method="post" action=(format!("/documents/{}/telephone/{}", d.reference, sig.rang)) {
+                            (csrf(&s)) button.secondaire type="submit" { "Faire signer sur son téléphone : " (sig.nom) }
+                        }
                     }
                 }
                 @if etat.en_signature() && en_attente_lien {
@@ -941,6 +950,31 @@ fn prochain_a_la_tablette<'a>(
         attente.next().filter(|x| x.methode == "tablette")
     } else {
         attente.find(|x| x.methode == "tablette")
+    }
+}
+
+/// The signer whose turn it is and who may sign on his own phone (the participant, or a signer
+/// from outside who signs by link), if any.
+fn prochain_au_telephone<'a>(
+    app: &App,
+    d: &Document,
+    signataires: &'a [Signataire],
+) -> Option<&'a Signataire> {
+    if !d.etat.en_signature() {
+        return None;
+    }
+    let sequentiel = app
+        .workflow(&d.workflow)
+        .is_some_and(|w| w.ordre == parafe_service::workflow::Ordre::Sequentiel);
+    let mut attente = signataires
+        .iter()
+        .filter(|x| x.etat == EtatSignataire::Attente);
+    if sequentiel {
+        attente
+            .next()
+            .filter(|x| parafe_service::telephone::par_telephone(x))
+    } else {
+        attente.find(|x| parafe_service::telephone::par_telephone(x))
     }
 }
 

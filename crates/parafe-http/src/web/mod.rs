@@ -1,5 +1,6 @@
 //! The web screens, in French, rendered on the server (maud): staff login and accounts, the
-//! référent's participants and documents, signing by link, the émargement kiosk on a tablet.
+//! référent's participants and documents, signing by link or on the signer's phone, the
+//! émargement kiosk on a tablet.
 //! Every script, style and font is served by parafe itself; every answer carries strict
 //! security headers; every form that changes something carries the session's CSRF token.
 
@@ -16,7 +17,9 @@ mod formulaire;
 mod gabarit;
 mod justificatifs;
 mod kiosque;
+mod qr;
 mod signer;
+mod telephone;
 
 pub use comptes::lire_courriel;
 
@@ -41,6 +44,7 @@ pub fn routes() -> Router<App> {
         .merge(controle::routes())
         .merge(justificatifs::routes())
         .merge(signer::routes())
+        .merge(telephone::routes())
         .merge(kiosque::routes())
 }
 
