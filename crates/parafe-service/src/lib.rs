@@ -32,11 +32,8 @@ pub mod pipeline;
 pub mod reglages;
 pub mod secrets;
 pub mod signature;
-<<<<<<< HEAD
 pub mod suivi;
-=======
 pub mod telephone;
->>>>>>> qr
 pub mod trace;
 
 use crate::config::Config;

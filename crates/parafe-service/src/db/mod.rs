@@ -29,11 +29,8 @@ pub mod referentiel;
 pub mod secrets;
 pub mod sessions;
 pub mod signataires;
-<<<<<<< HEAD
 pub mod suivi;
-=======
 pub mod telephone;
->>>>>>> qr
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use parafe_core::panne::Panne;
