@@ -2627,6 +2627,14 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
             "Julie",
             "t.garnier@plie.fr;Garnier;Thomas",
         ),
+        // A homonym of Jean MARTIN, in the same portfolio: both are found, told apart by their
+        // identifiers.
+        (
+            "R-2025-0007",
+            "Martin",
+            "Jean",
+            "t.garnier@plie.fr;Garnier;Thomas",
+        ),
         // Another référent's: the coordinateur finds him, Thomas Garnier does not.
         (
             "R-2025-0006",
@@ -2650,6 +2658,7 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
         "R-2025-0004",
         "R-2025-0005",
         "R-2025-0006",
+        "R-2025-0007",
     ];
     let par_l_api = |service: &Service, recherche: &str| -> Vec<String> {
         let v = service.ok(
@@ -2684,7 +2693,7 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
             .collect()
     };
     let amelie = ["R-2025-0001"];
-    let jean_martin = ["R-2025-0002"];
+    let jean_martin = ["R-2025-0002", "R-2025-0007"];
     let awa = ["R-2025-0003"];
     let jean_baptiste = ["R-2025-0004"];
     let personne: [&str; 0] = [];
@@ -2695,9 +2704,21 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
         ("Lefèvre", &amelie, &amelie),
         ("efev", &amelie, &amelie),
         ("lefebvre", &["R-2025-0005"], &["R-2025-0005"]),
-        ("martin jean", &["R-2025-0002", "R-2025-0006"], &jean_martin),
-        ("jean martin", &["R-2025-0002", "R-2025-0006"], &jean_martin),
-        ("MARTIN", &["R-2025-0002", "R-2025-0006"], &jean_martin),
+        (
+            "martin jean",
+            &["R-2025-0002", "R-2025-0006", "R-2025-0007"],
+            &jean_martin,
+        ),
+        (
+            "jean martin",
+            &["R-2025-0002", "R-2025-0006", "R-2025-0007"],
+            &jean_martin,
+        ),
+        (
+            "MARTIN",
+            &["R-2025-0002", "R-2025-0006", "R-2025-0007"],
+            &jean_martin,
+        ),
         ("jean martin ez", &["R-2025-0006"], &personne),
         ("n'diaye", &awa, &awa),
         ("N’DIAYE", &awa, &awa),
@@ -2709,8 +2730,8 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
         ("baptiste", &jean_baptiste, &jean_baptiste),
         (
             "jean",
-            &["R-2025-0002", "R-2025-0004", "R-2025-0006"],
-            &["R-2025-0002", "R-2025-0004"],
+            &["R-2025-0002", "R-2025-0004", "R-2025-0006", "R-2025-0007"],
+            &["R-2025-0002", "R-2025-0004", "R-2025-0007"],
         ),
         ("R-2025-0003", &awa, &awa),
         ("samira BENALI", &["P-2025-0412"], &["P-2025-0412"]),
@@ -2747,6 +2768,6 @@ fn la_recherche_trouve_les_participants_comme_on_les_tape() {
     assert_eq!(par_l_api(&service, "awa ndiaye"), awa);
     assert_eq!(
         par_l_api(&service, "martin"),
-        ["R-2025-0002", "R-2025-0006"]
+        ["R-2025-0002", "R-2025-0006", "R-2025-0007"]
     );
 }

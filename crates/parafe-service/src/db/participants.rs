@@ -54,11 +54,11 @@ pub struct Fiche {
 const COLONNES_IMPORT: usize = 23;
 
 /// What the search looks into (the column `recherche`): first name, name and identifier
-/// [`plier`](crate::participants::plier)ed, then, for each of them cut by the folding, its words
+/// [`plier`]ed, then, for each of them cut by the folding, its words
 /// run together: « N'Diaye » is found as « n diaye » and as « ndiaye », « Jean-Baptiste » as
 /// « jeanbaptiste ».
 pub fn texte_de_recherche(prenom: &str, nom: &str, identifiant: &str) -> String {
-    let plies = [prenom, nom, identifiant].map(crate::participants::plier);
+    let plies = [prenom, nom, identifiant].map(plier);
     let mut texte = String::new();
     for plie in plies.iter().filter(|p| !p.is_empty()) {
         if !texte.is_empty() {
@@ -191,7 +191,7 @@ pub async fn liste(
     limite: i64,
 ) -> Result<Vec<Participant>, sqlx::Error> {
     let recherche = recherche.map(str::trim).filter(|r| !r.is_empty());
-    let pliee = recherche.map(crate::participants::plier);
+    let pliee = recherche.map(plier);
     let mots: Vec<&str> = pliee
         .iter()
         .flat_map(|p| p.split(' '))
@@ -356,4 +356,108 @@ pub async fn suivi(
     .bind(portefeuille)
     .fetch_all(db)
     .await
+}
+
+/// A text as the search compares it: accents and other marks taken off (é → e, Ç → c), letters
+/// written as two (œ → oe, æ → ae, ß → ss), lowercase; apostrophes, hyphens and any other run of
+/// characters that are neither letters nor digits make one space, none at either end
+/// (« N'DIAYE » → « n diaye », « Jean-Baptiste » → « jean baptiste »).
+pub fn plier(texte: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    // Most names are ASCII: no decomposition to run through.
+    if texte.is_ascii() {
+        plier_les(texte.chars())
+    } else {
+        plier_les(texte.nfkd())
+    }
+}
+
+fn plier_les(caracteres: impl Iterator<Item = char>) -> String {
+    let mut plie = String::new();
+    // A separator seen since the last letter: written before the next one only.
+    let mut separe = false;
+    let ecrire = |plie: &mut String, separe: &mut bool, lettres: &str| {
+        if *separe && !plie.is_empty() {
+            plie.push(' ');
+        }
+        *separe = false;
+        plie.push_str(lettres);
+    };
+    for c in caracteres {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        // Letters the decomposition keeps whole.
+        let double = match c {
+            'œ' | 'Œ' => Some("oe"),
+            'æ' | 'Æ' => Some("ae"),
+            'ß' | 'ẞ' => Some("ss"),
+            'ø' | 'Ø' => Some("o"),
+            'đ' | 'Đ' => Some("d"),
+            'ł' | 'Ł' => Some("l"),
+            _ => None,
+        };
+        if let Some(lettres) = double {
+            ecrire(&mut plie, &mut separe, lettres);
+        } else if c.is_alphanumeric() {
+            let mut tampon = [0u8; 4];
+            for minuscule in c.to_lowercase() {
+                ecrire(&mut plie, &mut separe, minuscule.encode_utf8(&mut tampon));
+            }
+        } else {
+            separe = true;
+        }
+    }
+    plie
+}
+
+#[cfg(test)]
+mod essais {
+    use super::plier;
+
+    #[test]
+    fn accents_casse_et_ponctuation_plies() {
+        for (texte, attendu) in [
+            ("LEFÈVRE", "lefevre"),
+            ("Lefèvre", "lefevre"),
+            ("lefevre", "lefevre"),
+            ("Amélie", "amelie"),
+            ("FRANÇOIS", "francois"),
+            ("Cœur", "coeur"),
+            ("ŒUVRAY", "oeuvray"),
+            ("Lætitia", "laetitia"),
+            ("Strauß", "strauss"),
+            ("Søren", "soren"),
+            ("N'DIAYE", "n diaye"),
+            ("N’Diaye", "n diaye"),
+            ("Jean-Baptiste", "jean baptiste"),
+            ("  Jean -- Baptiste  ", "jean baptiste"),
+            ("St. Étienne", "st etienne"),
+            ("Lefèvre-Œuvray", "lefevre oeuvray"),
+            ("P-2025-0412", "p 2025 0412"),
+            ("ﬁlipe", "filipe"),
+            // Decomposed already (macOS file names, some exports).
+            ("Le\u{0301}a", "lea"),
+            ("%", ""),
+            ("_", ""),
+            ("'", ""),
+            ("", ""),
+        ] {
+            assert_eq!(plier(texte), attendu, "{texte:?}");
+        }
+    }
+
+    #[test]
+    fn le_texte_de_recherche_garde_aussi_les_mots_accoles() {
+        use super::texte_de_recherche;
+        assert_eq!(
+            texte_de_recherche("Awa", "N'DIAYE", "P-7"),
+            "awa n diaye p 7 ndiaye p7"
+        );
+        assert_eq!(
+            texte_de_recherche("Amélie", "LEFÈVRE", "W1"),
+            "amelie lefevre w1"
+        );
+        assert_eq!(texte_de_recherche("", "Œ", ""), "oe");
+    }
 }
