@@ -937,20 +937,7 @@ fn prochain_a_la_tablette<'a>(
     d: &Document,
     signataires: &'a [Signataire],
 ) -> Option<&'a Signataire> {
-    if !d.etat.en_signature() {
-        return None;
-    }
-    let sequentiel = app
-        .workflow(&d.workflow)
-        .is_some_and(|w| w.ordre == parafe_service::workflow::Ordre::Sequentiel);
-    let mut attente = signataires
-        .iter()
-        .filter(|x| x.etat == EtatSignataire::Attente);
-    if sequentiel {
-        attente.next().filter(|x| x.methode == "tablette")
-    } else {
-        attente.find(|x| x.methode == "tablette")
-    }
+    prochain(app, d, signataires, |x| x.methode == "tablette")
 }
 
 /// The signer whose turn it is and who may sign on his own phone (the participant, or a signer
@@ -959,6 +946,22 @@ fn prochain_au_telephone<'a>(
     app: &App,
     d: &Document,
     signataires: &'a [Signataire],
+) -> Option<&'a Signataire> {
+    prochain(
+        app,
+        d,
+        signataires,
+        parafe_service::telephone::par_telephone,
+    )
+}
+
+/// The waiting signer whose turn it is and who `peut` sign this way: in a sequential workflow
+/// the first waiting only, else any.
+fn prochain<'a>(
+    app: &App,
+    d: &Document,
+    signataires: &'a [Signataire],
+    peut: impl Fn(&Signataire) -> bool,
 ) -> Option<&'a Signataire> {
     if !d.etat.en_signature() {
         return None;
@@ -970,11 +973,9 @@ fn prochain_au_telephone<'a>(
         .iter()
         .filter(|x| x.etat == EtatSignataire::Attente);
     if sequentiel {
-        attente
-            .next()
-            .filter(|x| parafe_service::telephone::par_telephone(x))
+        attente.next().filter(|x| peut(x))
     } else {
-        attente.find(|x| parafe_service::telephone::par_telephone(x))
+        attente.find(|x| peut(x))
     }
 }
 
