@@ -1108,6 +1108,23 @@ pub(crate) fn traces(
     )
 }
 
+/// Asserts that the journal filed the sealed document `scelle` under `operation`, not under
+/// « hors-operation ».
+fn depose_sous(service: &crate::service::Service, scelle: &str, operation: &str) {
+    let depot = evenements(service)
+        .into_iter()
+        .find(|e| {
+            matches!(e.event, JournalEvent::DocumentFiled { .. })
+                && e.objects.first().map(|o| o.to_hex()).as_deref() == Some(scelle)
+        })
+        .expect("dépôt du document au journal");
+    assert!(
+        matches!(&depot.event, JournalEvent::DocumentFiled { operation: o, .. } if o == operation),
+        "{:?}",
+        depot.event
+    );
+}
+
 fn evenements(service: &crate::service::Service) -> Vec<parafe::model::JournalEntry> {
     parafe::journal::Journal::new(service.data.join("journal"), 10_000)
         .entries(&PlieId::new("plie-test").unwrap())
@@ -1865,18 +1882,7 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
         .to_owned();
     service.attendre_outbox_vide(&coordinateur);
     // Filed in the store under its opération, not « hors-operation ».
-    let depot = evenements(&service)
-        .into_iter()
-        .find(|e| {
-            matches!(e.event, JournalEvent::DocumentFiled { .. })
-                && e.objects.first().map(|o| o.to_hex()) == Some(scelle.clone())
-        })
-        .expect("dépôt de la feuille au journal");
-    assert!(
-        matches!(&depot.event, JournalEvent::DocumentFiled { operation, .. } if operation == "202500417"),
-        "{:?}",
-        depot.event
-    );
+    depose_sous(&service, &scelle, "202500417");
 
     // Each attendee's file, at each référent's desk: the sheet is there, and it opens.
     let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
@@ -2097,18 +2103,7 @@ fn une_feuille_de_commission_signee_par_ses_membres_porte_ses_decisions_jusqu_au
     assert_eq!(texte.matches("Signé le ").count(), 1, "{texte}");
 
     // Filed under the opération it names, and in that opération's pack, once.
-    let depot = evenements(&service)
-        .into_iter()
-        .find(|e| {
-            matches!(e.event, JournalEvent::DocumentFiled { .. })
-                && e.objects.first().map(|o| o.to_hex()) == Some(scelle.clone())
-        })
-        .expect("dépôt de la feuille au journal");
-    assert!(
-        matches!(&depot.event, JournalEvent::DocumentFiled { operation, .. } if operation == "202500417"),
-        "{:?}",
-        depot.event
-    );
+    depose_sous(&service, &scelle, "202500417");
     let entrees = pack_http(
         &service,
         &coordinateur,
