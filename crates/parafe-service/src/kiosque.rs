@@ -93,8 +93,9 @@ pub struct Recu {
     pub etat: parafe_core::document::Etat,
 }
 
-/// One operation at a time per sheet (a tablet sends in order; a resend may race its original),
-/// in this process. Several instances of a cluster also take [`verrouiller_la_feuille`].
+/// One operation at a time per sheet (a tablet sends in order; a resend may race its original,
+/// a phone may sign while the animator closes), in this process. Several instances of a cluster
+/// also take the database's lock ([`verrouiller`]).
 fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
     static V: OnceLock<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
     let mut carte = V
@@ -107,26 +108,28 @@ fn verrou(kiosque: i64) -> Arc<tokio::sync::Mutex<()>> {
     carte.entry(kiosque).or_default().clone()
 }
 
-/// Opens the transaction that writes to the sheet, holding its lock in the database until it
-/// ends (PostgreSQL; SQLite has one writer, one process): a send answered by another instance
-/// waits for this one. What decides the write is read after, from the committed state (the
-/// send keys too: they are in the database, whatever instance recorded them).
+/// A sheet's locks, held until dropped (after the transaction of [`verrouiller`] ends).
+pub struct Verrou {
+    _tenu: tokio::sync::OwnedMutexGuard<()>,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Opens the transaction that writes to the sheet, holding its locks until it ends: this
+/// process's, then the database's (PostgreSQL; SQLite has one writer, one process), so that a
+/// send answered by another instance waits for this one. What decides the write is read after,
+/// from the committed state (the send keys too: they are in the database, whatever instance
+/// recorded them).
 ///
 /// The reads under the lock take a second connection of the pool while the transaction holds
 /// one: at most half the pool goes to sheets' transactions, so that those reads always find a
 /// connection (with 50 tablets on 8 or 16 connections, every connection could otherwise be a
 /// transaction waiting for a second one, until the pool's timeout).
-async fn verrouiller_la_feuille(
+pub async fn verrouiller(
     app: &App,
     kiosque: i64,
-) -> Result<
-    (
-        tokio::sync::OwnedSemaphorePermit,
-        sqlx::Transaction<'static, sqlx::Any>,
-    ),
-    Erreur,
-> {
+) -> Result<(Verrou, sqlx::Transaction<'static, sqlx::Any>), Erreur> {
     static PLACES: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    let tenu = verrou(kiosque).lock_owned().await;
     let places = PLACES.get_or_init(|| {
         let pool = app.db.options().get_max_connections() as usize;
         Arc::new(tokio::sync::Semaphore::new((pool / 2).max(1)))
@@ -138,7 +141,13 @@ async fn verrouiller_la_feuille(
         .map_err(|e| Erreur::Interne(e.to_string()))?;
     let mut tx = app.db.begin().await?;
     db::verrouiller(&mut tx, &format!("feuille:{kiosque}")).await?;
-    Ok((place, tx))
+    Ok((
+        Verrou {
+            _tenu: tenu,
+            _place: place,
+        },
+        tx,
+    ))
 }
 
 fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
@@ -576,9 +585,7 @@ pub async fn signer(
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
     let (k, _) = ouvert(app, session, reference).await?;
-    let garde = verrou(k.id);
-    let _tenu = garde.lock().await;
-    let (_place, mut tx) = verrouiller_la_feuille(app, k.id).await?;
+    let (_verrou, mut tx) = verrouiller(app, k.id).await?;
     // Read under the sheet's lock: another send may have changed it meanwhile.
     let d = document(app, &k).await?;
     let connu = envoi_connu(app, &k, envoi.cle.trim()).await?;
@@ -665,9 +672,7 @@ pub async fn cloturer(
     contexte: &Contexte,
 ) -> Result<Recu, Erreur> {
     let k = lisible(app, session, reference).await?;
-    let garde = verrou(k.id);
-    let _tenu = garde.lock().await;
-    let (_place, tx) = verrouiller_la_feuille(app, k.id).await?;
+    let (_verrou, tx) = verrouiller(app, k.id).await?;
     // Read under the sheet's lock: the closing may have gone through meanwhile, on any instance.
     let k = lisible(app, session, reference).await?;
     if k.etat == EtatKiosque::Clos {

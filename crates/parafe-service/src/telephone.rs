@@ -12,7 +12,6 @@ use super::signature::{self, a_son_tour, Contexte, Signature};
 use super::{App, Erreur};
 use crate::auth::{nouveau_secret, Acteur};
 use crate::db::documents::{self as docs, Document};
-use crate::db::kiosque::EtatKiosque;
 use crate::db::signataires::{self, EtatSignataire, Signataire};
 use crate::db::telephone::{self as jetons, JetonTelephone};
 use crate::roles::empreinte_secret;
@@ -63,15 +62,6 @@ pub async fn afficher(
 ) -> Result<Affichage, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    if super::kiosque::de_document(app, document.id)
-        .await?
-        .is_some_and(|k| k.etat != EtatKiosque::Clos)
-    {
-        return Err(Erreur::Conflit(
-            "ce document est une feuille d'émargement ouverte : faites-la signer sur la tablette"
-                .into(),
-        ));
-    }
     let signataire = a_son_tour(app, &document, |s| s.rang == rang)
         .await?
         .ok_or_else(|| Erreur::invalide("rang", format!("aucun signataire au rang {rang}")))?;
@@ -270,7 +260,25 @@ pub async fn signer(
     recueillie.preuve("moyen", json!("telephone"));
     recueillie.preuve("referent", json!(referent));
     let le = recueillie.le();
-    let mut tx = app.db.begin().await?;
+    // On an émargement sheet, under the sheet's locks like the tablet's sends: the animator's
+    // closing then either sees this signature or takes the attendee off before it.
+    let (_verrou, mut tx) = match super::kiosque::de_document(app, document.id).await? {
+        Some(k) => {
+            let (verrou, tx) = super::kiosque::verrouiller(app, k.id).await?;
+            let maintenant = docs::par_id(&app.db, document.id).await?;
+            let encore = match &maintenant {
+                Some(d) => a_son_tour(app, d, |s| s.id == signataire.id).await?,
+                None => None,
+            };
+            if encore.is_none() {
+                return Err(Erreur::Conflit(
+                    "la feuille a été close sans votre ligne : signalez-vous à l'animateur".into(),
+                ));
+            }
+            (Some(verrou), tx)
+        }
+        None => (None, app.db.begin().await?),
+    };
     if !jetons::utiliser(&mut tx, j.id, le, le - BATTEMENT).await? {
         return Err(Erreur::Conflit(
             "ce code vient d'expirer ou de servir : demandez à votre référent d'en afficher un \

@@ -2,7 +2,8 @@
 // court ; un second navigateur au format téléphone (390 × 844) l'ouvre et signe ; le document
 // est complété, scellé et déposé. Refusés : le code déjà servi, le code d'un document posté sur
 // un autre, le code dont la page du référent est fermée, le code expiré ; le code court tapé sur
-// /telephone ouvre la même page, et les essais au hasard sont bloqués.
+// /telephone ouvre la même page, et les essais au hasard sont bloqués. En atelier, la tablette
+// montre le QR code d'une présente, qui signe sa ligne sur son téléphone au lieu de la tablette.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   Service, navigateur, installer, activerParOubli, connecter, nouvellePage, capture, tracerDoigt, tracerSouris, pagesAffichees,
-  BUREAU, TELEPHONE, DEPOT, CONSENTEMENT,
+  BUREAU, TABLETTE, TELEPHONE, DEPOT, CONSENTEMENT,
 } from "../outils.js";
 
 let service, chrome, jeton, ref;
@@ -240,4 +241,69 @@ test("le code court tapé sur /telephone ouvre la signature, une fois ; les essa
   const journal = service.journal.join("\n") + (fs.existsSync(fichierJournal) ? fs.readFileSync(fichierJournal, "utf8") : "");
   for (const s of secrets) assert.ok(!journal.includes(s), "un secret dans le journal du service");
   assert.deepEqual(p.erreurs.filter((e) => !/status of (422|429)/.test(e)), [], p.erreurs.join("\n"));
+});
+
+test("atelier : une présente signe sur son téléphone au lieu de la tablette, la feuille close est scellée", async () => {
+  const tablette = await nouvellePage(await chrome.newContext(TABLETTE));
+  await tablette.goto(service.url);
+  await connecter(tablette, "t.garnier@plie.fr");
+  await tablette.goto(`${service.url}/kiosque/nouveau`);
+  await tablette.check("input[name=genre][value=collectif]");
+  await tablette.fill("#intitule", "Atelier « Préparer son CV »");
+  await tablette.fill("#lieu", "Maison de l'emploi de Lunel");
+  for (const nom of ["Samira BENALI", "Karim DURAND"]) {
+    await tablette.locator("label.case", { hasText: nom }).locator("input").check();
+  }
+  await tablette.click("text=Ouvrir la feuille sur cette tablette");
+  await tablette.waitForURL(/\/kiosque\/k-/);
+  const feuille = tablette.url();
+
+  // Karim Durand signe sur la tablette, Samira Benali sur son téléphone.
+  await tablette.locator("button.present", { hasText: "Karim DURAND" }).click();
+  await tracerDoigt(tablette, "#pad", 3);
+  await tablette.check("#consentement");
+  await tablette.click("#signer");
+  await tablette.locator("button.present", { hasText: "Karim DURAND" }).locator("text=signé ✓").waitFor();
+  await tablette.click("#telephones summary");
+  // Seule la personne qui n'a pas signé a son QR code.
+  assert.equal(await tablette.locator("#telephones li:not([hidden]) button").count(), 1);
+  await capture(tablette, "35-atelier-telephones");
+  await Promise.all([tablette.waitForNavigation(), tablette.click("#telephones button:has-text('Samira BENALI')")]);
+  await tablette.locator("#telephone svg.qr").waitFor();
+  const url = await tablette.locator("#telephone").getAttribute("data-url");
+  secrets.push(url.split("/telephone/")[1]);
+  await capture(tablette, "36-atelier-qr");
+
+  const p = await nouvellePage(await chrome.newContext(TELEPHONE));
+  assert.equal((await p.goto(url)).status(), 200);
+  assert.match(await p.locator(".intro").textContent(), /Samira BENALI/i);
+  await signerSurLeTelephone(p);
+  await p.click("#signer");
+  await p.waitForURL(/signature-telephone-enregistree/);
+  // La tablette revient d'elle-même à la feuille, la ligne signée.
+  await tablette.waitForURL(feuille, { timeout: 15000 });
+  await tablette.locator("button.present", { hasText: "Samira BENALI" }).locator("text=signé ✓").waitFor();
+  assert.ok(!(await tablette.locator("#telephones").isVisible()), "plus personne à faire signer sur un téléphone");
+  // Le même code ne signe pas une seconde fois.
+  assert.equal((await p.goto(url)).status(), 410);
+
+  // Le référent clôt : deux présents et l'animateur, scellée, déposée ; les preuves disent le téléphone.
+  await tablette.click("#cloturer");
+  await tracerDoigt(tablette, "#pad", 5);
+  await tablette.check("#consentement");
+  await tablette.click("#signer");
+  await tablette.waitForURL(/\/documents\/d-/);
+  const reference = tablette.url().match(/\/documents\/(d-[a-z0-9]+)/)[1];
+  const v = await service.attendreEtat(jeton, reference, ["depose", "delivre"]);
+  assert.equal(v.signataires.filter((s) => s.etat === "signe").length, 3);
+  const pdf = await fetch(`${service.url}/api/documents/${reference}/pdf`, { headers: { Authorization: `Bearer ${jeton}` } });
+  const fichier = path.join(service.racine, "atelier-telephone.pdf");
+  fs.writeFileSync(fichier, Buffer.from(await pdf.arrayBuffer()));
+  const texte = execFileSync("pdftotext", ["-layout", fichier, "-"], { encoding: "utf8" }).replace(/\s+/g, " ");
+  // Samira Benali a signé sur son téléphone, Karim Durand sur la tablette.
+  assert.match(texte, /Samira BENALI sur son téléphone, code affiché par/);
+  assert.match(texte, /signé sur son téléphone, ouvert par le code n°/);
+  assert.match(texte, /Karim DURAND sur tablette/);
+  assert.deepEqual(tablette.erreurs, [], tablette.erreurs.join("\n"));
+  assert.deepEqual(p.erreurs.filter((e) => !/status of 410/.test(e)), [], p.erreurs.join("\n"));
 });

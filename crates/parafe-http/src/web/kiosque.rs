@@ -34,6 +34,8 @@ pub fn routes() -> Router<App> {
         .route("/kiosque/{reference}/sortir", post(sortir))
         .route("/kiosque/{reference}/reprendre", post(reprendre))
         .route("/kiosque/{reference}/pages/{page}", get(image_page))
+        .route("/kiosque/{reference}/telephone/{rang}", post(telephone))
+        .route("/kiosque/{reference}/telephones/{id}", post(etat_telephone))
 }
 
 #[derive(Deserialize, Default)]
@@ -266,6 +268,10 @@ async fn kiosque_page(
         "signataires": signataires.iter().map(|x| json!({ "id": x.id, "rang": x.rang, "nom": x.nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),
     });
     let donnees_json = etat_initial.to_string().replace('<', "\\u003c");
+    // Who may still sign on a phone: the attendees who have not signed.
+    let attendus = signataires
+        .iter()
+        .filter(|x| x.role == "participant" && x.etat == EtatSignataire::Attente);
     let corps = html! {
         (DOCTYPE)
         html lang="fr" {
@@ -295,6 +301,21 @@ async fn kiosque_page(
                                     button.present type="button" data-id=(x.id) disabled[x.etat == EtatSignataire::Signe] {
                                         span.nom { (x.nom) }
                                         span.etat { @if x.etat == EtatSignataire::Signe { "signé ✓" } @else { "à signer" } }
+                                    }
+                                }
+                            }
+                        }
+                        @if attendus.clone().next().is_some() {
+                            details.telephones #telephones {
+                                summary { "Signer sur son propre téléphone, sans passer la tablette" }
+                                p.aide { "Touchez le nom : la tablette montre un QR code pour cette personne seule ; elle le scanne, lit la feuille et signe sur son téléphone, puis la tablette revient ici." }
+                                ul.telephones {
+                                    @for x in attendus.clone() {
+                                        li data-id=(x.id) {
+                                            form method="post" action=(format!("/kiosque/{}/telephone/{}", k.reference, x.rang)) {
+                                                (csrf(&s)) button.secondaire type="submit" { "QR code de " (x.nom) }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -487,4 +508,47 @@ async fn image_page(
         .await
         .map_err(erreur)?;
     Ok(super::apercu::reponse(png))
+}
+
+/// An attendee signs on his own phone instead of the tablet: the tablet (or the animator's
+/// screen) shows the QR code of his line, and comes back to the sheet once he has signed.
+async fn telephone(
+    State(app): State<App>,
+    EnKiosque(s): EnKiosque,
+    Path((reference, rang)): Path<(String, i64)>,
+    _: super::Formulaire<super::Vide>,
+) -> Page {
+    let k = kiosque::lisible(&app, &s, &reference)
+        .await
+        .map_err(erreur)?;
+    let d = kiosque::document(&app, &k).await.map_err(erreur)?;
+    let a = parafe_service::telephone::afficher(&app, &s.acteur, &d.reference, rang)
+        .await
+        .map_err(erreur)?;
+    let retour = format!("/kiosque/{}", k.reference);
+    let etat = format!("/kiosque/{}/telephones/{}", k.reference, a.id);
+    let corps = super::telephone::ecran(
+        &app,
+        &s.csrf,
+        &a,
+        (&retour, "← Retour à la feuille"),
+        &etat,
+        true,
+    )?;
+    let titre = format!("Émargement — {}", a.signataire.nom);
+    Ok(gabarit::page_publique(&titre, &["telephone.js"], corps).into_response())
+}
+
+async fn etat_telephone(
+    State(app): State<App>,
+    EnKiosque(s): EnKiosque,
+    Path((reference, id)): Path<(String, i64)>,
+    _: super::JsonSur<super::Vide>,
+) -> Response {
+    let etat = async {
+        let k = kiosque::lisible(&app, &s, &reference).await?;
+        let d = kiosque::document(&app, &k).await?;
+        parafe_service::telephone::etat(&app, &s.acteur, &d.reference, id).await
+    };
+    super::telephone::etat_json(etat.await)
 }

@@ -45,6 +45,38 @@ async fn afficher(
     let a = telephone::afficher(&app, &s.acteur, &reference, rang)
         .await
         .map_err(erreur)?;
+    let d = &a.document;
+    let retour = format!("/documents/{}", d.reference);
+    let etat = format!("/documents/{}/telephones/{}", d.reference, a.id);
+    let corps = ecran(
+        &app,
+        &s.csrf,
+        &a,
+        (&retour, "← Retour au document"),
+        &etat,
+        false,
+    )?;
+    Ok(page(
+        &s,
+        &titre(&app, &d.workflow),
+        "accueil",
+        &["telephone.js"],
+        corps,
+    )
+    .into_response())
+}
+
+/// What a screen showing a token draws: the QR code of its URL, the short code and the token's
+/// state, asked at `etat`; `retour` leads back to where it was shown from, by itself once signed
+/// if `revenir` (the sheet of a workshop, where the next attendee waits).
+pub(super) fn ecran(
+    app: &App,
+    csrf: &str,
+    a: &telephone::Affichage,
+    (retour, libelle_retour): (&str, &str),
+    etat: &str,
+    revenir: bool,
+) -> Result<Markup, Response> {
     let url = format!("{}/telephone/{}", app.url_publique(), a.jeton);
     let dessin =
         qr::svg(&url, "QR code à scanner avec l'appareil photo du téléphone").map_err(|e| {
@@ -52,15 +84,12 @@ async fn afficher(
                 "QR code impossible à dessiner : {e}"
             )))
         })?;
-    let d = &a.document;
-    let titre = titre(&app, &d.workflow);
     let nom = &a.signataire.nom;
-    let corps = html! {
-        p { a href=(format!("/documents/{}", d.reference)) { "← Retour au document" } }
+    Ok(html! {
+        p { a #retour-telephone href=(retour) { (libelle_retour) } }
         h1 { "Signature sur le téléphone de " (nom) }
-        p.intro { (titre) " : demandez à " strong { (nom) } " de scanner ce QR code avec l'appareil photo de son téléphone." }
-        div.telephone #telephone data-url=(url) data-csrf=(s.csrf)
-            data-etat=(format!("/documents/{}/telephones/{}", d.reference, a.id)) {
+        p.intro { (titre(app, &a.document.workflow)) " : demandez à " strong { (nom) } " de scanner ce QR code avec l'appareil photo de son téléphone." }
+        div.telephone #telephone data-url=(url) data-csrf=(csrf) data-etat=(etat) data-revenir=[revenir.then_some(retour)] {
             div.cadre-qr { (dessin) }
             p.code-lien { "Sans appareil photo : ouvrir " strong { (app.url_publique()) "/telephone" } " et taper ce code :" }
             p.code-court #code-court { (a.code) }
@@ -71,8 +100,7 @@ async fn afficher(
             (super::gabarit::paris(a.expire_le).split(' ').nth(1).unwrap_or_default())
             ", et seulement tant que cette page reste affichée. Aucune adresse e-mail ni compte n'est demandé : votre présence en tient lieu et figure dans les preuves."
         }
-    };
-    Ok(page(&s, &titre, "accueil", &["telephone.js"], corps).into_response())
+    })
 }
 
 /// The token's state for the page that shows it; each asking keeps the token alive.
@@ -82,7 +110,12 @@ async fn etat(
     Path((reference, id)): Path<(String, i64)>,
     _: super::JsonSur<super::Vide>,
 ) -> Response {
-    match telephone::etat(&app, &s.acteur, &reference, id).await {
+    etat_json(telephone::etat(&app, &s.acteur, &reference, id).await)
+}
+
+/// The token's state as the screen's script reads it.
+pub(super) fn etat_json(etat: Result<EtatTelephone, Erreur>) -> Response {
+    match etat {
         Ok(e) => Json(json!({ "etat": e.code(), "libelle": e.libelle(), "fini": e.fini() }))
             .into_response(),
         Err(e) => erreur_json(e),

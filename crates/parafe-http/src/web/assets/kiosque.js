@@ -49,6 +49,16 @@ document.addEventListener("DOMContentLoaded", () => {
       const s = document.createElement("span"); s.className = "etat"; s.textContent = "signé ✓ (envoi en attente)";
       b.append(n, s); li.append(b); presents.append(li);
     }
+    // Qui a signé (ou dont la signature attend le réseau) n'a plus de QR code à montrer.
+    const telephones = document.getElementById("telephones");
+    if (telephones) {
+      for (const li of telephones.querySelectorAll("li[data-id]")) {
+        const id = Number(li.dataset.id);
+        const s = etat.signataires.find((x) => x.id === id);
+        li.hidden = (s && s.etat === "signe") || attente.some((e) => e.corps.signataire === id);
+      }
+      telephones.hidden = !telephones.querySelector("li[data-id]:not([hidden])");
+    }
     if (attente.length) afficherReseau(`${attente.length} signature(s) gardée(s) sur la tablette, en attente d'envoi…`, !navigator.onLine);
   }
 

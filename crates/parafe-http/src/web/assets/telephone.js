@@ -23,7 +23,12 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       etat.textContent = reponse.libelle;
       zone.dataset.etatCode = reponse.etat;
-      if (reponse.fini) { zone.dataset.fini = reponse.etat; arreter(); }
+      if (reponse.fini) {
+        zone.dataset.fini = reponse.etat;
+        arreter();
+        // La feuille d'un atelier : la personne suivante attend la tablette.
+        if (reponse.etat === "signe" && zone.dataset.revenir) setTimeout(() => location.assign(zone.dataset.revenir), 1500);
+      }
     } catch (_) {
       etat.textContent = "Connexion perdue : le code cessera de valoir si elle ne revient pas.";
     }
