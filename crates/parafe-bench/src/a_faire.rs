@@ -89,6 +89,12 @@ fn sql_histoire() -> Vec<String> {
          SELECT d.id, 1, 'referent', 'Référent', 'tablette', 'signe', d.cree_le
          FROM document d WHERE d.workflow = 'emargement-individuel'"
             .into(),
+        // What the service writes with each participant's signature.
+        "INSERT INTO derniere_signature (participant_id, workflow, signe_le)
+         SELECT s.participant_id, d.workflow, max(s.signe_le)
+         FROM signataire s JOIN document d ON d.id = s.document_id
+         WHERE s.participant_id IS NOT NULL GROUP BY s.participant_id, d.workflow"
+            .into(),
         format!(
             "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 8)
              INSERT INTO document (plie, ref, workflow, modele, participant_id, etat, donnees, cree_le, modifie_le)

@@ -305,7 +305,22 @@ pub async fn signer(
     .bind(EtatSignataire::Attente.code())
     .execute(&mut *tx)
     .await?;
-    Ok(fait.rows_affected() == 1)
+    if fait.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The participant's last signature on this workflow, which the follow-up rules read.
+    sqlx::query(
+        "INSERT INTO derniere_signature (participant_id, workflow, signe_le)
+         SELECT s.participant_id, d.workflow, s.signe_le
+         FROM signataire s JOIN document d ON d.id = s.document_id
+         WHERE s.id = $1 AND s.participant_id IS NOT NULL
+         ON CONFLICT (participant_id, workflow) DO UPDATE SET signe_le = excluded.signe_le
+         WHERE excluded.signe_le > derniere_signature.signe_le",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(true)
 }
 
 /// A signature as the evidence of the sealed document shows it.

@@ -1,6 +1,8 @@
 //! The facts the follow-up rules read ([`crate::suivi`]), for a référent's portfolio or for
 //! every portfolio of a PLIE: eight statements whatever the number of participants (one per
-//! kind of fact, joined from `participant` by its indexes), run side by side on the pool.
+//! kind of fact, joined from `participant` by its indexes), run side by side on the pool. The
+//! last signature of each participant on each workflow is kept with the signature
+//! (`derniere_signature`): only the month's are read one by one.
 //! Absences recorded at a sheet's closing and written reminders are kept here too.
 
 use super::Pool;
@@ -99,11 +101,9 @@ pub async fn faits(
          FROM participant p WHERE {ou}"
     );
     let sql_derniers = format!(
-        "SELECT s.participant_id, d.workflow, max(s.signe_le)
-         FROM participant p JOIN signataire s ON s.participant_id = p.id
-         JOIN document d ON d.id = s.document_id
-         WHERE {ou} AND s.etat = 'signe' AND d.workflow IN {}
-         GROUP BY s.participant_id, d.workflow",
+        "SELECT ds.participant_id, ds.workflow, ds.signe_le
+         FROM participant p JOIN derniere_signature ds ON ds.participant_id = p.id
+         WHERE {ou} AND ds.workflow IN {}",
         dans(suivant, signes.len())
     );
     let sql_du_mois = format!(
