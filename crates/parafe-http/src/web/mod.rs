@@ -267,6 +267,26 @@ pub(crate) fn erreur(e: Erreur) -> Response {
 }
 
 /// An error answer as a page: a failure of the service is written as a sentence.
+/// A public signing page (link or phone) that no longer signs: a page in the signer's words, 404
+/// for an unknown token, 403 for another document's, 429 when the tries are spent, 410 for a
+/// used, expired or abandoned one.
+pub(crate) fn refus_de_signer(e: Erreur, titre: &str, h1: &str, conseil: &str) -> Response {
+    let refus = ApiError::from(e);
+    let statut = match refus.status {
+        s if s.is_server_error() => return page_de(refus),
+        s @ (StatusCode::NOT_FOUND | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) => s,
+        _ => StatusCode::GONE,
+    };
+    let corps = maud::html! {
+        div.carte.etroite {
+            h1 { (h1) }
+            (gabarit::alerte("erreur", &refus.message))
+            p { (conseil) }
+        }
+    };
+    (statut, gabarit::page_simple(titre, corps)).into_response()
+}
+
 pub(crate) fn page_de(r: ApiError) -> Response {
     if r.status.is_server_error() {
         let mut lettres = r.message.chars();

@@ -29,20 +29,12 @@ pub fn routes() -> Router<App> {
 }
 
 fn refus_du_lien(e: Erreur) -> Response {
-    let refus = crate::erreur::ApiError::from(e);
-    let statut = match refus.status {
-        s if s.is_server_error() => return super::page_de(refus),
-        s @ (StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => s,
-        _ => StatusCode::GONE,
-    };
-    let corps = html! {
-        div.carte.etroite {
-            h1 { "Ce lien ne permet plus de signer" }
-            (alerte("erreur", &refus.message))
-            p { "Si vous devez encore signer, contactez votre référent : il peut vous envoyer un nouveau lien." }
-        }
-    };
-    (statut, page_simple("Lien de signature", corps)).into_response()
+    super::refus_de_signer(
+        e,
+        "Lien de signature",
+        "Ce lien ne permet plus de signer",
+        "Si vous devez encore signer, contactez votre référent : il peut vous envoyer un nouveau lien.",
+    )
 }
 
 fn titre(app: &App, d: &Document) -> String {

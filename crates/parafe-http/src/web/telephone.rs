@@ -122,23 +122,13 @@ pub(super) fn etat_json(etat: Result<EtatTelephone, Erreur>) -> Response {
     }
 }
 
-/// A token that no longer signs: a page in the signer's words, 404 for an unknown one, 403
-/// for another document's, 410 for a used, expired or abandoned one.
 fn refus(e: Erreur) -> Response {
-    let refus = crate::erreur::ApiError::from(e);
-    let statut = match refus.status {
-        s if s.is_server_error() => return page_de(refus),
-        s @ (StatusCode::NOT_FOUND | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) => s,
-        _ => StatusCode::GONE,
-    };
-    let corps = html! {
-        div.carte.etroite {
-            h1 { "Ce code ne permet pas de signer" }
-            (alerte("erreur", &refus.message))
-            p { "Votre référent peut afficher un nouveau code depuis le document." }
-        }
-    };
-    (statut, page_simple("Signature sur téléphone", corps)).into_response()
+    super::refus_de_signer(
+        e,
+        "Signature sur téléphone",
+        "Ce code ne permet pas de signer",
+        "Votre référent peut afficher un nouveau code depuis le document.",
+    )
 }
 
 fn formulaire_code(probleme: Option<&str>) -> Markup {
