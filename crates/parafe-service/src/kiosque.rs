@@ -621,24 +621,7 @@ pub async fn signer(
     }
     // The checks of a signature on the spot, against the state read under the lock, then the
     // signature written in the lock's transaction.
-    if !d.etat.en_signature() {
-        return Err(Erreur::Conflit(format!(
-            "ce document est {} : il ne se signe plus",
-            d.etat
-        )));
-    }
-    if let Some(workflow) = app.workflow(&d.workflow) {
-        let signataires = signataires::du_document(&app.db, d.id).await?;
-        let tour = documents::au_tour(workflow, &signataires);
-        if !tour.iter().any(|s| s.id == present.id) {
-            let avant = tour
-                .first()
-                .map_or("un autre signataire", |s| s.nom.as_str());
-            return Err(Erreur::Conflit(format!(
-                "ce document se signe dans l'ordre : {avant} doit signer avant"
-            )));
-        }
-    }
+    signature::a_son_tour(app, &d, |s| s.id == present.id).await?;
     let recueillie = signature::recueillir_sur_place(
         app,
         &session.acteur,
