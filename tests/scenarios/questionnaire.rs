@@ -5,9 +5,10 @@
 //! sensitive answer) and every read journaled; the export of an opération of 30 complete
 //! participants to Ma Démarche FSE as its column map declares it, the incomplete one reported.
 
-use crate::service::{Reglages, Service};
+use crate::pack::evenements as journal;
+use crate::service::{Reglages, Service, Smtp};
 use crate::support::repo;
-use parafe::model::{JournalEntry, JournalEvent, PlieId};
+use parafe::model::JournalEvent;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -105,12 +106,6 @@ fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn journal(service: &Service) -> Vec<JournalEntry> {
-    parafe::journal::Journal::new(service.data.join("journal"), 10_000)
-        .entries(&PlieId::new("plie-test").unwrap())
-        .unwrap()
 }
 
 /// The questionnaire reads of the journal: (actor, participant).
@@ -520,6 +515,25 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
     assert_eq!(m26["Qualification obtenue"], "Non");
     assert_eq!(de(1)["Date de sortie"], "");
 
+    // The routes are described for integrators.
+    let api: Value = service
+        .client
+        .get(format!("{}/openapi.json", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for route in [
+        "/api/participants/{reference}/questionnaire/{moment}",
+        "/api/operations/{numero}/mdfse",
+        "/api/operations/{numero}/mdfse/rapport",
+    ] {
+        assert!(
+            api["paths"].get(route).is_some(),
+            "{route} absent de /openapi.json"
+        );
+    }
+
     // Both journaled, without a name.
     let exports: Vec<String> = journal(&service)
         .into_iter()
@@ -538,4 +552,127 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
             "202500417 : fichier Ma Démarche FSE (30 participants complets, 1 incomplets)",
         ]
     );
+}
+
+#[test]
+fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::lancer(
+        &dir.path().join("data"),
+        Reglages {
+            smtp: Some(smtp.port),
+            horloge: Some(AU),
+            ..Reglages::default()
+        },
+    );
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    let csv = [
+        ligne("Q-001", "Benali", REFERENT, "03/03/2025", ""),
+        ligne("Q-003", "Roux", REFERENT, "02/09/2024", "10/12/2024"),
+    ]
+    .concat();
+    let (status, import) = service.importer(&coordinateur, &format!("{EN_TETE}{csv}"));
+    assert_eq!(status, StatusCode::OK, "{import}");
+    let referent = service.compte(REFERENT, "referent", Some("plie-test"));
+    let r = refs(&service, &referent);
+    let (samira, lucie) = (&r["Q-001"], &r["Q-003"]);
+    let navigateur = service.connecter(&smtp, REFERENT);
+
+    // The file: each moment's state; Lucie's six-month situation is due.
+    let (status, page) = navigateur.get(&format!("/participants/{lucie}"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Questionnaire FSE"), "{page}");
+    assert!(
+        page.contains("en retard (limite du 07/01/2025)"),
+        "sortie : {page}"
+    );
+    assert!(
+        page.contains("due : à recueillir d'ici le 08/07/2025"),
+        "six mois : {page}"
+    );
+    let (_, page) = navigateur.get(&format!("/participants/{samira}"));
+    assert!(
+        page.contains(&format!(
+            "href=\"/participants/{samira}/questionnaire/entree\""
+        )),
+        "{page}"
+    );
+    assert!(
+        !page.contains("questionnaire/sortie"),
+        "pas de sortie : {page}"
+    );
+
+    // The form, from the definition: radios, « ne se prononce pas » where allowed only, the
+    // conditional questions with their condition, the record's prefill.
+    let (status, page) = navigateur.get(&format!("/participants/{samira}/questionnaire/entree"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Quelle est votre nationalité ?"));
+    assert!(
+        page.contains("type=\"radio\" name=\"q1\" value=\"non\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"logement\" value=\"__nsp\""));
+    assert!(!page.contains("name=\"nationalite\" value=\"__nsp\""));
+    assert!(
+        page.contains("data-chemin=\"q1g\" data-si=\"q1f\" data-parmi=\"oui\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"nom\" value=\"BENALI\""), "{page}");
+
+    // A refusal keeps what was typed and says each fault beside its question.
+    let mut champs: Vec<(&str, &str)> = vec![
+        ("nom", "BENALI"),
+        ("prenom", "SAMIRA"),
+        ("date_naissance", "1985-02-01"),
+        ("code_postal", "34400"),
+        ("commune", "Lunel"),
+        ("sexe", "femme"),
+        ("commune_naissance", "34400 Lunel"),
+        ("adresse", "3 rue des Écoles"),
+        ("date_questionnaire", "2025-02-20"),
+        ("q1", "non"),
+        ("q1e", "non"),
+        ("q1f", "non"),
+        ("handicap", "non"),
+        ("nationalite", "francaise"),
+        ("origine", "non"),
+        ("minorite", "non"),
+        ("logement", "__nsp"),
+        ("zone_rurale", "non"),
+    ];
+    let chemin_ecran = format!("/participants/{samira}/questionnaire/entree");
+    let (status, page) = navigateur.formulaire(&chemin_ecran, &champs);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("Questionnaire non enregistré : 2 question(s) à corriger."),
+        "{page}"
+    );
+    assert!(page.contains("réponse manquante"), "q2 : {page}");
+    assert!(
+        page.contains("avant la date d'entrée du 03/03/2025"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"3 rue des Écoles\""),
+        "saisie gardée : {page}"
+    );
+    assert!(
+        page.contains("name=\"logement\" value=\"__nsp\" checked"),
+        "{page}"
+    );
+    // Corrected: recorded, back to the file.
+    champs.retain(|(k, _)| *k != "date_questionnaire");
+    champs.extend([("date_questionnaire", "2025-03-05"), ("q2", "cite_0_2")]);
+    let (status, lieu) = navigateur.formulaire(&chemin_ecran, &champs);
+    assert_eq!(status, StatusCode::SEE_OTHER, "{lieu}");
+    assert_eq!(lieu, format!("/participants/{samira}#questionnaire"));
+    let v = service.ok("GET", &chemin(samira, "entree"), &referent, None);
+    assert_eq!(v["reponses"]["logement"], json!(NSP), "{v}");
+    assert_eq!(v["reponses"]["q2"], valeur("cite_0_2"));
+    let (_, page) = navigateur.get(&format!("/participants/{samira}"));
+    assert!(page.contains("recueillies le 05/03/2025"), "{page}");
+    // The form's page reads the answers as the API does: both journaled (the file's states
+    // and a refused form read none).
+    assert_eq!(lectures(&service).len(), 2);
 }

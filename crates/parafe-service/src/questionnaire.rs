@@ -12,14 +12,23 @@ use crate::roles::RolePersonnel;
 use chrono::{DateTime, NaiveDate, Utc};
 use parafe_core::model::JournalEvent;
 pub use parafe_fse::{
-    echeance_six_mois, echeance_sortie, Defaut, EcheanceSixMois, EcheanceSortie, Faute, Genre,
-    Moment, Question, Questionnaire, Rapport, Reponse, Reponses,
+    echeance_six_mois, echeance_sortie, Defaut, EcheanceSixMois, EcheanceSortie, EtatSixMois,
+    EtatSortie, Faute, Genre, Moment, Question, Questionnaire, Rapport, Reponse, Reponses,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Answers by question id, as the API and the table carry them (the crate's `Reponses`).
+/// Answers by question id, as the API and the table carry them (the crate's `Reponses`, whose
+/// map is its own: this one is walked, to check its ids and to hide answers).
 pub type Saisie = BTreeMap<String, Reponse>;
+
+fn reponses(saisie: Saisie) -> Reponses {
+    let mut r = Reponses::new();
+    for (id, x) in saisie {
+        r.inserer(id, x);
+    }
+    r
+}
 
 /// The crate's programme for an opération's `programme` column: the document templates name
 /// the 2014-2020 programme `fse-2014-2020`, its questionnaire is the PON's; any other value
@@ -307,15 +316,11 @@ pub fn defauts(d: &Dossier, moment: Moment, saisie: &Saisie, aujourdhui: NaiveDa
             }),
         })
         .collect();
-    let mut reponses = Reponses::new();
-    for (id, r) in saisie {
-        reponses.inserer(id.clone(), r.clone());
-    }
     defauts.extend(parafe_fse::verifier(
         q,
         moment,
         &d.parcours,
-        &reponses,
+        &reponses(saisie.clone()),
         aujourdhui,
     ));
     defauts
@@ -364,14 +369,14 @@ pub async fn enregistrer(
             ),
         ));
     }
-    let recueil = d.definition.question_du_recueil(moment);
-    let recueilli_le = recueil
-        .and_then(|q| match saisie.get(&q.id) {
-            Some(Reponse::Valeur(v)) => crate::db::parse_jour(v.trim()),
-            _ => None,
-        })
+    let recueilli_le = d
+        .definition
+        .date_du_recueil(moment, &reponses(saisie.clone()))
         .ok_or_else(|| {
-            let champ = recueil.map_or("recueil", |q| q.id.as_str());
+            let champ = d
+                .definition
+                .question_du_recueil(moment)
+                .map_or("recueil", |q| q.id.as_str());
             Erreur::invalide(
                 champ,
                 format!(
@@ -447,14 +452,14 @@ async fn preparer(
     let mut participants: Vec<parafe_fse::Participant> = Vec::new();
     let mut sans_entree = Vec::new();
     for l in lignes {
-        let reponses = match &l.reponses {
+        let saisie = match &l.reponses {
             Some(json) => serde_json::from_str::<Saisie>(json)?,
             None => Saisie::new(),
         };
         match participants.last_mut() {
             // A further moment of the same participant: ids are unique across moments.
             Some(p) if p.reference == l.reference => {
-                for (id, r) in reponses {
+                for (id, r) in saisie {
                     p.reponses.inserer(id, r);
                 }
             }
@@ -485,10 +490,6 @@ async fn preparer(
                     });
                     continue;
                 };
-                let mut r = Reponses::new();
-                for (id, x) in reponses {
-                    r.inserer(id, x);
-                }
                 participants.push(parafe_fse::Participant {
                     reference,
                     referent,
@@ -500,7 +501,7 @@ async fn preparer(
                         entree,
                         sortie: date_sortie,
                     },
-                    reponses: r,
+                    reponses: reponses(saisie),
                 });
             }
         }
