@@ -15,6 +15,7 @@ mod heures;
 mod outbox;
 mod pack;
 mod pipeline;
+mod questionnaire;
 mod render;
 mod seal;
 mod service;

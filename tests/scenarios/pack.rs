@@ -1125,7 +1125,7 @@ fn depose_sous(service: &crate::service::Service, scelle: &str, operation: &str)
     );
 }
 
-fn evenements(service: &crate::service::Service) -> Vec<parafe::model::JournalEntry> {
+pub(crate) fn evenements(service: &crate::service::Service) -> Vec<parafe::model::JournalEntry> {
     parafe::journal::Journal::new(service.data.join("journal"), 10_000)
         .entries(&PlieId::new("plie-test").unwrap())
         .unwrap()

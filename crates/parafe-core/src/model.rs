@@ -291,6 +291,12 @@ pub enum JournalEvent {
         actor: String,
         export: String,
     },
+    /// The answers of a participant's FSE questionnaire read (screen, API): who read whose, both
+    /// by pseudonym; never an answer.
+    QuestionnaireRead {
+        actor: String,
+        participant: String,
+    },
     ObjectDeleted {
         reason: String,
     },

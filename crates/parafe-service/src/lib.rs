@@ -29,6 +29,7 @@ pub mod kiosque;
 pub mod migration;
 pub mod participants;
 pub mod pipeline;
+pub mod questionnaire;
 pub mod reglages;
 pub mod secrets;
 pub mod signature;

@@ -3,6 +3,7 @@
 //! ([`ApiError`], the one mapping of errors to HTTP, screens included).
 
 pub(crate) mod controle;
+pub(crate) mod questionnaire;
 
 use crate::acteur::{Appelant, Temoin};
 use crate::corps::Corps;
@@ -26,6 +27,7 @@ type Reponse<T> = Result<T, ApiError>;
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(controle::routes())
+        .merge(questionnaire::routes())
         .route("/openapi.json", get(openapi))
         .route("/api/sante", get(sante))
         .route("/api/documents", post(creer).get(lister))

@@ -247,6 +247,7 @@ async fn dossier(
     let bilans = parafe_service::db::bilans::du_participant(&app.db, p.id)
         .await
         .map_err(|e| erreur(e.into()))?;
+    let questionnaire = super::questionnaire::section(&app, &s, &p.reference).await?;
     let nom = format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase());
     let corps = html! {
         p { a href="/accueil" { "← Participants" } }
@@ -272,6 +273,7 @@ async fn dossier(
             }
             p { a href=(format!("/participants/{}/justificatifs", p.reference)) { "Pièces justificatives : pièces attendues, dépôt d'une pièce" } }
         }
+        (questionnaire)
         @if !bilans.is_empty() {
             section.carte aria-labelledby="bilans" {
                 h2 #bilans { "Bilans BRSA" }

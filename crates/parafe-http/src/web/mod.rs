@@ -18,6 +18,7 @@ mod gabarit;
 mod justificatifs;
 mod kiosque;
 mod qr;
+mod questionnaire;
 mod signer;
 mod telephone;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<App> {
         .merge(dossiers::routes())
         .merge(controle::routes())
         .merge(justificatifs::routes())
+        .merge(questionnaire::routes())
         .merge(signer::routes())
         .merge(telephone::routes())
         .merge(kiosque::routes())

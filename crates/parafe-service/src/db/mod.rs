@@ -25,6 +25,7 @@ pub mod liens_compte;
 pub mod outbox;
 pub mod participants;
 pub mod personnel;
+pub mod questionnaires;
 pub mod referentiel;
 pub mod secrets;
 pub mod sessions;

@@ -118,9 +118,31 @@
     }
   }
 
+  // Une question conditionnelle (data-si : la question dont elle dépend, data-parmi : les
+  // réponses qui la font poser) n'est montrée, et envoyée, que si sa condition tient ; dans
+  // l'ordre du formulaire, une question cachée cache celles qui dépendent d'elle.
+  function conditions(form) {
+    const cachees = new Set();
+    for (const bloc of form.querySelectorAll("[data-si]")) {
+      const amont = bloc.dataset.si;
+      const coche = form.querySelector(`input[type="radio"][name="${CSS.escape(amont)}"]:checked`);
+      const champ = coche || form.querySelector(`[name="${CSS.escape(amont)}"]:not([type="radio"])`);
+      const v = champ && !champ.disabled ? champ.value.trim() : "";
+      const parmi = (bloc.dataset.parmi || "").split(" ").filter((c) => c);
+      const posee = !cachees.has(amont) && v !== "" && (!parmi.length || parmi.includes(v));
+      bloc.hidden = !posee;
+      if (!posee) cachees.add(bloc.dataset.chemin);
+      for (const c of bloc.querySelectorAll("input, select, textarea")) c.disabled = !posee;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     for (const form of document.querySelectorAll("form[data-valider]")) {
       brancher(form);
+      if (form.querySelector("[data-si]")) {
+        conditions(form);
+        form.addEventListener("change", () => conditions(form));
+      }
       form.addEventListener("click", (e) => {
         const b = e.target.closest(".ajouter-element");
         if (b) { e.preventDefault(); ajouterElement(b); }
