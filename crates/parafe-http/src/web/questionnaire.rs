@@ -260,7 +260,7 @@ fn question(x: &Question, valeur: &str, erreur: Option<&str>, masquee: bool) -> 
                 p { strong { (x.libelle) } }
                 p.aide { "Réponse réservée au référent du participant, au coordinateur et à l'administrateur." }
             } @else if matches!(x.genre, Genre::Choix | Genre::OuiNon) {
-                fieldset aria-describedby=(id_erreur) {
+                fieldset.question aria-describedby=(id_erreur) {
                     legend { (x.libelle) (facultatif) }
                     @for c in &x.choix {
                         label.radio {
