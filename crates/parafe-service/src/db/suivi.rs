@@ -125,9 +125,15 @@ pub async fn faits(
          FROM participant p JOIN justificatif j ON j.plie = p.plie AND j.participant_id = p.id
          WHERE {ou}"
     );
+    // Only what the loss-of-contact rule counts: absences without excuse since the last
+    // interview (its UTC day, a day early at most: the rule compares Paris days).
     let sql_absences = format!(
         "SELECT a.participant_id, a.jour, a.excusee
-         FROM participant p JOIN absence a ON a.participant_id = p.id WHERE {ou}"
+         FROM participant p JOIN absence a ON a.participant_id = p.id
+         WHERE {ou} AND a.excusee = 0 AND a.jour >= coalesce((
+             SELECT substr(max(ds.signe_le), 1, 10) FROM derniere_signature ds
+             WHERE ds.participant_id = p.id AND ds.workflow IN {}), '')",
+        dans(suivant, def.entretiens.len())
     );
     let sql_relances = format!(
         "SELECT s.participant_id, r.le
@@ -198,7 +204,7 @@ pub async fn faits(
             plie,
             depuis,
             portee,
-            &vide
+            &def.entretiens
         )
         .fetch_all(db),
         lier!(
