@@ -230,6 +230,7 @@ async fn run_async(command: StoreCommand) -> CliResult {
                 closure,
                 years_after_last_payment: years,
                 last_payment,
+                period_end: None,
             };
             let until = vault
                 .set_retention(&plie(&target.plie)?, &target.operation, rule)
@@ -341,7 +342,7 @@ async fn put(args: PutArgs) -> CliResult {
             kind: args.kind.clone(),
         };
         let filed = vault
-            .file(&plie, metadata, Content::File(file.clone()))
+            .file(&plie, metadata, Content::File(file.clone()), None)
             .await
             .map_err(store_error)?;
         let state = match (

@@ -12,6 +12,7 @@ mod erreurs;
 mod fuzz;
 mod grappe;
 mod heures;
+mod operations;
 mod outbox;
 mod pack;
 mod pipeline;

@@ -169,6 +169,7 @@ async fn document(
                 kind: modele.into(),
             },
             Content::Bytes(scelle.bytes().to_vec()),
+            None,
         )
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use serde_json::Value;
 /// The FSE mention each programme must print.
 fn fse_mention(programme: &str) -> &'static str {
     match programme {
-        "fse-2014-2020" => "Emploi et Inclusion",
+        "pon-2014-2020" => "Emploi et Inclusion",
         "fse-plus-2021-2027" => "Cofinancé par l'Union européenne",
         other => panic!("programme inattendu dans un exemple : {other}"),
     }

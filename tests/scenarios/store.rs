@@ -581,7 +581,7 @@ fn outage_while_filing_loses_nothing_and_files_once(kind: Kind) {
             let bytes = format!("émargement {i} {}", "y".repeat(5000)).into_bytes();
             digests.push(Sha256Digest::of(&bytes));
             let filed = vault
-                .file(&plie, metadata(i), Content::Bytes(bytes))
+                .file(&plie, metadata(i), Content::Bytes(bytes), None)
                 .await
                 .unwrap();
             queued += usize::from(filed.queued);
@@ -1126,6 +1126,7 @@ async fn anchor_timestamps_every_head_and_reveals_a_cut_chain() {
                 &dijon,
                 metadata(i),
                 Content::Bytes(format!("dijon {i}").into_bytes()),
+                None,
             )
             .await
             .unwrap();
@@ -1134,6 +1135,7 @@ async fn anchor_timestamps_every_head_and_reveals_a_cut_chain() {
                 &rouen,
                 metadata(i),
                 Content::Bytes(format!("rouen {i}").into_bytes()),
+                None,
             )
             .await
             .unwrap();

@@ -344,6 +344,7 @@ async fn preparer(args: &BenchArgs, data: &Path) -> CliResult {
                         &plie,
                         metadata,
                         parafe::store::Content::Bytes(corps(i as u64, taille)),
+                        None,
                     )
                     .await
                     .map_err(|e| e.to_string())?;

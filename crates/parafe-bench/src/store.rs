@@ -212,7 +212,7 @@ async fn bench_async(args: BenchArgs) -> CliResult {
             let (vault, plie, content) = (v.clone(), p.clone(), Content::Bytes(bodies[i].clone()));
             async move {
                 vault
-                    .file(&plie, bench_metadata(start + i), content)
+                    .file(&plie, bench_metadata(start + i), content, None)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string())
@@ -256,7 +256,7 @@ async fn bench_async(args: BenchArgs) -> CliResult {
             let content = Content::Bytes(body((1 << 41) + i as u64, size));
             async move {
                 vault
-                    .file(&plie, bench_metadata(n + i), content)
+                    .file(&plie, bench_metadata(n + i), content, None)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string())

@@ -45,12 +45,7 @@ pub async fn operations(app: &App, plie: &PlieId) -> Result<Vec<OperationInfo>, 
     Ok(referentiel::operations(&app.db, plie.as_str())
         .await?
         .into_iter()
-        .map(|o| OperationInfo {
-            id: o.id,
-            code: o.code,
-            intitule: o.intitule,
-            programme: o.programme,
-        })
+        .map(OperationInfo::from)
         .collect())
 }
 

@@ -167,8 +167,7 @@ async fn operation_nommee(
                 format!("aucune opération « {numero} » dans ce PLIE"),
             )
         })?;
-    donnees["operation"] =
-        json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme });
+    donnees["operation"] = op.pour_les_modeles();
     Ok(Some(op.id))
 }
 
@@ -223,10 +222,7 @@ pub async fn prefill(
         Some(id) => referentiel::operation(&app.db, plie, id).await?,
         None => None,
     } {
-        d.insert(
-            "operation".into(),
-            json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme }),
-        );
+        d.insert("operation".into(), op.pour_les_modeles());
     }
     let mut fiche = json!({
         "identifiant": p.fiche.identifiant_externe,

@@ -267,10 +267,7 @@ pub async fn ouvrir(
             let op = referentiel::operation(&app.db, plie, operation)
                 .await?
                 .ok_or_else(|| Erreur::Interne("opération disparue".into()))?;
-            donnees.insert(
-                "operation".into(),
-                json!({ "intitule": op.intitule, "numero": op.code, "programme": op.programme }),
-            );
+            donnees.insert("operation".into(), op.pour_les_modeles());
             let animateur = personnel::par_id(&app.db, plie, acteur.personnel_id)
                 .await?
                 .ok_or_else(|| Erreur::Interne("compte disparu".into()))?;

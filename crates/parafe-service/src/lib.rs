@@ -27,6 +27,7 @@ pub mod controle;
 pub mod documents;
 pub mod kiosque;
 pub mod migration;
+pub mod operations;
 pub mod participants;
 pub mod pipeline;
 pub mod questionnaire;

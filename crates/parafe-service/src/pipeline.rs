@@ -778,22 +778,28 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
         None => None,
     };
     let operation = match document.operation_id {
-        Some(id) => referentiel::operation(&app.db, &document.plie, id)
-            .await?
-            .map(|o| o.code),
+        Some(id) => referentiel::operation(&app.db, &document.plie, id).await?,
         None => None,
     };
+    let regle = operation
+        .as_ref()
+        .and_then(|o| o.regle_de_conservation(app.vault.programme_rules()));
     let jour = db::jour(document.envoye_le.unwrap_or(document.cree_le).date_naive());
     let metadata = EvidenceMetadata {
         content_type: "application/pdf".into(),
         original_name: format!("{jour}-{}.pdf", document.modele),
-        operation: operation.unwrap_or_else(|| "hors-operation".into()),
+        operation: operation.map_or_else(|| "hors-operation".into(), |o| o.code),
         participant: participant.as_ref().map(|p| p.reference.clone()),
         kind: document.modele.clone(),
     };
     let depot = app
         .vault
-        .file(&plie, metadata, parafe_store::Content::Bytes(octets))
+        .file(
+            &plie,
+            metadata,
+            parafe_store::Content::Bytes(octets),
+            regle.as_ref(),
+        )
         .await?;
     // Read before the transaction: a second connection taken while holding one could
     // exhaust the pool.

@@ -8,7 +8,7 @@ use crate::roles::RolePersonnel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
+pub(crate) fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
     if matches!(
         acteur.role,
         RolePersonnel::Coordinateur | RolePersonnel::Admin

@@ -436,6 +436,21 @@ impl Vault {
         self.register.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The figures of the programmes' rules (`[store.retention.programmes]`).
+    pub fn programme_rules(&self) -> &retention::ProgrammeRules {
+        &self.config.retention.programmes
+    }
+
+    /// Until when the opération's pieces filed now are kept, `record` being the rule its
+    /// record gives (see [`Vault::file`]).
+    pub fn retain_until(
+        &self,
+        operation: &str,
+        record: Option<&RetentionRule>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        Ok(self.register().retain_until(operation, record)?)
+    }
+
     fn store_down(&self) -> bool {
         self.down_until
             .lock()
@@ -497,11 +512,14 @@ impl Vault {
     /// Files a piece of evidence: hashes it, stores it under its hash with its retention (or
     /// queues it durably when the store is unreachable), and journals `document_filed`. Filing
     /// the same bytes again for the same PLIE writes nothing and returns the first filing.
+    /// `rule`: the opération's rule as its record gives it (read where the opérations are
+    /// kept, the same for every instance); None: the register's.
     pub async fn file(
         &self,
         plie: &PlieId,
         metadata: EvidenceMetadata,
         content: Content,
+        rule: Option<&RetentionRule>,
     ) -> Result<Filed, StoreError> {
         if metadata.operation.trim().is_empty() || metadata.kind.trim().is_empty() {
             return Err(StoreError::Input(
@@ -530,7 +548,7 @@ impl Vault {
             )));
         }
         self.ensure_index(plie).await?;
-        let retain_until = self.register().retain_until(&metadata.operation)?;
+        let retain_until = self.register().retain_until(&metadata.operation, rule)?;
         let object = EvidenceObject {
             plie: plie.clone(),
             sha256,
@@ -759,8 +777,9 @@ impl Vault {
         let mut sent = 0;
         for item in items {
             let mut object = item.object.clone();
-            // The retention may have been extended while the piece waited.
-            if let Ok(until) = self.register().retain_until(&object.metadata.operation) {
+            // The retention may have been extended while the piece waited (the rule it was
+            // queued with already counts).
+            if let Some(until) = self.register().floor(&object.metadata.operation) {
                 object.retain_until = object.retain_until.max(until);
             }
             match self.put(&object, &Content::File(item.data.clone())).await {
@@ -853,7 +872,14 @@ impl Vault {
         rule: RetentionRule,
     ) -> Result<DateTime<Utc>, StoreError> {
         self.ensure_index(plie).await?;
-        let until = self.register().set_rule(operation, rule)?;
+        let filed = self.filed().get(plie).and_then(|index| {
+            index
+                .values()
+                .filter(|i| i.concerns(operation))
+                .map(|i| i.retain_until)
+                .max()
+        });
+        let until = self.register().set_rule(operation, rule, filed)?;
         let event = JournalEvent::RetentionChanged {
             operation: operation.into(),
             retain_until: until,
@@ -921,7 +947,7 @@ impl Vault {
             let mut until = info.retain_until;
             let mut hold = false;
             for filing in &info.filings {
-                if let Ok(current) = register.retain_until(&filing.operation) {
+                if let Ok(current) = register.retain_until(&filing.operation, None) {
                     until = until.max(current);
                 }
                 hold |= register.legal_hold(&filing.operation);
@@ -1230,7 +1256,7 @@ fn legacy_protection(
     let rule = if operation.is_empty() {
         register.longest()
     } else {
-        register.retain_until(&operation)
+        register.retain_until(&operation, None)
     };
     embedded::legacy::Protection {
         retain_until: Some(rule.map_or(filed.to_utc(), |r| r.max(filed.to_utc()))),

@@ -23,12 +23,18 @@ pub struct RetentionRule {
     pub years_after_last_payment: Option<u32>,
     /// Date of the last payment to the opération, once known.
     pub last_payment: Option<NaiveDate>,
+    /// End of the opération's period. While the last payment is unknown the years count from
+    /// it: payments come after the period, so this provisional date can only be earlier than
+    /// (or equal to) the final one, and entering the last payment then extends it, never
+    /// shortens it.
+    pub period_end: Option<NaiveDate>,
 }
 
 impl RetentionRule {
     /// The last day the pieces must be kept: the later of the rules that apply.
     pub fn last_day(&self) -> Option<NaiveDate> {
-        let after_payment = match (self.years_after_last_payment, self.last_payment) {
+        let paid = self.last_payment.or(self.period_end);
+        let after_payment = match (self.years_after_last_payment, paid) {
             (Some(years), Some(paid)) => {
                 NaiveDate::from_ymd_opt(paid.year() + years as i32, 12, 31)
             }
@@ -48,26 +54,56 @@ pub fn retain_until_instant(day: NaiveDate) -> DateTime<Utc> {
         .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-/// `[store.retention]` in parafe.toml: a default rule and per-opération rules.
+/// `[store.retention]` in parafe.toml: a default rule, per-opération rules, and the figures of
+/// each programme's rule.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
-    /// Applies to any opération without its own rule.
+    /// Applies to any opération whose record gives no rule (no programme, or filed from the
+    /// command line).
     pub default: RetentionRule,
-    /// By opération identifier (e.g. the Ma Démarche FSE number).
+    /// By opération identifier (e.g. the Ma Démarche FSE number): a deployment's override,
+    /// applied on top of the opération's own rule (the later date wins).
     pub operations: BTreeMap<String, RetentionRule>,
+    /// What each programme's rule counts with, applied to every opération of that programme.
+    pub programmes: ProgrammeRules,
+}
+
+/// `[store.retention.programmes]`: the figures of the programmes' rules, set by regulation but
+/// configurable (a programme's closure date may be moved by the managing authority).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProgrammeRules {
+    /// PON « Emploi et Inclusion » 2014-2020: kept until the programme's closure.
+    pub closure_2014_2020: NaiveDate,
+    /// FSE+ 2021-2027 (Regulation (EU) 2021/1060 art. 82): years from 31 December of the year
+    /// of the last payment.
+    pub years_fse_plus: u32,
+}
+
+/// FSE 2014-2020: "jusqu'à la date de clôture du programme", indicatively 2033-12-31.
+fn closure_2014_2020() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2033, 12, 31).unwrap_or_default()
+}
+
+impl Default for ProgrammeRules {
+    fn default() -> Self {
+        Self {
+            closure_2014_2020: closure_2014_2020(),
+            years_fse_plus: 5,
+        }
+    }
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        // FSE 2014-2020: "jusqu'à la date de clôture du programme", indicatively 2033-12-31.
-        let closure = NaiveDate::from_ymd_opt(2033, 12, 31);
         Self {
             default: RetentionRule {
-                closure,
+                closure: Some(closure_2014_2020()),
                 ..Default::default()
             },
             operations: BTreeMap::new(),
+            programmes: ProgrammeRules::default(),
         }
     }
 }
@@ -133,13 +169,38 @@ impl Register {
             .unwrap_or(&self.config.default)
     }
 
-    /// Retain-until of the opération's pieces filed now.
-    pub fn retain_until(&self, operation: &str) -> Result<DateTime<Utc>, RetentionError> {
-        let from_rule = self.rule(operation).last_day().map(retain_until_instant);
-        let floor = self.state.get(operation).and_then(|s| s.floor);
-        from_rule
-            .max(floor)
+    /// Retain-until of the opération's pieces filed now. `record`: the rule the opération's
+    /// own record gives (its programme, period and last payment); when it gives a date, the
+    /// default rule, another programme's, does not apply, but the later of it, a rule put in
+    /// force here and the deployment's override wins.
+    pub fn retain_until(
+        &self,
+        operation: &str,
+        record: Option<&RetentionRule>,
+    ) -> Result<DateTime<Utc>, RetentionError> {
+        let day = match record.and_then(RetentionRule::last_day) {
+            Some(day) => {
+                let in_force = self.state.get(operation).and_then(|s| s.rule.as_ref());
+                let overridden = self.config.operations.get(operation);
+                Some(
+                    [in_force, overridden]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(RetentionRule::last_day)
+                        .fold(day, NaiveDate::max),
+                )
+            }
+            None => self.rule(operation).last_day(),
+        };
+        day.map(retain_until_instant)
+            .max(self.floor(operation))
             .ok_or_else(|| RetentionError::NoRule(operation.to_owned()))
+    }
+
+    /// The longest retention put in force for the opération (by a rule, here or by another
+    /// instance through the journal): what no new rule may end before.
+    pub fn floor(&self, operation: &str) -> Option<DateTime<Utc>> {
+        self.state.get(operation).and_then(|s| s.floor)
     }
 
     /// The longest retention in force, for what concerns every opération (journal segments).
@@ -148,7 +209,7 @@ impl Register {
         operations.extend(self.state.keys().map(String::as_str));
         let mut longest = self.config.default.last_day().map(retain_until_instant);
         for op in operations {
-            longest = longest.max(self.retain_until(op).ok());
+            longest = longest.max(self.retain_until(op, None).ok());
         }
         longest.ok_or_else(|| RetentionError::NoRule("(règle par défaut)".into()))
     }
@@ -157,13 +218,17 @@ impl Register {
         self.state.get(operation).is_some_and(|s| s.legal_hold)
     }
 
-    /// Puts a new rule in force; refused when it would end earlier than the retention in force.
+    /// Puts a new rule in force; refused when it would end earlier than the retention in force:
+    /// the floor, and `filed`, the longest retain-until the opération's pieces already carry.
+    /// The default rule is no such promise: an opération whose own rule ends earlier (FSE+
+    /// against the 2014-2020 closure) takes it before anything is filed.
     pub fn set_rule(
         &mut self,
         operation: &str,
         rule: RetentionRule,
+        filed: Option<DateTime<Utc>>,
     ) -> Result<DateTime<Utc>, RetentionError> {
-        let current = self.retain_until(operation).ok();
+        let current = self.floor(operation).max(filed);
         let requested = rule
             .last_day()
             .map(retain_until_instant)
@@ -260,6 +325,50 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_s_own_rule_replaces_the_default_and_its_provisional_date_only_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut register =
+            Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
+        let fse_plus = RetentionRule {
+            years_after_last_payment: Some(5),
+            period_end: Some(day(2026, 12, 31)),
+            ..Default::default()
+        };
+        // Not born with the 2014-2020 default: before its last payment, 5 years from its end.
+        let provisional = retain_until_instant(day(2031, 12, 31));
+        assert_eq!(
+            register.retain_until("plus", Some(&fse_plus)).unwrap(),
+            provisional
+        );
+        assert_eq!(
+            register.set_rule("plus", fse_plus.clone(), None).unwrap(),
+            provisional
+        );
+        let paid = RetentionRule {
+            last_payment: Some(day(2027, 6, 30)),
+            ..fse_plus
+        };
+        let until = register.set_rule("plus", paid, None).unwrap();
+        assert_eq!(until, retain_until_instant(day(2032, 12, 31)));
+        // Pieces already filed until 2033 are not shortened either.
+        let err = register
+            .set_rule("autre", RetentionRule::default(), Some(until))
+            .unwrap_err();
+        assert!(matches!(err, RetentionError::NoRule(_)), "{err}");
+        let earlier = RetentionRule {
+            closure: Some(day(2030, 12, 31)),
+            ..Default::default()
+        };
+        let err = register
+            .set_rule("autre", earlier, Some(until))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("court jusqu'au 31/12/2032"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn retention_is_extended_never_shortened() {
         let dir = tempfile::tempdir().unwrap();
         let mut register =
@@ -269,19 +378,22 @@ mod tests {
             last_payment: Some(day(2031, 1, 1)),
             ..Default::default()
         };
-        let until = register.set_rule("op-1", longer).unwrap();
+        let until = register.set_rule("op-1", longer, None).unwrap();
         assert_eq!(until, retain_until_instant(day(2036, 12, 31)));
         let shorter = RetentionRule {
             closure: Some(day(2033, 12, 31)),
             ..Default::default()
         };
-        let err = register.set_rule("op-1", shorter).unwrap_err().to_string();
+        let err = register
+            .set_rule("op-1", shorter, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ne peut pas être raccourcie"), "{err}");
         let reopened =
             Register::open(dir.path().join("r.json"), RetentionConfig::default()).unwrap();
-        assert_eq!(reopened.retain_until("op-1").unwrap(), until);
+        assert_eq!(reopened.retain_until("op-1", None).unwrap(), until);
         assert_eq!(
-            reopened.retain_until("op-2").unwrap(),
+            reopened.retain_until("op-2", None).unwrap(),
             retain_until_instant(day(2033, 12, 31))
         );
     }

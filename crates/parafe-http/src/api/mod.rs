@@ -15,6 +15,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use parafe_service::db::documents as docs;
 use parafe_service::documents::{self, DemandeDocument};
+use parafe_service::operations::{self, FicheOperation, NouvelleOperation};
 use parafe_service::participants::{self, ChangementParcours};
 use parafe_service::reglages::{self, ReglageDepartement};
 use parafe_service::signature::{self, Signature};
@@ -58,6 +59,11 @@ pub fn routes() -> Router<App> {
         .route("/api/a-faire", get(a_faire))
         .route("/api/a-faire/referents", get(charges_des_referents))
         .route("/api/departements/{code}", put(departement))
+        .route(
+            "/api/operations",
+            post(creer_operation).get(lister_operations),
+        )
+        .route("/api/operations/{code}", put(modifier_operation))
         .route("/api/plie", put(fiche_plie))
         .route(
             "/api/signature/{jeton}",
@@ -412,6 +418,34 @@ async fn departement(
 ) -> Reponse<Json<Value>> {
     let departement = reglages::enregistrer_departement(&app, &acteur, code, d).await?;
     Ok(Json(json!(departement)))
+}
+
+async fn creer_operation(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Corps(nouvelle): Corps<NouvelleOperation>,
+) -> Reponse<(StatusCode, Json<Value>)> {
+    let operation =
+        operations::enregistrer(&app, &acteur, &nouvelle.numero, nouvelle.fiche, true).await?;
+    Ok((StatusCode::CREATED, Json(json!(operation))))
+}
+
+async fn modifier_operation(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Path(code): Path<String>,
+    Corps(fiche): Corps<FicheOperation>,
+) -> Reponse<Json<Value>> {
+    let operation = operations::enregistrer(&app, &acteur, &code, fiche, false).await?;
+    Ok(Json(json!(operation)))
+}
+
+async fn lister_operations(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+) -> Reponse<Json<Value>> {
+    let liste = operations::lister(&app, &acteur).await?;
+    Ok(Json(json!({ "operations": liste })))
 }
 
 async fn fiche_plie(

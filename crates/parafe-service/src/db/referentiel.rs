@@ -1,15 +1,35 @@
 //! The PLIE's frame: the PLIE itself, its FSE opérations, the Départements it sends bilans to.
 
-use super::Pool;
+use super::{jour, Lu, Pool};
+use crate::operations::Programme;
+use chrono::NaiveDate;
 use serde::Serialize;
 
+/// An FSE opération as the PLIE records it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Operation {
+    #[serde(skip)]
     pub id: i64,
+    /// Its Ma Démarche FSE number.
     pub code: String,
     pub intitule: String,
-    pub programme: String,
+    #[sqlx(try_from = "String")]
+    pub programme: Programme,
+    /// Its period of realisation.
+    #[sqlx(try_from = "Lu<Option<NaiveDate>>")]
+    pub debut: Option<NaiveDate>,
+    #[sqlx(try_from = "Lu<Option<NaiveDate>>")]
+    pub fin: Option<NaiveDate>,
+    /// Who co-funds it besides the EU (Département, État…), as the agreement names them.
+    pub cofinanceurs: String,
+    /// The last payment to the opération, once made: the FSE+ retention counts from it.
+    #[sqlx(try_from = "Lu<Option<NaiveDate>>")]
+    pub dernier_paiement: Option<NaiveDate>,
 }
+
+/// The columns of [`Operation`], in its order.
+const COLONNES_OPERATION: &str =
+    "id, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Departement {
@@ -43,23 +63,28 @@ pub async fn nom_plie<'c, E: sqlx::AnyExecutor<'c>>(
         .await
 }
 
-/// Creates or updates an opération by its code.
+/// Creates or updates an opération by its code (`operation.id` is not read); returns its id.
 pub async fn enregistrer_operation(
     db: &Pool,
     plie: &str,
-    code: &str,
-    intitule: &str,
-    programme: &str,
+    operation: &Operation,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule, programme) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (plie, code) DO UPDATE SET intitule = excluded.intitule, programme = excluded.programme
+        "INSERT INTO operation (plie, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (plie, code) DO UPDATE SET intitule = excluded.intitule,
+           programme = excluded.programme, debut = excluded.debut, fin = excluded.fin,
+           cofinanceurs = excluded.cofinanceurs, dernier_paiement = excluded.dernier_paiement
          RETURNING id",
     )
     .bind(plie)
-    .bind(code)
-    .bind(intitule)
-    .bind(programme)
+    .bind(&operation.code)
+    .bind(&operation.intitule)
+    .bind(operation.programme.code())
+    .bind(operation.debut.map(jour))
+    .bind(operation.fin.map(jour))
+    .bind(&operation.cofinanceurs)
+    .bind(operation.dernier_paiement.map(jour))
     // To its end, not `fetch_one`: see `crate::db` on `RETURNING`.
     .fetch_all(db)
     .await?
@@ -68,9 +93,9 @@ pub async fn enregistrer_operation(
 }
 
 pub async fn operation(db: &Pool, plie: &str, id: i64) -> Result<Option<Operation>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND id = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_OPERATION} FROM operation WHERE plie = $1 AND id = $2"
+    ))
     .bind(plie)
     .bind(id)
     .fetch_optional(db)
@@ -82,9 +107,9 @@ pub async fn operation_par_code(
     plie: &str,
     code: &str,
 ) -> Result<Option<Operation>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 AND code = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_OPERATION} FROM operation WHERE plie = $1 AND code = $2"
+    ))
     .bind(plie)
     .bind(code)
     .fetch_optional(db)
@@ -185,9 +210,9 @@ pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
 
 /// The PLIE's opérations, by code.
 pub async fn operations(db: &Pool, plie: &str) -> Result<Vec<Operation>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, code, intitule, programme FROM operation WHERE plie = $1 ORDER BY code",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLONNES_OPERATION} FROM operation WHERE plie = $1 ORDER BY code"
+    ))
     .bind(plie)
     .fetch_all(db)
     .await

@@ -89,8 +89,9 @@ pub async fn deposer(
     let plie = demande.plie.as_str();
     let operation = referentiel::operation_par_code(db, plie, &demande.operation)
         .await?
-        .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?
-        .id;
+        .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?;
+    let regle = operation.regle_de_conservation(vault.programme_rules());
+    let operation = operation.id;
     let participant = match &demande.participant {
         None => None,
         Some(cle) => Some(
@@ -152,6 +153,7 @@ pub async fn deposer(
             &demande.plie,
             metadata,
             Content::File(recu.chemin().to_path_buf()),
+            regle.as_ref(),
         )
         .await?;
     let id = justificatifs::enregistrer(

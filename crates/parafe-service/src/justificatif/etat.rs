@@ -109,7 +109,18 @@ pub struct OperationInfo {
     pub id: i64,
     pub code: String,
     pub intitule: String,
-    pub programme: String,
+    pub programme: crate::operations::Programme,
+}
+
+impl From<referentiel::Operation> for OperationInfo {
+    fn from(o: referentiel::Operation) -> OperationInfo {
+        OperationInfo {
+            id: o.id,
+            code: o.code,
+            intitule: o.intitule,
+            programme: o.programme,
+        }
+    }
 }
 
 /// Everything the database knows about an opération's evidence (for the filter asked).
@@ -188,12 +199,7 @@ pub async fn charger(
 ) -> Result<Dossier, DossierError> {
     let op = referentiel::operation_par_code(db, plie, operation)
         .await?
-        .map(|o| OperationInfo {
-            id: o.id,
-            code: o.code,
-            intitule: o.intitule,
-            programme: o.programme,
-        })
+        .map(OperationInfo::from)
         .ok_or_else(|| DossierError::OperationInconnue(operation.to_owned()))?;
     let lignes = justificatifs::participants(
         db,

@@ -1,0 +1,235 @@
+//! FSE opérations as records: Ma Démarche FSE number, title, programme, period, co-funders and
+//! last payment, kept by coordinateurs and administrateurs; and the retention each one's
+//! programme gives its pieces, computed here from the record and fed to the evidence store.
+
+use super::{App, Erreur};
+use crate::auth::Acteur;
+use crate::db::referentiel::{self, Operation};
+use crate::reglages::reglage_permis;
+use chrono::NaiveDate;
+use parafe_store::retention::{paris_day, ProgrammeRules, RetentionError, RetentionRule};
+use parafe_store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The programme that co-funds an opération: it sets the FSE mention its documents carry and
+/// how long its pieces are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Programme {
+    /// PON « Emploi et Inclusion » 2014-2020.
+    #[serde(rename = "pon-2014-2020")]
+    Pon20142020,
+    /// FSE+ 2021-2027.
+    #[serde(rename = "fse-plus-2021-2027")]
+    FsePlus20212027,
+    /// No European co-funding: no FSE block on its documents.
+    #[serde(rename = "aucun")]
+    Aucun,
+}
+
+impl Programme {
+    pub fn parse(s: &str) -> Option<Programme> {
+        match s {
+            "pon-2014-2020" => Some(Self::Pon20142020),
+            "fse-plus-2021-2027" => Some(Self::FsePlus20212027),
+            "aucun" => Some(Self::Aucun),
+            _ => None,
+        }
+    }
+
+    /// As stored, and as the templates choose their FSE block by.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pon20142020 => "pon-2014-2020",
+            Self::FsePlus20212027 => "fse-plus-2021-2027",
+            Self::Aucun => "aucun",
+        }
+    }
+}
+
+/// A stored programme parafe does not know: a corrupted row, never read as another programme.
+#[derive(Debug, thiserror::Error)]
+#[error("programme d'opération inconnu « {0} » dans la base : ligne altérée ou écrite par une autre version de parafe")]
+pub struct ProgrammeInconnu(pub String);
+
+/// How a row's programme is read (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Programme {
+    type Error = ProgrammeInconnu;
+
+    fn try_from(code: String) -> Result<Programme, ProgrammeInconnu> {
+        Programme::parse(&code).ok_or(ProgrammeInconnu(code))
+    }
+}
+
+impl Operation {
+    /// The retention its programme gives its pieces, from its record: 2014-2020, the
+    /// programme's closure; FSE+, the years after the last payment, counted from the end of its
+    /// period until that payment is known (a lower bound of the final date, see
+    /// [`RetentionRule::period_end`]). None without a programme: the store's default rule.
+    pub fn regle_de_conservation(&self, regles: &ProgrammeRules) -> Option<RetentionRule> {
+        match self.programme {
+            Programme::Pon20142020 => Some(RetentionRule {
+                closure: Some(regles.closure_2014_2020),
+                ..RetentionRule::default()
+            }),
+            Programme::FsePlus20212027 => Some(RetentionRule {
+                years_after_last_payment: Some(regles.years_fse_plus),
+                last_payment: self.dernier_paiement,
+                period_end: self.fin,
+                ..RetentionRule::default()
+            }),
+            Programme::Aucun => None,
+        }
+    }
+
+    /// The « operation » field of the templates.
+    pub fn pour_les_modeles(&self) -> Value {
+        json!({ "intitule": self.intitule, "numero": self.code, "programme": self.programme })
+    }
+}
+
+/// An opération as a coordinateur enters it (`PUT`: the whole record).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FicheOperation {
+    pub intitule: String,
+    pub programme: Programme,
+    pub debut: Option<NaiveDate>,
+    pub fin: Option<NaiveDate>,
+    #[serde(default)]
+    pub cofinanceurs: String,
+    pub dernier_paiement: Option<NaiveDate>,
+}
+
+/// A new opération: its number and its record.
+#[derive(Debug, Deserialize)]
+pub struct NouvelleOperation {
+    pub numero: String,
+    #[serde(flatten)]
+    pub fiche: FicheOperation,
+}
+
+/// An opération as the API shows it: its record and until when its pieces are kept.
+#[derive(Debug, Serialize)]
+pub struct VueOperation {
+    #[serde(flatten)]
+    pub operation: Operation,
+    /// Last day its pieces filed now are kept (Europe/Paris), `JJ/MM/AAAA`.
+    pub conservation_jusqu_au: Option<String>,
+}
+
+fn verifier(numero: &str, fiche: &FicheOperation) -> Result<(), Erreur> {
+    if numero.is_empty()
+        || !numero
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(Erreur::invalide(
+            "numero",
+            "indiquez le numéro Ma Démarche FSE de l'opération (chiffres, lettres, tirets)",
+        ));
+    }
+    if fiche.intitule.trim().is_empty() {
+        return Err(Erreur::invalide(
+            "intitule",
+            "indiquez l'intitulé de l'opération",
+        ));
+    }
+    if let (Some(debut), Some(fin)) = (fiche.debut, fiche.fin) {
+        if fin < debut {
+            return Err(Erreur::invalide(
+                "fin",
+                "la fin de la période précède son début",
+            ));
+        }
+    }
+    // Without either, an FSE+ opération's retention has no date of its own and would take the
+    // default rule, another programme's.
+    if fiche.programme == Programme::FsePlus20212027
+        && fiche.fin.is_none()
+        && fiche.dernier_paiement.is_none()
+    {
+        return Err(Erreur::invalide(
+            "fin",
+            "indiquez la fin de la période de l'opération : la conservation de ses pièces (FSE+) en dépend tant que le dernier paiement n'est pas connu",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates an opération (`creation`) or replaces its record. Its retention is put in force in
+/// the store first: one that would end earlier than the retention in force is refused, and
+/// then nothing changes. (Were the database to fail after, the store would keep a retention
+/// longer than the record says: never a shorter one.)
+pub async fn enregistrer(
+    app: &App,
+    acteur: &Acteur,
+    numero: &str,
+    fiche: FicheOperation,
+    creation: bool,
+) -> Result<VueOperation, Erreur> {
+    reglage_permis(acteur)?;
+    verifier(numero, &fiche)?;
+    let plie = acteur.plie.as_str();
+    let existante = referentiel::operation_par_code(&app.db, plie, numero).await?;
+    match (&existante, creation) {
+        (Some(_), true) => {
+            return Err(Erreur::Conflit(format!(
+                "l'opération « {numero} » existe déjà : modifiez-la"
+            )))
+        }
+        (None, false) => {
+            return Err(Erreur::Introuvable(format!(
+                "aucune opération « {numero} » dans ce PLIE"
+            )))
+        }
+        _ => {}
+    }
+    let mut operation = Operation {
+        id: existante.map_or(0, |o| o.id),
+        code: numero.to_owned(),
+        intitule: fiche.intitule.trim().to_owned(),
+        programme: fiche.programme,
+        debut: fiche.debut,
+        fin: fiche.fin,
+        cofinanceurs: fiche.cofinanceurs.trim().to_owned(),
+        dernier_paiement: fiche.dernier_paiement,
+    };
+    let regle = operation.regle_de_conservation(app.vault.programme_rules());
+    if let Some(regle) = regle.filter(|r| r.last_day().is_some()) {
+        app.vault
+            .set_retention(&acteur.plie, numero, regle)
+            .await
+            .map_err(|e| match e {
+                StoreError::Retention(refus @ RetentionError::Shortened { .. }) => {
+                    Erreur::Conflit(refus.to_string())
+                }
+                autre => autre.into(),
+            })?;
+    }
+    operation.id = referentiel::enregistrer_operation(&app.db, plie, &operation).await?;
+    vue(app, operation)
+}
+
+/// The PLIE's opérations, by number, with their retention.
+pub async fn lister(app: &App, acteur: &Acteur) -> Result<Vec<VueOperation>, Erreur> {
+    reglage_permis(acteur)?;
+    referentiel::operations(&app.db, acteur.plie.as_str())
+        .await?
+        .into_iter()
+        .map(|o| vue(app, o))
+        .collect()
+}
+
+fn vue(app: &App, operation: Operation) -> Result<VueOperation, Erreur> {
+    let regle = operation.regle_de_conservation(app.vault.programme_rules());
+    let jusqu_au = match app.vault.retain_until(&operation.code, regle.as_ref()) {
+        Ok(t) => Some(paris_day(t)),
+        Err(StoreError::Retention(RetentionError::NoRule(_))) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(VueOperation {
+        operation,
+        conservation_jusqu_au: jusqu_au,
+    })
+}

@@ -1,0 +1,206 @@
+//! Issue 20: opérations as records. Two opérations entered by a coordinateur over the API, one
+//! FSE+ 2021-2027 and one PON 2014-2020; a contrat signed for a participant of each is filed
+//! on moto with Object Lock under its own programme's retention (read back from the server),
+//! carries its programme's mention and its opération's title; the FSE+ retention is extended
+//! when the last payment is entered, and a date that would shorten it is refused.
+
+use crate::service::{participant_ref, Plie, Reglages, Service, EXTRACTION};
+use crate::store::{client, Moto, ACCESS, SECRET};
+use crate::support::pdf_text;
+use parafe::model::Sha256Digest;
+use parafe::store::s3::object_key;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const FSE_PLUS: &str = "202500123";
+const PON: &str = "202300871";
+
+/// Kept through 31/12 of `year`, Paris time: until the next midnight in Paris, in UTC.
+fn fin_d_annee(year: i32) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("{year}-12-31T23:00:00Z"))
+        .unwrap()
+        .timestamp()
+}
+
+/// pdftotext breaks lines where the layout does: whitespace folded, typographic quotes plain.
+fn replie(s: &str) -> String {
+    s.replace('\u{2019}', "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A contrat d'engagement signed on the tablet for the participant named `nom`, sealed and
+/// filed: its sealed version's SHA-256 and its text.
+fn contrat_signe(plie: &Plie, nom: &str) -> (String, String) {
+    let service = &plie.service;
+    let (_, reference, version) = service.contrat_sur_tablette(&plie.referent, nom);
+    for rang in [0, 1] {
+        let (status, v) = service.signer_en_presence(&plie.referent, &reference, &version, rang);
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let fini = service.attendre_etat(&plie.referent, &reference, "delivre");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chemin = plie.dir.path().join(format!("{reference}.pdf"));
+    std::fs::write(&chemin, service.pdf(&plie.referent, &reference)).unwrap();
+    (scelle, replie(&pdf_text(&chemin)))
+}
+
+fn operation(service: &Service, jeton: &str, code: &str) -> Value {
+    let liste = service.ok("GET", "/api/operations", jeton, None);
+    liste["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["code"] == code)
+        .unwrap_or_else(|| panic!("opération {code} absente : {liste}"))
+        .clone()
+}
+
+#[test]
+fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentions() {
+    let moto = Moto::start();
+    let s3 = client(&moto.endpoint(), (ACCESS, SECRET));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(
+        s3.create_bucket()
+            .bucket("preuves")
+            .object_lock_enabled_for_bucket(true)
+            .send(),
+    )
+    .unwrap();
+    let toml = format!(
+        "[store]\nendpoint = \"{}\"\nbucket = \"preuves\"\naccess_key = \"{ACCESS}\"\nsecret_key = \"{SECRET}\"\n",
+        moto.endpoint()
+    );
+    let plie = Plie::pret_avec(
+        None,
+        Reglages {
+            toml,
+            ..Reglages::default()
+        },
+    );
+    let (service, coordinateur) = (&plie.service, &plie.coordinateur);
+    let retenu_jusqu_a = |sha: &str| {
+        let cle = object_key("plie-test", &Sha256Digest::from_hex(sha).unwrap());
+        let head = rt
+            .block_on(s3.head_object().bucket("preuves").key(&cle).send())
+            .unwrap();
+        assert_eq!(
+            head.object_lock_mode().map(|m| m.as_str()),
+            Some("COMPLIANCE")
+        );
+        head.object_lock_retain_until_date().unwrap().secs()
+    };
+
+    // The two opérations, entered by the coordinateur; a référent may not.
+    let fse_plus = json!({
+        "numero": FSE_PLUS, "intitule": "Accompagnement renforcé vers l'emploi 2025-2026",
+        "programme": "fse-plus-2021-2027", "debut": "2025-01-01", "fin": "2026-12-31",
+        "cofinanceurs": "Département de l'Hérault",
+    });
+    let (status, v) = service.appel("POST", "/api/operations", &plie.referent, Some(&fse_plus));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let cree = service.ok("POST", "/api/operations", coordinateur, Some(&fse_plus));
+    // Before the last payment, 5 years from the end of the period: never more than the final.
+    assert_eq!(cree["conservation_jusqu_au"], "31/12/2031", "{cree}");
+    let pon = json!({
+        "numero": PON, "intitule": "Parcours emploi des quartiers 2020-2023",
+        "programme": "pon-2014-2020", "debut": "2020-01-01", "fin": "2023-12-31",
+    });
+    let cree = service.ok("POST", "/api/operations", coordinateur, Some(&pon));
+    assert_eq!(cree["conservation_jusqu_au"], "31/12/2033", "{cree}");
+    let (status, v) = service.appel("POST", "/api/operations", coordinateur, Some(&pon));
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+
+    // A participant on each, imported as the parcours software exports them.
+    let entete = EXTRACTION.lines().next().unwrap();
+    let (status, v) = service.importer(coordinateur, &format!(
+        "{entete}\n\
+         P-2025-0501;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{FSE_PLUS};CCAS;;10/02/2025;Non;;;\n\
+         P-2021-0502;Monsieur;Petit;Hugo;04/04/1985;hugo.petit@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{PON};CCAS;;10/02/2021;Non;;;\n"
+    ));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        operation(service, coordinateur, PON)["intitule"],
+        "Parcours emploi des quartiers 2020-2023",
+        "l'import garde l'intitulé de l'opération"
+    );
+    assert!(!participant_ref(service, &plie.referent, "Roux").is_empty());
+
+    // Each contrat filed under its opération's retention, with its programme's mention.
+    let (scelle_plus, texte_plus) = contrat_signe(&plie, "Roux");
+    let (scelle_pon, texte_pon) = contrat_signe(&plie, "Petit");
+    assert_eq!(retenu_jusqu_a(&scelle_plus), fin_d_annee(2031));
+    assert_eq!(retenu_jusqu_a(&scelle_pon), fin_d_annee(2033));
+    assert!(
+        texte_plus.contains("Cofinancé par l'Union européenne")
+            && texte_plus.contains("Accompagnement renforcé vers l'emploi 2025-2026")
+            && !texte_plus.contains("Emploi et Inclusion"),
+        "{texte_plus}"
+    );
+    assert!(
+        // The block's mention, then the footer's (the title beside the block splits the first).
+        texte_pon.contains("cofinancé par le Fonds social européen dans le cadre du programme opérationnel national « Emploi et")
+            && texte_pon.contains("Cofinancé par le Fonds social européen — PON « Emploi et Inclusion » 2014-2020")
+            && texte_pon.contains("Parcours emploi des quartiers 2020-2023")
+            && !texte_pon.contains("FSE+"),
+        "{texte_pon}"
+    );
+
+    // The last payment, in 2027: the FSE+ retention extended to 31/12/2032, on the store too.
+    let mut paye = fse_plus.clone();
+    paye.as_object_mut().unwrap().remove("numero");
+    paye["dernier_paiement"] = json!("2027-06-30");
+    let chemin = format!("/api/operations/{FSE_PLUS}");
+    let v = service.ok("PUT", &chemin, coordinateur, Some(&paye));
+    assert_eq!(v["conservation_jusqu_au"], "31/12/2032", "{v}");
+    assert_eq!(v["dernier_paiement"], "2027-06-30", "{v}");
+    assert_eq!(retenu_jusqu_a(&scelle_plus), fin_d_annee(2032));
+
+    // A last payment that would shorten it is refused, in French, and nothing changes.
+    let mut plus_tot = paye.clone();
+    plus_tot["dernier_paiement"] = json!("2026-12-15");
+    let (status, v) = service.appel("PUT", &chemin, coordinateur, Some(&plus_tot));
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let erreur = v["erreur"].as_str().unwrap();
+    assert!(
+        erreur.contains("court jusqu'au 31/12/2032")
+            && erreur.contains("ne peut pas être raccourcie"),
+        "{v}"
+    );
+    let apres = operation(service, coordinateur, FSE_PLUS);
+    assert_eq!(apres["dernier_paiement"], "2027-06-30", "{apres}");
+    assert_eq!(apres["conservation_jusqu_au"], "31/12/2032", "{apres}");
+    assert_eq!(retenu_jusqu_a(&scelle_plus), fin_d_annee(2032));
+    assert_eq!(
+        operation(service, coordinateur, PON)["conservation_jusqu_au"],
+        "31/12/2033"
+    );
+
+    // The command line says the same and refuses the same.
+    let data = service.data.to_string_lossy().into_owned();
+    let out = crate::support::parafe(&[
+        "store",
+        "retention",
+        "--plie",
+        "plie-test",
+        "--operation",
+        FSE_PLUS,
+        "--years",
+        "5",
+        "--last-payment",
+        "2026-12-15",
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        crate::support::text(&out.stderr).contains("court jusqu'au 31/12/2032"),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+}
