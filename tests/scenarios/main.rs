@@ -21,5 +21,6 @@ mod seal;
 mod service;
 mod store;
 mod support;
+mod temps;
 mod web;
 mod workflow;
