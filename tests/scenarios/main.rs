@@ -22,5 +22,6 @@ mod seal;
 mod service;
 mod store;
 mod support;
+mod temps;
 mod web;
 mod workflow;

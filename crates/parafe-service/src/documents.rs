@@ -395,6 +395,12 @@ pub(crate) async fn resoudre_signataires(
                     personnel_id = Some(r.id);
                 }
             }
+            role if role.personnel_designe() => {
+                let r = personnel_designe(app, acteur, role, demande, donnees).await?;
+                nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));
+                email = Some(r.email);
+                personnel_id = Some(r.id);
+            }
             _ => {}
         }
         if let Some(d) = demande {
@@ -434,6 +440,53 @@ pub(crate) async fn resoudre_signataires(
         });
     }
     Ok(out)
+}
+
+/// The account of a staff member the document names (a time sheet's employee, his manager):
+/// by the e-mail of the request, else of the data (`salarie.email`). He signs from this account
+/// only, so a document naming someone without an active account of the PLIE is refused.
+async fn personnel_designe(
+    app: &App,
+    acteur: &Acteur,
+    role: Role,
+    demande: Option<&SignataireDemande>,
+    donnees: &Value,
+) -> Result<personnel::Personnel, Erreur> {
+    let champ = format!("{}.email", role.nom());
+    let adresse = demande
+        .and_then(|d| d.email.clone())
+        .or_else(|| {
+            donnees
+                .get(role.nom())
+                .and_then(|p| p.get("email"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| {
+            Erreur::invalide(
+                &champ,
+                format!(
+                    "indiquez l'e-mail du compte parafe du signataire {} : il signe depuis son \
+                     propre compte",
+                    role.nom()
+                ),
+            )
+        })?;
+    let plie = acteur.plie.as_str();
+    let compte = match personnel::par_email(&app.db, &adresse).await? {
+        Some(p) if p.plie == plie && personnel::est_actif(&app.db, plie, p.id).await? => Some(p),
+        _ => None,
+    };
+    compte.ok_or_else(|| {
+        Erreur::invalide(
+            &champ,
+            format!(
+                "aucun compte actif du personnel « {adresse} » dans ce PLIE : le signataire {} \
+                 signe depuis son propre compte",
+                role.nom()
+            ),
+        )
+    })
 }
 
 /// A document of the caller's reach, or "not found" (another PLIE's look absent).
@@ -529,13 +582,18 @@ pub fn au_tour<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'
     }
 }
 
-/// The signers to invite now: those whose turn it is ([`au_tour`]) who sign by link (the
-/// others sign on the tablet).
+/// The signers to invite now: those whose turn it is ([`au_tour`]) who sign by link, and the
+/// staff members the document names ([`Role::personnel_designe`]), told to sign from their
+/// account; the others sign on the tablet of whoever holds it.
 pub fn a_inviter<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'a Signataire> {
     au_tour(workflow, signataires)
         .into_iter()
-        .filter(|s| s.methode == "lien")
+        .filter(|s| s.methode == "lien" || signe_depuis_son_compte(s))
         .collect()
+}
+
+fn signe_depuis_son_compte(s: &Signataire) -> bool {
+    s.personnel_id.is_some() && Role::parse(&s.role).is_some_and(Role::personnel_designe)
 }
 
 /// Gives a link signer a new invitation — the previous link and any code confirmed on it stop
@@ -552,6 +610,9 @@ pub async fn inviter(
     let Some(email) = &signataire.email else {
         return Ok(());
     };
+    if signe_depuis_son_compte(signataire) {
+        return aviser(app, tx, document, signataire, email, maintenant, relance).await;
+    }
     let invitation = db::nouvelle_ref("i");
     let expire = maintenant + chrono::TimeDelta::hours(app.config.service.duree_lien_heures);
     let expire = document
@@ -600,6 +661,59 @@ pub async fn inviter(
         Genre::Courriel,
         &document.plie,
         &json!({ "courriel": courriel, "document": document.reference, "secret": secret }),
+        maintenant,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tells a staff member that a document awaits his signature (or reminds him): no link that
+/// signs, the document's page, where he signs once logged in to his own account.
+async fn aviser(
+    app: &App,
+    tx: &mut sqlx::AnyConnection,
+    document: &Document,
+    signataire: &Signataire,
+    email: &str,
+    maintenant: chrono::DateTime<chrono::Utc>,
+    relance: bool,
+) -> Result<(), Erreur> {
+    let titre = app
+        .workflow(&document.workflow)
+        .map_or(document.workflow.clone(), |w| w.titre.clone());
+    let plie = referentiel::nom_plie(&mut *tx, &document.plie)
+        .await?
+        .unwrap_or_default();
+    let avis = db::nouvelle_ref("a");
+    let courriel = Courriel {
+        a: vec![email.to_owned()],
+        objet: format!(
+            "{}{titre} à signer — {plie}",
+            if relance { "Rappel : " } else { "" }
+        ),
+        texte: format!(
+            "Bonjour {},\n\nLe document « {titre} » (référence {}) attend votre signature.\n\n\
+             Signez-le depuis votre compte parafe :\n{}/documents/{}\n{}",
+            signataire.nom,
+            document.reference.to_uppercase(),
+            app.url_publique(),
+            document.reference,
+            // Known from the sending on: the first notice goes out in the sending's transaction.
+            document.expire_le.map_or_else(String::new, |e| format!(
+                "\nLa demande expire le {}.\n",
+                parafe_core::model::heure_de_paris(e)
+            )),
+        ),
+        message_id: format!("<{avis}.{}@parafe>", document.reference),
+        piece_jointe: None,
+        renvoi: false,
+    };
+    outbox::ajouter(
+        tx,
+        &format!("courriel:avis:{avis}"),
+        Genre::Courriel,
+        &document.plie,
+        &json!({ "courriel": courriel, "document": document.reference }),
         maintenant,
     )
     .await?;

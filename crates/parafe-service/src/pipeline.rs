@@ -636,6 +636,8 @@ fn qualite(role: &str) -> &'static str {
         "coordinateur" => "Coordinateur du PLIE",
         "membre" => "Membre de la commission",
         "president" => "Président de séance",
+        "salarie" => "Salarié affecté à l'opération",
+        "responsable" => "Supérieur hiérarchique",
         _ => "Signataire",
     }
 }
@@ -662,6 +664,8 @@ fn placer_signatures(donnees: &mut Value, signes: &[Signe]) {
             (None, "referent") => donnees.get_mut("referent"),
             (None, "animateur") => donnees.get_mut("animateur"),
             (None, "president") => donnees.get_mut("president"),
+            (None, "salarie") => donnees.get_mut("salarie"),
+            (None, "responsable") => donnees.get_mut("responsable"),
             (None, "partenaire") => donnees
                 .get_mut("retour")
                 .and_then(|r| r.get_mut("partenaire")),

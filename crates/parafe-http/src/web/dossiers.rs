@@ -62,11 +62,16 @@ pub fn routes() -> Router<App> {
 }
 
 /// Workflows a référent starts from a participant's file (the collective sheet is opened from
-/// the kiosk, bilans from their plan, the poster has no participant).
+/// the kiosk, bilans from their plan, the poster and the staff time sheet have no participant).
 fn workflows_du_dossier(app: &App) -> Vec<&Workflow> {
     app.workflows
         .values()
-        .filter(|w| !matches!(w.nom.as_str(), "emargement-collectif" | "affiche-fse"))
+        .filter(|w| {
+            !matches!(
+                w.nom.as_str(),
+                "emargement-collectif" | "affiche-fse" | "feuille-temps"
+            )
+        })
         .collect()
 }
 

@@ -121,6 +121,7 @@ fn attributs_type(f: &Field) -> &'static str {
         Kind::Horodatage => "horodatage",
         Kind::Email => "email",
         Kind::Entier => "entier",
+        Kind::Nombre => "nombre",
         Kind::Booleen => "booleen",
         Kind::Choix(_) => "choix",
         Kind::Liste(_) => "liste",
@@ -212,6 +213,8 @@ fn champ(cle: &str, chemin: &str, f: &Field, etat: &EtatFormulaire) -> Markup {
                 Kind::Horodatage => ("datetime-local", None),
                 Kind::Email => ("email", Some("email")),
                 Kind::Entier => ("number", Some("numeric")),
+                // A text field: a French keyboard types « 7,5 ».
+                Kind::Nombre => ("text", Some("decimal")),
                 _ => ("text", None),
             };
             let texte_long = matches!(f.kind, Kind::Texte) && long(cle, f);
@@ -308,6 +311,12 @@ fn scalaire(kind: &Kind, s: &str) -> Value {
             .parse::<i64>()
             .map(|n| Value::Number(Number::from(n)))
             .unwrap_or_else(|_| Value::String(s.to_owned())),
+        Kind::Nombre => s
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map_or_else(|| Value::String(s.to_owned()), Value::Number),
         Kind::Horodatage => Value::String(horodatage(s)),
         _ => Value::String(s.to_owned()),
     }

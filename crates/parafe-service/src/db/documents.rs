@@ -148,11 +148,13 @@ pub async fn creer(
 }
 
 /// The documents a référent (`?3`, NULL for everyone else) may read: his own, his
-/// participants', and the sheets one of his participants signs among several attendees.
+/// participants', the sheets one of his participants signs among several attendees, and those
+/// he signs himself (his time sheet).
 const PORTEFEUILLE: &str = "($3 IS NULL OR d.auteur_id = $3
     OR EXISTS (SELECT 1 FROM participant p WHERE p.id = d.participant_id AND p.referent_id = $3)
     OR EXISTS (SELECT 1 FROM signataire s JOIN participant p ON p.id = s.participant_id
-               WHERE s.document_id = d.id AND s.role = 'participant' AND p.referent_id = $3))";
+               WHERE s.document_id = d.id AND s.role = 'participant' AND p.referent_id = $3)
+    OR EXISTS (SELECT 1 FROM signataire s WHERE s.document_id = d.id AND s.personnel_id = $3))";
 
 /// A document of the PLIE by reference, if the référent's portfolio reaches it ([`PORTEFEUILLE`]).
 pub async fn par_ref<'c, E: sqlx::AnyExecutor<'c>>(

@@ -150,7 +150,8 @@ pub struct DocumentDuDossier {
     pub depose_seq: Option<i64>,
     #[sqlx(try_from = "super::Lu<DateTime<Utc>>")]
     pub modifie_le: DateTime<Utc>,
-    /// The date inside the data (interviews, bilans), as typed.
+    /// The date inside the data (interviews, bilans), else the first day of the period it
+    /// covers (a time sheet's month), as typed.
     pub date_donnees: Option<String>,
     /// The last signature.
     #[sqlx(try_from = "super::Lu<Option<DateTime<Utc>>>")]
@@ -167,7 +168,8 @@ pub async fn documents(
     sqlx::query_as(&format!(
         "SELECT d.id, d.ref, d.modele, d.participant_id, d.etat, d.echeance, d.sha256_scelle,
                 d.depose_seq, d.modifie_le,
-                json_extract(d.donnees, '$.date') AS date_donnees,
+                coalesce(json_extract(d.donnees, '$.date'), json_extract(d.donnees, '$.du'))
+                    AS date_donnees,
                 (SELECT max(s.signe_le) FROM signataire s WHERE s.document_id = d.id) AS signe_le,
                 (SELECT v.taille FROM version v WHERE v.document_id = d.id AND v.genre = 'scelle'
                  ORDER BY v.numero DESC LIMIT 1) AS taille

@@ -117,7 +117,8 @@ pub struct Exigence {
     pub depuis: Option<Depuis>,
     #[serde(default)]
     pub delai_jours: u32,
-    /// At least this many pieces each calendar month between entry and exit.
+    /// At least this many pieces each calendar month: between entry and exit for a
+    /// participant, over the period for the opération (staff time sheets).
     pub par_mois: Option<u32>,
     /// Each document of the templates carries its own due day (bilans BRSA).
     #[serde(default)]
@@ -213,11 +214,9 @@ impl Catalogue {
                     "{ici} : modèle de document « {m} » inconnu"
                 )));
             }
-            if e.portee == Portee::Operation
-                && (e.depuis.is_some() || e.par_mois.is_some() || e.echeances)
-            {
+            if e.portee == Portee::Operation && (e.depuis.is_some() || e.echeances) {
                 return Err(invalide(format!(
-                    "{ici} : depuis, par_mois et echeances ne valent que pour la portée « participant »"
+                    "{ici} : depuis et echeances ne valent que pour la portée « participant »"
                 )));
             }
             if e.par_mois == Some(0) {

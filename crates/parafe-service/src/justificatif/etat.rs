@@ -446,13 +446,25 @@ pub fn evaluer(
             echeance,
             pieces,
         };
-        if let (Some(n), Some(p)) = (e.par_mois, participant) {
-            // Each calendar month of the accompaniment within the period, up to today.
-            let Some(entree) = p.date_entree else {
+        if let Some(n) = e.par_mois {
+            // Each calendar month up to today: of the accompaniment within the period for a
+            // participant; of the period for the opération, or, asked for no period, from its
+            // first piece of the kind (the opération's start is not recorded).
+            let bornes = match participant {
+                Some(p) => p.date_entree.map(|entree| {
+                    (
+                        entree.max(periode.du),
+                        p.date_sortie.unwrap_or(aujourdhui).min(periode.au),
+                    )
+                }),
+                None => (periode.du != Periode::toute().du)
+                    .then_some(periode.du)
+                    .or_else(|| ok.iter().filter_map(|&i| pieces[i].date).min())
+                    .map(|debut| (debut, aujourdhui.min(periode.au))),
+            };
+            let Some((debut, fin)) = bornes else {
                 continue;
             };
-            let debut = entree.max(periode.du);
-            let fin = p.date_sortie.unwrap_or(aujourdhui).min(periode.au);
             let mut mois = premier_du_mois(debut);
             while mois <= fin {
                 let suivant = mois + Months::new(1);

@@ -25,10 +25,14 @@ pub enum Role {
     Membre,
     /// Who chairs the commission's session and signs its decisions.
     President,
+    /// A staff member partly assigned to the opération, whose time sheet it is.
+    Salarie,
+    /// The staff member's line manager, who countersigns his time sheet.
+    Responsable,
 }
 
 impl Role {
-    const ALL: [(&'static str, Role); 12] = [
+    const ALL: [(&'static str, Role); 14] = [
         ("participant", Role::Participant),
         ("referent", Role::Referent),
         ("referent_etape", Role::ReferentEtape),
@@ -41,6 +45,8 @@ impl Role {
         ("sdi", Role::Sdi),
         ("membre", Role::Membre),
         ("president", Role::President),
+        ("salarie", Role::Salarie),
+        ("responsable", Role::Responsable),
     ];
 
     pub fn parse(s: &str) -> Option<Role> {
@@ -73,6 +79,13 @@ impl Role {
     /// sign from their own account only.
     pub fn sans_compte(self) -> bool {
         matches!(self, Role::Participant | Role::Membre | Role::President)
+    }
+
+    /// Staff members a document names rather than its author (a time sheet's employee and
+    /// manager): each has his account, found by the e-mail the data gives for him, signs from
+    /// it, and is told by e-mail when his turn comes.
+    pub fn personnel_designe(self) -> bool {
+        matches!(self, Role::Salarie | Role::Responsable)
     }
 
     fn names() -> String {

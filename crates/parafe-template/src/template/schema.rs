@@ -19,9 +19,20 @@ pub struct Field {
     pub libelle: String,
     pub requis: bool,
     pub kind: Kind,
-    /// Length (texte), value (entier) or item count (liste).
+    /// Length (texte), value (entier, nombre) or item count (liste).
     pub min: Option<i64>,
     pub max: Option<i64>,
+    /// A total the data declares and the validation checks against its lines (`somme =
+    /// "jours.heures"`: the sum of `heures` over the list `jours` beside it), so that a signed
+    /// document never shows a total that its lines contradict.
+    pub somme: Option<Somme>,
+}
+
+/// Which list and which of its items' fields a declared total adds up.
+#[derive(Debug, Clone)]
+pub struct Somme {
+    pub liste: String,
+    pub champ: String,
 }
 
 /// What a field holds.
@@ -33,6 +44,8 @@ pub enum Kind {
     Horodatage,
     Email,
     Entier,
+    /// A decimal number (hours worked: 7.5).
+    Nombre,
     Booleen,
     /// Signature strokes: `[[[x, y], ...], ...]`, coordinates 0–1000.
     Trace,
@@ -51,6 +64,7 @@ impl Kind {
             Kind::Horodatage => "horodatage RFC 3339 (AAAA-MM-JJTHH:MM:SS+01:00)".into(),
             Kind::Email => "adresse e-mail".into(),
             Kind::Entier => "nombre entier".into(),
+            Kind::Nombre => "nombre".into(),
             Kind::Booleen => "true ou false".into(),
             Kind::Trace => "tracé de signature (liste de traits de points [x, y])".into(),
             Kind::Choix(values) => format!("une valeur parmi {}", values.join(", ")),
@@ -100,10 +114,31 @@ fn fields(
     file: &str,
     depth: usize,
 ) -> Result<Vec<(String, Field)>, TemplateError> {
-    table
+    let champs: Vec<(String, Field)> = table
         .iter()
         .map(|(key, def)| Ok((key.clone(), field(key, def, types, file, depth)?)))
-        .collect()
+        .collect::<Result<_, TemplateError>>()?;
+    // A total adds up a list of numbers beside it: checked here, once, so that validation
+    // never meets a total it cannot compute.
+    for (key, f) in &champs {
+        let Some(somme) = &f.somme else { continue };
+        let additionne = champs.iter().any(|(nom, liste)| {
+            nom == &somme.liste
+                && matches!(&liste.kind, Kind::Liste(element) if matches!(&element.kind,
+                    Kind::Objet(sous) if sous.iter().any(|(n, c)| n == &somme.champ
+                        && matches!(c.kind, Kind::Nombre | Kind::Entier))))
+        });
+        if !additionne {
+            return Err(bad(
+                file,
+                &format!(
+                    "{key} : « somme » nomme {}.{}, qui n'est pas une liste de nombres à côté",
+                    somme.liste, somme.champ
+                ),
+            ));
+        }
+    }
+    Ok(champs)
 }
 
 fn field(
@@ -131,13 +166,14 @@ fn field(
         .ok_or_else(|| bad(file, &format!("{key} : « type » manquant")))?;
     let int = |k: &str| def.get(k).and_then(Value::as_integer);
     let mut field = match type_name {
-        "texte" | "date" | "heure" | "horodatage" | "email" | "entier" | "booleen" | "trace"
-        | "choix" | "liste" | "objet" => Field {
+        "texte" | "date" | "heure" | "horodatage" | "email" | "entier" | "nombre" | "booleen"
+        | "trace" | "choix" | "liste" | "objet" => Field {
             libelle: String::new(),
             requis: true,
             kind: primitive(key, type_name, def, types, file, depth)?,
             min: None,
             max: None,
+            somme: None,
         },
         named => {
             let named_def = types
@@ -158,6 +194,23 @@ fn field(
     }
     field.min = int("min").or(field.min);
     field.max = int("max").or(field.max);
+    if let Some(somme) = def.get("somme") {
+        let chemin = somme.as_str().and_then(|s| s.split_once('.'));
+        field.somme = match (&field.kind, chemin) {
+            (Kind::Nombre | Kind::Entier, Some((liste, champ))) => Some(Somme {
+                liste: liste.to_owned(),
+                champ: champ.to_owned(),
+            }),
+            _ => {
+                return Err(bad(
+                    file,
+                    &format!(
+                        "{key} : « somme » s'écrit \"liste.champ\" sur un champ nombre ou entier"
+                    ),
+                ))
+            }
+        };
+    }
     Ok(field)
 }
 
@@ -176,6 +229,7 @@ fn primitive(
         "horodatage" => Kind::Horodatage,
         "email" => Kind::Email,
         "entier" => Kind::Entier,
+        "nombre" => Kind::Nombre,
         "booleen" => Kind::Booleen,
         "trace" => Kind::Trace,
         "choix" => {

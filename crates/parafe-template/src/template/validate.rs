@@ -1,7 +1,7 @@
 //! Checks a document's JSON data against its schema and names every faulty field, so that the
 //! person filling the data fixes everything in one pass.
 
-use super::schema::{Field, Kind, Schema};
+use super::schema::{Field, Kind, Schema, Somme};
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -121,6 +121,13 @@ fn check_object(
             Some(value) => check(field, value, &path(key), errors),
         }
     }
+    for (key, field) in champs {
+        if let (Some(somme), Some(declare)) =
+            (&field.somme, object.get(key).and_then(Value::as_f64))
+        {
+            verifier_somme(somme, declare, object, &path(key), field, errors);
+        }
+    }
     for key in object
         .keys()
         .filter(|k| !champs.iter().any(|(c, _)| c == *k))
@@ -196,6 +203,20 @@ fn check(field: &Field, value: &Value, path: &str, errors: &mut Vec<FieldError>)
             )),
             Some(_) => {}
         },
+        (Kind::Nombre, Value::Number(n)) => match n.as_f64() {
+            Some(v) if field.min.is_some_and(|m| v < m as f64) => fail(format!(
+                "{} est inférieur au minimum {}",
+                nombre_fr(v),
+                field.min.unwrap_or_default()
+            )),
+            Some(v) if field.max.is_some_and(|m| v > m as f64) => fail(format!(
+                "{} dépasse le maximum {}",
+                nombre_fr(v),
+                field.max.unwrap_or_default()
+            )),
+            Some(_) => {}
+            None => fail(format!("{} n'est pas un nombre", shown())),
+        },
         (Kind::Booleen, Value::Bool(_)) => {}
         (Kind::Choix(values), Value::String(s)) if !values.contains(s) => fail(format!(
             "{} n'est pas une valeur permise ({expected})",
@@ -220,6 +241,49 @@ fn check(field: &Field, value: &Value, path: &str, errors: &mut Vec<FieldError>)
         (Kind::Objet(champs), Value::Object(object)) => check_object(champs, object, path, errors),
         _ => fail(format!("{} attendu, reçu {}", expected, json_kind(value))),
     }
+}
+
+/// A declared total against the sum of its lines. Lines whose value is not a number are
+/// already named by their own error: the total is then not compared.
+fn verifier_somme(
+    somme: &Somme,
+    declare: f64,
+    object: &Map<String, Value>,
+    chemin: &str,
+    field: &Field,
+    errors: &mut Vec<FieldError>,
+) {
+    let valeurs: Option<Vec<f64>> = object
+        .get(&somme.liste)
+        .and_then(Value::as_array)
+        .map(|lignes| {
+            lignes
+                .iter()
+                .map(|l| l.get(&somme.champ).map_or(Some(0.0), Value::as_f64))
+                .collect()
+        })
+        .unwrap_or(Some(Vec::new()));
+    let Some(valeurs) = valeurs else { return };
+    let calcule: f64 = valeurs.iter().sum();
+    // Hundredths: 7.33 + 7.33 + 7.34 is 22 whatever the binary rounding.
+    if (calcule - declare).abs() >= 0.005 {
+        errors.push(FieldError {
+            chemin: chemin.to_owned(),
+            libelle: field.libelle.clone(),
+            message: format!(
+                "le total déclaré {} ne concorde pas avec la somme des lignes de « {} » ({})",
+                nombre_fr(declare),
+                somme.liste,
+                nombre_fr(calcule)
+            ),
+        });
+    }
+}
+
+/// A number as a French reader writes it: `7,5`, `151`.
+fn nombre_fr(v: f64) -> String {
+    let arrondi = (v * 100.0).round() / 100.0;
+    arrondi.to_string().replace('.', ",")
 }
 
 fn json_kind(value: &Value) -> &'static str {

@@ -25,6 +25,13 @@
         if (max !== null && n > max) return `au plus ${max}`;
         return "";
       }
+      case "nombre": {
+        if (!/^-?\d+([.,]\d+)?$/.test(v)) return "nombre attendu (7,5)";
+        const n = Number(v.replace(",", "."));
+        if (min !== null && n < min) return `au moins ${min}`;
+        if (max !== null && n > max) return `au plus ${max}`;
+        return "";
+      }
       case "texte": {
         const n = [...v].length;
         if (min !== null && n < min) return `au moins ${min} caractère(s) (${n} saisi(s))`;
