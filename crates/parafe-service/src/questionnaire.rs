@@ -8,6 +8,7 @@ use crate::auth::{Acteur, Refus};
 use crate::db::participants::Participant;
 use crate::db::questionnaires::{self as lignes, LigneOperation, NouvelleLigne};
 use crate::db::referentiel::{self, Operation};
+use crate::operations::Programme;
 use crate::roles::RolePersonnel;
 use chrono::{DateTime, NaiveDate, Utc};
 use parafe_core::model::JournalEvent;
@@ -30,19 +31,16 @@ fn reponses(saisie: Saisie) -> Reponses {
     r
 }
 
-/// The crate's programme for an opération's `programme` column: the document templates name
-/// the 2014-2020 programme `fse-2014-2020`, its questionnaire is the PON's; any other value
-/// names its definition file itself.
-fn programme_fse(programme: &str) -> &str {
-    match programme {
-        "fse-2014-2020" => "pon-2014-2020",
-        autre => autre,
-    }
-}
-
-/// The definition of an opération's programme, the deployment's file first.
+/// The definition of an opération's programme, the deployment's file first (the programme's
+/// code names its file); an opération without FSE co-funding has no questionnaire.
 pub fn definition(app: &App, operation: &Operation) -> Result<Questionnaire, Erreur> {
-    Questionnaire::charger(&app.config.data_dir, programme_fse(&operation.programme))
+    if operation.programme == Programme::Aucun {
+        return Err(Erreur::Conflit(format!(
+            "l'opération {} n'est pas cofinancée par le FSE : elle n'a pas de questionnaire",
+            operation.code
+        )));
+    }
+    Questionnaire::charger(&app.config.data_dir, operation.programme.code())
         .map_err(|e| Erreur::Interne(e.to_string()))
 }
 

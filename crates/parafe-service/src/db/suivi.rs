@@ -96,15 +96,29 @@ pub async fn faits(
         .chain(signes.iter().cloned())
         .collect();
 
+    // One row a participant: his record, and the last interview, workshop and étape before
+    // the month as scalars (the rows' count, not the statements', is what a page costs).
+    let (ne, na) = (def.entretiens.len(), def.ateliers.len());
+    let derniers: Vec<String> = def
+        .entretiens
+        .iter()
+        .chain(&def.ateliers)
+        .chain(&def.etapes)
+        .cloned()
+        .collect();
     let sql_participants = format!(
-        "SELECT p.id, p.referent_id, p.ref, p.nom, p.prenom, p.date_entree, p.date_sortie, p.motif_sortie
-         FROM participant p WHERE {ou}"
-    );
-    let sql_derniers = format!(
-        "SELECT ds.participant_id, ds.workflow, ds.signe_le
-         FROM participant p JOIN derniere_signature ds ON ds.participant_id = p.id
-         WHERE {ou} AND ds.workflow IN {}",
-        dans(suivant, signes.len())
+        "SELECT p.id, p.referent_id, p.ref, p.nom, p.prenom, p.date_entree, p.date_sortie, p.motif_sortie,
+           (SELECT max(ds.signe_le) FROM derniere_signature ds
+            WHERE ds.participant_id = p.id AND ds.workflow IN {}),
+           (SELECT max(ds.signe_le) FROM derniere_signature ds
+            WHERE ds.participant_id = p.id AND ds.workflow IN {}),
+           (SELECT max(d.cree_le) FROM document d
+            WHERE d.plie = p.plie AND d.participant_id = p.id
+              AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {})
+         FROM participant p WHERE {ou}",
+        dans(suivant, ne),
+        dans(suivant + ne, na),
+        dans(suivant + ne + na, def.etapes.len())
     );
     let sql_du_mois = format!(
         "SELECT s.participant_id, d.workflow, s.signe_le
@@ -112,13 +126,6 @@ pub async fn faits(
          JOIN document d ON d.id = s.document_id
          WHERE {ou} AND s.etat = 'signe' AND s.signe_le >= ${suivant} AND d.workflow IN {}",
         dans(suivant + 1, signes.len())
-    );
-    let sql_etapes = format!(
-        "SELECT d.participant_id, max(d.cree_le)
-         FROM participant p JOIN document d ON d.plie = p.plie AND d.participant_id = p.id
-         WHERE {ou} AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {}
-         GROUP BY d.participant_id",
-        dans(suivant, def.etapes.len())
     );
     let sql_pieces = format!(
         "SELECT j.participant_id, j.genre, j.etape, j.date_piece, j.depose_le
@@ -157,22 +164,17 @@ pub async fn faits(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
     );
-    let (participants, derniers, du_mois, etapes, pieces, absences, relances, bilans) = tokio::try_join!(
+    let (participants, du_mois, pieces, absences, relances, bilans) = tokio::try_join!(
         lier!(
             sqlx::query_as::<_, Participant>(&sql_participants),
             plie,
             depuis,
             portee,
-            &vide
-        )
-        .fetch_all(db),
-        lier!(
-            sqlx::query_as::<_, (i64, String, Option<String>)>(&sql_derniers),
-            plie,
-            depuis,
-            portee,
-            &signes
+            &derniers
         )
         .fetch_all(db),
         lier!(
@@ -181,14 +183,6 @@ pub async fn faits(
             depuis,
             portee,
             &borne_et_signes
-        )
-        .fetch_all(db),
-        lier!(
-            sqlx::query_as::<_, (i64, String)>(&sql_etapes),
-            plie,
-            depuis,
-            portee,
-            &def.etapes
         )
         .fetch_all(db),
         lier!(
@@ -229,7 +223,15 @@ pub async fn faits(
     // participant id → (référent, index in his list)
     let mut places: HashMap<i64, (i64, usize)> = HashMap::with_capacity(participants.len());
     let mut par_referent = ParReferent::new();
-    for (id, referent, reference, nom, prenom, entree, sortie, motif) in participants {
+    // The last before the month's start (the later ones come with the month's).
+    let avant = |le: &Option<String>| {
+        le.as_deref()
+            .filter(|le| *le < borne.as_str())
+            .and_then(paris)
+    };
+    for (id, referent, reference, nom, prenom, entree, sortie, motif, entretien, atelier, fiche) in
+        participants
+    {
         let liste = par_referent.entry(referent).or_default();
         places.insert(id, (referent, liste.len()));
         liste.push(Faits {
@@ -239,6 +241,11 @@ pub async fn faits(
             date_entree: jour(&entree),
             date_sortie: jour(&sortie),
             motif_sortie: motif,
+            entretiens: avant(&entretien).into_iter().collect(),
+            etapes: avant(&atelier)
+                .into_iter()
+                .chain(fiche.as_deref().and_then(paris))
+                .collect(),
             ..Faits::default()
         });
     }
@@ -255,11 +262,7 @@ pub async fn faits(
             place(&mut par_referent, &places, $id)
         };
     }
-    // The last before the month's start (the later ones come with the month's).
-    let avant = derniers
-        .into_iter()
-        .filter(|(_, _, le)| le.as_deref().is_some_and(|le| le < borne.as_str()));
-    for (id, workflow, signe_le) in avant.chain(du_mois) {
+    for (id, workflow, signe_le) in du_mois {
         let (Some(f), Some(d)) = (de!(id), signe_le.as_deref().and_then(paris)) else {
             continue;
         };
@@ -267,11 +270,6 @@ pub async fn faits(
             f.entretiens.push(d);
         }
         if def.ateliers.contains(&workflow) {
-            f.etapes.push(d);
-        }
-    }
-    for (id, cree_le) in etapes {
-        if let (Some(f), Some(d)) = (de!(id), paris(&cree_le)) {
             f.etapes.push(d);
         }
     }
