@@ -1,9 +1,57 @@
 //! The PLIE's frame: the PLIE itself, its FSE opérations, the Départements it sends bilans to.
 
 use super::{jour, Lu, Pool};
-use crate::operations::Programme;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The programme that co-funds an opération: it sets the FSE mention its documents carry and
+/// how long its pieces are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Programme {
+    /// PON « Emploi et Inclusion » 2014-2020.
+    #[serde(rename = "pon-2014-2020")]
+    Pon20142020,
+    /// FSE+ 2021-2027.
+    #[serde(rename = "fse-plus-2021-2027")]
+    FsePlus20212027,
+    /// No European co-funding: no FSE block on its documents.
+    #[serde(rename = "aucun")]
+    Aucun,
+}
+
+impl Programme {
+    pub fn parse(s: &str) -> Option<Programme> {
+        match s {
+            "pon-2014-2020" => Some(Self::Pon20142020),
+            "fse-plus-2021-2027" => Some(Self::FsePlus20212027),
+            "aucun" => Some(Self::Aucun),
+            _ => None,
+        }
+    }
+
+    /// As stored, and as the templates choose their FSE block by.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pon20142020 => "pon-2014-2020",
+            Self::FsePlus20212027 => "fse-plus-2021-2027",
+            Self::Aucun => "aucun",
+        }
+    }
+}
+
+/// A stored programme parafe does not know: a corrupted row, never read as another programme.
+#[derive(Debug, thiserror::Error)]
+#[error("programme d'opération inconnu « {0} » dans la base : ligne altérée ou écrite par une autre version de parafe")]
+pub struct ProgrammeInconnu(pub String);
+
+/// How a row's programme is read (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Programme {
+    type Error = ProgrammeInconnu;
+
+    fn try_from(code: String) -> Result<Programme, ProgrammeInconnu> {
+        Programme::parse(&code).ok_or(ProgrammeInconnu(code))
+    }
+}
 
 /// An FSE opération as the PLIE records it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
