@@ -2080,16 +2080,10 @@ fn une_feuille_de_commission_signee_par_ses_membres_porte_ses_decisions_jusqu_au
         assert_eq!(status, StatusCode::OK, "rang {rang} : {v}");
     }
     // Sealed, filed, then sent to the coordinateurs (the workflow's recipients).
-    let fini = service.attendre_etat(&coordinateur, &reference, "delivre");
-    let scelle = fini["document"]["sha256_scelle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    service.attendre_outbox_vide(&coordinateur);
+    let pdf = service.pdf_scelle(&coordinateur, &reference, "delivre");
+    let scelle = sha256_hex(&pdf);
 
     // The sealed sheet: each member's line signed, the decisions, the président's block.
-    let pdf = service.pdf(&coordinateur, &reference);
-    assert_eq!(sha256_hex(&pdf), scelle);
     let chemin = dir.path().join("commission.pdf");
     std::fs::write(&chemin, &pdf).unwrap();
     let texte = pdf_text(&chemin);

@@ -507,6 +507,20 @@ impl Service {
             .to_vec()
     }
 
+    /// The document once it reached `etat` and the outbox is empty: its sealed PDF, checked
+    /// against the SHA-256 the API gives for the sealed version.
+    pub fn pdf_scelle(&self, jeton: &str, reference: &str, etat: &str) -> Vec<u8> {
+        let fini = self.attendre_etat(jeton, reference, etat);
+        let scelle = fini["document"]["sha256_scelle"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.attendre_outbox_vide(jeton);
+        let pdf = self.pdf(jeton, reference);
+        assert_eq!(crate::support::sha256_hex(&pdf), scelle);
+        pdf
+    }
+
     pub fn importer(&self, jeton: &str, csv: &str) -> (StatusCode, Value) {
         let reponse = self
             .client

@@ -136,14 +136,8 @@ fn une_feuille_de_temps_signee_par_le_salarie_puis_son_responsable_va_jusqu_au_p
     assert_eq!(status, StatusCode::OK, "{v}");
 
     // Sealed, filed, sent to both.
-    let fini = service.attendre_etat(&coordinateur, &reference, "delivre");
-    let scelle = fini["document"]["sha256_scelle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    service.attendre_outbox_vide(&coordinateur);
-    let pdf = service.pdf(&coordinateur, &reference);
-    assert_eq!(sha256_hex(&pdf), scelle);
+    let pdf = service.pdf_scelle(&coordinateur, &reference, "delivre");
+    let scelle = sha256_hex(&pdf);
     let chemin = dir.path().join("feuille-temps.pdf");
     std::fs::write(&chemin, &pdf).unwrap();
     let sceau = text(&tool("pdfsig", &["-nocert", &chemin.to_string_lossy()]).stdout);
