@@ -13,14 +13,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-const AU: &str = "2025-06-18T08:00:00Z";
-const REFERENT: &str = "t.garnier@plie.fr";
+pub(crate) const AU: &str = "2025-06-18T08:00:00Z";
+pub(crate) const REFERENT: &str = "t.garnier@plie.fr";
 const AUTRE: &str = "a.martin@plie.fr";
-const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie\n";
+pub(crate) const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie\n";
 
 /// A line of the parcours software's extraction for Thomas Garnier's portfolio (or another
 /// référent's), in opération 202500417.
-fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> String {
+pub(crate) fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> String {
     let motif = if sortie.is_empty() { "" } else { "Emploi CDI" };
     let (nom_ref, prenom_ref) = if referent == REFERENT {
         ("Garnier", "Thomas")
@@ -33,15 +33,15 @@ fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> Str
     )
 }
 
-fn valeur(v: &str) -> Value {
+pub(crate) fn valeur(v: &str) -> Value {
     json!({ "valeur": v })
 }
 
-const NSP: &str = "ne_se_prononce_pas";
+pub(crate) const NSP: &str = "ne_se_prononce_pas";
 
 /// Entry answers a référent types on 5 March 2025: what the record prefills (names, birth
 /// date, commune, phone, e-mail) left out.
-fn entree() -> BTreeMap<&'static str, Value> {
+pub(crate) fn entree() -> BTreeMap<&'static str, Value> {
     BTreeMap::from([
         ("sexe", valeur("femme")),
         ("commune_naissance", valeur("34400 Lunel")),
@@ -69,11 +69,11 @@ fn sortie(le: &str) -> BTreeMap<&'static str, Value> {
     ])
 }
 
-fn corps(reponses: &BTreeMap<&str, Value>) -> Value {
+pub(crate) fn corps(reponses: &BTreeMap<&str, Value>) -> Value {
     json!({ "reponses": reponses })
 }
 
-fn chemin(participant: &str, moment: &str) -> String {
+pub(crate) fn chemin(participant: &str, moment: &str) -> String {
     format!("/api/participants/{participant}/questionnaire/{moment}")
 }
 
@@ -93,7 +93,7 @@ fn service_du_jour(dir: &tempfile::TempDir, csv: &str) -> (Service, String) {
 }
 
 /// Participant refs by the parcours software's identifier, as the référent lists them.
-fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
+pub(crate) fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
     let v = service.ok("GET", "/api/participants", jeton, None);
     v["participants"]
         .as_array()
@@ -554,18 +554,25 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
     );
 }
 
-#[test]
-fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
-    let dir = tempfile::tempdir().unwrap();
+/// The service on 18 June 2025 with a real SMTP server (staff choose their password by mail):
+/// `reglages` adds to its configuration.
+pub(crate) fn service_et_courriels(dir: &tempfile::TempDir, reglages: Reglages) -> (Service, Smtp) {
     let smtp = Smtp::start(&dir.path().join("smtp"));
     let service = Service::lancer(
         &dir.path().join("data"),
         Reglages {
             smtp: Some(smtp.port),
             horloge: Some(AU),
-            ..Reglages::default()
+            ..reglages
         },
     );
+    (service, smtp)
+}
+
+#[test]
+fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, smtp) = service_et_courriels(&dir, Reglages::default());
     let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
     let csv = [
         ligne("Q-001", "Benali", REFERENT, "03/03/2025", ""),
