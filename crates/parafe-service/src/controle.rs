@@ -687,8 +687,10 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
             })
         })
     };
+    let lit = crate::documents::lecture_des_modeles(app, acteur);
     let piece_retenue = |piece: &Piece| {
-        piece
+        (!piece.est_document() || lit(&piece.genre))
+            && piece
             .date
             .or(piece.depose_le)
             .is_some_and(|d| periode.contient(d))

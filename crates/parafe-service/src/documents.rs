@@ -498,7 +498,7 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         acteur.portefeuille(),
     )
     .await?
-    .filter(|d| lit_le_modele(app, acteur, &d.modele))
+    .filter(|d| lecture_des_modeles(app, acteur)(&d.modele))
     .ok_or_else(|| {
         Erreur::Introuvable(format!(
             "aucun document « {reference} » dans votre portefeuille"
@@ -506,14 +506,17 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     })
 }
 
-/// Whether the caller reads documents of this template. An assistant reads no sensitive answer
-/// of a questionnaire, so none of the templates the PLIE's catalogue keeps out of packs as
-/// sensitive (`modeles_sensibles`: the questionnaire's PDF); an unreadable catalogue reads as
-/// sensitive.
-fn lit_le_modele(app: &App, acteur: &Acteur, modele: &str) -> bool {
-    acteur.peut_modifier()
-        || crate::justificatif::Catalogue::charger(&app.config.data_dir, &acteur.plie)
-            .is_ok_and(|c| !c.est_sensible(modele))
+/// Which templates the caller reads documents of. An assistant reads no sensitive answer of a
+/// questionnaire, so none of the templates the PLIE's catalogue keeps out of packs as sensitive
+/// (`modeles_sensibles`: the questionnaire's PDF); an unreadable catalogue reads as sensitive.
+/// The catalogue is read once for a whole list.
+pub fn lecture_des_modeles(app: &App, acteur: &Acteur) -> impl Fn(&str) -> bool {
+    let catalogue = (!acteur.peut_modifier())
+        .then(|| crate::justificatif::Catalogue::charger(&app.config.data_dir, &acteur.plie).ok());
+    move |modele| match &catalogue {
+        None => true,
+        Some(c) => c.as_ref().is_some_and(|c| !c.est_sensible(modele)),
+    }
 }
 
 /// Refuses an assistant what only the other roles do to documents ([`Acteur::peut_modifier`]).
@@ -792,14 +795,17 @@ pub async fn lister(
     acteur: &Acteur,
     filtre: &docs::Filtre,
 ) -> Result<Vec<Document>, Erreur> {
-    Ok(docs::liste(
+    let mut documents = docs::liste(
         &app.db,
         acteur.plie.as_str(),
         acteur.portefeuille(),
         filtre,
         1000,
     )
-    .await?)
+    .await?;
+    let lit = lecture_des_modeles(app, acteur);
+    documents.retain(|d| lit(&d.modele));
+    Ok(documents)
 }
 
 /// A document of the caller's reach with its signers.

@@ -55,14 +55,7 @@ pub async fn avec_documents(
         participant: Some(reference.to_owned()),
         ..Default::default()
     };
-    let documents = docs::liste(
-        &app.db,
-        acteur.plie.as_str(),
-        acteur.portefeuille(),
-        &filtre,
-        1000,
-    )
-    .await?;
+    let documents = crate::documents::lister(app, acteur, &filtre).await?;
     let bilans = crate::db::bilans::du_participant(&app.db, p.id).await?;
     Ok((p, documents, bilans))
 }
