@@ -25,7 +25,8 @@ pub struct DeposerArgs {
     pub nom: Option<String>,
     #[arg(long)]
     pub operation: String,
-    /// Participant (identifiant pseudonyme) ; sans lui, la pièce est celle de l'opération.
+    /// Participant (référence pseudonyme ou identifiant du logiciel de parcours) ; sans lui,
+    /// la pièce est celle de l'opération.
     #[arg(long)]
     pub participant: Option<String>,
     /// Type de justificatif du catalogue (bulletin-salaire, kbis, photo-affiche-fse…).
@@ -50,6 +51,7 @@ pub struct DeposerArgs {
 pub struct EtatArgs {
     #[arg(long)]
     pub operation: String,
+    /// Un seul participant : sa référence pseudonyme ou son identifiant du logiciel de parcours.
     #[arg(long)]
     pub participant: Option<String>,
     #[arg(long)]

@@ -23,7 +23,8 @@ pub struct PackArgs {
     /// Dernier jour de la période, inclus (AAAA-MM-JJ).
     #[arg(long)]
     pub to: NaiveDate,
-    /// Un seul participant (identifiant pseudonyme).
+    /// Un seul participant : sa référence pseudonyme ou son identifiant dans le logiciel de
+    /// parcours (celui de l'extraction UP Viesion).
     #[arg(long)]
     pub participant: Option<String>,
     /// PLIE de l'opération (facultatif quand la base n'en compte qu'un).

@@ -298,3 +298,15 @@ export async function activerParOubli(service, page, email) {
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   await connecter(page, email);
 }
+
+/// Sur la tablette du kiosque : la personne touche son bouton (son nom, ou le bouton lui-même),
+/// trace sa signature au doigt, consent et signe ; la liste revient.
+export async function signerSurLaTablette(page, bouton, graine) {
+  const cible = typeof bouton === "string" ? page.locator("button.present", { hasText: bouton }) : bouton;
+  await cible.click();
+  await page.locator("#panneau").waitFor({ state: "visible" });
+  await tracerDoigt(page, "#pad", graine);
+  await page.check("#consentement");
+  await page.click("#signer");
+  await page.locator("#liste").waitFor({ state: "visible" });
+}

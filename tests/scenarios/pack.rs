@@ -724,8 +724,9 @@ fn le_pack_d_une_operation_realiste_se_verifie_avec_et_sans_parafe() {
         "{texte}"
     );
     assert!(texte.contains("Pièces manquantes ou en retard"));
+    // Named by the parcours identifier beside the pseudonym.
     assert!(texte.contains(&format!(
-        "{} {} ({})",
+        "{} {} (UP-{SANS_PREUVE}, {})",
         sans.nom.to_uppercase(),
         sans.prenom,
         sans.reference
@@ -1840,7 +1841,7 @@ pub(crate) fn pack_http(
 
 #[test]
 fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_presents() {
-    use crate::service::{participant_ref, signature, Plie, EXTRACTION};
+    use crate::service::{participant_ref, signature, Plie};
     use reqwest::StatusCode;
     let Plie {
         dir,
@@ -1855,12 +1856,10 @@ fn une_feuille_d_atelier_signee_au_kiosque_appartient_aux_operations_de_ses_pres
         "P-2025-0420;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;m.lefort@plie.fr;Lefort;Marion;202500417;CCAS Montpellier;;10/02/2025;Non;;;",
         "P-2026-0007;Monsieur;Leroy;Hugo;21/06/1995;;;34400;Lunel;34;m.lefort@plie.fr;Lefort;Marion;202600001;;;01/09/2025;Non;;;",
     ];
-    let csv = format!(
-        "{}\n{}\n",
-        EXTRACTION.lines().next().unwrap(),
-        lignes.join("\n")
+    assert_eq!(
+        service.importer_lignes(&coordinateur, &lignes).0,
+        StatusCode::OK
     );
-    assert_eq!(service.importer(&coordinateur, &csv).0, StatusCode::OK);
     let lefort = service.compte("m.lefort@plie.fr", "referent", Some("plie-test"));
     let samira = participant_ref(&service, &referent, "Benali");
     let karim = participant_ref(&service, &referent, "Durand");
@@ -2365,4 +2364,217 @@ fn en_grappe_versions_et_packs_survivent_a_la_perte_du_dossier_de_donnees() {
     let _ = c.kill();
     let _ = c.wait();
     drop(moto);
+}
+
+/// Issue 20, people told apart: two « Jean MARTIN » of the same opération at one workshop. The
+/// kiosk tells their lines apart by the year of birth (the PLIE's default), or by the parcours
+/// identifier once the PLIE prefers it; each signs his own line; the pack's index and manifest
+/// give each pseudonym beside the parcours identifier a controller matches against the
+/// extraction; `parafe pack --participant` takes that identifier too.
+#[test]
+fn deux_homonymes_signent_chacun_leur_ligne_et_le_pack_les_nomme_par_leur_identifiant() {
+    use crate::service::{signature, Plie};
+    use reqwest::StatusCode;
+    let Plie {
+        dir,
+        smtp,
+        service,
+        coordinateur,
+        referent,
+        ..
+    } = Plie::pret(None);
+    let lignes = [
+        "P-HOM-1;Monsieur;Martin;Jean;17/05/1985;;;34400;Lunel;34;t.garnier@plie.fr;Garnier;Thomas;202500417;;;10/02/2025;Non;;;",
+        "P-HOM-2;Monsieur;MARTIN;Jean;02/11/1992;;;34400;Lunel;34;t.garnier@plie.fr;Garnier;Thomas;202500417;;;03/03/2025;Non;;;",
+    ];
+    assert_eq!(
+        service.importer_lignes(&coordinateur, &lignes).0,
+        StatusCode::OK
+    );
+
+    // The référent's list: only the homonyms carry a year, never their full birth date.
+    let garnier = service.connecter(&smtp, "t.garnier@plie.fr");
+    let (_, liste) = garnier.get("/accueil");
+    assert!(
+        liste.contains("né(e) en 1985")
+            && liste.contains("né(e) en 1992")
+            && !liste.contains("né(e) en 1988")
+            && !liste.contains("17/05/1985"),
+        "{liste}"
+    );
+    // So does his « à faire » list, a line per action.
+    let (_, a_faire) = garnier.get("/a-faire");
+    assert!(
+        a_faire.contains("né(e) en 1985") && a_faire.contains("né(e) en 1992"),
+        "{a_faire}"
+    );
+
+    let tablette = service.connecter(&smtp, "coord@plie.fr");
+    let f = tablette.ouvrir_atelier(
+        "Atelier « Mon projet professionnel »",
+        "2025-10-15",
+        &["P-HOM-2", "P-HOM-1"],
+    );
+    let noms: Vec<&str> = f
+        .signataires
+        .iter()
+        .filter(|s| s["role"] == "participant")
+        .filter_map(|s| s["nom"].as_str())
+        .collect();
+    assert_eq!(
+        noms,
+        ["Jean MARTIN · né(e) en 1992", "Jean MARTIN · né(e) en 1985"]
+    );
+    // The one born in 1985 signs first: his line is signed, the other's still waits.
+    let aine = "Jean MARTIN · né(e) en 1985";
+    let cadet = "Jean MARTIN · né(e) en 1992";
+    let (status, v) = tablette.signer(&f, "aine", json!({ "signataire": f.id(aine) }));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let apres = tablette.feuille(&f.kiosque);
+    let etat = |nom: &str| {
+        apres
+            .signataires
+            .iter()
+            .find(|s| s["nom"] == nom)
+            .map(|s| s["etat"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (etat(aine), etat(cadet)),
+        (json!("signe"), json!("attente"))
+    );
+    // The PLIE prefers the parcours identifier: the same lines, told apart by it.
+    assert_eq!(
+        service
+            .appel(
+                "PUT",
+                "/api/plie/homonymes",
+                &referent,
+                Some(&json!({ "homonymes": "identifiant" }))
+            )
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, v) = service.appel(
+        "PUT",
+        "/api/plie/homonymes",
+        &coordinateur,
+        Some(&json!({ "homonymes": "prenom" })),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    service.ok(
+        "PUT",
+        "/api/plie/homonymes",
+        &coordinateur,
+        Some(&json!({ "homonymes": "identifiant" })),
+    );
+    let f = tablette.feuille(&f.kiosque);
+    let (status, v) = tablette.signer(
+        &f,
+        "cadet",
+        json!({ "signataire": f.id("Jean MARTIN · P-HOM-2") }),
+    );
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = tablette.cloturer(&f, "cloture", signature(&f.version));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let fini = service.attendre_etat(&coordinateur, &f.document, "depose");
+    let scelle = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    service.attendre_outbox_vide(&coordinateur);
+
+    // The pack of the opération: both in the index and the manifest, each with his identifier.
+    let zip = dir.path().join("pack.zip");
+    let entrees = pack_http(
+        &service,
+        &coordinateur,
+        &json!({ "operation": "202500417", "du": "2025-01-01", "au": "2025-12-31" }),
+        &zip,
+    );
+    let feuille = entrees
+        .iter()
+        .find(|(_, octets)| sha256_hex(octets) == scelle)
+        .expect("la feuille scellée dans le pack");
+    let pdf = dir.path().join("feuille.pdf");
+    std::fs::write(&pdf, &feuille.1).unwrap();
+    let texte = pdf_text(&pdf);
+    for identifiant in ["P-HOM-1", "P-HOM-2"] {
+        let ligne = texte
+            .lines()
+            .skip_while(|l| !l.contains(identifiant))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(ligne.contains("signé le"), "{identifiant} :\n{texte}");
+    }
+    let (_, index) = entrees.iter().find(|(n, _)| n == "index.pdf").unwrap();
+    let chemin = dir.path().join("index.pdf");
+    std::fs::write(&chemin, index).unwrap();
+    let index = pdf_text(&chemin);
+    let manifeste = manifeste_de(&entrees);
+    let participants = manifeste["participants"].as_array().unwrap();
+    for identifiant in ["P-HOM-1", "P-HOM-2"] {
+        let p = participants
+            .iter()
+            .find(|p| p["identifiant"] == identifiant)
+            .unwrap_or_else(|| panic!("{identifiant} absent du manifeste : {manifeste}"));
+        let reference = p["participant"].as_str().unwrap();
+        assert!(
+            index.contains(&format!("MARTIN Jean — {identifiant} ({reference})")),
+            "{identifiant} :\n{index}"
+        );
+        // The missing pieces name him by both too.
+        assert!(
+            manifeste["manquants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["participant"] == reference && m["identifiant"] == identifiant),
+            "{manifeste}"
+        );
+    }
+    let (_, csv) = entrees.iter().find(|(n, _)| n == "manifeste.csv").unwrap();
+    assert!(
+        String::from_utf8_lossy(csv)
+            .starts_with("chemin,sha256,taille,nature,genre,participant,identifiant,date,seq\n"),
+        "en-tête du manifeste CSV"
+    );
+
+    // The command line names a participant by his parcours identifier, and says so when it
+    // knows no one by it.
+    let seul = dir.path().join("seul.zip");
+    let commande = |participant: &str, sortie: &Path| {
+        run(
+            &service.data,
+            &[
+                "pack",
+                "--operation",
+                "202500417",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-12-31",
+                "--participant",
+                participant,
+                "-o",
+                &sortie.to_string_lossy(),
+            ],
+        )
+    };
+    let (ok, out, err) = commande("P-HOM-2", &seul);
+    assert!(ok, "{out}\n{err}");
+    let manifeste = manifeste_de(&lire_zip(&seul));
+    let identifiants: Vec<&Value> = manifeste["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["identifiant"])
+        .collect();
+    assert_eq!(identifiants, [&json!("P-HOM-2")], "{manifeste}");
+    let (ok, _, err) = commande("P-HOM-9", &dir.path().join("aucun.zip"));
+    assert!(
+        !ok && err.contains("participant « P-HOM-9 » inconnu dans cette opération"),
+        "{err}"
+    );
 }

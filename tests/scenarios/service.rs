@@ -534,6 +534,12 @@ impl Service {
         (status, reponse.json().unwrap_or(Value::Null))
     }
 
+    /// Imports `lignes` of the parcours software's extraction (its header added) as `jeton`.
+    pub fn importer_lignes(&self, jeton: &str, lignes: &[&str]) -> (StatusCode, Value) {
+        let entete = EXTRACTION.lines().next().unwrap_or_default();
+        self.importer(jeton, &format!("{entete}\n{}\n", lignes.join("\n")))
+    }
+
     /// Waits until the outbox has nothing left to do.
     pub fn attendre_outbox_vide(&self, jeton: &str) {
         let debut = Instant::now();

@@ -410,6 +410,54 @@ fn capture_differee(app: &App, envoi: &Envoi) -> bool {
         })
 }
 
+/// The signers' names as the tablet shows them, in their order: attendees bearing the same name
+/// carry what tells them apart, as the PLIE prefers ([`super::participants::reperes`]), so
+/// that each taps his own line.
+pub async fn noms_affiches(
+    app: &App,
+    d: &Document,
+    signataires: &[Signataire],
+) -> Result<Vec<String>, Erreur> {
+    let mut fiches = Vec::with_capacity(signataires.len());
+    for x in signataires {
+        fiches.push(match x.participant_id {
+            Some(id) if x.role == "participant" => participants::par_id(&app.db, &d.plie, id)
+                .await?
+                .map(|p| p.fiche),
+            _ => None,
+        });
+    }
+    let attendus: Vec<(usize, super::participants::Nomme)> = signataires
+        .iter()
+        .zip(&fiches)
+        .enumerate()
+        .filter(|(_, (x, _))| x.role == "participant")
+        .map(|(i, (x, f))| {
+            let nomme = match f {
+                Some(f) => super::participants::Nomme::from(f),
+                // Someone added on the spot: his name only, as written on the sheet.
+                None => super::participants::Nomme {
+                    prenom: "",
+                    nom: &x.nom,
+                    date_naissance: None,
+                    commune: "",
+                    identifiant: "",
+                },
+            };
+            (i, nomme)
+        })
+        .collect();
+    let personnes: Vec<_> = attendus.iter().map(|(_, n)| *n).collect();
+    let reperes = super::participants::reperes_du_plie(app, &d.plie, &personnes).await?;
+    let mut noms: Vec<String> = signataires.iter().map(|x| x.nom.clone()).collect();
+    for ((i, _), repere) in attendus.iter().zip(reperes) {
+        if let (Some(nom), Some(r)) = (noms.get_mut(*i), repere) {
+            *nom = format!("{nom} · {r}");
+        }
+    }
+    Ok(noms)
+}
+
 /// The attendees' entries of a sheet's data, in the order of the attendee signers.
 fn presents_de(donnees: &Value) -> Vec<Value> {
     donnees

@@ -6,11 +6,14 @@ use super::{App, Erreur};
 use crate::auth::Acteur;
 use crate::db::bilans::Prevu;
 use crate::db::documents::{self as docs, Document};
-use crate::db::participants::{self, Participant};
+use crate::db::participants::{self, Fiche, Participant};
+use crate::db::referentiel::{self, Homonymes};
 use crate::import::{ImportError, Rapport};
 use crate::roles::RolePersonnel;
 use crate::schedule::Planification;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// The participants of the caller's reach, searched by name, first name or identifier: every
 /// word of `recherche` ([`plier`](crate::db::participants::plier)ed) somewhere in them, in any order.
@@ -28,6 +31,161 @@ pub async fn lister(
         limite,
     )
     .await?)
+}
+
+/// A person shown among others under her name (a kiosk button, a line of a list), with what may
+/// tell her apart from a homonym.
+#[derive(Debug, Clone, Copy)]
+pub struct Nomme<'a> {
+    pub prenom: &'a str,
+    pub nom: &'a str,
+    pub date_naissance: Option<NaiveDate>,
+    pub commune: &'a str,
+    /// The parcours software's identifier (empty for someone the PLIE does not know).
+    pub identifiant: &'a str,
+}
+
+impl<'a> From<&'a Fiche> for Nomme<'a> {
+    fn from(f: &'a Fiche) -> Nomme<'a> {
+        Nomme {
+            prenom: &f.prenom,
+            nom: &f.nom,
+            date_naissance: f.date_naissance,
+            commune: &f.commune,
+            identifiant: &f.identifiant_externe,
+        }
+    }
+}
+
+/// A mark of `n` of this kind, if he has one. The year of birth only: the kiosk shows it to
+/// everyone at the workshop, the full date would tell more than the need.
+fn repere(n: &Nomme, genre: Homonymes) -> Option<String> {
+    match genre {
+        Homonymes::AnneeNaissance => n.date_naissance.map(|d| format!("né(e) en {}", d.year())),
+        Homonymes::Commune => (!n.commune.trim().is_empty()).then(|| n.commune.trim().to_owned()),
+        Homonymes::Identifiant => {
+            (!n.identifiant.trim().is_empty()).then(|| n.identifiant.trim().to_owned())
+        }
+    }
+}
+
+/// What tells each person apart from the others of `personnes` who bear the same name (first
+/// and last names [`plier`](participants::plier)ed): the PLIE's preferred mark, else the next one
+/// in the order year of birth, commune, parcours identifier (round to the first) that every
+/// homonym has and no two share, else the first one each has. `None` for a name that no one else bears: a list without homonyms
+/// reads as before, and no personal data is shown where the name alone is enough (a kiosk
+/// screen is seen by the whole workshop).
+pub fn reperes(preference: Homonymes, personnes: &[Nomme]) -> Vec<Option<String>> {
+    // The preferred mark, then the ones after it in this order, round to those before.
+    let ordre = [
+        Homonymes::AnneeNaissance,
+        Homonymes::Commune,
+        Homonymes::Identifiant,
+    ];
+    let debut = ordre.iter().position(|g| *g == preference).unwrap_or(0);
+    let genres: Vec<Homonymes> = ordre.iter().cycle().skip(debut).take(3).copied().collect();
+    let mut homonymes: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, n) in personnes.iter().enumerate() {
+        homonymes
+            .entry(participants::plier(&format!("{} {}", n.prenom, n.nom)))
+            .or_default()
+            .push(i);
+    }
+    let mut sortie = vec![None; personnes.len()];
+    for groupe in homonymes.values().filter(|g| g.len() > 1) {
+        let distinctif = genres.iter().find_map(|&genre| {
+            let valeurs: Option<Vec<String>> = groupe
+                .iter()
+                .map(|&i| repere(&personnes[i], genre))
+                .collect();
+            let valeurs = valeurs?;
+            let differentes: std::collections::HashSet<String> =
+                valeurs.iter().map(|v| participants::plier(v)).collect();
+            (differentes.len() == valeurs.len()).then_some(valeurs)
+        });
+        for (k, &i) in groupe.iter().enumerate() {
+            sortie[i] = match &distinctif {
+                Some(valeurs) => valeurs.get(k).cloned(),
+                None => genres.iter().find_map(|&g| repere(&personnes[i], g)),
+            };
+        }
+    }
+    sortie
+}
+
+/// [`reperes`] by the preference of the PLIE `plie` (its setting).
+pub async fn reperes_du_plie(
+    app: &App,
+    plie: &str,
+    personnes: &[Nomme<'_>],
+) -> Result<Vec<Option<String>>, Erreur> {
+    let preference = referentiel::homonymes(&app.db, plie).await?;
+    Ok(reperes(preference, personnes))
+}
+
+/// [`reperes_du_plie`] for lines that carry a participant's reference and name only, several
+/// lines a participant (the « à faire » list): `(reference, prenom, nom)` each. Only the fiches
+/// of participants whose name another one bears are read, so a list without homonyms costs
+/// no query.
+pub async fn reperes_des_lignes(
+    app: &App,
+    acteur: &Acteur,
+    lignes: &[(&str, &str, &str)],
+) -> Result<Vec<Option<String>>, Erreur> {
+    let mut distincts: Vec<(&str, &str, &str)> = Vec::new();
+    for l in lignes {
+        if !distincts.iter().any(|d| d.0 == l.0) {
+            distincts.push(*l);
+        }
+    }
+    let mut porteurs: HashMap<String, usize> = HashMap::new();
+    for (_, prenom, nom) in &distincts {
+        *porteurs
+            .entry(participants::plier(&format!("{prenom} {nom}")))
+            .or_default() += 1;
+    }
+    let mut fiches: Vec<Option<Participant>> = Vec::with_capacity(distincts.len());
+    for (reference, prenom, nom) in &distincts {
+        let homonyme = porteurs
+            .get(&participants::plier(&format!("{prenom} {nom}")))
+            .is_some_and(|n| *n > 1);
+        fiches.push(match homonyme {
+            true => {
+                participants::a_portee(
+                    &app.db,
+                    acteur.plie.as_str(),
+                    acteur.portefeuille(),
+                    reference,
+                )
+                .await?
+            }
+            false => None,
+        });
+    }
+    let personnes: Vec<Nomme> = distincts
+        .iter()
+        .zip(&fiches)
+        .map(|((_, prenom, nom), f)| match f {
+            Some(p) => Nomme::from(&p.fiche),
+            None => Nomme {
+                prenom,
+                nom,
+                date_naissance: None,
+                commune: "",
+                identifiant: "",
+            },
+        })
+        .collect();
+    let reperes = reperes_du_plie(app, acteur.plie.as_str(), &personnes).await?;
+    Ok(lignes
+        .iter()
+        .map(|l| {
+            distincts
+                .iter()
+                .position(|d| d.0 == l.0)
+                .and_then(|i| reperes.get(i).cloned().flatten())
+        })
+        .collect())
 }
 
 /// A participant within the caller's reach ([`participants::a_portee`]: his reference or the
@@ -131,4 +289,74 @@ pub async fn importer(app: &App, acteur: &Acteur, texte: &str) -> Result<Rapport
         .into());
     }
     crate::import::importer_et_planifier(app, acteur.plie.as_str(), texte).await
+}
+
+#[cfg(test)]
+mod essais {
+    use super::{reperes, Homonymes, Nomme};
+    use chrono::NaiveDate;
+
+    fn jean<'a>(annee: Option<i32>, commune: &'a str, identifiant: &'a str) -> Nomme<'a> {
+        Nomme {
+            prenom: "Jean",
+            nom: "MARTIN",
+            date_naissance: annee.and_then(|a| NaiveDate::from_ymd_opt(a, 5, 17)),
+            commune,
+            identifiant,
+        }
+    }
+
+    #[test]
+    fn les_homonymes_seuls_portent_un_repere() {
+        let autre = Nomme {
+            prenom: "Awa",
+            nom: "N'DIAYE",
+            ..jean(Some(1990), "Lunel", "P-3")
+        };
+        let liste = [
+            jean(Some(1985), "Lunel", "P-1"),
+            autre,
+            Nomme {
+                nom: "Martin",
+                ..jean(Some(1992), "Lunel", "P-2")
+            },
+        ];
+        assert_eq!(
+            reperes(Homonymes::AnneeNaissance, &liste),
+            [
+                Some("né(e) en 1985".into()),
+                None,
+                Some("né(e) en 1992".into())
+            ]
+        );
+        assert_eq!(
+            reperes(Homonymes::Identifiant, &liste),
+            [Some("P-1".into()), None, Some("P-2".into())]
+        );
+        // Same commune: the next mark that tells them apart.
+        assert_eq!(
+            reperes(Homonymes::Commune, &liste),
+            [Some("P-1".into()), None, Some("P-2".into())]
+        );
+    }
+
+    #[test]
+    fn une_annee_absente_ou_partagee_passe_au_repere_suivant() {
+        let liste = [
+            jean(None, "Lunel", "P-1"),
+            jean(Some(1985), "Mauguio", "P-2"),
+        ];
+        assert_eq!(
+            reperes(Homonymes::AnneeNaissance, &liste),
+            [Some("Lunel".into()), Some("Mauguio".into())]
+        );
+        let liste = [
+            jean(Some(1985), "Lunel", "P-1"),
+            jean(Some(1985), "lunel", "P-2"),
+        ];
+        assert_eq!(
+            reperes(Homonymes::AnneeNaissance, &liste),
+            [Some("P-1".into()), Some("P-2".into())]
+        );
+    }
 }

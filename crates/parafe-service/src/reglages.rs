@@ -89,3 +89,21 @@ pub async fn enregistrer_fiche_plie(
     crate::db::referentiel::changer_fiche(&app.db, acteur.plie.as_str(), fiche).await?;
     Ok(())
 }
+
+/// What the PLIE prefers to tell homonyms apart by, as a coordinateur chooses it:
+/// `annee_naissance`, `commune` or `identifiant` (see `participants::reperes`).
+pub async fn enregistrer_homonymes(
+    app: &App,
+    acteur: &Acteur,
+    choix: &str,
+) -> Result<referentiel::Homonymes, Erreur> {
+    reglage_permis(acteur)?;
+    let choix = referentiel::Homonymes::try_from(choix.to_owned()).map_err(|_| {
+        Erreur::invalide(
+            "homonymes",
+            format!("« {choix} » : annee_naissance, commune ou identifiant attendu"),
+        )
+    })?;
+    referentiel::changer_homonymes(&app.db, acteur.plie.as_str(), choix).await?;
+    Ok(choix)
+}

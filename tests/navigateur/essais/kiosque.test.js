@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerDoigt, attendre, pagesAffichees,
+  Service, navigateur, installer, activerParOubli, nouvellePage, capture, tracerDoigt, attendre, pagesAffichees, signerSurLaTablette,
   TABLETTE, TABLETTE_PAYSAGE, BUREAU, MOT_DE_PASSE,
 } from "../outils.js";
 
@@ -40,15 +40,6 @@ after(async () => {
   if (chrome) await chrome.close();
   if (service) await service.fermer();
 });
-
-async function signerSurLaTablette(page, nom, graine) {
-  await page.locator("button.present", { hasText: nom }).click();
-  await page.locator("#panneau").waitFor({ state: "visible" });
-  await tracerDoigt(page, "#pad", graine);
-  await page.check("#consentement");
-  await page.click("#signer");
-  await page.locator("#liste").waitFor({ state: "visible" });
-}
 
 test("atelier collectif : 8 présents signent à tour de rôle, l'animatrice clôt, une feuille scellée à 9 signatures", async () => {
   const tablette = await chrome.newContext(TABLETTE_PAYSAGE);

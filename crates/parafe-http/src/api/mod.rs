@@ -65,6 +65,7 @@ pub fn routes() -> Router<App> {
         )
         .route("/api/operations/{code}", put(modifier_operation))
         .route("/api/plie", put(fiche_plie))
+        .route("/api/plie/homonymes", put(homonymes))
         .route(
             "/api/signature/{jeton}",
             get(ouvrir_lien).post(signer_par_lien),
@@ -455,6 +456,20 @@ async fn fiche_plie(
 ) -> Reponse<Json<Value>> {
     reglages::enregistrer_fiche_plie(&app, &acteur, &fiche).await?;
     Ok(Json(json!({ "plie": fiche })))
+}
+
+/// `{"homonymes": "commune"}`: what the PLIE's screens show beside two identical names.
+async fn homonymes(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Corps(choix): Corps<Value>,
+) -> Reponse<Json<Value>> {
+    let choix = choix
+        .get("homonymes")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let choix = reglages::enregistrer_homonymes(&app, &acteur, choix).await?;
+    Ok(Json(json!({ "homonymes": choix })))
 }
 
 async fn ouvrir_lien(State(app): State<App>, Path(jeton): Path<String>) -> Reponse<Json<Value>> {

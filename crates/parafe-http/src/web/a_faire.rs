@@ -22,7 +22,14 @@ async fn a_faire(State(app): State<App>, Connecte(s): Connecte) -> Page {
     let corps = match s.acteur.role {
         RolePersonnel::Referent => {
             let (jour, lignes) = a_faire::liste(&app, &s.acteur).await.map_err(erreur)?;
-            liste(&s, jour, &lignes)
+            let noms: Vec<(&str, &str, &str)> = lignes
+                .iter()
+                .map(|e| (e.participant.as_str(), e.prenom.as_str(), e.nom.as_str()))
+                .collect();
+            let reperes = parafe_service::participants::reperes_des_lignes(&app, &s.acteur, &noms)
+                .await
+                .map_err(erreur)?;
+            liste(&s, jour, &lignes, &reperes)
         }
         RolePersonnel::Coordinateur | RolePersonnel::Admin => {
             let (jour, charges) = a_faire::charges(&app, &s.acteur).await.map_err(erreur)?;
@@ -48,13 +55,19 @@ fn bouton(s: &Session, e: &Echeance) -> Markup {
     }
 }
 
-fn liste(s: &Session, jour: chrono::NaiveDate, lignes: &[Echeance]) -> Markup {
+/// `reperes`: what tells each line's participant from a homonym, line by line.
+fn liste(
+    s: &Session,
+    jour: chrono::NaiveDate,
+    lignes: &[Echeance],
+    reperes: &[Option<String>],
+) -> Markup {
     let groupes = [Urgence::EnRetard, Urgence::CetteSemaine, Urgence::AVenir];
     html! {
         h1 { "À faire" }
         p { "Au " (gabarit::date(jour)) " : " (lignes.len()) " action" @if lignes.len() > 1 { "s" } " pour votre portefeuille." }
         @for u in groupes {
-            @let du_groupe: Vec<&Echeance> = lignes.iter().filter(|e| e.urgence == u).collect();
+            @let du_groupe: Vec<(&Echeance, &Option<String>)> = lignes.iter().zip(reperes).filter(|(e, _)| e.urgence == u).collect();
             @let id = match u { Urgence::EnRetard => "en-retard", Urgence::CetteSemaine => "cette-semaine", Urgence::AVenir => "a-venir" };
             section.carte.a-faire.attention[u == Urgence::EnRetard] aria-labelledby=(id) data-urgence=(id) {
                 h2 id=(id) { (u.libelle()) " (" (du_groupe.len()) ")" }
@@ -65,10 +78,13 @@ fn liste(s: &Session, jour: chrono::NaiveDate, lignes: &[Echeance]) -> Markup {
                         table {
                             thead { tr { th scope="col" { "Échéance" } th scope="col" { "Participant" } th scope="col" { "Action" } th scope="col" { span.visuellement-cache { "Faire" } } } }
                             tbody {
-                                @for e in du_groupe {
+                                @for (e, repere) in du_groupe {
                                     tr data-participant=(e.participant) data-action=(serde_json::to_value(e.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) data-echeance=(e.echeance.to_string()) {
                                         td { (gabarit::date(e.echeance)) }
-                                        th scope="row" { a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) } }
+                                        th scope="row" {
+                                            a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) }
+                                            @if let Some(r) = repere { span.aide { " · " (r) } }
+                                        }
                                         td { (e.libelle) }
                                         td { (bouton(s, e)) }
                                     }

@@ -105,6 +105,11 @@ async fn accueil(
     )
     .await
     .map_err(erreur)?;
+    let noms: Vec<parafe_service::participants::Nomme> =
+        liste.iter().map(|p| (&p.fiche).into()).collect();
+    let reperes = parafe_service::participants::reperes_du_plie(&app, a.plie.as_str(), &noms)
+        .await
+        .map_err(erreur)?;
     let titre = if a.portefeuille().is_some() {
         "Mes participants"
     } else {
@@ -148,9 +153,12 @@ async fn accueil(
                     caption.visuellement-cache { (titre) }
                     thead { tr { th scope="col" { "Nom" } th scope="col" { "Identifiant" } th scope="col" { "Commune" } th scope="col" { "Entrée" } th scope="col" { "Situation" } } }
                     tbody {
-                        @for p in &liste {
+                        @for (p, repere) in liste.iter().zip(&reperes) {
                             tr {
-                                th scope="row" { a href=(format!("/participants/{}", p.reference)) { (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
+                                th scope="row" {
+                                    a href=(format!("/participants/{}", p.reference)) { (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) }
+                                    @if let Some(r) = repere { span.aide { " · " (r) } }
+                                }
                                 td { (p.fiche.identifiant_externe) }
                                 td { (p.fiche.commune) }
                                 td { (p.fiche.date_entree.map(gabarit::date).unwrap_or_default()) }

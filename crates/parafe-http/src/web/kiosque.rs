@@ -239,6 +239,9 @@ async fn kiosque_page(
     let signataires = signataires::du_document(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
+    let noms = kiosque::noms_affiches(&app, &d, &signataires)
+        .await
+        .map_err(erreur)?;
     let nb_pages = match &d.sha256_rendu {
         Some(sha) => super::apercu::nombre_de_pages(&app, sha)
             .await
@@ -265,13 +268,14 @@ async fn kiosque_page(
         "version": d.sha256_rendu,
         "csrf": s.csrf,
         "collectif": collectif,
-        "signataires": signataires.iter().map(|x| json!({ "id": x.id, "rang": x.rang, "nom": x.nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),
+        "signataires": signataires.iter().zip(&noms).map(|(x, nom)| json!({ "id": x.id, "rang": x.rang, "nom": nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),
     });
     let donnees_json = etat_initial.to_string().replace('<', "\\u003c");
     // Who may still sign on a phone: the attendees who have not signed.
     let attendus = signataires
         .iter()
-        .filter(|x| x.role == "participant" && x.etat == EtatSignataire::Attente);
+        .zip(&noms)
+        .filter(|(x, _)| x.role == "participant" && x.etat == EtatSignataire::Attente);
     let corps = html! {
         (DOCTYPE)
         html lang="fr" {
@@ -296,10 +300,10 @@ async fn kiosque_page(
                     section #liste aria-labelledby="titre-liste" {
                         h2 #titre-liste { "Touchez votre nom pour signer" }
                         ul.presents #presents {
-                            @for x in signataires.iter().filter(|x| x.role == "participant") {
+                            @for (x, nom) in signataires.iter().zip(&noms).filter(|(x, _)| x.role == "participant") {
                                 li {
                                     button.present type="button" data-id=(x.id) disabled[x.etat == EtatSignataire::Signe] {
-                                        span.nom { (x.nom) }
+                                        span.nom { (nom) }
                                         span.etat { @if x.etat == EtatSignataire::Signe { "signé ✓" } @else { "à signer" } }
                                     }
                                 }
@@ -310,10 +314,10 @@ async fn kiosque_page(
                                 summary { "Signer sur son propre téléphone, sans passer la tablette" }
                                 p.aide { "Touchez le nom : la tablette montre un QR code pour cette personne seule ; elle le scanne, lit la feuille et signe sur son téléphone, puis la tablette revient ici." }
                                 ul.telephones {
-                                    @for x in attendus.clone() {
+                                    @for (x, nom) in attendus.clone() {
                                         li data-id=(x.id) {
                                             form method="post" action=(format!("/kiosque/{}/telephone/{}", k.reference, x.rang)) {
-                                                (csrf(&s)) button.secondaire type="submit" { "QR code de " (x.nom) }
+                                                (csrf(&s)) button.secondaire type="submit" { "QR code de " (nom) }
                                             }
                                         }
                                     }
@@ -404,9 +408,10 @@ async fn etat(
         let k = kiosque::lisible(&app, &s, &reference).await?;
         let d = kiosque::document(&app, &k).await?;
         let signataires = signataires::du_document(&app.db, d.id).await?;
+        let noms = kiosque::noms_affiches(&app, &d, &signataires).await?;
         Ok::<_, Erreur>(json!({
             "etat": k.etat, "document": d.reference, "etat_document": d.etat,
-            "signataires": signataires.iter().map(|x| json!({ "id": x.id, "rang": x.rang, "nom": x.nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),
+            "signataires": signataires.iter().zip(&noms).map(|(x, nom)| json!({ "id": x.id, "rang": x.rang, "nom": nom, "role": x.role, "etat": x.etat })).collect::<Vec<_>>(),
         }))
     }
     .await;

@@ -249,6 +249,35 @@ pub async fn changer_fiche(
     Ok(())
 }
 
+super::etat_stocke! {
+    /// What tells two homonyms apart where the PLIE shows names together, as it prefers
+    /// (`service::participants::reperes` falls back to the next ones when it does not).
+    Homonymes, "de repère des homonymes", {
+        AnneeNaissance = "annee_naissance",
+        Commune = "commune",
+        Identifiant = "identifiant",
+    }
+}
+
+/// What the PLIE prefers to tell homonyms apart by (its own setting; the year of birth when it
+/// set none).
+pub async fn homonymes(db: &Pool, plie: &str) -> Result<Homonymes, sqlx::Error> {
+    let choisi: Option<Homonymes> = sqlx::query_scalar("SELECT homonymes FROM plie WHERE id = $1")
+        .bind(plie)
+        .fetch_optional(db)
+        .await?;
+    Ok(choisi.unwrap_or(Homonymes::AnneeNaissance))
+}
+
+pub async fn changer_homonymes(db: &Pool, plie: &str, choix: Homonymes) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE plie SET homonymes = $1 WHERE id = $2")
+        .bind(choix.code())
+        .bind(plie)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Every PLIE of the database, by identifier.
 pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM plie ORDER BY id")

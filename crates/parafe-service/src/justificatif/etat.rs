@@ -201,7 +201,7 @@ pub async fn charger(
         .await?
         .map(OperationInfo::from)
         .ok_or_else(|| DossierError::OperationInconnue(operation.to_owned()))?;
-    let lignes = justificatifs::participants(
+    let mut lignes = justificatifs::participants(
         db,
         plie,
         op.id,
@@ -209,8 +209,15 @@ pub async fn charger(
         filtre.referent_id,
     )
     .await?;
-    if let (Some(r), true) = (&filtre.participant, lignes.is_empty()) {
-        return Err(DossierError::ParticipantInconnu(r.clone()));
+    if let Some(r) = &filtre.participant {
+        if lignes.is_empty() {
+            return Err(DossierError::ParticipantInconnu(r.clone()));
+        }
+        // An identifier that spells another's reference: the reference wins, as everywhere
+        // (`db::participants::a_portee`).
+        if lignes.len() > 1 {
+            lignes.retain(|l| &l.reference == r);
+        }
     }
     let mut participants: Vec<DossierParticipant> = Vec::with_capacity(lignes.len());
     let mut par_id = HashMap::new();

@@ -146,6 +146,7 @@ pub fn donnees(
                 "nom": p.nom,
                 "prenom": p.prenom,
                 "reference": p.reference,
+                "identifiant": p.identifiant,
                 "dossier": p.dossier,
                 "pieces": p.pieces.iter().map(|&i| fichier(&plan.entrees[i], &p.dossier)).collect::<Vec<_>>(),
                 "alertes": p.alertes,

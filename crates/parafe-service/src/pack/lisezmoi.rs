@@ -82,8 +82,9 @@ pub fn texte(c: &Contexte<'_>) -> String {
          \x20   sha256sum -c manifeste.sha256\n\
          \n\
          Chaque ligne doit finir par « OK ». manifeste.json et manifeste.csv donnent les mêmes\n\
-         empreintes, avec pour chaque pièce son type, sa date, le participant (identifiant\n\
-         pseudonyme) et l'entrée du journal qui atteste son dépôt. Le manifeste lui-même est\n\
+         empreintes, avec pour chaque pièce son type, sa date, le participant (son identifiant\n\
+         pseudonyme, puis son identifiant dans le logiciel de parcours, celui de l'extraction\n\
+         UP Viesion) et l'entrée du journal qui atteste son dépôt. Le manifeste lui-même est\n\
          horodaté :\n\
          \n\
          \x20   openssl ts -verify -data manifeste.json -in manifeste.json.tsr -token_in \\\n\

@@ -606,6 +606,10 @@ pub struct LigneManifeste {
     pub nature: String,
     pub genre: Option<String>,
     pub participant: Option<String>,
+    /// The participant's identifier in the parcours software, beside the pseudonym: what a
+    /// controller matches against the parcours extraction.
+    #[serde(default)]
+    pub identifiant: Option<String>,
     pub date: Option<String>,
     /// Journal entry that filed the piece.
     pub seq: Option<u64>,
@@ -625,9 +629,20 @@ pub struct Manifeste {
     pub catalogue: String,
     pub genere_le: String,
     pub manquants: Vec<serde_json::Value>,
+    /// Each participant of the pack: his pseudonym, his identifier in the parcours software
+    /// (what a controller matches against the parcours extraction) and his folder.
+    #[serde(default)]
+    pub participants: Vec<ParticipantManifeste>,
     pub journal: Option<JournalManifeste>,
     /// Last: the manifest is written a file a line after the rest.
     pub fichiers: Vec<LigneManifeste>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ParticipantManifeste {
+    pub participant: String,
+    pub identifiant: String,
+    pub dossier: String,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -893,6 +908,7 @@ async fn ecrire_manifestes(
             nature: e.nature.into(),
             genre: Some(e.genre.clone()),
             participant: e.participant.clone(),
+            identifiant: e.identifiant.clone(),
             date: e.date.map(|d| d.format("%Y-%m-%d").to_string()),
             seq: e.seq.map(|s| s as u64),
         },
@@ -903,6 +919,7 @@ async fn ecrire_manifestes(
             nature: nature(&w.chemin).into(),
             genre: None,
             participant: None,
+            identifiant: None,
             date: None,
             seq: None,
         },
@@ -925,6 +942,15 @@ async fn ecrire_manifestes(
             .iter()
             .map(|m| serde_json::to_value(m).unwrap_or_default())
             .collect(),
+        participants: plan
+            .participants
+            .iter()
+            .map(|p| ParticipantManifeste {
+                participant: p.reference.clone(),
+                identifiant: p.identifiant.clone(),
+                dossier: p.dossier.clone(),
+            })
+            .collect(),
         journal,
         fichiers: Vec::new(),
     };
@@ -945,7 +971,7 @@ async fn ecrire_manifestes(
     let manifeste_sha256 = json.fermer().await?;
 
     let mut csv = zip.en_flux("manifeste.csv", true).await?;
-    csv.ecrire(b"chemin,sha256,taille,nature,genre,participant,date,seq\n")
+    csv.ecrire(b"chemin,sha256,taille,nature,genre,participant,identifiant,date,seq\n")
         .await?;
     for lot in ecrits.chunks(1000) {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -961,6 +987,7 @@ async fn ecrire_manifestes(
                     &f.nature,
                     f.genre.as_deref().unwrap_or(""),
                     f.participant.as_deref().unwrap_or(""),
+                    f.identifiant.as_deref().unwrap_or(""),
                     f.date.as_deref().unwrap_or(""),
                     &f.seq.map(|s| s.to_string()).unwrap_or_default(),
                 ],

@@ -22,6 +22,9 @@ pub struct Entree {
     pub genre: String,
     pub libelle: String,
     pub participant: Option<String>,
+    /// The participant's identifier in the parcours software (UP Viesion): the one a
+    /// controller finds in the parcours extraction.
+    pub identifiant: Option<String>,
     pub date: Option<NaiveDate>,
     pub seq: Option<i64>,
 }
@@ -30,6 +33,8 @@ pub struct Entree {
 #[derive(Debug, Clone)]
 pub struct ParticipantPlan {
     pub reference: String,
+    /// The parcours software's identifier, beside the pseudonym.
+    pub identifiant: String,
     pub nom: String,
     pub prenom: String,
     pub details: Option<String>,
@@ -45,7 +50,9 @@ pub struct ParticipantPlan {
 pub struct Manque {
     /// Pseudonymous reference (`None`: the opération).
     pub participant: Option<String>,
-    /// « NOM Prénom (ref) » for the index (not in the manifest).
+    /// The parcours software's identifier of the participant.
+    pub identifiant: Option<String>,
+    /// « NOM Prénom (identifiant, ref) » for the index (not in the manifest).
     #[serde(skip)]
     pub qui: String,
     pub exigence: String,
@@ -199,13 +206,20 @@ fn details(p: &DossierParticipant, catalogue: &Catalogue) -> Option<String> {
 
 fn manques(lignes: &[Ligne], participant: Option<&DossierParticipant>) -> Vec<Manque> {
     let qui = participant.map_or("Opération".into(), |p| {
-        format!("{} {} ({})", p.nom.to_uppercase(), p.prenom, p.reference)
+        format!(
+            "{} {} ({}, {})",
+            p.nom.to_uppercase(),
+            p.prenom,
+            p.identifiant,
+            p.reference
+        )
     });
     lignes
         .iter()
         .filter(|l| l.etat.est_un_manque())
         .map(|l| Manque {
             participant: participant.map(|p| p.reference.clone()),
+            identifiant: participant.map(|p| p.identifiant.clone()),
             qui: qui.clone(),
             exigence: l.exigence.clone(),
             libelle: l.libelle.clone(),
@@ -233,7 +247,7 @@ pub fn planifier(
                        chemins: &mut Chemins,
                        piece: &Piece,
                        dir: &str,
-                       participant: Option<&str>|
+                       participant: Option<&DossierParticipant>|
      -> Option<usize> {
         let sha256 = piece.sha256.clone().filter(|_| piece.disponible)?;
         if !donnees_sensibles && catalogue.est_sensible(&piece.genre) {
@@ -261,7 +275,8 @@ pub fn planifier(
             },
             genre: piece.genre.clone(),
             libelle: piece.libelle.clone(),
-            participant: participant.map(str::to_owned),
+            participant: participant.map(|p| p.reference.clone()),
+            identifiant: participant.map(|p| p.identifiant.clone()),
             date: piece.date.or(piece.depose_le),
             seq: piece.seq,
         });
@@ -301,7 +316,7 @@ pub fn planifier(
                 .or(piece.depose_le)
                 .is_some_and(|d| periode.contient(d));
             if dans || requis.contains(&i) {
-                let ajout = ajouter(&mut plan, &mut chemins, piece, &dir, Some(&p.reference));
+                let ajout = ajouter(&mut plan, &mut chemins, piece, &dir, Some(p));
                 if let Some(e) = ajout {
                     pieces.push(e);
                 }
@@ -324,6 +339,7 @@ pub fn planifier(
         plan.manques.extend(manque);
         plan.participants.push(ParticipantPlan {
             reference: p.reference.clone(),
+            identifiant: p.identifiant.clone(),
             nom: p.nom.clone(),
             prenom: p.prenom.clone(),
             details: details(p, catalogue),
