@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const AU: &str = "2025-06-18T08:00:00Z";
-const REFERENT: &str = "t.garnier@plie.fr";
+pub(crate) const REFERENT: &str = "t.garnier@plie.fr";
 const AUTRE: &str = "a.martin@plie.fr";
-const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie\n";
+pub(crate) const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie\n";
 
 /// A line of the parcours software's extraction for Thomas Garnier's portfolio (or another
 /// référent's), in opération 202500417.
-fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> String {
+pub(crate) fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> String {
     let motif = if sortie.is_empty() { "" } else { "Emploi CDI" };
     let (nom_ref, prenom_ref) = if referent == REFERENT {
         ("Garnier", "Thomas")
@@ -33,7 +33,7 @@ fn ligne(id: &str, nom: &str, referent: &str, entree: &str, sortie: &str) -> Str
     )
 }
 
-fn valeur(v: &str) -> Value {
+pub(crate) fn valeur(v: &str) -> Value {
     json!({ "valeur": v })
 }
 
@@ -41,7 +41,7 @@ const NSP: &str = "ne_se_prononce_pas";
 
 /// Entry answers a référent types on 5 March 2025: what the record prefills (names, birth
 /// date, commune, phone, e-mail) left out.
-fn entree() -> BTreeMap<&'static str, Value> {
+pub(crate) fn entree() -> BTreeMap<&'static str, Value> {
     BTreeMap::from([
         ("sexe", valeur("femme")),
         ("commune_naissance", valeur("34400 Lunel")),
@@ -69,11 +69,11 @@ fn sortie(le: &str) -> BTreeMap<&'static str, Value> {
     ])
 }
 
-fn corps(reponses: &BTreeMap<&str, Value>) -> Value {
+pub(crate) fn corps(reponses: &BTreeMap<&str, Value>) -> Value {
     json!({ "reponses": reponses })
 }
 
-fn chemin(participant: &str, moment: &str) -> String {
+pub(crate) fn chemin(participant: &str, moment: &str) -> String {
     format!("/api/participants/{participant}/questionnaire/{moment}")
 }
 
@@ -93,7 +93,7 @@ fn service_du_jour(dir: &tempfile::TempDir, csv: &str) -> (Service, String) {
 }
 
 /// Participant refs by the parcours software's identifier, as the référent lists them.
-fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
+pub(crate) fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
     let v = service.ok("GET", "/api/participants", jeton, None);
     v["participants"]
         .as_array()
@@ -557,15 +557,7 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
 #[test]
 fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
     let dir = tempfile::tempdir().unwrap();
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let service = Service::lancer(
-        &dir.path().join("data"),
-        Reglages {
-            smtp: Some(smtp.port),
-            horloge: Some(AU),
-            ..Reglages::default()
-        },
-    );
+    let (service, smtp) = service_et_smtp(&dir, AU);
     let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
     let csv = [
         ligne("Q-001", "Benali", REFERENT, "03/03/2025", ""),
@@ -675,4 +667,156 @@ fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
     // The form's page reads the answers as the API does: both journaled (the file's states
     // and a refused form read none).
     assert_eq!(lectures(&service).len(), 2);
+}
+
+/// A line of the extraction with the columns the questionnaires prefill from.
+fn ligne_avec(id: &str, nom: &str, operation: &str, rsa: &str, colonnes: &str) -> String {
+    let l = ligne(id, nom, REFERENT, "03/03/2025", "")
+        .replace(";202500417;", &format!(";{operation};"))
+        .replace(
+            ";03/03/2025;Non;;",
+            &format!(
+                ";03/03/2025;{rsa};{};",
+                if rsa == "Oui" { "03/03/2025" } else { "" }
+            ),
+        );
+    format!("{};{colonnes}\n", l.trim_end())
+}
+
+/// The service on `horloge`, with its SMTP server.
+pub(crate) fn service_et_smtp(dir: &tempfile::TempDir, horloge: &str) -> (Service, Smtp) {
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::lancer(
+        &dir.path().join("data"),
+        Reglages {
+            smtp: Some(smtp.port),
+            horloge: Some(horloge),
+            ..Reglages::default()
+        },
+    );
+    (service, smtp)
+}
+
+#[test]
+fn le_questionnaire_d_entree_est_prerempli_par_l_extraction_et_le_referent_confirme() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, smtp) = service_et_smtp(&dir, AU);
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    let referent = service.compte(REFERENT, "referent", Some("plie-test"));
+    let assistant = service.compte("assistante@plie.fr", "assistant", Some("plie-test"));
+    // A PON 2014-2020 opération beside the FSE+ one the import creates.
+    service.ok(
+        "POST",
+        "/api/operations",
+        &coordinateur,
+        Some(&json!({
+            "numero": "201900100", "intitule": "Parcours emploi 2019-2023",
+            "programme": "pon-2014-2020", "debut": "2019-01-01", "fin": "2023-12-31",
+        })),
+    );
+    // The columns the definitions declare ([[preremplissage]]); QPV answers no question: the
+    // import does not know it.
+    let en_tete = format!(
+        "{};Niveau de formation;RQTH;Minima sociaux\n",
+        EN_TETE.trim_end()
+    );
+    let (status, v) = service.importer(
+        &coordinateur,
+        &format!(
+            "{};QPV\n{}",
+            en_tete.trim_end(),
+            ligne_avec("X-001", "Benali", "202500417", "Non", "Niveau V;Oui;;Oui")
+        ),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v.to_string().contains("QPV") && v.to_string().contains("colonne inconnue"),
+        "{v}"
+    );
+    let csv = [
+        ligne_avec("X-001", "Benali", "202500417", "Non", "Niveau V;Oui;"),
+        ligne_avec(
+            "X-002",
+            "Durand",
+            "202500417",
+            "Non",
+            " niveau iii ;non;Oui",
+        ),
+        ligne_avec("X-003", "Roux", "201900100", "Oui", "Niveau 4;;"),
+        ligne_avec("X-004", "Petit", "201900100", "Non", ";;"),
+    ]
+    .concat();
+    let (status, v) = service.importer(&coordinateur, &format!("{en_tete}{csv}"));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = refs(&service, &referent);
+
+    // Proposed from the extraction, the definition's codes; never recorded by themselves.
+    let lire = |p: &str, jeton: &str| service.ok("GET", &chemin(p, "entree"), jeton, None);
+    let v = lire(&r["X-001"], &referent);
+    assert_eq!(v["enregistre"], false, "{v}");
+    assert_eq!(v["preremplies"], json!(["handicap", "q2"]), "{v}");
+    assert_eq!(
+        v["reponses"]["q2"],
+        valeur("cite_3_4"),
+        "Niveau V : CITE 3-4"
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("oui"), "RQTH");
+    let v = lire(&r["X-002"], &referent);
+    assert_eq!(
+        v["reponses"]["q2"],
+        valeur("cite_5_8"),
+        "casse et espaces ignorés : {v}"
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("non"));
+    // The 2014-2020 questionnaire has its own codes, and a question on minima sociaux: RSA.
+    let v = lire(&r["X-003"], &referent);
+    assert_eq!(v["programme"], "pon-2014-2020");
+    assert_eq!(v["preremplies"], json!(["q2", "q4"]), "{v}");
+    assert_eq!(v["reponses"]["q2"], valeur("2c"));
+    assert_eq!(v["reponses"]["q4"], valeur("oui"));
+    assert!(v["reponses"].get("q3").is_none(), "{v}");
+    let v = lire(&r["X-004"], &referent);
+    assert_eq!(v["preremplies"], json!([]), "{v}");
+    // The assistant never sees a sensitive proposal.
+    let v = lire(&r["X-001"], &assistant);
+    assert_eq!(v["preremplies"], json!(["q2"]), "{v}");
+    assert!(v["reponses"].get("handicap").is_none(), "{v}");
+
+    // What the référent sends is what is recorded: the proposals are not filled in for him.
+    let mut sans = entree();
+    sans.remove("q2");
+    sans.remove("handicap");
+    let (champ, message) = refus(&service, &referent, &r["X-001"], "entree", &sans);
+    assert_eq!(champ, "q2", "{message}");
+    assert!(
+        message.contains("handicap") && message.contains("réponse manquante"),
+        "{message}"
+    );
+    // He checked with the participant: no recognised disability after all.
+    service.ok(
+        "PUT",
+        &chemin(&r["X-001"], "entree"),
+        &referent,
+        Some(&corps(&entree())),
+    );
+    let v = lire(&r["X-001"], &referent);
+    assert_eq!(
+        (v["enregistre"].clone(), v["preremplies"].clone()),
+        (json!(true), json!([]))
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("non"));
+
+    // The screen says which answers the extraction proposes, to confirm.
+    service.activer(&smtp, REFERENT);
+    let (status, page) = service.session(REFERENT).get(&format!(
+        "/participants/{}/questionnaire/entree",
+        r["X-002"]
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Réponses proposées par l&#39;extraction du logiciel de parcours")
+            || page.contains("Réponses proposées par l'extraction du logiciel de parcours"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"cite_5_8\" checked"), "{page}");
 }

@@ -68,7 +68,10 @@ fn liste(s: &Session, jour: chrono::NaiveDate, lignes: &[Echeance]) -> Markup {
                                 @for e in du_groupe {
                                     tr data-participant=(e.participant) data-action=(serde_json::to_value(e.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) data-echeance=(e.echeance.to_string()) {
                                         td { (gabarit::date(e.echeance)) }
-                                        th scope="row" { a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) } }
+                                        th scope="row" {
+                                            @if e.participant.is_empty() { "Vous" }
+                                            @else { a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) } }
+                                        }
                                         td { (e.libelle) }
                                         td { (bouton(s, e)) }
                                     }

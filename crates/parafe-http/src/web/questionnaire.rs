@@ -128,6 +128,19 @@ async fn ecran(
         .await
         .map_err(erreur)?;
     let vues = valeurs(&lecture.reponses);
+    // Proposed, not recorded: the référent confirms each answer with the participant.
+    let proposees: Vec<&str> = lecture
+        .preremplies
+        .iter()
+        .filter_map(|id| d.definition.question(id))
+        .map(|x| x.libelle.as_str())
+        .collect();
+    let note = (!proposees.is_empty()).then(|| {
+        format!(
+            "Réponses proposées par l'extraction du logiciel de parcours, à confirmer avec le participant avant d'enregistrer : {}",
+            proposees.join(" ; ")
+        )
+    });
     Ok(formulaire(
         &s,
         &d,
@@ -135,7 +148,10 @@ async fn ecran(
         &vues,
         &lecture.masquees,
         &BTreeMap::new(),
-        None,
+        Avis {
+            probleme: None,
+            note: note.as_deref(),
+        },
     )
     .into_response())
 }
@@ -191,11 +207,21 @@ async fn enregistrer(
                 "Questionnaire non enregistré : {} question(s) à corriger.",
                 erreurs.len()
             );
-            let ecran = formulaire(&s, &d, moment, &tapees, &[], &erreurs, Some(&probleme));
+            let avis = Avis {
+                probleme: Some(&probleme),
+                note: None,
+            };
+            let ecran = formulaire(&s, &d, moment, &tapees, &[], &erreurs, avis);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
         }
         Err(e) => Err(erreur(e)),
     }
+}
+
+/// What the form says above its questions: why it was refused, or what was proposed.
+struct Avis<'a> {
+    probleme: Option<&'a str>,
+    note: Option<&'a str>,
 }
 
 fn formulaire(
@@ -205,7 +231,7 @@ fn formulaire(
     valeurs: &BTreeMap<String, String>,
     masquees: &[String],
     erreurs: &BTreeMap<String, String>,
-    probleme: Option<&str>,
+    avis: Avis<'_>,
 ) -> Markup {
     let p = &d.participant;
     let titre = format!("Questionnaire FSE — {}", moment.libelle());
@@ -218,7 +244,8 @@ fn formulaire(
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
         h1 { (titre) }
         p.intro { (d.definition.libelle) " (version " (d.definition.version) "), opération " (d.operation.code) "." }
-        @if let Some(m) = probleme { (alerte("erreur", m)) }
+        @if let Some(m) = avis.probleme { (alerte("erreur", m)) }
+        @if let Some(m) = avis.note { (alerte("info", m)) }
         form.document method="post" action=(format!("/participants/{}/questionnaire/{}", p.reference, code(moment))) novalidate data-valider="1" {
             (csrf(s))
             section.carte {
