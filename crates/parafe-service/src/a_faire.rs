@@ -7,7 +7,7 @@ use super::{App, Erreur};
 use crate::auth::{Acteur, Refus};
 use crate::db::personnel;
 use crate::db::suivi::{self as faits, Portee};
-use crate::justificatif::etat;
+use crate::justificatif::{etat, Catalogue};
 use crate::operations::Programme;
 use crate::roles::RolePersonnel;
 use crate::suivi::{self, Action, Bouton, Charge, Echeance, Regles, Urgence};
@@ -21,8 +21,10 @@ use std::sync::Arc;
 /// within weeks, follow-up in employment for months) has ended by then.
 const MOIS_APRES_SORTIE: u32 = 12;
 
-fn regles(app: &App, acteur: &Acteur) -> Result<Regles, Erreur> {
-    Regles::charger(&app.config.data_dir, &acteur.plie).map_err(|e| Erreur::Interne(e.to_string()))
+/// The PLIE's rules, their exit proof read in its catalogue of justificatifs (`catalogue`).
+fn regles(app: &App, acteur: &Acteur, catalogue: &Catalogue) -> Result<Regles, Erreur> {
+    Regles::charger(&app.config.data_dir, &acteur.plie, catalogue)
+        .map_err(|e| Erreur::Interne(e.to_string()))
 }
 
 /// The delays of each co-funded programme's questionnaire, by its code: the definitions are
@@ -57,7 +59,8 @@ pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeanc
             "la liste « à faire » est celle du portefeuille d'un référent".into(),
         ));
     };
-    let r = regles(app, acteur)?;
+    let catalogue = Catalogue::charger(&app.config.data_dir, &acteur.plie)?;
+    let r = regles(app, acteur, &catalogue)?;
     let questionnaires = delais_des_questionnaires(app)?;
     let aujourdhui = app.horloge.aujourdhui();
     let mut par = faits::faits(
@@ -74,7 +77,7 @@ pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeanc
     let mut lignes = suivi::echeances(&r, &faits, aujourdhui);
     let feuilles = etat::mois_sans_feuille(
         &app.db,
-        &app.config.data_dir,
+        &catalogue,
         &acteur.plie,
         Some(acteur.personnel_id),
         aujourdhui,
@@ -122,7 +125,11 @@ pub async fn charges(
     ) {
         return Err(Erreur::Interdit(Refus::Interdit.to_string()));
     }
-    let r = regles(app, acteur)?;
+    let r = regles(
+        app,
+        acteur,
+        &Catalogue::charger(&app.config.data_dir, &acteur.plie)?,
+    )?;
     let questionnaires = delais_des_questionnaires(app)?;
     let aujourdhui = app.horloge.aujourdhui();
     let plie = acteur.plie.as_str();

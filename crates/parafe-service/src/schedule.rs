@@ -12,7 +12,7 @@ use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document};
 use crate::db::participants::Participant;
 use crate::db::{self, bilans, questionnaires, referentiel};
-use crate::justificatif::etat;
+use crate::justificatif::{etat, Catalogue};
 use crate::workflow::{bilans_brsa, Bilan};
 use crate::{App, Erreur};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -428,15 +428,11 @@ async fn feuilles_de_temps_manquantes(app: &App, maintenant: DateTime<Utc>) -> R
         let Ok(plie) = parafe_core::model::PlieId::new(&plie) else {
             continue;
         };
-        let siens = etat::mois_sans_feuille(
-            &app.db,
-            &app.config.data_dir,
-            &plie,
-            None,
-            app.horloge.aujourdhui(),
-        )
-        .await
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+        let catalogue = Catalogue::charger(&app.config.data_dir, &plie)?;
+        let siens =
+            etat::mois_sans_feuille(&app.db, &catalogue, &plie, None, app.horloge.aujourdhui())
+                .await
+                .map_err(|e| Erreur::Interne(e.to_string()))?;
         manquants.extend(siens);
     }
     let cle = |m: &etat::MoisSansFeuille| {

@@ -147,8 +147,12 @@ fn fusionner(base: &mut toml::Value, over: toml::Value) {
 
 impl Regles {
     /// The rules in force for `plie`: the defaults, under the deployment's file, under the
-    /// PLIE's; the exit proof as the PLIE's catalogue of justificatifs requires it.
-    pub fn charger(data_dir: &Path, plie: &PlieId) -> Result<Regles, ReglesError> {
+    /// PLIE's; the exit proof as the PLIE's catalogue of justificatifs (`catalogue`) requires it.
+    pub fn charger(
+        data_dir: &Path,
+        plie: &PlieId,
+        catalogue: &Catalogue,
+    ) -> Result<Regles, ReglesError> {
         let mut textes = Vec::new();
         for path in [
             data_dir.join("suivi.toml"),
@@ -166,7 +170,7 @@ impl Regles {
             .iter()
             .map(|(t, s)| (t.as_str(), s.as_str()))
             .collect();
-        Regles::lire_avec(&couches, &Catalogue::charger(data_dir, plie)?)
+        Regles::lire_avec(&couches, catalogue)
     }
 
     pub fn par_defaut() -> Result<Regles, ReglesError> {

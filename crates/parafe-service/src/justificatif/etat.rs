@@ -402,12 +402,11 @@ pub struct MoisSansFeuille {
 /// months since his first document.
 pub async fn mois_sans_feuille(
     db: &sqlx::AnyPool,
-    data_dir: &std::path::Path,
+    catalogue: &Catalogue,
     plie: &PlieId,
     personnel: Option<i64>,
     aujourdhui: NaiveDate,
 ) -> Result<Vec<MoisSansFeuille>, DossierError> {
-    let catalogue = Catalogue::charger(data_dir, plie)?;
     let mut manquants = Vec::new();
     for e in catalogue
         .exigences
@@ -437,14 +436,14 @@ pub async fn mois_sans_feuille(
             {
                 Some(p) => p.personnel.push(signataire),
                 None => {
-                    let mut p = piece_du_document(&catalogue, f.document, false);
+                    let mut p = piece_du_document(catalogue, f.document, false);
                     p.personnel.push(signataire);
                     pieces.push(p);
                 }
             }
         }
         for (operation, pieces) in par_operation {
-            for l in evaluer_exigence(&catalogue, e, None, &pieces, &Periode::toute(), aujourdhui) {
+            for l in evaluer_exigence(catalogue, e, None, &pieces, &Periode::toute(), aujourdhui) {
                 let (Some(id), Some(fin), EtatExigence::Manquant) =
                     (l.personnel, l.echeance, l.etat)
                 else {
