@@ -300,6 +300,15 @@ fn une_feuille_de_temps_signee_par_le_salarie_puis_son_responsable_va_jusqu_au_p
     let (status, page) = service.session(SALARIE).get("/a-faire");
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-action=\"feuille_de_temps\""), "{page}");
+    // Its button: the opération's expected pieces, his month missing under his name.
+    let bureau = service.session(SALARIE);
+    let (status, page) = bureau.get(lignes[0]["bouton"]["url"].as_str().unwrap());
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Feuille de temps du personnel signée, chaque mois — Thomas GARNIER")
+            && page.contains("novembre 2025"),
+        "{page}"
+    );
     // Once: the schedule runs every second, and again after a restart.
     service.attendre_outbox_vide(&coordinateur);
     service.redemarrer();
