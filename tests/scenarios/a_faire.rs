@@ -723,10 +723,16 @@ fn lignes_du_questionnaire(
 #[test]
 fn le_questionnaire_fse_de_l_entree_aux_six_mois_sur_la_page_a_faire_et_un_courriel_au_referent() {
     use crate::questionnaire::{
-        chemin, corps, entree, ligne, refs, service_et_smtp, valeur, EN_TETE,
+        chemin, corps, entree, ligne, refs, service_et_courriels, valeur, EN_TETE,
     };
     let dir = tempfile::tempdir().unwrap();
-    let (mut service, smtp) = service_et_smtp(&dir, "2025-06-02T08:00:00Z");
+    let (mut service, smtp) = service_et_courriels(
+        &dir,
+        Reglages {
+            horloge: Some("2025-06-02T08:00:00Z"),
+            ..Reglages::default()
+        },
+    );
     let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
     let referent = service.compte(REFERENT, "referent", Some("plie-test"));
     let csv = [

@@ -17,6 +17,7 @@ mod outbox;
 mod pack;
 mod pipeline;
 mod questionnaire;
+mod questionnaire_pdf;
 mod render;
 mod seal;
 mod service;

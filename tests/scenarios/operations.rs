@@ -16,14 +16,14 @@ const FSE_PLUS: &str = "202500123";
 const PON: &str = "202300871";
 
 /// Kept through 31/12 of `year`, Paris time: until the next midnight in Paris, in UTC.
-fn fin_d_annee(year: i32) -> i64 {
+pub(crate) fn fin_d_annee(year: i32) -> i64 {
     chrono::DateTime::parse_from_rfc3339(&format!("{year}-12-31T23:00:00Z"))
         .unwrap()
         .timestamp()
 }
 
 /// pdftotext breaks lines where the layout does: whitespace folded, typographic quotes plain.
-fn replie(s: &str) -> String {
+pub(crate) fn replie(s: &str) -> String {
     s.replace('\u{2019}', "'")
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -60,41 +60,72 @@ fn operation(service: &Service, jeton: &str, code: &str) -> Value {
         .clone()
 }
 
-#[test]
-fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentions() {
-    let moto = Moto::start();
-    let s3 = client(&moto.endpoint(), (ACCESS, SECRET));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(
-        s3.create_bucket()
-            .bucket("preuves")
-            .object_lock_enabled_for_bucket(true)
-            .send(),
-    )
-    .unwrap();
-    let toml = format!(
-        "[store]\nendpoint = \"{}\"\nbucket = \"preuves\"\naccess_key = \"{ACCESS}\"\nsecret_key = \"{SECRET}\"\n",
-        moto.endpoint()
-    );
-    let plie = Plie::pret_avec(
-        None,
-        Reglages {
-            toml,
-            ..Reglages::default()
-        },
-    );
-    let (service, coordinateur) = (&plie.service, &plie.coordinateur);
-    let retenu_jusqu_a = |sha: &str| {
+/// The evidence store of a service on moto: a bucket with Object Lock, and a client to read
+/// back what the service filed there.
+pub(crate) struct Coffre {
+    _moto: Moto,
+    endpoint: String,
+    s3: aws_sdk_s3::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Coffre {
+    pub(crate) fn demarrer() -> Coffre {
+        let moto = Moto::start();
+        let endpoint = moto.endpoint();
+        let s3 = client(&endpoint, (ACCESS, SECRET));
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(
+            s3.create_bucket()
+                .bucket("preuves")
+                .object_lock_enabled_for_bucket(true)
+                .send(),
+        )
+        .unwrap();
+        Coffre {
+            _moto: moto,
+            endpoint,
+            s3,
+            rt,
+        }
+    }
+
+    /// The `[store]` section of the service's parafe.toml.
+    pub(crate) fn toml(&self) -> String {
+        format!(
+            "[store]\nendpoint = \"{}\"\nbucket = \"preuves\"\naccess_key = \"{ACCESS}\"\nsecret_key = \"{SECRET}\"\n",
+            self.endpoint
+        )
+    }
+
+    /// Until when the store keeps the object of SHA-256 `sha` (seconds), asserting it is
+    /// locked in compliance mode (no one may shorten it).
+    pub(crate) fn retenu_jusqu_a(&self, sha: &str) -> i64 {
         let cle = object_key("plie-test", &Sha256Digest::from_hex(sha).unwrap());
-        let head = rt
-            .block_on(s3.head_object().bucket("preuves").key(&cle).send())
+        let head = self
+            .rt
+            .block_on(self.s3.head_object().bucket("preuves").key(&cle).send())
             .unwrap();
         assert_eq!(
             head.object_lock_mode().map(|m| m.as_str()),
             Some("COMPLIANCE")
         );
         head.object_lock_retain_until_date().unwrap().secs()
-    };
+    }
+}
+
+#[test]
+fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentions() {
+    let coffre = Coffre::demarrer();
+    let plie = Plie::pret_avec(
+        None,
+        Reglages {
+            toml: coffre.toml(),
+            ..Reglages::default()
+        },
+    );
+    let (service, coordinateur) = (&plie.service, &plie.coordinateur);
+    let retenu_jusqu_a = |sha: &str| coffre.retenu_jusqu_a(sha);
 
     // The two opérations, entered by the coordinateur; a référent may not.
     let fse_plus = json!({

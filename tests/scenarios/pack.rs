@@ -2200,7 +2200,7 @@ fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil()
 
     // The PLIE asks for an identity document instead of the signed contract.
     let catalogue = parafe::justificatif::catalogue::PAR_DEFAUT
-        .replace("version = \"2025.2\"", "version = \"2025.2-essai\"")
+        .replace("version = \"2025.3\"", "version = \"2025.3-essai\"")
         .replace(
             "[genres.courrier]",
             "[genres.piece-identite]\nlibelle = \"Pièce d'identité\"\nformats = [\"pdf\", \"jpeg\", \"png\"]\n\n[genres.courrier]",

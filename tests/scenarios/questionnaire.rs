@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-const AU: &str = "2025-06-18T08:00:00Z";
+pub(crate) const AU: &str = "2025-06-18T08:00:00Z";
 pub(crate) const REFERENT: &str = "t.garnier@plie.fr";
 const AUTRE: &str = "a.martin@plie.fr";
 pub(crate) const EN_TETE: &str = "Identifiant;Civilité;Nom;Prénom;Date de naissance;Email;Téléphone;Code postal;Commune;Département;Email référent;Nom référent;Prénom référent;Opération;Prescripteur;Email prescripteur;Date d'entrée;RSA;Début CER;Date de sortie;Motif de sortie\n";
@@ -37,7 +37,7 @@ pub(crate) fn valeur(v: &str) -> Value {
     json!({ "valeur": v })
 }
 
-const NSP: &str = "ne_se_prononce_pas";
+pub(crate) const NSP: &str = "ne_se_prononce_pas";
 
 /// Entry answers a référent types on 5 March 2025: what the record prefills (names, birth
 /// date, commune, phone, e-mail) left out.
@@ -554,10 +554,25 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
     );
 }
 
+/// The service on 18 June 2025 (or on `reglages`' clock) with a real SMTP server (staff choose
+/// their password by mail): `reglages` adds to its configuration.
+pub(crate) fn service_et_courriels(dir: &tempfile::TempDir, reglages: Reglages) -> (Service, Smtp) {
+    let smtp = Smtp::start(&dir.path().join("smtp"));
+    let service = Service::lancer(
+        &dir.path().join("data"),
+        Reglages {
+            smtp: Some(smtp.port),
+            horloge: reglages.horloge.or(Some(AU)),
+            ..reglages
+        },
+    );
+    (service, smtp)
+}
+
 #[test]
 fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
     let dir = tempfile::tempdir().unwrap();
-    let (service, smtp) = service_et_smtp(&dir, AU);
+    let (service, smtp) = service_et_courriels(&dir, Reglages::default());
     let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
     let csv = [
         ligne("Q-001", "Benali", REFERENT, "03/03/2025", ""),
@@ -683,24 +698,10 @@ fn ligne_avec(id: &str, nom: &str, operation: &str, rsa: &str, colonnes: &str) -
     format!("{};{colonnes}\n", l.trim_end())
 }
 
-/// The service on `horloge`, with its SMTP server.
-pub(crate) fn service_et_smtp(dir: &tempfile::TempDir, horloge: &str) -> (Service, Smtp) {
-    let smtp = Smtp::start(&dir.path().join("smtp"));
-    let service = Service::lancer(
-        &dir.path().join("data"),
-        Reglages {
-            smtp: Some(smtp.port),
-            horloge: Some(horloge),
-            ..Reglages::default()
-        },
-    );
-    (service, smtp)
-}
-
 #[test]
 fn le_questionnaire_d_entree_est_prerempli_par_l_extraction_et_le_referent_confirme() {
     let dir = tempfile::tempdir().unwrap();
-    let (service, smtp) = service_et_smtp(&dir, AU);
+    let (service, smtp) = service_et_courriels(&dir, Reglages::default());
     let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
     let referent = service.compte(REFERENT, "referent", Some("plie-test"));
     let assistant = service.compte("assistante@plie.fr", "assistant", Some("plie-test"));

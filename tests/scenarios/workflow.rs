@@ -15,7 +15,7 @@ fn the_shipped_workflows_are_valid() {
         listing.contains("bilan-brsa") && listing.contains("échéances : 5, 11, 17 mois"),
         "{listing}"
     );
-    assert!(listing.contains("10 workflows valides"), "{listing}");
+    assert!(listing.contains("11 workflows valides"), "{listing}");
 }
 
 /// From any directory, with no folder given: the workflows built into the binary.
@@ -30,7 +30,7 @@ fn les_workflows_integres_servent_sans_dossier() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     let listing = text(&run.stdout);
     assert!(
-        listing.contains("10 workflows valides (intégrés)")
+        listing.contains("11 workflows valides (intégrés)")
             && listing.contains("contrat-engagement"),
         "{listing}"
     );

@@ -3,7 +3,7 @@
 //! rule of the address or référent, and the common indicators. Checked when loaded, so that
 //! the rest of the crate can trust it.
 
-use crate::dossier::Reponses;
+use crate::dossier::{lire_date, Reponse, Reponses};
 use crate::fichiers::{self, DefinitionError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -119,9 +119,28 @@ pub struct Question {
     /// The date on which this moment's answers were collected.
     #[serde(default)]
     pub recueil: bool,
+    /// Opens a section of the form and of its PDF, titled so: this question and those after
+    /// it, up to the next that opens one.
+    pub section: Option<String>,
 }
 
 impl Question {
+    /// An answer as a person reads it: a choice's label (never its code), a date `JJ/MM/AAAA`,
+    /// « Ne se prononce pas » in words, any other value as given.
+    pub fn reponse_lisible(&self, reponse: &Reponse) -> String {
+        let v = match reponse {
+            Reponse::NeSePrononcePas => return "Ne se prononce pas".to_owned(),
+            Reponse::Valeur(v) => v.trim(),
+        };
+        if let Some(c) = self.choix.iter().find(|c| c.code == v) {
+            return c.libelle.clone();
+        }
+        match (self.genre, lire_date(v)) {
+            (Genre::Date, Some(d)) => d.format("%d/%m/%Y").to_string(),
+            _ => v.to_owned(),
+        }
+    }
+
     /// The codes of its choices, for messages.
     pub(crate) fn codes(&self) -> String {
         self.choix
@@ -130,6 +149,13 @@ impl Question {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// A section of a moment's questions, as the definition titles it.
+#[derive(Debug, Clone)]
+pub struct Rubrique<'q> {
+    pub titre: &'q str,
+    pub questions: Vec<&'q Question>,
 }
 
 /// Delays of the exit and six-month data, in days after the exit (months for the six-month
@@ -256,6 +282,32 @@ impl Questionnaire {
 
     pub fn question(&self, id: &str) -> Option<&Question> {
         self.toutes().find(|q| q.id == id)
+    }
+
+    /// The questions of `moment` in the file's order, grouped by the sections the definition
+    /// opens (`section`); those before any title go under the moment's name.
+    pub fn rubriques(&self, moment: Moment) -> Vec<Rubrique<'_>> {
+        let mut rubriques: Vec<Rubrique<'_>> = Vec::new();
+        for q in self.toutes() {
+            if let Some(titre) = &q.section {
+                rubriques.push(Rubrique {
+                    titre,
+                    questions: Vec::new(),
+                });
+            }
+            if q.moment != moment {
+                continue;
+            }
+            match rubriques.last_mut() {
+                Some(r) => r.questions.push(q),
+                None => rubriques.push(Rubrique {
+                    titre: moment.libelle(),
+                    questions: vec![q],
+                }),
+            }
+        }
+        rubriques.retain(|r| !r.questions.is_empty());
+        rubriques
     }
 
     /// The question holding the date of collection of `moment`'s answers.
@@ -412,6 +464,9 @@ impl Questionnaire {
             if min > max {
                 return Err(format!("{nom} : min {min} au-dessus de max {max}"));
             }
+        }
+        if q.section.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(format!("{nom} : titre de section vide"));
         }
         if q.recueil && q.genre != Genre::Date {
             return Err(format!("{nom} : la date du recueil doit être de type date"));
@@ -581,6 +636,52 @@ mod tests {
             .map(|x| x.id.as_str())
             .collect();
         assert_eq!(nsp, vec!["handicap", "origine", "minorite", "logement"]);
+    }
+
+    #[test]
+    fn les_reponses_se_lisent_par_section_avec_les_libelles() {
+        let q = pon();
+        let titres = |m| {
+            q.rubriques(m)
+                .iter()
+                .map(|r| (r.titre.to_owned(), r.questions.len()))
+                .collect::<Vec<_>>()
+        };
+        let entree = titres(Moment::Entree);
+        assert_eq!(
+            entree.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+            vec![
+                "Coordonnées du participant à l'entrée dans l'opération",
+                "Question 1. Statut sur le marché du travail à l'entrée dans l'opération",
+                "Question 2. Niveau de diplôme à l'entrée dans l'opération",
+                "Questions 3 à 6. Situation personnelle",
+                "Situation du ménage",
+            ]
+        );
+        // Every question of the moment, once, none of another.
+        let n: usize = entree.iter().map(|(_, n)| n).sum();
+        assert_eq!(n, q.toutes().filter(|x| x.moment == Moment::Entree).count());
+        assert_eq!(
+            titres(Moment::SixMois),
+            vec![("Situation six mois après la sortie".to_owned(), 3)]
+        );
+        let lisible = |id: &str, r: Reponse| q.question(id).unwrap().reponse_lisible(&r);
+        assert_eq!(
+            lisible("q1", Reponse::Valeur("1b".into())),
+            "Oui, un emploi durable (CDI ou CDD de 6 mois ou +)"
+        );
+        assert_eq!(
+            lisible("q5", Reponse::NeSePrononcePas),
+            "Ne se prononce pas"
+        );
+        assert_eq!(lisible("q3", Reponse::Valeur("non".into())), "Non");
+        assert_eq!(
+            lisible("date_questionnaire", Reponse::Valeur("2025-03-05".into())),
+            "05/03/2025"
+        );
+        assert_eq!(lisible("q1g", Reponse::Valeur(" 14 ".into())), "14");
+        let vide = texte_pon().replacen("section = \"Situation du ménage\"", "section = \" \"", 1);
+        assert!(erreur(&vide).ends_with("question « menage_sans_emploi » : titre de section vide"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod mdfse;
 pub use controle::{verifier, Defaut, Faute};
 pub use definition::{
     Bornes, Cas, Choix, Condition, Contact, Delais, Genre, Indicateur, Moment, Preremplissage,
-    Question, Questionnaire,
+    Question, Questionnaire, Rubrique,
 };
 pub use delais::{
     echeance_six_mois, echeance_sortie, EcheanceSixMois, EcheanceSortie, EtatSixMois, EtatSortie,

@@ -498,11 +498,22 @@ pub async fn charger(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         acteur.portefeuille(),
     )
     .await?
+    .filter(|d| lit_le_modele(app, acteur, &d.modele))
     .ok_or_else(|| {
         Erreur::Introuvable(format!(
             "aucun document « {reference} » dans votre portefeuille"
         ))
     })
+}
+
+/// Whether the caller reads documents of this template. An assistant reads no sensitive answer
+/// of a questionnaire, so none of the templates the PLIE's catalogue keeps out of packs as
+/// sensitive (`modeles_sensibles`: the questionnaire's PDF); an unreadable catalogue reads as
+/// sensitive.
+fn lit_le_modele(app: &App, acteur: &Acteur, modele: &str) -> bool {
+    acteur.peut_modifier()
+        || crate::justificatif::Catalogue::charger(&app.config.data_dir, &acteur.plie)
+            .is_ok_and(|c| !c.est_sensible(modele))
 }
 
 /// Refuses an assistant what only the other roles do to documents ([`Acteur::peut_modifier`]).
@@ -552,6 +563,19 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     let signataires = signataires::du_document(&mut *tx, document.id).await?;
     for s in a_inviter(workflow, &signataires) {
         inviter(app, &mut tx, &document, s, maintenant, false).await?;
+    }
+    if signataires.is_empty() {
+        // Nobody signs it (the FSE poster, a questionnaire's PDF sealed only): signed by all
+        // as soon as sent, then sealed and filed like any other.
+        let envoye = docs::par_id(&mut *tx, document.id)
+            .await?
+            .ok_or_else(|| Erreur::Interne("document envoyé introuvable".into()))?;
+        if !transition(app, &mut tx, &envoye, Etat::Signe, &acteur.pseudonyme()).await? {
+            return Err(Erreur::Conflit(
+                "le document a changé entre-temps : rechargez-le".into(),
+            ));
+        }
+        super::pipeline::demander_scellement(&mut tx, &envoye, maintenant).await?;
     }
     tx.commit().await?;
     app.reveil.sonner();

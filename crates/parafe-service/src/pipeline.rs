@@ -65,6 +65,25 @@ pub async fn transition(
     Ok(true)
 }
 
+/// Queues the sealing of a document signed by all (or that nobody signs), in the caller's
+/// transaction: the outbox renders its final version, seals and files it.
+pub async fn demander_scellement(
+    tx: &mut sqlx::AnyConnection,
+    document: &Document,
+    maintenant: DateTime<Utc>,
+) -> Result<(), Erreur> {
+    outbox::ajouter(
+        tx,
+        &format!("sceller:{}", document.reference),
+        Genre::Sceller,
+        &document.plie,
+        &json!({ "document": document.reference }),
+        maintenant,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Typst's memoized results kept after each rendering of the service: those used by one of the
 /// last ten (fonts, the templates' common parts), not every sheet's layout.
 const RENDUS_MEMOISES: usize = 10;

@@ -182,6 +182,9 @@ pub struct Lecture {
     pub recueilli_le: Option<NaiveDate>,
     #[serde(serialize_with = "crate::db::en_instant_option")]
     pub saisi_le: Option<DateTime<Utc>>,
+    /// Who recorded them (the PDF names him); not served, as the journal never names staff.
+    #[serde(skip)]
+    pub saisi_par: Option<i64>,
     pub reponses: Saisie,
     /// Sensitive questions whose answers this caller does not read.
     pub masquees: Vec<String>,
@@ -206,11 +209,12 @@ pub async fn lire(
     )
     .await?;
     let mut preremplies = Vec::new();
-    let (mut reponses, recueilli_le, saisi_le, programme, version) = match ligne {
+    let (mut reponses, recueilli_le, saisi_le, saisi_par, programme, version) = match ligne {
         Some(l) => (
             serde_json::from_str::<Saisie>(&l.reponses)?,
             Some(l.recueilli_le),
             Some(l.saisi_le),
+            Some(l.saisi_par),
             l.programme,
             l.version,
         ),
@@ -222,6 +226,7 @@ pub async fn lire(
             }
             (
                 saisie,
+                None,
                 None,
                 None,
                 d.definition.programme.clone(),
@@ -259,11 +264,97 @@ pub async fn lire(
         preremplies,
         recueilli_le,
         saisi_le,
+        saisi_par,
         reponses,
         masquees,
         echeance: echeance(&d, moment, recueilli_le, app.horloge.aujourdhui()),
     };
     Ok((d, lecture))
+}
+
+/// The workflow of a moment's answers as a sealed PDF (`workflows/questionnaire-fse.toml`,
+/// which says whether the participant signs it).
+const WORKFLOW_PDF: &str = "questionnaire-fse";
+
+/// Makes the PDF of a moment's recorded answers: every question asked, by the definition's
+/// sections, with its label and its answer's; sent at once, so sealed and filed under the
+/// participant's opération (its retention), or first signed by the participant when the PLIE's
+/// workflow says so. The answers are read for it as by the screen: journaled, need-to-know
+/// (an assistant, who does not read the sensitive ones, makes no document).
+pub async fn pdf(
+    app: &App,
+    acteur: &Acteur,
+    cle: &str,
+    moment: Moment,
+) -> Result<crate::db::documents::Document, Erreur> {
+    crate::documents::modification_permise(acteur)?;
+    let workflow = app.workflow(WORKFLOW_PDF).ok_or_else(|| {
+        Erreur::Interne(format!("le workflow « {WORKFLOW_PDF} » est introuvable"))
+    })?;
+    let signe = workflow
+        .signataires
+        .iter()
+        .any(|s| s.role == crate::workflow::Role::Participant);
+    let (d, lecture) = lire(app, acteur, cle, moment).await?;
+    let (Some(recueilli_le), Some(saisi_le), Some(saisi_par)) =
+        (lecture.recueilli_le, lecture.saisi_le, lecture.saisi_par)
+    else {
+        return Err(Erreur::Conflit(format!(
+            "aucune réponse enregistrée pour les données {} de ce participant : enregistrez le questionnaire d'abord",
+            moment.libelle()
+        )));
+    };
+    let qui = crate::db::personnel::par_id(&app.db, acteur.plie.as_str(), saisi_par)
+        .await?
+        .map_or_else(
+            || "un ancien membre du personnel".to_owned(),
+            |p| format!("{} {}", p.prenom, p.nom.to_uppercase()),
+        );
+    let donnees = serde_json::json!({
+        "questionnaire": { "libelle": d.definition.libelle, "version": lecture.version },
+        "moment": moment,
+        "recueilli_le": crate::db::jour(recueilli_le),
+        "saisi_par": qui,
+        "saisi_le": saisi_le.to_rfc3339(),
+        "sections": sections(&d.definition, moment, &reponses(lecture.reponses)),
+        "signature_participant": signe,
+    });
+    let document = crate::documents::creer(
+        app,
+        acteur,
+        crate::documents::DemandeDocument {
+            workflow: WORKFLOW_PDF.into(),
+            participant: Some(d.participant.reference.clone()),
+            donnees,
+            signataires: Vec::new(),
+        },
+    )
+    .await?;
+    crate::documents::envoyer(app, acteur, &document.reference).await
+}
+
+/// The template's sections: the questions the answers make applicable, each with its answer's
+/// label (« Non renseigné » for an optional one left blank); a section left empty is dropped.
+fn sections(q: &Questionnaire, moment: Moment, reponses: &Reponses) -> Vec<serde_json::Value> {
+    q.rubriques(moment)
+        .into_iter()
+        .filter_map(|r| {
+            let questions: Vec<serde_json::Value> = r
+                .questions
+                .iter()
+                .filter(|x| q.applicable(x, reponses))
+                .map(|x| {
+                    let (reponse, nsp) = match reponses.get(&x.id) {
+                        Some(rep) => (x.reponse_lisible(rep), *rep == Reponse::NeSePrononcePas),
+                        None => ("Non renseigné".to_owned(), false),
+                    };
+                    serde_json::json!({ "libelle": x.libelle, "reponse": reponse, "nsp": nsp })
+                })
+                .collect();
+            (!questions.is_empty())
+                .then(|| serde_json::json!({ "titre": r.titre, "questions": questions }))
+        })
+        .collect()
 }
 
 /// What the participant's record already knows of the identity questions the definition asks,

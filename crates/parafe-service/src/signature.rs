@@ -4,7 +4,7 @@
 //! how identity was checked); the document is sealed once, when the last signer has signed.
 
 use super::documents::{a_inviter, au_tour, inviter};
-use super::pipeline::transition;
+use super::pipeline::{demander_scellement, transition};
 use super::secrets::{self, Secret};
 use super::secrets::{empreinte_code, DUREE_CODE};
 use super::trace::{Trace, CONSENTEMENT};
@@ -655,15 +655,7 @@ pub async fn inscrire(
     )
     .await?;
     if reste == 0 {
-        outbox::ajouter(
-            tx,
-            &format!("sceller:{}", document.reference),
-            Genre::Sceller,
-            &document.plie,
-            &json!({ "document": document.reference }),
-            maintenant,
-        )
-        .await?;
+        demander_scellement(tx, document, maintenant).await?;
     } else if let Some(workflow) = app.workflow(&document.workflow) {
         if workflow.ordre == crate::workflow::Ordre::Sequentiel {
             for suivant in a_inviter(workflow, &signataires) {

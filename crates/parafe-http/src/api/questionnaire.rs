@@ -1,14 +1,15 @@
 //! The FSE questionnaire routes of the API: a participant's answers for a moment (read,
-//! recorded), and an opération's export to Ma Démarche FSE with its completeness report. Thin
+//! recorded, made into a sealed PDF), and an opération's export to Ma Démarche FSE with its completeness report. Thin
 //! handlers over [`parafe_service::questionnaire`].
 
 use super::Reponse;
 use crate::acteur::Appelant;
 use crate::corps::Corps;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use parafe_service::questionnaire::{self, Saisie};
 use parafe_service::App;
@@ -20,6 +21,10 @@ pub fn routes() -> Router<App> {
         .route(
             "/api/participants/{reference}/questionnaire/{moment}",
             get(lire).put(enregistrer),
+        )
+        .route(
+            "/api/participants/{reference}/questionnaire/{moment}/pdf",
+            post(pdf),
         )
         .route("/api/operations/{numero}/mdfse", get(mdfse))
         .route("/api/operations/{numero}/mdfse/rapport", get(rapport))
@@ -51,6 +56,18 @@ async fn enregistrer(
     let fait =
         questionnaire::enregistrer(&app, &acteur, &reference, moment, saisi.reponses).await?;
     Ok(Json(json!(fait)))
+}
+
+/// The PDF of a moment's answers, made as a document of the participant: 201 and the document,
+/// sealed and filed by the outbox (or first signed by the participant, as the workflow says).
+async fn pdf(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Path((reference, moment)): Path<(String, String)>,
+) -> Reponse<(StatusCode, Json<Value>)> {
+    let moment = questionnaire::moment(&moment)?;
+    let document = questionnaire::pdf(&app, &acteur, &reference, moment).await?;
+    Ok((StatusCode::CREATED, super::vue(&app, document).await?))
 }
 
 async fn mdfse(

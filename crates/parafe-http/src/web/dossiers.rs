@@ -62,14 +62,15 @@ pub fn routes() -> Router<App> {
 }
 
 /// Workflows a référent starts from a participant's file (the collective sheet is opened from
-/// the kiosk, bilans from their plan, the poster and the staff time sheet have no participant).
+/// the kiosk, bilans from their plan, the questionnaire's PDF from its screen, the poster and the
+/// staff time sheet have no participant).
 fn workflows_du_dossier(app: &App) -> Vec<&Workflow> {
     app.workflows
         .values()
         .filter(|w| {
             !matches!(
                 w.nom.as_str(),
-                "emargement-collectif" | "affiche-fse" | "feuille-temps"
+                "emargement-collectif" | "affiche-fse" | "feuille-temps" | "questionnaire-fse"
             )
         })
         .collect()
@@ -896,21 +897,26 @@ async fn document(
         }
         section.carte aria-labelledby="signataires" {
             h2 #signataires { "Signataires" }
-            div.tableau-defilant {
-                table {
-                    thead { tr { th scope="col" { "Ordre" } th scope="col" { "Nom" } th scope="col" { "Qualité" } th scope="col" { "Méthode" } th scope="col" { "État" } } }
-                    tbody {
-                        @for (i, x) in signataires.iter().enumerate() {
-                            tr {
-                                td { (i + 1) }
-                                td { (x.nom) }
-                                td { (libelle_role(&x.role)) }
-                                td { @if x.methode == "lien" { "lien par courriel" } @else { "tablette" } }
-                                td {
-                                    @match x.etat {
-                                        EtatSignataire::Signe => { span.etiquette.vert { "signé" } " " (x.signe_le.map(gabarit::paris).unwrap_or_default()) }
-                                        EtatSignataire::Refuse => { span.etiquette.rouge { "refusé" } @if let Some(m) = &x.motif_refus { " — « " (m) " »" } }
-                                        _ => { span.etiquette.gris { "en attente" } }
+            // A document nobody signs (sealed only): said, rather than an empty table.
+            @if signataires.is_empty() {
+                p { "Aucun signataire : le document est scellé par le PLIE dès son envoi." }
+            } @else {
+                div.tableau-defilant {
+                    table {
+                        thead { tr { th scope="col" { "Ordre" } th scope="col" { "Nom" } th scope="col" { "Qualité" } th scope="col" { "Méthode" } th scope="col" { "État" } } }
+                        tbody {
+                            @for (i, x) in signataires.iter().enumerate() {
+                                tr {
+                                    td { (i + 1) }
+                                    td { (x.nom) }
+                                    td { (libelle_role(&x.role)) }
+                                    td { @if x.methode == "lien" { "lien par courriel" } @else { "tablette" } }
+                                    td {
+                                        @match x.etat {
+                                            EtatSignataire::Signe => { span.etiquette.vert { "signé" } " " (x.signe_le.map(gabarit::paris).unwrap_or_default()) }
+                                            EtatSignataire::Refuse => { span.etiquette.rouge { "refusé" } @if let Some(m) = &x.motif_refus { " — « " (m) " »" } }
+                                            _ => { span.etiquette.gris { "en attente" } }
+                                        }
                                     }
                                 }
                             }

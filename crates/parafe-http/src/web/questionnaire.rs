@@ -1,7 +1,7 @@
 //! The FSE questionnaire's screens: the state of each moment on the participant's file, and a
-//! moment's form generated from the programme's definition (labels, choices as radio buttons,
-//! « ne se prononce pas » only where the definition allows it, conditional questions shown as
-//! their condition holds). The service checks and records ([`parafe_service::questionnaire`]);
+//! moment's form generated from the programme's definition (its sections, labels, choices as
+//! radio buttons, « ne se prononce pas » only where the definition allows it, conditional
+//! questions shown as their condition holds), and the recorded answers made into a sealed PDF. The service checks and records ([`parafe_service::questionnaire`]);
 //! a refusal shows each question's fault beside it, with everything typed kept.
 
 use super::gabarit::{self, alerte, csrf, page};
@@ -9,7 +9,7 @@ use super::{erreur, Connecte, Page};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use parafe_service::auth::session::Session;
@@ -20,10 +20,15 @@ use parafe_service::{App, Erreur};
 use std::collections::BTreeMap;
 
 pub fn routes() -> Router<App> {
-    Router::new().route(
-        "/participants/{reference}/questionnaire/{moment}",
-        get(ecran).post(enregistrer),
-    )
+    Router::new()
+        .route(
+            "/participants/{reference}/questionnaire/{moment}",
+            get(ecran).post(enregistrer),
+        )
+        .route(
+            "/participants/{reference}/questionnaire/{moment}/pdf",
+            post(faire_pdf),
+        )
 }
 
 /// What a radio button sends for « ne se prononce pas »: not a code a definition gives (codes
@@ -151,9 +156,24 @@ async fn ecran(
         Avis {
             probleme: None,
             note: note.as_deref(),
+            enregistre: lecture.enregistre,
         },
     )
     .into_response())
+}
+
+/// The recorded answers as a sealed PDF (a document of the participant), then its page.
+async fn faire_pdf(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    Path((reference, moment)): Path<(String, String)>,
+    _: super::Formulaire<super::Vide>,
+) -> Page {
+    let moment = q::moment(&moment).map_err(erreur)?;
+    let document = q::pdf(&app, &s.acteur, &reference, moment)
+        .await
+        .map_err(erreur)?;
+    Ok(Redirect::to(&format!("/documents/{}", document.reference)).into_response())
 }
 
 async fn enregistrer(
@@ -210,6 +230,7 @@ async fn enregistrer(
             let avis = Avis {
                 probleme: Some(&probleme),
                 note: None,
+                enregistre: false,
             };
             let ecran = formulaire(&s, &d, moment, &tapees, &[], &erreurs, avis);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
@@ -218,12 +239,15 @@ async fn enregistrer(
     }
 }
 
-/// What the form says above its questions: why it was refused, or what was proposed.
+/// What the form says besides its questions: why it was refused, what the extraction proposed,
+/// and whether its answers are recorded (they can then be made into a PDF).
 struct Avis<'a> {
     probleme: Option<&'a str>,
     note: Option<&'a str>,
+    enregistre: bool,
 }
 
+/// The moment's form.
 fn formulaire(
     s: &Session,
     d: &Dossier,
@@ -235,11 +259,7 @@ fn formulaire(
 ) -> Markup {
     let p = &d.participant;
     let titre = format!("Questionnaire FSE — {}", moment.libelle());
-    let questions: Vec<&Question> = d
-        .definition
-        .toutes()
-        .filter(|x| x.moment == moment)
-        .collect();
+    let rubriques = d.definition.rubriques(moment);
     let corps = html! {
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
         h1 { (titre) }
@@ -248,15 +268,19 @@ fn formulaire(
         @if let Some(m) = avis.note { (alerte("info", m)) }
         form.document method="post" action=(format!("/participants/{}/questionnaire/{}", p.reference, code(moment))) novalidate data-valider="1" {
             (csrf(s))
-            section.carte {
-                p.aide { "Chaque question posée a sa réponse ; « Ne se prononce pas » n'est proposé que là où les règles le permettent. Rien n'est enregistré tant que tout n'est pas juste." }
-                @for x in &questions {
-                    (question(
-                        x,
-                        valeurs.get(&x.id).map(String::as_str).unwrap_or_default(),
-                        erreurs.get(&x.id).map(String::as_str),
-                        masquees.contains(&x.id),
-                    ))
+            p.aide { "Chaque question posée a sa réponse ; « Ne se prononce pas » n'est proposé que là où les règles le permettent. Rien n'est enregistré tant que tout n'est pas juste." }
+            // The definition's sections, as its PDF groups them.
+            @for r in &rubriques {
+                section.carte {
+                    h2 { (r.titre) }
+                    @for x in &r.questions {
+                        (question(
+                            x,
+                            valeurs.get(&x.id).map(String::as_str).unwrap_or_default(),
+                            erreurs.get(&x.id).map(String::as_str),
+                            masquees.contains(&x.id),
+                        ))
+                    }
                 }
             }
             @if s.acteur.peut_modifier() {
@@ -264,6 +288,13 @@ fn formulaire(
                     button.principal type="submit" { "Enregistrer le questionnaire" }
                     a.bouton.secondaire href=(format!("/participants/{}", p.reference)) { "Abandonner" }
                 }
+            }
+        }
+        @if avis.enregistre && s.acteur.peut_modifier() {
+            form.barre method="post" action=(format!("/participants/{}/questionnaire/{}/pdf", p.reference, code(moment))) {
+                (csrf(s))
+                p.aide { "Le PDF reprend les réponses enregistrées (pas celles modifiées ci-dessus sans les enregistrer) ; scellé, il est rangé au dossier et remis au participant." }
+                button.secondaire #pdf-questionnaire type="submit" { "Faire le PDF des réponses" }
             }
         }
     };
