@@ -5,6 +5,9 @@
 //! list of 18 June 2025 is checked line by line against what the plan below expects, worked
 //! out by hand from the seeds' rules (not by the engine), on the JSON twin and on the page.
 //! The coordinateur sees counts per référent only, another référent none of these lines.
+//! The opération is co-funded by the FSE+: each participant's entry questionnaire is due with
+//! his entry, the exit data within the 4 weeks after an exit, the six-month situation after it
+//! (a second scenario follows them day by day, with the one e-mail to the référent).
 
 use crate::service::{fiche_plie, signature, Navigateur, Reglages, Service, Smtp};
 use reqwest::StatusCode;
@@ -253,7 +256,10 @@ const PLAN: &[Groupe] = &[
         entretiens: &[P2],
         ateliers: &[],
         relances: false,
-        attendu: &[("donnees_sortie", "2025-04-11", RETARD)],
+        attendu: &[
+            ("preuve_sortie", "2025-04-11", RETARD),
+            ("questionnaire_sortie", "2025-04-11", RETARD),
+        ],
     },
     // Hired on 8 January: June's interview in employment, and the 6 months on 8 July.
     Groupe {
@@ -266,9 +272,12 @@ const PLAN: &[Groupe] = &[
         ateliers: &[],
         relances: false,
         attendu: &[
-            ("donnees_sortie", "2025-02-05", RETARD),
+            ("preuve_sortie", "2025-02-05", RETARD),
+            ("questionnaire_sortie", "2025-02-05", RETARD),
             ("entretien_dans_l_emploi", "2025-06-30", VENIR),
             ("sortie_positive", "2025-07-08", VENIR),
+            // Due on 8 July, to collect by 5 August.
+            ("questionnaire_six_mois", "2025-08-05", VENIR),
         ],
     },
     // Moved away on 30 April: the exit's proof only.
@@ -281,7 +290,10 @@ const PLAN: &[Groupe] = &[
         entretiens: &[],
         ateliers: &[],
         relances: false,
-        attendu: &[("donnees_sortie", "2025-05-28", RETARD)],
+        attendu: &[
+            ("preuve_sortie", "2025-05-28", RETARD),
+            ("questionnaire_sortie", "2025-05-28", RETARD),
+        ],
     },
     // On RSA, CER from 13 January: the 5-month bilan was due on 13 June.
     Groupe {
@@ -383,6 +395,12 @@ fn jour_de(phase: &str) -> &str {
     &phase[..10]
 }
 
+/// `JJ/MM/AAAA` as `AAAA-MM-JJ`.
+fn iso(jour: &str) -> String {
+    let [j, m, a]: [&str; 3] = jour.split('/').collect::<Vec<_>>().try_into().unwrap();
+    format!("{a}-{m}-{j}")
+}
+
 #[test]
 fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
     let dir = tempfile::tempdir().unwrap();
@@ -462,9 +480,16 @@ fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
     service.horloge = Some(AU.to_owned());
     service.redemarrer();
 
-    // Expected, from the plan.
+    // Expected, from the plan; and nobody's entry questionnaire recorded: due on his entry day,
+    // all past on 18 June.
     let mut attendu: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for (g, id, _) in &tous {
+        attendu.insert((
+            r(id).to_owned(),
+            "questionnaire_entree".into(),
+            iso(g.entree),
+            RETARD.into(),
+        ));
         for (action, echeance, urgence) in g.attendu {
             attendu.insert((
                 r(id).to_owned(),
@@ -557,9 +582,12 @@ fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
             }
             "sans_etape" => format!("/participants/{p}/nouveau/fiche-liaison-positionnement"),
             "perte_de_contact" => format!("/participants/{p}/nouveau/fiche-liaison-sortie"),
-            "revue" | "donnees_sortie" | "sortie_positive" => {
+            "revue" | "preuve_sortie" | "sortie_positive" => {
                 format!("/participants/{p}/justificatifs")
             }
+            "questionnaire_entree" => format!("/participants/{p}/questionnaire/entree"),
+            "questionnaire_sortie" => format!("/participants/{p}/questionnaire/sortie"),
+            "questionnaire_six_mois" => format!("/participants/{p}/questionnaire/six_mois"),
             "bilan_brsa" => format!("/participants/{p}/bilans/5"),
             a => panic!("action inattendue {a}"),
         };
@@ -617,8 +645,8 @@ fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
     );
     assert_eq!(
         siennes.len(),
-        2,
-        "Noé AILLEURS : premier entretien et 6 mois sans suivi : {v}"
+        3,
+        "Noé AILLEURS : premier entretien, 6 mois sans suivi, questionnaire d'entrée : {v}"
     );
     let (status, _) = service.appel("GET", "/api/a-faire", &coordinateur, None);
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -668,5 +696,194 @@ fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
     assert!(
         !page.contains("DOSSIER"),
         "le coordinateur ne lit que des nombres"
+    );
+}
+
+/// The questionnaire's lines of a référent's list: (participant, action, due day, urgency).
+fn lignes_du_questionnaire(
+    service: &Service,
+    jeton: &str,
+) -> BTreeSet<(String, String, String, String)> {
+    service.ok("GET", "/api/a-faire", jeton, None)["echeances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("questionnaire_"))
+        .map(|e| {
+            (
+                e["participant"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+                e["echeance"].as_str().unwrap().to_owned(),
+                e["urgence"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn le_questionnaire_fse_de_l_entree_aux_six_mois_sur_la_page_a_faire_et_un_courriel_au_referent() {
+    use crate::questionnaire::{
+        chemin, corps, entree, ligne, refs, service_et_courriels, valeur, EN_TETE,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut service, smtp) = service_et_courriels(
+        &dir,
+        Reglages {
+            horloge: Some("2025-06-02T08:00:00Z"),
+            ..Reglages::default()
+        },
+    );
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    let referent = service.compte(REFERENT, "referent", Some("plie-test"));
+    let csv = [
+        // Enters today: his questionnaire is due with the contrat.
+        ligne("Q-001", "Benali", REFERENT, "02/06/2025", ""),
+        // Leaves today (recorded below, as the référent does).
+        ligne("Q-002", "Durand", REFERENT, "06/01/2025", ""),
+        // Left on 10 December: the six-month situation is due from 10 June to 8 July.
+        ligne("Q-003", "Roux", REFERENT, "02/09/2024", "10/12/2024"),
+    ]
+    .concat();
+    let (status, v) = service.importer(&coordinateur, &format!("{EN_TETE}{csv}"));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    service.activer(&smtp, REFERENT);
+    let r = refs(&service, &referent);
+    let (samira, karim, lucie) = (r["Q-001"].clone(), r["Q-002"].clone(), r["Q-003"].clone());
+    service.ok(
+        "PUT",
+        &chemin(&karim, "entree"),
+        &referent,
+        Some(&corps(&entree())),
+    );
+    let mut r = entree();
+    r.insert("date_questionnaire", valeur("2024-09-02"));
+    service.ok(
+        "PUT",
+        &chemin(&lucie, "entree"),
+        &referent,
+        Some(&corps(&r)),
+    );
+    service.ok(
+        "PATCH",
+        &format!("/api/participants/{karim}"),
+        &referent,
+        Some(&json!({ "date_sortie": "2025-06-02", "motif_sortie": "Emploi CDI" })),
+    );
+    let ligne = |p: &str, action: &str, echeance: &str, urgence: &str| {
+        (
+            p.to_owned(),
+            action.to_owned(),
+            echeance.to_owned(),
+            urgence.to_owned(),
+        )
+    };
+
+    // 2 June.
+    assert_eq!(
+        lignes_du_questionnaire(&service, &referent),
+        BTreeSet::from([
+            ligne(&samira, "questionnaire_entree", "2025-06-02", SEMAINE),
+            ligne(&karim, "questionnaire_sortie", "2025-06-30", VENIR),
+            ligne(&lucie, "questionnaire_sortie", "2025-01-07", RETARD),
+            ligne(&lucie, "questionnaire_six_mois", "2025-07-08", VENIR),
+        ])
+    );
+    // Each button opens the questionnaire screen of its moment.
+    let navigateur = service.session(REFERENT);
+    let (status, page) = navigateur.get(&format!("/participants/{lucie}/questionnaire/six_mois"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Questionnaire FSE — six mois après la sortie"),
+        "{page}"
+    );
+    let (status, page) = navigateur.get("/a-faire");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!(
+            "href=\"/participants/{karim}/questionnaire/sortie\""
+        )) && page.contains("Recueillir les données de sortie"),
+        "{page}"
+    );
+    // Lucie's exit data are late: her référent is told, by first name and pseudonym only.
+    let courriel = smtp.attendre(
+        REFERENT,
+        "Son questionnaire FSE attend les données de sortie",
+    );
+    assert!(
+        courriel.contains(&lucie.to_uppercase())
+            && courriel.contains("Samira")
+            && courriel.contains(&format!("/participants/{lucie}/questionnaire/sortie")),
+        "{courriel}"
+    );
+    assert!(
+        !courriel.contains("Roux") && !courriel.contains("ROUX"),
+        "{courriel}"
+    );
+    assert!(smtp.recus(REFERENT, "situation six mois après").is_empty());
+
+    // 30 June, the 4 weeks' last day: Karim's exit data this week (reminded since 16 June),
+    // Lucie's six-month situation come due; Samira's entry questionnaire recorded.
+    // The service is killed (SIGKILL) to move its clock: nothing left half-sent first.
+    service.attendre_outbox_vide(&coordinateur);
+    service.horloge = Some("2025-06-30T08:00:00Z".into());
+    service.redemarrer();
+    let mut r = entree();
+    r.insert("date_questionnaire", valeur("2025-06-02"));
+    service.ok(
+        "PUT",
+        &chemin(&samira, "entree"),
+        &referent,
+        Some(&corps(&r)),
+    );
+    assert_eq!(
+        lignes_du_questionnaire(&service, &referent),
+        BTreeSet::from([
+            ligne(&karim, "questionnaire_sortie", "2025-06-30", SEMAINE),
+            ligne(&lucie, "questionnaire_sortie", "2025-01-07", RETARD),
+            ligne(&lucie, "questionnaire_six_mois", "2025-07-08", VENIR),
+        ])
+    );
+    smtp.attendre(
+        REFERENT,
+        &format!("/participants/{karim}/questionnaire/sortie"),
+    );
+    let six_mois = smtp.attendre(REFERENT, "situation six mois après la sortie");
+    assert!(
+        six_mois.contains("du 10/06/2025 au 08/07/2025"),
+        "{six_mois}"
+    );
+
+    // 1 July: past the 4 weeks, Karim's exit data are late.
+    service.attendre_outbox_vide(&coordinateur);
+    service.horloge = Some("2025-07-01T08:00:00Z".into());
+    service.redemarrer();
+    assert!(
+        lignes_du_questionnaire(&service, &referent).contains(&ligne(
+            &karim,
+            "questionnaire_sortie",
+            "2025-06-30",
+            RETARD
+        ))
+    );
+    // One e-mail per item, not one per pass of the schedule (every second here).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let recus = smtp.recus(REFERENT, "Questionnaire FSE à compléter");
+    assert_eq!(recus.len(), 3, "{}", recus.join("\n-----\n"));
+    // Lucie's six-month situation collected: its line goes.
+    service.ok(
+        "PUT",
+        &chemin(&lucie, "six_mois"),
+        &referent,
+        Some(&corps(&BTreeMap::from([
+            ("date_recueil_six_mois", valeur("2025-07-01")),
+            ("m1", valeur("1b")),
+        ]))),
+    );
+    assert_eq!(
+        lignes_du_questionnaire(&service, &referent),
+        BTreeSet::from([
+            ligne(&karim, "questionnaire_sortie", "2025-06-30", RETARD),
+            ligne(&lucie, "questionnaire_sortie", "2025-01-07", RETARD),
+        ])
     );
 }

@@ -464,7 +464,7 @@ fn fuzz_import_des_participants() {
         |o| match parafe::import::decoder(o, None) {
             Ok(texte) => {
                 let mut lignes = 0;
-                match parafe::import::lire(&texte, |lot| lignes += lot.len()) {
+                match parafe::import::lire(&texte, &[], |lot| lignes += lot.len()) {
                     Ok(()) => format!("{lignes} lignes"),
                     Err(erreurs) => format!("{erreurs:?}"),
                 }

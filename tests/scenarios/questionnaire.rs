@@ -554,15 +554,15 @@ fn export_ma_demarche_fse_de_30_participants_et_rapport_de_completude() {
     );
 }
 
-/// The service on 18 June 2025 with a real SMTP server (staff choose their password by mail):
-/// `reglages` adds to its configuration.
+/// The service on 18 June 2025 (or on `reglages`' clock) with a real SMTP server (staff choose
+/// their password by mail): `reglages` adds to its configuration.
 pub(crate) fn service_et_courriels(dir: &tempfile::TempDir, reglages: Reglages) -> (Service, Smtp) {
     let smtp = Smtp::start(&dir.path().join("smtp"));
     let service = Service::lancer(
         &dir.path().join("data"),
         Reglages {
             smtp: Some(smtp.port),
-            horloge: Some(AU),
+            horloge: reglages.horloge.or(Some(AU)),
             ..reglages
         },
     );
@@ -682,4 +682,142 @@ fn l_ecran_du_questionnaire_depuis_le_dossier_garde_la_saisie_sur_un_refus() {
     // The form's page reads the answers as the API does: both journaled (the file's states
     // and a refused form read none).
     assert_eq!(lectures(&service).len(), 2);
+}
+
+/// A line of the extraction with the columns the questionnaires prefill from.
+fn ligne_avec(id: &str, nom: &str, operation: &str, rsa: &str, colonnes: &str) -> String {
+    let l = ligne(id, nom, REFERENT, "03/03/2025", "")
+        .replace(";202500417;", &format!(";{operation};"))
+        .replace(
+            ";03/03/2025;Non;;",
+            &format!(
+                ";03/03/2025;{rsa};{};",
+                if rsa == "Oui" { "03/03/2025" } else { "" }
+            ),
+        );
+    format!("{};{colonnes}\n", l.trim_end())
+}
+
+#[test]
+fn le_questionnaire_d_entree_est_prerempli_par_l_extraction_et_le_referent_confirme() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, smtp) = service_et_courriels(&dir, Reglages::default());
+    let coordinateur = service.compte("coord@plie.fr", "coordinateur", Some("plie-test"));
+    let referent = service.compte(REFERENT, "referent", Some("plie-test"));
+    let assistant = service.compte("assistante@plie.fr", "assistant", Some("plie-test"));
+    // A PON 2014-2020 opération beside the FSE+ one the import creates.
+    service.ok(
+        "POST",
+        "/api/operations",
+        &coordinateur,
+        Some(&json!({
+            "numero": "201900100", "intitule": "Parcours emploi 2019-2023",
+            "programme": "pon-2014-2020", "debut": "2019-01-01", "fin": "2023-12-31",
+        })),
+    );
+    // The columns the definitions declare ([[preremplissage]]); QPV answers no question: the
+    // import does not know it.
+    let en_tete = format!(
+        "{};Niveau de formation;RQTH;Minima sociaux\n",
+        EN_TETE.trim_end()
+    );
+    let (status, v) = service.importer(
+        &coordinateur,
+        &format!(
+            "{};QPV\n{}",
+            en_tete.trim_end(),
+            ligne_avec("X-001", "Benali", "202500417", "Non", "Niveau V;Oui;;Oui")
+        ),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v.to_string().contains("QPV") && v.to_string().contains("colonne inconnue"),
+        "{v}"
+    );
+    let csv = [
+        ligne_avec("X-001", "Benali", "202500417", "Non", "Niveau V;Oui;"),
+        ligne_avec(
+            "X-002",
+            "Durand",
+            "202500417",
+            "Non",
+            " niveau iii ;non;Oui",
+        ),
+        ligne_avec("X-003", "Roux", "201900100", "Oui", "Niveau 4;;"),
+        ligne_avec("X-004", "Petit", "201900100", "Non", ";;"),
+    ]
+    .concat();
+    let (status, v) = service.importer(&coordinateur, &format!("{en_tete}{csv}"));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = refs(&service, &referent);
+
+    // Proposed from the extraction, the definition's codes; never recorded by themselves.
+    let lire = |p: &str, jeton: &str| service.ok("GET", &chemin(p, "entree"), jeton, None);
+    let v = lire(&r["X-001"], &referent);
+    assert_eq!(v["enregistre"], false, "{v}");
+    assert_eq!(v["preremplies"], json!(["handicap", "q2"]), "{v}");
+    assert_eq!(
+        v["reponses"]["q2"],
+        valeur("cite_3_4"),
+        "Niveau V : CITE 3-4"
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("oui"), "RQTH");
+    let v = lire(&r["X-002"], &referent);
+    assert_eq!(
+        v["reponses"]["q2"],
+        valeur("cite_5_8"),
+        "casse et espaces ignorés : {v}"
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("non"));
+    // The 2014-2020 questionnaire has its own codes, and a question on minima sociaux: RSA.
+    let v = lire(&r["X-003"], &referent);
+    assert_eq!(v["programme"], "pon-2014-2020");
+    assert_eq!(v["preremplies"], json!(["q2", "q4"]), "{v}");
+    assert_eq!(v["reponses"]["q2"], valeur("2c"));
+    assert_eq!(v["reponses"]["q4"], valeur("oui"));
+    assert!(v["reponses"].get("q3").is_none(), "{v}");
+    let v = lire(&r["X-004"], &referent);
+    assert_eq!(v["preremplies"], json!([]), "{v}");
+    // The assistant never sees a sensitive proposal.
+    let v = lire(&r["X-001"], &assistant);
+    assert_eq!(v["preremplies"], json!(["q2"]), "{v}");
+    assert!(v["reponses"].get("handicap").is_none(), "{v}");
+
+    // What the référent sends is what is recorded: the proposals are not filled in for him.
+    let mut sans = entree();
+    sans.remove("q2");
+    sans.remove("handicap");
+    let (champ, message) = refus(&service, &referent, &r["X-001"], "entree", &sans);
+    assert_eq!(champ, "q2", "{message}");
+    assert!(
+        message.contains("handicap") && message.contains("réponse manquante"),
+        "{message}"
+    );
+    // He checked with the participant: no recognised disability after all.
+    service.ok(
+        "PUT",
+        &chemin(&r["X-001"], "entree"),
+        &referent,
+        Some(&corps(&entree())),
+    );
+    let v = lire(&r["X-001"], &referent);
+    assert_eq!(
+        (v["enregistre"].clone(), v["preremplies"].clone()),
+        (json!(true), json!([]))
+    );
+    assert_eq!(v["reponses"]["handicap"], valeur("non"));
+
+    // The screen says which answers the extraction proposes, to confirm.
+    service.activer(&smtp, REFERENT);
+    let (status, page) = service.session(REFERENT).get(&format!(
+        "/participants/{}/questionnaire/entree",
+        r["X-002"]
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Réponses proposées par l&#39;extraction du logiciel de parcours")
+            || page.contains("Réponses proposées par l'extraction du logiciel de parcours"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"cite_5_8\" checked"), "{page}");
 }

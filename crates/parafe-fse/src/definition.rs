@@ -7,7 +7,7 @@ use crate::dossier::{lire_date, Reponse, Reponses};
 use crate::fichiers::{self, DefinitionError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// When a question is asked.
@@ -202,6 +202,19 @@ pub struct Indicateur {
     pub cas: Vec<Cas>,
 }
 
+/// A column of the parcours software's extraction that answers an entry question: its value
+/// (compared without regard to case or surrounding spaces) gives the choice's code. What it
+/// gives is a proposal the référent confirms, never a recorded answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preremplissage {
+    /// The column's header, as the extraction names it.
+    pub colonne: String,
+    pub question: String,
+    /// The column's value → the choice's code; a value not listed proposes nothing.
+    pub valeurs: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Questionnaire {
@@ -217,6 +230,9 @@ pub struct Questionnaire {
     pub questions: Vec<Question>,
     #[serde(default)]
     pub indicateurs: Vec<Indicateur>,
+    /// The extraction's columns that prefill entry questions.
+    #[serde(default)]
+    pub preremplissage: Vec<Preremplissage>,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub source: String,
@@ -305,6 +321,30 @@ impl Questionnaire {
             .and_then(|q| reponses.date(&q.id))
     }
 
+    /// The answers the extraction's `colonnes` (header → value) propose, by question, the first
+    /// column that answers a question winning.
+    pub fn preremplir(&self, colonnes: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut proposees = BTreeMap::new();
+        for p in &self.preremplissage {
+            let Some(valeur) = colonnes
+                .iter()
+                .find(|(c, _)| c.trim().eq_ignore_ascii_case(p.colonne.trim()))
+                .map(|(_, v)| v.trim().to_lowercase())
+            else {
+                continue;
+            };
+            let code = p
+                .valeurs
+                .iter()
+                .find(|(v, _)| v.trim().to_lowercase() == valeur)
+                .map(|(_, code)| code.clone());
+            if let Some(code) = code {
+                proposees.entry(p.question.clone()).or_insert(code);
+            }
+        }
+        proposees
+    }
+
     /// Whether `q` is asked given these answers: its condition holds, and the question it
     /// depends on is itself asked.
     pub fn applicable(&self, q: &Question, reponses: &Reponses) -> bool {
@@ -376,6 +416,7 @@ impl Questionnaire {
                 ));
             }
         }
+        self.valider_preremplissage()?;
         let mut codes = HashSet::new();
         for i in &self.indicateurs {
             if !codes.insert(&i.code) {
@@ -476,6 +517,37 @@ impl Questionnaire {
                 "{qui} : bornes sur « {} », qui n'est pas un nombre",
                 c.question
             ));
+        }
+        Ok(())
+    }
+
+    /// Each column names an entry question with choices, and gives codes among them.
+    fn valider_preremplissage(&self) -> Result<(), String> {
+        for p in &self.preremplissage {
+            let qui = format!("preremplissage « {} »", p.colonne);
+            if p.colonne.trim().is_empty() {
+                return Err("preremplissage : colonne sans nom".into());
+            }
+            let q = self
+                .question(&p.question)
+                .ok_or_else(|| format!("{qui} : question inconnue « {} »", p.question))?;
+            if q.moment != Moment::Entree || q.choix.is_empty() {
+                return Err(format!(
+                    "{qui} : « {} » n'est pas une question à choix de l'entrée",
+                    p.question
+                ));
+            }
+            if let Some(code) = p
+                .valeurs
+                .values()
+                .find(|c| !q.choix.iter().any(|x| &x.code == *c))
+            {
+                return Err(format!(
+                    "{qui} : choix inconnu « {code} » de « {} » (choix : {})",
+                    p.question,
+                    q.codes()
+                ));
+            }
         }
         Ok(())
     }
@@ -656,6 +728,30 @@ mod tests {
         let relances =
             texte_pon().replace("relances_jours = [14, 21]", "relances_jours = [21, 14]");
         assert!(erreur(&relances).contains("relances_jours croissantes"));
+    }
+
+    #[test]
+    fn l_extraction_propose_des_reponses_d_entree() {
+        let q = pon();
+        let colonnes: BTreeMap<String, String> = [
+            ("Niveau de formation", " niveau v "),
+            ("RQTH", "Oui"),
+            ("RSA", "Non"),
+            ("Minima sociaux", "oui"),
+            ("QPV", "Oui"),
+        ]
+        .into_iter()
+        .map(|(c, v)| (c.to_owned(), v.to_owned()))
+        .collect();
+        let p = q.preremplir(&colonnes);
+        assert_eq!(p.get("q2").map(String::as_str), Some("2c"));
+        assert_eq!(p.get("q3").map(String::as_str), Some("oui"));
+        // RSA « Non » proposes nothing (another minimum may be paid): the next column answers.
+        assert_eq!(p.get("q4").map(String::as_str), Some("oui"));
+        assert_eq!(p.len(), 3, "{p:?}");
+        let faux = texte_pon().replace("\"Niveau V\" = \"2c\"", "\"Niveau V\" = \"2z\"");
+        assert!(erreur(&faux)
+            .contains("preremplissage « Niveau de formation » : choix inconnu « 2z » de « q2 »"));
     }
 
     #[test]

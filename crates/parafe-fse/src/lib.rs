@@ -16,8 +16,8 @@ mod mdfse;
 
 pub use controle::{verifier, Defaut, Faute};
 pub use definition::{
-    Bornes, Cas, Choix, Condition, Contact, Delais, Genre, Indicateur, Moment, Question,
-    Questionnaire, Rubrique,
+    Bornes, Cas, Choix, Condition, Contact, Delais, Genre, Indicateur, Moment, Preremplissage,
+    Question, Questionnaire, Rubrique,
 };
 pub use delais::{
     echeance_six_mois, echeance_sortie, EcheanceSixMois, EcheanceSortie, EtatSixMois, EtatSortie,

@@ -369,6 +369,12 @@ pub(crate) async fn resoudre_signataires(
         }
         let (mut nom, mut email, mut personnel_id, mut participant_id) = (None, None, None, None);
         match s.role {
+            role if s.designe => {
+                let r = personnel_designe(app, acteur, role, demande, donnees).await?;
+                nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));
+                email = Some(r.email);
+                personnel_id = Some(r.id);
+            }
             Role::Participant => {
                 if let Some(p) = participant {
                     nom = Some(format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase()));
@@ -394,12 +400,6 @@ pub(crate) async fn resoudre_signataires(
                     email = Some(r.email);
                     personnel_id = Some(r.id);
                 }
-            }
-            role if role.personnel_designe() => {
-                let r = personnel_designe(app, acteur, role, demande, donnees).await?;
-                nom = Some(format!("{} {}", r.prenom, r.nom.to_uppercase()));
-                email = Some(r.email);
-                personnel_id = Some(r.id);
             }
             _ => {}
         }
@@ -610,17 +610,22 @@ pub fn au_tour<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'
 }
 
 /// The signers to invite now: those whose turn it is ([`au_tour`]) who sign by link, and the
-/// staff members the document names ([`Role::personnel_designe`]), told to sign from their
+/// staff members the document names (`designe` in the workflow), told to sign from their
 /// account; the others sign on the tablet of whoever holds it.
 pub fn a_inviter<'a>(workflow: &Workflow, signataires: &'a [Signataire]) -> Vec<&'a Signataire> {
     au_tour(workflow, signataires)
         .into_iter()
-        .filter(|s| s.methode == "lien" || signe_depuis_son_compte(s))
+        .filter(|s| s.methode == "lien" || signe_depuis_son_compte(workflow, s))
         .collect()
 }
 
-fn signe_depuis_son_compte(s: &Signataire) -> bool {
-    s.personnel_id.is_some() && Role::parse(&s.role).is_some_and(Role::personnel_designe)
+/// A staff member the workflow has the document name (`designe`), with his account.
+fn signe_depuis_son_compte(workflow: &Workflow, s: &Signataire) -> bool {
+    s.personnel_id.is_some()
+        && workflow
+            .signataires
+            .iter()
+            .any(|d| d.designe && d.role.nom() == s.role)
 }
 
 /// Gives a link signer a new invitation — the previous link and any code confirmed on it stop
@@ -637,7 +642,10 @@ pub async fn inviter(
     let Some(email) = &signataire.email else {
         return Ok(());
     };
-    if signe_depuis_son_compte(signataire) {
+    if app
+        .workflow(&document.workflow)
+        .is_some_and(|w| signe_depuis_son_compte(w, signataire))
+    {
         return aviser(app, tx, document, signataire, email, maintenant, relance).await;
     }
     let invitation = db::nouvelle_ref("i");

@@ -104,7 +104,8 @@ pub fn decoder(octets: &[u8], declare: Option<Encodage>) -> Result<Cow<'_, str>,
     Ok(texte)
 }
 
-/// The columns, as the extraction names them. Required ones first.
+/// The columns, as the extraction names them. Required ones first. Besides them, an extraction
+/// may carry the columns the FSE questionnaires prefill from ([`colonnes_du_questionnaire`]).
 pub const COLONNES: [(&str, bool); 21] = [
     ("Identifiant", true),
     ("Civilité", false),
@@ -128,6 +129,23 @@ pub const COLONNES: [(&str, bool); 21] = [
     ("Date de sortie", false),
     ("Motif de sortie", false),
 ];
+
+/// The columns the programmes' questionnaires prefill entry answers from (their
+/// `[[preremplissage]]`), in the order they declare them: an import takes them, and keeps their
+/// values with the participant for his first entry questionnaire.
+pub fn colonnes_du_questionnaire(app: &App) -> Result<Vec<String>, Erreur> {
+    let mut colonnes: Vec<String> = Vec::new();
+    for programme in crate::operations::Programme::COFINANCES {
+        let q = parafe_fse::Questionnaire::charger(&app.config.data_dir, programme.code())
+            .map_err(|e| Erreur::Interne(e.to_string()))?;
+        for p in q.preremplissage {
+            if !colonnes.iter().any(|c| c.eq_ignore_ascii_case(&p.colonne)) {
+                colonnes.push(p.colonne);
+            }
+        }
+    }
+    Ok(colonnes)
+}
 
 /// The header line of an extraction, its columns in the order of [`COLONNES`].
 pub fn en_tete() -> String {
@@ -186,8 +204,13 @@ fn date(s: &str) -> Option<NaiveDate> {
 const LIGNES_PAR_LOT: usize = 16384;
 
 /// Reads and checks the whole file, handing its lines over by lots (`remettre`) as long as
-/// every line so far is usable; the errors of all lines if any is not.
-pub fn lire(texte: &str, mut remettre: impl FnMut(Vec<Ligne>)) -> Result<(), Vec<ErreurLigne>> {
+/// every line so far is usable; the errors of all lines if any is not. The columns
+/// `du_questionnaire` are taken too, their values kept as given for the prefill.
+pub fn lire(
+    texte: &str,
+    du_questionnaire: &[String],
+    mut remettre: impl FnMut(Vec<Ligne>),
+) -> Result<(), Vec<ErreurLigne>> {
     let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {
@@ -215,10 +238,18 @@ pub fn lire(texte: &str, mut remettre: impl FnMut(Vec<Ligne>)) -> Result<(), Vec
             erreurs.push(erreur(1, nom, "colonne absente de l'en-tête".into()));
         }
     }
-    for inconnue in entetes
+    // Where the questionnaire's columns are in the file, with their names.
+    let prefill: Vec<(usize, &str)> = du_questionnaire
         .iter()
-        .filter(|h| !COLONNES.iter().any(|(c, _)| c.eq_ignore_ascii_case(h)))
-    {
+        .filter_map(|c| {
+            let i = entetes.iter().position(|h| h.eq_ignore_ascii_case(c))?;
+            Some((i, c.as_str()))
+        })
+        .collect();
+    for inconnue in entetes.iter().filter(|h| {
+        !COLONNES.iter().any(|(c, _)| c.eq_ignore_ascii_case(h))
+            && !du_questionnaire.iter().any(|c| c.eq_ignore_ascii_case(h))
+    }) {
         erreurs.push(erreur(
             1,
             inconnue,
@@ -329,6 +360,14 @@ pub fn lire(texte: &str, mut remettre: impl FnMut(Vec<Ligne>)) -> Result<(), Vec
             let texte = |colonne| champ(colonne).to_owned();
             let option = |colonne| facultatif(colonne).map(str::to_owned);
             let (date_naissance, date_entree, cer_debut, date_sortie) = dates;
+            let valeurs: std::collections::BTreeMap<&str, &str> = prefill
+                .iter()
+                .map(|(i, c)| (*c, champ(Some(*i))))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            let extraction = (!valeurs.is_empty())
+                .then(|| serde_json::to_string(&valeurs).ok())
+                .flatten();
             lignes.push(Ligne {
                 numero: n,
                 fiche: Fiche {
@@ -351,6 +390,7 @@ pub fn lire(texte: &str, mut remettre: impl FnMut(Vec<Ligne>)) -> Result<(), Vec
                     cer_debut,
                     date_sortie,
                     motif_sortie: option(motif),
+                    extraction,
                 },
                 referent: (
                     champ(email_referent).to_lowercase(),
@@ -400,8 +440,9 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
     let le = db::instant(app.horloge.maintenant());
     let (envoi, mut lots) = tokio::sync::mpsc::channel(4);
     let texte = texte.to_owned();
+    let du_questionnaire = colonnes_du_questionnaire(app)?;
     let lecture = tokio::task::spawn_blocking(move || {
-        lire(&texte, |lot| {
+        lire(&texte, &du_questionnaire, |lot| {
             // A closed channel: the writer gave up (a database error); the file is still read.
             let _ = envoi.blocking_send(lot);
         })

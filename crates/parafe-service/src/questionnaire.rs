@@ -176,6 +176,9 @@ pub struct Lecture {
     pub moment: Moment,
     /// False: nothing recorded yet; `reponses` is what the participant's record prefills.
     pub enregistre: bool,
+    /// Questions whose answer the parcours software's extraction proposes (not recorded yet):
+    /// the référent confirms each with the participant.
+    pub preremplies: Vec<String>,
     pub recueilli_le: Option<NaiveDate>,
     #[serde(serialize_with = "crate::db::en_instant_option")]
     pub saisi_le: Option<DateTime<Utc>>,
@@ -205,6 +208,7 @@ pub async fn lire(
         moment,
     )
     .await?;
+    let mut preremplies = Vec::new();
     let (mut reponses, recueilli_le, saisi_le, saisi_par, programme, version) = match ligne {
         Some(l) => (
             serde_json::from_str::<Saisie>(&l.reponses)?,
@@ -218,6 +222,7 @@ pub async fn lire(
             let mut saisie = Saisie::new();
             if moment == Moment::Entree {
                 preremplir(&d, &mut saisie);
+                preremplies = proposer(&d, &mut saisie);
             }
             (
                 saisie,
@@ -237,6 +242,7 @@ pub async fn lire(
             .filter(|q| q.sensible && q.moment == moment)
         {
             reponses.remove(&q.id);
+            preremplies.retain(|id| *id != q.id);
             masquees.push(q.id.clone());
         }
     }
@@ -255,6 +261,7 @@ pub async fn lire(
         version,
         moment,
         enregistre: recueilli_le.is_some(),
+        preremplies,
         recueilli_le,
         saisi_le,
         saisi_par,
@@ -371,6 +378,27 @@ fn preremplir(d: &Dossier, saisie: &mut Saisie) {
             saisie.entry(id.to_owned()).or_insert(Reponse::Valeur(v));
         }
     }
+}
+
+/// The answers the import's extraction proposes for the entry questions (the definition's
+/// `[[preremplissage]]`), put beneath those given; the ids of the questions it answered. Shown
+/// on the screen only: a recording takes what the référent confirms, nothing from here.
+fn proposer(d: &Dossier, saisie: &mut Saisie) -> Vec<String> {
+    let colonnes: BTreeMap<String, String> = d
+        .participant
+        .fiche
+        .extraction
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    let mut preremplies = Vec::new();
+    for (id, code) in d.definition.preremplir(&colonnes) {
+        if !saisie.contains_key(&id) {
+            saisie.insert(id.clone(), Reponse::Valeur(code));
+            preremplies.push(id);
+        }
+    }
+    preremplies
 }
 
 /// The faults of a moment's answers on the service's day, each naming its question: answers to

@@ -2,13 +2,17 @@
 //! bilans due at the workflow's months after the CER start (or the Département's own months),
 //! moved when the CER start changes, replaced by the "sortie anticipée" bilan at an early exit;
 //! a bilan's draft is made when the référent opens it ([`rediger`]). Signature
-//! requests: reminders, then expiry. The clock is always passed in, so that tests and the
-//! service share the same code.
+//! requests: reminders, then expiry. The FSE questionnaire after an exit: one e-mail to the
+//! référent when its exit data or its six-month situation comes due ([`questionnaires_dus`]).
+//! Staff time sheets: one e-mail to the staff member for each month ended without his signed
+//! sheet ([`feuilles_de_temps_manquantes`]). The clock is always passed in, so that tests and
+//! the service share the same code.
 
 use crate::auth::Acteur;
 use crate::db::documents::{self as docs, Document};
 use crate::db::participants::Participant;
-use crate::db::{self, bilans, referentiel};
+use crate::db::{self, bilans, questionnaires, referentiel};
+use crate::justificatif::{etat, Catalogue};
 use crate::workflow::{bilans_brsa, Bilan};
 use crate::{App, Erreur};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -337,7 +341,160 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
         }
     }
     tx.commit().await?;
+    questionnaires_dus(app, maintenant).await?;
+    feuilles_de_temps_manquantes(app, maintenant).await?;
     app.reveil.sonner();
+    Ok(())
+}
+
+/// Queues, once each (the task's key says which), the e-mail that tells the référent a
+/// questionnaire item of his portfolio has come due: the exit data from the definition's first
+/// reminder day, the six-month situation from its due day. The participant by first name and
+/// pseudonymous reference only; no answer.
+async fn questionnaires_dus(app: &App, maintenant: DateTime<Utc>) -> Result<(), Erreur> {
+    let aujourdhui = app.horloge.aujourdhui();
+    let questionnaires = crate::a_faire::delais_des_questionnaires(app)?;
+    let depuis = crate::a_faire::depuis(aujourdhui);
+    let mut dus = Vec::new();
+    for s in questionnaires::sorties(&app.db, depuis, aujourdhui).await? {
+        let Some(delais) = questionnaires.get(&s.programme) else {
+            continue;
+        };
+        let sortie = parafe_fse::echeance_sortie(delais, s.date_sortie, None, aujourdhui);
+        if !s.sortie_recueillie
+            && matches!(
+                sortie.etat,
+                parafe_fse::EtatSortie::Relance | parafe_fse::EtatSortie::EnRetard
+            )
+        {
+            let quoi = format!(
+                "les données de sortie, à recueillir au plus tard le {}",
+                sortie.limite.format("%d/%m/%Y")
+            );
+            dus.push((
+                format!("questionnaire:{}:sortie", s.reference),
+                s.clone(),
+                "sortie",
+                quoi,
+            ));
+        }
+        let six = parafe_fse::echeance_six_mois(delais, s.date_sortie, None, aujourdhui);
+        if !s.six_mois_recueillie && aujourdhui >= six.due {
+            let quoi = format!(
+                "la situation six mois après la sortie, à recueillir du {} au {}",
+                six.due.format("%d/%m/%Y"),
+                six.limite.format("%d/%m/%Y")
+            );
+            dus.push((
+                format!("questionnaire:{}:six_mois", s.reference),
+                s,
+                "six_mois",
+                quoi,
+            ));
+        }
+    }
+    let cles: Vec<&str> = dus.iter().map(|d| d.0.as_str()).collect();
+    let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
+    let mut tx = app.db.begin().await?;
+    for (cle, s, moment, quoi) in dus.iter().filter(|d| !faites.contains(&d.0)) {
+        let courriel = crate::delivery::Courriel {
+            a: vec![s.referent_email.clone()],
+            objet: format!("Questionnaire FSE à compléter ({})", s.reference.to_uppercase()),
+            texte: format!(
+                "Bonjour,\n\n{} ({}) a quitté l'opération le {}. Son questionnaire FSE attend {quoi}.\n\
+                 Remplissez-le dans parafe : {}/participants/{}/questionnaire/{moment}\n",
+                s.prenom,
+                s.reference.to_uppercase(),
+                s.date_sortie.format("%d/%m/%Y"),
+                app.url_publique(),
+                s.reference,
+            ),
+            message_id: format!("<{}.{moment}.questionnaire@parafe>", s.reference),
+            piece_jointe: None,
+            renvoi: false,
+        };
+        mettre_en_boite(&mut tx, cle, &s.plie, &courriel, maintenant).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues, once for each staff member, opération and month (the task's key), the e-mail that
+/// tells him a month has ended without his signed time sheet ([`etat::mois_sans_feuille`]).
+async fn feuilles_de_temps_manquantes(app: &App, maintenant: DateTime<Utc>) -> Result<(), Erreur> {
+    let mut manquants = Vec::new();
+    for plie in referentiel::plies(&app.db).await? {
+        // A stored PLIE id is valid (checked when it was created).
+        let Ok(plie) = parafe_core::model::PlieId::new(&plie) else {
+            continue;
+        };
+        let catalogue = Catalogue::charger(&app.config.data_dir, &plie)?;
+        let siens =
+            etat::mois_sans_feuille(&app.db, &catalogue, &plie, None, app.horloge.aujourdhui())
+                .await
+                .map_err(|e| Erreur::Interne(e.to_string()))?;
+        manquants.extend(siens);
+    }
+    let cle = |m: &etat::MoisSansFeuille| {
+        format!(
+            "feuille-temps:{}:{}:{}:{}",
+            m.plie, m.operation, m.personnel_id, m.fin
+        )
+    };
+    let cles: Vec<String> = manquants.iter().map(cle).collect();
+    let faites = crate::db::outbox::cles_connues(
+        &app.db,
+        &cles.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut tx = app.db.begin().await?;
+    for (m, cle) in manquants
+        .iter()
+        .zip(&cles)
+        .filter(|(_, c)| !faites.contains(*c))
+    {
+        let courriel = crate::delivery::Courriel {
+            a: vec![m.email.clone()],
+            objet: format!("Feuille de temps {} à signer — opération {}", m.du_mois(), m.operation),
+            texte: format!(
+                "Bonjour {},\n\nLe mois {} est échu et votre feuille de temps signée pour l'opération {} manque ({}).\n\
+                 Établissez-la et signez-la depuis votre compte parafe : {}/a-faire\n",
+                m.nom,
+                m.du_mois(),
+                m.operation,
+                m.libelle.to_lowercase(),
+                app.url_publique(),
+            ),
+            message_id: format!(
+                "<feuille-temps.{}.{}.{}@parafe>",
+                m.operation, m.personnel_id, m.fin
+            ),
+            piece_jointe: None,
+            renvoi: false,
+        };
+        mettre_en_boite(&mut tx, cle, &m.plie, &courriel, maintenant).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues a reminder e-mail under its key (a key already queued: nothing).
+async fn mettre_en_boite(
+    tx: &mut sqlx::AnyConnection,
+    cle: &str,
+    plie: &str,
+    courriel: &crate::delivery::Courriel,
+    maintenant: DateTime<Utc>,
+) -> Result<(), Erreur> {
+    crate::outbox::ajouter(
+        tx,
+        cle,
+        crate::outbox::Genre::Courriel,
+        plie,
+        &serde_json::json!({ "courriel": courriel }),
+        maintenant,
+    )
+    .await?;
     Ok(())
 }
 

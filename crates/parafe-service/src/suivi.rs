@@ -1,16 +1,21 @@
 //! The PLIE's follow-up rules as timers: from a participant's facts (interviews, étapes,
-//! absences, reminders, entry and exit, bilans due) and the rules of `storage/suivi.toml`, the
-//! actions due and when, each with its urgency and the button that does it. Pure: no SQL, no
-//! clock — the day is given ([`echeances`]); the facts come from [`crate::db::suivi`].
+//! absences, reminders, entry and exit, bilans due, the FSE questionnaire's moments) and the
+//! rules of `storage/suivi.toml`, the actions due and when, each with its urgency and the button
+//! that does it. Pure: no SQL, no clock — the day is given ([`echeances`]); the facts come from
+//! [`crate::db::suivi`]. The questionnaire's delays are its definition's ([`parafe_fse::Delais`]),
+//! the exit proof's those of the catalogue of justificatifs: neither is repeated here.
 //!
 //! The rules are data: the embedded file holds the seeds' values, a PLIE overrides some of them
 //! by `<data-dir>/suivi/<plie>.toml`, a deployment by `<data-dir>/suivi.toml`; an override file
 //! gives only the keys it changes, merged key by key over the defaults ([`Regles::charger`]).
 
+use crate::justificatif::catalogue::{Catalogue, CatalogueError};
 use chrono::{Datelike, Months, NaiveDate, TimeDelta};
 use parafe_core::model::PlieId;
+use parafe_fse::{echeance_six_mois, echeance_sortie, Delais, EtatSortie};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The embedded rules (the seeds' values).
 pub const PAR_DEFAUT: &str = include_str!("../../../storage/suivi.toml");
@@ -29,7 +34,7 @@ pub struct Regles {
     pub revues: Revues,
     pub suivi_emploi: SuiviEmploi,
     pub perte_de_contact: PerteDeContact,
-    pub donnees_sortie: DonneesSortie,
+    pub preuve_sortie: PreuveSortie,
     /// Where it was read from, for error messages.
     #[serde(skip)]
     pub source: String,
@@ -95,10 +100,15 @@ pub struct PerteDeContact {
     pub relances: u32,
 }
 
+/// The proof of the exit: the requirement of the catalogue of justificatifs that says which
+/// pieces prove it and within how many days ([`Regles::charger`] reads them there).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DonneesSortie {
+pub struct PreuveSortie {
+    pub exigence: String,
+    #[serde(skip)]
     pub delai_jours: u32,
+    #[serde(skip)]
     pub preuves: Vec<String>,
 }
 
@@ -114,6 +124,8 @@ pub enum ReglesError {
         source_name: String,
         message: String,
     },
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
 }
 
 /// `over` laid on `base`, key by key (tables merged, anything else replaced).
@@ -135,8 +147,12 @@ fn fusionner(base: &mut toml::Value, over: toml::Value) {
 
 impl Regles {
     /// The rules in force for `plie`: the defaults, under the deployment's file, under the
-    /// PLIE's.
-    pub fn charger(data_dir: &Path, plie: &PlieId) -> Result<Regles, ReglesError> {
+    /// PLIE's; the exit proof as the PLIE's catalogue of justificatifs (`catalogue`) requires it.
+    pub fn charger(
+        data_dir: &Path,
+        plie: &PlieId,
+        catalogue: &Catalogue,
+    ) -> Result<Regles, ReglesError> {
         let mut textes = Vec::new();
         for path in [
             data_dir.join("suivi.toml"),
@@ -154,15 +170,24 @@ impl Regles {
             .iter()
             .map(|(t, s)| (t.as_str(), s.as_str()))
             .collect();
-        Regles::lire(&couches)
+        Regles::lire_avec(&couches, catalogue)
     }
 
     pub fn par_defaut() -> Result<Regles, ReglesError> {
         Regles::lire(&[])
     }
 
-    /// The defaults with `couches` (text, its name) laid over them in order, then checked.
+    /// The defaults with `couches` laid over them, the exit proof from the embedded catalogue.
     pub fn lire(couches: &[(&str, &str)]) -> Result<Regles, ReglesError> {
+        Regles::lire_avec(couches, &Catalogue::par_defaut()?)
+    }
+
+    /// The defaults with `couches` (text, its name) laid over them in order, then checked; the
+    /// exit proof's pieces and delay taken from `catalogue`'s requirement.
+    pub fn lire_avec(
+        couches: &[(&str, &str)],
+        catalogue: &Catalogue,
+    ) -> Result<Regles, ReglesError> {
         let invalide = |source_name: &str, message: String| ReglesError::Invalide {
             source_name: source_name.to_owned(),
             message,
@@ -200,6 +225,21 @@ impl Regles {
         if r.revues.mois.contains(&0) {
             return Err(invalide(&nom, "revues.mois : mois à partir de 1".into()));
         }
+        let exigence = catalogue
+            .exigences
+            .iter()
+            .find(|e| e.id == r.preuve_sortie.exigence)
+            .ok_or_else(|| {
+                invalide(
+                    &nom,
+                    format!(
+                        "preuve_sortie.exigence : « {} » n'est pas une exigence du catalogue des justificatifs ({})",
+                        r.preuve_sortie.exigence, catalogue.source
+                    ),
+                )
+            })?;
+        r.preuve_sortie.delai_jours = exigence.delai_jours;
+        r.preuve_sortie.preuves = exigence.une_parmi.clone();
         Ok(r)
     }
 }
@@ -225,6 +265,18 @@ pub struct Faits {
     pub pieces: Vec<(String, NaiveDate)>,
     /// Bilans BRSA planned and not signed yet.
     pub bilans: Vec<BilanDu>,
+    /// The FSE questionnaire of his opération, when it is co-funded.
+    pub questionnaire: Option<QuestionnaireFse>,
+}
+
+/// A participant's FSE questionnaire: the delays of its programme's definition (their one
+/// source) and the day each moment was collected, if it was.
+#[derive(Debug, Clone)]
+pub struct QuestionnaireFse {
+    pub delais: Arc<Delais>,
+    pub entree: Option<NaiveDate>,
+    pub sortie: Option<NaiveDate>,
+    pub six_mois: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -255,8 +307,13 @@ pub enum Action {
     EntretienDansLEmploi,
     SortiePositive,
     PerteDeContact,
-    DonneesSortie,
+    PreuveSortie,
     BilanBrsa,
+    QuestionnaireEntree,
+    QuestionnaireSortie,
+    QuestionnaireSixMois,
+    /// A staff member's own time sheet of a month ended (no participant: the line is his).
+    FeuilleDeTemps,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -289,6 +346,7 @@ pub struct Bouton {
 /// One line of the « à faire » list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Echeance {
+    /// The participant's reference; empty on a line of the staff member's own (time sheet).
     pub participant: String,
     pub nom: String,
     pub prenom: String,
@@ -364,6 +422,11 @@ impl Calcul<'_> {
         if echeance > plus_jours(self.aujourdhui, preavis) {
             return;
         }
+        self.pousser(action, libelle, echeance, bouton);
+    }
+
+    /// A line whatever its due day (one whose moment has come).
+    fn pousser(&mut self, action: Action, libelle: String, echeance: NaiveDate, bouton: Bouton) {
         self.sortie.push(Echeance {
             participant: self.f.participant.clone(),
             nom: self.f.nom.clone(),
@@ -567,15 +630,81 @@ impl Calcul<'_> {
         );
     }
 
+    fn questionnaire_a(&self, moment: &str, libelle: &str) -> Bouton {
+        Bouton {
+            libelle: libelle.into(),
+            url: self.dossier(&format!("/questionnaire/{moment}")),
+            formulaire: false,
+        }
+    }
+
+    /// The FSE questionnaire: at entry, with the contrat (due on the entry day); after an exit,
+    /// the exit data within the definition's delay (reminders, then late), and the situation
+    /// six months after, shown from the horizon before it comes due to the window's last day.
+    fn questionnaire(&mut self) {
+        let f = self.f;
+        let Some(q) = &f.questionnaire else { return };
+        if let (Some(entree), None) = (f.date_entree, q.entree) {
+            if entree <= self.aujourdhui {
+                let bouton = self.questionnaire_a("entree", "Remplir le questionnaire");
+                self.pousser(
+                    Action::QuestionnaireEntree,
+                    "Questionnaire FSE d'entrée à recueillir (avec le contrat)".into(),
+                    entree,
+                    bouton,
+                );
+            }
+        }
+        let Some(sortie) = f.date_sortie.filter(|s| *s <= self.aujourdhui) else {
+            return;
+        };
+        if q.sortie.is_none() {
+            let e = echeance_sortie(&q.delais, sortie, None, self.aujourdhui);
+            let libelle = match e.etat {
+                EtatSortie::EnRetard => format!(
+                    "Données de sortie du questionnaire FSE en retard (dues au plus tard le {})",
+                    jour_fr(e.limite)
+                ),
+                EtatSortie::Relance => format!(
+                    "Relance : données de sortie du questionnaire FSE à recueillir avant le {}",
+                    jour_fr(e.limite)
+                ),
+                _ => format!(
+                    "Données de sortie du questionnaire FSE à recueillir avant le {} (sortie le {})",
+                    jour_fr(e.limite),
+                    jour_fr(sortie)
+                ),
+            };
+            let bouton = self.questionnaire_a("sortie", "Recueillir les données de sortie");
+            self.pousser(Action::QuestionnaireSortie, libelle, e.limite, bouton);
+        }
+        if q.six_mois.is_none() {
+            let e = echeance_six_mois(&q.delais, sortie, None, self.aujourdhui);
+            if e.due <= plus_jours(self.aujourdhui, self.r.urgence.horizon_jours) {
+                let bouton = self.questionnaire_a("six_mois", "Recueillir la situation");
+                self.pousser(
+                    Action::QuestionnaireSixMois,
+                    format!(
+                        "Situation six mois après la sortie (questionnaire FSE) à recueillir du {} au {}",
+                        jour_fr(e.due),
+                        jour_fr(e.limite)
+                    ),
+                    e.limite,
+                    bouton,
+                );
+            }
+        }
+    }
+
     fn sorti(&mut self, sortie: NaiveDate) {
         let r = self.r;
         let depuis_entree = self.f.date_entree.unwrap_or(sortie);
-        if !self.piece_depuis(&r.donnees_sortie.preuves, depuis_entree) {
+        if !self.piece_depuis(&r.preuve_sortie.preuves, depuis_entree) {
             let bouton = self.deposer("Déposer la preuve");
             self.ligne(
-                Action::DonneesSortie,
-                "Preuve et données de sortie".into(),
-                plus_jours(sortie, r.donnees_sortie.delai_jours),
+                Action::PreuveSortie,
+                "Preuve de la sortie".into(),
+                plus_jours(sortie, r.preuve_sortie.delai_jours),
                 None,
                 bouton,
             );
@@ -661,9 +790,16 @@ pub fn echeances(regles: &Regles, faits: &[Faits], aujourdhui: NaiveDate) -> Vec
             (Some(e), _) if e <= aujourdhui => c.en_parcours(e),
             _ => {}
         }
+        c.questionnaire();
         c.bilans();
     }
-    sortie.sort_by(|a, b| {
+    trier(&mut sortie);
+    sortie
+}
+
+/// Most urgent first: late, this week, coming; by due day, then name.
+pub fn trier(lignes: &mut [Echeance]) {
+    lignes.sort_by(|a, b| {
         (
             a.urgence,
             a.echeance,
@@ -681,7 +817,6 @@ pub fn echeances(regles: &Regles, faits: &[Faits], aujourdhui: NaiveDate) -> Vec
                 b.action,
             ))
     });
-    sortie
 }
 
 /// The coordinateur's count for one référent.
@@ -1038,7 +1173,7 @@ mod tests {
         g.pieces.clear();
         assert_eq!(
             lignes(&r, &g, "2025-03-20"),
-            [(Action::DonneesSortie, j("2025-03-14"), Urgence::EnRetard)]
+            [(Action::PreuveSortie, j("2025-03-14"), Urgence::EnRetard)]
         );
         // An override of the hiring motives and duration.
         let o = Regles::lire(&[(
@@ -1110,6 +1245,95 @@ mod tests {
         // An interview since: contact is back.
         f.entretiens.push(j("2025-06-03"));
         assert!(de(&r, &f, "2025-06-04", Action::PerteDeContact).is_empty());
+    }
+
+    #[test]
+    fn questionnaire_fse_a_l_entree_puis_sortie_en_4_semaines_et_six_mois_apres() {
+        let r = defaut();
+        let delais = Arc::new(
+            parafe_fse::Questionnaire::embarque("fse-plus-2021-2027")
+                .unwrap()
+                .delais,
+        );
+        let mut f = faits("2025-01-06");
+        f.questionnaire = Some(QuestionnaireFse {
+            delais,
+            entree: None,
+            sortie: None,
+            six_mois: None,
+        });
+        // Due with the entry: late the next day.
+        assert_eq!(
+            de(&r, &f, "2025-01-06", Action::QuestionnaireEntree),
+            [(j("2025-01-06"), Urgence::CetteSemaine)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-01-07", Action::QuestionnaireEntree),
+            [(j("2025-01-06"), Urgence::EnRetard)]
+        );
+        // Without co-funding, no questionnaire.
+        let sans = Faits {
+            questionnaire: None,
+            ..f.clone()
+        };
+        assert!(de(&r, &sans, "2025-01-07", Action::QuestionnaireEntree).is_empty());
+        // Exit on 2 June: 28 days, this week from the 24th, late on 1 July.
+        f.date_sortie = Some(j("2025-06-02"));
+        assert_eq!(
+            de(&r, &f, "2025-06-02", Action::QuestionnaireSortie),
+            [(j("2025-06-30"), Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-06-30", Action::QuestionnaireSortie),
+            [(j("2025-06-30"), Urgence::CetteSemaine)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-07-01", Action::QuestionnaireSortie),
+            [(j("2025-06-30"), Urgence::EnRetard)]
+        );
+        // Six months: due 2 December, shown 30 days before, to collect by 30 December.
+        assert!(de(&r, &f, "2025-11-01", Action::QuestionnaireSixMois).is_empty());
+        assert_eq!(
+            de(&r, &f, "2025-11-02", Action::QuestionnaireSixMois),
+            [(j("2025-12-30"), Urgence::AVenir)]
+        );
+        assert_eq!(
+            de(&r, &f, "2025-12-31", Action::QuestionnaireSixMois),
+            [(j("2025-12-30"), Urgence::EnRetard)]
+        );
+        // Collected: no line.
+        if let Some(q) = f.questionnaire.as_mut() {
+            q.entree = Some(j("2025-01-06"));
+            q.sortie = Some(j("2025-06-10"));
+            q.six_mois = Some(j("2025-12-05"));
+        }
+        let lignes = lignes(&r, &f, "2025-12-31");
+        assert!(
+            lignes.iter().all(|l| !matches!(
+                l.0,
+                Action::QuestionnaireEntree
+                    | Action::QuestionnaireSortie
+                    | Action::QuestionnaireSixMois
+            )),
+            "{lignes:?}"
+        );
+    }
+
+    #[test]
+    fn la_preuve_de_sortie_est_celle_du_catalogue() {
+        let r = defaut();
+        assert_eq!(r.preuve_sortie.delai_jours, 28);
+        assert!(r
+            .preuve_sortie
+            .preuves
+            .contains(&"bulletin-salaire".to_owned()));
+        let e = Regles::lire(&[("[preuve_sortie]\nexigence = \"inconnue\"\n", "suivi/x.toml")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("suivi/x.toml") && e.contains("« inconnue »"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -38,6 +38,17 @@ test("contrat d'engagement : créé, envoyé, signé par lien et sur place, scel
   assert.match(await ref.locator("h1").textContent(), /Mes participants/);
   assert.equal(await ref.locator("tbody tr").count(), 2, "le portefeuille de Thomas Garnier : 2 participants");
   await capture(ref, "04-accueil-referent");
+  // La page « À faire » : le questionnaire FSE d'entrée de chacun est à recueillir (opération
+  // cofinancée par le FSE+) ; le bouton de la ligne ouvre le formulaire de ce moment.
+  await ref.goto(`${service.url}/a-faire`);
+  const questionnaires = ref.locator("tr[data-action='questionnaire_entree']");
+  assert.equal(await questionnaires.count(), 2, "un questionnaire d'entrée par participant");
+  await capture(ref, "04b-a-faire-questionnaire");
+  await questionnaires.first().locator("a.bouton").click();
+  await ref.waitForURL(/\/questionnaire\/entree$/);
+  assert.match(await ref.locator("h1").textContent(), /Questionnaire FSE — entrée/);
+  await capture(ref, "04c-questionnaire-entree");
+  await ref.goto(`${service.url}/accueil`);
   await ref.fill("#q", "Benal");
   await ref.click("form.recherche button");
   await ref.click("text=Samira BENALI");

@@ -82,8 +82,11 @@ fn liste(
                                     tr data-participant=(e.participant) data-action=(serde_json::to_value(e.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) data-echeance=(e.echeance.to_string()) {
                                         td { (gabarit::date(e.echeance)) }
                                         th scope="row" {
-                                            a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) }
-                                            @if let Some(r) = repere { span.aide { " · " (r) } }
+                                            @if e.participant.is_empty() { "Vous" }
+                                            @else {
+                                                a href=(format!("/participants/{}", e.participant)) { (e.prenom) " " (e.nom.to_uppercase()) }
+                                                @if let Some(r) = repere { span.aide { " · " (r) } }
+                                            }
                                         }
                                         td { (e.libelle) }
                                         td { (bouton(s, e)) }

@@ -133,6 +133,19 @@ async fn ecran(
         .await
         .map_err(erreur)?;
     let vues = valeurs(&lecture.reponses);
+    // Proposed, not recorded: the référent confirms each answer with the participant.
+    let proposees: Vec<&str> = lecture
+        .preremplies
+        .iter()
+        .filter_map(|id| d.definition.question(id))
+        .map(|x| x.libelle.as_str())
+        .collect();
+    let note = (!proposees.is_empty()).then(|| {
+        format!(
+            "Réponses proposées par l'extraction du logiciel de parcours, à confirmer avec le participant avant d'enregistrer : {}",
+            proposees.join(" ; ")
+        )
+    });
     Ok(formulaire(
         &s,
         &d,
@@ -140,8 +153,11 @@ async fn ecran(
         &vues,
         &lecture.masquees,
         &BTreeMap::new(),
-        None,
-        lecture.enregistre,
+        Avis {
+            probleme: None,
+            note: note.as_deref(),
+            enregistre: lecture.enregistre,
+        },
     )
     .into_response())
 }
@@ -211,24 +227,27 @@ async fn enregistrer(
                 "Questionnaire non enregistré : {} question(s) à corriger.",
                 erreurs.len()
             );
-            let ecran = formulaire(
-                &s,
-                &d,
-                moment,
-                &tapees,
-                &[],
-                &erreurs,
-                Some(&probleme),
-                false,
-            );
+            let avis = Avis {
+                probleme: Some(&probleme),
+                note: None,
+                enregistre: false,
+            };
+            let ecran = formulaire(&s, &d, moment, &tapees, &[], &erreurs, avis);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
         }
         Err(e) => Err(erreur(e)),
     }
 }
 
-/// The moment's form; `enregistre`: its answers are recorded, and can be made into a PDF.
-#[allow(clippy::too_many_arguments)]
+/// What the form says besides its questions: why it was refused, what the extraction proposed,
+/// and whether its answers are recorded (they can then be made into a PDF).
+struct Avis<'a> {
+    probleme: Option<&'a str>,
+    note: Option<&'a str>,
+    enregistre: bool,
+}
+
+/// The moment's form.
 fn formulaire(
     s: &Session,
     d: &Dossier,
@@ -236,8 +255,7 @@ fn formulaire(
     valeurs: &BTreeMap<String, String>,
     masquees: &[String],
     erreurs: &BTreeMap<String, String>,
-    probleme: Option<&str>,
-    enregistre: bool,
+    avis: Avis<'_>,
 ) -> Markup {
     let p = &d.participant;
     let titre = format!("Questionnaire FSE — {}", moment.libelle());
@@ -246,7 +264,8 @@ fn formulaire(
         p { a href=(format!("/participants/{}", p.reference)) { "← Dossier de " (p.fiche.prenom) " " (p.fiche.nom.to_uppercase()) } }
         h1 { (titre) }
         p.intro { (d.definition.libelle) " (version " (d.definition.version) "), opération " (d.operation.code) "." }
-        @if let Some(m) = probleme { (alerte("erreur", m)) }
+        @if let Some(m) = avis.probleme { (alerte("erreur", m)) }
+        @if let Some(m) = avis.note { (alerte("info", m)) }
         form.document method="post" action=(format!("/participants/{}/questionnaire/{}", p.reference, code(moment))) novalidate data-valider="1" {
             (csrf(s))
             p.aide { "Chaque question posée a sa réponse ; « Ne se prononce pas » n'est proposé que là où les règles le permettent. Rien n'est enregistré tant que tout n'est pas juste." }
@@ -271,7 +290,7 @@ fn formulaire(
                 }
             }
         }
-        @if enregistre && s.acteur.peut_modifier() {
+        @if avis.enregistre && s.acteur.peut_modifier() {
             form.barre method="post" action=(format!("/participants/{}/questionnaire/{}/pdf", p.reference, code(moment))) {
                 (csrf(s))
                 p.aide { "Le PDF reprend les réponses enregistrées (pas celles modifiées ci-dessus sans les enregistrer) ; scellé, il est rangé au dossier et remis au participant." }

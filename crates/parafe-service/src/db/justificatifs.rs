@@ -134,6 +134,14 @@ const DOCUMENTS_DE_L_OPERATION: &str = "SELECT d.id FROM document d
                SELECT s.document_id FROM signataire s JOIN participant p ON p.id = s.participant_id
                WHERE p.plie = $1 AND p.operation_id = $2 AND s.role = 'participant')))";
 
+/// What [`DocumentDuDossier`] reads of a document `d`.
+const COLONNES_DU_DOCUMENT: &str = "d.id, d.ref, d.modele, d.participant_id, d.etat, d.echeance,
+    d.sha256_scelle, d.depose_seq, d.modifie_le,
+    coalesce(json_extract(d.donnees, '$.date'), json_extract(d.donnees, '$.du')) AS date_donnees,
+    (SELECT max(s.signe_le) FROM signataire s WHERE s.document_id = d.id) AS signe_le,
+    (SELECT v.taille FROM version v WHERE v.document_id = d.id AND v.genre = 'scelle'
+     ORDER BY v.numero DESC LIMIT 1) AS taille";
+
 /// A document of an opération's dossier.
 #[derive(sqlx::FromRow)]
 pub struct DocumentDuDossier {
@@ -166,14 +174,7 @@ pub async fn documents(
     operation_id: i64,
 ) -> Result<Vec<DocumentDuDossier>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT d.id, d.ref, d.modele, d.participant_id, d.etat, d.echeance, d.sha256_scelle,
-                d.depose_seq, d.modifie_le,
-                coalesce(json_extract(d.donnees, '$.date'), json_extract(d.donnees, '$.du'))
-                    AS date_donnees,
-                (SELECT max(s.signe_le) FROM signataire s WHERE s.document_id = d.id) AS signe_le,
-                (SELECT v.taille FROM version v WHERE v.document_id = d.id AND v.genre = 'scelle'
-                 ORDER BY v.numero DESC LIMIT 1) AS taille
-         FROM document d WHERE d.id IN ({DOCUMENTS_DE_L_OPERATION})
+        "SELECT {COLONNES_DU_DOCUMENT} FROM document d WHERE d.id IN ({DOCUMENTS_DE_L_OPERATION})
          ORDER BY d.id"
     ))
     .bind(plie)
@@ -198,6 +199,78 @@ pub async fn presents(
     .bind(operation_id)
     .fetch_all(db)
     .await
+}
+
+/// The staff members (document id, role, account, name as the document gives it) who sign the
+/// opération's own documents (no participant's: a time sheet, a poster's proof).
+pub async fn personnel_signataire(
+    db: &Pool,
+    plie: &str,
+    operation_id: i64,
+) -> Result<Vec<(i64, String, i64, String)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT s.document_id, s.role, s.personnel_id, s.nom FROM signataire s
+         JOIN document d ON d.id = s.document_id
+         WHERE d.participant_id IS NULL AND s.personnel_id IS NOT NULL
+           AND d.id IN ({DOCUMENTS_DE_L_OPERATION})
+         ORDER BY s.document_id, s.rang"
+    ))
+    .bind(plie)
+    .bind(operation_id)
+    .fetch_all(db)
+    .await
+}
+
+/// An opération's own document signed by a staff member from his account, one row per staff
+/// signer, with the opération's code and the signer's e-mail.
+#[derive(sqlx::FromRow)]
+pub struct DocumentDuPersonnel {
+    #[sqlx(flatten)]
+    pub document: DocumentDuDossier,
+    pub plie: String,
+    pub operation: String,
+    pub role: String,
+    pub personnel_id: i64,
+    pub nom: String,
+    pub email: String,
+}
+
+/// The PLIE's opération documents (not a participant's) of these templates that staff sign
+/// from their account in `role` (or that `personnel` signs so): a few per staff member and
+/// month, found by the signers' index.
+pub async fn documents_du_personnel(
+    db: &Pool,
+    plie: &str,
+    role: &str,
+    modeles: &[String],
+    personnel: Option<i64>,
+) -> Result<Vec<DocumentDuPersonnel>, sqlx::Error> {
+    let mut requete = crate::db::Requete::new(
+        super::Dialecte::du_pool(db),
+        &format!(
+            "SELECT {COLONNES_DU_DOCUMENT}, d.plie, o.code AS operation, s.role, s.personnel_id,
+                    s.nom, r.email
+             FROM signataire s JOIN document d ON d.id = s.document_id
+             JOIN operation o ON o.id = d.operation_id AND o.plie = d.plie
+             JOIN personnel r ON r.id = s.personnel_id
+             WHERE d.participant_id IS NULL AND d.etat <> 'annule' AND d.plie = "
+        ),
+    );
+    requete
+        .push_bind(plie.to_owned())
+        .push(" AND s.role = ")
+        .push_bind(role.to_owned());
+    match personnel {
+        Some(p) => requete.push(" AND s.personnel_id = ").push_bind(p),
+        None => requete.push(" AND s.personnel_id IS NOT NULL"),
+    };
+    requete.push(" AND d.modele IN (");
+    let mut liste = requete.separated(", ");
+    for m in modeles {
+        liste.push_bind(m.clone());
+    }
+    requete.push(") ORDER BY d.id, s.rang");
+    requete.build_query_as().fetch_all(db).await
 }
 
 /// A justificatif as the dossier shows it.

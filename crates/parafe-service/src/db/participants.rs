@@ -19,7 +19,7 @@ pub struct Participant {
 
 const COLONNES: &str = "id, ref, identifiant_externe, civilite, nom, prenom, date_naissance, email,
     telephone, commune, code_postal, departement, referent_id, operation_id, prescripteur,
-    email_prescripteur, date_entree, rsa, cer_debut, date_sortie, motif_sortie";
+    email_prescripteur, date_entree, rsa, cer_debut, date_sortie, motif_sortie, extraction";
 
 /// A participant as imported (a line of the parcours software's extraction).
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
@@ -48,10 +48,15 @@ pub struct Fiche {
     #[sqlx(try_from = "super::Lu<Option<NaiveDate>>")]
     pub date_sortie: Option<NaiveDate>,
     pub motif_sortie: Option<String>,
+    /// The extraction's columns the FSE questionnaire prefills from (JSON: header → value):
+    /// disability, minima sociaux… never shown with the record, read for the prefill only.
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub extraction: Option<String>,
 }
 
 /// Columns an import writes, in the order [`enregistrer`] binds them.
-const COLONNES_IMPORT: usize = 23;
+const COLONNES_IMPORT: usize = 24;
 
 /// What the search looks into (the column `recherche`): first name, name and identifier
 /// [`plier`]ed, then, for each of them cut by the folding, its words
@@ -100,7 +105,7 @@ fn requete<'a>(
         "INSERT INTO participant (plie, ref, identifiant_externe, civilite, nom, prenom,
            date_naissance, email, telephone, commune, code_postal, departement, referent_id,
            operation_id, prescripteur, email_prescripteur, date_entree, rsa, cer_debut,
-           date_sortie, motif_sortie, cree_le, recherche) ",
+           date_sortie, motif_sortie, extraction, cree_le, recherche) ",
     );
     requete.push_values(lot, |mut ligne, f| {
         ligne
@@ -125,6 +130,7 @@ fn requete<'a>(
             .push_bind(f.cer_debut.map(super::jour))
             .push_bind(f.date_sortie.map(super::jour))
             .push_bind(&f.motif_sortie)
+            .push_bind(&f.extraction)
             .push_bind(le)
             .push_bind(texte_de_recherche(
                 &f.prenom,
@@ -141,7 +147,7 @@ fn requete<'a>(
            prescripteur = excluded.prescripteur, email_prescripteur = excluded.email_prescripteur,
            date_entree = excluded.date_entree, rsa = excluded.rsa, cer_debut = excluded.cer_debut,
            date_sortie = excluded.date_sortie, motif_sortie = excluded.motif_sortie,
-           recherche = excluded.recherche",
+           extraction = excluded.extraction, recherche = excluded.recherche",
     );
     requete
 }

@@ -166,3 +166,50 @@ pub async fn de_l_operation(
     .fetch_all(db)
     .await
 }
+
+/// A participant who left an FSE-co-funded opération, as the schedule reads him to tell his
+/// référent what his questionnaire awaits: no answer, only whether each moment was collected.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Sortie {
+    pub plie: String,
+    #[sqlx(rename = "ref")]
+    pub reference: String,
+    pub prenom: String,
+    #[sqlx(try_from = "super::Lu<NaiveDate>")]
+    pub date_sortie: NaiveDate,
+    pub programme: String,
+    pub referent_email: String,
+    #[sqlx(try_from = "super::Lu<bool>")]
+    pub sortie_recueillie: bool,
+    #[sqlx(try_from = "super::Lu<bool>")]
+    pub six_mois_recueillie: bool,
+}
+
+/// Every PLIE's participants with a référent who left a co-funded opération between `depuis`
+/// and `au`, with which moments of their questionnaire are recorded.
+pub async fn sorties(
+    db: &Pool,
+    depuis: NaiveDate,
+    au: NaiveDate,
+) -> Result<Vec<Sortie>, sqlx::Error> {
+    let recueillie = |moment: &str| {
+        format!(
+            "(SELECT count(*) FROM questionnaire q WHERE q.participant_id = p.id
+              AND q.operation_id = p.operation_id AND q.moment = '{moment}')"
+        )
+    };
+    sqlx::query_as(&format!(
+        "SELECT p.plie, p.ref, p.prenom, p.date_sortie, o.programme, r.email AS referent_email,
+                {} AS sortie_recueillie, {} AS six_mois_recueillie
+         FROM participant p JOIN operation o ON o.id = p.operation_id
+         JOIN personnel r ON r.id = p.referent_id
+         WHERE p.date_sortie IS NOT NULL AND p.date_sortie >= $1 AND p.date_sortie <= $2
+           AND o.programme <> 'aucun'",
+        recueillie("sortie"),
+        recueillie("six_mois")
+    ))
+    .bind(super::jour(depuis))
+    .bind(super::jour(au))
+    .fetch_all(db)
+    .await
+}

@@ -20,6 +20,9 @@ pub enum Programme {
 }
 
 impl Programme {
+    /// The programmes with European co-funding, each with its questionnaire.
+    pub const COFINANCES: [Programme; 2] = [Programme::Pon20142020, Programme::FsePlus20212027];
+
     pub fn parse(s: &str) -> Option<Programme> {
         match s {
             "pon-2014-2020" => Some(Self::Pon20142020),

@@ -2,13 +2,16 @@
 //! every portfolio of a PLIE: eight statements whatever the number of participants (one per
 //! kind of fact, joined from `participant` by its indexes), run side by side on the pool. The
 //! last signature of each participant on each workflow is kept with the signature
-//! (`derniere_signature`): only the month's are read one by one.
+//! (`derniere_signature`): only the month's are read one by one. The FSE questionnaire's
+//! moments come with the participant's row (three lookups of its unique index).
 //! Absences recorded at a sheet's closing and written reminders are kept here too.
 
 use super::Pool;
-use crate::suivi::{Absence, BilanDu, Definitions, Faits};
+use crate::suivi::{Absence, BilanDu, Definitions, Faits, QuestionnaireFse};
 use chrono::{DateTime, NaiveDate, Utc};
+use parafe_fse::Delais;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Whose facts: a référent's portfolio, or every portfolio of the PLIE.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +64,9 @@ macro_rules! lier {
     }};
 }
 
-/// The facts of the participants in scope whose exit, if any, is on or after `depuis`.
+/// The facts of the participants in scope whose exit, if any, is on or after `depuis`; those of
+/// an opération whose programme is in `questionnaires` (its code → the delays of its
+/// questionnaire) with their questionnaire's moments.
 pub async fn faits(
     db: &Pool,
     plie: &str,
@@ -69,6 +74,7 @@ pub async fn faits(
     depuis: NaiveDate,
     mois: NaiveDate,
     def: &Definitions,
+    questionnaires: &HashMap<String, Arc<Delais>>,
 ) -> Result<ParReferent, sqlx::Error> {
     let ou = portee_sql(portee);
     let suivant = if matches!(portee, Portee::Referent(_)) {
@@ -97,7 +103,8 @@ pub async fn faits(
         .collect();
 
     // One row a participant: his record, and the last interview, workshop and étape before
-    // the month as scalars (the rows' count, not the statements', is what a page costs).
+    // the month as scalars (the rows' count, not the statements', is what a page costs), his
+    // opération's programme and the day each moment of its questionnaire was collected.
     let (ne, na) = (def.entretiens.len(), def.ateliers.len());
     let derniers: Vec<String> = def
         .entretiens
@@ -106,6 +113,12 @@ pub async fn faits(
         .chain(&def.etapes)
         .cloned()
         .collect();
+    let recueil = |moment: &str| {
+        format!(
+            "(SELECT q.recueilli_le FROM questionnaire q WHERE q.participant_id = p.id
+              AND q.operation_id = p.operation_id AND q.moment = '{moment}')"
+        )
+    };
     let sql_participants = format!(
         "SELECT p.id, p.referent_id, p.ref, p.nom, p.prenom, p.date_entree, p.date_sortie, p.motif_sortie,
            (SELECT max(ds.signe_le) FROM derniere_signature ds
@@ -114,11 +127,15 @@ pub async fn faits(
             WHERE ds.participant_id = p.id AND ds.workflow IN {}),
            (SELECT max(d.cree_le) FROM document d
             WHERE d.plie = p.plie AND d.participant_id = p.id
-              AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {})
-         FROM participant p WHERE {ou}",
+              AND d.etat NOT IN ('brouillon', 'annule') AND d.workflow IN {}),
+           o.programme, {}, {}, {}
+         FROM participant p LEFT JOIN operation o ON o.id = p.operation_id WHERE {ou}",
         dans(suivant, ne),
         dans(suivant + ne, na),
-        dans(suivant + ne + na, def.etapes.len())
+        dans(suivant + ne + na, def.etapes.len()),
+        recueil("entree"),
+        recueil("sortie"),
+        recueil("six_mois"),
     );
     let sql_du_mois = format!(
         "SELECT s.participant_id, d.workflow, s.signe_le
@@ -161,6 +178,10 @@ pub async fn faits(
         String,
         String,
         String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -229,9 +250,32 @@ pub async fn faits(
             .filter(|le| *le < borne.as_str())
             .and_then(paris)
     };
-    for (id, referent, reference, nom, prenom, entree, sortie, motif, entretien, atelier, fiche) in
-        participants
+    for (
+        id,
+        referent,
+        reference,
+        nom,
+        prenom,
+        entree,
+        sortie,
+        motif,
+        entretien,
+        atelier,
+        fiche,
+        programme,
+        q_entree,
+        q_sortie,
+        q_six_mois,
+    ) in participants
     {
+        let questionnaire = programme
+            .and_then(|p| questionnaires.get(&p))
+            .map(|delais| QuestionnaireFse {
+                delais: Arc::clone(delais),
+                entree: jour(&q_entree),
+                sortie: jour(&q_sortie),
+                six_mois: jour(&q_six_mois),
+            });
         let liste = par_referent.entry(referent).or_default();
         places.insert(id, (referent, liste.len()));
         liste.push(Faits {
@@ -246,6 +290,7 @@ pub async fn faits(
                 .into_iter()
                 .chain(fiche.as_deref().and_then(paris))
                 .collect(),
+            questionnaire,
             ..Faits::default()
         });
     }

@@ -120,6 +120,9 @@ pub struct Exigence {
     /// At least this many pieces each calendar month: between entry and exit for a
     /// participant, over the period for the opération (staff time sheets).
     pub par_mois: Option<u32>,
+    /// Counted for each staff member who signs the documents in this role (a time sheet's
+    /// employee), each month from his first sheet, rather than for the opération as a whole.
+    pub par_signataire: Option<String>,
     /// Each document of the templates carries its own due day (bilans BRSA).
     #[serde(default)]
     pub echeances: bool,
@@ -222,6 +225,13 @@ impl Catalogue {
             if e.par_mois == Some(0) {
                 return Err(invalide(format!("{ici} : par_mois doit être au moins 1")));
             }
+            if e.par_signataire.is_some()
+                && (e.portee != Portee::Operation || e.par_mois.is_none() || e.documents.is_empty())
+            {
+                return Err(invalide(format!(
+                    "{ici} : par_signataire ne vaut que pour des documents par mois de portée « operation »"
+                )));
+            }
         }
         Ok(catalogue)
     }
@@ -263,6 +273,25 @@ mod tests {
         assert!(c.genre("bulletin-salaire").is_some());
         assert!(c.exigences.iter().any(|e| e.id == "preuve-sortie"));
         assert!(c.est_sensible("rqth"));
+    }
+
+    #[test]
+    fn les_feuilles_de_temps_se_comptent_par_salarie_et_par_mois_seulement() {
+        let c = Catalogue::par_defaut().unwrap();
+        let e = c
+            .exigences
+            .iter()
+            .find(|e| e.id == "feuilles-temps")
+            .unwrap();
+        assert_eq!(e.par_signataire.as_deref(), Some("salarie"));
+        let text = PAR_DEFAUT.replace(
+            "documents = [\"feuille-temps\"]\npar_mois = 1\n",
+            "documents = [\"feuille-temps\"]\n",
+        );
+        let e = Catalogue::lire(&text, "essai.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("« feuilles-temps » : par_signataire"), "{e}");
     }
 
     #[test]

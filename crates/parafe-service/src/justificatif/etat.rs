@@ -7,6 +7,7 @@ use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
 use crate::db::{bilans, justificatifs, referentiel};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use parafe_core::document::Etat as EtatDocument;
+use parafe_core::model::PlieId;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -52,6 +53,18 @@ pub struct Piece {
     pub etape: Option<String>,
     /// A collective sheet, shared by every attendee.
     pub collectif: bool,
+    /// The staff members who sign it from their account (an opération's documents only).
+    #[serde(skip)]
+    pub personnel: Vec<SignatairePersonnel>,
+}
+
+/// A staff member signing a document in a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatairePersonnel {
+    pub role: String,
+    pub personnel_id: i64,
+    /// As the document names him.
+    pub nom: String,
 }
 
 impl Piece {
@@ -175,6 +188,8 @@ pub enum DossierError {
     ParticipantInconnu(String),
     #[error("lecture de la base impossible : {0}")]
     Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Catalogue(#[from] super::catalogue::CatalogueError),
 }
 
 fn jour(s: Option<&str>) -> Option<NaiveDate> {
@@ -252,42 +267,37 @@ pub async fn charger(
             presents.push(i);
         }
     }
+    // The staff who sign the opération's own documents (a time sheet's employee), by document.
+    let mut personnel_par_document: HashMap<i64, Vec<SignatairePersonnel>> = HashMap::new();
+    for (doc, role, personnel_id, nom) in
+        justificatifs::personnel_signataire(db, plie, op.id).await?
+    {
+        personnel_par_document
+            .entry(doc)
+            .or_default()
+            .push(SignatairePersonnel {
+                role,
+                personnel_id,
+                nom,
+            });
+    }
     let mut pieces_operation = Vec::new();
     for d in documents {
-        let disponible = d.sha256_scelle.is_some()
-            && matches!(d.etat, EtatDocument::Depose | EtatDocument::Delivre);
-        let collectif = presents_par_document.get(&d.id);
-        let piece = Piece {
-            source: Source::Document {
-                id: d.id,
-                reference: d.reference,
-            },
-            libelle: catalogue.libelle(&d.modele),
-            genre: d.modele,
-            date: jour(d.date_donnees.as_deref())
-                .or_else(|| d.signe_le.map(jour_paris))
-                .or_else(|| Some(jour_paris(d.modifie_le))),
-            depose_le: disponible.then(|| jour_paris(d.modifie_le)),
-            echeance: d.echeance,
-            etat: d.etat.code().to_owned(),
-            disponible,
-            sha256: d.sha256_scelle,
-            taille: d.taille,
-            type_mime: "application/pdf".into(),
-            seq: d.depose_seq,
-            nom_fichier: None,
-            etape: None,
-            collectif: collectif.is_some(),
-        };
-        match (d.participant_id.and_then(|p| par_id.get(&p)), collectif) {
+        let (id, participant_id) = (d.id, d.participant_id);
+        let collectif = presents_par_document.get(&id);
+        let mut piece = piece_du_document(catalogue, d, collectif.is_some());
+        match (participant_id.and_then(|p| par_id.get(&p)), collectif) {
             (Some(&i), _) => participants[i].pieces.push(piece),
             (None, Some(presents)) => {
                 for &i in presents {
                     participants[i].pieces.push(piece.clone());
                 }
             }
-            // Filtered out, or a document of the opération itself (affiche).
-            (None, None) if d.participant_id.is_none() => pieces_operation.push(piece),
+            // Filtered out, or a document of the opération itself (affiche, time sheet).
+            (None, None) if participant_id.is_none() => {
+                piece.personnel = personnel_par_document.remove(&id).unwrap_or_default();
+                pieces_operation.push(piece);
+            }
             (None, None) => {}
         }
     }
@@ -316,6 +326,7 @@ pub async fn charger(
             nom_fichier: Some(j.nom_fichier),
             etape: j.etape,
             collectif: false,
+            personnel: Vec::new(),
         };
         match j.participant_id {
             None => pieces_operation.push(piece),
@@ -340,6 +351,142 @@ pub async fn charger(
         pieces: pieces_operation,
         plie_donnees: plie_donnees.and_then(|s| serde_json::from_str(&s).ok()),
     })
+}
+
+/// A parafe document as a piece of the dossier (without its staff signers).
+fn piece_du_document(
+    catalogue: &Catalogue,
+    d: justificatifs::DocumentDuDossier,
+    collectif: bool,
+) -> Piece {
+    let disponible =
+        d.sha256_scelle.is_some() && matches!(d.etat, EtatDocument::Depose | EtatDocument::Delivre);
+    Piece {
+        source: Source::Document {
+            id: d.id,
+            reference: d.reference,
+        },
+        libelle: catalogue.libelle(&d.modele),
+        genre: d.modele,
+        date: jour(d.date_donnees.as_deref())
+            .or_else(|| d.signe_le.map(jour_paris))
+            .or_else(|| Some(jour_paris(d.modifie_le))),
+        depose_le: disponible.then(|| jour_paris(d.modifie_le)),
+        echeance: d.echeance,
+        etat: d.etat.code().to_owned(),
+        disponible,
+        sha256: d.sha256_scelle,
+        taille: d.taille,
+        type_mime: "application/pdf".into(),
+        seq: d.depose_seq,
+        nom_fichier: None,
+        etape: None,
+        collectif,
+        personnel: Vec::new(),
+    }
+}
+
+/// A month ended without the signed document a staff member owes for an opération each month
+/// (a requirement counted `par_signataire`: his time sheet).
+#[derive(Debug, Clone)]
+pub struct MoisSansFeuille {
+    pub plie: String,
+    pub operation: String,
+    pub personnel_id: i64,
+    pub nom: String,
+    pub email: String,
+    /// The requirement's label (« Feuille de temps du personnel signée, chaque mois »).
+    pub libelle: String,
+    /// « septembre 2025 ».
+    pub mois: String,
+    /// The month's last day.
+    pub fin: NaiveDate,
+}
+
+/// The months ended on `aujourdhui` without the signed document each staff member owes each
+/// month for an opération of the PLIE whose documents he signs (or one staff member's), by the
+/// requirements of the PLIE's catalogue that count `par_signataire`: the pack's rule, over the
+/// months since his first document.
+pub async fn mois_sans_feuille(
+    db: &sqlx::AnyPool,
+    catalogue: &Catalogue,
+    plie: &PlieId,
+    personnel: Option<i64>,
+    aujourdhui: NaiveDate,
+) -> Result<Vec<MoisSansFeuille>, DossierError> {
+    let mut manquants = Vec::new();
+    for e in catalogue
+        .exigences
+        .iter()
+        .filter(|e| e.portee == Portee::Operation)
+    {
+        let Some(role) = &e.par_signataire else {
+            continue;
+        };
+        // Opération → its documents of the kind as pieces, with their staff signers.
+        let mut par_operation: std::collections::BTreeMap<String, Vec<Piece>> = Default::default();
+        let mut emails: HashMap<i64, String> = HashMap::new();
+        for f in
+            justificatifs::documents_du_personnel(db, plie.as_str(), role, &e.documents, personnel)
+                .await?
+        {
+            emails.insert(f.personnel_id, f.email);
+            let signataire = SignatairePersonnel {
+                role: f.role,
+                personnel_id: f.personnel_id,
+                nom: f.nom,
+            };
+            let pieces = par_operation.entry(f.operation).or_default();
+            match pieces
+                .iter_mut()
+                .find(|p| matches!(&p.source, Source::Document { id, .. } if *id == f.document.id))
+            {
+                Some(p) => p.personnel.push(signataire),
+                None => {
+                    let mut p = piece_du_document(catalogue, f.document, false);
+                    p.personnel.push(signataire);
+                    pieces.push(p);
+                }
+            }
+        }
+        for (operation, pieces) in par_operation {
+            for l in evaluer_exigence(catalogue, e, None, &pieces, &Periode::toute(), aujourdhui) {
+                let (Some(id), Some(fin), EtatExigence::Manquant) =
+                    (l.personnel, l.echeance, l.etat)
+                else {
+                    continue;
+                };
+                let nom = pieces
+                    .iter()
+                    .flat_map(|p| &p.personnel)
+                    .find(|s| s.personnel_id == id)
+                    .map(|s| s.nom.clone())
+                    .unwrap_or_default();
+                manquants.push(MoisSansFeuille {
+                    plie: plie.as_str().to_owned(),
+                    operation: operation.clone(),
+                    personnel_id: id,
+                    nom,
+                    email: emails.get(&id).cloned().unwrap_or_default(),
+                    libelle: e.libelle.clone(),
+                    mois: l.precision.unwrap_or_default(),
+                    fin,
+                });
+            }
+        }
+    }
+    Ok(manquants)
+}
+
+impl MoisSansFeuille {
+    /// « de novembre 2025 », « d'octobre 2025 ».
+    pub fn du_mois(&self) -> String {
+        if self.mois.starts_with(['a', 'o']) {
+            format!("d'{}", self.mois)
+        } else {
+            format!("de {}", self.mois)
+        }
+    }
 }
 
 /// Where a requirement stands.
@@ -393,6 +540,9 @@ pub struct Ligne {
     pub echeance: Option<NaiveDate>,
     /// Indexes, in the pieces given, of those that satisfy it.
     pub pieces: Vec<usize>,
+    /// The staff member the line counts for (`par_signataire`), by his account.
+    #[serde(skip)]
+    pub personnel: Option<i64>,
 }
 
 const MOIS: [&str; 12] = [
@@ -440,131 +590,210 @@ pub fn evaluer(
     } else {
         Portee::Operation
     };
+    catalogue
+        .exigences
+        .iter()
+        .filter(|e| e.portee == portee)
+        .flat_map(|e| evaluer_exigence(catalogue, e, participant, pieces, periode, aujourdhui))
+        .collect()
+}
+
+/// The lines of one requirement (see [`evaluer`]).
+pub fn evaluer_exigence(
+    catalogue: &Catalogue,
+    e: &Exigence,
+    participant: Option<&DossierParticipant>,
+    pieces: &[Piece],
+    periode: &Periode,
+    aujourdhui: NaiveDate,
+) -> Vec<Ligne> {
     let mut lignes = Vec::new();
-    for e in catalogue.exigences.iter().filter(|e| e.portee == portee) {
-        let ok: Vec<usize> = (0..pieces.len())
-            .filter(|&i| satisfait(e, &pieces[i]))
-            .collect();
-        let ligne = |precision: Option<String>, etat, echeance, pieces: Vec<usize>| Ligne {
-            exigence: e.id.clone(),
-            libelle: e.libelle.clone(),
-            precision,
-            etat,
-            echeance,
-            pieces,
-        };
-        if let Some(n) = e.par_mois {
-            // Each calendar month up to today: of the accompaniment within the period for a
-            // participant; of the period for the opération, or, asked for no period, from its
-            // first piece of the kind (the opération's start is not recorded).
-            let bornes = match participant {
-                Some(p) => p.date_entree.map(|entree| {
-                    (
-                        entree.max(periode.du),
-                        p.date_sortie.unwrap_or(aujourdhui).min(periode.au),
-                    )
-                }),
-                None => (periode.du != Periode::toute().du)
-                    .then_some(periode.du)
-                    .or_else(|| ok.iter().filter_map(|&i| pieces[i].date).min())
-                    .map(|debut| (debut, aujourdhui.min(periode.au))),
-            };
-            let Some((debut, fin)) = bornes else {
-                continue;
-            };
-            let mut mois = premier_du_mois(debut);
-            while mois <= fin {
-                let suivant = mois + Months::new(1);
-                let dans: Vec<usize> = ok
-                    .iter()
-                    .copied()
-                    .filter(|&i| pieces[i].date.is_some_and(|d| mois <= d && d < suivant))
-                    .collect();
-                let etat = if dans.len() as u32 >= n {
-                    EtatExigence::Present
-                } else if suivant > aujourdhui {
-                    EtatExigence::AVenir
-                } else {
-                    EtatExigence::Manquant
-                };
-                let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
-                lignes.push(ligne(
-                    Some(nom_du_mois(mois)),
-                    etat,
-                    Some(fin_du_mois),
-                    dans,
-                ));
-                mois = suivant;
-            }
-        } else if e.echeances {
-            for (i, piece) in pieces.iter().enumerate() {
-                let Some(echeance) = piece.echeance.filter(|d| periode.contient(*d)) else {
-                    continue;
-                };
-                if !piece.est_document() || !e.documents.contains(&piece.genre) {
-                    continue;
+    let ok: Vec<usize> = (0..pieces.len())
+        .filter(|&i| satisfait(e, &pieces[i]))
+        .collect();
+    let ligne = |precision: Option<String>, etat, echeance, pieces: Vec<usize>| Ligne {
+        exigence: e.id.clone(),
+        libelle: e.libelle.clone(),
+        precision,
+        etat,
+        echeance,
+        pieces,
+        personnel: None,
+    };
+    if let Some(n) = e.par_mois {
+        for (signataire, ok) in par_signataire(e, participant, pieces, &ok) {
+            let mois = mois_par_mois(n, participant, pieces, &ok, periode, aujourdhui);
+            lignes.extend(mois.into_iter().map(|(precision, etat, echeance, dans)| {
+                let mut l = ligne(Some(precision), etat, Some(echeance), dans);
+                if let Some(s) = signataire {
+                    l.libelle = format!("{} — {}", e.libelle, s.nom);
+                    l.personnel = Some(s.personnel_id);
                 }
-                let etat = match (piece.disponible, piece.jour_probant()) {
-                    (true, Some(d)) if d > echeance => EtatExigence::Tardif,
-                    (true, _) => EtatExigence::Present,
-                    (false, _) if echeance < aujourdhui => EtatExigence::Manquant,
-                    (false, _) => EtatExigence::AVenir,
-                };
-                let pris = if piece.disponible { vec![i] } else { vec![] };
-                let precision = format!("{}, dû le {}", piece.libelle, echeance.format("%d/%m/%Y"));
-                lignes.push(ligne(Some(precision), etat, Some(echeance), pris));
-            }
-            // Only bilans BRSA carry due days: those not opened yet are due all the same.
-            let libelle = e.documents.first().map(|g| catalogue.libelle(g));
-            for &echeance in participant
-                .iter()
-                .flat_map(|p| &p.bilans_a_rediger)
-                .filter(|d| periode.contient(**d))
-            {
-                let etat = if echeance < aujourdhui {
-                    EtatExigence::Manquant
-                } else {
-                    EtatExigence::AVenir
-                };
-                let precision = format!(
-                    "{}, dû le {}",
-                    libelle.as_deref().unwrap_or("Bilan"),
-                    echeance.format("%d/%m/%Y")
-                );
-                lignes.push(ligne(Some(precision), etat, Some(echeance), vec![]));
-            }
-        } else {
-            let depart = match (e.depuis, participant) {
-                (Some(Depuis::Entree), Some(p)) => p.date_entree,
-                (Some(Depuis::Sortie), Some(p)) => p.date_sortie,
-                _ => Some(periode.du),
-            };
-            // Not started (no exit yet) or after the period: nothing is expected.
-            let Some(depart) = depart.filter(|d| *d <= periode.au) else {
+                l
+            }));
+        }
+    } else if e.echeances {
+        for (i, piece) in pieces.iter().enumerate() {
+            let Some(echeance) = piece.echeance.filter(|d| periode.contient(*d)) else {
                 continue;
             };
-            let echeance = depart
-                .checked_add_days(chrono::Days::new(u64::from(e.delai_jours)))
-                .unwrap_or(depart);
-            let premier = ok.iter().filter_map(|&i| pieces[i].jour_probant()).min();
-            let etat = match (ok.is_empty(), premier) {
-                (false, Some(d)) if e.depuis.is_some() && d > echeance => EtatExigence::Tardif,
-                (false, _) => EtatExigence::Present,
-                (true, _) if echeance < aujourdhui => EtatExigence::Manquant,
-                (true, _) => EtatExigence::AVenir,
+            if !piece.est_document() || !e.documents.contains(&piece.genre) {
+                continue;
+            }
+            let etat = match (piece.disponible, piece.jour_probant()) {
+                (true, Some(d)) if d > echeance => EtatExigence::Tardif,
+                (true, _) => EtatExigence::Present,
+                (false, _) if echeance < aujourdhui => EtatExigence::Manquant,
+                (false, _) => EtatExigence::AVenir,
             };
-            let echeance = e.depuis.is_some().then_some(echeance);
-            lignes.push(ligne(None, etat, echeance, ok));
+            let pris = if piece.disponible { vec![i] } else { vec![] };
+            let precision = format!("{}, dû le {}", piece.libelle, echeance.format("%d/%m/%Y"));
+            lignes.push(ligne(Some(precision), etat, Some(echeance), pris));
         }
+        // Only bilans BRSA carry due days: those not opened yet are due all the same.
+        let libelle = e.documents.first().map(|g| catalogue.libelle(g));
+        for &echeance in participant
+            .iter()
+            .flat_map(|p| &p.bilans_a_rediger)
+            .filter(|d| periode.contient(**d))
+        {
+            let etat = if echeance < aujourdhui {
+                EtatExigence::Manquant
+            } else {
+                EtatExigence::AVenir
+            };
+            let precision = format!(
+                "{}, dû le {}",
+                libelle.as_deref().unwrap_or("Bilan"),
+                echeance.format("%d/%m/%Y")
+            );
+            lignes.push(ligne(Some(precision), etat, Some(echeance), vec![]));
+        }
+    } else {
+        let depart = match (e.depuis, participant) {
+            (Some(Depuis::Entree), Some(p)) => p.date_entree,
+            (Some(Depuis::Sortie), Some(p)) => p.date_sortie,
+            _ => Some(periode.du),
+        };
+        // Not started (no exit yet) or after the period: nothing is expected.
+        let Some(depart) = depart.filter(|d| *d <= periode.au) else {
+            return lignes;
+        };
+        let echeance = depart
+            .checked_add_days(chrono::Days::new(u64::from(e.delai_jours)))
+            .unwrap_or(depart);
+        let premier = ok.iter().filter_map(|&i| pieces[i].jour_probant()).min();
+        let etat = match (ok.is_empty(), premier) {
+            (false, Some(d)) if e.depuis.is_some() && d > echeance => EtatExigence::Tardif,
+            (false, _) => EtatExigence::Present,
+            (true, _) if echeance < aujourdhui => EtatExigence::Manquant,
+            (true, _) => EtatExigence::AVenir,
+        };
+        let echeance = e.depuis.is_some().then_some(echeance);
+        lignes.push(ligne(None, etat, echeance, ok));
     }
     lignes
+}
+
+/// Each calendar month up to today (name, state, last day, the pieces in it among `ok`): of
+/// the accompaniment within the period for a participant; of the period for the opération, or,
+/// asked for no period, from its first piece of the kind (the opération's start is not
+/// recorded).
+fn mois_par_mois(
+    n: u32,
+    participant: Option<&DossierParticipant>,
+    pieces: &[Piece],
+    ok: &[usize],
+    periode: &Periode,
+    aujourdhui: NaiveDate,
+) -> Vec<(String, EtatExigence, NaiveDate, Vec<usize>)> {
+    let bornes = match participant {
+        Some(p) => p.date_entree.map(|entree| {
+            (
+                entree.max(periode.du),
+                p.date_sortie.unwrap_or(aujourdhui).min(periode.au),
+            )
+        }),
+        None => (periode.du != Periode::toute().du)
+            .then_some(periode.du)
+            .or_else(|| ok.iter().filter_map(|&i| pieces[i].date).min())
+            .map(|debut| (debut, aujourdhui.min(periode.au))),
+    };
+    let Some((debut, fin)) = bornes else {
+        return Vec::new();
+    };
+    let mut lignes = Vec::new();
+    let mut mois = premier_du_mois(debut);
+    while mois <= fin {
+        let suivant = mois + Months::new(1);
+        let dans: Vec<usize> = ok
+            .iter()
+            .copied()
+            .filter(|&i| pieces[i].date.is_some_and(|d| mois <= d && d < suivant))
+            .collect();
+        let etat = if dans.len() as u32 >= n {
+            EtatExigence::Present
+        } else if suivant > aujourdhui {
+            EtatExigence::AVenir
+        } else {
+            EtatExigence::Manquant
+        };
+        let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
+        lignes.push((nom_du_mois(mois), etat, fin_du_mois, dans));
+        mois = suivant;
+    }
+    lignes
+}
+
+/// The pieces satisfying `e` (`ok`) of each staff member who signs its documents in the role
+/// it counts by (`par_signataire`), from the opération's documents of its kind; the opération as
+/// a whole (`None`) when it counts by none, for a participant, or while nobody signed any.
+fn par_signataire<'a>(
+    e: &Exigence,
+    participant: Option<&DossierParticipant>,
+    pieces: &'a [Piece],
+    ok: &[usize],
+) -> Vec<(Option<&'a SignatairePersonnel>, Vec<usize>)> {
+    let Some(role) = e
+        .par_signataire
+        .as_deref()
+        .filter(|_| participant.is_none())
+    else {
+        return vec![(None, ok.to_vec())];
+    };
+    let signe = |p: &Piece, id: i64| {
+        p.personnel
+            .iter()
+            .any(|s| s.role == role && s.personnel_id == id)
+    };
+    let mut signataires: Vec<&SignatairePersonnel> = pieces
+        .iter()
+        .filter(|p| p.est_document() && e.documents.contains(&p.genre))
+        .flat_map(|p| p.personnel.iter().filter(|s| s.role == role))
+        .collect();
+    signataires.sort_by(|a, b| (&a.nom, a.personnel_id).cmp(&(&b.nom, b.personnel_id)));
+    signataires.dedup_by_key(|s| s.personnel_id);
+    if signataires.is_empty() {
+        return vec![(None, ok.to_vec())];
+    }
+    signataires
+        .into_iter()
+        .map(|s| {
+            let siennes = ok
+                .iter()
+                .copied()
+                .filter(|&i| signe(&pieces[i], s.personnel_id))
+                .collect();
+            (Some(s), siennes)
+        })
+        .collect()
 }
 
 /// Consecutive lines of one requirement in one state, read as one: twenty months without an
 /// émargement make one line, « de mars 2025 à octobre 2026 (20 en tout) », not twenty.
 pub fn regrouper<'a>(lignes: &[&'a Ligne]) -> Vec<Vec<&'a Ligne>> {
     lignes
-        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat)
+        .chunk_by(|a, b| a.exigence == b.exigence && a.etat == b.etat && a.personnel == b.personnel)
         .map(<[&Ligne]>::to_vec)
         .collect()
 }
@@ -617,6 +846,7 @@ mod tests {
             nom_fichier: None,
             etape: None,
             collectif: false,
+            personnel: Vec::new(),
         }
     }
 

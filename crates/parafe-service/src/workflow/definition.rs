@@ -81,13 +81,6 @@ impl Role {
         matches!(self, Role::Participant | Role::Membre | Role::President)
     }
 
-    /// Staff members a document names rather than its author (a time sheet's employee and
-    /// manager): each has his account, found by the e-mail the data gives for him, signs from
-    /// it, and is told by e-mail when his turn comes.
-    pub fn personnel_designe(self) -> bool {
-        matches!(self, Role::Salarie | Role::Responsable)
-    }
-
     fn names() -> String {
         Self::ALL
             .iter()
@@ -140,6 +133,10 @@ pub struct Signataire {
     pub facultatif: bool,
     /// One signature per person listed in the document (each attendee of a workshop).
     pub plusieurs: bool,
+    /// A staff member the document names rather than its author (a time sheet's employee and
+    /// manager, `designe = true` in the file): his account is found by the e-mail the data
+    /// gives for his role, he signs from it only, and is told by e-mail when his turn comes.
+    pub designe: bool,
 }
 
 /// A checked workflow definition.
@@ -200,6 +197,8 @@ struct RawSignataire {
     facultatif: bool,
     #[serde(default)]
     plusieurs: bool,
+    #[serde(default)]
+    designe: bool,
 }
 
 #[derive(Deserialize)]
@@ -322,7 +321,10 @@ fn parse(file: &Path, source: &str, catalogue: &Catalogue) -> Result<Workflow, W
             if s.plusieurs && role.liste().is_none() {
                 return Err(at(s.role.span().start, format!("le rôle « {} » ne signe pas une fois par personne listée (plusieurs) ; possibles : participant, membre", role.nom())));
             }
-            Ok(Signataire { role, methodes, facultatif: s.facultatif, plusieurs: s.plusieurs })
+            if s.designe && role.sans_compte() {
+                return Err(at(s.role.span().start, format!("le rôle « {} » n'a pas de compte parafe : il ne peut être désigné (designe)", role.nom())));
+            }
+            Ok(Signataire { role, methodes, facultatif: s.facultatif, plusieurs: s.plusieurs, designe: s.designe })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let ordre = match raw
