@@ -93,7 +93,7 @@ fn service_du_jour(dir: &tempfile::TempDir, csv: &str) -> (Service, String) {
 }
 
 /// Participant refs by the parcours software's identifier, as the référent lists them.
-fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
+pub(crate) fn refs(service: &Service, jeton: &str) -> BTreeMap<String, String> {
     let v = service.ok("GET", "/api/participants", jeton, None);
     v["participants"]
         .as_array()

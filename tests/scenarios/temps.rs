@@ -15,10 +15,20 @@ const RESPONSABLE: &str = "coord@plie.fr";
 
 /// October 2025 for Thomas Garnier, working days only: 23 lines, 86.5 hours.
 fn feuille_d_octobre() -> Value {
+    feuille_du_mois(2025, 10)
+}
+
+/// A month's time sheet of Thomas Garnier on opération 202500417, working days only: 3.5 hours
+/// on even days, 4 on odd ones, half of his time.
+pub(crate) fn feuille_du_mois(annee: i32, mois: u32) -> Value {
     let mut jours = Vec::new();
     let mut total = 0.0;
+    let mut dernier = None;
     for jour in 1..=31u32 {
-        let date = chrono::NaiveDate::from_ymd_opt(2025, 10, jour).unwrap();
+        let Some(date) = chrono::NaiveDate::from_ymd_opt(annee, mois, jour) else {
+            break;
+        };
+        dernier = Some(date);
         if chrono::Datelike::weekday(&date).number_from_monday() > 5 {
             continue;
         }
@@ -32,7 +42,7 @@ fn feuille_d_octobre() -> Value {
             "operation": { "numero": OPERATION },
             "salarie": { "nom": "Garnier", "prenom": "Thomas", "fonction": "Conseiller en insertion professionnelle", "email": SALARIE },
             "responsable": { "nom": "Vidal", "prenom": "Hélène", "qualite": "Directrice du PLIE", "email": RESPONSABLE },
-            "periode": "mois", "du": "2025-10-01", "au": "2025-10-31",
+            "periode": "mois", "du": format!("{annee}-{mois:02}-01"), "au": dernier.map(|d| d.to_string()),
             "jours": jours,
             "total_heures": total,
             "part_operation": 50,

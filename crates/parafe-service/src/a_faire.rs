@@ -16,7 +16,8 @@ use serde::Serialize;
 /// within weeks, follow-up in employment for months) has ended by then.
 const MOIS_APRES_SORTIE: u32 = 12;
 
-fn regles(app: &App, acteur: &Acteur) -> Result<Regles, Erreur> {
+/// The follow-up rules of the caller's PLIE.
+pub(crate) fn regles(app: &App, acteur: &Acteur) -> Result<Regles, Erreur> {
     Regles::charger(&app.config.data_dir, &acteur.plie).map_err(|e| Erreur::Interne(e.to_string()))
 }
 

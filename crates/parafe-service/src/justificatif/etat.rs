@@ -388,25 +388,6 @@ pub struct Ligne {
     pub pieces: Vec<usize>,
 }
 
-const MOIS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-fn nom_du_mois(jour: NaiveDate) -> String {
-    format!("{} {}", MOIS[jour.month0() as usize], jour.year())
-}
-
 fn premier_du_mois(jour: NaiveDate) -> NaiveDate {
     jour.with_day(1).unwrap_or(jour)
 }
@@ -482,7 +463,7 @@ pub fn evaluer(
                 };
                 let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
                 lignes.push(ligne(
-                    Some(nom_du_mois(mois)),
+                    Some(parafe_fse::nom_du_mois(mois)),
                     etat,
                     Some(fin_du_mois),
                     dans,
