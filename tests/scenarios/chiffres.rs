@@ -21,60 +21,96 @@ const OPERATION: &str = "202500417";
 const REFERENT: &str = "t.garnier@plie.fr";
 const COORDINATEUR: &str = "coord@plie.fr";
 
-/// (parcours id, name, entry, exit and its reason in the import, entry questionnaire's
-/// disability answer, exit data collected on).
-const PLAN: &[(&str, &str, &str, &str, &str, Option<&str>, Option<&str>)] = &[
-    ("C-01", "Benali", "03/02/2025", "", "", Some("oui"), None),
-    (
-        "C-02",
-        "Durand",
-        "03/03/2025",
-        "20/05/2025",
-        "Emploi CDI",
-        Some("non"),
-        Some("2025-06-02"),
-    ),
-    (
-        "C-03",
-        "Roux",
-        "10/03/2025",
-        "02/06/2025",
-        "Déménagement",
-        Some("non"),
-        None,
-    ),
+/// A participant of the plan: parcours id, name, entry, exit and its reason in the import,
+/// the entry questionnaire's disability answer (none: no entry questionnaire), the day his exit
+/// data were collected.
+struct Prevu {
+    id: &'static str,
+    nom: &'static str,
+    entree: &'static str,
+    sortie: &'static str,
+    motif: &'static str,
+    handicap: Option<&'static str>,
+    sortie_recueillie: Option<&'static str>,
+}
+
+const PLAN: &[Prevu] = &[
+    Prevu {
+        id: "C-01",
+        nom: "Benali",
+        entree: "03/02/2025",
+        sortie: "",
+        motif: "",
+        handicap: Some("oui"),
+        sortie_recueillie: None,
+    },
+    Prevu {
+        id: "C-02",
+        nom: "Durand",
+        entree: "03/03/2025",
+        sortie: "20/05/2025",
+        motif: "Emploi CDI",
+        handicap: Some("non"),
+        sortie_recueillie: Some("2025-06-02"),
+    },
+    Prevu {
+        id: "C-03",
+        nom: "Roux",
+        entree: "10/03/2025",
+        sortie: "02/06/2025",
+        motif: "Déménagement",
+        handicap: Some("non"),
+        sortie_recueillie: None,
+    },
     // Exit recorded by the API afterwards (1 September, « CDD de 8 mois »).
-    (
-        "C-04",
-        "Petit",
-        "07/04/2025",
-        "",
-        "",
-        Some("non"),
-        Some("2025-09-10"),
-    ),
+    Prevu {
+        id: "C-04",
+        nom: "Petit",
+        entree: "07/04/2025",
+        sortie: "",
+        motif: "",
+        handicap: Some("non"),
+        sortie_recueillie: Some("2025-09-10"),
+    },
     // No entry questionnaire.
-    ("C-05", "Moreau", "02/06/2025", "", "", None, None),
+    Prevu {
+        id: "C-05",
+        nom: "Moreau",
+        entree: "02/06/2025",
+        sortie: "",
+        motif: "",
+        handicap: None,
+        sortie_recueillie: None,
+    },
     // Left in 2024: in no figure of 2025.
-    (
-        "C-06",
-        "Girard",
-        "02/09/2024",
-        "15/12/2024",
-        "Emploi CDI",
-        Some("non"),
-        None,
-    ),
+    Prevu {
+        id: "C-06",
+        nom: "Girard",
+        entree: "02/09/2024",
+        sortie: "15/12/2024",
+        motif: "Emploi CDI",
+        handicap: Some("non"),
+        sortie_recueillie: None,
+    },
     // Entered in 2024, still in the parcours.
-    ("C-07", "Lambert", "04/11/2024", "", "", Some("non"), None),
+    Prevu {
+        id: "C-07",
+        nom: "Lambert",
+        entree: "04/11/2024",
+        sortie: "",
+        motif: "",
+        handicap: Some("non"),
+        sortie_recueillie: None,
+    },
 ];
 
 fn extraction() -> String {
     let mut csv = parafe::import::en_tete();
     csv.push('\n');
-    for (id, nom, entree, sortie, motif, _, _) in PLAN {
+    for p in PLAN {
         csv.push_str(&format!(
-            "{id};Madame;{nom};Camille;01/02/1985;;;34400;Lunel;34;{REFERENT};Garnier;Thomas;{OPERATION};France Travail Lunel;;{entree};Non;;{sortie};{motif}\n"
+            "{};Madame;{};Camille;01/02/1985;;;34400;Lunel;34;{REFERENT};Garnier;Thomas;{OPERATION};France Travail Lunel;;{};Non;;{};{}\n",
+            p.id, p.nom, p.entree, p.sortie, p.motif
         ));
     }
     csv
@@ -170,18 +206,18 @@ fn les_chiffres_de_l_operation_leurs_listes_l_ecran_et_le_tableur_concordent() {
         &referent,
         Some(&json!({ "date_sortie": "2025-09-01", "motif_sortie": "CDD de 8 mois" })),
     );
-    for (id, _, date, _, _, handicap, sortie_le) in PLAN {
+    for p in PLAN {
         let chemin =
-            |moment: &str| format!("/api/participants/{}/questionnaire/{moment}", refs[*id]);
-        if let Some(h) = handicap {
+            |moment: &str| format!("/api/participants/{}/questionnaire/{moment}", refs[p.id]);
+        if let Some(h) = p.handicap {
             service.ok(
                 "PUT",
                 &chemin("entree"),
                 &referent,
-                Some(&entree(&jour_iso(date), h)),
+                Some(&entree(&jour_iso(p.entree), h)),
             );
         }
-        if let Some(le) = sortie_le {
+        if let Some(le) = p.sortie_recueillie {
             service.ok("PUT", &chemin("sortie"), &referent, Some(&sortie(le)));
         }
     }

@@ -117,7 +117,7 @@ fn sql_histoire() -> Vec<String> {
 
 pub fn bench(args: BenchArgs) -> CliResult {
     runtime()?.block_on(async move {
-        let (_dossier, app) = service_du_jour(AU).await?;
+        let (_dossier, app) = service_du_jour(AU, None).await?;
         let plie = app.config.service.plie.clone();
         let t = Instant::now();
         importer(&app, &extraction(&args)).await?;

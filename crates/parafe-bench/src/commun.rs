@@ -158,11 +158,23 @@ pub fn centile(v: &mut [f64], c: f64) -> f64 {
     v[i]
 }
 
-/// A service in a new data directory (keep the directory bound), its clock stopped at `au`.
+/// A service in a new data directory (keep the directory bound), its clock stopped at `au`;
+/// on SQLite, or in a new database of the PostgreSQL cluster `grappe`.
 pub async fn service_du_jour(
     au: &str,
+    grappe: Option<&str>,
 ) -> Result<(tempfile::TempDir, parafe::service::App), CliError> {
     let dossier = tempfile::tempdir().map_err(echec)?;
+    if let Some(grappe) = grappe {
+        let url = parafe::db::banc::nouvelle_base_postgres(grappe)
+            .await
+            .map_err(echec)?;
+        std::fs::write(
+            dossier.path().join("parafe.toml"),
+            format!("[base]\nurl = \"{url}\"\n"),
+        )
+        .map_err(echec)?;
+    }
     let app =
         parafe::service::App::open(parafe::config::Config::load(dossier.path()).map_err(echec)?)
             .await

@@ -36,7 +36,7 @@ impl Demande {
 }
 
 /// The period asked of opération `operation` (the final bilan starts with it).
-pub fn periode(app: &App, operation: &Operation, d: &Demande) -> Result<Periode, Erreur> {
+fn periode(app: &App, operation: &Operation, d: &Demande) -> Result<Periode, Erreur> {
     let code = d.periode.as_deref().unwrap_or(Preset::Annee.code());
     let preset = Preset::depuis_code(code).ok_or_else(|| {
         Erreur::invalide(
