@@ -8,6 +8,7 @@ mod attaque_import;
 mod attaque_kiosque;
 mod attaque_liens;
 mod attaque_stockage;
+mod chiffres;
 mod erreurs;
 mod fuzz;
 mod grappe;

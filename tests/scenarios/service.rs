@@ -795,13 +795,27 @@ impl Navigateur {
 
     /// A page: its status and HTML (or where it redirects).
     pub fn get(&self, chemin: &str) -> (StatusCode, String) {
-        let reponse = self
-            .client
+        lieu_ou_page(self.demander(chemin))
+    }
+
+    fn demander(&self, chemin: &str) -> reqwest::blocking::Response {
+        self.client
             .get(format!("{}{chemin}", self.url))
             .header("cookie", &self.cookie)
             .send()
-            .unwrap();
-        lieu_ou_page(reponse)
+            .unwrap()
+    }
+
+    /// A download of a page (a spreadsheet…): status, content type and bytes.
+    pub fn octets(&self, chemin: &str) -> (StatusCode, String, Vec<u8>) {
+        let reponse = self.demander(chemin);
+        let type_ = reponse
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (reponse.status(), type_, reponse.bytes().unwrap().to_vec())
     }
 
     /// A form of a page, with the session's token: status, and where it leads (or the page).

@@ -22,16 +22,25 @@ const DECEMBRE: &str = "2025-12-02T09:00:00Z";
 
 /// October 2025 for Thomas Garnier, working days only: 23 lines, 86.5 hours.
 fn feuille_d_octobre() -> Value {
-    feuille(10, "Garnier", "Thomas", SALARIE)
+    feuille_du_mois(2025, 10)
 }
 
-/// The sheet of `mois` 2025 for a staff member, working days only.
-fn feuille(mois: u32, nom: &str, prenom: &str, email: &str) -> Value {
+/// A month's time sheet of Thomas Garnier on opération 202500417, working days only: 3.5 hours
+/// on even days, 4 on odd ones, half of his time.
+pub(crate) fn feuille_du_mois(annee: i32, mois: u32) -> Value {
+    feuille(annee, mois, "Garnier", "Thomas", SALARIE)
+}
+
+/// The sheet of a month for a staff member, working days only.
+fn feuille(annee: i32, mois: u32, nom: &str, prenom: &str, email: &str) -> Value {
     let mut jours = Vec::new();
     let mut total = 0.0;
-    let dernier = if mois == 9 { 30 } else { 31 };
-    for jour in 1..=dernier {
-        let date = chrono::NaiveDate::from_ymd_opt(2025, mois, jour).unwrap();
+    let mut dernier = None;
+    for jour in 1..=31u32 {
+        let Some(date) = chrono::NaiveDate::from_ymd_opt(annee, mois, jour) else {
+            break;
+        };
+        dernier = Some(date);
         if chrono::Datelike::weekday(&date).number_from_monday() > 5 {
             continue;
         }
@@ -45,7 +54,7 @@ fn feuille(mois: u32, nom: &str, prenom: &str, email: &str) -> Value {
             "operation": { "numero": OPERATION },
             "salarie": { "nom": nom, "prenom": prenom, "fonction": "Conseiller en insertion professionnelle", "email": email },
             "responsable": { "nom": "Vidal", "prenom": "Hélène", "qualite": "Directrice du PLIE", "email": RESPONSABLE },
-            "periode": "mois", "du": format!("2025-{mois:02}-01"), "au": format!("2025-{mois:02}-{dernier}"),
+            "periode": "mois", "du": format!("{annee}-{mois:02}-01"), "au": dernier.map(|d| d.to_string()),
             "jours": jours,
             "total_heures": total,
             "part_operation": 50,
@@ -227,7 +236,7 @@ fn une_feuille_de_temps_signee_par_le_salarie_puis_son_responsable_va_jusqu_au_p
     );
     assert_eq!(status, StatusCode::OK, "{v}");
     let (sienne, version) =
-        service.creer_et_envoyer(&coordinateur, &feuille(9, "Martin", "Alice", COLLEGUE));
+        service.creer_et_envoyer(&coordinateur, &feuille(2025, 9, "Martin", "Alice", COLLEGUE));
     smtp.attendre(COLLEGUE, &format!("/documents/{sienne}"));
     let martin = service.connecter(&smtp, COLLEGUE);
     for (qui, rang) in [(&martin, 0), (&responsable, 1)] {

@@ -6,9 +6,10 @@
 //! The history is written by SQL (as the other benches' rows): the page is measured, not the
 //! signing that would make it. Target: p95 ≤ 150 ms for both pages.
 
-use crate::commun::{echec, runtime, CliError, CliResult};
-use parafe::config::Config;
-use parafe::service::App;
+use crate::commun::{
+    centile, coordinateur, echec, importer, mesurer, runtime, service_du_jour, servir, session,
+    CliError, CliResult,
+};
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -114,32 +115,12 @@ fn sql_histoire() -> Vec<String> {
     ]
 }
 
-fn centile(v: &mut [f64], c: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let i = ((v.len() as f64 * c).ceil() as usize).clamp(1, v.len()) - 1;
-    v[i]
-}
-
 pub fn bench(args: BenchArgs) -> CliResult {
     runtime()?.block_on(async move {
-        let dossier = tempfile::tempdir().map_err(echec)?;
-        let app = App::open(Config::load(dossier.path()).map_err(echec)?)
-            .await
-            .map_err(echec)?;
-        let app = App {
-            horloge: parafe::horloge::Horloge::depuis(
-                chrono::DateTime::parse_from_rfc3339(AU).map_err(echec)?.to_utc(),
-            ),
-            ..app
-        };
+        let (_dossier, app) = service_du_jour(AU, None).await?;
         let plie = app.config.service.plie.clone();
         let t = Instant::now();
-        parafe::import::importer(&app, &plie, &extraction(&args))
-            .await
-            .map_err(|e| match e {
-                parafe::import::ImportError::Lignes(l) => echec(format!("{:?}", l.first())),
-                parafe::import::ImportError::Service(e) => echec(e),
-            })?;
+        importer(&app, &extraction(&args)).await?;
         let au_rsa = parafe::db::participants::au_rsa(&app.db, &plie)
             .await
             .map_err(echec)?;
@@ -166,40 +147,12 @@ pub fn bench(args: BenchArgs) -> CliResult {
         .fetch_one(&app.db)
         .await
         .map_err(echec)?;
-        let coordinateur = parafe::db::personnel::enregistrer(
-            &app.db,
-            &parafe::db::personnel::NouveauPersonnel {
-                plie: &plie,
-                email: "coord@plie.fr",
-                nom: "Coord",
-                prenom: "C",
-                role: parafe::roles::RolePersonnel::Coordinateur,
-                structure: "",
-                identifiant_externe: None,
-            },
-            "2025-01-01T00:00:00.000Z",
-        )
-        .await
-        .map_err(echec)?
-        .ok_or_else(|| echec("coordinateur non créé"))?;
-        let maintenant = app.horloge.maintenant();
-        let mut cookies = Vec::new();
-        for id in [referent, coordinateur] {
-            let secret = parafe::auth::session::ouvrir(&app.db, id, maintenant, "127.0.0.1", "banc")
-                .await
-                .map_err(echec)?;
-            cookies.push(parafe::auth::session::cookie(&secret, false));
-        }
-        let ecoute = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(echec)?;
-        let adresse = ecoute.local_addr().map_err(echec)?;
-        let routes = parafe::http::routeur::routeur().with_state(app.clone());
-        tokio::spawn(async move {
-            axum::serve(
-                ecoute,
-                routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-        });
+        let coordinateur = coordinateur(&app).await?;
+        let cookies = [
+            session(&app, referent).await?,
+            session(&app, coordinateur).await?,
+        ];
+        let adresse = servir(&app).await?;
         let client = reqwest::Client::new();
         println!(
             "| page | p50 | p95 | max | lignes ou référents | (base : {} participants, {documents} documents, {} référents de {} participants actifs) |",
@@ -210,28 +163,10 @@ pub fn bench(args: BenchArgs) -> CliResult {
             ("« À faire » d'un référent", &cookies[0], "<tr data-participant="),
             ("portefeuilles des référents (coordinateur)", &cookies[1], "<tr data-referent="),
         ] {
-            let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
-            let mut durees = Vec::new();
-            let mut lignes = 0;
-            for i in 0..args.requetes + 5 {
-                let t = Instant::now();
-                let r = client
-                    .get(format!("http://{adresse}/a-faire"))
-                    .header("cookie", &cookie)
-                    .send()
-                    .await
-                    .map_err(echec)?;
-                let statut = r.status();
-                let page = r.text().await.map_err(echec)?;
-                let duree = t.elapsed().as_secs_f64() * 1000.0;
-                if !statut.is_success() {
-                    return Err(CliError::failure(format!("{nom} : {statut}")));
-                }
-                lignes = page.matches(marque).count();
-                if i >= 5 {
-                    durees.push(duree);
-                }
-            }
+            let (mut durees, page) =
+                mesurer(&client, &format!("http://{adresse}/a-faire"), cookie, args.requetes)
+                    .await?;
+            let lignes = page.matches(marque).count();
             let max = durees.iter().copied().fold(0.0, f64::max);
             println!(
                 "| {nom} | {:.1} ms | {:.1} ms | {max:.1} ms | {lignes} | |",

@@ -150,3 +150,134 @@ pub fn copier_cles(de: &std::path::Path, vers: &std::path::Path) -> CliResult {
     }
     Ok(())
 }
+
+/// The `c`-th quantile of `v` (sorted here), by the nearest rank.
+pub fn centile(v: &mut [f64], c: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 * c).ceil() as usize).clamp(1, v.len()) - 1;
+    v[i]
+}
+
+/// A service in a new data directory (keep the directory bound), its clock stopped at `au`;
+/// on SQLite, or in a new database of the PostgreSQL cluster `grappe`.
+pub async fn service_du_jour(
+    au: &str,
+    grappe: Option<&str>,
+) -> Result<(tempfile::TempDir, parafe::service::App), CliError> {
+    let dossier = tempfile::tempdir().map_err(echec)?;
+    if let Some(grappe) = grappe {
+        let url = parafe::db::banc::nouvelle_base_postgres(grappe)
+            .await
+            .map_err(echec)?;
+        std::fs::write(
+            dossier.path().join("parafe.toml"),
+            format!("[base]\nurl = \"{url}\"\n"),
+        )
+        .map_err(echec)?;
+    }
+    let app =
+        parafe::service::App::open(parafe::config::Config::load(dossier.path()).map_err(echec)?)
+            .await
+            .map_err(echec)?;
+    let app = parafe::service::App {
+        horloge: parafe::horloge::Horloge::depuis(
+            chrono::DateTime::parse_from_rfc3339(au)
+                .map_err(echec)?
+                .to_utc(),
+        ),
+        ..app
+    };
+    Ok((dossier, app))
+}
+
+/// Imports the parcours software's extraction `csv` into the service's PLIE.
+pub async fn importer(app: &parafe::service::App, csv: &str) -> CliResult {
+    parafe::import::importer(app, &app.config.service.plie, csv)
+        .await
+        .map_err(|e| match e {
+            parafe::import::ImportError::Lignes(l) => echec(format!("{:?}", l.first())),
+            parafe::import::ImportError::Service(e) => echec(e),
+        })?;
+    Ok(())
+}
+
+/// A coordinateur's account.
+pub async fn coordinateur(app: &parafe::service::App) -> Result<i64, CliError> {
+    parafe::db::personnel::enregistrer(
+        &app.db,
+        &parafe::db::personnel::NouveauPersonnel {
+            plie: &app.config.service.plie,
+            email: "coord@plie.fr",
+            nom: "Coord",
+            prenom: "C",
+            role: parafe::roles::RolePersonnel::Coordinateur,
+            structure: "",
+            identifiant_externe: None,
+        },
+        "2025-01-01T00:00:00.000Z",
+    )
+    .await
+    .map_err(echec)?
+    .ok_or_else(|| echec("coordinateur non créé"))
+}
+
+/// The `Cookie` header of a new session of staff member `id`.
+pub async fn session(app: &parafe::service::App, id: i64) -> Result<String, CliError> {
+    let secret =
+        parafe::auth::session::ouvrir(&app.db, id, app.horloge.maintenant(), "127.0.0.1", "banc")
+            .await
+            .map_err(echec)?;
+    Ok(parafe::auth::session::cookie(&secret, false)
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// The service's router on a loopback port of this process.
+pub async fn servir(app: &parafe::service::App) -> Result<std::net::SocketAddr, CliError> {
+    let ecoute = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(echec)?;
+    let adresse = ecoute.local_addr().map_err(echec)?;
+    let routes = parafe::http::routeur::routeur().with_state(app.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            ecoute,
+            routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    Ok(adresse)
+}
+
+/// Asks `url` with `cookie` 5 times to warm up, then `requetes` times: the durations in ms
+/// (after the warm-up) and the last answer's body.
+pub async fn mesurer(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    requetes: usize,
+) -> Result<(Vec<f64>, String), CliError> {
+    let mut durees = Vec::new();
+    let mut page = String::new();
+    for i in 0..requetes + 5 {
+        let t = std::time::Instant::now();
+        let r = client
+            .get(url)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .map_err(echec)?;
+        let statut = r.status();
+        page = r.text().await.map_err(echec)?;
+        let duree = t.elapsed().as_secs_f64() * 1000.0;
+        if !statut.is_success() {
+            return Err(CliError::failure(format!("{url} : {statut} {page}")));
+        }
+        if i >= 5 {
+            durees.push(duree);
+        }
+    }
+    Ok((durees, page))
+}

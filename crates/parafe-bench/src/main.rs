@@ -2,6 +2,7 @@
 //! binary so that the product's command line carries none of them. See `parafe-bench --help`.
 
 mod a_faire;
+mod chiffres;
 mod commun;
 mod kiosque;
 mod pack;
@@ -42,6 +43,8 @@ enum Command {
     Kiosque(kiosque::BenchArgs),
     /// « À faire » : la page d'un référent et celle des portefeuilles, sur 10 000 participants.
     AFaire(a_faire::BenchArgs),
+    /// Chiffres du PLIE : une opération de 10 000 participants sur un an, en JSON et à l'écran.
+    Chiffres(chiffres::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => pack::bench(args),
         Command::Kiosque(args) => kiosque::bench(args),
         Command::AFaire(args) => a_faire::bench(args),
+        Command::Chiffres(args) => chiffres::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

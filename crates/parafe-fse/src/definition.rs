@@ -310,6 +310,15 @@ impl Questionnaire {
         rubriques
     }
 
+    /// Whether indicator `i` rests on a sensitive question: one of its conditions asks it (an
+    /// age alone does not: the birth date is no sensitive answer).
+    pub fn indicateur_sensible(&self, i: &Indicateur) -> bool {
+        i.cas
+            .iter()
+            .flat_map(|c| &c.si)
+            .any(|c| self.question(&c.question).is_some_and(|q| q.sensible))
+    }
+
     /// The question holding the date of collection of `moment`'s answers.
     pub fn question_du_recueil(&self, moment: Moment) -> Option<&Question> {
         self.toutes().find(|q| q.recueil && q.moment == moment)

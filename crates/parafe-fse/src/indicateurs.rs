@@ -10,17 +10,26 @@ pub struct Compte {
     pub code: String,
     pub libelle: String,
     pub nombre: usize,
-    /// The participants behind the count, in the given order.
+    /// Resting on a sensitive question: who is behind it is itself a sensitive answer.
+    pub sensible: bool,
+    /// The participants behind the count, in the given order. Never serialized with the
+    /// count: a list is handed out by whoever checks the caller may read it.
+    #[serde(skip)]
     pub participants: Vec<String>,
 }
 
 /// Every indicator of the questionnaire over these participants, in the file's order.
-pub fn indicateurs(q: &Questionnaire, participants: &[Participant]) -> Vec<Compte> {
+pub fn indicateurs<'a, I>(q: &Questionnaire, participants: I) -> Vec<Compte>
+where
+    I: IntoIterator<Item = &'a Participant>,
+    I::IntoIter: Clone,
+{
+    let participants = participants.into_iter();
     q.indicateurs
         .iter()
         .map(|i| {
             let qui: Vec<String> = participants
-                .iter()
+                .clone()
                 .filter(|p| i.cas.iter().any(|c| remplit(q, c, p)))
                 .map(|p| p.reference.clone())
                 .collect();
@@ -28,6 +37,7 @@ pub fn indicateurs(q: &Questionnaire, participants: &[Participant]) -> Vec<Compt
                 code: i.code.clone(),
                 libelle: i.libelle.clone(),
                 nombre: qui.len(),
+                sensible: q.indicateur_sensible(i),
                 participants: qui,
             }
         })

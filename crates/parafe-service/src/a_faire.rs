@@ -22,7 +22,7 @@ use std::sync::Arc;
 const MOIS_APRES_SORTIE: u32 = 12;
 
 /// The PLIE's rules, their exit proof read in its catalogue of justificatifs (`catalogue`).
-fn regles(app: &App, acteur: &Acteur, catalogue: &Catalogue) -> Result<Regles, Erreur> {
+pub(crate) fn regles(app: &App, acteur: &Acteur, catalogue: &Catalogue) -> Result<Regles, Erreur> {
     Regles::charger(&app.config.data_dir, &acteur.plie, catalogue)
         .map_err(|e| Erreur::Interne(e.to_string()))
 }

@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod workflow;
 
 pub mod a_faire;
+pub mod chiffres;
 pub mod controle;
 pub mod documents;
 pub mod kiosque;

@@ -110,6 +110,13 @@ fn verifier(numero: &str, fiche: &FicheOperation) -> Result<(), Erreur> {
     Ok(())
 }
 
+/// Opération `numero` of the caller's PLIE, else « introuvable ».
+pub async fn de_numero(app: &App, plie: &str, numero: &str) -> Result<Operation, Erreur> {
+    referentiel::operation_par_code(&app.db, plie, numero)
+        .await?
+        .ok_or_else(|| Erreur::Introuvable(format!("aucune opération « {numero} » dans ce PLIE")))
+}
+
 /// Creates an opération (`creation`) or replaces its record. Its retention is put in force in
 /// the store first: one that would end earlier than the retention in force is refused, and
 /// then nothing changes. (Were the database to fail after, the store would keep a retention

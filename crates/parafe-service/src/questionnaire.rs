@@ -559,11 +559,7 @@ async fn preparer(
         return Err(Erreur::Interdit(Refus::Interdit.to_string()));
     }
     let plie = acteur.plie.as_str();
-    let operation = referentiel::operation_par_code(&app.db, plie, numero)
-        .await?
-        .ok_or_else(|| {
-            Erreur::Introuvable(format!("aucune opération « {numero} » dans ce PLIE"))
-        })?;
+    let operation = crate::operations::de_numero(app, plie, numero).await?;
     let q = definition(app, &operation)?;
     let lignes = lignes::de_l_operation(&app.db, plie, operation.id).await?;
     let mut participants: Vec<parafe_fse::Participant> = Vec::new();

@@ -709,18 +709,8 @@ impl Calcul<'_> {
                 bouton,
             );
         }
-        let motif = self
-            .f
-            .motif_sortie
-            .as_deref()
-            .unwrap_or_default()
-            .to_lowercase();
-        if !r
-            .suivi_emploi
-            .motifs
-            .iter()
-            .any(|m| motif.contains(&m.to_lowercase()))
-        {
+        let motif = self.f.motif_sortie.as_deref().unwrap_or_default();
+        if !parafe_fse::sortie_positive(motif, &r.suivi_emploi.motifs) {
             return;
         }
         let fin = plus_mois(sortie, r.suivi_emploi.mois);

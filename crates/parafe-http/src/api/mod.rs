@@ -2,6 +2,7 @@
 //! calls of [`crate::service`] and its French errors into answers `{"erreur", "champ"}`
 //! ([`ApiError`], the one mapping of errors to HTTP, screens included).
 
+pub(crate) mod chiffres;
 pub(crate) mod controle;
 pub(crate) mod questionnaire;
 
@@ -27,6 +28,7 @@ type Reponse<T> = Result<T, ApiError>;
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .merge(chiffres::routes())
         .merge(controle::routes())
         .merge(questionnaire::routes())
         .route("/openapi.json", get(openapi))

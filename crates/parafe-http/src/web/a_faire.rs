@@ -33,7 +33,22 @@ async fn a_faire(State(app): State<App>, Connecte(s): Connecte) -> Page {
         }
         RolePersonnel::Coordinateur | RolePersonnel::Admin => {
             let (jour, charges) = a_faire::charges(&app, &s.acteur).await.map_err(erreur)?;
-            portefeuilles(jour, &charges)
+            let operations = parafe_service::controle::operations(&app, &s.acteur.plie)
+                .await
+                .map_err(erreur)?;
+            html! {
+                (portefeuilles(jour, &charges))
+                @if !operations.is_empty() {
+                    section.carte aria-labelledby="titre-chiffres" {
+                        h2 #titre-chiffres { "Chiffres des opérations" }
+                        ul {
+                            @for o in &operations {
+                                li { a href=(format!("/operations/{}/chiffres", o.code)) { (o.code) " — " (o.intitule) } }
+                            }
+                        }
+                    }
+                }
+            }
         }
         RolePersonnel::Assistant => html! {
             h1 { "À faire" }

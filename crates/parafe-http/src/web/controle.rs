@@ -182,6 +182,9 @@ async fn ecran(
             }
             @if let Some(code) = &operation_choisie {
                 p { a href=(format!("/controle/operations/{code}")) { "Pièces attendues de l'opération " (code) ", participant par participant" } }
+                @if a.portefeuille().is_none() {
+                    p { a href=(format!("/operations/{code}/chiffres")) { "Chiffres de l'opération " (code) " : entrées, sorties, indicateurs" } }
+                }
             }
         }
         @if let Some(p) = &probleme { (alerte("erreur", p)) }

@@ -10,6 +10,7 @@
 mod a_faire;
 mod actifs;
 mod apercu;
+mod chiffres;
 mod comptes;
 mod controle;
 mod dossiers;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .merge(actifs::routes())
         .merge(a_faire::routes())
+        .merge(chiffres::routes())
         .merge(comptes::routes())
         .merge(dossiers::routes())
         .merge(controle::routes())

@@ -13,6 +13,7 @@
 
 pub mod banc;
 pub mod bilans;
+pub mod chiffres;
 pub mod copie;
 pub mod documents;
 pub mod exports;

@@ -545,25 +545,6 @@ pub struct Ligne {
     pub personnel: Option<i64>,
 }
 
-const MOIS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-fn nom_du_mois(jour: NaiveDate) -> String {
-    format!("{} {}", MOIS[jour.month0() as usize], jour.year())
-}
-
 fn premier_du_mois(jour: NaiveDate) -> NaiveDate {
     jour.with_day(1).unwrap_or(jour)
 }
@@ -739,7 +720,7 @@ fn mois_par_mois(
             EtatExigence::Manquant
         };
         let fin_du_mois = suivant.pred_opt().unwrap_or(suivant);
-        lignes.push((nom_du_mois(mois), etat, fin_du_mois, dans));
+        lignes.push((parafe_fse::nom_du_mois(mois), etat, fin_du_mois, dans));
         mois = suivant;
     }
     lignes
