@@ -19,6 +19,7 @@ mod pack;
 mod pipeline;
 mod questionnaire;
 mod questionnaire_pdf;
+mod remise;
 mod render;
 mod seal;
 mod service;

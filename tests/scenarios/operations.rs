@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 const FSE_PLUS: &str = "202500123";
 const PON: &str = "202300871";
+const HORS_FSE: &str = "VILLE-2025";
 
 /// Kept through 31/12 of `year`, Paris time: until the next midnight in Paris, in UTC.
 pub(crate) fn fin_d_annee(year: i32) -> i64 {
@@ -144,6 +145,11 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
     });
     let cree = service.ok("POST", "/api/operations", coordinateur, Some(&pon));
     assert_eq!(cree["conservation_jusqu_au"], "31/12/2033", "{cree}");
+    let hors_fse = json!({
+        "numero": HORS_FSE, "intitule": "Accueil de proximité (ville)", "programme": "aucun",
+        "debut": "2025-01-01", "fin": "2025-12-31",
+    });
+    service.ok("POST", "/api/operations", coordinateur, Some(&hors_fse));
     let (status, v) = service.appel("POST", "/api/operations", coordinateur, Some(&pon));
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
 
@@ -152,7 +158,8 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
     let (status, v) = service.importer(coordinateur, &format!(
         "{entete}\n\
          P-2025-0501;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{FSE_PLUS};CCAS;;10/02/2025;Non;;;\n\
-         P-2021-0502;Monsieur;Petit;Hugo;04/04/1985;hugo.petit@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{PON};CCAS;;10/02/2021;Non;;;\n"
+         P-2021-0502;Monsieur;Petit;Hugo;04/04/1985;hugo.petit@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{PON};CCAS;;10/02/2021;Non;;;\n\
+         P-2025-0503;Madame;Lemoine;Inès;05/05/1995;ines.lemoine@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{HORS_FSE};CCAS;;10/02/2025;Non;;;\n"
     ));
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(
@@ -165,6 +172,20 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
     // Each contrat filed under its opération's retention, with its programme's mention.
     let (scelle_plus, texte_plus) = contrat_signe(&plie, "Roux");
     let (scelle_pon, texte_pon) = contrat_signe(&plie, "Petit");
+    let (_, texte_hors_fse) = contrat_signe(&plie, "Lemoine");
+    assert!(
+        texte_plus.contains("cofinancée par le Fonds social européen")
+            && texte_plus.contains("obligations de suivi du FSE"),
+        "{texte_plus}"
+    );
+    // Without a programme, no word of the FSE: not cofinanced, not kept for its controls.
+    assert!(
+        texte_hors_fse.contains("Accueil de proximité (ville)")
+            && texte_hors_fse.contains("aux seuls financeurs de l'opération")
+            && !texte_hors_fse.contains("Fonds social européen")
+            && !texte_hors_fse.contains("FSE"),
+        "{texte_hors_fse}"
+    );
     assert_eq!(retenu_jusqu_a(&scelle_plus), fin_d_annee(2031));
     assert_eq!(retenu_jusqu_a(&scelle_pon), fin_d_annee(2033));
     assert!(

@@ -1408,6 +1408,40 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
     assert_eq!(onze["signataires"][0]["nom"], "Thomas GARNIER");
     let onze = onze["document"]["ref"].as_str().unwrap().to_owned();
     assert_eq!(ouvrir("11")["document"]["ref"], onze.as_str());
+    // The draft starts from the dossier and the settings: the Département's Référent unique
+    // and SDI, the participant; its page names, in French, what is left to write, never a
+    // composition failure.
+    let navigateur = service.connecter(&smtp, "t.garnier@plie.fr");
+    let (_, formulaire) = navigateur.get(&format!("/documents/{onze}/modifier"));
+    for attendu in [
+        "ru@herault.exemple",
+        "sdi@herault.exemple",
+        "Durand",
+        "11 mois",
+    ] {
+        assert!(
+            formulaire.contains(attendu),
+            "« {attendu} » absent : {formulaire}"
+        );
+    }
+    let (status, page) = navigateur.get(&format!("/documents/{onze}"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("erreur interne"), "{page}");
+    for attendu in [
+        "L'aperçu viendra quand le brouillon sera complet",
+        "Synthèse du parcours",
+        "Objectifs",
+        "Compléter le brouillon",
+    ] {
+        assert!(page.contains(attendu), "« {attendu} » absent : {page}");
+    }
+    for deja_connu in [
+        "Référent unique RSA",
+        "Service départemental d'insertion",
+        "Opération FSE",
+    ] {
+        assert!(!page.contains(&format!("<strong>{deja_connu}")), "{page}");
+    }
     // Opened from several screens at the same moment: one draft, the same for all.
     let ouverts: Vec<Value> = std::thread::scope(|s| {
         let fils: Vec<_> = (0..6).map(|_| s.spawn(|| ouvrir("17"))).collect();

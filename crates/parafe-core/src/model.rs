@@ -265,6 +265,15 @@ pub enum JournalEvent {
         #[serde(default)]
         resent: bool,
     },
+    /// A copy handed over another way than by e-mail (`mode`: `main_propre`, `contact`), on
+    /// `handed_on`, recorded by `actor` (pseudonym); never to whom.
+    DocumentHandedOver {
+        document: String,
+        recipient: String,
+        mode: String,
+        handed_on: chrono::NaiveDate,
+        actor: String,
+    },
     DocumentFiled {
         operation: String,
         kind: String,

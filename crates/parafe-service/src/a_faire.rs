@@ -102,6 +102,37 @@ pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeanc
             formulaire: false,
         },
     }));
+    let copies =
+        crate::db::remises::dues_du_portefeuille(&app.db, acteur.plie.as_str(), referent).await?;
+    lignes.extend(copies.into_iter().map(|c| {
+        // A week to hand it over, from its filing.
+        let echeance = c
+            .du_le
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive()
+            + chrono::Days::new(7);
+        let titre = app
+            .workflow(&c.workflow)
+            .map_or(c.workflow.clone(), |w| w.titre.clone());
+        Echeance {
+            participant: c.participant,
+            nom: c.nom,
+            prenom: c.prenom,
+            action: Action::CopieARemettre,
+            libelle: format!("{titre} : sa copie scellée à lui remettre (pas d'adresse e-mail)"),
+            echeance,
+            urgence: if echeance < aujourdhui {
+                Urgence::EnRetard
+            } else {
+                Urgence::CetteSemaine
+            },
+            bouton: Bouton {
+                libelle: "Consigner la remise".into(),
+                url: format!("/documents/{}#remise", c.document),
+                formulaire: false,
+            },
+        }
+    }));
     suivi::trier(&mut lignes);
     Ok((aujourdhui, lignes))
 }

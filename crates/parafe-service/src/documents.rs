@@ -770,6 +770,126 @@ pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     charger(app, acteur, reference).await
 }
 
+/// How a participant's copy was handed over, as the référent records it (a screen's form, its
+/// CSRF field beside).
+#[derive(Debug, Deserialize)]
+pub struct RemiseCopie {
+    /// `main_propre` (printed and handed over) or `contact` (handed to the contact they named).
+    pub mode: String,
+    /// The contact who received it (mode `contact`).
+    #[serde(default)]
+    pub remis_a: String,
+    /// `AAAA-MM-JJ`.
+    pub remis_le: String,
+}
+
+/// Records how the participant's copy of a filed document was handed over (they have no
+/// e-mail): journaled without the contact's name; the document is « remis aux destinataires »
+/// once every copy has reached its recipient.
+pub async fn remettre_copie(
+    app: &App,
+    acteur: &Acteur,
+    reference: &str,
+    r: RemiseCopie,
+) -> Result<Document, Erreur> {
+    use crate::db::remises::{self, ModeRemise};
+    modification_permise(acteur)?;
+    let document = charger(app, acteur, reference).await?;
+    let mode = ModeRemise::try_from(r.mode.clone()).map_err(|_| {
+        Erreur::invalide(
+            "mode",
+            "choisissez « imprimée et remise en main propre » (main_propre) ou « remise à son contact » (contact)",
+        )
+    })?;
+    let remis_a = r.remis_a.trim();
+    match mode {
+        ModeRemise::Contact if remis_a.is_empty() => {
+            return Err(Erreur::invalide(
+                "remis_a",
+                "indiquez à qui la copie a été remise (un proche, le service social…)",
+            ))
+        }
+        _ if remis_a.chars().count() > 200 => {
+            return Err(Erreur::invalide("remis_a", "200 caractères au plus"))
+        }
+        _ => {}
+    }
+    let remis_le = db::parse_jour(&r.remis_le).ok_or_else(|| {
+        Erreur::invalide(
+            "remis_le",
+            format!("« {} » : date AAAA-MM-JJ attendue", r.remis_le),
+        )
+    })?;
+    if remis_le > app.horloge.aujourdhui() {
+        return Err(Erreur::invalide(
+            "remis_le",
+            "la date de remise ne peut pas être après aujourd'hui",
+        ));
+    }
+    let role = Role::Participant.nom();
+    let Some(due) = remises::du_document(&app.db, document.id)
+        .await?
+        .into_iter()
+        .find(|x| x.destinataire == role && x.mode.is_none())
+    else {
+        return Err(Erreur::Conflit(
+            "aucune copie n'est à remettre en main propre pour ce document".into(),
+        ));
+    };
+    let deposee_le = due
+        .du_le
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    if remis_le < deposee_le {
+        return Err(Erreur::invalide(
+            "remis_le",
+            format!(
+                "la copie n'existait pas encore : le document a été scellé le {}",
+                deposee_le.format("%d/%m/%Y")
+            ),
+        ));
+    }
+    let mut tx = app.db.begin().await?;
+    let remis_a = (mode == ModeRemise::Contact).then_some(remis_a);
+    if !remises::faite(
+        &mut tx,
+        document.id,
+        role,
+        mode,
+        remis_a,
+        remis_le,
+        acteur.personnel_id,
+    )
+    .await?
+    {
+        return Err(Erreur::Conflit(
+            "la remise de cette copie vient d'être consignée : rechargez la page".into(),
+        ));
+    }
+    let evenement = parafe_core::model::JournalEvent::DocumentHandedOver {
+        document: document.reference.clone(),
+        recipient: role.into(),
+        mode: mode.code().into(),
+        handed_on: remis_le,
+        actor: acteur.pseudonyme(),
+    };
+    outbox::ajouter(
+        &mut tx,
+        &format!("journal:remise-en-main:{}:{role}", document.reference),
+        Genre::Journal,
+        &document.plie,
+        &json!({ "evenement": evenement, "objets": [document.sha256_scelle] }),
+        app.horloge.maintenant(),
+    )
+    .await?;
+    if document.etat == Etat::Depose && super::pipeline::tout_remis(&mut tx, &document).await? {
+        transition(app, &mut tx, &document, Etat::Delivre, &acteur.pseudonyme()).await?;
+    }
+    tx.commit().await?;
+    app.reveil.sonner();
+    charger(app, acteur, reference).await
+}
+
 /// Sends the waiting link signers a new link (the previous one stops working).
 pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usize, Erreur> {
     modification_permise(acteur)?;

@@ -15,7 +15,8 @@ use parafe_core::document::Etat;
 use parafe_core::model::{
     EvidenceMetadata, JournalEntry, JournalEvent, PlieId, RenderedPdf, Sha256Digest,
 };
-use parafe_template::render::{Attachment, RenderOptions};
+use parafe_template::render::{Attachment, RenderError, RenderOptions};
+use parafe_template::template::TemplateError;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -103,7 +104,13 @@ pub async fn rendre(
             attachments,
         };
         parafe_template::render::render_pooled(&modele, &donnees, &options, RENDUS_MEMOISES)
-            .map_err(Erreur::Composition)
+            .map_err(|e| match e {
+                // Data the template refuses is a field to fill, named in French, not a fault.
+                RenderError::Template(TemplateError::InvalidData { errors, .. }) => {
+                    Erreur::Champs { champs: errors }
+                }
+                autre => Erreur::Composition(autre),
+            })
     })
     .await?
 }
@@ -833,6 +840,14 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
         .await?
         .unwrap_or_default();
     let destinataires = destinataires(app, &document, participant.as_ref()).await?;
+    // A participant without e-mail gets their copy by hand: owed from now, until the PLIE
+    // records how it was handed over (`documents::remettre_copie`).
+    let copie_a_remettre = participant
+        .as_ref()
+        .is_some_and(|p| p.fiche.email.is_none())
+        && app
+            .workflow(&document.workflow)
+            .is_some_and(|w| w.destinataires.contains(&Role::Participant));
     let maintenant = app.horloge.maintenant();
     let mut tx = app.db.begin().await?;
     let resultat = json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued });
@@ -845,6 +860,9 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     docs::marquer_depose(&mut tx, document.id, depot.seq as i64).await?;
     if !transition(app, &mut tx, &document, Etat::Depose, "parafe").await? {
         return Err(Erreur::Conflit("état changé pendant le dépôt".into()));
+    }
+    if copie_a_remettre {
+        db::remises::due(&mut tx, document.id, Role::Participant.nom(), maintenant).await?;
     }
     for (role, adresses) in destinataires {
         let courriel = Courriel {
@@ -1078,13 +1096,25 @@ async fn enregistrer(app: &App, envoyes: Vec<(Tache, Option<Envoye>)>) -> Result
             maintenant,
         )
         .await?;
-        if db::outbox::remises_restantes(&mut tx, &document.reference).await? == 0 {
+        if tout_remis(&mut tx, document).await? {
             transition(app, &mut tx, document, Etat::Delivre, "parafe").await?;
         }
     }
     tx.commit().await?;
     app.reveil.sonner();
     Ok(())
+}
+
+/// True once every copy of a filed document has reached its recipient: the e-mails accepted
+/// by their servers, the copies owed by hand recorded as handed over.
+pub(crate) async fn tout_remis(
+    tx: &mut sqlx::AnyConnection,
+    document: &Document,
+) -> Result<bool, Erreur> {
+    Ok(
+        db::outbox::remises_restantes(tx, &document.reference).await? == 0
+            && db::remises::dues(tx, document.id).await? == 0,
+    )
 }
 
 /// Sends one message; None when the secret it was to carry is no longer wanted (then nothing

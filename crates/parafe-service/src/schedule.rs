@@ -186,17 +186,32 @@ pub async fn rediger(
     let workflow = app
         .workflow(WORKFLOW_BILAN)
         .ok_or_else(|| Erreur::Interne(format!("workflow {WORKFLOW_BILAN} absent")))?;
-    let donnees = serde_json::to_value(DonneesBilan {
+    let reference = db::reference_triee("d");
+    // What the dossier and the settings know (PLIE, opération, participant, référent, the
+    // Département's Référent unique and SDI), then the bilan's own fields: the draft opens as a
+    // form with only the référent's writing left to do.
+    let mut donnees = crate::documents::prefill(
+        app,
+        &workflow.modele,
+        acteur.plie.as_str(),
+        Some(p),
+        acteur,
+        &reference,
+    )
+    .await?;
+    if let serde_json::Value::Object(propres) = serde_json::to_value(DonneesBilan {
         echeance: libelle_bilan(&prevu.bilan),
         date: prevu.echeance,
         cer: Cer {
             debut: p.fiche.cer_debut.unwrap_or(prevu.echeance),
         },
-    })?;
+    })? {
+        donnees.extend(propres);
+    }
+    let donnees = serde_json::Value::Object(donnees);
     let signataires =
         crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(p), &donnees)
             .await?;
-    let reference = db::reference_triee("d");
     let maintenant = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;
     let cree = docs::creer(

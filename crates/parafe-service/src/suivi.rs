@@ -314,6 +314,8 @@ pub enum Action {
     QuestionnaireSixMois,
     /// A staff member's own time sheet of a month ended (no participant: the line is his).
     FeuilleDeTemps,
+    /// A sealed document's copy to hand to a participant without e-mail.
+    CopieARemettre,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]

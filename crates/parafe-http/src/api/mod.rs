@@ -45,6 +45,7 @@ pub fn routes() -> Router<App> {
             post(signer_sur_place),
         )
         .route("/api/documents/{reference}/relance", post(relancer))
+        .route("/api/documents/{reference}/remise", post(remettre_copie))
         .route("/api/documents/{reference}/annulation", post(annuler))
         .route("/api/documents/{reference}/pdf", get(pdf))
         .route("/api/participants", get(lister_participants))
@@ -183,6 +184,18 @@ async fn relancer(
 ) -> Reponse<Json<Value>> {
     let n = documents::relancer(&app, &acteur, &reference).await?;
     Ok(Json(json!({ "relances": n })))
+}
+
+async fn remettre_copie(
+    State(app): State<App>,
+    Appelant(acteur): Appelant,
+    Path(reference): Path<String>,
+    Json(remise): Json<documents::RemiseCopie>,
+) -> Reponse<Json<Value>> {
+    let d = documents::remettre_copie(&app, &acteur, &reference, remise).await?;
+    Ok(Json(
+        json!({ "document": d.reference, "etat": d.etat.code() }),
+    ))
 }
 
 async fn annuler(

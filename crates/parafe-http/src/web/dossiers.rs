@@ -12,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 use parafe_core::document::Etat;
 use parafe_service::auth::session::Session;
@@ -20,6 +20,7 @@ use parafe_service::controle;
 use parafe_service::db::documents::{self as docs, Document};
 use parafe_service::db::kiosque::EtatKiosque;
 use parafe_service::db::participants::{self, Participant};
+use parafe_service::db::remises::{ModeRemise, Remise};
 use parafe_service::db::signataires::{self, EtatSignataire, Signataire};
 use parafe_service::documents::{self, DemandeDocument, SignataireDemande};
 use parafe_service::justificatif::etat::{regrouper, Ligne};
@@ -54,6 +55,7 @@ pub fn routes() -> Router<App> {
         .route("/documents/{reference}/pdf", get(pdf))
         .route("/documents/{reference}/envoyer", post(envoyer))
         .route("/documents/{reference}/relancer", post(relancer))
+        .route("/documents/{reference}/remise", post(remettre_copie))
         .route("/documents/{reference}/annuler", post(annuler))
         .route(
             "/documents/{reference}/signer/{rang}",
@@ -745,6 +747,50 @@ async fn enregistrer(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, ecran).into_response())
 }
 
+/// The participant's copy owed by hand (no e-mail): the form to record its hand-over, or how
+/// it was handed over.
+fn section_remises(s: &Session, d: &Document, remises: &[Remise], aujourdhui: NaiveDate) -> Markup {
+    html! {
+        section.carte aria-labelledby="remise" {
+            h2 #remise { "Copie du participant" }
+            @for r in remises {
+                @match r.mode {
+                    None => {
+                        p { "Le participant n'a pas d'adresse e-mail : sa copie scellée est à lui remettre. Imprimez-la (« Télécharger le PDF scellé »), remettez-la-lui ou à son contact, puis consignez la remise." }
+                        @if s.acteur.peut_modifier() {
+                            form method="post" action=(format!("/documents/{}/remise", d.reference)) {
+                                (csrf(s))
+                                fieldset.question {
+                                    legend { "Comment la copie a-t-elle été remise ?" }
+                                    label.radio { input type="radio" name="mode" value="main_propre" checked; " Imprimée et remise en main propre" }
+                                    label.radio { input type="radio" name="mode" value="contact"; " Remise à son contact" }
+                                }
+                                label for="remis-a" { "Contact qui l'a reçue (un proche, le service social…), si remise à son contact" }
+                                input #remis-a type="text" name="remis_a" maxlength="200";
+                                label for="remis-le" { "Date de la remise" }
+                                input #remis-le type="date" name="remis_le" required value=(aujourdhui.format("%Y-%m-%d")) max=(aujourdhui.format("%Y-%m-%d"));
+                                div.actions { button.principal type="submit" { "Consigner la remise" } }
+                            }
+                        }
+                    }
+                    Some(mode) => {
+                        p {
+                            span.etiquette.vert { "remise" } " "
+                            @match mode {
+                                ModeRemise::MainPropre => { "Copie imprimée et remise en main propre" }
+                                ModeRemise::Contact => { "Copie remise à son contact, " (r.remis_a.as_deref().unwrap_or_default()) }
+                            }
+                            " le " (r.remis_le.map(gabarit::date).unwrap_or_default())
+                            @if let Some(par) = &r.par { " — consignée par " (par) }
+                            "."
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A draft's preview hash, by document and last change.
 type Apercus = HashMap<(String, DateTime<Utc>), String>;
 
@@ -809,13 +855,16 @@ async fn document(
     let titre = titre_workflow(&app, &d.workflow);
     let (sha, apercu_echec) = match version_affichee(&app, &d).await {
         Ok(sha) => (Some(sha), None),
-        Err(e) => (None, Some(message(&e))),
+        Err(e) => (None, Some(e)),
     };
     let nb_pages = match &sha {
         Some(sha) => apercu::nombre_de_pages(&app, sha).await.map_err(erreur)?,
         None => 0,
     };
     let historique = docs::evenements(&app.db, d.id)
+        .await
+        .map_err(|e| erreur(e.into()))?;
+    let remises = parafe_service::db::remises::du_document(&app.db, d.id)
         .await
         .map_err(|e| erreur(e.into()))?;
     let echecs = parafe_service::db::outbox::abandons_du_document(&app.db, &d.plie, &d.reference)
@@ -840,6 +889,7 @@ async fn document(
             Some("Envoyé pour signature : les signataires par lien reçoivent leur courriel.")
         }
         Some("relance") => Some("Relance envoyée."),
+        Some("remise") => Some("Remise de la copie consignée."),
         Some("annule") => Some("Document annulé : les liens envoyés ne fonctionnent plus."),
         Some("signe") => Some("Signature enregistrée."),
         _ => None,
@@ -933,10 +983,27 @@ async fn document(
                 }
             }
         }
+        @if !remises.is_empty() {
+            (section_remises(&s, &d, &remises, app.horloge.aujourdhui()))
+        }
         section aria-labelledby="apercu" {
             h2 #apercu { "Aperçu" @if d.sha256_scelle.is_some() { " de la version scellée" } @else if d.sha256_rendu.is_some() { " de la version présentée aux signataires" } @else { " du brouillon" } }
             @if let Some(sha) = &sha { p.empreinte { "Empreinte SHA-256 : " code { (sha) } } }
-            @if let Some(m) = &apercu_echec { (alerte("erreur", m)) }
+            @match &apercu_echec {
+                // A draft still missing what the référent writes: the fields to fill, by their
+                // labels, rather than a composition failure.
+                Some(Erreur::Champs { champs }) => {
+                    div.alerte.info role="status" {
+                        p { "L'aperçu viendra quand le brouillon sera complet. À remplir :" }
+                        ul { @for c in champs { li { strong { (c.libelle) } " — " (c.message) } } }
+                        @if modifiable && p.is_some() && etat == Etat::Brouillon {
+                            p { a.bouton.principal href=(format!("/documents/{}/modifier", d.reference)) { "Compléter le brouillon" } }
+                        }
+                    }
+                }
+                Some(e) => { (alerte("erreur", &message(e))) }
+                None => {}
+            }
             (pages(&format!("/documents/{}/pages", d.reference), nb_pages, &titre, sha.as_deref().unwrap_or_default()))
         }
         section.carte aria-labelledby="historique" {
@@ -1072,6 +1139,18 @@ async fn relancer(
         .await
         .map_err(erreur)?;
     Ok(Redirect::to(&format!("/documents/{reference}?message=relance")).into_response())
+}
+
+async fn remettre_copie(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    Path(reference): Path<String>,
+    super::Formulaire(remise): super::Formulaire<documents::RemiseCopie>,
+) -> Page {
+    documents::remettre_copie(&app, &s.acteur, &reference, remise)
+        .await
+        .map_err(erreur)?;
+    Ok(Redirect::to(&format!("/documents/{reference}?message=remise")).into_response())
 }
 
 async fn annuler(

@@ -28,6 +28,7 @@ pub mod participants;
 pub mod personnel;
 pub mod questionnaires;
 pub mod referentiel;
+pub mod remises;
 pub mod secrets;
 pub mod sessions;
 pub mod signataires;
