@@ -7,6 +7,7 @@
 use crate::service::{participant_ref, Plie, Reglages, Service, EXTRACTION};
 use crate::store::{client, Moto, ACCESS, SECRET};
 use crate::support::pdf_text;
+use chrono::Datelike;
 use parafe::model::Sha256Digest;
 use parafe::store::s3::object_key;
 use reqwest::StatusCode;
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 const FSE_PLUS: &str = "202500123";
 const PON: &str = "202300871";
 const HORS_FSE: &str = "VILLE-2025";
+const NON_DECRITE: &str = "202600999";
 
 /// Kept through 31/12 of `year`, Paris time: until the next midnight in Paris, in UTC.
 pub(crate) fn fin_d_annee(year: i32) -> i64 {
@@ -159,7 +161,8 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
         "{entete}\n\
          P-2025-0501;Madame;Roux;Claire;03/03/1990;claire.roux@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{FSE_PLUS};CCAS;;10/02/2025;Non;;;\n\
          P-2021-0502;Monsieur;Petit;Hugo;04/04/1985;hugo.petit@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{PON};CCAS;;10/02/2021;Non;;;\n\
-         P-2025-0503;Madame;Lemoine;Inès;05/05/1995;ines.lemoine@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{HORS_FSE};CCAS;;10/02/2025;Non;;;\n"
+         P-2025-0503;Madame;Lemoine;Inès;05/05/1995;ines.lemoine@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{HORS_FSE};CCAS;;10/02/2025;Non;;;\n\
+         P-2025-0504;Monsieur;Garcia;Léo;06/06/1996;leo.garcia@exemple.fr;;34000;Montpellier;34;t.garnier@plie.fr;Garnier;Thomas;{NON_DECRITE};CCAS;;10/02/2025;Non;;;\n"
     ));
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(
@@ -173,6 +176,23 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
     let (scelle_plus, texte_plus) = contrat_signe(&plie, "Roux");
     let (scelle_pon, texte_pon) = contrat_signe(&plie, "Petit");
     let (_, texte_hors_fse) = contrat_signe(&plie, "Lemoine");
+    // An opération the import created, not yet described: its pieces are filed for the least
+    // its final retention can be (5 years after the end of this year: its last payment comes
+    // after them), never another programme's date its record could not shorten; described as
+    // PON 2014-2020, they are kept to the programme's closure.
+    let (scelle_non_decrite, _) = contrat_signe(&plie, "Garcia");
+    let an = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .year();
+    assert_eq!(retenu_jusqu_a(&scelle_non_decrite), fin_d_annee(an + 5));
+    let decrite = service.ok(
+        "PUT",
+        &format!("/api/operations/{NON_DECRITE}"),
+        coordinateur,
+        Some(&json!({ "intitule": "Parcours des quartiers Est", "programme": "pon-2014-2020" })),
+    );
+    assert_eq!(decrite["conservation_jusqu_au"], "31/12/2033", "{decrite}");
+    assert_eq!(retenu_jusqu_a(&scelle_non_decrite), fin_d_annee(2033));
     assert!(
         texte_plus.contains("cofinancée par le Fonds social européen")
             && texte_plus.contains("obligations de suivi du FSE"),

@@ -7,19 +7,23 @@ use crate::auth::Acteur;
 use crate::db::referentiel::{self, Operation};
 use crate::reglages::reglage_permis;
 use chrono::NaiveDate;
-use parafe_store::retention::{paris_day, ProgrammeRules, RetentionError, RetentionRule};
-use parafe_store::StoreError;
+use parafe_store::retention::{paris_day, RetentionError, RetentionRule};
+use parafe_store::{StoreError, Vault};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use crate::db::referentiel::Programme;
 
 impl Operation {
-    /// The retention its programme gives its pieces, from its record: 2014-2020, the
+    /// The retention its programme gives the pieces filed now, from its record: 2014-2020, the
     /// programme's closure; FSE+, the years after the last payment, counted from the end of its
     /// period until that payment is known (a lower bound of the final date, see
-    /// [`RetentionRule::period_end`]). None without a programme: the store's default rule.
-    pub fn regle_de_conservation(&self, regles: &ProgrammeRules) -> Option<RetentionRule> {
+    /// [`RetentionRule::period_end`]), and from today while its period is not entered either (an
+    /// opération an import created): the last payment comes after its pieces, so that date is
+    /// only ever extended when the record is completed — never another programme's date that
+    /// the record could not shorten. None without a programme: the store's default rule.
+    pub fn regle_de_conservation(&self, coffre: &Vault) -> Option<RetentionRule> {
+        let regles = coffre.programme_rules();
         match self.programme {
             Programme::Pon20142020 => Some(RetentionRule {
                 closure: Some(regles.closure_2014_2020),
@@ -28,7 +32,7 @@ impl Operation {
             Programme::FsePlus20212027 => Some(RetentionRule {
                 years_after_last_payment: Some(regles.years_fse_plus),
                 last_payment: self.dernier_paiement,
-                period_end: self.fin,
+                period_end: self.fin.or_else(|| Some(coffre.horloge().aujourdhui())),
                 ..RetentionRule::default()
             }),
             Programme::Aucun => None,
@@ -155,7 +159,7 @@ pub async fn enregistrer(
         cofinanceurs: fiche.cofinanceurs.trim().to_owned(),
         dernier_paiement: fiche.dernier_paiement,
     };
-    let regle = operation.regle_de_conservation(app.vault.programme_rules());
+    let regle = operation.regle_de_conservation(&app.vault);
     if let Some(regle) = regle.filter(|r| r.last_day().is_some()) {
         app.vault
             .set_retention(&acteur.plie, numero, regle)
@@ -182,7 +186,7 @@ pub async fn lister(app: &App, acteur: &Acteur) -> Result<Vec<VueOperation>, Err
 }
 
 fn vue(app: &App, operation: Operation) -> Result<VueOperation, Erreur> {
-    let regle = operation.regle_de_conservation(app.vault.programme_rules());
+    let regle = operation.regle_de_conservation(&app.vault);
     let jusqu_au = match app.vault.retain_until(&operation.code, regle.as_ref()) {
         Ok(t) => Some(paris_day(t)),
         Err(StoreError::Retention(RetentionError::NoRule(_))) => None,

@@ -813,7 +813,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
     };
     let regle = operation
         .as_ref()
-        .and_then(|o| o.regle_de_conservation(app.vault.programme_rules()));
+        .and_then(|o| o.regle_de_conservation(&app.vault));
     let jour = db::jour(document.envoye_le.unwrap_or(document.cree_le).date_naive());
     let metadata = EvidenceMetadata {
         content_type: "application/pdf".into(),

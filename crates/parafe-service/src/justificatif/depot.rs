@@ -90,7 +90,7 @@ pub async fn deposer(
     let operation = referentiel::operation_par_code(db, plie, &demande.operation)
         .await?
         .ok_or_else(|| DepotError::OperationInconnue(demande.operation.clone()))?;
-    let regle = operation.regle_de_conservation(vault.programme_rules());
+    let regle = operation.regle_de_conservation(vault);
     let operation = operation.id;
     let participant = match &demande.participant {
         None => None,
