@@ -194,6 +194,16 @@ fn le_pdf_des_reponses_est_scelle_depose_sous_l_operation_remis_et_sensible_au_p
     );
     let mut demande = demande;
     demande["donnees_sensibles"] = json!(true);
+    // The assistant, who reads no sensitive answer, packs none either.
+    let (status, refus) = service.appel("POST", "/api/exports", &assistant, Some(&demande));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refus}");
+    assert!(
+        refus["erreur"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("par un coordinateur"),
+        "{refus}"
+    );
     let avec = pack_http(
         &service,
         &coordinateur,

@@ -826,6 +826,13 @@ fn chemin_export(app: &App, plie: &PlieId, reference: &str) -> PathBuf {
 
 /// Records the export and starts it in the background; its state answers at once.
 pub async fn lancer_export(app: &App, acteur: &Acteur, d: DemandeExport) -> Result<Export, Erreur> {
+    if d.donnees_sensibles && !super::questionnaire::lit_les_reponses_sensibles(acteur) {
+        return Err(Erreur::Interdit(
+            "les pièces sensibles (santé, handicap, justice, questionnaire FSE) ne sont jointes \
+             au pack que par un coordinateur : demandez-lui ce pack, ou préparez-le sans elles"
+                .into(),
+        ));
+    }
     if d.au < d.du {
         return Err(Erreur::invalide(
             "au",

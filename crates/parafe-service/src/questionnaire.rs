@@ -160,9 +160,10 @@ pub async fn etat(app: &App, acteur: &Acteur, d: &Dossier) -> Result<Vec<EtatMom
         .collect())
 }
 
-/// Whether the caller reads the sensitive answers: the participant's référent (his reach is
-/// his portfolio), the coordinateur, the administrateur; not the assistant.
-fn lit_les_reponses_sensibles(acteur: &Acteur) -> bool {
+/// Whether the caller reads the sensitive answers (and packs the sensitive pieces): the
+/// participant's référent (his reach is his portfolio), the coordinateur, the administrateur;
+/// not the assistant.
+pub fn lit_les_reponses_sensibles(acteur: &Acteur) -> bool {
     acteur.role != RolePersonnel::Assistant
 }
 

@@ -214,9 +214,11 @@ async fn ecran(
                         input #p-participant type="text" name="participant" autocomplete="off";
                     }
                 }
-                label.case {
-                    input type="checkbox" name="donnees_sensibles" value="oui";
-                    "Joindre les pièces sensibles (santé, handicap, justice) : seulement si le contrôleur les demande"
+                @if parafe_service::questionnaire::lit_les_reponses_sensibles(&s.acteur) {
+                    label.case {
+                        input type="checkbox" name="donnees_sensibles" value="oui";
+                        "Joindre les pièces sensibles (santé, handicap, justice, questionnaire FSE) : seulement si le contrôleur les demande"
+                    }
                 }
                 div.actions { button.principal type="submit" { "Préparer le pack" } }
             }
