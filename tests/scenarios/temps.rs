@@ -235,8 +235,10 @@ fn une_feuille_de_temps_signee_par_le_salarie_puis_son_responsable_va_jusqu_au_p
         ),
     );
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (sienne, version) =
-        service.creer_et_envoyer(&coordinateur, &feuille(2025, 9, "Martin", "Alice", COLLEGUE));
+    let (sienne, version) = service.creer_et_envoyer(
+        &coordinateur,
+        &feuille(2025, 9, "Martin", "Alice", COLLEGUE),
+    );
     smtp.attendre(COLLEGUE, &format!("/documents/{sienne}"));
     let martin = service.connecter(&smtp, COLLEGUE);
     for (qui, rang) in [(&martin, 0), (&responsable, 1)] {

@@ -691,9 +691,9 @@ pub async fn rechercher(app: &App, acteur: &Acteur, r: &Recherche) -> Result<Res
     let piece_retenue = |piece: &Piece| {
         (!piece.est_document() || lit(&piece.genre))
             && piece
-            .date
-            .or(piece.depose_le)
-            .is_some_and(|d| periode.contient(d))
+                .date
+                .or(piece.depose_le)
+                .is_some_and(|d| periode.contient(d))
             && genre.is_none_or(|g| piece.genre == g)
             && etat_demande.is_none_or(|e| e == piece.etat)
     };
