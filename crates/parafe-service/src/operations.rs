@@ -1,6 +1,7 @@
 //! FSE opérations as records: Ma Démarche FSE number, title, programme, period, co-funders and
-//! last payment, kept by coordinateurs and administrateurs; and the retention each one's
-//! programme gives its pieces, computed here from the record and fed to the evidence store.
+//! last payment, kept by coordinateurs and administrateurs (read by the assistant too); the
+//! retention each one's programme gives its pieces, computed here from the record and fed to the
+//! evidence store; and its legal hold during a control.
 
 use super::{App, Erreur};
 use crate::auth::{Acteur, Refus};
@@ -74,7 +75,7 @@ pub struct VueOperation {
     pub gel_juridique: bool,
 }
 
-/// Who reads the PLIE's opérations: its staff, but référents (the assistant prepares controls
+/// Who reads the PLIE's opérations: its staff except référents (the assistant prepares controls
 /// and answers controllers with them).
 pub fn lecture_permise(acteur: &Acteur) -> Result<(), Erreur> {
     match acteur.role {

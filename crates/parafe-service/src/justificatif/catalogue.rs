@@ -288,6 +288,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn les_types_de_l_operation_sont_les_siens_et_ceux_de_ses_exigences() {
+        let c = Catalogue::par_defaut().unwrap();
+        let ids: Vec<&str> = c
+            .genres_de_l_operation()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        // photo-affiche-fse: named by the requirement « affiche-fse » only.
+        assert_eq!(
+            ids,
+            [
+                "convention-operation",
+                "photo-affiche-fse",
+                "preuve-publicite"
+            ]
+        );
+    }
+
+    #[test]
     fn le_catalogue_embarque_est_valide() {
         let c = Catalogue::par_defaut().unwrap();
         assert!(c.genre("bulletin-salaire").is_some());
