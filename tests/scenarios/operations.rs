@@ -2,7 +2,8 @@
 //! FSE+ 2021-2027 and one PON 2014-2020; a contrat signed for a participant of each is filed
 //! on moto with Object Lock under its own programme's retention (read back from the server),
 //! carries its programme's mention and its opération's title; the FSE+ retention is extended
-//! when the last payment is entered, and a date that would shorten it is refused.
+//! when the last payment is entered, and a date that would shorten it is refused. The legal
+//! hold, placed and lifted from the opération's page, is read back on the store's objects.
 
 use crate::service::{participant_ref, Plie, Reglages, Service, EXTRACTION};
 use crate::store::{client, Moto, ACCESS, SECRET};
@@ -274,5 +275,81 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
         crate::support::text(&out.stderr).contains("court jusqu'au 31/12/2032"),
         "{}",
         crate::support::text(&out.stderr)
+    );
+}
+
+#[test]
+fn gel_juridique_de_l_operation_place_depuis_l_ecran_lu_au_coffre() {
+    let coffre = Coffre::demarrer();
+    let plie = Plie::pret_avec(
+        None,
+        Reglages {
+            toml: coffre.toml(),
+            ..Reglages::default()
+        },
+    );
+    let (service, coordinateur) = (&plie.service, &plie.coordinateur);
+    let fse_plus = json!({
+        "numero": FSE_PLUS, "intitule": "Accompagnement renforcé vers l'emploi 2025",
+        "programme": "fse-plus-2021-2027", "debut": "2025-01-01", "fin": "2025-12-31",
+    });
+    service.ok("POST", "/api/operations", coordinateur, Some(&fse_plus));
+    let affiche = |nom: &str| {
+        let png = crate::pack::image(plie.dir.path(), nom, "png");
+        let (status, v) = crate::pack::deposer_http(
+            service,
+            coordinateur,
+            &[("operation", FSE_PLUS), ("genre", "photo-affiche-fse")],
+            (nom, &png),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["justificatif"]["sha256"].as_str().unwrap().to_owned()
+    };
+    let gel = |sha: &str| {
+        let cle = object_key("plie-test", &Sha256Digest::from_hex(sha).unwrap());
+        let head = coffre
+            .rt
+            .block_on(coffre.s3.head_object().bucket("preuves").key(&cle).send())
+            .unwrap();
+        head.object_lock_legal_hold_status()
+            .map(|s| s.as_str().to_owned())
+    };
+    let avant = affiche("affiche-entree.png");
+    assert_ne!(gel(&avant).as_deref(), Some("ON"));
+
+    // An assistant reads the opération but may not hold it; the coordinateur holds it from
+    // its page.
+    service.compte("assistante@plie.fr", "assistant", Some("plie-test"));
+    let assistante = service.connecter(&plie.smtp, "assistante@plie.fr");
+    let chemin = format!("/operations/{FSE_PLUS}/gel");
+    let (status, _) = assistante.formulaire(&chemin, &[("gel", "oui")]);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_ne!(gel(&avant).as_deref(), Some("ON"));
+    let coordinatrice = service.connecter(&plie.smtp, "coord@plie.fr");
+    let (status, lieu) = coordinatrice.formulaire(&chemin, &[("gel", "oui")]);
+    assert!(status.is_redirection(), "{status} {lieu}");
+    assert_eq!(gel(&avant).as_deref(), Some("ON"));
+    // A piece filed while the hold lasts gets it too.
+    let pendant = affiche("affiche-salle.png");
+    assert_eq!(gel(&pendant).as_deref(), Some("ON"));
+    assert_eq!(
+        operation(service, coordinateur, FSE_PLUS)["gel_juridique"],
+        true
+    );
+    let (_, page) = assistante.get(&format!("/operations/{FSE_PLUS}"));
+    assert!(page.contains("gel juridique en place"), "{page}");
+    assert!(
+        crate::service::journal(&service.data).contains("\"legal_hold\""),
+        "le gel est inscrit au journal"
+    );
+
+    // Lifted after the control: both pieces released.
+    let (status, _) = coordinatrice.formulaire(&chemin, &[("gel", "non")]);
+    assert!(status.is_redirection());
+    assert_eq!(gel(&avant).as_deref(), Some("OFF"));
+    assert_eq!(gel(&pendant).as_deref(), Some("OFF"));
+    assert_eq!(
+        operation(service, coordinateur, FSE_PLUS)["gel_juridique"],
+        false
     );
 }

@@ -280,7 +280,7 @@ pub fn pdf_simple(texte: &str, action: Option<lopdf::Dictionary>) -> Vec<u8> {
 }
 
 /// An image made by poppler from a PDF (`-png` or `-jpeg`): real files from a real tool.
-fn image(dir: &Path, texte: &str, format: &str) -> Vec<u8> {
+pub(crate) fn image(dir: &Path, texte: &str, format: &str) -> Vec<u8> {
     let pdf = dir.join(format!("{}.pdf", sha256_hex(texte.as_bytes())));
     std::fs::write(&pdf, pdf_simple(texte, None)).unwrap();
     let sortie = dir.join(sha256_hex(format!("{texte}{format}").as_bytes()));
@@ -2199,7 +2199,7 @@ fn le_catalogue_du_plie_change_la_page_du_participant_la_liste_et_l_api_pareil()
 
     // The PLIE asks for an identity document instead of the signed contract.
     let catalogue = parafe::justificatif::catalogue::PAR_DEFAUT
-        .replace("version = \"2025.3\"", "version = \"2025.3-essai\"")
+        .replace("version = \"2025.4\"", "version = \"2025.4-essai\"")
         .replace(
             "[genres.courrier]",
             "[genres.piece-identite]\nlibelle = \"Pièce d'identité\"\nformats = [\"pdf\", \"jpeg\", \"png\"]\n\n[genres.courrier]",

@@ -1,11 +1,13 @@
 //! FSE opérations as records: Ma Démarche FSE number, title, programme, period, co-funders and
-//! last payment, kept by coordinateurs and administrateurs; and the retention each one's
-//! programme gives its pieces, computed here from the record and fed to the evidence store.
+//! last payment, kept by coordinateurs and administrateurs (read by the assistant too); the
+//! retention each one's programme gives its pieces, computed here from the record and fed to the
+//! evidence store; and its legal hold during a control.
 
 use super::{App, Erreur};
-use crate::auth::Acteur;
+use crate::auth::{Acteur, Refus};
 use crate::db::referentiel::{self, Operation};
 use crate::reglages::reglage_permis;
+use crate::roles::RolePersonnel;
 use chrono::NaiveDate;
 use parafe_store::retention::{paris_day, RetentionError, RetentionRule};
 use parafe_store::{StoreError, Vault};
@@ -73,6 +75,22 @@ pub struct VueOperation {
     pub operation: Operation,
     /// Last day its pieces filed now are kept (Europe/Paris), `JJ/MM/AAAA`.
     pub conservation_jusqu_au: Option<String>,
+    /// Its pieces under legal hold (a control, a dispute): none may be deleted while it lasts.
+    pub gel_juridique: bool,
+}
+
+/// Who reads the PLIE's opérations: its staff except référents (the assistant prepares controls
+/// and answers controllers with them).
+pub fn lecture_permise(acteur: &Acteur) -> Result<(), Erreur> {
+    match acteur.role {
+        RolePersonnel::Referent => Err(Erreur::Interdit(Refus::Interdit.to_string())),
+        RolePersonnel::Assistant | RolePersonnel::Coordinateur | RolePersonnel::Admin => Ok(()),
+    }
+}
+
+/// Who creates and changes them: coordinateurs and administrateurs, as the PLIE's settings.
+pub fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
+    reglage_permis(acteur)
 }
 
 fn verifier(numero: &str, fiche: &FicheOperation) -> Result<(), Erreur> {
@@ -132,7 +150,7 @@ pub async fn enregistrer(
     fiche: FicheOperation,
     creation: bool,
 ) -> Result<VueOperation, Erreur> {
-    reglage_permis(acteur)?;
+    modification_permise(acteur)?;
     verifier(numero, &fiche)?;
     let plie = acteur.plie.as_str();
     let existante = referentiel::operation_par_code(&app.db, plie, numero).await?;
@@ -175,14 +193,42 @@ pub async fn enregistrer(
     vue(app, operation)
 }
 
+/// Places (`gel`) or lifts the legal hold of the opération's pieces, during a control or a
+/// dispute: on every piece already filed for it (Object Lock legal hold where the store has it),
+/// and on every piece filed while it lasts; the store journals it.
+pub async fn geler(
+    app: &App,
+    acteur: &Acteur,
+    numero: &str,
+    gel: bool,
+) -> Result<VueOperation, Erreur> {
+    modification_permise(acteur)?;
+    let operation = de_numero(app, acteur.plie.as_str(), numero).await?;
+    let pieces = app.vault.set_legal_hold(&acteur.plie, numero, gel).await?;
+    tracing::info!(
+        operation = numero,
+        gel,
+        pieces,
+        personnel = acteur.personnel_id,
+        "gel juridique"
+    );
+    vue(app, operation)
+}
+
 /// The PLIE's opérations, by number, with their retention.
 pub async fn lister(app: &App, acteur: &Acteur) -> Result<Vec<VueOperation>, Erreur> {
-    reglage_permis(acteur)?;
+    lecture_permise(acteur)?;
     referentiel::operations(&app.db, acteur.plie.as_str())
         .await?
         .into_iter()
         .map(|o| vue(app, o))
         .collect()
+}
+
+/// Opération `numero` of the caller's PLIE, with its retention.
+pub async fn lire(app: &App, acteur: &Acteur, numero: &str) -> Result<VueOperation, Erreur> {
+    lecture_permise(acteur)?;
+    vue(app, de_numero(app, acteur.plie.as_str(), numero).await?)
 }
 
 fn vue(app: &App, operation: Operation) -> Result<VueOperation, Erreur> {
@@ -193,6 +239,7 @@ fn vue(app: &App, operation: Operation) -> Result<VueOperation, Erreur> {
         Err(e) => return Err(e.into()),
     };
     Ok(VueOperation {
+        gel_juridique: app.vault.legal_hold(&operation.code),
         operation,
         conservation_jusqu_au: jusqu_au,
     })

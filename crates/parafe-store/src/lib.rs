@@ -897,6 +897,11 @@ impl Vault {
         Ok(until)
     }
 
+    /// Whether the opération's pieces are under legal hold.
+    pub fn legal_hold(&self, operation: &str) -> bool {
+        self.register().legal_hold(operation)
+    }
+
     /// Legal hold on or off for an opération's pieces (during a control).
     pub async fn set_legal_hold(
         &self,

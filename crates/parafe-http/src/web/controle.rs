@@ -401,17 +401,7 @@ async fn operation(
         (compte(&etat.compte))
         section.carte aria-labelledby="titre-op" {
             h2 #titre-op { "Pièces de l'opération" }
-            @if etat.lignes_operation.is_empty() { p { "Aucune pièce attendue pour l'opération elle-même." } }
-            @else {
-                ul.attendues {
-                    @for g in regrouper(&etat.lignes_operation.iter().collect::<Vec<_>>()) {
-                        li {
-                            (ligne_courte(&g))
-                            @for &i in g.iter().flat_map(|l| &l.pieces) { @if let Some(p) = etat.pieces_operation.get(i) { " — " (lien_piece(p)) } }
-                        }
-                    }
-                }
-            }
+            (pieces_de_l_operation(&etat))
         }
         section aria-labelledby="titre-participants" {
             h2 #titre-participants { "Participants" }
@@ -445,6 +435,23 @@ async fn operation(
         }
     };
     Ok(page(&s, &titre, "controle", &[], corps).into_response())
+}
+
+/// The pieces expected of the opération itself, each with its state and the pieces filed for it.
+pub(super) fn pieces_de_l_operation(etat: &controle::EtatOperation) -> Markup {
+    html! {
+        @if etat.lignes_operation.is_empty() { p { "Aucune pièce attendue pour l'opération elle-même." } }
+        @else {
+            ul.attendues {
+                @for g in regrouper(&etat.lignes_operation.iter().collect::<Vec<_>>()) {
+                    li data-exigence=(g.first().map_or("", |l| l.exigence.as_str())) data-etat=(g.first().map_or("", |l| l.etat.code())) {
+                        (ligne_courte(&g))
+                        @for &i in g.iter().flat_map(|l| &l.pieces) { @if let Some(p) = etat.pieces_operation.get(i) { " — " (lien_piece(p)) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]

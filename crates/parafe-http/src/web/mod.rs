@@ -18,6 +18,7 @@ mod formulaire;
 mod gabarit;
 mod justificatifs;
 mod kiosque;
+mod operations;
 mod qr;
 mod questionnaire;
 mod signer;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<App> {
         .merge(signer::routes())
         .merge(telephone::routes())
         .merge(kiosque::routes())
+        .merge(operations::routes())
 }
 
 /// A submitted form of a staff screen: refused when it comes from another site (`Origin`), or

@@ -22,6 +22,12 @@ pub enum Programme {
 impl Programme {
     /// The programmes with European co-funding, each with its questionnaire.
     pub const COFINANCES: [Programme; 2] = [Programme::Pon20142020, Programme::FsePlus20212027];
+    /// Every programme, as a form offers them.
+    pub const TOUS: [Programme; 3] = [
+        Programme::FsePlus20212027,
+        Programme::Pon20142020,
+        Programme::Aucun,
+    ];
 
     pub fn parse(s: &str) -> Option<Programme> {
         match s {
@@ -29,6 +35,15 @@ impl Programme {
             "fse-plus-2021-2027" => Some(Self::FsePlus20212027),
             "aucun" => Some(Self::Aucun),
             _ => None,
+        }
+    }
+
+    /// In words, as the PLIE's staff name it.
+    pub fn libelle(self) -> &'static str {
+        match self {
+            Self::Pon20142020 => "PON Emploi et Inclusion 2014-2020",
+            Self::FsePlus20212027 => "FSE+ 2021-2027",
+            Self::Aucun => "hors FSE",
         }
     }
 

@@ -84,11 +84,16 @@ pub struct Genre {
     /// Health, disability, justice: left out of packs unless asked for.
     #[serde(default)]
     pub sensible: bool,
+    /// A piece of the opération itself (publicity, conventions), offered where one is filed
+    /// for it; a requirement of the opération names its own types without it.
+    #[serde(default)]
+    pub portee: Portee,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Portee {
+    #[default]
     Participant,
     Operation,
 }
@@ -240,6 +245,21 @@ impl Catalogue {
         self.genres.get(id)
     }
 
+    /// The types filed for an opération itself: those said so, and those its requirements ask for.
+    pub fn genres_de_l_operation(&self) -> Vec<(&str, &Genre)> {
+        let exigees: HashSet<&str> = self
+            .exigences
+            .iter()
+            .filter(|e| e.portee == Portee::Operation)
+            .flat_map(|e| e.une_parmi.iter().map(String::as_str))
+            .collect();
+        self.genres
+            .iter()
+            .filter(|(id, g)| g.portee == Portee::Operation || exigees.contains(id.as_str()))
+            .map(|(id, g)| (id.as_str(), g))
+            .collect()
+    }
+
     /// The French label of a justificatif type or a document template.
     pub fn libelle(&self, id: &str) -> String {
         if let Some(g) = self.genres.get(id) {
@@ -266,6 +286,25 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn les_types_de_l_operation_sont_les_siens_et_ceux_de_ses_exigences() {
+        let c = Catalogue::par_defaut().unwrap();
+        let ids: Vec<&str> = c
+            .genres_de_l_operation()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        // photo-affiche-fse: named by the requirement « affiche-fse » only.
+        assert_eq!(
+            ids,
+            [
+                "convention-operation",
+                "photo-affiche-fse",
+                "preuve-publicite"
+            ]
+        );
+    }
 
     #[test]
     fn le_catalogue_embarque_est_valide() {
