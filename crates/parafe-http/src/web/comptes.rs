@@ -46,13 +46,14 @@ struct Suite {
 }
 
 /// Screens a login may lead back to: the first segment of their path.
-const SUITES: [&str; 7] = [
+const SUITES: [&str; 8] = [
     "a-faire",
     "accueil",
     "participants",
     "documents",
     "controle",
     "kiosque",
+    "reglages",
     "admin",
 ];
 

@@ -74,6 +74,9 @@ pub fn page(
                         @if role != RolePersonnel::Assistant {
                             (lien("/kiosque/nouveau", "Émargement", "kiosque"))
                         }
+                        @if matches!(role, RolePersonnel::Coordinateur | RolePersonnel::Admin) {
+                            (lien("/reglages", "Réglages", "reglages"))
+                        }
                         @if role == RolePersonnel::Admin {
                             (lien("/admin/comptes", "Comptes", "comptes"))
                             (lien("/admin/jetons", "Jetons d'API", "jetons"))
