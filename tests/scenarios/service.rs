@@ -1557,12 +1557,26 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
         "la réponse SMTP est gardée en preuve"
     );
 
-    // Exit in month 8: the sortie anticipée bilan, the 11- and 17-month ones cancelled.
+    // An exit is recorded once made: a day to come, or before the entry, is refused.
+    for (jour, refus) in [
+        ("2025-09-20", "à venir"),
+        ("2024-12-31", "précéder l'entrée"),
+    ] {
+        let (status, v) = service.appel(
+            "PATCH",
+            &format!("/api/participants/{karim}"),
+            &referent,
+            Some(&json!({ "date_sortie": jour, "motif_sortie": "emploi durable" })),
+        );
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["erreur"].as_str().unwrap().contains(refus), "{v}");
+    }
+    // Exit today, in month 5: the sortie anticipée bilan, the 11- and 17-month ones cancelled.
     let sortie = service.ok(
         "PATCH",
         &format!("/api/participants/{karim}"),
         &referent,
-        Some(&json!({ "date_sortie": "2025-09-20", "motif_sortie": "emploi durable" })),
+        Some(&json!({ "date_sortie": "2025-06-20", "motif_sortie": "emploi durable" })),
     );
     assert_eq!(
         sortie["bilans"],
@@ -1598,8 +1612,8 @@ fn bilans_brsa_dus_a_5_11_17_mois_remis_au_departement_et_sortie_anticipee() {
     assert_eq!(
         plan(&service),
         [
-            ("5".into(), "2025-06-30".into(), Some(cinq.clone())),
-            ("sortie".into(), "2025-09-20".into(), None)
+            ("sortie".into(), "2025-06-20".into(), None),
+            ("5".into(), "2025-06-30".into(), Some(cinq.clone()))
         ]
     );
 }

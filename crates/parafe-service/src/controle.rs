@@ -67,6 +67,8 @@ pub struct ChampsDepot {
     pub date_piece: Option<String>,
     /// The CSRF token of a browser form (checked by the screens).
     pub csrf: Option<String>,
+    /// The fields a screen's form adds around the piece ([`recevoir_avec`]), by name.
+    pub autres: std::collections::BTreeMap<String, String>,
 }
 
 /// Why an upload is refused: the piece itself, or the request.
@@ -173,7 +175,18 @@ async fn fichier(
 pub async fn recevoir(
     app: &App,
     limite: u64,
+    multipart: Multipart,
+) -> Result<(ChampsDepot, Option<Recu>), DepotRefuse> {
+    recevoir_avec(app, limite, multipart, &[]).await
+}
+
+/// [`recevoir`], with the fields `autres` of a form that files a piece along with something
+/// else (an exit and its proof), kept in [`ChampsDepot::autres`].
+pub async fn recevoir_avec(
+    app: &App,
+    limite: u64,
     mut multipart: Multipart,
+    autres: &[&str],
 ) -> Result<(ChampsDepot, Option<Recu>), DepotRefuse> {
     let mut champs = ChampsDepot::default();
     let mut recu = None;
@@ -201,6 +214,11 @@ pub async fn recevoir(
             "etape" => champs.etape = valeur,
             "date_piece" => champs.date_piece = valeur,
             "csrf" => champs.csrf = valeur,
+            autre if autres.contains(&autre) => {
+                if let Some(v) = valeur {
+                    champs.autres.insert(autre.to_owned(), v);
+                }
+            }
             autre => {
                 return Err(Erreur::invalide(
                     autre,

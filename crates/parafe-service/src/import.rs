@@ -12,9 +12,10 @@ use crate::delivery::email_valide;
 use crate::{App, Erreur};
 use chrono::NaiveDate;
 use encoding_rs::{UTF_8, WINDOWS_1252};
+use parafe_core::model::Sha256Digest;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Largest file taken in one request: 100 000 participants weigh 16 to 20 MB; room for four
 /// times that, and for long lines.
@@ -199,6 +200,19 @@ fn date(s: &str) -> Option<NaiveDate> {
     )
 }
 
+/// A CSV reader of the extraction: `;`-separated when its header line has one, else `,`.
+fn lecteur(texte: &str) -> csv::Reader<&[u8]> {
+    let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
+        b';'
+    } else {
+        b','
+    };
+    csv::ReaderBuilder::new()
+        .delimiter(separateur)
+        .flexible(false)
+        .from_reader(texte.as_bytes())
+}
+
 /// Lines handed over together while a file is read: a dozen statements each, so that the
 /// statement left waiting between two lots is a small share.
 const LIGNES_PAR_LOT: usize = 16384;
@@ -211,15 +225,7 @@ pub fn lire(
     du_questionnaire: &[String],
     mut remettre: impl FnMut(Vec<Ligne>),
 ) -> Result<(), Vec<ErreurLigne>> {
-    let separateur = if texte.lines().next().is_some_and(|l| l.contains(';')) {
-        b';'
-    } else {
-        b','
-    };
-    let mut lecteur = csv::ReaderBuilder::new()
-        .delimiter(separateur)
-        .flexible(false)
-        .from_reader(texte.as_bytes());
+    let mut lecteur = lecteur(texte);
     let erreur = |ligne: usize, colonne: &str, message: String| ErreurLigne {
         ligne,
         colonne: colonne.to_owned(),
@@ -413,6 +419,19 @@ pub fn lire(
     Ok(())
 }
 
+/// The line whose référent's e-mail is another account's (another role, another PLIE): whose
+/// it is is not the importer's business.
+fn adresse_refusee(ligne: usize, email: &str) -> ErreurLigne {
+    ErreurLigne {
+        ligne,
+        colonne: "Email référent".into(),
+        message: format!(
+            "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
+             indiquez l'adresse professionnelle du référent"
+        ),
+    }
+}
+
 /// Why an import wrote nothing.
 #[derive(Debug)]
 pub enum ImportError {
@@ -468,16 +487,8 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
                     id
                 }
             };
-            // Whose account it is (another role, another PLIE) is not the importer's business.
             let Some(id) = id else {
-                erreurs.push(ErreurLigne {
-                    ligne: ligne.numero,
-                    colonne: "Email référent".into(),
-                    message: format!(
-                        "l'adresse « {email} » ne peut pas être utilisée pour un référent de ce PLIE : \
-                         indiquez l'adresse professionnelle du référent"
-                    ),
-                });
+                erreurs.push(adresse_refusee(ligne.numero, email));
                 continue;
             };
             ligne.fiche.referent_id = Some(id);
@@ -528,9 +539,255 @@ pub async fn importer_et_planifier(
     Ok(rapport)
 }
 
+/// What an import of a file would do, read before anything is written.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Apercu {
+    /// Lines of participants in the file (its header aside).
+    pub lignes: usize,
+    /// Participants the PLIE does not know yet (by identifier), and those whose fiche is updated.
+    pub nouveaux: usize,
+    pub mis_a_jour: usize,
+    /// Référents the file names, and among them those without an account (created).
+    pub referents: usize,
+    pub referents_nouveaux: usize,
+    /// Opération numbers the PLIE does not have yet: created under a provisional title.
+    pub operations_nouvelles: Vec<String>,
+    /// Every line to fix; any of them and the import writes nothing.
+    pub erreurs: Vec<ErreurLigne>,
+    /// SHA-256 of the text previewed: what the confirmation names.
+    pub sha256: String,
+}
+
+/// What the PLIE already has, as the preview compares the file's lines with it.
+#[derive(Default)]
+struct Existant {
+    identifiants: HashSet<String>,
+    operations: HashSet<String>,
+    /// By référent's e-mail: see [`personnel::referent_importable`].
+    referents: HashMap<String, Option<bool>>,
+}
+
+/// The counts of [`Apercu`] for lines that [`lire`] found right, and the lines whose référent's
+/// e-mail the import would refuse (the one check made at writing).
+fn decompter(lignes: &[Ligne], existant: &Existant) -> Apercu {
+    let mut apercu = Apercu {
+        lignes: lignes.len(),
+        ..Apercu::default()
+    };
+    let mut referents = HashSet::new();
+    let mut operations = std::collections::BTreeSet::new();
+    for l in lignes {
+        if existant.identifiants.contains(&l.fiche.identifiant_externe) {
+            apercu.mis_a_jour += 1;
+        } else {
+            apercu.nouveaux += 1;
+        }
+        let email = &l.referent.0;
+        match existant.referents.get(email) {
+            Some(Some(false)) => apercu.erreurs.push(adresse_refusee(l.numero, email)),
+            etat => {
+                if referents.insert(email) {
+                    apercu.referents += 1;
+                    apercu.referents_nouveaux += usize::from(etat == Some(&None));
+                }
+            }
+        }
+        if let Some(code) = l
+            .operation
+            .as_ref()
+            .filter(|c| !existant.operations.contains(*c))
+        {
+            operations.insert(code.clone());
+        }
+    }
+    apercu.operations_nouvelles = operations.into_iter().collect();
+    if lignes.is_empty() {
+        apercu.erreurs.push(ErreurLigne {
+            ligne: 2,
+            colonne: String::new(),
+            message: "aucune ligne de participant sous l'en-tête : rien à importer".into(),
+        });
+    }
+    apercu
+}
+
+/// Reads and checks the file as [`importer`] would, and compares it with what the PLIE has
+/// (read-only queries): nothing is written.
+pub async fn apercu(app: &App, plie: &str, texte: String) -> Result<Apercu, Erreur> {
+    let sha256 = Sha256Digest::of(texte.as_bytes()).to_hex();
+    let du_questionnaire = colonnes_du_questionnaire(app)?;
+    let (lu, texte) = tokio::task::spawn_blocking(move || {
+        let mut lignes = Vec::new();
+        let lu = lire(&texte, &du_questionnaire, |lot| lignes.extend(lot)).map(|()| lignes);
+        (lu, texte)
+    })
+    .await
+    .map_err(|e| Erreur::Interne(format!("lecture du fichier interrompue : {e}")))?;
+    let lignes = match lu {
+        Ok(lignes) => lignes,
+        Err(erreurs) => {
+            return Ok(Apercu {
+                lignes: lecteur(&texte).records().count(),
+                erreurs,
+                sha256,
+                ..Apercu::default()
+            })
+        }
+    };
+    let mut existant = Existant {
+        identifiants: participants::identifiants(&app.db, plie)
+            .await?
+            .into_iter()
+            .collect(),
+        operations: db::referentiel::operations(&app.db, plie)
+            .await?
+            .into_iter()
+            .map(|o| o.code)
+            .collect(),
+        referents: HashMap::new(),
+    };
+    for l in &lignes {
+        let email = &l.referent.0;
+        if !existant.referents.contains_key(email) {
+            let etat = personnel::referent_importable(&app.db, plie, email).await?;
+            existant.referents.insert(email.clone(), etat);
+        }
+    }
+    Ok(Apercu {
+        sha256,
+        ..decompter(&lignes, &existant)
+    })
+}
+
+/// How long a preview waits for its confirmation.
+const APERCU_VALABLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Where the text previewed by `garde` (a session) under `sha256` waits, under the data
+/// directory (never in the vault: nothing of it is evidence until imported). The session is
+/// named by a hash of its own name.
+fn chemin_garde(app: &App, garde: &str, sha256: &str) -> std::path::PathBuf {
+    app.config
+        .data_dir
+        .join("imports")
+        .join(format!("{}-{sha256}.csv", prefixe_garde(garde)))
+}
+
+fn prefixe_garde(garde: &str) -> String {
+    let h = Sha256Digest::of(format!("import:{garde}").as_bytes()).to_hex();
+    h[..32].to_owned()
+}
+
+/// Keeps the previewed text for its session (readable by parafe only: it holds personal
+/// data), in place of that session's earlier preview; previews past their hour are removed.
+pub fn garder(app: &App, garde: &str, sha256: &str, texte: &str) -> Result<(), Erreur> {
+    let dossier = app.config.data_dir.join("imports");
+    let prefixe = prefixe_garde(garde);
+    if let Ok(entrees) = std::fs::read_dir(&dossier) {
+        for e in entrees.flatten() {
+            let vieux = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_none_or(|age| age > APERCU_VALABLE);
+            if vieux || e.file_name().to_string_lossy().starts_with(&prefixe) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let chemin = chemin_garde(app, garde, sha256);
+    parafe_core::files::write_private(&chemin, texte.as_bytes())
+        .map_err(|e| Erreur::ecriture("aperçu de l'import", &e))
+}
+
+/// The text `garde` previewed under `sha256`, checked against it: absent, past its hour or
+/// altered, it is refused and nothing is imported.
+pub fn reprendre(app: &App, garde: &str, sha256: &str) -> Result<String, Erreur> {
+    let perime = || {
+        Erreur::Conflit(
+            "cet aperçu n'est plus valable (importé, remplacé par un autre, vieux de plus d'une heure \
+             ou ouvert dans une autre session) : déposez de nouveau le fichier pour le revoir"
+                .into(),
+        )
+    };
+    if Sha256Digest::from_hex(sha256).is_none_or(|d| d.to_hex() != sha256) {
+        return Err(perime());
+    }
+    let chemin = chemin_garde(app, garde, sha256);
+    let age = std::fs::metadata(&chemin)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok());
+    if age.is_none_or(|a| a > APERCU_VALABLE) {
+        let _ = std::fs::remove_file(&chemin);
+        return Err(perime());
+    }
+    let texte = std::fs::read_to_string(&chemin).map_err(|_| perime())?;
+    if Sha256Digest::of(texte.as_bytes()).to_hex() != sha256 {
+        let _ = std::fs::remove_file(&chemin);
+        return Err(Erreur::Conflit(
+            "le fichier gardé depuis l'aperçu a été modifié : rien n'a été importé ; déposez de nouveau le fichier"
+                .into(),
+        ));
+    }
+    Ok(texte)
+}
+
+/// Removes a preview that has served.
+pub fn oublier(app: &App, garde: &str, sha256: &str) {
+    if Sha256Digest::from_hex(sha256).is_some() {
+        let _ = std::fs::remove_file(chemin_garde(app, garde, sha256));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line of the extraction: identifier, référent's e-mail, opération.
+    fn ligne(id: &str, referent: &str, operation: &str) -> String {
+        format!(
+            "{id};;Martin;Jean;;;;34400;Lunel;34;{referent};Garnier;Thomas;{operation};;;;Non;;;"
+        )
+    }
+
+    #[test]
+    fn l_apercu_compte_nouveaux_mis_a_jour_referents_operations_et_adresses_refusees() {
+        let texte = [
+            en_tete(),
+            ligne("P-1", "t.garnier@plie.fr", "202500417"),
+            ligne("P-2", "m.lefort@plie.fr", "202500999"),
+            ligne("P-3", "M.Lefort@plie.fr", "202500417"),
+            ligne("P-4", "direction@plie.fr", ""),
+        ]
+        .join("\n");
+        let mut lignes = Vec::new();
+        lire(&texte, &[], |lot| lignes.extend(lot)).unwrap();
+        let existant = Existant {
+            identifiants: ["P-1".to_owned(), "P-9".to_owned()].into(),
+            operations: ["202500417".to_owned()].into(),
+            referents: [
+                ("t.garnier@plie.fr".to_owned(), Some(true)),
+                ("m.lefort@plie.fr".to_owned(), None),
+                // A coordinateur's address: the import would refuse the line.
+                ("direction@plie.fr".to_owned(), Some(false)),
+            ]
+            .into(),
+        };
+        let a = decompter(&lignes, &existant);
+        assert_eq!(
+            (a.lignes, a.nouveaux, a.mis_a_jour),
+            (4, 3, 1),
+            "P-1 est connu"
+        );
+        assert_eq!(
+            (a.referents, a.referents_nouveaux),
+            (2, 1),
+            "une adresse en majuscules est la même"
+        );
+        assert_eq!(a.operations_nouvelles, ["202500999"]);
+        assert_eq!(a.erreurs, [adresse_refusee(5, "direction@plie.fr")]);
+    }
 
     #[test]
     fn encodages_reconnus_ou_refuses_avec_la_ligne() {

@@ -35,6 +35,7 @@ pub mod questionnaire;
 pub mod reglages;
 pub mod secrets;
 pub mod signature;
+pub mod sortie;
 pub mod suivi;
 pub mod telephone;
 pub mod trace;

@@ -8,7 +8,7 @@ use crate::db::bilans::Prevu;
 use crate::db::documents::{self as docs, Document};
 use crate::db::participants::{self, Fiche, Participant};
 use crate::db::referentiel::{self, Homonymes};
-use crate::import::{ImportError, Rapport};
+use crate::import::{Apercu, ImportError, Rapport};
 use crate::roles::RolePersonnel;
 use crate::schedule::Planification;
 use chrono::{Datelike, NaiveDate};
@@ -227,18 +227,18 @@ pub struct ChangementParcours {
     pub motif_sortie: Option<String>,
 }
 
-/// Records a new CER start or an exit, then brings the participant's bilans BRSA up to date.
-pub async fn changer_parcours(
-    app: &App,
-    acteur: &Acteur,
-    reference: &str,
-    c: ChangementParcours,
-) -> Result<(Participant, Planification), Erreur> {
-    super::documents::modification_permise(acteur)?;
-    let plie = acteur.plie.as_str();
-    let p = participant(app, acteur, reference).await?;
-    let jour = |champ: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, Erreur> {
-        match v {
+/// Longest exit reason kept (a sentence, not a report).
+const MOTIF_MAX: usize = 200;
+
+/// The days of a change, checked against the participant's file and today (Paris): an exit
+/// has its reason, is not in the future and does not precede the entry. Nothing is written.
+pub fn verifier_changement(
+    p: &Participant,
+    c: &ChangementParcours,
+    aujourdhui: NaiveDate,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Erreur> {
+    let jour = |champ: &str, v: &Option<String>| -> Result<Option<NaiveDate>, Erreur> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(s) => crate::db::parse_jour(s).map(Some).ok_or_else(|| {
                 Erreur::invalide(champ, format!("« {s} » : date AAAA-MM-JJ attendue"))
@@ -249,6 +249,65 @@ pub async fn changer_parcours(
         jour("cer_debut", &c.cer_debut)?,
         jour("date_sortie", &c.date_sortie)?,
     );
+    let motif = c.motif_sortie.as_deref().map(str::trim).unwrap_or_default();
+    let francais = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    match sortie {
+        None if !motif.is_empty() => {
+            return Err(Erreur::invalide(
+                "date_sortie",
+                "indiquez la date de la sortie dont vous donnez le motif",
+            ))
+        }
+        None => {}
+        Some(_) if motif.is_empty() => {
+            return Err(Erreur::invalide(
+                "motif_sortie",
+                "indiquez le motif de la sortie",
+            ))
+        }
+        Some(_) if motif.chars().count() > MOTIF_MAX => {
+            return Err(Erreur::invalide(
+                "motif_sortie",
+                format!("motif de {MOTIF_MAX} caractères au plus"),
+            ))
+        }
+        Some(d) if d > aujourdhui => {
+            return Err(Erreur::invalide(
+                "date_sortie",
+                format!(
+                "le {} est à venir : une sortie s'enregistre une fois faite (nous sommes le {})",
+                francais(d),
+                francais(aujourdhui)
+            ),
+            ))
+        }
+        Some(d) => {
+            if let Some(entree) = p.fiche.date_entree.filter(|e| d < *e) {
+                return Err(Erreur::invalide(
+                    "date_sortie",
+                    format!(
+                        "la sortie ({}) ne peut précéder l'entrée dans le PLIE ({})",
+                        francais(d),
+                        francais(entree)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((cer, sortie))
+}
+
+/// Records a new CER start or an exit, then brings the participant's bilans BRSA up to date.
+pub async fn changer_parcours(
+    app: &App,
+    acteur: &Acteur,
+    reference: &str,
+    c: ChangementParcours,
+) -> Result<(Participant, Planification), Erreur> {
+    super::documents::modification_permise(acteur)?;
+    let plie = acteur.plie.as_str();
+    let p = participant(app, acteur, reference).await?;
+    let (cer, sortie) = verifier_changement(&p, &c, app.horloge.aujourdhui())?;
     let mut tx = app.db.begin().await?;
     if let Some(cer) = cer {
         participants::changer_cer(&mut *tx, p.id, cer).await?;
@@ -258,7 +317,7 @@ pub async fn changer_parcours(
             &mut *tx,
             p.id,
             sortie,
-            c.motif_sortie.as_deref().unwrap_or_default(),
+            c.motif_sortie.as_deref().unwrap_or_default().trim(),
         )
         .await?;
     }
@@ -276,19 +335,60 @@ pub async fn changer_parcours(
     Ok((p, bilans))
 }
 
-/// Imports an extraction of the parcours software (coordinateurs and administrateurs only),
-/// then brings the bilans BRSA up to date.
-pub async fn importer(app: &App, acteur: &Acteur, texte: &str) -> Result<Rapport, ImportError> {
-    if !matches!(
+/// Only coordinateurs and administrateurs import the parcours software's extraction.
+pub fn import_permis(acteur: &Acteur) -> Result<(), Erreur> {
+    if matches!(
         acteur.role,
         RolePersonnel::Coordinateur | RolePersonnel::Admin
     ) {
-        return Err(Erreur::Interdit(
+        Ok(())
+    } else {
+        Err(Erreur::Interdit(
             "l'import des participants est réservé aux coordinateurs et administrateurs".into(),
-        )
-        .into());
+        ))
     }
+}
+
+/// Imports an extraction of the parcours software (coordinateurs and administrateurs only),
+/// then brings the bilans BRSA up to date.
+pub async fn importer(app: &App, acteur: &Acteur, texte: &str) -> Result<Rapport, ImportError> {
+    import_permis(acteur)?;
     crate::import::importer_et_planifier(app, acteur.plie.as_str(), texte).await
+}
+
+/// What importing this extraction would do, nothing written (coordinateurs and administrateurs
+/// only). Without a faulty line, the text is kept for `garde` (the session that previewed it)
+/// until [`importer_apercu`] imports it.
+pub async fn apercu_import(
+    app: &App,
+    acteur: &Acteur,
+    garde: &str,
+    texte: String,
+) -> Result<Apercu, Erreur> {
+    import_permis(acteur)?;
+    let apercu = crate::import::apercu(app, acteur.plie.as_str(), texte.clone()).await?;
+    if apercu.erreurs.is_empty() {
+        crate::import::garder(app, garde, &apercu.sha256, &texte)?;
+    }
+    Ok(apercu)
+}
+
+/// Imports the very text `garde`'s preview showed under `sha256`, then brings the bilans BRSA up
+/// to date. A preview expired, already imported, of another session or altered is refused.
+pub async fn importer_apercu(
+    app: &App,
+    acteur: &Acteur,
+    garde: &str,
+    sha256: &str,
+) -> Result<Rapport, ImportError> {
+    import_permis(acteur)?;
+    let texte = crate::import::reprendre(app, garde, sha256)?;
+    let fait = crate::import::importer_et_planifier(app, acteur.plie.as_str(), &texte).await;
+    // Imported, or refused by the data as it now stands: this preview has served.
+    if matches!(fait, Ok(_) | Err(ImportError::Lignes(_))) {
+        crate::import::oublier(app, garde, sha256);
+    }
+    fait
 }
 
 #[cfg(test)]

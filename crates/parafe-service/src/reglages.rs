@@ -29,7 +29,37 @@ pub struct ReglageDepartement {
     pub bilans_mois: Option<Vec<u32>>,
 }
 
-/// Records a Département of the PLIE (its addresses checked, its bilan months between 1 and 120).
+/// The settings as the screen shows them: the PLIE's card (JSON, as the templates' « plie »
+/// field), its homonym preference, its Départements.
+pub struct Reglages {
+    pub fiche: Option<Value>,
+    pub homonymes: referentiel::Homonymes,
+    pub departements: Vec<referentiel::Departement>,
+}
+
+pub async fn lire(app: &App, acteur: &Acteur) -> Result<Reglages, Erreur> {
+    reglage_permis(acteur)?;
+    let plie = acteur.plie.as_str();
+    let fiche = referentiel::fiche_plie(&app.db, plie)
+        .await?
+        .and_then(|f| serde_json::from_str(&f).ok());
+    Ok(Reglages {
+        fiche,
+        homonymes: referentiel::homonymes(&app.db, plie).await?,
+        departements: referentiel::departements(&app.db, plie).await?,
+    })
+}
+
+/// The template whose « plie » field the PLIE's card is checked against (every template
+/// declares the same one).
+pub fn schema_fiche(app: &App) -> Result<&parafe_template::template::Schema, Erreur> {
+    app.catalogue
+        .get("contrat-engagement")
+        .map_err(|e| Erreur::Interne(e.to_string()))
+}
+
+/// Records a Département of the PLIE (its code as INSEE writes it, its name, its addresses
+/// checked, its bilan months between 1 and 120).
 pub async fn enregistrer_departement(
     app: &App,
     acteur: &Acteur,
@@ -37,6 +67,16 @@ pub async fn enregistrer_departement(
     d: ReglageDepartement,
 ) -> Result<referentiel::Departement, Erreur> {
     reglage_permis(acteur)?;
+    let code = code.trim().to_uppercase();
+    if !(2..=3).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Erreur::invalide(
+            "code",
+            format!("« {code} » : numéro du Département attendu (34, 2A, 974…)"),
+        ));
+    }
+    if d.nom.trim().is_empty() {
+        return Err(Erreur::invalide("nom", "indiquez le nom du Département"));
+    }
     for (champ, email) in [
         ("email_referent_unique", &d.email_referent_unique),
         ("email_sdi", &d.email_sdi),
@@ -59,7 +99,7 @@ pub async fn enregistrer_departement(
     }
     let departement = referentiel::Departement {
         code,
-        nom: d.nom,
+        nom: d.nom.trim().to_owned(),
         email_referent_unique: d.email_referent_unique,
         email_sdi: d.email_sdi,
         bilans_mois: d.bilans_mois.map(|m| json!(m).to_string()),
@@ -76,10 +116,7 @@ pub async fn enregistrer_fiche_plie(
     fiche: &Value,
 ) -> Result<(), Erreur> {
     reglage_permis(acteur)?;
-    let schema = app
-        .catalogue
-        .get("contrat-engagement")
-        .map_err(|e| Erreur::Interne(e.to_string()))?;
+    let schema = schema_fiche(app)?;
     let essai = json!({ "plie": fiche });
     if let Err(erreurs) = parafe_template::template::validate(schema, &essai) {
         if let Some(e) = erreurs.iter().find(|e| e.chemin.starts_with("plie")) {

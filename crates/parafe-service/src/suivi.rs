@@ -34,6 +34,7 @@ pub struct Regles {
     pub revues: Revues,
     pub suivi_emploi: SuiviEmploi,
     pub perte_de_contact: PerteDeContact,
+    pub sortie: ReglesSortie,
     pub preuve_sortie: PreuveSortie,
     /// Where it was read from, for error messages.
     #[serde(skip)]
@@ -98,6 +99,14 @@ pub struct SuiviEmploi {
 pub struct PerteDeContact {
     pub absences: u32,
     pub relances: u32,
+}
+
+/// The exit reasons the participant's screen offers (a reason stays free text: the API and the
+/// import take any).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReglesSortie {
+    pub motifs: Vec<String>,
 }
 
 /// The proof of the exit: the requirement of the catalogue of justificatifs that says which
@@ -221,6 +230,9 @@ impl Regles {
             if v == 0 {
                 return Err(invalide(&nom, format!("{cle} doit être au moins 1")));
             }
+        }
+        if r.sortie.motifs.iter().all(|m| m.trim().is_empty()) {
+            return Err(invalide(&nom, "sortie.motifs : au moins un motif".into()));
         }
         if r.revues.mois.contains(&0) {
             return Err(invalide(&nom, "revues.mois : mois à partir de 1".into()));

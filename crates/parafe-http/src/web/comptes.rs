@@ -54,6 +54,7 @@ const SUITES: [&str; 8] = [
     "controle",
     "kiosque",
     "operations",
+    "reglages",
     "admin",
 ];
 

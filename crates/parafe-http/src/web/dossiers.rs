@@ -6,9 +6,11 @@
 use super::controle::ligne_courte;
 use super::formulaire::{self, EtatFormulaire, REPRIS_DU_DOSSIER};
 use super::gabarit::{self, alerte, csrf, page};
-use super::{apercu, erreur, erreur_json, message, Connecte, Page};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use super::{
+    apercu, erreur, erreur_json, exiger_csrf, message, refuser_autre_site, Connecte, Page,
+};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 use parafe_core::document::Etat;
 use parafe_service::auth::session::Session;
-use parafe_service::controle;
+use parafe_service::controle::{self, DepotRefuse};
 use parafe_service::db::documents::{self as docs, Document};
 use parafe_service::db::kiosque::EtatKiosque;
 use parafe_service::db::participants::{self, Participant};
@@ -24,7 +26,9 @@ use parafe_service::db::remises::{ModeRemise, Remise};
 use parafe_service::db::signataires::{self, EtatSignataire, Signataire};
 use parafe_service::documents::{self, DemandeDocument, SignataireDemande};
 use parafe_service::justificatif::etat::{regrouper, Ligne};
+use parafe_service::participants::ChangementParcours;
 use parafe_service::signature::{self, Signature};
+use parafe_service::sortie;
 use parafe_service::trace::CONSENTEMENT;
 use parafe_service::workflow::{Methode, Role, Workflow};
 use parafe_service::{App, Erreur};
@@ -38,6 +42,11 @@ pub fn routes() -> Router<App> {
         .route("/accueil", get(accueil))
         .route("/accueil/participants.csv", get(export))
         .route("/participants/{reference}", get(dossier))
+        .route(
+            "/participants/{reference}/sortie",
+            // The proof streams to disk, its size checked against the catalogue's limit.
+            post(sortie).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/participants/{reference}/nouveau/{workflow}",
             get(nouveau).post(creer),
@@ -146,7 +155,12 @@ async fn accueil(
                 button.principal type="submit" { "Rechercher" }
             }
         }
-        p { a.bouton.secondaire href="/accueil/participants.csv" download { "Exporter la liste (CSV, tableur)" } }
+        p.boutons {
+            a.bouton.secondaire href="/accueil/participants.csv" download { "Exporter la liste (CSV, tableur)" }
+            @if parafe_service::participants::import_permis(a).is_ok() {
+                " " a.bouton.secondaire href="/participants/import" { "Importer l'extraction du logiciel de parcours" }
+            }
+        }
         @if liste.is_empty() {
             p { @if q.is_some() { "Aucun participant ne correspond." } @else { "Aucun participant pour l'instant : ils arrivent par l'import du logiciel de parcours." } }
         } @else {
@@ -238,18 +252,60 @@ fn libelle_bilan(bilan: Option<&str>) -> String {
     }
 }
 
+#[derive(Deserialize, Default)]
+struct RetourDossier {
+    /// An exit just recorded: the bilans it created and cancelled, whether its proof was filed.
+    sortie: Option<u8>,
+    crees: Option<usize>,
+    annules: Option<usize>,
+    preuve: Option<u8>,
+}
+
 async fn dossier(
     State(app): State<App>,
     Connecte(s): Connecte,
     Path(reference): Path<String>,
+    Query(r): Query<RetourDossier>,
 ) -> Page {
-    let p = participant_de(&app, &s, &reference).await?;
+    let note = r.sortie.map(|_| {
+        let mut texte = "Sortie enregistrée.".to_owned();
+        if r.crees.unwrap_or(0) + r.annules.unwrap_or(0) > 0 {
+            texte.push_str(&format!(
+                " Bilans BRSA : {} bilan de sortie anticipée prévu, {} bilan(s) suivant(s) annulé(s).",
+                r.crees.unwrap_or(0),
+                r.annules.unwrap_or(0)
+            ));
+        }
+        if r.preuve.is_some() {
+            texte.push_str(" La preuve de la sortie est déposée au dossier.");
+        }
+        alerte("succes", &texte)
+    });
+    let corps = ecran_dossier(&app, &s, &reference, note, None).await?;
+    Ok(corps.into_response())
+}
+
+/// An exit refused, shown again in its form: what was typed, and the error by field.
+struct SaisieSortie {
+    valeurs: HashMap<String, String>,
+    champ: String,
+    message: String,
+}
+
+async fn ecran_dossier(
+    app: &App,
+    s: &Session,
+    reference: &str,
+    note: Option<Markup>,
+    saisie: Option<&SaisieSortie>,
+) -> Result<Markup, Response> {
+    let p = participant_de(app, s, reference).await?;
     let plie = s.acteur.plie.as_str();
-    let liste = documents_du_participant(&app, &p, plie)
+    let liste = documents_du_participant(app, &p, plie)
         .await
         .map_err(erreur)?;
     // The catalogue's requirements, read as the checklist and the API read them.
-    let attendues = controle::pieces_attendues(&app, &s.acteur, &p)
+    let attendues = controle::pieces_attendues(app, &s.acteur, &p)
         .await
         .map_err(erreur)?;
     let lignes: Vec<&Ligne> = attendues.iter().flat_map(|a| &a.lignes).collect();
@@ -258,16 +314,22 @@ async fn dossier(
         .into_iter()
         .filter(|g| g[0].etat.est_un_manque())
         .collect();
-    let a_reprendre = a_reprendre(&app, &p, &liste);
+    let a_reprendre = a_reprendre(app, &p, &liste);
     let aujourdhui = app.horloge.aujourdhui();
     let bilans = parafe_service::db::bilans::du_participant(&app.db, p.id)
         .await
         .map_err(|e| erreur(e.into()))?;
-    let questionnaire = super::questionnaire::section(&app, &s, &p.reference).await?;
+    let questionnaire = super::questionnaire::section(app, s, &p.reference).await?;
     let nom = format!("{} {}", p.fiche.prenom, p.fiche.nom.to_uppercase());
+    // The exit form, for whoever may record it, while the participant is in the PLIE.
+    let sortie = match s.acteur.peut_modifier() && p.fiche.date_sortie.is_none() {
+        true => Some(sortie::choix(app, &s.acteur).map_err(erreur)?),
+        false => None,
+    };
     let corps = html! {
         p { a href="/accueil" { "← Participants" } }
         h1 { (nom) }
+        @if let Some(n) = note { (n) }
         dl.fiche {
             dt { "Identifiant" } dd { (p.fiche.identifiant_externe) }
             dt { "Commune" } dd { (p.fiche.commune) " " (p.fiche.code_postal) }
@@ -309,7 +371,7 @@ async fn dossier(
                             @if retard { " " span.etiquette.rouge { "en retard" } }
                             @if b.reference.is_none() && s.acteur.peut_modifier() {
                                 form.en-ligne method="post" action=(format!("/participants/{}/bilans/{}", p.reference, b.bilan)) {
-                                    (csrf(&s)) button.secondaire type="submit" { "Rédiger le bilan" }
+                                    (csrf(s)) button.secondaire type="submit" { "Rédiger le bilan" }
                                 }
                             }
                         }
@@ -321,7 +383,7 @@ async fn dossier(
             section.carte aria-labelledby="nouveau" {
                 h2 #nouveau { "Nouveau document" }
                 ul.boutons {
-                    @for w in workflows_du_dossier(&app) {
+                    @for w in workflows_du_dossier(app) {
                         @if w.nom != parafe_service::schedule::WORKFLOW_BILAN {
                             li { a.bouton.secondaire href=(format!("/participants/{}/nouveau/{}", p.reference, w.nom)) { (w.titre) } }
                         }
@@ -330,12 +392,163 @@ async fn dossier(
                 }
             }
         }
+        @if let Some(choix) = &sortie {
+            (formulaire_sortie(s, &p, choix, aujourdhui, saisie))
+        }
         section aria-labelledby="documents" {
             h2 #documents { "Documents" }
-            (table_documents(&app, &liste))
+            (table_documents(app, &liste))
         }
     };
-    Ok(page(&s, &nom, "accueil", &[], corps).into_response())
+    Ok(page(s, &nom, "accueil", &[], corps))
+}
+
+/// The exit form: date (not after today), reason among the PLIE's, and the piece that proves
+/// it, filed as a justificatif of the exit requirement.
+fn formulaire_sortie(
+    s: &Session,
+    p: &Participant,
+    choix: &sortie::Choix,
+    aujourdhui: chrono::NaiveDate,
+    saisie: Option<&SaisieSortie>,
+) -> Markup {
+    let valeur = |c: &str| {
+        saisie
+            .and_then(|x| x.valeurs.get(c))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let erreur_de = |c: &str| saisie.filter(|x| x.champ == c).map(|x| x.message.clone());
+    let attributs = |c: &str| erreur_de(c).map(|_| "true");
+    let message = |c: &str| {
+        html! { p.message-champ id=(format!("sortie-{c}-erreur")) aria-live="polite" { @if let Some(m) = erreur_de(c) { (m) } } }
+    };
+    html! {
+        section.carte aria-labelledby="sortie" {
+            h2 #sortie { "Enregistrer la sortie" }
+            p.aide {
+                "La sortie validée en commission, à sa date. "
+                @if p.fiche.rsa { "Participant au RSA : le bilan BRSA de sortie anticipée est prévu, les bilans suivants sont annulés. " }
+                "La preuve (contrat de travail, attestation de formation…) est déposée au dossier comme pièce justificative de la sortie ; vous pouvez aussi la déposer plus tard."
+            }
+            @if let Some(x) = saisie {
+                (alerte("erreur", &format!("Sortie non enregistrée, rien n'a été écrit : {}", x.message)))
+            }
+            form.depot method="post" enctype="multipart/form-data" action=(format!("/participants/{}/sortie#sortie", p.reference)) novalidate {
+                (csrf(s))
+                div.grille.haut {
+                    div.champ {
+                        label for="sortie-date_sortie" { "Date de sortie" }
+                        input #sortie-date_sortie type="date" name="date_sortie" value=(valeur("date_sortie"))
+                            max=(aujourdhui.format("%Y-%m-%d").to_string()) required
+                            aria-invalid=[attributs("date_sortie")] aria-describedby="sortie-date_sortie-erreur";
+                        (message("date_sortie"))
+                    }
+                    div.champ {
+                        label for="sortie-motif_sortie" { "Motif de sortie" }
+                        select #sortie-motif_sortie name="motif_sortie" required
+                            aria-invalid=[attributs("motif_sortie")] aria-describedby="sortie-motif_sortie-erreur" {
+                            option value="" { "— choisir —" }
+                            @for m in &choix.motifs {
+                                option value=(m) selected[valeur("motif_sortie") == *m] { (m) }
+                            }
+                        }
+                        (message("motif_sortie"))
+                    }
+                }
+                fieldset.groupe {
+                    legend { "Preuve de la sortie " span.facultatif { "(facultatif)" } }
+                    div.grille.haut {
+                        div.champ {
+                            label for="sortie-genre" { "Type de pièce" }
+                            select #sortie-genre name="genre" aria-invalid=[attributs("genre")] aria-describedby="sortie-genre-erreur" {
+                                option value="" { "— choisir —" }
+                                @for (id, libelle) in &choix.preuves {
+                                    option value=(id) selected[valeur("genre") == *id] { (libelle) }
+                                }
+                            }
+                            (message("genre"))
+                        }
+                        div.champ {
+                            label for="sortie-fichier" { "Fichier (PDF, JPEG, PNG ou courriel .eml)" }
+                            input #sortie-fichier type="file" name="fichier" accept=".pdf,.jpg,.jpeg,.png,.eml,application/pdf,image/jpeg,image/png,message/rfc822"
+                                aria-invalid=[attributs("fichier")] aria-describedby="sortie-fichier-erreur";
+                            (message("fichier"))
+                        }
+                    }
+                }
+                div.actions { button.principal type="submit" { "Enregistrer la sortie" } }
+            }
+        }
+    }
+}
+
+async fn sortie(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    Path(reference): Path<String>,
+    entetes: HeaderMap,
+    multipart: Multipart,
+) -> Page {
+    refuser_autre_site(&app, &entetes)?;
+    documents::modification_permise(&s.acteur).map_err(erreur)?;
+    let catalogue = controle::catalogue(&app, &s.acteur.plie).map_err(erreur)?;
+    const CHAMPS: [&str; 2] = ["date_sortie", "motif_sortie"];
+    let recu = controle::recevoir_avec(&app, catalogue.depot.taille_max, multipart, &CHAMPS).await;
+    let (champs, piece) = match recu {
+        Ok(r) => r,
+        Err(refus) => return refuser_sortie(&app, &s, &reference, HashMap::new(), refus).await,
+    };
+    // The session's token came as a form field: checked before anything is written.
+    exiger_csrf(&app, &entetes, champs.csrf.as_deref()).await?;
+    let mut valeurs: HashMap<String, String> = champs.autres.clone().into_iter().collect();
+    if let Some(g) = &champs.genre {
+        valeurs.insert("genre".into(), g.clone());
+    }
+    let changement = ChangementParcours {
+        cer_debut: None,
+        date_sortie: champs.autres.get("date_sortie").cloned(),
+        motif_sortie: champs.autres.get("motif_sortie").cloned(),
+    };
+    match sortie::enregistrer(&app, &s.acteur, &reference, changement, champs, piece).await {
+        Ok(fait) => Ok(Redirect::to(&format!(
+            "/participants/{}?sortie=1&crees={}&annules={}{}#bilans",
+            fait.participant.reference,
+            fait.bilans.crees,
+            fait.bilans.annules,
+            if fait.preuve.is_some() {
+                "&preuve=1"
+            } else {
+                ""
+            }
+        ))
+        .into_response()),
+        Err(refus) => refuser_sortie(&app, &s, &reference, valeurs, refus).await,
+    }
+}
+
+/// The file again, with why the exit was refused beside its field, under the status that says
+/// it; out of reach or broken: the plain error page.
+async fn refuser_sortie(
+    app: &App,
+    s: &Session,
+    reference: &str,
+    valeurs: HashMap<String, String>,
+    refus: DepotRefuse,
+) -> Page {
+    let refus = crate::erreur::ApiError::from(refus);
+    if matches!(refus.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN)
+        || refus.status.is_server_error()
+    {
+        return Err(super::page_de(refus));
+    }
+    let saisie = SaisieSortie {
+        valeurs,
+        champ: refus.champ.clone().unwrap_or_default(),
+        message: refus.message.clone(),
+    };
+    let corps = ecran_dossier(app, s, reference, None, Some(&saisie)).await?;
+    Ok((refus.status, corps).into_response())
 }
 
 fn table_documents(app: &App, liste: &[Document]) -> Markup {
@@ -376,7 +589,7 @@ fn libelle_role(role: &str) -> &'static str {
 }
 
 /// Values of the form from data (a draft's, or what the file gives), by input name.
-fn aplatir(prefixe: &str, v: &Value, out: &mut Vec<(String, String)>) {
+pub(super) fn aplatir(prefixe: &str, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {

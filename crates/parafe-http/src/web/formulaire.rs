@@ -103,6 +103,14 @@ pub fn champs(schema: &Schema, etat: &EtatFormulaire) -> Markup {
     }
 }
 
+/// The inputs of one field of a template (`plie`: the PLIE's card on the settings screen).
+pub fn champ_seul(schema: &Schema, cle: &str, etat: &EtatFormulaire) -> Markup {
+    match schema.champs.iter().find(|(k, _)| k == cle) {
+        Some((_, f)) => champ(cle, cle, f, etat),
+        None => html! {},
+    }
+}
+
 fn id_de(chemin: &str) -> String {
     format!(
         "c-{}",
@@ -265,6 +273,12 @@ pub fn donnees(schema: &Schema, saisie: &[(String, String)]) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// The value of one field of a template from a submitted form, as [`donnees`] reads it.
+pub fn donnee(schema: &Schema, cle: &str, saisie: &[(String, String)]) -> Option<Value> {
+    let (_, f) = schema.champs.iter().find(|(k, _)| k == cle)?;
+    valeur(cle, f, &EtatFormulaire::depuis(saisie))
 }
 
 fn valeur(chemin: &str, f: &Field, etat: &EtatFormulaire) -> Option<Value> {

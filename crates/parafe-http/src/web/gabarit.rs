@@ -76,6 +76,7 @@ pub fn page(
                         }
                         @if matches!(role, RolePersonnel::Coordinateur | RolePersonnel::Admin) {
                             (lien("/operations", "Opérations", "operations"))
+                            (lien("/reglages", "Réglages", "reglages"))
                         }
                         @if role == RolePersonnel::Admin {
                             (lien("/admin/comptes", "Comptes", "comptes"))

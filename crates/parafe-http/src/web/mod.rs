@@ -16,11 +16,13 @@ mod controle;
 mod dossiers;
 mod formulaire;
 mod gabarit;
+mod import;
 mod justificatifs;
 mod kiosque;
 mod operations;
 mod qr;
 mod questionnaire;
+mod reglages;
 mod signer;
 mod telephone;
 
@@ -45,9 +47,11 @@ pub fn routes() -> Router<App> {
         .merge(chiffres::routes())
         .merge(comptes::routes())
         .merge(dossiers::routes())
+        .merge(import::routes())
         .merge(controle::routes())
         .merge(justificatifs::routes())
         .merge(questionnaire::routes())
+        .merge(reglages::routes())
         .merge(signer::routes())
         .merge(telephone::routes())
         .merge(kiosque::routes())

@@ -183,6 +183,15 @@ pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Participant
     .await
 }
 
+/// The parcours software's identifiers of the PLIE's participants (what an import's preview
+/// tells new participants from updated ones by).
+pub async fn identifiants(db: &Pool, plie: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT identifiant_externe FROM participant WHERE plie = $1")
+        .bind(plie)
+        .fetch_all(db)
+        .await
+}
+
 /// Words of a search looked for at most: beyond, the list is already down to a few people.
 const MOTS_RECHERCHES: usize = 5;
 

@@ -88,6 +88,25 @@ pub async fn enregistrer_referent<'c, E: sqlx::AnyExecutor<'c>>(
     .map(|mut ids| ids.pop())
 }
 
+/// What [`enregistrer_referent`] would do with this e-mail, read without writing (an import's
+/// preview): `None` for a new address (a référent created), `Some(true)` for a référent of
+/// `plie` (renamed), `Some(false)` for another account (another role, another PLIE: refused).
+pub async fn referent_importable(
+    db: &Pool,
+    plie: &str,
+    email: &str,
+) -> Result<Option<bool>, sqlx::Error> {
+    let meme: Option<i64> = sqlx::query_scalar(
+        "SELECT CASE WHEN plie = $1 AND role = 'referent' THEN 1 ELSE 0 END FROM personnel
+         WHERE email = lower($2)",
+    )
+    .bind(plie)
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    Ok(meme.map(|m| m == 1))
+}
+
 pub async fn par_id(db: &Pool, plie: &str, id: i64) -> Result<Option<Personnel>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLONNES} FROM personnel WHERE plie = $1 AND id = $2"

@@ -220,6 +220,17 @@ pub async fn departement(
     .await
 }
 
+/// The PLIE's Départements, by code.
+pub async fn departements(db: &Pool, plie: &str) -> Result<Vec<Departement>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT code, nom, email_referent_unique, email_sdi, bilans_mois FROM departement
+         WHERE plie = $1 ORDER BY code",
+    )
+    .bind(plie)
+    .fetch_all(db)
+    .await
+}
+
 /// The PLIE's card (JSON: name, address, logo… as documents show them), if it has one.
 pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT fiche FROM plie WHERE id = $1")
