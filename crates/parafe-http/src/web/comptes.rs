@@ -46,7 +46,7 @@ struct Suite {
 }
 
 /// Screens a login may lead back to: the first segment of their path.
-const SUITES: [&str; 8] = [
+const SUITES: [&str; 9] = [
     "a-faire",
     "accueil",
     "participants",
