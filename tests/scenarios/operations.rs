@@ -94,6 +94,17 @@ impl Coffre {
         }
     }
 
+    /// A PLIE set up ([`Plie::pret_avec`]) whose service files in this store.
+    pub(crate) fn plie(&self) -> Plie {
+        Plie::pret_avec(
+            None,
+            Reglages {
+                toml: self.toml(),
+                ..Reglages::default()
+            },
+        )
+    }
+
     /// The `[store]` section of the service's parafe.toml.
     pub(crate) fn toml(&self) -> String {
         format!(
@@ -121,13 +132,7 @@ impl Coffre {
 #[test]
 fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentions() {
     let coffre = Coffre::demarrer();
-    let plie = Plie::pret_avec(
-        None,
-        Reglages {
-            toml: coffre.toml(),
-            ..Reglages::default()
-        },
-    );
+    let plie = coffre.plie();
     let (service, coordinateur) = (&plie.service, &plie.coordinateur);
     let retenu_jusqu_a = |sha: &str| coffre.retenu_jusqu_a(sha);
 
@@ -281,13 +286,7 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
 #[test]
 fn gel_juridique_de_l_operation_place_depuis_l_ecran_lu_au_coffre() {
     let coffre = Coffre::demarrer();
-    let plie = Plie::pret_avec(
-        None,
-        Reglages {
-            toml: coffre.toml(),
-            ..Reglages::default()
-        },
-    );
+    let plie = coffre.plie();
     let (service, coordinateur) = (&plie.service, &plie.coordinateur);
     let fse_plus = json!({
         "numero": FSE_PLUS, "intitule": "Accompagnement renforcé vers l'emploi 2025",

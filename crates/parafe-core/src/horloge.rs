@@ -43,8 +43,11 @@ impl Horloge {
 
     /// Today in France.
     pub fn aujourdhui(&self) -> NaiveDate {
-        self.maintenant()
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .date_naive()
+        jour_a_paris(self.maintenant())
     }
+}
+
+/// The day of an instant in France, where every deadline and date of the PLIE is counted.
+pub fn jour_a_paris(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Europe::Paris).date_naive()
 }

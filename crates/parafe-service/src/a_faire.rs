@@ -12,6 +12,7 @@ use crate::operations::Programme;
 use crate::roles::RolePersonnel;
 use crate::suivi::{self, Action, Bouton, Charge, Echeance, Regles, Urgence};
 use chrono::{Datelike, Months, NaiveDate};
+use parafe_core::horloge::jour_a_paris;
 use parafe_fse::{Delais, Questionnaire};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -106,11 +107,7 @@ pub async fn liste(app: &App, acteur: &Acteur) -> Result<(NaiveDate, Vec<Echeanc
         crate::db::remises::dues_du_portefeuille(&app.db, acteur.plie.as_str(), referent).await?;
     lignes.extend(copies.into_iter().map(|c| {
         // A week to hand it over, from its filing.
-        let echeance = c
-            .du_le
-            .with_timezone(&chrono_tz::Europe::Paris)
-            .date_naive()
-            + chrono::Days::new(7);
+        let echeance = jour_a_paris(c.du_le) + chrono::Days::new(7);
         let titre = app
             .workflow(&c.workflow)
             .map_or(c.workflow.clone(), |w| w.titre.clone());

@@ -836,10 +836,7 @@ pub async fn remettre_copie(
             "aucune copie n'est à remettre en main propre pour ce document".into(),
         ));
     };
-    let deposee_le = due
-        .du_le
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .date_naive();
+    let deposee_le = parafe_core::horloge::jour_a_paris(due.du_le);
     if remis_le < deposee_le {
         return Err(Erreur::invalide(
             "remis_le",

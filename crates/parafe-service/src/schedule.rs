@@ -284,9 +284,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
         let mut tx = app.db.begin().await?;
         for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
-            let jusqua = (maintenant + rappel.0)
-                .with_timezone(&chrono_tz::Europe::Paris)
-                .date_naive();
+            let jusqua = parafe_core::horloge::jour_a_paris(maintenant + rappel.0);
             let dus = bilans::a_rappeler(&mut tx, app.horloge.aujourdhui(), jusqua, i).await?;
             for bilans::ARappeler {
                 plie,

@@ -8,7 +8,7 @@
 
 use super::Pool;
 use crate::suivi::{Absence, BilanDu, Definitions, Faits, QuestionnaireFse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use parafe_fse::Delais;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +24,7 @@ pub enum Portee {
 pub type ParReferent = HashMap<i64, Vec<Faits>>;
 
 fn paris(t: &str) -> Option<NaiveDate> {
-    super::parse_instant(t)
-        .map(|t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Paris).date_naive())
+    super::parse_instant(t).map(parafe_core::horloge::jour_a_paris)
 }
 
 /// `participant p` restricted to the scope, exits before `depuis` left out ($1 the PLIE, $2

@@ -5,8 +5,9 @@
 
 use super::catalogue::{Catalogue, Depuis, Exigence, Portee};
 use crate::db::{bilans, justificatifs, referentiel};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{Datelike, Months, NaiveDate};
 use parafe_core::document::Etat as EtatDocument;
+use parafe_core::horloge::jour_a_paris;
 use parafe_core::model::PlieId;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -197,11 +198,6 @@ fn jour(s: Option<&str>) -> Option<NaiveDate> {
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
 }
 
-/// The day of an instant, in Paris.
-fn jour_paris(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&chrono_tz::Europe::Paris).date_naive()
-}
-
 /// Reads an opération's dossier: its participants (all, one, or a référent's), their sealed
 /// documents and justificatifs, and the opération's own pieces. Personal data stays in memory
 /// for the caller to show or leave out.
@@ -315,7 +311,7 @@ pub async fn charger(
             libelle: catalogue.libelle(&j.genre),
             genre: j.genre,
             date: j.date_piece,
-            depose_le: Some(jour_paris(j.depose_le)),
+            depose_le: Some(jour_a_paris(j.depose_le)),
             echeance: None,
             etat: "depose".into(),
             disponible: true,
@@ -369,9 +365,9 @@ fn piece_du_document(
         libelle: catalogue.libelle(&d.modele),
         genre: d.modele,
         date: jour(d.date_donnees.as_deref())
-            .or_else(|| d.signe_le.map(jour_paris))
-            .or_else(|| Some(jour_paris(d.modifie_le))),
-        depose_le: disponible.then(|| jour_paris(d.modifie_le)),
+            .or_else(|| d.signe_le.map(jour_a_paris))
+            .or_else(|| Some(jour_a_paris(d.modifie_le))),
+        depose_le: disponible.then(|| jour_a_paris(d.modifie_le)),
         echeance: d.echeance,
         etat: d.etat.code().to_owned(),
         disponible,
