@@ -58,7 +58,7 @@ pub struct Ouvert {
 
 pub async fn ouvrir(data: &Path) -> Result<Ouvert, CliError> {
     let config = Config::load(data).map_err(|e| CliError::input(e.to_string()))?;
-    let keys = Keys::load(data, &config.seal).map_err(echec)?;
+    let keys = Keys::load(data, &config.seal, &config.service.plie).map_err(echec)?;
     let tsa = Tsa::from_config(data, &config.seal, &keys).map_err(echec)?;
     let vault = config.coffre().await.map_err(echec)?;
     let db = crate::db::open(&config.base, data).await.map_err(echec)?;
@@ -132,10 +132,17 @@ pub fn run(args: PackArgs) -> CliResult {
             b.set_length(total as u64);
             b.set_position(faits as u64);
         });
+        let plie = demande.plie.as_str();
+        let nom = crate::db::referentiel::nom_plie(&ouvert.db, plie)
+            .await
+            .map_err(echec)?
+            .unwrap_or_else(|| plie.to_owned());
+        let cachet = ouvert.keys.cachet(plie, &nom).map_err(echec)?;
         let sources = Sources {
             db: &ouvert.db,
             vault: &ouvert.vault,
             keys: &ouvert.keys,
+            cachet: &cachet,
             tsa: &ouvert.tsa,
             catalogue: &catalogue,
             concurrence: ouvert.vault.config().concurrency,

@@ -91,12 +91,15 @@ pub fn seal(args: SealArgs) -> CliResult {
         ))
     })?;
     let config = load(&args.data)?;
-    let keys = Keys::load(&args.data.data_dir, &config.seal)
+    let keys = Keys::load(&args.data.data_dir, &config.seal, &config.service.plie)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let cachet = keys
+        .cachet(&config.service.plie, &config.service.nom_plie)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let tsa = Tsa::from_config(&args.data.data_dir, &config.seal, &keys)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let sealed = runtime()?
-        .block_on(seal::seal_bytes(&bytes, None, &keys, &tsa))
+        .block_on(seal::seal_bytes(&bytes, None, &cachet, &keys, &tsa))
         .map_err(|e| match e {
             seal::SealError::Pdf(seal::PdfError::Unreadable(_) | seal::PdfError::Encrypted) => {
                 CliError::input(format!("{} : {e}", args.input.display()))

@@ -264,7 +264,7 @@ async fn run_async(command: StoreCommand) -> CliResult {
         StoreCommand::Anchor { data } => {
             let config =
                 Config::load(&data.data_dir).map_err(|e| CliError::input(e.to_string()))?;
-            let keys = crate::seal::Keys::load(&data.data_dir, &config.seal)
+            let keys = crate::seal::Keys::load(&data.data_dir, &config.seal, &config.service.plie)
                 .map_err(|e| CliError::failure(e.to_string()))?;
             let tsa = crate::seal::Tsa::from_config(&data.data_dir, &config.seal, &keys)
                 .map_err(|e| CliError::failure(e.to_string()))?;

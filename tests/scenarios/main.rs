@@ -17,6 +17,7 @@ mod operations;
 mod outbox;
 mod pack;
 mod pipeline;
+mod plies;
 mod questionnaire;
 mod questionnaire_pdf;
 mod remise;

@@ -47,7 +47,7 @@ async fn monde() -> Monde {
     let data = dir.path().join("donnees");
     parafe::seal::init(&data).unwrap();
     let config = Config::load(&data).unwrap();
-    let keys = Keys::load(&data, &config.seal).unwrap();
+    let keys = Keys::load(&data, &config.seal, PLIE).unwrap();
     let tsa = Tsa::from_config(&data, &config.seal, &keys).unwrap();
     let vault = config.coffre().await.unwrap();
     let db = parafe::db::open(&Default::default(), &data).await.unwrap();
@@ -155,7 +155,9 @@ async fn document(
         .unwrap()
         .install(|| render::render(modele, &donnees, &RenderOptions::default()))
         .unwrap();
-    let scelle = parafe::seal::seal(&rendu, &m.keys, &m.tsa).await.unwrap();
+    let scelle = parafe::seal::seal(&rendu, &m.keys.cachet(PLIE, PLIE).unwrap(), &m.keys, &m.tsa)
+        .await
+        .unwrap();
     let reference = donnees["reference"].as_str().unwrap().to_owned();
     let filed = m
         .vault

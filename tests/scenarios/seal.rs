@@ -394,14 +394,15 @@ fn visible_seal_in_the_zone_of_the_certificat() {
     };
     let rendered = parafe::model::RenderedPdf::new("fixture", bytes, Some(zone));
     let config = parafe::config::Config::load(data.path()).unwrap();
-    let keys = parafe::seal::Keys::load(data.path(), &config.seal).unwrap();
+    let keys = parafe::seal::Keys::load(data.path(), &config.seal, &config.service.plie).unwrap();
+    let cachet = keys.existant(&config.service.plie).unwrap();
     let tsa = parafe::seal::Tsa::from_config(data.path(), &config.seal, &keys).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let sealed = rt
-        .block_on(parafe::seal::seal(&rendered, &keys, &tsa))
+        .block_on(parafe::seal::seal(&rendered, &cachet, &keys, &tsa))
         .unwrap();
     assert!(
         !sealed.timestamp().qualified,

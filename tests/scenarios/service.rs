@@ -784,7 +784,7 @@ impl Navigateur {
         }
     }
 
-    fn client() -> Client {
+    pub fn client() -> Client {
         Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))

@@ -166,10 +166,15 @@ async fn bench_cote(cote: Cote, data: &Path, concurrence: usize) -> CliResult {
                 reference: pack::nouvelle_reference(),
                 aujourdhui: ouvert.vault.horloge().aujourdhui(),
             };
+            let cachet = ouvert
+                .keys
+                .cachet(demande.plie.as_str(), "PLIE du banc")
+                .map_err(|e| CliError::failure(e.to_string()))?;
             let sources = Sources {
                 db: &ouvert.db,
                 vault: &ouvert.vault,
                 keys: &ouvert.keys,
+                cachet: &cachet,
                 tsa: &ouvert.tsa,
                 catalogue: &catalogue,
                 concurrence,

@@ -41,7 +41,11 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let data_dir = work.path().join("donnees");
     let init = seal::init(&data_dir).map_err(|e| CliError::failure(e.to_string()))?;
     let config = Config::load(&data_dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let keys = Keys::load(&data_dir, &config.seal).map_err(|e| CliError::failure(e.to_string()))?;
+    let keys = Keys::load(&data_dir, &config.seal, &config.service.plie)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let cachet = keys
+        .cachet(&config.service.plie, &config.service.nom_plie)
+        .map_err(|e| CliError::failure(e.to_string()))?;
     let tsa = Tsa::from_config(&data_dir, &config.seal, &keys)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let rt = runtime()?;
@@ -55,7 +59,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let mut in_process = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
-        rt.block_on(seal::seal_bytes(&pdf, None, &keys, &tsa))
+        rt.block_on(seal::seal_bytes(&pdf, None, &cachet, &keys, &tsa))
             .map_err(|e| CliError::failure(e.to_string()))?;
         in_process.push(start.elapsed());
     }

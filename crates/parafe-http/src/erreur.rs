@@ -78,6 +78,8 @@ impl From<&Erreur> for ApiError {
             }
             Erreur::Conflit(_) => StatusCode::CONFLICT,
             Erreur::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
+            // A configuration the administrator completes: named, nothing lost meanwhile.
+            Erreur::Cachet(_) => StatusCode::SERVICE_UNAVAILABLE,
             Erreur::Stockage { panne, detail } => {
                 tracing::error!("stockage : {detail}");
                 return ApiError::new(

@@ -11,6 +11,24 @@ pub fn subject(cert: &Certificate) -> String {
     cert.tbs_certificate.subject.to_string()
 }
 
+/// The common name of `name` (the readable holder of a certificate), else the whole name.
+pub fn common_name(name: &x509_cert::name::Name) -> String {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == const_oid::db::rfc4519::CN)
+        .and_then(|atv| {
+            der::asn1::Utf8StringRef::try_from(&atv.value)
+                .map(|s| s.as_str().to_owned())
+                .or_else(|_| {
+                    der::asn1::PrintableStringRef::try_from(&atv.value)
+                        .map(|s| s.as_str().to_owned())
+                })
+                .ok()
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// Builds and checks the path from `leaf` to one of `trust`, using `pool` for intermediates.
 /// Returns the path, leaf first, trust anchor last.
 pub fn verify_path(

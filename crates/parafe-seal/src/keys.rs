@@ -1,5 +1,7 @@
-//! The seal key and its certificates: created for development by `parafe init` under
-//! `<data-dir>/cles/`, or read from the PKCS#12 file named in `[seal]` for production.
+//! The seal keys and their certificates, one per PLIE of the deployment: created for
+//! development by `parafe init` under `<data-dir>/cles/` (the deployment's own PLIE) and
+//! `<data-dir>/cles/plies/<id>/` (the others, when first needed), or read from the PKCS#12 files
+//! named in `[seal]` and `[seal.plies.<id>]` for production.
 
 use super::pki::{self, Role};
 use super::revocation::{Revocation, Sources};
@@ -7,8 +9,10 @@ use super::SealConfig;
 use der::{Decode, DecodePem, EncodePem};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use std::collections::BTreeMap;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use x509_cert::Certificate;
 
 const CA_SUBJECT: &str = "CN=parafe AC de developpement (non qualifiee),O=parafe,C=FR";
@@ -34,6 +38,8 @@ pub enum KeyError {
     Mismatch(PathBuf),
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
+    #[error("le PLIE « {0} » n'a pas de cachet : indiquez son fichier PKCS#12 dans parafe.toml ([seal.plies.{0}] pkcs12 et pkcs12_mot_de_passe_env), puis redémarrez parafe")]
+    SansCachet(String),
 }
 
 /// The key that seals documents, with its certificate chain (signer first) and the revocation
@@ -51,7 +57,11 @@ pub struct LocalTsaKey {
 
 /// Everything sealing needs from the data directory.
 pub struct Keys {
-    pub seal: SealKey,
+    /// Each PLIE's seal by PLIE identifier: the deployment's own PLIE's (`[seal] pkcs12` or
+    /// `cles/cachet.pem`), those of `[seal.plies.<id>]`, and the development ones of `cles/plies/`.
+    cachets: RwLock<BTreeMap<String, Arc<SealKey>>>,
+    /// In development only: where the seals of further PLIEs are issued by the development CA.
+    dev: Option<DevFiles>,
     /// Present in the zero-setup default only.
     pub local_tsa: Option<LocalTsaKey>,
     /// Certificates a verification trusts: the development CA, plus `[seal] confiance`.
@@ -72,6 +82,8 @@ pub struct DevFiles {
     pub seal_key: PathBuf,
     pub tsa_cert: PathBuf,
     pub tsa_key: PathBuf,
+    /// One folder per further PLIE: `<id>/cachet.pem` and `<id>/cachet.cle.pem`.
+    pub plies: PathBuf,
 }
 
 impl DevFiles {
@@ -85,6 +97,7 @@ impl DevFiles {
             seal_key: dir.join("cachet.cle.pem"),
             tsa_cert: dir.join("horodatage.pem"),
             tsa_key: dir.join("horodatage.cle.pem"),
+            plies: dir.join("plies"),
             dir,
         }
     }
@@ -161,16 +174,33 @@ pub fn init(data_dir: &Path) -> Result<InitReport, KeyError> {
 }
 
 impl Keys {
-    /// The seal key of the configuration: the PKCS#12 file of `[seal]` if one is named, the
-    /// development keys of `parafe init` otherwise.
-    pub fn load(data_dir: &Path, config: &SealConfig) -> Result<Keys, KeyError> {
+    /// The seal keys of the configuration: for the deployment's own PLIE `principal`, the
+    /// PKCS#12 file of `[seal]` if one is named, the development keys of `parafe init` otherwise;
+    /// for the others, the files of `[seal.plies.<id>]`, and in development those of `cles/plies/`.
+    pub fn load(data_dir: &Path, config: &SealConfig, principal: &str) -> Result<Keys, KeyError> {
         let files = DevFiles::new(data_dir);
         let dev = files.ca_cert.exists();
         let trust = Self::trust_anchors(data_dir, config)?;
+        let mut cachets = BTreeMap::new();
         let seal = match &config.pkcs12 {
             Some(path) => read_pkcs12(&resolve(data_dir, path), &config.pkcs12_mot_de_passe_env)?,
-            None => dev_seal_key(&files)?,
+            None => dev_seal_key(&files.seal_key, &files.seal_cert, &files.ca_cert)?,
         };
+        cachets.insert(principal.to_owned(), Arc::new(seal));
+        if config.pkcs12.is_none() && dev {
+            for (plie, dossier) in dev_plies(&files)? {
+                let seal = dev_seal_key(
+                    &dossier.join("cachet.cle.pem"),
+                    &dossier.join("cachet.pem"),
+                    &files.ca_cert,
+                )?;
+                cachets.entry(plie).or_insert(Arc::new(seal));
+            }
+        }
+        for (plie, c) in &config.plies {
+            let seal = read_pkcs12(&resolve(data_dir, &c.pkcs12), &c.pkcs12_mot_de_passe_env)?;
+            cachets.insert(plie.clone(), Arc::new(seal));
+        }
         let local_tsa = if dev && files.tsa_key.exists() {
             let key = read_key(&files.tsa_key)?;
             let chain = vec![read_cert(&files.tsa_cert)?, read_cert(&files.ca_cert)?];
@@ -187,12 +217,42 @@ impl Keys {
             Vec::new()
         };
         Ok(Keys {
-            seal,
+            cachets: RwLock::new(cachets),
+            dev: (config.pkcs12.is_none() && files.ca_key.exists()).then_some(files),
             local_tsa,
             trust,
             crls,
             revocation: Revocation::default(),
         })
+    }
+
+    /// The seal of `plie`. In development, a PLIE without one gets it now, issued by the
+    /// development CA in the name `nom`; in production its PKCS#12 file must be configured.
+    pub fn cachet(&self, plie: &str, nom: &str) -> Result<Arc<SealKey>, KeyError> {
+        if let Some(seal) = self.existant(plie) {
+            return Ok(seal);
+        }
+        let Some(files) = &self.dev else {
+            return Err(KeyError::SansCachet(plie.to_owned()));
+        };
+        let mut cachets = self.cachets.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(seal) = cachets.get(plie) {
+            return Ok(seal.clone());
+        }
+        let seal = Arc::new(issue_dev_seal(files, plie, nom)?);
+        cachets.insert(plie.to_owned(), seal.clone());
+        Ok(seal)
+    }
+
+    /// The seal `plie` has now, without issuing any.
+    pub fn existant(&self, plie: &str) -> Option<Arc<SealKey>> {
+        let cachets = self.cachets.read().unwrap_or_else(|e| e.into_inner());
+        cachets.get(plie).cloned()
+    }
+
+    /// Whether a PLIE's missing seal is issued when first asked for (development keys).
+    pub fn developpement(&self) -> bool {
+        self.dev.is_some()
     }
 
     /// Only the trust anchors, for verification on a machine that may hold no key at all.
@@ -220,19 +280,89 @@ fn resolve(data_dir: &Path, path: &Path) -> PathBuf {
     }
 }
 
-fn dev_seal_key(files: &DevFiles) -> Result<SealKey, KeyError> {
-    if !files.seal_key.exists() {
-        return Err(KeyError::Missing(files.seal_key.clone()));
+fn dev_seal_key(key: &Path, cert: &Path, ca: &Path) -> Result<SealKey, KeyError> {
+    if !key.exists() {
+        return Err(KeyError::Missing(key.to_owned()));
     }
-    let key = read_key(&files.seal_key)?;
-    let cert = read_cert(&files.seal_cert)?;
-    if !pki::key_matches(&key, &cert) {
-        return Err(KeyError::Mismatch(files.seal_key.clone()));
+    let signing = read_key(key)?;
+    let leaf = read_cert(cert)?;
+    if !pki::key_matches(&signing, &leaf) {
+        return Err(KeyError::Mismatch(key.to_owned()));
     }
     Ok(SealKey {
-        key,
-        chain: vec![cert, read_cert(&files.ca_cert)?],
+        key: signing,
+        chain: vec![leaf, read_cert(ca)?],
     })
+}
+
+/// The development seals of further PLIEs: `cles/plies/<id>/`, by PLIE identifier (the
+/// temporary folders of an issuance under way start with `.`).
+fn dev_plies(files: &DevFiles) -> Result<Vec<(String, PathBuf)>, KeyError> {
+    let entries = match std::fs::read_dir(&files.plies) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(KeyError::Read {
+                path: files.plies.clone(),
+                message: e.to_string(),
+            })
+        }
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let nom = e.file_name().into_string().ok()?;
+            (!nom.starts_with('.') && e.path().is_dir()).then(|| (nom, e.path()))
+        })
+        .collect())
+}
+
+/// Issues the development seal of `plie` under `cles/plies/<plie>/`. The key and its
+/// certificate are written in a temporary folder renamed into place: another process issuing
+/// the same seal at the same moment loses the rename and both use the folder that won.
+fn issue_dev_seal(files: &DevFiles, plie: &str, nom: &str) -> Result<SealKey, KeyError> {
+    let dossier = files.plies.join(plie);
+    if !dossier.exists() {
+        let ca_key = read_key(&files.ca_key)?;
+        let ca = read_cert(&files.ca_cert)?;
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let cert = pki::issue_leaf(&ca_key, &ca, &key, &dev_subject(nom), Role::Seal)?;
+        let tmp = files.plies.join(format!(".{plie}.{}", std::process::id()));
+        let mut created = Vec::new();
+        write_pem(
+            &tmp.join("cachet.cle.pem"),
+            key.to_pkcs8_pem(LineEnding::LF),
+            &mut created,
+        )?;
+        write_pem(
+            &tmp.join("cachet.pem"),
+            cert.to_pem(LineEnding::LF),
+            &mut created,
+        )?;
+        if std::fs::rename(&tmp, &dossier).is_err() {
+            // Another process put its folder there first: it is the one kept.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    dev_seal_key(
+        &dossier.join("cachet.cle.pem"),
+        &dossier.join("cachet.pem"),
+        &files.ca_cert,
+    )
+}
+
+/// The subject of a further PLIE's development seal: its name (RFC 4514 escaped, within the
+/// 64 characters X.520 allows) as common name and organisation.
+fn dev_subject(nom: &str) -> String {
+    let nom: String = nom.trim().chars().take(64).collect();
+    let mut echappe = String::new();
+    for (i, c) in nom.trim_end().chars().enumerate() {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && c == '#') {
+            echappe.push('\\');
+        }
+        echappe.push(c);
+    }
+    format!("CN={echappe},OU=Cachet de developpement (non qualifie),O={echappe},C=FR")
 }
 
 /// The development CA's CRL, issued anew when it is about to expire.

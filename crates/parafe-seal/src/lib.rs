@@ -15,7 +15,7 @@ pub mod revocation;
 pub mod tsa;
 pub mod verify;
 
-pub use keys::{init, InitReport, KeyError, Keys};
+pub use keys::{init, InitReport, KeyError, Keys, SealKey};
 pub use pdf::PdfError;
 pub use tsa::{Tsa, TsaError};
 pub use verify::{verify, Report};
@@ -23,6 +23,7 @@ pub use verify::{verify, Report};
 use der::Encode;
 use parafe_core::model::{RenderedPdf, SealZone, SealedPdf, Sha256Digest};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Seal key and timestamp authority (`[seal]` in parafe.toml). Every field is optional: without
@@ -42,6 +43,17 @@ pub struct SealConfig {
     pub pkcs12_mot_de_passe_env: String,
     /// Further PEM files of certificates `parafe verify` trusts (the seal's CA in production).
     pub confiance: Vec<PathBuf>,
+    /// The seals of the deployment's other PLIEs (`[seal.plies.<id>]`), by PLIE identifier.
+    pub plies: BTreeMap<String, CachetConfig>,
+}
+
+/// One further PLIE's seal (`[seal.plies.<id>]`): its PKCS#12 file and the environment variable
+/// holding its password, both required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachetConfig {
+    pub pkcs12: PathBuf,
+    pub pkcs12_mot_de_passe_env: String,
 }
 
 impl Default for SealConfig {
@@ -53,6 +65,7 @@ impl Default for SealConfig {
             pkcs12: None,
             pkcs12_mot_de_passe_env: "PARAFE_PKCS12_MOT_DE_PASSE".into(),
             confiance: Vec::new(),
+            plies: BTreeMap::new(),
         }
     }
 }
@@ -71,9 +84,15 @@ pub enum SealError {
     Revocation(#[from] revocation::RevocationError),
 }
 
-/// Seals a rendered document, its visible seal in the document's `<zone-sceau>` when it has one.
-pub async fn seal(pdf: &RenderedPdf, keys: &Keys, tsa: &Tsa) -> Result<SealedPdf, SealError> {
-    seal_bytes(pdf.bytes(), pdf.seal_zone(), keys, tsa).await
+/// Seals a rendered document with `seal` (its PLIE's, from [`Keys::cachet`]), its visible seal
+/// in the document's `<zone-sceau>` when it has one.
+pub async fn seal(
+    pdf: &RenderedPdf,
+    seal: &SealKey,
+    keys: &Keys,
+    tsa: &Tsa,
+) -> Result<SealedPdf, SealError> {
+    seal_bytes(pdf.bytes(), pdf.seal_zone(), seal, keys, tsa).await
 }
 
 /// Seals PDF bytes: PAdES B-T (CAdES signature with its signature timestamp) as one
@@ -83,6 +102,7 @@ pub async fn seal(pdf: &RenderedPdf, keys: &Keys, tsa: &Tsa) -> Result<SealedPdf
 pub async fn seal_bytes(
     bytes: &[u8],
     zone: Option<SealZone>,
+    seal: &SealKey,
     keys: &Keys,
     tsa: &Tsa,
 ) -> Result<SealedPdf, SealError> {
@@ -102,7 +122,6 @@ pub async fn seal_bytes(
             rect: [0.0; 4],
         },
     };
-    let seal = &keys.seal;
     let signer_cert = seal
         .chain
         .first()

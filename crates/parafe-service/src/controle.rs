@@ -919,10 +919,15 @@ async fn exporter(
 ) -> Result<pack::Resultat, PackError> {
     let catalogue = Catalogue::charger(&app.config.data_dir, &demande.plie)
         .map_err(|e| PackError::Interne(e.to_string()))?;
+    let cachet = app
+        .cachet(demande.plie.as_str())
+        .await
+        .map_err(|e| PackError::Interne(e.to_string()))?;
     let sources = pack::Sources {
         db: &app.db,
         vault: &app.vault,
         keys: &app.keys,
+        cachet: &cachet,
         tsa: &app.tsa,
         catalogue: &catalogue,
         concurrence: app.vault.config().concurrency,

@@ -31,6 +31,7 @@ pub mod migration;
 pub mod operations;
 pub mod participants;
 pub mod pipeline;
+pub mod plies;
 pub mod questionnaire;
 pub mod reglages;
 pub mod secrets;
@@ -46,7 +47,7 @@ use crate::delivery::{Courrier, DeliveryError};
 use crate::workflow::Workflow;
 pub use parafe_core::horloge::Horloge;
 use parafe_core::panne::Panne;
-use parafe_seal::{Keys, SealError, Tsa};
+use parafe_seal::{KeyError, Keys, SealError, SealKey, Tsa};
 use parafe_store::{StoreError, Vault};
 use parafe_template::render::RenderError;
 use parafe_template::template::{Catalogue, FieldError};
@@ -113,7 +114,8 @@ impl App {
             .into_iter()
             .map(|w| (w.nom.clone(), w))
             .collect();
-        let keys = Keys::load(&data_dir, &config.seal).map_err(|e| fail(&e))?;
+        let keys =
+            Keys::load(&data_dir, &config.seal, &config.service.plie).map_err(|e| fail(&e))?;
         let tsa = Tsa::from_config(&data_dir, &config.seal, &keys).map_err(|e| fail(&e))?;
         let courrier = Courrier::from_config(&config.courriel, &data_dir)
             .map_err(|e| fail(&e))?
@@ -158,6 +160,18 @@ impl App {
             .unwrap_or_else(|| format!("http://{}", self.config.service.ecoute))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The seal of `plie` ([`Keys::cachet`]): in development, issued in the PLIE's name the
+    /// first time it is needed.
+    pub async fn cachet(&self, plie: &str) -> Result<Arc<SealKey>, Erreur> {
+        if let Some(cachet) = self.keys.existant(plie) {
+            return Ok(cachet);
+        }
+        let nom = db::referentiel::nom_plie(&self.db, plie)
+            .await?
+            .unwrap_or_else(|| plie.to_owned());
+        Ok(self.keys.cachet(plie, &nom)?)
     }
 
     pub fn workflow(&self, nom: &str) -> Option<&Workflow> {
@@ -232,6 +246,9 @@ pub enum Erreur {
     Composition(#[from] RenderError),
     #[error("scellement : {0}")]
     Scellement(#[from] SealError),
+    /// The PLIE's seal is missing or unreadable: sealing waits for its configuration.
+    #[error("cachet : {0}")]
+    Cachet(#[from] KeyError),
     /// The evidence store failed other than by a storage fault.
     #[error("coffre : {0}")]
     Coffre(#[source] StoreError),
@@ -311,6 +328,7 @@ impl Erreur {
             | Erreur::Base(_)
             | Erreur::Fichier { .. }
             | Erreur::Justificatifs(_)
+            | Erreur::Cachet(_)
             | Erreur::Interrompue(_)
             | Erreur::Interne(_) => false,
         }

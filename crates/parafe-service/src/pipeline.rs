@@ -715,7 +715,8 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     placer_signatures(&mut donnees, &signes);
     let (certificat, detail) = preuves(&signes);
     let maintenant = app.horloge.maintenant();
-    let sceau = app.keys.seal.chain.first();
+    let cachet = app.cachet(&document.plie).await?;
+    let sceau = cachet.chain.first();
     let titre = app
         .workflow(&document.workflow)
         .map_or(document.workflow.clone(), |w| w.titre.clone());
@@ -744,7 +745,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
         json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
     };
     let rendu = rendre(&document.modele, donnees, maintenant, vec![piece]).await?;
-    let scelle = parafe_seal::seal(&rendu, &app.keys, &app.tsa).await?;
+    let scelle = parafe_seal::seal(&rendu, &cachet, &app.keys, &app.tsa).await?;
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());
     let mut tx = app.db.begin().await?;

@@ -337,8 +337,12 @@ async fn ecran_comptes(
 ) -> Page {
     admin(s)?;
     let liste = comptes::comptes(app, &s.acteur).await.map_err(erreur)?;
+    let deploiement = parafe_service::plies::deploiement_permis(app, &s.acteur).is_ok();
     let corps = html! {
         h1 { "Comptes du personnel" }
+        @if deploiement {
+            p { "Vous administrez aussi le déploiement : " a href="/admin/plies" { "les PLIE du déploiement et leurs cachets" } "." }
+        }
         @if let Some(n) = note { (n) }
         div.tableau-defilant {
             table {

@@ -20,6 +20,7 @@ mod import;
 mod justificatifs;
 mod kiosque;
 mod operations;
+mod plies;
 mod qr;
 mod questionnaire;
 mod reglages;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<App> {
         .merge(telephone::routes())
         .merge(kiosque::routes())
         .merge(operations::routes())
+        .merge(plies::routes())
 }
 
 /// A submitted form of a staff screen: refused when it comes from another site (`Origin`), or

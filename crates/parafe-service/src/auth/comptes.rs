@@ -378,6 +378,21 @@ pub async fn creer_compte(
     c: &NouveauCompte,
 ) -> Result<i64, Erreur> {
     admin_seulement(acteur)?;
+    let mut tx = app.db.begin().await?;
+    let id = ouvrir_compte(app, &mut tx, acteur.plie.as_str(), c).await?;
+    tx.commit().await?;
+    app.reveil.sonner();
+    Ok(id)
+}
+
+/// Opens `c`'s account in `plie` within `tx` and queues the e-mail of its activation link
+/// (the outbox must be woken once `tx` is committed).
+pub(crate) async fn ouvrir_compte(
+    app: &App,
+    tx: &mut sqlx::AnyConnection,
+    plie: &str,
+    c: &NouveauCompte,
+) -> Result<i64, Erreur> {
     let email = c.email.trim();
     if !email_valide(email) {
         return Err(Erreur::invalide(
@@ -401,11 +416,10 @@ pub async fn creer_compte(
         ));
     }
     let maintenant = app.horloge.maintenant();
-    let mut tx = app.db.begin().await?;
     let id = personnel::enregistrer(
         &mut *tx,
         &personnel::NouveauPersonnel {
-            plie: acteur.plie.as_str(),
+            plie,
             email,
             nom: c.nom.trim(),
             prenom: c.prenom.trim(),
@@ -417,14 +431,14 @@ pub async fn creer_compte(
     )
     .await?
     .ok_or_else(|| Erreur::invalide("email", "un compte existe déjà avec cette adresse"))?;
-    let lien = creer_lien(&mut tx, id, "activation", DUREE_ACTIVATION, maintenant).await?;
-    let nom_plie = db::referentiel::nom_plie(&app.db, acteur.plie.as_str())
+    let lien = creer_lien(tx, id, "activation", DUREE_ACTIVATION, maintenant).await?;
+    let nom_plie = db::referentiel::nom_plie(&mut *tx, plie)
         .await?
         .unwrap_or_default();
     courriel(
         app,
-        &mut tx,
-        acteur.plie.as_str(),
+        tx,
+        plie,
         email,
         format!("Votre compte parafe — {nom_plie}"),
         format!(
@@ -436,8 +450,6 @@ pub async fn creer_compte(
         lien,
     )
     .await?;
-    tx.commit().await?;
-    app.reveil.sonner();
     Ok(id)
 }
 

@@ -1,7 +1,7 @@
 //! The PLIE's frame: the PLIE itself, its FSE opérations, the Départements it sends bilans to.
 
 use super::{jour, Lu, Pool};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The programme that co-funds an opération: it sets the FSE mention its documents carry and
@@ -107,7 +107,12 @@ pub struct Departement {
     pub bilans_mois: Option<String>,
 }
 
-pub async fn creer_plie(db: &Pool, id: &str, nom: &str, le: &str) -> Result<bool, sqlx::Error> {
+pub async fn creer_plie<'c, E: sqlx::AnyExecutor<'c>>(
+    db: E,
+    id: &str,
+    nom: &str,
+    le: &str,
+) -> Result<bool, sqlx::Error> {
     let fait = sqlx::query(
         "INSERT INTO plie (id, nom, cree_le) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -308,6 +313,30 @@ pub async fn changer_homonymes(db: &Pool, plie: &str, choix: Homonymes) -> Resul
 }
 
 /// Every PLIE of the database, by identifier.
+/// A PLIE of the deployment, as its administrator lists them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Plie {
+    pub id: String,
+    pub nom: String,
+    #[sqlx(try_from = "Lu<DateTime<Utc>>")]
+    pub cree_le: DateTime<Utc>,
+    /// Its staff accounts, and how many of them have chosen a password.
+    pub comptes: i64,
+    pub actives: i64,
+}
+
+/// Every PLIE of the deployment, by identifier.
+pub async fn plies_du_deploiement(db: &Pool) -> Result<Vec<Plie>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, p.nom, p.cree_le,
+                (SELECT count(*) FROM personnel c WHERE c.plie = p.id) AS comptes,
+                (SELECT count(*) FROM personnel c WHERE c.plie = p.id AND c.mot_de_passe IS NOT NULL) AS actives
+         FROM plie p ORDER BY p.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
 pub async fn plies(db: &Pool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM plie ORDER BY id")
         .fetch_all(db)

@@ -19,7 +19,7 @@ use chrono::{Datelike, Timelike, Utc};
 use der::EncodePem;
 use ecriture::{Ecrivain, Morceau};
 use parafe_core::model::{JournalEvent, PlieId, Sha256Digest};
-use parafe_seal::{Keys, Tsa};
+use parafe_seal::{Keys, SealKey, Tsa};
 use parafe_store::{s3, StoreError, Vault};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -72,6 +72,8 @@ pub struct Sources<'a> {
     pub db: &'a sqlx::AnyPool,
     pub vault: &'a Vault,
     pub keys: &'a Keys,
+    /// The seal of the PLIE the pack is made for: it seals the indexes and is handed over.
+    pub cachet: &'a SealKey,
     pub tsa: &'a Tsa,
     pub catalogue: &'a Catalogue,
     /// Store requests in flight.
@@ -489,7 +491,7 @@ async fn sceller(
     composition: tokio::task::JoinHandle<Result<parafe_core::model::RenderedPdf, PackError>>,
 ) -> Result<Vec<u8>, PackError> {
     let rendu = composition.await??;
-    parafe_seal::seal(&rendu, sources.keys, sources.tsa)
+    parafe_seal::seal(&rendu, sources.cachet, sources.keys, sources.tsa)
         .await
         .map(|s| s.bytes().to_vec())
         .map_err(|e| PackError::Index(e.to_string()))
@@ -734,17 +736,13 @@ async fn ecrire_pack(
         participants: plan.participants.len(),
         extrait: ancre.map(|_| nom_extrait.as_str()),
         ancre: ancre.map(|a| (nom_ancre.as_str(), nom_jeton.as_str(), a.root.to_hex())),
-        cachet: &sources.keys.seal.chain,
+        cachet: &sources.cachet.chain,
         horodatage: &horodatage,
         crls: &sources.keys.crls,
     });
     ecrire!(zip.fichier("LISEZMOI.txt", true, lisez.into_bytes()));
     ecrire!(zip.fichier("certificats/autorites.pem", true, pem(&autorites)?));
-    ecrire!(zip.fichier(
-        "certificats/cachet.pem",
-        true,
-        pem(&sources.keys.seal.chain)?
-    ));
+    ecrire!(zip.fichier("certificats/cachet.pem", true, pem(&sources.cachet.chain)?));
     ecrire!(zip.fichier("certificats/horodatage.pem", true, pem(&horodatage)?));
     avancer(&mut faits, 4);
 
