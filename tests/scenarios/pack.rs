@@ -1058,7 +1058,10 @@ async fn les_mauvais_depots_sont_refuses_et_rien_n_est_depose() {
 }
 
 /// A `multipart/form-data` body as a browser sends it: text fields, then the file.
-fn multipart(champs: &[(&str, &str)], fichier: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(
+    champs: &[(&str, &str)],
+    fichier: Option<(&str, &[u8])>,
+) -> (String, Vec<u8>) {
     let limite = "----parafe-essai-7d1f0c";
     let mut corps = Vec::new();
     for (nom, valeur) in champs {

@@ -477,3 +477,171 @@ fn en_production_le_cachet_de_chaque_plie_vient_de_sa_configuration() {
     let agde = plie.service.pdf_scelle(&referent, &reference, "depose");
     assert_scelle_par(&agde, &travail.path().join("agde.pdf"), "PLIE d'Agde");
 }
+
+/// The same PNG, its header saying it is 100 000 pixels square (CRC of the header set right).
+fn png_qui_ment() -> Vec<u8> {
+    let mut octets = crate::support::png(40, 20);
+    octets[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    octets[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&octets[12..29]);
+    octets[29..33].copy_from_slice(&crc.to_be_bytes());
+    octets
+}
+
+fn crc32(octets: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &o in octets {
+        crc ^= u32::from(o);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// `pdfimages -list` of a PDF: the (width, height) of each image object it holds, however many
+/// pages show it.
+fn images_du_pdf(pdf: &[u8], chemin: &Path) -> Vec<(u32, u32)> {
+    std::fs::write(chemin, pdf).unwrap();
+    let out = tool("pdfimages", &["-list", &chemin.to_string_lossy()]);
+    let mut images: Vec<(String, (u32, u32))> = text(&out.stdout)
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            let taille = (c.get(3)?.parse().ok()?, c.get(4)?.parse().ok()?);
+            Some((c.get(10)?.to_string(), taille))
+        })
+        .collect();
+    let pages = images.len();
+    images.sort();
+    images.dedup();
+    assert!(pages >= 1, "le logo est à chaque page");
+    images.into_iter().map(|(_, taille)| taille).collect()
+}
+
+#[test]
+fn le_logo_du_plie_depose_dans_les_reglages_est_imprime_et_garde_par_chaque_document() {
+    let plie = Plie::pret(Some("2025-06-20T08:00:00Z"));
+    let service = &plie.service;
+    let coordination = service.connecter(&plie.smtp, "coord@plie.fr");
+    let travail = tempfile::tempdir().unwrap();
+
+    // Hostile or wrong files: refused in French, nothing set.
+    for (fichier, octets, attendu) in [
+        ("logo.png", png_qui_ment(), "8 000 pixels"),
+        (
+            "logo.png",
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+            "PNG ou JPEG",
+        ),
+        (
+            "logo.png",
+            crate::support::png(40, 20)[..60].to_vec(),
+            "illisible",
+        ),
+    ] {
+        let (status, page) = coordination.depot("/reglages/logo", (fichier, &octets));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains(attendu), "{attendu} : {page}");
+        assert!(
+            page.contains("Rien n&#39;a été enregistré")
+                || page.contains("Rien n'a été enregistré"),
+            "{page}"
+        );
+    }
+    assert_eq!(coordination.get("/reglages/logo").0, StatusCode::NOT_FOUND);
+    // The référent does not set it.
+    let referent = service.connecter(&plie.smtp, "t.garnier@plie.fr");
+    assert_eq!(
+        referent
+            .depot("/reglages/logo", ("logo.png", &crate::support::png(40, 20)))
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A wide logo: brought within 600 pixels, printed in the header of the next documents.
+    let (status, lieu) = coordination.depot(
+        "/reglages/logo",
+        ("logo.png", &crate::support::png(1200, 400)),
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER, "{lieu}");
+    assert!(lieu.contains("enregistre=logo"), "{lieu}");
+    let (status, _, octets) = coordination.octets("/reglages/logo");
+    assert_eq!(status, StatusCode::OK);
+    let logo = image::load_from_memory(&octets).unwrap();
+    assert_eq!((logo.width(), logo.height()), (600, 200));
+    // The card saved again (as the API does) keeps the logo, whatever it says of it.
+    let mut fiche = crate::support::example("contrat-engagement")["plie"].clone();
+    fiche["logo"] = json!("../../cles/cachet.cle.pem");
+    service.ok("PUT", "/api/plie", &plie.coordinateur, Some(&fiche));
+    assert_eq!(coordination.octets("/reglages/logo").2, octets);
+
+    // The PLIE's card as the screens take it: from the settings, not from the request.
+    let mut donnees = crate::service::contrat_donnees();
+    donnees.as_object_mut().unwrap().remove("plie");
+    let contrat = |nom: &str| -> (String, Vec<u8>) {
+        let participant = participant_ref(service, &plie.referent, nom);
+        let (reference, version) = service.creer_et_envoyer(
+            &plie.referent,
+            &json!({ "workflow": "contrat-engagement", "participant": participant, "donnees": donnees }),
+        );
+        for rang in [0, 1] {
+            service.signer_en_presence(&plie.referent, &reference, &version, rang);
+        }
+        let pdf = service.pdf_scelle(&plie.referent, &reference, "delivre");
+        (reference, pdf)
+    };
+    let (premier, pdf) = contrat("Benali");
+    assert_eq!(
+        images_du_pdf(&pdf, &travail.path().join("a.pdf")),
+        vec![(600, 200)]
+    );
+    std::fs::write(travail.path().join("contrat.pdf"), &pdf).unwrap();
+    // Looked at: the header of the first page, as the captures of the screens are.
+    std::fs::create_dir_all(crate::support::repo().join("target/captures")).unwrap();
+    let out = tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "150",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-W",
+            "1240",
+            "-H",
+            "260",
+            &travail.path().join("contrat.pdf").to_string_lossy(),
+            &crate::support::repo()
+                .join("target/captures/contrat-avec-logo")
+                .to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success());
+
+    // Another logo: the next document carries it; the first one's page still shows it whole.
+    let (status, _) = coordination.depot(
+        "/reglages/logo",
+        ("logo.png", &crate::support::png(300, 300)),
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, pdf) = contrat("Durand");
+    assert_eq!(
+        images_du_pdf(&pdf, &travail.path().join("b.pdf")),
+        vec![(300, 300)]
+    );
+    let (_, page) = coordination.get(&format!("/documents/{premier}"));
+    assert!(!page.contains("erreur interne"), "{page}");
+
+    // Taken off: documents made after it have no image.
+    let (status, lieu) = coordination.formulaire("/reglages/logo/retrait", &[]);
+    assert_eq!(status, StatusCode::SEE_OTHER, "{lieu}");
+    assert_eq!(coordination.get("/reglages/logo").0, StatusCode::NOT_FOUND);
+}

@@ -97,6 +97,90 @@ fn is_iso_date(s: &str) -> bool {
     s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
+/// Pages of a PDF, as pdfinfo counts them.
+fn pages(pdf: &std::path::Path) -> usize {
+    text(&tool("pdfinfo", &[&pdf.to_string_lossy()]).stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_plie_s_logo_fits_every_document_s_header_and_the_poster() {
+    let out = tempfile::tempdir().unwrap();
+    let mut avec_logo = 0;
+    // A very wide logo and a square one: neither pushes anything onto another page.
+    for (nom, logo) in [
+        ("large.png", crate::support::png(900, 100)),
+        ("carre.png", crate::support::png(300, 300)),
+    ] {
+        for entry in std::fs::read_dir(examples()).unwrap() {
+            let chemin = entry.unwrap().path();
+            let stem = chemin.file_stem().unwrap().to_string_lossy().into_owned();
+            let mut data: Value =
+                serde_json::from_str(&std::fs::read_to_string(&chemin).unwrap()).unwrap();
+            let Some(plie) = data.get_mut("plie").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            plie.insert("logo".into(), Value::from(nom));
+            let template = data["modele"].as_str().unwrap_or(&stem).to_owned();
+            let template = template.trim_end_matches("-20").to_owned();
+            let options = parafe::render::RenderOptions {
+                images: vec![(nom.to_owned(), logo.clone())],
+                ..Default::default()
+            };
+            let pdf = parafe::render::render(&template, &data, &options)
+                .unwrap_or_else(|e| panic!("{stem} avec le logo {nom} : {e}"));
+            let sans = out.path().join(format!("{stem}.pdf"));
+            let run = parafe(&[
+                "render",
+                &template,
+                "--data",
+                &chemin.to_string_lossy(),
+                "-o",
+                &sans.to_string_lossy(),
+            ]);
+            assert!(run.status.success(), "{}", text(&run.stderr));
+            let avec = out.path().join(format!("{stem}-{nom}.pdf"));
+            std::fs::write(&avec, pdf.bytes()).unwrap();
+            assert_qpdf_clean(&avec);
+            assert_eq!(
+                pages(&avec),
+                pages(&sans),
+                "{stem} : le logo {nom} ajoute une page"
+            );
+            let images = text(&tool("pdfimages", &["-list", &avec.to_string_lossy()]).stdout);
+            assert!(images.lines().count() > 2, "{stem} : pas de logo\n{images}");
+            avec_logo += 1;
+        }
+    }
+    assert!(
+        avec_logo >= 18,
+        "{avec_logo} documents composés avec un logo"
+    );
+    // Looked at: the poster's top half with the wide logo.
+    let captures = crate::support::repo().join("target/captures");
+    std::fs::create_dir_all(&captures).unwrap();
+    let out = tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "40",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            &out.path()
+                .join("affiche-fse-large.png.pdf")
+                .to_string_lossy(),
+            &captures.join("affiche-avec-logo").to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 #[test]
 fn the_poster_is_a3_and_the_20_attendee_sheet_paginates() {
     let out = tempfile::tempdir().unwrap();

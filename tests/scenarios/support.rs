@@ -70,3 +70,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// A PNG of `largeur` × `hauteur` pixels: a blue band on white, as a logo would be.
+pub fn png(largeur: u32, hauteur: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(largeur, hauteur, |_, y| {
+        if y < hauteur / 2 {
+            image::Rgb([0, 51, 153])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut octets = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut octets),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    octets
+}

@@ -543,7 +543,15 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     let donnees: Value = serde_json::from_str(&document.donnees)?;
     valider(app, workflow, &donnees)?;
     let maintenant = app.horloge.maintenant();
-    let rendu = super::pipeline::rendre(&document.modele, donnees, maintenant, Vec::new()).await?;
+    let rendu = super::pipeline::rendre(
+        app,
+        &document.plie,
+        &document.modele,
+        donnees,
+        maintenant,
+        Vec::new(),
+    )
+    .await?;
     super::pipeline::garder_version(app, rendu.bytes()).await?;
     let expire = maintenant + workflow.expiration.0;
     let le = db::instant(maintenant);

@@ -92,16 +92,20 @@ const RENDUS_MEMOISES: usize = 10;
 /// Renders a template on the large-stack pool (Typst needs deep stacks), off the async threads,
 /// with the files to attach (PDF/A-3).
 pub async fn rendre(
+    app: &App,
+    plie: &str,
     modele: &str,
     donnees: Value,
     le: DateTime<Utc>,
     attachments: Vec<Attachment>,
 ) -> Result<RenderedPdf, Erreur> {
     let modele = modele.to_owned();
+    let images = images(app, plie, &donnees).await?;
     tokio::task::spawn_blocking(move || {
         let options = RenderOptions {
             generated_at: le,
             attachments,
+            images,
         };
         parafe_template::render::render_pooled(&modele, &donnees, &options, RENDUS_MEMOISES)
             .map_err(|e| match e {
@@ -113,6 +117,21 @@ pub async fn rendre(
             })
     })
     .await?
+}
+
+/// The images a document's data names: the PLIE's logo its card carried when the document was
+/// made (logos are kept by name, so the document composes again identically).
+async fn images(app: &App, plie: &str, donnees: &Value) -> Result<Vec<(String, Vec<u8>)>, Erreur> {
+    let Some(nom) = donnees.pointer("/plie/logo").and_then(Value::as_str) else {
+        return Ok(Vec::new());
+    };
+    match db::referentiel::logo(&app.db, plie, nom).await? {
+        Some(octets) => Ok(vec![(nom.to_owned(), octets)]),
+        None => Err(Erreur::invalide(
+            "donnees.plie.logo",
+            format!("logo « {nom} » inconnu du PLIE : déposez-le dans les réglages"),
+        )),
+    }
 }
 
 fn chemin_version(app: &App, sha: &str) -> PathBuf {
@@ -744,7 +763,15 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
                 .into(),
         json: json!({ "document": document.reference, "version_presentee": document.sha256_rendu, "signatures": detail }),
     };
-    let rendu = rendre(&document.modele, donnees, maintenant, vec![piece]).await?;
+    let rendu = rendre(
+        app,
+        &document.plie,
+        &document.modele,
+        donnees,
+        maintenant,
+        vec![piece],
+    )
+    .await?;
     let scelle = parafe_seal::seal(&rendu, &cachet, &app.keys, &app.tsa).await?;
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());

@@ -8,7 +8,7 @@ use crate::roles::RolePersonnel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub(crate) fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
+pub fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
     if matches!(
         acteur.role,
         RolePersonnel::Coordinateur | RolePersonnel::Admin
@@ -108,6 +108,29 @@ pub async fn enregistrer_departement(
     Ok(departement)
 }
 
+/// Removes a Département, unless participants belong to it: their bilans BRSA are addressed to
+/// it, so its addresses are changed instead.
+pub async fn retirer_departement(app: &App, acteur: &Acteur, code: &str) -> Result<(), Erreur> {
+    reglage_permis(acteur)?;
+    let plie = acteur.plie.as_str();
+    if referentiel::retirer_departement(&app.db, plie, code).await? {
+        return Ok(());
+    }
+    if referentiel::departement(&app.db, plie, code)
+        .await?
+        .is_none()
+    {
+        return Err(Erreur::Introuvable(format!("aucun Département « {code} »")));
+    }
+    let n = referentiel::participants_du_departement(&app.db, plie, code).await?;
+    Err(Erreur::invalide(
+        "departement",
+        format!(
+            "le Département {code} ne peut pas être retiré : {n} participant(s) en relèvent, et leurs bilans BRSA partent à ses adresses ; modifiez plutôt ses adresses"
+        ),
+    ))
+}
+
 /// Records the PLIE's card (name, structure, address), checked as the templates' « plie »
 /// field so that every document accepts it.
 pub async fn enregistrer_fiche_plie(
@@ -123,8 +146,108 @@ pub async fn enregistrer_fiche_plie(
             return Err(Erreur::invalide(&e.chemin, e.message.clone()));
         }
     }
-    crate::db::referentiel::changer_fiche(&app.db, acteur.plie.as_str(), fiche).await?;
+    // The logo is the logo form's: whatever the card says of it, the current one stays.
+    let mut fiche = fiche.clone();
+    if let Value::Object(f) = &mut fiche {
+        f.remove("logo");
+        if let Some(logo) = logo_actuel(app, acteur.plie.as_str()).await? {
+            f.insert("logo".into(), json!(logo));
+        }
+    }
+    referentiel::changer_fiche(&app.db, acteur.plie.as_str(), &fiche).await?;
     Ok(())
+}
+
+/// The name of the PLIE's current logo (`<sha256>.png`), if its card has one.
+pub async fn logo_actuel(app: &App, plie: &str) -> Result<Option<String>, Erreur> {
+    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
+    Ok(fiche
+        .and_then(|f| serde_json::from_str::<Value>(&f).ok())
+        .and_then(|f| f.get("logo").and_then(Value::as_str).map(str::to_owned)))
+}
+
+/// Largest logo file accepted, and the box its image is brought into (twice the 0.95 cm of the
+/// documents' header at 300 dpi is plenty).
+const LOGO_OCTETS_MAX: usize = 2 * 1024 * 1024;
+const LOGO_PIXELS: u32 = 600;
+
+/// Takes a PNG or JPEG logo for the PLIE: decoded under limits (a file that lies about its size
+/// is refused before anything is allocated), brought within 600 × 600 pixels, written again as a
+/// plain PNG named by its SHA-256, and set on the PLIE's card. Returns its name.
+pub async fn deposer_logo(app: &App, acteur: &Acteur, octets: Vec<u8>) -> Result<String, Erreur> {
+    reglage_permis(acteur)?;
+    if octets.len() > LOGO_OCTETS_MAX {
+        return Err(Erreur::invalide(
+            "logo",
+            "le logo dépasse 2 Mo : enregistrez-le plus petit (PNG ou JPEG)",
+        ));
+    }
+    let png = tokio::task::spawn_blocking(move || normaliser_logo(&octets)).await??;
+    let nom = format!(
+        "{}.png",
+        parafe_core::model::Sha256Digest::of(&png).to_hex()
+    );
+    let plie = acteur.plie.as_str();
+    let le = crate::db::instant(app.horloge.maintenant());
+    referentiel::enregistrer_logo(&app.db, plie, &nom, &png, &le).await?;
+    changer_logo(app, plie, Some(&nom)).await?;
+    Ok(nom)
+}
+
+/// Takes the logo off the PLIE's card (documents that carry it keep it).
+pub async fn retirer_logo(app: &App, acteur: &Acteur) -> Result<(), Erreur> {
+    reglage_permis(acteur)?;
+    changer_logo(app, acteur.plie.as_str(), None).await
+}
+
+async fn changer_logo(app: &App, plie: &str, nom: Option<&str>) -> Result<(), Erreur> {
+    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
+    let mut fiche = fiche
+        .and_then(|f| serde_json::from_str::<Value>(&f).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}));
+    match nom {
+        Some(nom) => fiche["logo"] = json!(nom),
+        None => {
+            if let Value::Object(f) = &mut fiche {
+                f.remove("logo");
+            }
+        }
+    }
+    referentiel::changer_fiche(&app.db, plie, &fiche).await?;
+    Ok(())
+}
+
+fn normaliser_logo(octets: &[u8]) -> Result<Vec<u8>, Erreur> {
+    use image::{ImageFormat, ImageReader, Limits};
+    let refus = |message: &str| Erreur::invalide("logo", message);
+    let format = match image::guess_format(octets) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
+        _ => return Err(refus("le logo doit être une image PNG ou JPEG")),
+    };
+    let mut lecteur = ImageReader::with_format(std::io::Cursor::new(octets), format);
+    let mut limites = Limits::default();
+    limites.max_image_width = Some(8000);
+    limites.max_image_height = Some(8000);
+    limites.max_alloc = Some(256 * 1024 * 1024);
+    lecteur.limits(limites);
+    let image = lecteur.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => {
+            refus("le logo dépasse 8 000 pixels de côté : enregistrez-le plus petit")
+        }
+        _ => refus("le logo est illisible : enregistrez-le à nouveau en PNG ou JPEG"),
+    })?;
+    let image = if image.width() > LOGO_PIXELS || image.height() > LOGO_PIXELS {
+        image.thumbnail(LOGO_PIXELS, LOGO_PIXELS)
+    } else {
+        image
+    };
+    let mut png = Vec::new();
+    image
+        .to_rgba8()
+        .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .map_err(|e| Erreur::Interne(format!("écriture du logo en PNG : {e}")))?;
+    Ok(png)
 }
 
 /// What the PLIE prefers to tell homonyms apart by, as a coordinateur chooses it:

@@ -1,7 +1,9 @@
 // Issue 20 : les réglages du PLIE à l'écran. La coordinatrice remplit la fiche du PLIE (une
 // adresse e-mail fausse est refusée en français à côté du champ, rien d'écrit, la saisie
 // gardée), ajoute le Département de l'Hérault avec les adresses du Référent unique et du SDI
-// puis le modifie, et choisit la commune pour distinguer les homonymes. L'assistante et le
+// puis le modifie (le retirer est refusé : des participants en relèvent ; un Département ajouté
+// par erreur se retire), choisit la commune pour distinguer les homonymes, et dépose le logo
+// du PLIE (un fichier qui n'est pas une image refusé), puis le retire. L'assistante et le
 // référent ne voient ni le lien ni les écrans (403), pas plus que l'import.
 
 import { test, before, after } from "node:test";
@@ -92,6 +94,23 @@ test("la coordinatrice tient la fiche du PLIE, ses Départements et le repère d
   assert.equal(await envoyer(page, "form:has(input[value=departement]) button[type=submit]"), 200);
   assert.match(await page.locator("tbody tr", { hasText: "Hérault" }).textContent(), /ceux du workflow/);
 
+  // Retirer : refusé pour l'Hérault, dont relèvent les participants importés ; accepté pour un
+  // Département ajouté par erreur.
+  assert.equal(await envoyer(page, "tbody tr:has-text('Hérault') button:has-text('Retirer')"), 422);
+  assert.match(await page.locator(".alerte.erreur").textContent(), /le Département 34 ne peut pas être retiré : \d+ participant\(s\) en relèvent/);
+  assert.equal(await page.locator("tbody tr", { hasText: "Hérault" }).count(), 1);
+  await page.goto(`${service.url}/reglages`);
+  await page.fill("#dep-code", "30");
+  await page.fill("#dep-nom", "Gard");
+  await page.fill("#dep-email_referent_unique", "ru@gard.exemple");
+  await page.fill("#dep-email_sdi", "sdi@gard.exemple");
+  assert.equal(await envoyer(page, "form:has(input[value=departement]) button[type=submit]"), 200);
+  assert.equal(await page.locator("tbody tr", { hasText: "Gard" }).count(), 1);
+  assert.equal(await envoyer(page, "tbody tr:has-text('Gard') button:has-text('Retirer')"), 200);
+  assert.match(await page.locator(".alerte.succes").textContent(), /Département 30 retiré/);
+  assert.equal(await page.locator("tbody tr", { hasText: "Gard" }).count(), 0);
+  assert.equal(await page.locator("tbody tr", { hasText: "Hérault" }).count(), 1);
+
   // Le repère des homonymes, dit en mots.
   assert.ok(await page.isChecked("input[name=homonymes][value=annee_naissance]"), "l'année de naissance par défaut");
   await page.check("input[name=homonymes][value=commune]");
@@ -99,6 +118,24 @@ test("la coordinatrice tient la fiche du PLIE, ses Départements et le repère d
   assert.match(await page.locator(".alerte.succes").textContent(), /Repère des homonymes enregistré/);
   assert.ok(await page.isChecked("input[name=homonymes][value=commune]"));
   await capture(page, "reglages-04-enregistres");
+
+  // Le logo : un fichier qui n'est pas une image est refusé ; une image dessinée ici (capture
+  // d'un bloc de la page) est reçue, montrée, puis retirée.
+  await page.setInputFiles("#fichier-logo", { name: "logo.png", mimeType: "image/png", buffer: Buffer.from("pas une image") });
+  assert.equal(await envoyer(page, "form[action='/reglages/logo'] button[type=submit]"), 422);
+  assert.match(await page.locator(".alerte.erreur").textContent(), /Rien n'a été enregistré : le logo doit être une image PNG ou JPEG/);
+  const dessin = await nouvellePage(await chrome.newContext(BUREAU));
+  await dessin.setContent(`<div id="logo" style="display:inline-flex;align-items:center;gap:12px;padding:10px 18px;font:bold 40px sans-serif;color:#fff;background:#0b6e4f;border-radius:14px">◆ PLIE Lunel</div>`);
+  const image = await dessin.locator("#logo").screenshot();
+  await page.setInputFiles("#fichier-logo", { name: "logo-plie.png", mimeType: "image/png", buffer: image });
+  assert.equal(await envoyer(page, "form[action='/reglages/logo'] button[type=submit]"), 200);
+  assert.match(await page.locator(".alerte.succes").textContent(), /Logo enregistré : les prochains documents le porteront/);
+  assert.ok(await page.locator("img.logo-plie").evaluate((i) => i.complete && i.naturalWidth > 0), "le logo s'affiche");
+  await page.locator("#logo").scrollIntoViewIfNeeded();
+  await capture(page, "reglages-05-logo");
+  assert.equal(await envoyer(page, "form[action='/reglages/logo/retrait'] button[type=submit]"), 200);
+  assert.match(await page.locator(".alerte.succes").textContent(), /Logo retiré/);
+  assert.equal(await page.locator("img.logo-plie").count(), 0);
   assert.deepEqual(inattendues(page), [], page.erreurs.join("\n"));
 });
 
@@ -114,6 +151,6 @@ test("l'assistante et le référent n'ont ni les réglages ni l'import", async (
       const r = await page.goto(`${service.url}${chemin}`);
       assert.equal(r.status(), 403, `${email} ${chemin}`);
     }
-    if (email.startsWith("c.roux")) await capture(page, "reglages-05-assistante-refusee");
+    if (email.startsWith("c.roux")) await capture(page, "reglages-06-assistante-refusee");
   }
 });

@@ -1023,8 +1023,15 @@ async fn version_affichee(app: &App, d: &Document) -> Result<String, Erreur> {
         return Ok(sha);
     }
     let donnees: Value = serde_json::from_str(&d.donnees)?;
-    let rendu =
-        parafe_service::pipeline::rendre(&d.modele, donnees, d.modifie_le, Vec::new()).await?;
+    let rendu = parafe_service::pipeline::rendre(
+        app,
+        &d.plie,
+        &d.modele,
+        donnees,
+        d.modifie_le,
+        Vec::new(),
+    )
+    .await?;
     parafe_service::pipeline::garder_version(app, rendu.bytes()).await?;
     let sha = rendu.sha256().to_hex();
     if let Ok(mut b) = brouillons().lock() {

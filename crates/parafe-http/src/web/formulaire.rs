@@ -15,9 +15,12 @@ use std::collections::BTreeMap;
 pub const REPRIS_DU_DOSSIER: [&str; 4] = ["plie", "operation", "participant", "referent"];
 
 /// Fields never typed by a person: the document's reference, the evidence, the closing time
-/// (at the top of the data), and signatures (anywhere).
+/// (at the top of the data), signatures (anywhere), and the PLIE's logo (an image deposited in
+/// the settings).
 fn systeme(cle: &str, chemin: &str) -> bool {
-    cle == "signature" || (cle == chemin && matches!(cle, "reference" | "preuve" | "cloture"))
+    cle == "signature"
+        || chemin == "plie.logo"
+        || (cle == chemin && matches!(cle, "reference" | "preuve" | "cloture"))
 }
 
 /// Words that call for several lines of text rather than one.

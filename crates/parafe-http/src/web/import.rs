@@ -4,11 +4,11 @@
 //! text previewed, kept for the session under its SHA-256, is imported on confirmation.
 
 use super::gabarit::{alerte, csrf, page};
-use super::{erreur, exiger_csrf, page_erreur, refuser_autre_site, Connecte, Page};
-use axum::extract::multipart::{Field, Multipart};
+use super::{erreur, refuser_autre_site, Connecte, Page};
+use axum::extract::multipart::Multipart;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
@@ -65,38 +65,10 @@ async fn ecran(Connecte(s): Connecte) -> Page {
     Ok(ecran_depot(&s, None).into_response())
 }
 
-/// A text field of the form (the CSRF token), bounded.
-async fn texte(mut champ: Field<'_>) -> Result<String, Response> {
-    let mut octets = Vec::new();
-    while let Some(morceau) = champ.chunk().await.map_err(illisible)? {
-        octets.extend_from_slice(&morceau);
-        if octets.len() > 1024 {
-            return Err(page_erreur(
-                StatusCode::BAD_REQUEST,
-                "Formulaire illisible : champ trop long.",
-            ));
-        }
-    }
-    Ok(String::from_utf8_lossy(&octets).into_owned())
-}
-
-fn illisible(e: axum::extract::multipart::MultipartError) -> Response {
-    page_erreur(
-        StatusCode::BAD_REQUEST,
-        &format!(
-            "Envoi illisible ou interrompu : {} ; recommencez.",
-            e.body_text()
-        ),
-    )
-}
-
-fn trop_gros() -> Response {
-    page_erreur(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!(
-            "Fichier trop volumineux : {} Mo au plus par import (100 000 participants en font 16 à 20) ; découpez l'extraction en plusieurs fichiers.",
-            TAILLE_MAX >> 20
-        ),
+fn trop_gros() -> String {
+    format!(
+        "Fichier trop volumineux : {} Mo au plus par import (100 000 participants en font 16 à 20) ; découpez l'extraction en plusieurs fichiers.",
+        TAILLE_MAX >> 20
     )
 }
 
@@ -104,38 +76,12 @@ async fn apercu(
     State(app): State<App>,
     Connecte(s): Connecte,
     entetes: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Page {
     refuser_autre_site(&app, &entetes)?;
     participants::import_permis(&s.acteur).map_err(erreur)?;
-    let mut jeton = false;
-    let mut fichier: Option<(String, Vec<u8>)> = None;
-    while let Some(mut champ) = multipart.next_field().await.map_err(illisible)? {
-        let nom = champ.name().unwrap_or_default().to_owned();
-        match nom.as_str() {
-            "csrf" => {
-                let valeur = texte(champ).await?;
-                exiger_csrf(&app, &entetes, Some(&valeur)).await?;
-                jeton = true;
-            }
-            "fichier" => {
-                // The token comes first in the form: a file without it is not read.
-                if !jeton {
-                    exiger_csrf(&app, &entetes, None).await?;
-                }
-                let nom = champ.file_name().unwrap_or_default().to_owned();
-                let mut octets = Vec::new();
-                while let Some(morceau) = champ.chunk().await.map_err(illisible)? {
-                    if octets.len() + morceau.len() > TAILLE_MAX {
-                        return Err(trop_gros());
-                    }
-                    octets.extend_from_slice(&morceau);
-                }
-                fichier = Some((nom, octets));
-            }
-            _ => {}
-        }
-    }
+    let fichier =
+        super::fichier_du_formulaire(&app, &entetes, multipart, TAILLE_MAX, trop_gros).await?;
     let refus = |message: &str| -> Page {
         let note = alerte("erreur", message);
         Ok((

@@ -149,6 +149,66 @@ fn refuser_autre_site(app: &App, entetes: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+/// The file of a form sent as `multipart/form-data` (fields `csrf`, then `fichier`), read into
+/// memory up to `taille_max` bytes: its name and bytes, None when none was chosen. The session's
+/// CSRF token is checked before the file is read; beyond the size, `trop_gros` says what to do.
+pub(crate) async fn fichier_du_formulaire(
+    app: &App,
+    entetes: &HeaderMap,
+    mut multipart: axum::extract::Multipart,
+    taille_max: usize,
+    trop_gros: fn() -> String,
+) -> Result<Option<(String, Vec<u8>)>, Response> {
+    let illisible = |e: axum::extract::multipart::MultipartError| {
+        page_erreur(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Envoi illisible ou interrompu : {} ; recommencez.",
+                e.body_text()
+            ),
+        )
+    };
+    let mut jeton = false;
+    let mut fichier = None;
+    while let Some(mut champ) = multipart.next_field().await.map_err(illisible)? {
+        let nom = champ.name().unwrap_or_default().to_owned();
+        let mut octets = Vec::new();
+        let limite = if nom == "fichier" { taille_max } else { 1024 };
+        if nom == "fichier" && !jeton {
+            // The token comes first in the form: a file without it is not read.
+            exiger_csrf(app, entetes, None).await?;
+        }
+        while let Some(morceau) = champ.chunk().await.map_err(illisible)? {
+            if octets.len() + morceau.len() > limite {
+                return Err(if nom == "fichier" {
+                    page_erreur(StatusCode::PAYLOAD_TOO_LARGE, &trop_gros())
+                } else {
+                    page_erreur(
+                        StatusCode::BAD_REQUEST,
+                        "Formulaire illisible : champ trop long.",
+                    )
+                });
+            }
+            octets.extend_from_slice(&morceau);
+        }
+        match nom.as_str() {
+            "csrf" => {
+                exiger_csrf(app, entetes, Some(&String::from_utf8_lossy(&octets))).await?;
+                jeton = true;
+            }
+            "fichier" => {
+                let nom = champ.file_name().unwrap_or_default().to_owned();
+                fichier = Some((nom, octets)).filter(|(nom, _)| !nom.is_empty());
+            }
+            _ => {}
+        }
+    }
+    if !jeton {
+        exiger_csrf(app, entetes, None).await?;
+    }
+    Ok(fichier)
+}
+
 /// With a session cookie, the session's CSRF token is required.
 async fn exiger_csrf(app: &App, entetes: &HeaderMap, jeton: Option<&str>) -> Result<(), Response> {
     let session = session::de_la_requete(&app.db, entetes, app.horloge.maintenant())

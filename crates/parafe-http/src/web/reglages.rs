@@ -6,10 +6,10 @@
 use super::formulaire::{self, EtatFormulaire};
 use super::gabarit::{alerte, csrf, page};
 use super::{erreur, Connecte, Formulaire, Page};
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use parafe_service::auth::session::Session;
@@ -21,8 +21,19 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/reglages", get(ecran).post(enregistrer))
+    Router::new()
+        .route("/reglages", get(ecran).post(enregistrer))
+        .route(
+            "/reglages/logo",
+            get(logo)
+                .post(deposer_logo)
+                .layer(DefaultBodyLimit::max(LOGO_MAX + (64 << 10))),
+        )
+        .route("/reglages/logo/retrait", post(retirer_logo))
 }
+
+/// The logo file read from the form: the service refuses beyond 2 Mo, with its message.
+const LOGO_MAX: usize = 4 << 20;
 
 /// The three ways of telling homonyms apart, in words, with what a list then shows.
 const HOMONYMES: [(Homonymes, &str, &str); 3] = [
@@ -66,6 +77,11 @@ async fn ecran(State(app): State<App>, Connecte(s): Connecte, Query(r): Query<Re
                 "Fiche du PLIE enregistrée : les prochains documents la porteront.".to_owned()
             }
             "homonymes" => "Repère des homonymes enregistré.".to_owned(),
+            "logo" => "Logo enregistré : les prochains documents le porteront.".to_owned(),
+            "logo-retire" => "Logo retiré : les prochains documents n'en portent plus.".to_owned(),
+            autre if autre.starts_with("retire-") => {
+                format!("Département {} retiré.", &autre["retire-".len()..])
+            }
             autre => format!(
                 "Département {} enregistré.",
                 autre.strip_prefix("departement-").unwrap_or(autre)
@@ -152,6 +168,23 @@ fn ecran_reglages(
                 div.actions { button.principal type="submit" { "Enregistrer la fiche" } }
             }
         }
+        section.carte aria-labelledby="logo" {
+            h2 #logo { "Logo du PLIE" }
+            p.aide { "Imprimé à gauche de l'en-tête de chaque document et sur l'affiche FSE. Une image PNG ou JPEG de 2 Mo au plus ; elle est ramenée à 600 pixels de côté au plus. Les documents déjà faits gardent le logo qu'ils portent." }
+            @if let Some(nom) = actuels.fiche.as_ref().and_then(|f| f.get("logo")).and_then(Value::as_str) {
+                p { img.logo-plie src=(format!("/reglages/logo?v={}", &nom[..nom.len().min(12)])) alt="Logo actuel du PLIE"; }
+                form method="post" action="/reglages/logo/retrait" {
+                    (csrf(s))
+                    button.secondaire type="submit" { "Retirer le logo" }
+                }
+            }
+            form.depot method="post" enctype="multipart/form-data" action="/reglages/logo" {
+                (csrf(s))
+                label for="fichier-logo" { "Nouveau logo" }
+                input #fichier-logo type="file" name="fichier" required accept="image/png,image/jpeg";
+                div.actions { button.principal type="submit" { "Déposer le logo" } }
+            }
+        }
         section.carte aria-labelledby="homonymes" {
             h2 #homonymes { "Homonymes" }
             p.aide { "Quand deux participants portent le même prénom et le même nom, les listes et la tablette d'émargement les distinguent par :" }
@@ -189,7 +222,15 @@ fn ecran_reglages(
                                     td { (d.email_referent_unique) }
                                     td { (d.email_sdi) }
                                     td { @match d.bilans_mois.as_deref() { Some(m) => { (mois_lisibles(Some(m))) " mois" } None => { span.aide { "ceux du workflow" } } } }
-                                    td { a href=(format!("/reglages?departement={}#departement", d.code)) { "Modifier" span.visuellement-cache { " " (d.nom) } } }
+                                    td.ligne {
+                                        a href=(format!("/reglages?departement={}#departement", d.code)) { "Modifier" span.visuellement-cache { " " (d.nom) } }
+                                        form method="post" action="/reglages#departements" {
+                                            (csrf(s))
+                                            input type="hidden" name="formulaire" value="retirer-departement";
+                                            input type="hidden" name="code" value=(d.code);
+                                            button.lien type="submit" { "Retirer" span.visuellement-cache { " " (d.nom) } }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -215,6 +256,80 @@ fn ecran_reglages(
         }
     };
     Ok(page(s, "Réglages du PLIE", "reglages", &[], corps))
+}
+
+/// The PLIE's current logo (its staff only).
+async fn logo(State(app): State<App>, Connecte(s): Connecte) -> Page {
+    let nom = reglages::logo_actuel(&app, s.acteur.plie.as_str())
+        .await
+        .map_err(erreur)?;
+    let octets = match nom {
+        Some(nom) => parafe_service::db::referentiel::logo(&app.db, s.acteur.plie.as_str(), &nom)
+            .await
+            .map_err(|e| erreur(e.into()))?,
+        None => None,
+    };
+    match octets {
+        Some(o) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "private, max-age=3600"),
+            ],
+            o,
+        )
+            .into_response()),
+        None => Err(super::page_erreur(
+            StatusCode::NOT_FOUND,
+            "Le PLIE n'a pas de logo.",
+        )),
+    }
+}
+
+fn logo_trop_gros() -> String {
+    "Logo trop volumineux : 2 Mo au plus ; enregistrez-le plus petit (PNG ou JPEG).".into()
+}
+
+async fn deposer_logo(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    entetes: HeaderMap,
+    multipart: Multipart,
+) -> Page {
+    super::refuser_autre_site(&app, &entetes)?;
+    reglages::reglage_permis(&s.acteur).map_err(erreur)?;
+    let fichier =
+        super::fichier_du_formulaire(&app, &entetes, multipart, LOGO_MAX, logo_trop_gros).await?;
+    let fait = match fichier {
+        Some((_, octets)) => reglages::deposer_logo(&app, &s.acteur, octets).await,
+        None => Err(Erreur::invalide("logo", "choisissez l'image du logo")),
+    };
+    match fait {
+        Ok(_) => Ok(Redirect::to("/reglages?enregistre=logo#logo").into_response()),
+        Err(Erreur::Invalide { champ, message }) => {
+            let mut etat = EtatFormulaire::default();
+            etat.erreurs.insert(champ, message.clone());
+            let refus = Refus {
+                formulaire: "logo",
+                message,
+                etat,
+            };
+            let actuels = reglages::lire(&app, &s.acteur).await.map_err(erreur)?;
+            let corps = ecran_reglages(&app, &s, &actuels, None, Some(&refus), None)?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, corps).into_response())
+        }
+        Err(e) => Err(erreur(e)),
+    }
+}
+
+async fn retirer_logo(
+    State(app): State<App>,
+    Connecte(s): Connecte,
+    _: Formulaire<super::Vide>,
+) -> Page {
+    reglages::retirer_logo(&app, &s.acteur)
+        .await
+        .map_err(erreur)?;
+    Ok(Redirect::to("/reglages?enregistre=logo-retire#logo").into_response())
 }
 
 /// Stored months (`[5,11,17]`) as a person types them: `5, 11, 17`.
@@ -264,6 +379,11 @@ async fn enregistrer(
                 Err(e) => Err(e),
             };
             ("departement", fait)
+        }
+        "retirer-departement" => {
+            let code = champ("code");
+            let fait = reglages::retirer_departement(&app, &s.acteur, &code).await;
+            ("departement", fait.map(|()| format!("retire-{code}")))
         }
         autre => {
             return Err(super::page_erreur(

@@ -225,6 +225,33 @@ pub async fn departement(
     .await
 }
 
+/// Removes a Département no participant of the PLIE belongs to (their bilans went, or will go,
+/// to its addresses): false when it is absent or still has participants.
+pub async fn retirer_departement(db: &Pool, plie: &str, code: &str) -> Result<bool, sqlx::Error> {
+    let fait = sqlx::query(
+        "DELETE FROM departement WHERE plie = $1 AND code = $2
+           AND NOT EXISTS (SELECT 1 FROM participant p WHERE p.plie = $1 AND p.departement = $2)",
+    )
+    .bind(plie)
+    .bind(code)
+    .execute(db)
+    .await?;
+    Ok(fait.rows_affected() == 1)
+}
+
+/// How many participants of the PLIE belong to the Département `code`.
+pub async fn participants_du_departement(
+    db: &Pool,
+    plie: &str,
+    code: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM participant WHERE plie = $1 AND departement = $2")
+        .bind(plie)
+        .bind(code)
+        .fetch_one(db)
+        .await
+}
+
 /// The PLIE's Départements, by code.
 pub async fn departements(db: &Pool, plie: &str) -> Result<Vec<Departement>, sqlx::Error> {
     sqlx::query_as(
@@ -240,6 +267,36 @@ pub async fn departements(db: &Pool, plie: &str) -> Result<Vec<Departement>, sql
 pub async fn fiche_plie(db: &Pool, plie: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT fiche FROM plie WHERE id = $1")
         .bind(plie)
+        .fetch_optional(db)
+        .await
+}
+
+/// Keeps a logo of the PLIE under its name (`<sha256>.png`: the same image twice is one row).
+pub async fn enregistrer_logo(
+    db: &Pool,
+    plie: &str,
+    nom: &str,
+    octets: &[u8],
+    le: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO logo (plie, nom, octets, cree_le) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (plie, nom) DO NOTHING",
+    )
+    .bind(plie)
+    .bind(nom)
+    .bind(octets)
+    .bind(le)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The image of one of the PLIE's logos, by name.
+pub async fn logo(db: &Pool, plie: &str, nom: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT octets FROM logo WHERE plie = $1 AND nom = $2")
+        .bind(plie)
+        .bind(nom)
         .fetch_optional(db)
         .await
 }

@@ -478,7 +478,7 @@ fn composer(
     tokio::task::spawn_blocking(move || {
         let options = parafe_template::render::RenderOptions {
             generated_at: genere_le,
-            attachments: Vec::new(),
+            ..Default::default()
         };
         parafe_template::render::render_pooled(modele, &donnees, &options, 0)
             .map_err(|e| PackError::Index(e.to_string()))

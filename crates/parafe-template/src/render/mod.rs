@@ -33,6 +33,9 @@ pub struct RenderOptions {
     pub generated_at: DateTime<Utc>,
     /// Associated files to embed.
     pub attachments: Vec<Attachment>,
+    /// Images the data names (a PLIE's logo, `plie.logo`), served to the template as the
+    /// virtual files `/images/<name>`.
+    pub images: Vec<(String, Vec<u8>)>,
 }
 
 impl Default for RenderOptions {
@@ -40,6 +43,7 @@ impl Default for RenderOptions {
         Self {
             generated_at: Utc::now(),
             attachments: Vec::new(),
+            images: Vec::new(),
         }
     }
 }
@@ -130,6 +134,7 @@ pub fn render_validated(
         template,
         data.to_string(),
         Value::Array(attachments).to_string(),
+        &options.images,
         options.generated_at,
     )
     .ok_or_else(|| typst_error(vec!["nom de fichier de modèle invalide".into()]))?;

@@ -1,6 +1,6 @@
 //! The Typst world of a render: embedded templates and fonts only, the document's data as the
-//! virtual files `/donnees.json` and `/pieces-jointes.json`, a fixed date. Nothing here reads the
-//! file system or the network.
+//! virtual files `/donnees.json` and `/pieces-jointes.json`, the images it names under
+//! `/images/`, a fixed date. Nothing here reads the file system or the network.
 //!
 //! Everything but the data is shared by all renders (library, fonts, parsed templates), so that
 //! Typst's memoization reuses the evaluation of the common parts from one document to the next:
@@ -58,6 +58,7 @@ pub struct TemplateWorld {
     main: FileId,
     donnees: Bytes,
     pieces_jointes: Bytes,
+    images: HashMap<String, Bytes>,
     now: DateTime<Utc>,
 }
 
@@ -66,12 +67,17 @@ impl TemplateWorld {
         template: &str,
         donnees: String,
         pieces_jointes: String,
+        images: &[(String, Vec<u8>)],
         now: DateTime<Utc>,
     ) -> Option<Self> {
         Some(Self {
             main: file_id(&format!("/{template}.typ"))?,
             donnees: Bytes::from_string(donnees),
             pieces_jointes: Bytes::from_string(pieces_jointes),
+            images: images
+                .iter()
+                .map(|(nom, octets)| (format!("images/{nom}"), Bytes::new(octets.clone())))
+                .collect(),
             now,
         })
     }
@@ -113,6 +119,9 @@ impl World for TemplateWorld {
         match id.vpath().get_without_slash() {
             DONNEES => Ok(self.donnees.clone()),
             PIECES_JOINTES => Ok(self.pieces_jointes.clone()),
+            path if path.starts_with("images/") => {
+                self.images.get(path).cloned().ok_or_else(|| not_found(id))
+            }
             path => crate::template::file(path)
                 .map(Bytes::new)
                 .ok_or_else(|| not_found(id)),
