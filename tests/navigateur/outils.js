@@ -276,6 +276,10 @@ export async function installer(service, contexte, { captures = false } = {}) {
   if (r.statut !== 200) throw new Error(`fiche du PLIE : ${r.statut} ${r.texte}`);
   r = await service.api("POST", "/api/participants/import", jeton, EXTRACTION, "text/csv");
   if (r.statut !== 200) throw new Error(`import : ${r.statut} ${r.texte}`);
+  // L'opération que l'import a nommée, décrite comme le coordinateur le fait ensuite : aucun
+  // document de ses participants ne part avant.
+  r = await service.api("PUT", "/api/operations/202500417", jeton, { intitule: "Accompagnement renforcé vers l'emploi 2025-2026", programme: "fse-plus-2021-2027", debut: "2025-01-01", fin: "2026-12-31" });
+  if (r.statut !== 200) throw new Error(`opération : ${r.statut} ${r.texte}`);
   return { page, jeton };
 }
 

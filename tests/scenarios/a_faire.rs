@@ -420,6 +420,7 @@ fn la_liste_a_faire_d_un_portefeuille_de_80_participants_ligne_a_ligne() {
     let autre = service.compte(AUTRE, "referent", Some("plie-test"));
     let (status, import) = service.importer(&coordinateur, &extraction());
     assert_eq!(status, StatusCode::OK, "{import}");
+    crate::service::decrire_l_operation(&service, &coordinateur);
     service.activer(&smtp, REFERENT);
     let liste = service.ok("GET", "/api/participants", &referent, None);
     let refs: BTreeMap<String, String> = liste["participants"]

@@ -529,3 +529,45 @@ fn noms_de_fichiers_des_justificatifs_gardent_leur_extension_sans_caracteres_inv
         assert!(!disposition.contains("%E2%80%AE"), "{disposition}");
     }
 }
+
+/// Two writers on the same SQLite file (the service's import, and `parafe comptes ajouter` or
+/// the outbox on another connection): a transaction that reads, then writes after the other
+/// committed, failed at once with SQLITE_BUSY_SNAPSHOT (« stockage indisponible », 503) had it
+/// begun deferred; begun by `db::ecriture`, the other writer waits for it and both land.
+#[test]
+fn deux_ecrivains_sur_la_meme_base_sqlite_passent_l_un_apres_l_autre() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("donnees");
+    std::fs::create_dir_all(&data).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let service = parafe::db::open(&Default::default(), &data).await.unwrap();
+        let autre = parafe::db::open(&Default::default(), &data).await.unwrap();
+        let mut tx = parafe::db::ecriture(&service).await.unwrap();
+        let avant: i64 = sqlx::query_scalar("SELECT count(*) FROM plie")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        // The other writer, meanwhile: it must wait rather than slip in between.
+        let ecrivain = tokio::spawn(async move {
+            sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ('autre', 'Autre', '2025-06-02T08:00:00Z')")
+                .execute(&autre)
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        sqlx::query("INSERT INTO plie (id, nom, cree_le) VALUES ('import', 'Import', '2025-06-02T08:00:00Z')")
+            .execute(&mut *tx)
+            .await
+            .expect("l'écriture de la transaction qui a lu d'abord");
+        tx.commit().await.unwrap();
+        ecrivain.await.unwrap().expect("l'autre écrivain, après elle");
+        let apres: i64 = sqlx::query_scalar("SELECT count(*) FROM plie")
+            .fetch_one(&service)
+            .await
+            .unwrap();
+        assert_eq!(apres, avant + 2);
+    });
+}

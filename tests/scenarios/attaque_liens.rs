@@ -1063,6 +1063,7 @@ fn aucun_secret_emis_ne_reste_au_repos_ni_dans_la_base_ni_dans_les_journaux() {
         service.importer(&coordinateur, EXTRACTION).0,
         StatusCode::OK
     );
+    crate::service::decrire_l_operation(&service, &coordinateur);
     let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
     let contrat = |nom: &str, email: &str| {
         let p = participant_ref(&service, &referent, nom);

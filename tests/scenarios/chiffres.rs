@@ -195,6 +195,7 @@ fn les_chiffres_de_l_operation_leurs_listes_l_ecran_et_le_tableur_concordent() {
     crate::service::fiche_plie(&service, &coordinateur);
     let (status, import) = service.importer(&coordinateur, &extraction());
     assert_eq!(status, StatusCode::OK, "{import}");
+    crate::service::decrire_l_operation(&service, &coordinateur);
     let referent = service.compte(REFERENT, "referent", Some("plie-test"));
     let assistant = service.compte("assistante@plie.fr", "assistant", Some("plie-test"));
 

@@ -182,15 +182,49 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
     let (scelle_plus, texte_plus) = contrat_signe(&plie, "Roux");
     let (scelle_pon, texte_pon) = contrat_signe(&plie, "Petit");
     let (_, texte_hors_fse) = contrat_signe(&plie, "Lemoine");
-    // An opération the import created, not yet described: its pieces are filed for the least
-    // its final retention can be (5 years after the end of this year: its last payment comes
-    // after them), never another programme's date its record could not shorten; described as
-    // PON 2014-2020, they are kept to the programme's closure.
-    let (scelle_non_decrite, _) = contrat_signe(&plie, "Garcia");
+    // An opération the import created, not yet described: a contrat for it does not leave (it
+    // would print another programme's FSE block); a piece filed under it meanwhile is kept for
+    // the least its final retention can be (5 years after the end of this year: its last
+    // payment comes after it), never another programme's date its record could not shorten.
+    // Described as PON 2014-2020, the contrat leaves with that programme's mention and title,
+    // and both are kept to the programme's closure.
+    let garcia = participant_ref(service, &plie.referent, "Garcia");
+    let cree = service.ok(
+        "POST",
+        "/api/documents",
+        &plie.referent,
+        Some(&json!({ "workflow": "contrat-engagement", "participant": garcia, "donnees": crate::service::contrat_donnees() })),
+    );
+    let brouillon = cree["document"]["ref"].as_str().unwrap().to_owned();
+    let (status, v) = service.appel(
+        "POST",
+        &format!("/api/documents/{brouillon}/envoi"),
+        &plie.referent,
+        None,
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["erreur"].as_str().unwrap_or_default().contains(&format!(
+            "l'opération {NON_DECRITE} n'est pas encore décrite"
+        )),
+        "{v}"
+    );
+    let (status, v) = crate::pack::deposer_http(
+        service,
+        &plie.referent,
+        &[("participant", &garcia), ("genre", "bulletin-salaire")],
+        (
+            "bulletin.pdf",
+            &std::fs::read(crate::support::repo().join("tests/support/typst-certificat.pdf"))
+                .unwrap(),
+        ),
+    );
+    assert!(status.is_success(), "{v}");
+    let piece = v["justificatif"]["sha256"].as_str().unwrap().to_owned();
     let an = chrono::Utc::now()
         .with_timezone(&chrono_tz::Europe::Paris)
         .year();
-    assert_eq!(retenu_jusqu_a(&scelle_non_decrite), fin_d_annee(an + 5));
+    assert_eq!(retenu_jusqu_a(&piece), fin_d_annee(an + 5));
     let decrite = service.ok(
         "PUT",
         &format!("/api/operations/{NON_DECRITE}"),
@@ -198,7 +232,37 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
         Some(&json!({ "intitule": "Parcours des quartiers Est", "programme": "pon-2014-2020" })),
     );
     assert_eq!(decrite["conservation_jusqu_au"], "31/12/2033", "{decrite}");
-    assert_eq!(retenu_jusqu_a(&scelle_non_decrite), fin_d_annee(2033));
+    assert_eq!(retenu_jusqu_a(&piece), fin_d_annee(2033));
+    // The draft made before the description leaves now, with the opération as described.
+    let envoye = service.ok(
+        "POST",
+        &format!("/api/documents/{brouillon}/envoi"),
+        &plie.referent,
+        None,
+    );
+    let version = envoye["document"]["sha256_rendu"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for rang in [0, 1] {
+        let (status, v) = service.signer_en_presence(&plie.referent, &brouillon, &version, rang);
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let fini = service.attendre_etat(&plie.referent, &brouillon, "delivre");
+    let scelle_garcia = fini["document"]["sha256_scelle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chemin = plie.dir.path().join("garcia.pdf");
+    std::fs::write(&chemin, service.pdf(&plie.referent, &brouillon)).unwrap();
+    let texte_garcia = replie(&pdf_text(&chemin));
+    assert_eq!(retenu_jusqu_a(&scelle_garcia), fin_d_annee(2033));
+    assert!(
+        texte_garcia.contains("Parcours des quartiers Est")
+            && texte_garcia.contains("PON « Emploi et Inclusion » 2014-2020")
+            && !texte_garcia.contains("FSE+"),
+        "{texte_garcia}"
+    );
     assert!(
         texte_plus.contains("cofinancée par le Fonds social européen")
             && texte_plus.contains("obligations de suivi du FSE"),

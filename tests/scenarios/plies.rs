@@ -82,6 +82,7 @@ fn contrat_signe(service: &Service, plie: &str, nom_plie: &str, nom: &str) -> (S
         &[&ligne("B-2025-0001", nom, &referent_email, "202500999")],
     );
     assert_eq!(status, StatusCode::OK, "{v}");
+    decrire(service, &coordinateur, "202500999");
     let referent = service.compte(&referent_email, "referent", Some(plie));
     let (_, reference, version) = service.contrat_sur_tablette(&referent, nom);
     for rang in [0, 1] {
@@ -91,6 +92,19 @@ fn contrat_signe(service: &Service, plie: &str, nom_plie: &str, nom: &str) -> (S
     // Without an e-mail address, the participant's copy is handed over: « déposé » until then.
     let pdf = service.pdf_scelle(&referent, &reference, "depose");
     (coordinateur, pdf)
+}
+
+/// The opération an import named, described by the PLIE's coordinateur (an FSE+ one).
+fn decrire(service: &Service, coordinateur: &str, numero: &str) {
+    service.ok(
+        "PUT",
+        &format!("/api/operations/{numero}"),
+        coordinateur,
+        Some(&json!({
+            "intitule": "Parcours vers l'emploi 2025", "programme": "fse-plus-2021-2027",
+            "debut": "2025-01-01", "fin": "2025-12-31",
+        })),
+    );
 }
 
 /// `pdfsig`'s report of a sealed PDF: its seal valid, signed by `nom`.
@@ -443,6 +457,7 @@ fn en_production_le_cachet_de_chaque_plie_vient_de_sa_configuration() {
         )],
     );
     assert_eq!(status, StatusCode::OK, "{v}");
+    decrire(service, &coordinateur, "202500998");
     let referent = service.compte("r.martin@plie-agde.fr", "referent", Some("plie-agde"));
     let participant = participant_ref(service, &referent, "Vidal");
     let (reference, version) = service.creer_et_envoyer(

@@ -964,6 +964,20 @@ pub fn fiche_plie(service: &Service, jeton: &str) {
     })));
 }
 
+/// What the coordinateur does after the first import: he describes the opération it named
+/// (title, programme), without which no document for its participants leaves.
+pub fn decrire_l_operation(service: &Service, jeton: &str) {
+    service.ok(
+        "PUT",
+        "/api/operations/202500417",
+        jeton,
+        Some(&json!({
+            "intitule": "Accompagnement renforcé vers l'emploi 2025-2026", "programme": "fse-plus-2021-2027",
+            "debut": "2025-01-01", "fin": "2026-12-31",
+        })),
+    );
+}
+
 pub fn participant_ref(service: &Service, jeton: &str, nom: &str) -> String {
     let v = service.ok(
         "GET",
@@ -1056,6 +1070,7 @@ impl Plie {
         fiche_plie(&service, &coordinateur);
         let (status, import) = service.importer(&coordinateur, EXTRACTION);
         assert_eq!(status, StatusCode::OK, "{import}");
+        decrire_l_operation(&service, &coordinateur);
         let referent = service.compte("t.garnier@plie.fr", "referent", Some("plie-test"));
         Plie {
             dir,

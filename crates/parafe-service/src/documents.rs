@@ -119,7 +119,7 @@ pub async fn creer(
     };
     valider(app, workflow, &donnees)?;
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let id = docs::creer(
         &mut tx,
         &reference,
@@ -530,6 +530,27 @@ pub fn modification_permise(acteur: &Acteur) -> Result<(), Erreur> {
 
 /// Sends a draft for signature: renders the version the signers will see, keeps it by hash,
 /// and mails a single-use link to the first signer(s) who sign by link.
+/// The document's opération, refused while it is « à décrire » (only an import named it): its
+/// programme and title would be printed wrong.
+async fn operation_decrite(
+    app: &App,
+    document: &Document,
+) -> Result<Option<referentiel::Operation>, Erreur> {
+    let Some(id) = document.operation_id else {
+        return Ok(None);
+    };
+    let operation = referentiel::operation(&app.db, &document.plie, id)
+        .await?
+        .ok_or_else(|| Erreur::Interne("opération du document disparue".into()))?;
+    if !operation.decrite {
+        return Err(Erreur::Conflit(format!(
+            "l'opération {} n'est pas encore décrite : un coordinateur donne son intitulé et son programme dans « Opérations », puis le document pourra partir (sans quoi il imprimerait le bloc FSE d'un autre programme)",
+            operation.code
+        )));
+    }
+    Ok(Some(operation))
+}
+
 pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
@@ -540,7 +561,17 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
             document.workflow
         ))
     })?;
-    let donnees: Value = serde_json::from_str(&document.donnees)?;
+    let mut donnees: Value = serde_json::from_str(&document.donnees)?;
+    let operation = operation_decrite(app, &document).await?;
+    // The opération as it is described now: the draft may predate its description.
+    let decrite = operation.map(|o| o.pour_les_modeles());
+    let reprise = match (&decrite, donnees.get("operation")) {
+        (Some(o), Some(ancienne)) if ancienne != o => {
+            donnees["operation"] = o.clone();
+            Some(donnees.to_string())
+        }
+        _ => None,
+    };
     valider(app, workflow, &donnees)?;
     let maintenant = app.horloge.maintenant();
     let rendu = super::pipeline::rendre(
@@ -555,7 +586,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     super::pipeline::garder_version(app, rendu.bytes()).await?;
     let expire = maintenant + workflow.expiration.0;
     let le = db::instant(maintenant);
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     docs::ajouter_version(
         &mut tx,
         document.id,
@@ -565,6 +596,9 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
         &le,
     )
     .await?;
+    if let Some(donnees) = reprise {
+        docs::changer_donnees(&mut tx, document.id, &donnees, None).await?;
+    }
     docs::marquer_envoye(&mut tx, document.id, &le, &db::instant(expire)).await?;
     if !transition(app, &mut tx, &document, Etat::Envoye, &acteur.pseudonyme()).await? {
         return Err(Erreur::Conflit(
@@ -767,7 +801,7 @@ async fn aviser(
 pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     if !transition(app, &mut tx, &document, Etat::Annule, &acteur.pseudonyme()).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
@@ -854,7 +888,7 @@ pub async fn remettre_copie(
             ),
         ));
     }
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let remis_a = (mode == ModeRemise::Contact).then_some(remis_a);
     if !remises::faite(
         &mut tx,
@@ -908,7 +942,7 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
     let workflow = app
         .workflow(&document.workflow)
         .ok_or_else(|| Erreur::Conflit("workflow disparu".into()))?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     // A write first: the transaction takes SQLite's write lock (waiting for it) before it
     // reads, so that the outbox's commits meanwhile cannot invalidate its reads (SQLITE_BUSY).
     docs::toucher(&mut tx, document.id, &db::instant(app.horloge.maintenant())).await?;

@@ -466,7 +466,7 @@ pub async fn importer(app: &App, plie: &str, texte: &str) -> Result<Rapport, Imp
             let _ = envoi.blocking_send(lot);
         })
     });
-    let mut tx = app.db.begin().await?;
+    let mut tx = crate::db::ecriture(&app.db).await?;
     let mut referents: HashMap<String, i64> = HashMap::new();
     let mut operations: HashMap<String, i64> = HashMap::new();
     let mut erreurs = Vec::new();

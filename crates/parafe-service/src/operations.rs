@@ -176,6 +176,7 @@ pub async fn enregistrer(
         fin: fiche.fin,
         cofinanceurs: fiche.cofinanceurs.trim().to_owned(),
         dernier_paiement: fiche.dernier_paiement,
+        decrite: true,
     };
     let regle = operation.regle_de_conservation(&app.vault);
     if let Some(regle) = regle.filter(|r| r.last_day().is_some()) {

@@ -200,7 +200,7 @@ async fn ecran_liste(
                             @let o = &v.operation;
                             tr data-operation=(o.code) {
                                 th scope="row" { a href=(lien(&o.code)) { (o.code) } }
-                                td { (o.intitule) }
+                                td { (o.intitule) @if !o.decrite { br; span.etiquette.rouge { "à décrire" } } }
                                 td { (o.programme.libelle()) }
                                 td { (periode(o)) }
                                 td { @if o.cofinanceurs.is_empty() { "—" } @else { (o.cofinanceurs) } }
@@ -307,6 +307,9 @@ async fn ecran_fiche(app: &App, s: &Session, numero: &str, etat: Etat) -> Page {
         p { a href="/operations" { "← Opérations" } }
         h1 { (titre) }
         p.intro { (o.intitule) " — " (o.programme.libelle()) }
+        @if !o.decrite {
+            (alerte("erreur", "Opération créée par l'import, à décrire : donnez son intitulé et son programme ci-dessous. D'ici là, aucun document de ses participants ne part (il imprimerait le bloc FSE d'un autre programme)."))
+        }
         @if let Some(n) = etat.note { (n) }
         p.liens-operation {
             a href=(format!("{}/chiffres", lien(&o.code))) { "Chiffres de l'opération" }

@@ -319,7 +319,6 @@ pub async fn changer_donnees(
     Ok(())
 }
 
-/// Replaces a draft's data; false if it is no longer a draft.
 /// Marks a document modified now (a reminder sent).
 pub async fn toucher(tx: &mut sqlx::AnyConnection, id: i64, le: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE document SET modifie_le = $1 WHERE id = $2")
@@ -330,6 +329,7 @@ pub async fn toucher(tx: &mut sqlx::AnyConnection, id: i64, le: &str) -> Result<
         .map(|_| ())
 }
 
+/// Replaces a draft's data; false if it is no longer a draft.
 pub async fn modifier_brouillon(
     db: &Pool,
     document_id: i64,

@@ -313,9 +313,20 @@ pub async fn open(base: &BaseConfig, data_dir: &Path) -> Result<Pool, DbError> {
     Ok(pool)
 }
 
+/// A transaction that reads then writes. On SQLite it takes the write lock at its start
+/// (`BEGIN IMMEDIATE`): begun deferred, its first write fails at once (SQLITE_BUSY_SNAPSHOT, which
+/// no busy timeout waits out) when another connection or process wrote after its first read —
+/// an import while `parafe comptes ajouter` records an account, or while the outbox works.
+pub async fn ecriture(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match Dialecte::du_pool(pool) {
+        Dialecte::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialecte::Postgres => pool.begin().await,
+    }
+}
+
 /// Serializes the transactions about one thing (a link's codes, an address's) until each ends:
 /// PostgreSQL lets two transactions read the same rows then both write on what they read;
-/// SQLite's single writer already takes them one after the other.
+/// SQLite's single writer takes them one after the other (see [`ecriture`]).
 pub async fn verrouiller(tx: &mut AnyConnection, objet: &str) -> Result<(), sqlx::Error> {
     if Dialecte::de(tx) == Dialecte::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")

@@ -248,7 +248,7 @@ pub async fn remplir_la_recherche(db: &Pool) -> Result<(), sqlx::Error> {
     let dialecte = super::Dialecte::du_pool(db);
     let mut apres = 0i64;
     loop {
-        let mut tx = db.begin().await?;
+        let mut tx = super::ecriture(db).await?;
         super::verrouiller(&mut tx, "participant.recherche").await?;
         let lot: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT id, prenom, nom, identifiant_externe FROM participant

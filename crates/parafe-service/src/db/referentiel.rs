@@ -91,11 +91,15 @@ pub struct Operation {
     /// The last payment to the opération, once made: the FSE+ retention counts from it.
     #[sqlx(try_from = "Lu<Option<NaiveDate>>")]
     pub dernier_paiement: Option<NaiveDate>,
+    /// False while only an import has named it: no document printing it is sent before a
+    /// coordinateur gives its title and programme.
+    #[sqlx(try_from = "Lu<bool>")]
+    pub decrite: bool,
 }
 
 /// The columns of [`Operation`], in its order.
 const COLONNES_OPERATION: &str =
-    "id, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement";
+    "id, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement, decrite";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Departement {
@@ -141,11 +145,12 @@ pub async fn enregistrer_operation(
     operation: &Operation,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO operation (plie, code, intitule, programme, debut, fin, cofinanceurs, dernier_paiement, decrite)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
          ON CONFLICT (plie, code) DO UPDATE SET intitule = excluded.intitule,
            programme = excluded.programme, debut = excluded.debut, fin = excluded.fin,
-           cofinanceurs = excluded.cofinanceurs, dernier_paiement = excluded.dernier_paiement
+           cofinanceurs = excluded.cofinanceurs, dernier_paiement = excluded.dernier_paiement,
+           decrite = 1
          RETURNING id",
     )
     .bind(plie)
@@ -301,15 +306,15 @@ pub async fn logo(db: &Pool, plie: &str, nom: &str) -> Result<Option<Vec<u8>>, s
         .await
 }
 
-/// The opération of this code, created under a provisional title if the PLIE has none yet (an
-/// import names opérations by code only); returns its id.
+/// The opération of this code, created under a provisional title, « à décrire », if the PLIE has
+/// none yet (an import names opérations by code only); returns its id.
 pub async fn operation_par_code_ou_creee<'c, E: sqlx::AnyExecutor<'c>>(
     db: E,
     plie: &str,
     code: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO operation (plie, code, intitule) VALUES ($1, $2, $3)
+        "INSERT INTO operation (plie, code, intitule, decrite) VALUES ($1, $2, $3, 0)
          ON CONFLICT (plie, code) DO UPDATE SET code = excluded.code RETURNING id",
     )
     .bind(plie)
