@@ -475,3 +475,36 @@ fn une_grappe_sans_base_ni_s3_ni_smtp_partages_est_refusee_au_demarrage() {
         text(&out.stderr)
     );
 }
+
+/// Issue 20: the import's preview made through one instance is confirmed through another (the
+/// load balancer has no session affinity): the text waits in the database, not on a disk.
+#[test]
+fn l_apercu_d_un_import_fait_sur_une_instance_se_confirme_sur_une_autre() {
+    if !base_postgres() {
+        return;
+    }
+    let g = grappe(&["b"]);
+    let (a, b) = (&g.plie.service, &g.voisines[0]);
+    let coordination = a.connecter(&g.plie.smtp, "coord@plie.fr");
+    let extraction = format!(
+        "{}\nG-2025-0001;Madame;Grappe;Alix;01/02/1990;;;34400;Lunel;34;t.garnier@plie.fr;Garnier;Thomas;202500417;France Travail Lunel;;02/06/2025;Non;;;\n",
+        crate::service::EXTRACTION.lines().next().unwrap()
+    );
+    let (status, page) = coordination.depot(
+        "/participants/import",
+        ("extraction.csv", extraction.as_bytes()),
+    );
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let debut = page.find("name=\"sha256\" value=\"").unwrap() + "name=\"sha256\" value=\"".len();
+    let sha256 = &page[debut..debut + 64];
+    let (status, page) = coordination
+        .sur(b)
+        .formulaire("/participants/import/confirmation", &[("sha256", sha256)]);
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("1 participant importé"), "{page}");
+    assert!(!participant_ref(b, &g.plie.referent, "Grappe").is_empty());
+    // Served: confirmed again through the first instance, it is refused.
+    let (status, page) =
+        coordination.formulaire("/participants/import/confirmation", &[("sha256", sha256)]);
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+}

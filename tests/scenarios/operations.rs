@@ -34,22 +34,27 @@ pub(crate) fn replie(s: &str) -> String {
         .join(" ")
 }
 
-/// A contrat d'engagement signed on the tablet for the participant named `nom`, sealed and
-/// filed: its sealed version's SHA-256 and its text.
+/// A contrat d'engagement for the participant named `nom`, as [`signe_et_lu`].
 fn contrat_signe(plie: &Plie, nom: &str) -> (String, String) {
+    let (_, reference, version) = plie.service.contrat_sur_tablette(&plie.referent, nom);
+    signe_et_lu(plie, &reference, &version)
+}
+
+/// Document `reference`, sent as `version`, signed on the tablet (two signers), sealed and
+/// filed: its sealed version's SHA-256 and its text.
+fn signe_et_lu(plie: &Plie, reference: &str, version: &str) -> (String, String) {
     let service = &plie.service;
-    let (_, reference, version) = service.contrat_sur_tablette(&plie.referent, nom);
     for rang in [0, 1] {
-        let (status, v) = service.signer_en_presence(&plie.referent, &reference, &version, rang);
+        let (status, v) = service.signer_en_presence(&plie.referent, reference, version, rang);
         assert_eq!(status, StatusCode::OK, "{v}");
     }
-    let fini = service.attendre_etat(&plie.referent, &reference, "delivre");
+    let fini = service.attendre_etat(&plie.referent, reference, "delivre");
     let scelle = fini["document"]["sha256_scelle"]
         .as_str()
         .unwrap()
         .to_owned();
     let chemin = plie.dir.path().join(format!("{reference}.pdf"));
-    std::fs::write(&chemin, service.pdf(&plie.referent, &reference)).unwrap();
+    std::fs::write(&chemin, service.pdf(&plie.referent, reference)).unwrap();
     (scelle, replie(&pdf_text(&chemin)))
 }
 
@@ -244,18 +249,7 @@ fn deux_operations_deux_programmes_leurs_conservations_au_coffre_et_leurs_mentio
         .as_str()
         .unwrap()
         .to_owned();
-    for rang in [0, 1] {
-        let (status, v) = service.signer_en_presence(&plie.referent, &brouillon, &version, rang);
-        assert_eq!(status, StatusCode::OK, "{v}");
-    }
-    let fini = service.attendre_etat(&plie.referent, &brouillon, "delivre");
-    let scelle_garcia = fini["document"]["sha256_scelle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let chemin = plie.dir.path().join("garcia.pdf");
-    std::fs::write(&chemin, service.pdf(&plie.referent, &brouillon)).unwrap();
-    let texte_garcia = replie(&pdf_text(&chemin));
+    let (scelle_garcia, texte_garcia) = signe_et_lu(&plie, &brouillon, &version);
     assert_eq!(retenu_jusqu_a(&scelle_garcia), fin_d_annee(2033));
     assert!(
         texte_garcia.contains("Parcours des quartiers Est")

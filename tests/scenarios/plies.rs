@@ -5,7 +5,7 @@
 //! restart. In production, a PLIE's seal is the PKCS#12 file of `[seal.plies.<id>]`: without
 //! one its documents wait, signed, and are sealed once it is configured, nothing lost.
 
-use crate::service::{participant_ref, Navigateur, Plie, Reglages, Service, Smtp, MOT_DE_PASSE};
+use crate::service::{participant_ref, Navigateur, Plie, Reglages, Service, Smtp};
 use crate::support::{parafe, text, tool};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -37,26 +37,9 @@ fn ouvrir(service: &Service, smtp: &Smtp, admin: &Navigateur, id: &str, nom: &st
         "{page}"
     );
     let courriel = smtp.attendre(email, "/compte/");
-    let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
-    let jeton: String = courriel[debut..]
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect();
-    let reponse = Navigateur::client()
-        .post(format!("{}/compte/{jeton}", service.url))
-        .form(&[
-            ("prenom", "Nadia"),
-            ("nom", "Roche"),
-            ("email", email),
-            ("mot_de_passe", MOT_DE_PASSE),
-            ("confirmation", MOT_DE_PASSE),
-        ])
-        .send()
-        .unwrap();
-    assert!(
-        reponse.status().is_redirection(),
-        "{}",
-        reponse.text().unwrap()
+    service.choisir_le_mot_de_passe(
+        &courriel,
+        &[("prenom", "Nadia"), ("nom", "Roche"), ("email", email)],
     );
 }
 
@@ -107,6 +90,23 @@ fn decrire(service: &Service, coordinateur: &str, numero: &str) {
     );
 }
 
+/// The subject of a PEM certificate, as openssl prints it (UTF-8).
+fn sujet(certificat: &Path) -> String {
+    let out = tool(
+        "openssl",
+        &[
+            "x509",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "utf8",
+            "-in",
+            &certificat.to_string_lossy(),
+        ],
+    );
+    text(&out.stdout)
+}
+
 /// `pdfsig`'s report of a sealed PDF: its seal valid, signed by `nom`.
 fn assert_scelle_par(pdf: &[u8], chemin: &Path, nom: &str) {
     std::fs::write(chemin, pdf).unwrap();
@@ -137,17 +137,21 @@ fn un_second_plie_ouvert_depuis_l_ecran_scelle_en_son_nom() {
     assert!(comptes.contains("href=\"/admin/plies\""), "{comptes}");
 
     // A faulty identifier: the form comes back with its values, nothing written.
-    let (status, page) = admin.formulaire(
-        "/admin/plies",
-        &[
-            ("id", "Béziers!"),
-            ("nom", "PLIE de Béziers"),
-            ("prenom_admin", "Nadia"),
-            ("nom_admin", "Roche"),
-            ("email_admin", "n.roche@plie-beziers.fr"),
-        ],
-    );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let refuse = |id: &str, nom: &str, email: &str| -> String {
+        let (status, page) = admin.formulaire(
+            "/admin/plies",
+            &[
+                ("id", id),
+                ("nom", nom),
+                ("prenom_admin", "Nadia"),
+                ("nom_admin", "Roche"),
+                ("email_admin", email),
+            ],
+        );
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        page
+    };
+    let page = refuse("Béziers!", "PLIE de Béziers", "n.roche@plie-beziers.fr");
     assert!(
         page.contains("identifiant de PLIE « Béziers! » invalide"),
         "{page}"
@@ -173,17 +177,7 @@ fn un_second_plie_ouvert_depuis_l_ecran_scelle_en_son_nom() {
         "{page}"
     );
     // The same identifier twice is refused.
-    let (status, page) = admin.formulaire(
-        "/admin/plies",
-        &[
-            ("id", "plie-beziers"),
-            ("nom", "Un autre"),
-            ("prenom_admin", "Paul"),
-            ("nom_admin", "Vidal"),
-            ("email_admin", "p.vidal@exemple.fr"),
-        ],
-    );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let page = refuse("plie-beziers", "Un autre", "p.vidal@exemple.fr");
     assert!(
         page.contains("est déjà l'identifiant d'un PLIE du déploiement"),
         "{page}"
@@ -245,23 +239,8 @@ fn un_second_plie_ouvert_depuis_l_ecran_scelle_en_son_nom() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let index = std::fs::read(pack.join("index.pdf")).unwrap();
     assert_scelle_par(&index, &travail.path().join("index.pdf"), nom);
-    let sujet = tool(
-        "openssl",
-        &[
-            "x509",
-            "-noout",
-            "-subject",
-            "-nameopt",
-            "utf8",
-            "-in",
-            &pack.join("certificats/cachet.pem").to_string_lossy(),
-        ],
-    );
-    assert!(
-        text(&sujet.stdout).contains("Béziers Méditerranée"),
-        "{}",
-        text(&sujet.stdout)
-    );
+    let remis = sujet(&pack.join("certificats/cachet.pem"));
+    assert!(remis.contains("Béziers Méditerranée"), "{remis}");
     let out = std::process::Command::new("pyhanko")
         .args([
             "sign",
@@ -290,23 +269,8 @@ fn un_second_plie_ouvert_depuis_l_ecran_scelle_en_son_nom() {
     let (_, page) = plie.service.session("admin@plie.fr").get("/admin/plies");
     assert!(page.contains("<code>plie-beziers</code>"), "{page}");
     assert_eq!(std::fs::read(&certificat).unwrap(), avant);
-    let sujet = tool(
-        "openssl",
-        &[
-            "x509",
-            "-noout",
-            "-subject",
-            "-nameopt",
-            "utf8",
-            "-in",
-            &certificat.to_string_lossy(),
-        ],
-    );
-    assert!(
-        text(&sujet.stdout).contains("Béziers Méditerranée"),
-        "{}",
-        text(&sujet.stdout)
-    );
+    let garde = sujet(&certificat);
+    assert!(garde.contains("Béziers Méditerranée"), "{garde}");
 }
 
 /// A seal of its own for `nom`, as a PLIE gets one from a certification authority (here a

@@ -652,23 +652,30 @@ impl Service {
             .send()
             .unwrap();
         assert!(reponse.status().is_redirection() || reponse.status().is_success());
-        let courriel = courriel();
+        self.choisir_le_mot_de_passe(&courriel(), &[]);
+    }
+
+    /// The password chosen on the page the link of `courriel` opens (an activation asks the
+    /// person's identity too: `identite`, its fields).
+    pub fn choisir_le_mot_de_passe(&self, courriel: &str, identite: &[(&str, &str)]) {
         let debut = courriel.find("/compte/").unwrap() + "/compte/".len();
         let jeton: String = courriel[debut..]
             .chars()
             .take_while(char::is_ascii_alphanumeric)
             .collect();
-        let reponse = client
+        let mut champs = identite.to_vec();
+        champs.extend([
+            ("mot_de_passe", MOT_DE_PASSE),
+            ("confirmation", MOT_DE_PASSE),
+        ]);
+        let reponse = Navigateur::client()
             .post(format!("{}/compte/{jeton}", self.url))
-            .form(&[
-                ("mot_de_passe", MOT_DE_PASSE),
-                ("confirmation", MOT_DE_PASSE),
-            ])
+            .form(&champs)
             .send()
             .unwrap();
         assert!(
             reponse.status().is_redirection(),
-            "mot de passe de {email} refusé : {}",
+            "mot de passe refusé : {}",
             reponse.text().unwrap()
         );
     }

@@ -660,49 +660,39 @@ pub async fn apercu(app: &App, plie: &str, texte: String) -> Result<Apercu, Erre
 }
 
 /// How long a preview waits for its confirmation.
-const APERCU_VALABLE: std::time::Duration = std::time::Duration::from_secs(3600);
+const APERCU_VALABLE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// Where the text previewed by `garde` (a session) under `sha256` waits, under the data
-/// directory (never in the vault: nothing of it is evidence until imported). The session is
-/// named by a hash of its own name.
-fn chemin_garde(app: &App, garde: &str, sha256: &str) -> std::path::PathBuf {
-    app.config
-        .data_dir
-        .join("imports")
-        .join(format!("{}-{sha256}.csv", prefixe_garde(garde)))
-}
-
+/// The session `garde` as the previews' table names it: a hash of its own name.
 fn prefixe_garde(garde: &str) -> String {
     let h = Sha256Digest::of(format!("import:{garde}").as_bytes()).to_hex();
     h[..32].to_owned()
 }
 
-/// Keeps the previewed text for its session (readable by parafe only: it holds personal
-/// data), in place of that session's earlier preview; previews past their hour are removed.
-pub fn garder(app: &App, garde: &str, sha256: &str, texte: &str) -> Result<(), Erreur> {
-    let dossier = app.config.data_dir.join("imports");
-    let prefixe = prefixe_garde(garde);
-    if let Ok(entrees) = std::fs::read_dir(&dossier) {
-        for e in entrees.flatten() {
-            let vieux = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_none_or(|age| age > APERCU_VALABLE);
-            if vieux || e.file_name().to_string_lossy().starts_with(&prefixe) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    let chemin = chemin_garde(app, garde, sha256);
-    parafe_core::files::write_private(&chemin, texte.as_bytes())
-        .map_err(|e| Erreur::ecriture("aperçu de l'import", &e))
+/// The instant before which a preview is past its hour.
+fn perime_avant(app: &App) -> String {
+    db::instant(app.horloge.maintenant() - APERCU_VALABLE)
+}
+
+/// Keeps the previewed text for its session in the database (any instance of a cluster takes
+/// the confirmation; it holds personal data, never evidence until imported), in place of that
+/// session's earlier preview; previews past their hour are removed.
+pub async fn garder(app: &App, garde: &str, sha256: &str, texte: &str) -> Result<(), Erreur> {
+    let le = db::instant(app.horloge.maintenant());
+    db::apercus::garder(
+        &app.db,
+        &prefixe_garde(garde),
+        sha256,
+        texte,
+        &le,
+        &perime_avant(app),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The text `garde` previewed under `sha256`, checked against it: absent, past its hour or
 /// altered, it is refused and nothing is imported.
-pub fn reprendre(app: &App, garde: &str, sha256: &str) -> Result<String, Erreur> {
+pub async fn reprendre(app: &App, garde: &str, sha256: &str) -> Result<String, Erreur> {
     let perime = || {
         Erreur::Conflit(
             "cet aperçu n'est plus valable (importé, remplacé par un autre, vieux de plus d'une heure \
@@ -713,20 +703,14 @@ pub fn reprendre(app: &App, garde: &str, sha256: &str) -> Result<String, Erreur>
     if Sha256Digest::from_hex(sha256).is_none_or(|d| d.to_hex() != sha256) {
         return Err(perime());
     }
-    let chemin = chemin_garde(app, garde, sha256);
-    let age = std::fs::metadata(&chemin)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|m| m.elapsed().ok());
-    if age.is_none_or(|a| a > APERCU_VALABLE) {
-        let _ = std::fs::remove_file(&chemin);
-        return Err(perime());
-    }
-    let texte = std::fs::read_to_string(&chemin).map_err(|_| perime())?;
+    let garde = prefixe_garde(garde);
+    let texte = db::apercus::texte(&app.db, &garde, sha256, &perime_avant(app))
+        .await?
+        .ok_or_else(perime)?;
     if Sha256Digest::of(texte.as_bytes()).to_hex() != sha256 {
-        let _ = std::fs::remove_file(&chemin);
+        db::apercus::oublier(&app.db, &garde).await?;
         return Err(Erreur::Conflit(
-            "le fichier gardé depuis l'aperçu a été modifié : rien n'a été importé ; déposez de nouveau le fichier"
+            "le texte gardé depuis l'aperçu a été modifié : rien n'a été importé ; déposez de nouveau le fichier"
                 .into(),
         ));
     }
@@ -734,10 +718,9 @@ pub fn reprendre(app: &App, garde: &str, sha256: &str) -> Result<String, Erreur>
 }
 
 /// Removes a preview that has served.
-pub fn oublier(app: &App, garde: &str, sha256: &str) {
-    if Sha256Digest::from_hex(sha256).is_some() {
-        let _ = std::fs::remove_file(chemin_garde(app, garde, sha256));
-    }
+pub async fn oublier(app: &App, garde: &str) -> Result<(), Erreur> {
+    db::apercus::oublier(&app.db, &prefixe_garde(garde)).await?;
+    Ok(())
 }
 
 #[cfg(test)]

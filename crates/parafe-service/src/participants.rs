@@ -368,7 +368,7 @@ pub async fn apercu_import(
     import_permis(acteur)?;
     let apercu = crate::import::apercu(app, acteur.plie.as_str(), texte.clone()).await?;
     if apercu.erreurs.is_empty() {
-        crate::import::garder(app, garde, &apercu.sha256, &texte)?;
+        crate::import::garder(app, garde, &apercu.sha256, &texte).await?;
     }
     Ok(apercu)
 }
@@ -382,11 +382,14 @@ pub async fn importer_apercu(
     sha256: &str,
 ) -> Result<Rapport, ImportError> {
     import_permis(acteur)?;
-    let texte = crate::import::reprendre(app, garde, sha256)?;
+    let texte = crate::import::reprendre(app, garde, sha256).await?;
     let fait = crate::import::importer_et_planifier(app, acteur.plie.as_str(), &texte).await;
     // Imported, or refused by the data as it now stands: this preview has served.
     if matches!(fait, Ok(_) | Err(ImportError::Lignes(_))) {
-        crate::import::oublier(app, garde, sha256);
+        if let Err(e) = crate::import::oublier(app, garde).await {
+            // Imported all the same: the row goes with the next preview or past its hour.
+            tracing::warn!("aperçu d'import servi, non effacé : {e}");
+        }
     }
     fait
 }

@@ -158,7 +158,7 @@ fn ecran_apercu(s: &Session, nom: &str, a: &Apercu) -> Markup {
                     @if !a.operations_nouvelles.is_empty() {
                         dt { "Opérations nouvelles" } dd {
                             (a.operations_nouvelles.join(", ")) " "
-                            span.aide { "(créées sous un intitulé provisoire, à compléter)" }
+                            span.aide { "(créées sous un intitulé provisoire : à décrire dans « Opérations » avant que les documents de leurs participants partent)" }
                         }
                     }
                 }

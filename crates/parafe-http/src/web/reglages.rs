@@ -306,16 +306,7 @@ async fn deposer_logo(
     match fait {
         Ok(_) => Ok(Redirect::to("/reglages?enregistre=logo#logo").into_response()),
         Err(Erreur::Invalide { champ, message }) => {
-            let mut etat = EtatFormulaire::default();
-            etat.erreurs.insert(champ, message.clone());
-            let refus = Refus {
-                formulaire: "logo",
-                message,
-                etat,
-            };
-            let actuels = reglages::lire(&app, &s.acteur).await.map_err(erreur)?;
-            let corps = ecran_reglages(&app, &s, &actuels, None, Some(&refus), None)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, corps).into_response())
+            refuser(&app, &s, "logo", EtatFormulaire::default(), champ, message).await
         }
         Err(e) => Err(erreur(e)),
     }
@@ -402,19 +393,31 @@ async fn enregistrer(
             Ok(Redirect::to(&format!("/reglages?enregistre={quoi}#{ancre}")).into_response())
         }
         Err(Erreur::Invalide { champ, message }) => {
-            let mut etat = EtatFormulaire::depuis(&saisie);
-            etat.erreurs.insert(champ, message.clone());
-            let refus = Refus {
-                formulaire,
-                message,
-                etat,
-            };
-            let actuels = reglages::lire(&app, &s.acteur).await.map_err(erreur)?;
-            let corps = ecran_reglages(&app, &s, &actuels, None, Some(&refus), None)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, corps).into_response())
+            let etat = EtatFormulaire::depuis(&saisie);
+            refuser(&app, &s, formulaire, etat, champ, message).await
         }
         Err(e) => Err(erreur(e)),
     }
+}
+
+/// The settings again (422), the refused form with what was typed and why beside its field.
+async fn refuser(
+    app: &App,
+    s: &Session,
+    formulaire: &'static str,
+    mut etat: EtatFormulaire,
+    champ: String,
+    message: String,
+) -> Page {
+    etat.erreurs.insert(champ, message.clone());
+    let refus = Refus {
+        formulaire,
+        message,
+        etat,
+    };
+    let actuels = reglages::lire(app, &s.acteur).await.map_err(erreur)?;
+    let corps = ecran_reglages(app, s, &actuels, None, Some(&refus), None)?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, corps).into_response())
 }
 
 /// Months typed as `5, 11, 17` (spaces or semicolons too); empty: the workflow's.

@@ -11,6 +11,7 @@
 //! finishes, those two stop at the first row, and sqlx then resets the statement ignoring its
 //! error. A commit refused for lack of space would be acknowledged and its row gone.
 
+pub mod apercus;
 pub mod banc;
 pub mod bilans;
 pub mod chiffres;
