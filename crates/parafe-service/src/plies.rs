@@ -104,6 +104,11 @@ pub async fn creer(app: &App, acteur: &Acteur, n: &NouveauPlie) -> Result<(), Er
     ouvrir_compte(app, &mut tx, id.as_str(), &admin).await?;
     tx.commit().await?;
     app.reveil.sonner();
+    tracing::info!(
+        "PLIE « {} » ouvert par {} avec son premier administrateur",
+        id.as_str(),
+        acteur.pseudonyme()
+    );
     if app.keys.developpement() {
         app.cachet(id.as_str()).await?;
     }
