@@ -671,6 +671,21 @@ async fn charge(d: &Deploiement, args: &BenchArgs) -> Result<Resultat, CliError>
             r.text().await.unwrap_or_default()
         )));
     }
+    // The opération the import named, described as a coordinateur does before any document
+    // of its participants leaves.
+    let operation = json!({ "intitule": "Ateliers collectifs du banc", "programme": "fse-plus-2021-2027", "debut": "2025-01-01", "fin": "2026-12-31" });
+    let r = api(reqwest::Method::PUT, "/api/operations/202500417")
+        .header(CONTENT_TYPE, "application/json")
+        .body(operation.to_string())
+        .send()
+        .await
+        .map_err(echec)?;
+    if !r.status().is_success() {
+        return Err(echec(format!(
+            "opération : {}",
+            r.text().await.unwrap_or_default()
+        )));
+    }
     println!(
         "{} référents et {} participants importés",
         args.tablettes,

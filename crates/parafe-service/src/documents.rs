@@ -119,7 +119,7 @@ pub async fn creer(
     };
     valider(app, workflow, &donnees)?;
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let id = docs::creer(
         &mut tx,
         &reference,
@@ -586,7 +586,7 @@ pub async fn envoyer(app: &App, acteur: &Acteur, reference: &str) -> Result<Docu
     super::pipeline::garder_version(app, rendu.bytes()).await?;
     let expire = maintenant + workflow.expiration.0;
     let le = db::instant(maintenant);
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     docs::ajouter_version(
         &mut tx,
         document.id,
@@ -801,7 +801,7 @@ async fn aviser(
 pub async fn annuler(app: &App, acteur: &Acteur, reference: &str) -> Result<Document, Erreur> {
     modification_permise(acteur)?;
     let document = charger(app, acteur, reference).await?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     if !transition(app, &mut tx, &document, Etat::Annule, &acteur.pseudonyme()).await? {
         return Err(Erreur::Conflit(
             "le document a changé entre-temps : rechargez-le".into(),
@@ -888,7 +888,7 @@ pub async fn remettre_copie(
             ),
         ));
     }
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let remis_a = (mode == ModeRemise::Contact).then_some(remis_a);
     if !remises::faite(
         &mut tx,
@@ -942,7 +942,7 @@ pub async fn relancer(app: &App, acteur: &Acteur, reference: &str) -> Result<usi
     let workflow = app
         .workflow(&document.workflow)
         .ok_or_else(|| Erreur::Conflit("workflow disparu".into()))?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     // A write first: the transaction takes SQLite's write lock (waiting for it) before it
     // reads, so that the outbox's commits meanwhile cannot invalidate its reads (SQLITE_BUSY).
     docs::toucher(&mut tx, document.id, &db::instant(app.horloge.maintenant())).await?;

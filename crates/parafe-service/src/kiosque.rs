@@ -139,7 +139,7 @@ pub async fn verrouiller(
         .acquire_owned()
         .await
         .map_err(|e| Erreur::Interne(e.to_string()))?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     db::verrouiller(&mut tx, &format!("feuille:{kiosque}")).await?;
     Ok((
         Verrou {
@@ -298,7 +298,7 @@ pub async fn ouvrir(
     let document = documents::envoyer(app, acteur, &document.reference).await?;
     let reference = db::reference_triee("k");
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let id = seances::ouvrir(
         &mut tx,
         plie,

@@ -308,7 +308,7 @@ pub async fn changer_parcours(
     let plie = acteur.plie.as_str();
     let p = participant(app, acteur, reference).await?;
     let (cer, sortie) = verifier_changement(&p, &c, app.horloge.aujourdhui())?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     if let Some(cer) = cer {
         participants::changer_cer(&mut *tx, p.id, cer).await?;
     }

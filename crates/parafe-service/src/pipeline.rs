@@ -496,7 +496,7 @@ async fn document_de(app: &App, tache: &Tache) -> Result<Document, Erreur> {
 
 /// Marks the task done alone (its effect was already there).
 async fn deja_fait(app: &App, tache: &Tache) -> Result<(), Erreur> {
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     db::outbox::terminer(
         &mut tx,
         app.instance(),
@@ -551,7 +551,7 @@ async fn journaliser_lot(app: &App, lot: Vec<Tache>) {
             .iter()
             .map(|(tache, seq)| (tache.id, json!({ "seq": seq })))
             .collect();
-        let mut tx = crate::db::ecriture(&app.db).await?;
+        let mut tx = app.db.begin().await?;
         db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
         tx.commit().await
     };
@@ -775,7 +775,7 @@ async fn sceller(app: &App, tache: &Tache) -> Result<(), Erreur> {
     let scelle = parafe_seal::seal(&rendu, &cachet, &app.keys, &app.tsa).await?;
     garder_version(app, scelle.bytes()).await?;
     let le = db::instant(app.horloge.maintenant());
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let resultat =
         json!({ "sha256": scelle.sha256().to_hex(), "horodatage": scelle.timestamp().time });
     if db::outbox::terminer(
@@ -877,7 +877,7 @@ async fn deposer(app: &App, tache: &Tache) -> Result<(), Erreur> {
             .workflow(&document.workflow)
             .is_some_and(|w| w.destinataires.contains(&Role::Participant));
     let maintenant = app.horloge.maintenant();
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let resultat = json!({ "seq": depot.seq, "cle": depot.object.key, "en_file": depot.queued });
     if db::outbox::terminer(&mut tx, app.instance(), &[(tache.id, resultat)], maintenant)
         .await?
@@ -1093,7 +1093,7 @@ async fn enregistrer(app: &App, envoyes: Vec<(Tache, Option<Envoye>)>) -> Result
             (tache.id, resultat)
         })
         .collect();
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let marquees = db::outbox::terminer(&mut tx, app.instance(), &resultats, maintenant).await?;
     for (tache, envoye) in &envoyes {
         if !marquees.contains(&tache.id) {

@@ -83,7 +83,7 @@ pub async fn creer(app: &App, acteur: &Acteur, n: &NouveauPlie) -> Result<(), Er
             "indiquez le nom du PLIE (120 caractères au plus)",
         ));
     }
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let le = db::instant(app.horloge.maintenant());
     if !referentiel::creer_plie(&mut *tx, id.as_str(), nom, &le).await? {
         return Err(Erreur::invalide(

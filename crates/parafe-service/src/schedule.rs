@@ -85,7 +85,7 @@ pub async fn planifier(
             }
         }
     }
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let mut par_participant: HashMap<i64, Vec<bilans::Prevu>> = HashMap::new();
     for b in bilans::prevus(&mut tx, plie).await? {
         par_participant.entry(b.participant_id).or_default().push(b);
@@ -213,7 +213,7 @@ pub async fn rediger(
         crate::documents::resoudre_signataires(app, acteur, workflow, &[], Some(p), &donnees)
             .await?;
     let maintenant = db::instant(app.horloge.maintenant());
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let cree = docs::creer(
         &mut tx,
         &reference,
@@ -275,14 +275,14 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
         .into_iter()
         .partition(|d| d.expire_le.is_some_and(|e| e <= maintenant));
     // Expiry.
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     for d in &expires {
         crate::pipeline::transition(app, &mut tx, d, Etat::Expire, "echeancier").await?;
     }
     tx.commit().await?;
     // Reminders of bilans to the référent, N days before the due date.
     if let Some(workflow) = app.workflow(WORKFLOW_BILAN) {
-        let mut tx = crate::db::ecriture(&app.db).await?;
+        let mut tx = app.db.begin().await?;
         for (i, rappel) in workflow.rappels_avant_echeance.iter().enumerate() {
             let jusqua = parafe_core::horloge::jour_a_paris(maintenant + rappel.0);
             let dus = bilans::a_rappeler(&mut tx, app.horloge.aujourdhui(), jusqua, i).await?;
@@ -341,7 +341,7 @@ pub async fn veiller(app: &App) -> Result<(), Erreur> {
     }
     let cles: Vec<&str> = dues.iter().map(|d| d.3.as_str()).collect();
     let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     for (document, workflow, i, cle) in dues.iter().filter(|d| !faites.contains(&d.3)) {
         // The marker task records that this reminder was made.
         crate::outbox::ajouter(&mut tx, cle, crate::outbox::Genre::Journal, &document.plie, &serde_json::json!({
@@ -408,7 +408,7 @@ async fn questionnaires_dus(app: &App, maintenant: DateTime<Utc>) -> Result<(), 
     }
     let cles: Vec<&str> = dus.iter().map(|d| d.0.as_str()).collect();
     let faites = crate::db::outbox::cles_connues(&app.db, &cles).await?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     for (cle, s, moment, quoi) in dus.iter().filter(|d| !faites.contains(&d.0)) {
         let courriel = crate::delivery::Courriel {
             a: vec![s.referent_email.clone()],
@@ -460,7 +460,7 @@ async fn feuilles_de_temps_manquantes(app: &App, maintenant: DateTime<Utc>) -> R
         &cles.iter().map(String::as_str).collect::<Vec<_>>(),
     )
     .await?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     for (m, cle) in manquants
         .iter()
         .zip(&cles)

@@ -138,7 +138,7 @@ pub async fn envoyer_code(app: &App, jeton: &str) -> Result<(), Erreur> {
         .ok_or_else(|| Erreur::Conflit("aucune adresse e-mail pour ce signataire".into()))?;
     let lien = empreinte_secret(jeton);
     let maintenant = app.horloge.maintenant();
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     limiter_codes(&mut tx, signataire.id, &lien, &email, maintenant).await?;
     let nonce = db::nouvelle_ref("c");
     let courriel = Courriel {
@@ -358,7 +358,7 @@ pub async fn refuser_par_lien(app: &App, jeton: &str, motif: &str) -> Result<Doc
             "indiquez pourquoi vous refusez de signer",
         ));
     }
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     signataires::refuser(&mut tx, signataire.id, motif).await?;
     if !transition(
         app,
@@ -588,7 +588,7 @@ pub(crate) fn verifier(
 
 /// Records a checked signature and moves the document on, in one transaction.
 async fn enregistrer(app: &App, r: &Recueillie) -> Result<Document, Erreur> {
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     inscrire(app, &mut tx, r).await?;
     tx.commit().await?;
     app.reveil.sonner();

@@ -75,7 +75,7 @@ pub async fn afficher(
     let code = code_court();
     let maintenant = app.horloge.maintenant();
     let expire_le = maintenant + DUREE;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let id = jetons::creer(
         &mut tx,
         document.id,
@@ -277,7 +277,7 @@ pub async fn signer(
             }
             (Some(verrou), tx)
         }
-        None => (None, crate::db::ecriture(&app.db).await?),
+        None => (None, app.db.begin().await?),
     };
     if !jetons::utiliser(&mut tx, j.id, le, le - BATTEMENT).await? {
         return Err(Erreur::Conflit(

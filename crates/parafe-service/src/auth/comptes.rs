@@ -196,7 +196,7 @@ pub async fn demander_reinitialisation(app: &App, email: &str) -> Result<(), Err
         return Ok(());
     }
     let maintenant = app.horloge.maintenant();
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let lien = creer_lien(
         &mut tx,
         compte.id,
@@ -281,7 +281,7 @@ pub async fn definir_mot_de_passe(
         .await?
         .map_err(Erreur::Interne)?;
     let id = lien.personnel.id;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     if !db::liens_compte::utiliser(&mut *tx, &lien.empreinte, app.horloge.maintenant()).await? {
         return Err(Erreur::Conflit("ce lien vient d'être utilisé".into()));
     }
@@ -314,7 +314,7 @@ pub async fn premier_administrateur(app: &App) -> Result<Option<String>, Erreur>
         return Ok(None);
     }
     let maintenant = app.horloge.maintenant();
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let email = email_provisoire(&plie);
     let id = match personnel::par_email(&app.db, &email).await? {
         Some(p) => p.id,
@@ -378,7 +378,7 @@ pub async fn creer_compte(
     c: &NouveauCompte,
 ) -> Result<i64, Erreur> {
     admin_seulement(acteur)?;
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     let id = ouvrir_compte(app, &mut tx, acteur.plie.as_str(), c).await?;
     tx.commit().await?;
     app.reveil.sonner();
@@ -467,7 +467,7 @@ pub async fn changer_actif(
             "vous ne pouvez pas désactiver votre propre compte".into(),
         ));
     }
-    let mut tx = crate::db::ecriture(&app.db).await?;
+    let mut tx = app.db.begin().await?;
     if !personnel::changer_actif(&mut *tx, acteur.plie.as_str(), id, actif).await? {
         return Err(Erreur::Introuvable("compte introuvable".into()));
     }
