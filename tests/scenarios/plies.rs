@@ -18,10 +18,9 @@ fn administrateur_du_deploiement(plie: &Plie) -> Navigateur {
     plie.service.connecter(&plie.smtp, "admin@plie.fr")
 }
 
-/// Opens a PLIE from the screen; its first administrator chooses his password from the link
-/// of the e-mail he receives (the activation form asks his identity too).
-fn ouvrir(service: &Service, smtp: &Smtp, admin: &Navigateur, id: &str, nom: &str, email: &str) {
-    let (status, page) = admin.formulaire(
+/// The « Ouvrir un PLIE » form sent by the deployment's administrator.
+fn formulaire_plie(admin: &Navigateur, id: &str, nom: &str, email: &str) -> (StatusCode, String) {
+    admin.formulaire(
         "/admin/plies",
         &[
             ("id", id),
@@ -30,7 +29,13 @@ fn ouvrir(service: &Service, smtp: &Smtp, admin: &Navigateur, id: &str, nom: &st
             ("nom_admin", "Roche"),
             ("email_admin", email),
         ],
-    );
+    )
+}
+
+/// Opens a PLIE from the screen; its first administrator chooses his password from the link
+/// of the e-mail he receives (the activation form asks his identity too).
+fn ouvrir(service: &Service, smtp: &Smtp, admin: &Navigateur, id: &str, nom: &str, email: &str) {
+    let (status, page) = formulaire_plie(admin, id, nom, email);
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
         page.contains("ouvert : un lien d'activation part vers"),
@@ -138,16 +143,7 @@ fn un_second_plie_ouvert_depuis_l_ecran_scelle_en_son_nom() {
 
     // A faulty identifier: the form comes back with its values, nothing written.
     let refuse = |id: &str, nom: &str, email: &str| -> String {
-        let (status, page) = admin.formulaire(
-            "/admin/plies",
-            &[
-                ("id", id),
-                ("nom", nom),
-                ("prenom_admin", "Nadia"),
-                ("nom_admin", "Roche"),
-                ("email_admin", email),
-            ],
-        );
+        let (status, page) = formulaire_plie(&admin, id, nom, email);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
         page
     };
