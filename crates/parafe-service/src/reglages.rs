@@ -6,7 +6,7 @@ use crate::auth::{Acteur, Refus};
 use crate::db::referentiel;
 use crate::roles::RolePersonnel;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub fn reglage_permis(acteur: &Acteur) -> Result<(), Erreur> {
     if matches!(
@@ -40,11 +40,9 @@ pub struct Reglages {
 pub async fn lire(app: &App, acteur: &Acteur) -> Result<Reglages, Erreur> {
     reglage_permis(acteur)?;
     let plie = acteur.plie.as_str();
-    let fiche = referentiel::fiche_plie(&app.db, plie)
-        .await?
-        .and_then(|f| serde_json::from_str(&f).ok());
+    let fiche = fiche(app, plie).await?;
     Ok(Reglages {
-        fiche,
+        fiche: (!fiche.is_empty()).then_some(Value::Object(fiche)),
         homonymes: referentiel::homonymes(&app.db, plie).await?,
         departements: referentiel::departements(&app.db, plie).await?,
     })
@@ -146,24 +144,49 @@ pub async fn enregistrer_fiche_plie(
             return Err(Erreur::invalide(&e.chemin, e.message.clone()));
         }
     }
-    // The logo is the logo form's: whatever the card says of it, the current one stays.
-    let mut fiche = fiche.clone();
-    if let Value::Object(f) = &mut fiche {
-        f.remove("logo");
-        if let Some(logo) = logo_actuel(app, acteur.plie.as_str()).await? {
-            f.insert("logo".into(), json!(logo));
-        }
+    let Value::Object(fiche) = fiche.clone() else {
+        return Err(Erreur::invalide(
+            "plie",
+            "attendu un objet (nom, structure, adresse…)",
+        ));
+    };
+    let plie = acteur.plie.as_str();
+    let logo = logo_actuel(app, plie).await?;
+    enregistrer(app, plie, fiche, logo.as_deref()).await
+}
+
+/// The PLIE's card as stored (empty when it has none).
+async fn fiche(app: &App, plie: &str) -> Result<Map<String, Value>, Erreur> {
+    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
+    Ok(match fiche.and_then(|f| serde_json::from_str(&f).ok()) {
+        Some(Value::Object(f)) => f,
+        _ => Map::new(),
+    })
+}
+
+/// Records `fiche` as the PLIE's card with `logo`: the logo is the logo form's, whatever the
+/// card says of it.
+async fn enregistrer(
+    app: &App,
+    plie: &str,
+    mut fiche: Map<String, Value>,
+    logo: Option<&str>,
+) -> Result<(), Erreur> {
+    fiche.remove("logo");
+    if let Some(logo) = logo {
+        fiche.insert("logo".into(), json!(logo));
     }
-    referentiel::changer_fiche(&app.db, acteur.plie.as_str(), &fiche).await?;
+    referentiel::changer_fiche(&app.db, plie, &Value::Object(fiche)).await?;
     Ok(())
 }
 
 /// The name of the PLIE's current logo (`<sha256>.png`), if its card has one.
 pub async fn logo_actuel(app: &App, plie: &str) -> Result<Option<String>, Erreur> {
-    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
-    Ok(fiche
-        .and_then(|f| serde_json::from_str::<Value>(&f).ok())
-        .and_then(|f| f.get("logo").and_then(Value::as_str).map(str::to_owned)))
+    Ok(fiche(app, plie)
+        .await?
+        .get("logo")
+        .and_then(Value::as_str)
+        .map(str::to_owned))
 }
 
 /// Largest logo file accepted, and the box its image is brought into (twice the 0.95 cm of the
@@ -201,21 +224,7 @@ pub async fn retirer_logo(app: &App, acteur: &Acteur) -> Result<(), Erreur> {
 }
 
 async fn changer_logo(app: &App, plie: &str, nom: Option<&str>) -> Result<(), Erreur> {
-    let fiche = referentiel::fiche_plie(&app.db, plie).await?;
-    let mut fiche = fiche
-        .and_then(|f| serde_json::from_str::<Value>(&f).ok())
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
-    match nom {
-        Some(nom) => fiche["logo"] = json!(nom),
-        None => {
-            if let Value::Object(f) = &mut fiche {
-                f.remove("logo");
-            }
-        }
-    }
-    referentiel::changer_fiche(&app.db, plie, &fiche).await?;
-    Ok(())
+    enregistrer(app, plie, fiche(app, plie).await?, nom).await
 }
 
 fn normaliser_logo(octets: &[u8]) -> Result<Vec<u8>, Erreur> {
